@@ -1,0 +1,332 @@
+"""Config stage: a TOML file to a typed, validated `Config`.
+
+Every problem is collected (not just the first) and names the file, the place (section or
+source) and the key, so an editor fixes a config in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeds import PROJECT_URL, __version__
+from feeds.model import Source, SourceKind
+
+DEFAULT_CONFIG = Path("config/feeds.toml")
+CONFIG_ENV = "FEEDS_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong with a config file, and where."""
+
+    file: Path
+    where: str  # "[output]", 'sources[2] ("Heise")', or "" for the whole file
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.where} " if self.where else ""
+        key = f"key '{self.key}': " if self.key else ""
+        return f"{self.file}: {place}{key}{self.message}"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConfig:
+    dir: Path
+    base_url: str  # always ends with "/"
+    title: str
+    max_items: int  # per category: retention and feed length
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    url: str  # a SQLAlchemy URL with relative SQLite paths already resolved
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    user_agent: str
+    connect_timeout: float
+    read_timeout: float
+    deadline: float  # overall seconds for one fetch, however the server trickles
+    max_bytes: int  # decoded body size cap
+    concurrency: int
+    per_host: int
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    output: OutputConfig
+    storage: StorageConfig
+    fetch: FetchConfig
+    sources: tuple[Source, ...]
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)", re.IGNORECASE)
+_DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
+}  # fmt: skip
+
+
+def parse_duration(value: object) -> timedelta:
+    """`90s`, `15m`, `2h`, `1d`, `1h30m`, or a number of seconds (int, float or digits)."""
+    if isinstance(value, bool):
+        raise ValueError(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
+    is_number_text = isinstance(value, str) and value.strip().replace(".", "", 1).isdigit()
+    if isinstance(value, int | float) or is_number_text:
+        seconds = float(value)  # type: ignore[arg-type]
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        parts = _DURATION_PART.findall(text)
+        if not parts or "".join(n + u for n, u in parts).lower() != text.lower():
+            raise ValueError(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
+        seconds = sum(float(n) * _DURATION_UNITS[u.lower()] for n, u in parts)
+    else:
+        raise ValueError(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
+    if seconds <= 0:
+        raise ValueError(f"duration {value!r} must be more than zero")
+    return timedelta(seconds=seconds)
+
+
+def parse_size(value: object) -> int:
+    """`10MB`, `512KiB`, or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"bad size {value!r} (use e.g. 512KB, 10MB or a number of bytes)")
+    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The config to use: the explicit path, else $FEEDS_CONFIG, else config/feeds.toml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else DEFAULT_CONFIG
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; raises ConfigError naming every problem."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(path, "", None, "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(path, "", None, f"cannot read: {exc}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([ConfigProblem(path, "", None, f"invalid TOML: {exc}")]) from None
+    return _ConfigReader(path).read(data)
+
+
+class _ConfigReader:
+    """Validates one parsed TOML document, collecting problems as it goes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.root = path.resolve().parent
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, where: str, key: str | None, message: str) -> None:
+        self.problems.append(ConfigProblem(self.path, where, key, message))
+
+    def read(self, data: Mapping[str, Any]) -> Config:
+        self.check_keys(data, "", {"output", "storage", "fetch", "sources"})
+        output = self.read_output(self.table(data, "output"))
+        storage = self.read_storage(self.table(data, "storage"))
+        fetch = self.read_fetch(self.table(data, "fetch"))
+        sources = self.read_sources(data.get("sources", []))
+        if self.problems:
+            raise ConfigError(self.problems)
+        return Config(self.path, output, storage, fetch, sources)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def table(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            self.problem("", name, f"must be a table ([{name}]), not {type(value).__name__}")
+            return {}
+        return value
+
+    def check_keys(self, data: Mapping[str, Any], where: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.problem(where, key, f"unknown key (known keys: {known})")
+
+    def get(self, data: Mapping[str, Any], where: str, key: str, kind: type, default: Any) -> Any:
+        value = data.get(key, default)
+        if value is default:
+            return default
+        if kind is int and isinstance(value, bool):
+            value = None  # TOML booleans are ints to Python; not here
+        if not isinstance(value, kind):
+            self.problem(where, key, f"must be a {kind.__name__}, not {value!r}")
+            return default
+        return value
+
+    def convert(
+        self, data: Mapping[str, Any], where: str, key: str, parse: Any, default: str
+    ) -> Any:
+        """`data[key]` (or `default`) through `parse`; a ValueError becomes a problem."""
+        try:
+            return parse(data.get(key, default))
+        except ValueError as exc:
+            self.problem(where, key, str(exc))
+            return parse(default)
+
+    def seconds(self, data: Mapping[str, Any], where: str, key: str, default: str) -> float:
+        duration: timedelta = self.convert(data, where, key, parse_duration, default)
+        return duration.total_seconds()
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    # -- sections ------------------------------------------------------------------------
+
+    def read_output(self, data: Mapping[str, Any]) -> OutputConfig:
+        where = "[output]"
+        self.check_keys(data, where, {"dir", "base_url", "title", "max_items"})
+        directory = self.resolve(self.get(data, where, "dir", str, "../output"))
+        base_url = self.get(data, where, "base_url", str, "http://localhost:8080/")
+        if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+            self.problem(where, "base_url", f"must be an absolute http(s) URL, not {base_url!r}")
+        if not base_url.endswith("/"):
+            base_url += "/"
+        title = self.get(data, where, "title", str, "feeds")
+        max_items = self.get(data, where, "max_items", int, 200)
+        if max_items < 1:
+            self.problem(where, "max_items", f"must be at least 1, not {max_items}")
+        return OutputConfig(directory, base_url, title, max_items)
+
+    def read_storage(self, data: Mapping[str, Any]) -> StorageConfig:
+        where = "[storage]"
+        self.check_keys(data, where, {"url"})
+        url: str = self.get(data, where, "url", str, "sqlite:///../var/feeds.db")
+        scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+        if scheme == "sqlite":
+            prefix = url.split(":///", 1)[0] + ":///"
+            rest = url[len(prefix) :] if url.startswith(prefix) else ""
+            if not rest or rest == ":memory:":
+                self.problem(
+                    where, "url", f"needs a file path, e.g. sqlite:///../var/feeds.db, not {url!r}"
+                )
+            elif not rest.startswith("/"):
+                url = prefix + str(self.resolve(rest))
+        elif scheme not in ("postgresql", "postgres"):
+            self.problem(
+                where, "url", f"unsupported database {url!r} (use sqlite:/// or postgresql://)"
+            )
+        return StorageConfig(url)
+
+    def read_fetch(self, data: Mapping[str, Any]) -> FetchConfig:
+        where = "[fetch]"
+        keys = {"user_agent", "connect_timeout", "read_timeout", "deadline", "max_body",
+                "concurrency", "per_host"}  # fmt: skip
+        self.check_keys(data, where, keys)
+        user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
+        concurrency = self.get(data, where, "concurrency", int, 16)
+        per_host = self.get(data, where, "per_host", int, 2)
+        for key, value in (("concurrency", concurrency), ("per_host", per_host)):
+            if value < 1:
+                self.problem(where, key, f"must be at least 1, not {value}")
+        return FetchConfig(
+            user_agent=self.get(data, where, "user_agent", str, user_agent),
+            connect_timeout=self.seconds(data, where, "connect_timeout", "10s"),
+            read_timeout=self.seconds(data, where, "read_timeout", "20s"),
+            deadline=self.seconds(data, where, "deadline", "60s"),
+            max_bytes=self.convert(data, where, "max_body", parse_size, "20MB"),
+            concurrency=concurrency,
+            per_host=per_host,
+        )
+
+    def read_sources(self, raw: Any) -> tuple[Source, ...]:
+        if not isinstance(raw, list):
+            self.problem("", "sources", "must be an array of tables ([[sources]])")
+            return ()
+        sources: list[Source] = []
+        names: dict[str, int] = {}
+        for index, data in enumerate(raw, start=1):
+            where = f"sources[{index}]"
+            if not isinstance(data, dict):
+                self.problem(where, None, "must be a table ([[sources]])")
+                continue
+            name = data.get("name")
+            if isinstance(name, str) and name.strip():
+                where = f'sources[{index}] ("{name}")'
+                if name in names:
+                    self.problem(
+                        where, "name", f"duplicate name, already used by sources[{names[name]}]"
+                    )
+                names.setdefault(name, index)
+            else:
+                self.problem(where, "name", "missing: every source needs a non-empty name")
+            source = self.read_source(data, where, name if isinstance(name, str) else "")
+            if source is not None:
+                sources.append(source)
+        return tuple(sources)
+
+    def read_source(self, data: Mapping[str, Any], where: str, name: str) -> Source | None:
+        keys = {"name", "url", "path", "category", "interval", "language", "timezone"}
+        self.check_keys(data, where, keys)
+        before = len(self.problems)
+        url = self.get(data, where, "url", str, None)
+        path = self.get(data, where, "path", str, None)
+        category = self.get(data, where, "category", str, None)
+        if category is not None and not category.strip():
+            self.problem(where, "category", "must not be empty")
+        interval = self.convert(data, where, "interval", parse_duration, "30m")
+        language = self.get(data, where, "language", str, None)
+        timezone = self.get(data, where, "timezone", str, "UTC")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problem(
+                where, "timezone", f"unknown time zone {timezone!r} (use e.g. Europe/Berlin)"
+            )
+        if (url is None) == (path is None):
+            both = "both" if url is not None else "neither"
+            self.problem(where, "url", f"has {both} of 'url' and 'path': give exactly one")
+        elif url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                self.problem(where, "url", f"must be an absolute http(s) URL, not {url!r}")
+            if category is None:
+                self.problem(where, "category", "missing: a remote source needs a category")
+        if len(self.problems) > before:
+            return None
+        kind = SourceKind.REMOTE if url is not None else SourceKind.LOCAL
+        return Source(
+            name=name,
+            kind=kind,
+            interval=interval,
+            url=url,
+            path=self.resolve(path) if path is not None else None,
+            category=category,
+            language=language,
+            timezone=timezone,
+        )

@@ -1,0 +1,213 @@
+"""The internal model: the only types that cross stage boundaries.
+
+Every stage (config, sources, parse, normalise, store, publish) speaks in these frozen
+dataclasses. Nothing here imports a stage, a library or the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+# Fixed namespace for article ids: the same (source, entry id) gives the same id in every
+# checkout and on every run.
+ARTICLE_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4d7a-9a55-2f3b9f1d8e01")
+
+# Slugs that name output folders of our own, so no category may take them.
+RESERVED_SLUGS = frozenset({"all", "articles", "static"})
+
+_GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII: ä->ae, ö->oe, ü->ue, ß->ss, accents dropped, other runs -> '-'."""
+    folded = text.lower().translate(_GERMAN_FOLDS)
+    ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+def category_slug(name: str) -> str:
+    """The slug of a category's output folder; never empty and never one of ours."""
+    slug = slugify(name)
+    if not slug:
+        slug = "category-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    if slug in RESERVED_SLUGS:
+        slug += "-category"
+    return slug
+
+
+def article_id(source_name: str, entry_id: str) -> str:
+    """The stable, globally unique id of an entry of a source, as an Atom-valid URN."""
+    return "urn:uuid:" + str(uuid.uuid5(ARTICLE_ID_NAMESPACE, f"{source_name}\n{entry_id}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A published category: its display name and the slug of its output folder."""
+
+    name: str
+    slug: str
+
+    @classmethod
+    def named(cls, name: str) -> Category:
+        return cls(name=name, slug=category_slug(name))
+
+
+class SourceKind(StrEnum):
+    REMOTE = "remote"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A configured source: a remote feed (url) or local article files (path)."""
+
+    name: str
+    kind: SourceKind
+    interval: timedelta
+    url: str | None = None
+    path: Path | None = None
+    category: str | None = None  # may be None only for local sources whose files name one
+    language: str | None = None
+    timezone: str = "UTC"  # the zone of local articles' naive dates
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """A media file attached to an article (podcast audio, images)."""
+
+    url: str
+    media_type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as a source read it, before normalising: untrusted text, nothing resolved.
+
+    Remote parsers and the local article reader both produce these; `normalise` turns them
+    into `Article`s.
+    """
+
+    entry_id: str | None
+    title: str | None = None
+    link: str | None = None
+    summary_html: str | None = None
+    content_html: str | None = None
+    base_url: str | None = None  # what relative URLs in the HTML resolve against
+    authors: tuple[str, ...] = ()
+    published: str | None = None  # the date text as written in the source
+    updated: str | None = None
+    published_guess: datetime | None = None  # a parser's own reading of `published`, if any
+    updated_guess: datetime | None = None
+    tags: tuple[str, ...] = ()
+    category: str | None = None  # a category the entry names for itself (local headers)
+    language: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    location: str | None = None  # where it came from, for error messages (file path, URL)
+
+
+@dataclass(frozen=True, slots=True)
+class RawFeed:
+    """What a source yielded on one read: feed-level facts and its entries."""
+
+    entries: tuple[RawEntry, ...]
+    title: str | None = None
+    link: str | None = None
+    language: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One normalised, sanitised article: what the store keeps and the publisher writes.
+
+    `content` is sanitised HTML; `title` and `summary` are plain text. `link` is the
+    original page, or None for local articles, whose page the publisher writes.
+    """
+
+    id: str
+    source: str
+    entry_id: str
+    title: str
+    link: str | None
+    summary: str
+    content: str
+    authors: tuple[str, ...]
+    published: datetime
+    updated: datetime
+    categories: tuple[str, ...]
+    language: str | None
+    enclosures: tuple[Enclosure, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.published.tzinfo is None or self.updated.tzinfo is None:
+            raise ValueError(f"article {self.id}: dates must be timezone-aware")
+        if not self.categories:
+            raise ValueError(f"article {self.id}: needs at least one category")
+
+    @property
+    def content_hash(self) -> str:
+        """A digest of everything published about the article, to tell a real change."""
+        digest = hashlib.sha256()
+        for part in (
+            self.title,
+            self.link or "",
+            self.summary,
+            self.content,
+            "\x1f".join(self.authors),
+            self.published.isoformat(),
+            self.updated.isoformat(),
+            "\x1f".join(self.categories),
+            self.language or "",
+            "\x1f".join(f"{e.url} {e.media_type} {e.length}" for e in self.enclosures),
+            "\x1f".join(self.tags),
+        ):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x1e")
+        return digest.hexdigest()
+
+
+class FetchOutcome(StrEnum):
+    NEW = "new"  # fetched and parsed; entries stored
+    NOT_MODIFIED = "not-modified"  # 304, or a body identical to the last one
+    FAILED = "failed"
+    GONE = "gone"  # 410: disabled until the config changes
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """What we remember about a source between runs."""
+
+    source: str
+    url: str | None = None  # the URL we fetch (after permanent redirects)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_fetch: datetime | None = None
+    last_outcome: FetchOutcome | None = None
+    last_status: int | None = None
+    next_due: datetime | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    config_hash: str | None = None  # the source's config when GONE was set
+
+
+@dataclass(frozen=True, slots=True)
+class SourceResult:
+    """The outcome of updating one source, for summaries and status."""
+
+    source: str
+    outcome: FetchOutcome
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: tuple[str, ...] = ()
+    changed_categories: frozenset[str] = field(default_factory=frozenset)

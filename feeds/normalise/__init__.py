@@ -1,0 +1,1 @@
+"""Normalise stage: raw entries to sanitised, timezone-aware `Article`s."""

@@ -1,0 +1,168 @@
+"""Raw entries to `Article`s: ids, dates, sanitised HTML, language and categories.
+
+Pure functions of their arguments: the clock (`now`) and what the store already knows
+(`first_seen`) are passed in, so every rule here is tested with plain values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from feeds.model import Article, Enclosure, RawEntry, RawFeed, Source, article_id
+from feeds.normalise.dates import clamp_future, parse_date
+from feeds.normalise.html import clean_text, html_to_text, safe_url, sanitise_html
+
+SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
+MAX_TAGS = 32
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+class EntryError(ValueError):
+    """An entry that cannot become an article (no category for it, say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedFeed:
+    articles: tuple[Article, ...]
+    errors: tuple[str, ...]
+
+
+def entry_key(raw: RawEntry) -> str:
+    """The entry's id within its source: its own id, else its link, else a content hash."""
+    if raw.entry_id and raw.entry_id.strip():
+        return clean_text(raw.entry_id)
+    if raw.link and raw.link.strip():
+        return clean_text(raw.link)
+    digest = hashlib.sha256()
+    for part in (raw.title, raw.content_html, raw.summary_html, raw.published):
+        digest.update((part or "").encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1e")
+    return "sha256:" + digest.hexdigest()
+
+
+def normalise_feed(
+    feed: RawFeed,
+    *,
+    source: Source,
+    now: datetime,
+    first_seen: Mapping[str, datetime],
+    fallback_base: str | None,
+) -> NormalisedFeed:
+    """Every entry of a feed as an Article; entries that cannot be used become errors."""
+    articles: list[Article] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for raw in feed.entries:
+        key = entry_key(raw)
+        if key in seen:
+            errors.append(
+                f"{raw.location or source.name}: duplicate entry id {key!r}; kept the first"
+            )
+            continue
+        seen.add(key)
+        try:
+            articles.append(
+                normalise_entry(
+                    raw,
+                    source=source,
+                    feed=feed,
+                    now=now,
+                    first_seen=first_seen.get(key),
+                    fallback_base=fallback_base,
+                )
+            )
+        except EntryError as exc:
+            errors.append(str(exc))
+    return NormalisedFeed(tuple(articles), tuple(errors))
+
+
+def normalise_entry(
+    raw: RawEntry,
+    *,
+    source: Source,
+    feed: RawFeed,
+    now: datetime,
+    first_seen: datetime | None,
+    fallback_base: str | None,
+) -> Article:
+    """One raw entry as an Article. Raises EntryError when it has no category."""
+    key = entry_key(raw)
+    category = clean_text(raw.category or "") or clean_text(source.category or "")
+    if not category:
+        where = raw.location or source.name
+        raise EntryError(f"{where}: no category (the entry names none and the source sets none)")
+    base = safe_url(raw.base_url) or safe_url(feed.link) or fallback_base
+    link = safe_url(raw.link, base)
+    content = sanitise_html(raw.content_html or raw.summary_html or "", base)
+    summary_source = raw.summary_html if raw.summary_html else content
+    title = html_to_text(raw.title or "") or _title_from(summary_source) or key
+    published, updated = _dates(raw, source, now, first_seen)
+    return Article(
+        id=article_id(source.name, key),
+        source=source.name,
+        entry_id=key,
+        title=title,
+        link=link,
+        summary=_shorten(html_to_text(summary_source), SUMMARY_LIMIT),
+        content=content or f"<p>{html.escape(title, quote=False)}</p>",
+        authors=_unique(clean_text(a) for a in raw.authors),
+        published=published,
+        updated=updated,
+        categories=(category,),
+        language=_language(raw.language) or _language(feed.language) or _language(source.language),
+        enclosures=_enclosures(raw.enclosures, base),
+        tags=_unique(clean_text(t) for t in raw.tags)[:MAX_TAGS],
+    )
+
+
+def _dates(
+    raw: RawEntry, source: Source, now: datetime, first_seen: datetime | None
+) -> tuple[datetime, datetime]:
+    # Our own parser first: feedparser's readings of zone names and day-first dates are wrong.
+    zone: tzinfo = ZoneInfo(source.timezone)
+    published = parse_date(raw.published, zone) or raw.published_guess
+    updated = parse_date(raw.updated, zone) or raw.updated_guess
+    published = published or updated or first_seen or now
+    updated = updated or published
+    published = clamp_future(published, now)
+    updated = max(clamp_future(updated, now), published)
+    return published, updated
+
+
+def _title_from(summary_html: str) -> str:
+    return _shorten(html_to_text(summary_html), 80)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _language(value: str | None) -> str | None:
+    if not value:
+        return None
+    tag = value.strip().replace("_", "-")
+    return tag.lower() if _LANGUAGE.match(tag) else None
+
+
+def _enclosures(values: Iterable[Enclosure], base: str | None) -> tuple[Enclosure, ...]:
+    result: dict[str, Enclosure] = {}
+    for enclosure in values:
+        url = safe_url(enclosure.url, base)
+        if url and url not in result:
+            length = enclosure.length if enclosure.length and enclosure.length > 0 else None
+            media_type = clean_text(enclosure.media_type or "") or None
+            result[url] = Enclosure(url=url, media_type=media_type, length=length)
+    return tuple(result.values())

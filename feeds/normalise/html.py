@@ -1,0 +1,82 @@
+"""The one sanitising policy for HTML we republish, and HTML-to-text for plain-text fields.
+
+Feed content is untrusted: it reaches readers' screens through our output. nh3 (ammonia)
+parses it like a browser would and keeps only what the policy below allows.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+# Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
+# frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
+_EXTRA_ATTRIBUTES = {"a": {"title"}, "img": {"title"}, "abbr": {"title"}}
+_ATTRIBUTES = {
+    tag: set(attrs) | _EXTRA_ATTRIBUTES.get(tag, set())
+    for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
+} | {tag: attrs for tag, attrs in _EXTRA_ATTRIBUTES.items() if tag not in nh3.ALLOWED_ATTRIBUTES}
+_TAGS = set(nh3.ALLOWED_TAGS)
+# Elements whose text is code or styling, not content: dropped with what is inside them.
+_DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Characters XML 1.0 forbids; one in a title would make a whole feed unrenderable.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|hr)\b[^>]*>", re.I)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def strip_illegal_xml(text: str) -> str:
+    """Remove characters that XML 1.0 cannot carry."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+@lru_cache(maxsize=256)
+def _cleaner(base_url: str | None) -> nh3.Cleaner:
+    # One cleaner per base URL: relative links are resolved by ammonia itself, and without
+    # an absolute base they cannot work in a reader, so they are dropped.
+    return nh3.Cleaner(
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+        url_relative=("rewrite_with_base", base_url) if base_url else "deny",
+    )
+
+
+def sanitise_html(fragment: str, base_url: str | None) -> str:
+    """Untrusted HTML to HTML safe to republish, relative URLs resolved against `base_url`."""
+    base = base_url if base_url and urlsplit(base_url).scheme in ("http", "https") else None
+    return _cleaner(base).clean(strip_illegal_xml(fragment)).strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """Visible text of an HTML fragment on one line: tags dropped, entities decoded."""
+    spaced = _BLOCK_END.sub(" ", strip_illegal_xml(fragment))
+    text = html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags=_DROP_WITH_CONTENT))
+    return _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
+
+
+def clean_text(text: str) -> str:
+    """A plain-text field as published: illegal characters gone, whitespace folded."""
+    return _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
+
+
+def safe_url(url: str | None, base_url: str | None = None) -> str | None:
+    """An absolute http(s) URL, resolved against `base_url`; None for anything else."""
+    if not url:
+        return None
+    candidate = clean_text(url)
+    if base_url:
+        candidate = urljoin(base_url, candidate)
+    parts = urlsplit(candidate)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return candidate

@@ -1,0 +1,357 @@
+"""Feed bodies to `RawFeed`: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through feedparser, JSON Feed
+through `feeds.parse.jsonfeed`.
+
+`parse_feed` is a pure function of its arguments (no I/O, no global state changed), so it can
+run in worker processes; it raises nothing but `ParseError`, whatever the bytes.
+
+How feedparser 6.0.x is driven, and why:
+
+* The body goes in as ``io.BytesIO``: a bytes value that looks like a path or URL would be
+  opened.
+* Header keys are lower-cased (feedparser ignores mixed case). Without a Content-Type we say
+  ``application/xml``: given any header but no Content-Type, feedparser decodes a body whose
+  prolog names no encoding as ISO-8859-1, which garbles every UTF-8 feed that omits it.
+* No ``content-location`` is passed. With one, feedparser resolves every entry id that looks
+  like a relative reference against it (an RSS ``<guid>abc</guid>`` becomes
+  ``https://host/path/abc``, an Atom ``<id>1</id>`` likewise), so ids would change whenever the
+  feed URL does. Without it, ids stay as written and links, enclosure URLs and ``xml:base`` stay
+  relative (after any ``xml:base`` in scope): we resolve those against `url` here, which gives
+  the same URLs feedparser would have given.
+* ``sanitize_html=False, resolve_relative_uris=False``: normalise sanitises (nh3) and resolves
+  relative URLs in the HTML against `RawEntry.base_url`.
+* ``bozo`` means suspicious, not failed: entries found are returned, with the reason in
+  `RawFeed.warnings`. Only a body with no detected feed version and no entries fails.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
+
+import feedparser
+
+from feeds.model import Enclosure, RawEntry, RawFeed
+from feeds.parse.jsonfeed import (
+    JSONFeedError,
+    looks_like_json_feed,
+    media_type,
+    parse_json_feed,
+    text_to_html,
+)
+
+__all__ = ["ParseError", "parse_feed"]
+
+_HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml", ""})
+_TEXT_CONTENT_TYPES = frozenset({"text/plain", "text"})
+_HTML_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_WEB_SCHEMES = frozenset({"http", "https"})
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_MAX_REASON = 300
+
+
+class ParseError(Exception):
+    """The body is not a feed we can read; the message says what is wrong with it."""
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> RawFeed:
+    """Parse one fetched (or read) feed body into a `RawFeed`.
+
+    `url` is where the body came from: relative links resolve against it and every entry's
+    `location` names it. `headers` are the HTTP response headers (any case); the Content-Type
+    charset is honoured. Raises `ParseError` (only) when the body is not a feed.
+    """
+    try:
+        data = bytes(body)
+        lowered = {str(key).lower(): str(value) for key, value in (headers or {}).items()}
+        if not data.lstrip().removeprefix(b"\xef\xbb\xbf").strip():
+            raise ParseError("not a feed: empty body")
+        if looks_like_json_feed(data, lowered.get("content-type")):
+            return parse_json_feed(data, url=url)
+        return _parse_xml(data, url=url, headers=lowered)
+    except ParseError:
+        raise
+    except JSONFeedError as error:
+        raise ParseError(str(error)) from error
+    except Exception as error:  # feedparser or our mapping tripped: still a bad body for us
+        raise ParseError(f"cannot parse the feed: {_reason(error)}") from error
+
+
+# --- feedparser -----------------------------------------------------------------------------
+
+
+def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
+    response_headers = {k: v for k, v in headers.items() if k != "content-location"}
+    response_headers.setdefault("content-type", "application/xml")
+    result = feedparser.parse(
+        io.BytesIO(data),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    version = str(result.get("version") or "")
+    entries = list(result.get("entries") or [])
+    problem = result.get("bozo_exception") if result.get("bozo") else None
+    if not version and not entries:
+        raise ParseError(_failure(data, headers, problem))
+
+    warnings: list[str] = []
+    if problem is not None:
+        reason = _reason(problem, declared=_has_declaration(data))
+        warnings.append(f"feed is not well-formed or not as declared: {reason}")
+    if not version:
+        warnings.append("feed format not recognised; entries read anyway")
+
+    feed = result.get("feed") or {}
+    is_atom = version.startswith("atom")
+    feed_language = _text(_get(feed, "language"))
+    written_link = _link(feed, prefer_links=is_atom)
+    feed_link = _absolute(url, written_link) if written_link else None
+    feed_authors = _authors(feed) if is_atom else ()  # Atom: entries inherit the feed's authors
+    mapped = tuple(
+        _entry(
+            entry,
+            url=url,
+            is_atom=is_atom,
+            feed_link=feed_link,
+            feed_language=feed_language,
+            feed_authors=feed_authors,
+        )
+        for entry in entries
+    )
+    return RawFeed(
+        entries=mapped,
+        title=_text(_get(feed, "title")),
+        link=feed_link,
+        language=feed_language,
+        warnings=tuple(warnings),
+    )
+
+
+def _entry(
+    entry: Mapping[str, Any],
+    *,
+    url: str,
+    is_atom: bool,
+    feed_link: str | None,
+    feed_language: str | None,
+    feed_authors: tuple[str, ...],
+) -> RawEntry:
+    content_html, content_detail = _content(entry)
+    summary_html, summary_detail = _summary(entry)
+    details = [d for d in (content_detail, summary_detail) if d is not None]
+
+    base_url = url
+    if details:
+        base_url = _absolute(url, str(details[0].get("base") or "")) or url
+    elif feed_link:
+        base_url = feed_link
+
+    published_key = "published" if _get(entry, "published") else "created"
+    link = _link(entry, prefer_links=is_atom)
+    return RawEntry(
+        entry_id=_text(_get(entry, "id")),
+        title=_text(_get(entry, "title")),
+        link=urljoin(url, link) if link else None,
+        summary_html=summary_html,
+        content_html=content_html,
+        base_url=base_url,
+        authors=_authors(entry) or feed_authors,
+        published=_text(_get(entry, published_key)),
+        updated=_text(_get(entry, "updated")),
+        published_guess=_utc(_get(entry, published_key + "_parsed")),
+        updated_guess=_utc(_get(entry, "updated_parsed")),
+        tags=_unique(
+            _text(tag.get("term")) or _text(tag.get("label")) for tag in _dicts(_get(entry, "tags"))
+        ),
+        language=next((lang for d in details if (lang := _text(d.get("language")))), feed_language),
+        enclosures=_enclosures(entry, url=url),
+        location=url,
+    )
+
+
+def _content(entry: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any] | None]:
+    """The longest HTML content (else the longest plain-text one, as HTML) and its detail."""
+    html: list[Mapping[str, Any]] = []
+    text: list[Mapping[str, Any]] = []
+    for detail in _dicts(_get(entry, "content")):
+        value = detail.get("value")
+        if not isinstance(value, str) or not value.strip():
+            continue
+        kind = str(detail.get("type") or "").lower()
+        if kind in _HTML_CONTENT_TYPES:
+            html.append(detail)
+        elif kind in _TEXT_CONTENT_TYPES:
+            text.append(detail)
+    if html:
+        best = max(html, key=lambda d: len(d["value"]))
+        return best["value"], best
+    if text:
+        best = max(text, key=lambda d: len(d["value"]))
+        return text_to_html(best["value"]), best
+    return None, None
+
+
+def _summary(entry: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any] | None]:
+    # Without a summary element feedparser copies the content into `summary` but writes no
+    # `summary_detail`: only a summary with its own detail is a real one.
+    detail = _get(entry, "summary_detail")
+    if not isinstance(detail, Mapping):
+        return None, None
+    value = detail.get("value")
+    if not isinstance(value, str) or not value.strip():
+        return None, detail
+    if str(detail.get("type") or "").lower() in _TEXT_CONTENT_TYPES:
+        return text_to_html(value), detail
+    return value, detail
+
+
+def _link(holder: Mapping[str, Any], *, prefer_links: bool) -> str | None:
+    """The alternate link as written (maybe relative).
+
+    feedparser's `link` prefers an HTML-typed ``rel=alternate``; without any ``<link>`` it is
+    the RSS ``<guid>`` (a permalink unless ``isPermaLink="false"``), but in Atom it is the
+    entry's ``<id>``, which is no link: in Atom only real ``<link>`` elements count.
+    """
+    alternates = [
+        href
+        for link in _dicts(_get(holder, "links"))
+        if link.get("rel", "alternate") == "alternate" and (href := _text(link.get("href")))
+    ]
+    link = _text(_get(holder, "link"))
+    if link and link in alternates:
+        return link
+    if alternates:
+        return alternates[0]
+    return None if prefer_links else link
+
+
+def _authors(holder: Mapping[str, Any]) -> tuple[str, ...]:
+    names = [
+        _text(person.get("name")) or _text(person.get("email"))
+        for person in _dicts(_get(holder, "authors"))
+    ]
+    if not any(names):
+        names = [_text(_get(holder, "author"))]
+    return _unique(names)
+
+
+def _enclosures(entry: Mapping[str, Any], *, url: str) -> tuple[Enclosure, ...]:
+    # RSS <enclosure>, Atom <link rel="enclosure"> and RSS 1.0 alike land in `links`.
+    found: dict[str, Enclosure] = {}
+    for link in _dicts(_get(entry, "links")):
+        href = _text(link.get("href"))
+        if link.get("rel") != "enclosure" or not href:
+            continue
+        href = urljoin(url, href)
+        if href not in found:
+            length = _text(link.get("length"))
+            found[href] = Enclosure(
+                url=href,
+                media_type=_text(link.get("type")),
+                length=int(length) if length and length.isascii() and length.isdigit() else None,
+            )
+    return tuple(found.values())
+
+
+def _utc(value: Any) -> datetime | None:
+    """feedparser's parsed date (a UTC `time.struct_time`) as an aware UTC datetime."""
+    if not isinstance(value, time.struct_time | tuple) or len(value) < 6:
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(part) for part in value[:6])
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# --- failures -------------------------------------------------------------------------------
+
+
+def _failure(data: bytes, headers: Mapping[str, str], problem: object) -> str:
+    """Why a body with neither a feed version nor entries is not a feed."""
+    if _looks_binary(data):
+        return "not a feed: binary data"
+    if _looks_like_html(data) or media_type(headers.get("content-type")) in _HTML_PAGE_TYPES:
+        return "not a feed: looks like an HTML page"
+    if isinstance(problem, BaseException):
+        return f"not a feed: {_reason(problem, declared=_has_declaration(data))}"
+    return "not a feed: no RSS, RDF or Atom document found"
+
+
+def _looks_binary(data: bytes) -> bool:
+    if data.startswith(_BOMS):
+        return False  # UTF-16/32 text has NULs
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for byte in sample if byte < 32 and byte not in b"\t\n\r\f")
+    return controls * 20 > len(sample)
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return True
+    return any(tag in head for tag in (b"<html", b"<head>", b"<head ", b"<body"))
+
+
+def _has_declaration(data: bytes) -> bool:
+    return data.removeprefix(b"\xef\xbb\xbf").startswith(b"<?xml")
+
+
+def _reason(error: object, *, declared: bool = True) -> str:
+    """A one-line account of an exception (SAX errors with their position in the body)."""
+    if isinstance(error, SAXParseException):
+        # feedparser re-encodes the body as UTF-8 and writes an XML declaration first: on a
+        # line of its own when the body had none. (Removed DOCTYPE entity declarations can
+        # shift the line further; the message stays a good pointer.)
+        line = (error.getLineNumber() or 1) - (0 if declared else 1)
+        column = error.getColumnNumber() or 0
+        text = f"XML error at line {max(line, 1)}, column {column}: "
+        text += str(error.getMessage())
+    elif isinstance(error, BaseException):
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    else:
+        text = str(error)
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
+
+
+# --- small readers of feedparser's dicts ----------------------------------------------------
+
+
+def _get(holder: Mapping[str, Any], key: str) -> Any:
+    # dict.get, not FeedParserDict.get: the latter answers "updated" with "published" (and a
+    # DeprecationWarning) when there is no updated date, and maps other keys too.
+    return dict.get(holder, key) if isinstance(holder, dict) else holder.get(key)
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def _text(value: Any) -> str | None:
+    """A non-blank string, stripped; None for anything else."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()
+
+
+def _absolute(url: str, reference: str | None) -> str | None:
+    """`reference` (or `url` itself if empty) resolved against `url`, if that is http(s)."""
+    try:
+        resolved = urljoin(url, reference or "")
+        scheme = urlsplit(resolved).scheme.lower()
+    except ValueError:
+        return None
+    return resolved if scheme in _WEB_SCHEMES else None
+
+
+def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))

@@ -1,0 +1,86 @@
+"""Publish stage: categories of articles to Atom, RSS, JSON Feed, HTML and OPML files.
+
+Rendering is a pure function of the articles; every file is written atomically and only
+when its bytes change, so unchanged feeds keep their validators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.model import Article, Category
+from feeds.publish.atom import render_atom
+from feeds.publish.document import EPOCH, FeedDocument, build_document
+from feeds.publish.files import write_if_changed
+from feeds.publish.jsonfeed import render_json_feed
+from feeds.publish.layout import ALL_SLUG, OutputLayout
+from feeds.publish.opml import render_opml
+from feeds.publish.pages import render_article_page, render_category_page, render_index
+from feeds.publish.rss import render_rss
+
+__all__ = ["ALL_SLUG", "OutputLayout", "PublishResult", "publish_category", "publish_site"]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    written: tuple[Path, ...]
+    unchanged: int
+
+
+def render_category(doc: FeedDocument) -> dict[Path, bytes]:
+    """Every file of one category, by path."""
+    layout, slug = doc.layout, doc.category.slug
+    return {
+        layout.feed_path(slug, "atom"): render_atom(doc),
+        layout.feed_path(slug, "rss"): render_rss(doc),
+        layout.feed_path(slug, "json"): render_json_feed(doc),
+        layout.feed_path(slug, "html"): render_category_page(doc),
+    }
+
+
+def publish_category(
+    category: Category, articles: list[Article], layout: OutputLayout, site_title: str
+) -> PublishResult:
+    """Write one category's feeds and the pages of its local articles."""
+    doc = build_document(category, articles, layout, site_title)
+    files = render_category(doc)
+    files.update(_article_pages(doc.articles, layout, site_title))
+    return _write(files)
+
+
+def publish_site(
+    categories: Sequence[tuple[Category, list[Article]]],
+    everything: list[Article],
+    layout: OutputLayout,
+    site_title: str,
+) -> PublishResult:
+    """Write every category, the all-categories feeds, the front page and the OPML."""
+    documents = [build_document(c, a, layout, site_title) for c, a in categories]
+    combined = build_document(
+        Category(name=site_title, slug=ALL_SLUG), everything, layout, site_title
+    )
+    files: dict[Path, bytes] = {}
+    for doc in (*documents, combined):
+        files.update(render_category(doc))
+        files.update(_article_pages(doc.articles, layout, site_title))
+    updated = max((d.updated for d in documents), default=EPOCH)
+    files[layout.index_path] = render_index(documents, layout, site_title)
+    files[layout.opml_path] = render_opml(documents, site_title, updated)
+    return _write(files)
+
+
+def _article_pages(
+    articles: Sequence[Article], layout: OutputLayout, site_title: str
+) -> dict[Path, bytes]:
+    return {
+        layout.directory / layout.article_page(a): render_article_page(a, layout, site_title)
+        for a in articles
+        if a.link is None
+    }
+
+
+def _write(files: dict[Path, bytes]) -> PublishResult:
+    written = tuple(path for path, data in files.items() if write_if_changed(path, data))
+    return PublishResult(written=written, unchanged=len(files) - len(written))

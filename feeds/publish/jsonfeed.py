@@ -1,0 +1,57 @@
+"""JSON Feed 1.1 output, written directly (feedgen does not write it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from feeds.model import Article
+from feeds.publish.document import FeedDocument
+
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render_json_feed(doc: FeedDocument) -> bytes:
+    """The category as a JSON Feed 1.1 document, newest item first."""
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": doc.title,
+        "home_page_url": doc.url("html"),
+        "feed_url": doc.url("json"),
+        "description": doc.description,
+        "authors": [{"name": doc.site_title}],
+    }
+    if doc.language:
+        feed["language"] = doc.language
+    feed["items"] = [_item(doc, article) for article in doc.articles]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": article.id,
+        "url": doc.layout.article_url(article),
+        "title": article.title,
+        "content_html": article.content,
+        "date_published": article.published.isoformat(),
+        "date_modified": article.updated.isoformat(),
+    }
+    if article.summary:
+        item["summary"] = article.summary
+    if article.authors:
+        item["authors"] = [{"name": name} for name in article.authors]
+    tags = list(dict.fromkeys((*article.categories, *article.tags)))
+    if tags:
+        item["tags"] = tags
+    if article.language:
+        item["language"] = article.language
+    if article.enclosures:
+        item["attachments"] = [
+            {
+                "url": e.url,
+                "mime_type": e.media_type or "application/octet-stream",
+                **({"size_in_bytes": e.length} if e.length else {}),
+            }
+            for e in article.enclosures
+        ]
+    return item

@@ -1,0 +1,59 @@
+"""The output URL layout: where each published file lives, on disk and on the web.
+
+<dir>/index.html                      the front page
+<dir>/feeds.opml                      every category feed, for import into readers
+<dir>/<slug>/atom.xml|rss.xml|feed.json|index.html   one set per category
+<dir>/all/...                         the same set for every category together
+<dir>/articles/<source>/<page>.html   pages of local articles, which have no page elsewhere
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeds.model import Article, slugify
+
+ALL_SLUG = "all"
+FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLayout:
+    directory: Path
+    base_url: str  # ends with "/"
+
+    def feed_path(self, slug: str, kind: str) -> Path:
+        return self.directory / slug / FEED_FILES[kind]
+
+    def feed_url(self, slug: str, kind: str) -> str:
+        name = "" if kind == "html" else FEED_FILES[kind]
+        return f"{self.base_url}{slug}/{name}"
+
+    @property
+    def index_path(self) -> Path:
+        return self.directory / "index.html"
+
+    @property
+    def opml_path(self) -> Path:
+        return self.directory / "feeds.opml"
+
+    @property
+    def opml_url(self) -> str:
+        return self.base_url + "feeds.opml"
+
+    def article_page(self, article: Article) -> str:
+        """Path of an article's own page, relative to the output folder.
+
+        Built from the source and the entry id, never from the title or the run, so
+        the URL stays stable; the short hash keeps two similar entry ids apart.
+        """
+        stem = article.entry_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        digest = hashlib.sha256(article.id.encode("utf-8")).hexdigest()[:8]
+        name = (slugify(stem)[:60].strip("-") or "article") + f"-{digest}"
+        return f"articles/{slugify(article.source) or 'source'}/{name}.html"
+
+    def article_url(self, article: Article) -> str:
+        """The link published for an article: its own, else the page we write for it."""
+        return article.link or self.base_url + self.article_page(article)

@@ -1,0 +1,30 @@
+"""OPML 2.0 list of the category feeds, for importing them all into a reader at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime
+
+from lxml import etree
+
+from feeds.publish.document import FeedDocument
+
+
+def render_opml(documents: list[FeedDocument], title: str, updated: datetime) -> bytes:
+    """One outline per category, pointing at its Atom feed."""
+    opml = etree.Element("opml", version="2.0")
+    head = etree.SubElement(opml, "head")
+    etree.SubElement(head, "title").text = title
+    etree.SubElement(head, "dateModified").text = format_datetime(updated)
+    body = etree.SubElement(opml, "body")
+    for doc in documents:
+        etree.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=doc.title,
+            title=doc.title,
+            xmlUrl=doc.url("atom"),
+            htmlUrl=doc.url("html"),
+        )
+    return bytes(etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True))

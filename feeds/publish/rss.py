@@ -1,0 +1,45 @@
+"""RSS 2.0 output through feedgen."""
+
+from __future__ import annotations
+
+import html
+
+from feedgen.feed import FeedGenerator
+
+from feeds import PROJECT_URL, __version__
+from feeds.publish.document import FeedDocument
+
+
+def render_rss(doc: FeedDocument) -> bytes:
+    """The category as an RSS 2.0 channel, newest item first."""
+    fg = FeedGenerator()
+    fg.load_extension("dc")
+    fg.title(doc.title)
+    fg.description(doc.description)
+    # feedgen takes the channel <link> from the last link added: self first, site last.
+    fg.link(href=doc.url("rss"), rel="self", type="application/rss+xml")
+    fg.link(href=doc.url("html"), rel="alternate")
+    fg.generator(f"feeds {__version__}", uri=PROJECT_URL)
+    fg.lastBuildDate(doc.updated)
+    fg.pubDate(doc.updated)
+    if doc.language:
+        fg.language(doc.language)
+    for article in doc.articles:
+        fe = fg.add_entry(order="append")
+        fe.guid(article.id, permalink=False)
+        fe.title(article.title)
+        fe.link(href=doc.layout.article_url(article))
+        fe.pubDate(article.published)
+        # <description> is HTML in RSS: a plain-text summary must be escaped to stay text.
+        fe.description(html.escape(article.summary or article.title, quote=False))
+        fe.content(article.content)
+        if article.authors:
+            fe.dc.dc_creator(list(article.authors))
+        for name in (*article.categories, *article.tags):
+            fe.category(term=name)
+        if article.enclosures:  # RSS carries one enclosure per item
+            first = article.enclosures[0]
+            fe.enclosure(
+                first.url, str(first.length or 0), first.media_type or "application/octet-stream"
+            )
+    return bytes(fg.rss_str(pretty=True))

@@ -1,0 +1,1 @@
+"""Sources: where entries come from (remote feeds, local article files)."""

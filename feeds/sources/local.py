@@ -1,0 +1,537 @@
+"""The local-article source: article files that editors write in a folder.
+
+Two formats are read:
+
+* the seed format (``.txt``)::
+
+      Veröffentlichungsdatum: 10.05.2025 11:33 / Welt Nachrichten
+
+      Title
+
+      Title (the headline, dropped when it equals the title)
+
+      First paragraph ...
+
+      Second paragraph ...
+
+* Markdown (``.md``, ``.markdown``) with YAML front matter between ``---`` lines
+  (``title`` and ``date`` required; ``category``, ``tags``, ``author``/``authors``,
+  ``summary``, ``language`` and ``link`` optional).
+
+A source names a folder (read recursively; hidden files and folders, ``README*`` and other
+extensions are skipped) or one file. Each article becomes a `RawEntry` whose ``entry_id`` is
+its path relative to the folder, so ids are the same in every checkout. A malformed file
+becomes a `LocalArticleError` and the other files are still read.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from markdown_it import MarkdownIt
+
+from feeds.model import RawEntry, RawFeed, Source
+
+__all__ = [
+    "LocalArticleError",
+    "LocalArticleFormatError",
+    "LocalRead",
+    "read_article_file",
+    "read_local_source",
+]
+
+SEED_SUFFIXES = frozenset({".txt"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+ARTICLE_SUFFIXES = SEED_SUFFIXES | MARKDOWN_SUFFIXES
+
+_HEADER_EXAMPLE = "Veröffentlichungsdatum: DD.MM.YYYY HH:MM / Category"
+_DATE_EXPECTED = "expected DD.MM.YYYY HH:MM"
+_FRONT_MATTER_DATE_EXPECTED = "expected ISO 8601 such as 2025-05-10T11:33 or DD.MM.YYYY HH:MM"
+
+_HEADER_RE = re.compile(r"veröffentlichungsdatum\s*:(?P<rest>.*)", re.IGNORECASE)
+_GERMAN_DATE_RE = re.compile(
+    r"(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4})"
+    r"\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+)
+_FRONT_MATTER_FENCE = "---"
+_FRONT_MATTER_ENDS = frozenset({"---", "..."})
+_TOP_LEVEL_KEY_RE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*)\s*:(?P<value>.*)")
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+@dataclass(frozen=True, slots=True)
+class LocalArticleError:
+    """A problem with one article file (or with the source as a whole, then ``line`` is None)."""
+
+    path: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = _display_path(self.path)
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class LocalArticleFormatError(ValueError):
+    """Raised by `read_article_file` for a file that cannot be read as an article."""
+
+    def __init__(self, error: LocalArticleError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class LocalRead:
+    """What one read of a local source yielded: the good articles and the bad files."""
+
+    feed: RawFeed
+    errors: tuple[LocalArticleError, ...]
+
+
+# --------------------------------------------------------------------------- reading a source
+
+
+def read_local_source(source: Source) -> LocalRead:
+    """Read every article file of a local source; never raises for bad files or paths."""
+    entries: list[RawEntry] = []
+    errors: list[LocalArticleError] = []
+
+    def done() -> LocalRead:
+        feed = RawFeed(entries=tuple(entries), title=source.name, language=source.language)
+        return LocalRead(feed=feed, errors=tuple(errors))
+
+    if source.path is None:
+        errors.append(
+            LocalArticleError(Path(source.name), None, "local source names no path (expected path)")
+        )
+        return done()
+    base = source.path
+    try:
+        _zone(source, base)
+    except LocalArticleFormatError as exc:
+        errors.append(exc.error)
+        return done()
+
+    try:
+        if base.is_file():
+            root = base.parent
+            files = [base]
+        elif base.is_dir():
+            root = base
+            files = _article_files(base, errors)
+        else:
+            message = "path does not exist (expected a folder of articles or an article file)"
+            if base.exists():
+                message = "path is neither a folder nor a regular file"
+            errors.append(LocalArticleError(base, None, message))
+            return done()
+    except OSError as exc:
+        errors.append(LocalArticleError(base, None, f"cannot read path: {_os_reason(exc)}"))
+        return done()
+
+    seen: dict[str, Path] = {}
+    for path in files:
+        try:
+            entry = read_article_file(path, root=root, source=source)
+        except LocalArticleFormatError as exc:
+            errors.append(exc.error)
+            continue
+        assert entry.entry_id is not None
+        if entry.entry_id in seen:
+            other = _display_path(seen[entry.entry_id])
+            message = f"duplicate entry id {entry.entry_id!r} (also used by {other})"
+            errors.append(LocalArticleError(path, None, message))
+            continue
+        seen[entry.entry_id] = path
+        entries.append(entry)
+    return done()
+
+
+def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path]:
+    """The article files under ``root``, sorted by their entry id (relative POSIX path)."""
+    found: list[tuple[str, Path]] = []
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            children = list(folder.iterdir())
+        except OSError as exc:
+            errors.append(LocalArticleError(folder, None, f"cannot list folder: {_os_reason(exc)}"))
+            continue
+        for child in children:
+            name = child.name
+            if name.startswith("."):
+                continue
+            try:
+                if child.is_dir():
+                    # Symlinked folders are not followed: they could loop or leave the source.
+                    if not child.is_symlink():
+                        pending.append(child)
+                    continue
+                wanted = child.suffix.lower() in ARTICLE_SUFFIXES
+                if wanted and not name.lower().startswith("readme") and child.is_file():
+                    found.append((_entry_id(child, root), child))
+            except OSError as exc:
+                errors.append(LocalArticleError(child, None, f"cannot read: {_os_reason(exc)}"))
+    found.sort(key=lambda item: item[0])
+    return [path for _, path in found]
+
+
+# --------------------------------------------------------------------------- reading one file
+
+
+def read_article_file(path: Path, *, root: Path, source: Source) -> RawEntry:
+    """Read one article file; ``root`` is the folder its entry id is relative to.
+
+    Raises `LocalArticleFormatError` for a file that is unreadable, not UTF-8 or malformed,
+    and `ValueError` if ``path`` is not inside ``root``.
+    """
+    entry_id = _entry_id(path, root)
+    suffix = path.suffix.lower()
+    if suffix not in ARTICLE_SUFFIXES:
+        expected = ", ".join(sorted(ARTICLE_SUFFIXES))
+        raise _fail(
+            path, None, f"unsupported file type {suffix or '(none)'!r} (expected {expected})"
+        )
+    zone = _zone(source, path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read file: {_os_reason(exc)}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        raise _fail(path, line, message) from None
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+    base = RawEntry(
+        entry_id=entry_id,
+        language=source.language,
+        location=_display_path(path),
+    )
+    if suffix in SEED_SUFFIXES:
+        return _read_seed(path, lines, zone, base)
+    return _read_markdown(path, lines, zone, base)
+
+
+def _read_seed(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -> RawEntry:
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise _fail(path, 1, f"empty file (expected a first line '{_HEADER_EXAMPLE}')")
+    header_line = first + 1
+    header = unicodedata.normalize("NFC", lines[first].strip())
+    match = _HEADER_RE.fullmatch(header)
+    if match is None:
+        message = f"expected a header '{_HEADER_EXAMPLE}', found {_preview(header)!r}"
+        raise _fail(path, header_line, message)
+    date_text, _, category_text = match.group("rest").partition("/")
+    date_text = date_text.strip()
+    if not date_text:
+        raise _fail(path, header_line, f"missing date in the header ({_DATE_EXPECTED})")
+    published = _parse_german_date(date_text, zone)
+    if published is None:
+        raise _fail(path, header_line, f"bad date {date_text!r} ({_DATE_EXPECTED})")
+    category = _normalise_space(category_text) or None
+
+    blocks = _blocks(lines, first + 1)
+    if not blocks:
+        message = "missing title after the header (expected a blank line, then the title)"
+        raise _fail(path, header_line + 1, message)
+    title_line, title_lines = blocks[0]
+    title = _normalise_space(" ".join(title_lines))
+    paragraphs = [_join_lines(block) for _, block in blocks[1:]]
+    if paragraphs and _normalise_space(paragraphs[0]) == title:
+        paragraphs = paragraphs[1:]
+    if not paragraphs:
+        message = "no article text after the title (expected paragraphs separated by blank lines)"
+        raise _fail(path, title_line, message)
+
+    rendered = [f"<p>{html.escape(paragraph, quote=False)}</p>" for paragraph in paragraphs]
+    return replace(
+        base,
+        title=title,
+        content_html="\n".join(rendered),
+        summary_html=rendered[0],
+        published=date_text,
+        published_guess=published,
+        category=category,
+    )
+
+
+def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -> RawEntry:
+    fence_example = "a first line '---', then 'title:' and 'date:' lines, then '---'"
+    if not lines or lines[0].strip() != _FRONT_MATTER_FENCE:
+        if not any(line.strip() for line in lines):
+            raise _fail(path, 1, f"empty file (expected YAML front matter: {fence_example})")
+        raise _fail(path, 1, f"missing YAML front matter (expected {fence_example})")
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in _FRONT_MATTER_ENDS), None)
+    if end is None:
+        raise _fail(path, 1, "front matter is not closed (expected a line '---' after it)")
+    yaml_lines = lines[1:end]
+    first_yaml_line = 2  # the file line of yaml_lines[0]
+    try:
+        meta: Any = yaml.safe_load("\n".join(yaml_lines))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_yaml_line + mark.line if mark is not None else 1
+        reason = ": ".join(part for part in (exc.context, exc.problem) if part)
+        raise _fail(path, line, f"invalid YAML in front matter: {reason or exc}") from None
+    except yaml.YAMLError as exc:
+        raise _fail(path, 1, f"invalid YAML in front matter: {exc}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        message = f"front matter must be 'key: value' lines, not a {type(meta).__name__}"
+        raise _fail(path, first_yaml_line, message)
+    key_lines = _key_lines(yaml_lines, first_yaml_line)
+
+    def line_of(key: str) -> int:
+        return key_lines.get(key, (1, ""))[0]
+
+    def fail(key: str, message: str) -> LocalArticleFormatError:
+        return _fail(path, line_of(key), message)
+
+    title_value = meta.get("title")
+    if title_value is None:
+        raise fail("title", "missing 'title' in front matter (expected 'title: ...')")
+    title = _normalise_space(_text(title_value, "title", fail))
+    if not title:
+        raise fail("title", "empty 'title' in front matter")
+
+    if meta.get("date") is None:
+        raise fail("date", "missing 'date' in front matter (expected 'date: 2025-05-10T11:33')")
+    date_value = meta["date"]
+    published = _front_matter_date(date_value, zone)
+    raw_date = key_lines.get("date", (1, ""))[1]
+    if isinstance(date_value, str):
+        date_text = date_value.strip()
+    elif raw_date:
+        date_text = raw_date
+    elif isinstance(date_value, date):
+        date_text = date_value.isoformat()
+    else:
+        date_text = str(date_value)
+    if published is None:
+        raise fail("date", f"bad date {date_text!r} ({_FRONT_MATTER_DATE_EXPECTED})")
+
+    category = _optional_text(meta.get("category"), "category", fail)
+    summary = _optional_text(meta.get("summary"), "summary", fail)
+    language = _optional_text(meta.get("language"), "language", fail)
+    link = _optional_text(meta.get("link"), "link", fail)
+    tags = _text_list(meta.get("tags"), "tags", fail, split_commas=True)
+    authors = _dedupe(
+        [
+            *_text_list(meta.get("author"), "author", fail, split_commas=False),
+            *_text_list(meta.get("authors"), "authors", fail, split_commas=True),
+        ]
+    )
+
+    body = "\n".join(lines[end + 1 :]).strip("\n")
+    if not body.strip():
+        message = "no article text after the front matter (expected a Markdown body)"
+        raise _fail(path, end + 1, message)
+    content_html = _MARKDOWN.render(body).rstrip("\n")
+
+    return replace(
+        base,
+        title=title,
+        content_html=content_html,
+        summary_html=f"<p>{html.escape(summary, quote=False)}</p>" if summary else None,
+        published=date_text,
+        published_guess=published,
+        category=category,
+        tags=tags,
+        authors=authors,
+        language=language or base.language,
+        link=link,
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+# Makes the error for a front matter key (reported at that key's line) from a message.
+_Fail = Callable[[str, str], LocalArticleFormatError]
+
+
+def _fail(path: Path, line: int | None, message: str) -> LocalArticleFormatError:
+    return LocalArticleFormatError(LocalArticleError(path=path, line=line, message=message))
+
+
+def _zone(source: Source, path: Path) -> tzinfo:
+    try:
+        return ZoneInfo(source.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        message = (
+            f"unknown time zone {source.timezone!r} (expected an IANA name like Europe/Berlin)"
+        )
+        raise _fail(path, None, message) from None
+
+
+def _entry_id(path: Path, root: Path) -> str:
+    """The path relative to ``root`` in POSIX form, NFC-normalised (macOS writes NFD names)."""
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        raise ValueError(f"{path} is not inside {root}") from None
+    return unicodedata.normalize("NFC", relative.as_posix())
+
+
+def _display_path(path: Path) -> str:
+    """The path relative to the working directory if it lies below it, else as given."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _normalise_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _join_lines(block: list[str]) -> str:
+    return " ".join(line.strip() for line in block)
+
+
+def _blocks(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
+    """Runs of non-blank lines from ``lines[start:]``, each with its 1-based first line."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    current_line = 0
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if line.strip():
+            if not current:
+                current_line = index + 1
+            current.append(line)
+        elif current:
+            blocks.append((current_line, current))
+            current = []
+    if current:
+        blocks.append((current_line, current))
+    return blocks
+
+
+def _parse_german_date(text: str, zone: tzinfo) -> datetime | None:
+    match = _GERMAN_DATE_RE.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        return datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"] or 0),
+            tzinfo=zone,
+        )
+    except ValueError:
+        return None
+
+
+def _in_zone(value: datetime, zone: tzinfo) -> datetime:
+    """Naive datetimes are in the source's zone; aware ones are shown in it."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=zone)
+    return value.astimezone(zone)
+
+
+def _front_matter_date(value: object, zone: tzinfo) -> datetime | None:
+    if isinstance(value, datetime):  # before `date`: a datetime is a date too
+        return _in_zone(value, zone)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=zone)
+    if not isinstance(value, str):
+        return None
+    german = _parse_german_date(value, zone)
+    if german is not None:
+        return german
+    text = value.strip()
+    if not text or not text[0].isdigit():
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return _in_zone(parsed, zone)
+
+
+def _key_lines(yaml_lines: list[str], first_line: int) -> dict[str, tuple[int, str]]:
+    """Top-level keys of the front matter: their file line and their value text as written."""
+    found: dict[str, tuple[int, str]] = {}
+    for offset, line in enumerate(yaml_lines):
+        match = _TOP_LEVEL_KEY_RE.fullmatch(line)
+        if match is not None:  # a repeated key: YAML keeps the last, and so do we
+            found[match["key"]] = (first_line + offset, _scalar_text(match["value"]))
+    return found
+
+
+def _scalar_text(value: str) -> str:
+    """A one-line YAML value as written: without a trailing comment or surrounding quotes."""
+    text = value.strip()
+    if text[:1] in {"'", '"'}:
+        closing = text.find(text[0], 1)
+        return text[1:closing] if closing > 0 else ""
+    comment = re.search(r"\s#", text)
+    if comment is not None:
+        text = text[: comment.start()].rstrip()
+    if text[:1] in {"|", ">", "&", "*", "!"}:
+        return ""  # a block scalar, anchor, alias or tag: not one plain value
+    return text
+
+
+def _text(value: object, key: str, fail: _Fail) -> str:
+    """A scalar front matter value as text; numbers are accepted, other types are errors."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    kind = "a list" if isinstance(value, list) else type(value).__name__
+    raise fail(key, f"'{key}' must be text, not {kind} (quote it: {key}: \"...\")")
+
+
+def _optional_text(value: object, key: str, fail: _Fail) -> str | None:
+    if value is None:
+        return None
+    return _normalise_space(_text(value, key, fail)) or None
+
+
+def _text_list(value: object, key: str, fail: _Fail, *, split_commas: bool) -> tuple[str, ...]:
+    """A list of texts, or one text (split at commas if ``split_commas``)."""
+    if value is None:
+        return ()
+    items: Iterable[object]
+    if isinstance(value, list):
+        items = value
+    else:
+        text = _text(value, key, fail)
+        items = text.split(",") if split_commas else [text]
+    return _dedupe(_normalise_space(_text(item, key, fail)) for item in items if item is not None)
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item for item in items if item))

@@ -1,0 +1,385 @@
+"""`ArticleStore`: upserts, category queries, retention and per-source fetch state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from feeds.model import Article, Category, Enclosure, FetchOutcome, FetchState, category_slug
+from feeds.store.schema import (
+    SCHEMA_VERSION,
+    article_categories,
+    articles,
+    metadata,
+    schema_info,
+    source_state,
+)
+
+# SQLite limits bound parameters per statement; stay well under it.
+_CHUNK = 500
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (bad URL, unreachable database, wrong schema)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changed_categories: frozenset[str] = field(default_factory=frozenset)  # slugs
+
+
+def utc_text(value: datetime) -> str:
+    """Fixed-width UTC text that sorts like the instant it names."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _from_utc_text(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class ArticleStore:
+    """Articles and fetch state in SQLite (embedded default) or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> ArticleStore:
+        """Connect to `url`, creating the database file and schema on first use."""
+        try:
+            parsed = make_url(url)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"bad storage url {url!r}: {exc}") from None
+        if parsed.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(url, parsed.database)
+        else:
+            if parsed.drivername in ("postgresql", "postgres"):
+                parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+            engine = create_engine(parsed, pool_pre_ping=True)
+        store = cls(engine)
+        try:
+            store._create_schema()
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open store {parsed.render_as_string()}: {exc}") from None
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _create_schema(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            version = conn.execute(select(schema_info.c.version)).scalar()
+            if version is None:
+                conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
+            elif version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"store schema is version {version}, this feeds expects {SCHEMA_VERSION}"
+                )
+
+    # -- articles ------------------------------------------------------------------------
+
+    def first_seen(self, source: str, entry_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each known entry of `source` was first stored (for entries without dates)."""
+        found: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(entry_ids):
+                query = select(articles.c.entry_id, articles.c.first_seen_utc).where(
+                    articles.c.source == source, articles.c.entry_id.in_(chunk)
+                )
+                for entry_id, seen in conn.execute(query):
+                    found[entry_id] = _from_utc_text(seen)  # type: ignore[assignment]
+        return found
+
+    def upsert_articles(self, source: str, batch: Sequence[Article], now: datetime) -> UpsertResult:
+        """Insert new and replace changed articles of one source in one transaction."""
+        if not batch:
+            return UpsertResult()
+        with self.engine.begin() as conn:
+            known = self._known_hashes(conn, source, [a.entry_id for a in batch])
+            new = [a for a in batch if a.entry_id not in known]
+            changed = [
+                a for a in batch
+                if a.entry_id in known and known[a.entry_id] not in (a.content_hash, None)
+            ]  # fmt: skip
+            if new or changed:
+                self._write(conn, [*new, *changed], now)
+        slugs = {category_slug(c) for a in (*new, *changed) for c in a.categories}
+        return UpsertResult(
+            new=len(new),
+            updated=len(changed),
+            unchanged=len(batch) - len(new) - len(changed),
+            changed_categories=frozenset(slugs),
+        )
+
+    def _known_hashes(
+        self, conn: Connection, source: str, entry_ids: Sequence[str]
+    ) -> dict[str, str | None]:
+        """Content hash of each stored entry; None for tombstones, which stay retired."""
+        known: dict[str, str | None] = {}
+        for chunk in _chunks(entry_ids):
+            query = select(articles.c.entry_id, articles.c.content_hash, articles.c.expired).where(
+                articles.c.source == source, articles.c.entry_id.in_(chunk)
+            )
+            for entry_id, content_hash, expired in conn.execute(query):
+                known[entry_id] = None if expired else content_hash
+        return known
+
+    def _write(self, conn: Connection, batch: Sequence[Article], now: datetime) -> None:
+        rows = [_article_row(a, now) for a in batch]
+        insert = _insert_for(conn)(articles)
+        # The conflict target makes a repeated write (a retried fetch, a second worker)
+        # replace rather than duplicate; first_seen keeps its first value.
+        updatable = {c: insert.excluded[c] for c in rows[0] if c not in ("id", "first_seen_utc")}
+        conn.execute(insert.on_conflict_do_update(index_elements=["id"], set_=updatable), rows)
+        ids = [a.id for a in batch]
+        for chunk in _chunks(ids):
+            conn.execute(
+                article_categories.delete().where(article_categories.c.article_id.in_(chunk))
+            )
+        links = [
+            {
+                "category_slug": category_slug(name),
+                "article_id": a.id,
+                "category": name,
+                "published_utc": utc_text(a.published),
+            }
+            for a in batch
+            for name in dict.fromkeys(a.categories)
+        ]
+        conn.execute(article_categories.insert(), _unique_links(links))
+
+    def categories(self) -> list[Category]:
+        """Every category that has live articles, by slug."""
+        query = (
+            select(article_categories.c.category_slug, func.min(article_categories.c.category))
+            .group_by(article_categories.c.category_slug)
+            .order_by(article_categories.c.category_slug)
+        )
+        with self.engine.connect() as conn:
+            return [Category(name=name, slug=slug) for slug, name in conn.execute(query)]
+
+    def recent_articles(self, category_slug: str | None, limit: int) -> list[Article]:
+        """The newest live articles of a category (or of all when None), newest first."""
+        if category_slug is None:
+            query = (
+                select(articles)
+                .where(articles.c.expired.is_(False))
+                .order_by(articles.c.published_utc.desc(), articles.c.id)
+                .limit(limit)
+            )
+        else:
+            query = (
+                select(articles)
+                .join(article_categories, article_categories.c.article_id == articles.c.id)
+                .where(article_categories.c.category_slug == category_slug)
+                .order_by(article_categories.c.published_utc.desc(), articles.c.id)
+                .limit(limit)
+            )
+        with self.engine.connect() as conn:
+            return [_article_from(row._mapping) for row in conn.execute(query)]
+
+    def expire_beyond(self, max_items: int) -> int:
+        """Retire articles that fell out of every category's newest `max_items`."""
+        with self.engine.begin() as conn:
+            slugs = (
+                conn.execute(
+                    select(article_categories.c.category_slug)
+                    .group_by(article_categories.c.category_slug)
+                    .having(func.count() > max_items)
+                )
+                .scalars()
+                .all()
+            )
+            for slug in slugs:
+                old = (
+                    conn.execute(
+                        select(article_categories.c.article_id)
+                        .where(article_categories.c.category_slug == slug)
+                        .order_by(
+                            article_categories.c.published_utc.desc(),
+                            article_categories.c.article_id,
+                        )
+                        .offset(max_items)
+                    )
+                    .scalars()
+                    .all()
+                )
+                for chunk in _chunks(old):
+                    conn.execute(
+                        article_categories.delete().where(
+                            article_categories.c.category_slug == slug,
+                            article_categories.c.article_id.in_(chunk),
+                        )
+                    )
+            orphaned = select(article_categories.c.article_id).where(
+                article_categories.c.article_id == articles.c.id
+            )
+            result = conn.execute(
+                articles.update()
+                .where(articles.c.expired.is_(False), ~orphaned.exists())
+                .values(expired=True, content="", summary="", enclosures="[]")
+            )
+            return result.rowcount
+
+    # -- fetch state ---------------------------------------------------------------------
+
+    def fetch_state(self, source: str) -> FetchState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(source_state).where(source_state.c.source == source)).first()
+        return _state_from(row._mapping) if row else None
+
+    def fetch_states(self) -> dict[str, FetchState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(source_state)).all()
+        return {row.source: _state_from(row._mapping) for row in rows}
+
+    def save_fetch_state(self, state: FetchState) -> None:
+        row = _state_row(state)
+        with self.engine.begin() as conn:
+            insert = _insert_for(conn)(source_state)
+            update = {c: insert.excluded[c] for c in row if c != "source"}
+            conn.execute(
+                insert.values(row).on_conflict_do_update(index_elements=["source"], set_=update)
+            )
+
+    def article_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(articles).where(articles.c.expired.is_(False))
+                ).scalar_one()
+            )
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves: pysqlite's implicit deferred BEGIN fails at once
+        # with "database is locked" when a read transaction later wants to write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _insert_for(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def _unique_links(links: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+    return list({(l["category_slug"], l["article_id"]): l for l in links}.values())  # noqa: E741
+
+
+def _article_row(article: Article, now: datetime) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "source": article.source,
+        "entry_id": article.entry_id,
+        "title": article.title,
+        "link": article.link,
+        "summary": article.summary,
+        "content": article.content,
+        "authors": json.dumps(list(article.authors), ensure_ascii=False),
+        "published": article.published.isoformat(),
+        "updated": article.updated.isoformat(),
+        "published_utc": utc_text(article.published),
+        "categories": json.dumps(list(article.categories), ensure_ascii=False),
+        "language": article.language,
+        "enclosures": json.dumps(
+            [{"url": e.url, "type": e.media_type, "length": e.length} for e in article.enclosures]
+        ),
+        "tags": json.dumps(list(article.tags), ensure_ascii=False),
+        "content_hash": article.content_hash,
+        "first_seen_utc": utc_text(now),
+        "expired": False,
+    }
+
+
+def _article_from(row: Any) -> Article:
+    return Article(
+        id=row["id"],
+        source=row["source"],
+        entry_id=row["entry_id"],
+        title=row["title"],
+        link=row["link"],
+        summary=row["summary"],
+        content=row["content"],
+        authors=tuple(json.loads(row["authors"])),
+        published=datetime.fromisoformat(row["published"]),
+        updated=datetime.fromisoformat(row["updated"]),
+        categories=tuple(json.loads(row["categories"])),
+        language=row["language"],
+        enclosures=tuple(
+            Enclosure(url=e["url"], media_type=e["type"], length=e["length"])
+            for e in json.loads(row["enclosures"])
+        ),
+        tags=tuple(json.loads(row["tags"])),
+    )
+
+
+def _state_row(state: FetchState) -> dict[str, Any]:
+    return {
+        "source": state.source,
+        "url": state.url,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "body_hash": state.body_hash,
+        "last_fetch_utc": utc_text(state.last_fetch) if state.last_fetch else None,
+        "last_outcome": state.last_outcome.value if state.last_outcome else None,
+        "last_status": state.last_status,
+        "next_due_utc": utc_text(state.next_due) if state.next_due else None,
+        "error_count": state.error_count,
+        "last_error": state.last_error,
+        "config_hash": state.config_hash,
+    }
+
+
+def _state_from(row: Any) -> FetchState:
+    return FetchState(
+        source=row["source"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_fetch=_from_utc_text(row["last_fetch_utc"]),
+        last_outcome=FetchOutcome(row["last_outcome"]) if row["last_outcome"] else None,
+        last_status=row["last_status"],
+        next_due=_from_utc_text(row["next_due_utc"]),
+        error_count=row["error_count"],
+        last_error=row["last_error"],
+        config_hash=row["config_hash"],
+    )

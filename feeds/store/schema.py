@@ -1,0 +1,86 @@
+"""The database schema, one definition for SQLite and PostgreSQL (SQLAlchemy Core).
+
+Dates are stored as text: `*_utc` columns as fixed-width UTC ISO strings, which sort
+correctly as text on every engine, and the published/updated columns as ISO 8601 with
+their original offset, so an article dated +02:00 is republished as +02:00.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("entry_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("link", Text),
+    Column("summary", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("authors", Text, nullable=False),  # JSON array
+    Column("published", String(40), nullable=False),
+    Column("updated", String(40), nullable=False),
+    Column("published_utc", String(32), nullable=False),
+    Column("categories", Text, nullable=False),  # JSON array
+    Column("language", String(35)),
+    Column("enclosures", Text, nullable=False),  # JSON array of objects
+    Column("tags", Text, nullable=False),  # JSON array
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen_utc", String(32), nullable=False),
+    # Retention keeps a tombstone, so an old entry still in its source's feed is not
+    # taken for a new one on the next fetch.
+    Column("expired", Boolean, nullable=False, default=False),
+    UniqueConstraint("source", "entry_id", name="uq_articles_source_entry"),
+)
+
+article_categories = Table(
+    "article_categories",
+    metadata,
+    Column("category_slug", String(200), primary_key=True),
+    Column(
+        "article_id", String(64), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("category", Text, nullable=False),
+    Column("published_utc", String(32), nullable=False),
+    Index("ix_article_categories_recent", "category_slug", "published_utc"),
+)
+
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("url", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("last_fetch_utc", String(32)),
+    Column("last_outcome", String(20)),
+    Column("last_status", Integer),
+    Column("next_due_utc", String(32)),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("config_hash", String(64)),
+)

@@ -1,0 +1,110 @@
+"""A real HTTP server on 127.0.0.1 for tests: routes of canned responses, a request log,
+and conditional GET (ETag / If-Modified-Since) like a well-behaved feed host."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    conditional: bool = True  # answer 304 to a matching If-None-Match
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class FeedServer:
+    """Serve `routes` (path -> Route) until closed; `requests` logs what arrived."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with server._lock:
+                    server.requests.append(LoggedRequest("GET", self.path, headers))
+                    route = server.routes.get(self.path)
+                if route is None:
+                    self._send(404, {"content-type": "text/plain"}, b"not found")
+                    return
+                etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
+                response_headers = {"etag": etag, **route.headers}
+                if (
+                    route.conditional
+                    and route.status == 200
+                    and headers.get("if-none-match") == etag
+                ):
+                    self._send(304, {"etag": etag}, b"")
+                    return
+                self._send(route.status, response_headers, route.body)
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        status: int = 200,
+        content_type: str = "application/xml",
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        self.routes[path] = Route(body, status, {"content-type": content_type, **(headers or {})})
+        return self.url(path)
+
+    def requests_to(self, path: str) -> list[LoggedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def serve() -> Iterator[FeedServer]:
+    server = FeedServer()
+    try:
+        yield server
+    finally:
+        server.close()

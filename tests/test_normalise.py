@@ -1,0 +1,194 @@
+"""Normalise: raw entries to Articles, with plain values (no I/O)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feeds.model import Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
+from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
+from feeds.normalise.html import html_to_text, safe_url, sanitise_html
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SOURCE = Source(
+    name="Example", kind=SourceKind.REMOTE, interval=timedelta(minutes=30),
+    url="https://example.org/feed.xml", category="Technik", language="en",
+)  # fmt: skip
+FEED = RawFeed(entries=(), title="Example", link="https://example.org/", language="de")
+
+
+def normalise(raw: RawEntry, *, first_seen: datetime | None = None, source: Source = SOURCE):
+    return normalise_entry(
+        raw, source=source, feed=FEED, now=NOW, first_seen=first_seen,
+        fallback_base="http://localhost:8080/",
+    )  # fmt: skip
+
+
+def test_entry_key_prefers_id_then_link_then_hash() -> None:
+    assert entry_key(RawEntry(entry_id=" guid-1 ", link="https://x/1")) == "guid-1"
+    assert entry_key(RawEntry(entry_id=None, link="https://x/1")) == "https://x/1"
+    hashed = entry_key(RawEntry(entry_id="", title="T", content_html="<p>c</p>"))
+    assert hashed.startswith("sha256:")
+    assert hashed == entry_key(RawEntry(entry_id=None, title="T", content_html="<p>c</p>"))
+    assert hashed != entry_key(RawEntry(entry_id=None, title="T2", content_html="<p>c</p>"))
+
+
+def test_a_full_entry() -> None:
+    raw = RawEntry(
+        entry_id="guid-1",
+        title="<b>Bold</b> &amp; more",
+        link="/posts/1",
+        summary_html="<p>Short <i>teaser</i></p>",
+        content_html=(
+            '<p onclick="x()">Body <a href="rel.html">link</a></p><script>alert(1)</script>'
+        ),
+        base_url="https://example.org/blog/",
+        authors=("Ada", "Ada", " Bob "),
+        published="Sat, 10 May 2025 11:33:00 CEST",
+        updated="2025-05-11T08:00:00Z",
+        tags=("news", "news", "tech"),
+        language="en-GB",
+        enclosures=(Enclosure("ep1.mp3", "audio/mpeg", 1000), Enclosure("javascript:alert(1)")),
+    )
+    article = normalise(raw)
+    assert article.id == article_id("Example", "guid-1")
+    assert article.title == "Bold & more"
+    assert article.link == "https://example.org/posts/1"
+    assert article.summary == "Short teaser"
+    assert article.content == (
+        '<p>Body <a href="https://example.org/blog/rel.html" rel="noopener noreferrer">link</a></p>'
+    )
+    assert article.authors == ("Ada", "Bob")
+    # CEST is +02:00 (feedparser would read it as UTC).
+    assert article.published.isoformat() == "2025-05-10T11:33:00+02:00"
+    assert article.updated == datetime(2025, 5, 11, 8, 0, tzinfo=UTC)
+    assert article.tags == ("news", "tech")
+    assert article.categories == ("Technik",)
+    assert article.language == "en-gb"
+    assert article.enclosures == (
+        Enclosure("https://example.org/blog/ep1.mp3", "audio/mpeg", 1000),
+    )
+
+
+def test_day_first_date_uses_the_source_time_zone() -> None:
+    source = Source(name="L", kind=SourceKind.LOCAL, interval=timedelta(minutes=5),
+                    category="Welt", timezone="Europe/Berlin")  # fmt: skip
+    article = normalise(
+        RawEntry(entry_id="x", title="t", published="10.05.2025 11:33"), source=source
+    )
+    assert article.published.isoformat() == "2025-05-10T11:33:00+02:00"
+
+
+def test_parser_guess_is_the_fallback() -> None:
+    guess = datetime(2024, 1, 1, tzinfo=UTC)
+    article = normalise(
+        RawEntry(entry_id="x", title="t", published="not a date", published_guess=guess)
+    )
+    assert article.published == guess
+
+
+def test_undated_entries_keep_their_first_seen_time() -> None:
+    first = NOW - timedelta(days=3)
+    assert normalise(RawEntry(entry_id="x", title="t"), first_seen=first).published == first
+    assert normalise(RawEntry(entry_id="x", title="t")).published == NOW
+
+
+def test_future_dates_are_clamped_and_updated_never_before_published() -> None:
+    raw = RawEntry(
+        entry_id="x", title="t", published="2099-01-01T00:00:00Z", updated="2000-01-01T00:00:00Z"
+    )
+    article = normalise(raw)
+    assert article.published == NOW
+    assert article.updated == NOW
+
+
+def test_javascript_link_is_dropped_and_text_fields_stay_text() -> None:
+    raw = RawEntry(entry_id="x", title="<script>alert(1)</script>Hi", link="javascript:alert(1)")
+    article = normalise(raw)
+    assert article.link is None
+    assert article.title == "Hi"
+    assert "<" not in article.summary
+
+
+def test_missing_title_comes_from_the_summary_and_missing_content_from_the_title() -> None:
+    assert (
+        normalise(RawEntry(entry_id="x", summary_html="<p>Just a note</p>")).title == "Just a note"
+    )
+    assert normalise(RawEntry(entry_id="x", title="Only a title")).content == "<p>Only a title</p>"
+
+
+def test_language_falls_back_to_feed_then_source() -> None:
+    assert normalise(RawEntry(entry_id="x", title="t")).language == "de"  # the feed's
+    assert normalise(RawEntry(entry_id="x", title="t", language="!!")).language == "de"
+
+
+def test_no_category_is_an_entry_error() -> None:
+    source = Source(name="L", kind=SourceKind.LOCAL, interval=timedelta(minutes=5))
+    with pytest.raises(EntryError, match="no category"):
+        normalise(RawEntry(entry_id="x", title="t", location="a.txt"), source=source)
+
+
+def test_entry_category_wins_over_the_source_default() -> None:
+    assert normalise(RawEntry(entry_id="x", title="t", category="Sport")).categories == ("Sport",)
+
+
+def test_feed_duplicates_and_errors_are_reported_not_raised() -> None:
+    source = Source(name="L", kind=SourceKind.LOCAL, interval=timedelta(minutes=5))
+    feed = RawFeed(
+        entries=(
+            RawEntry(entry_id="a", title="one", category="X"),
+            RawEntry(entry_id="a", title="dup", category="X"),
+            RawEntry(entry_id="b", title="no category", location="b.txt"),
+        )
+    )
+    result = normalise_feed(feed, source=source, now=NOW, first_seen={}, fallback_base=None)
+    assert [a.title for a in result.articles] == ["one"]
+    assert len(result.errors) == 2
+    assert "duplicate entry id 'a'" in result.errors[0]
+    assert "b.txt: no category" in result.errors[1]
+
+
+def test_control_characters_never_reach_articles() -> None:
+    article = normalise(RawEntry(entry_id="x\x00", title="a\x0bb\x1f", content_html="<p>c\x08</p>"))
+    assert article.title == "ab"
+    assert article.content == "<p>c</p>"
+    assert "\x00" not in article.entry_id
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [
+        '<img src=x onerror="alert(1)">',
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href="JaVaScRiPt:alert(1)">x</a>',
+        '<a href="&#106;avascript:alert(1)">x</a>',
+        "<svg><script>alert(1)</script></svg>",
+        '<iframe src="https://evil.example/"></iframe>',
+        '<form action="https://evil.example/"><input></form>',
+        '<div style="position:fixed;top:0">overlay</div>',
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+        '<object data="x.swf"></object>',
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    ],
+)
+def test_sanitiser_removes_active_content(vector: str) -> None:
+    cleaned = sanitise_html(vector, "https://example.org/").lower()
+    for bad in (
+        "onerror",
+        "javascript:",
+        "<script",
+        "<iframe",
+        "<form",
+        "style=",
+        "data:",
+        "<object",
+    ):
+        assert bad not in cleaned
+
+
+def test_html_to_text_and_safe_url() -> None:
+    assert html_to_text("<p>A &amp; B</p><p>C<br>D</p>") == "A & B C D"
+    assert safe_url("//cdn.example.org/x", "https://example.org/") == "https://cdn.example.org/x"
+    assert safe_url("mailto:a@b") is None
+    assert safe_url("") is None

@@ -1,0 +1,209 @@
+"""Publish: rendering from plain Articles, validity of every format, atomic and minimal writes."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from lxml import etree
+
+from feeds.model import Article, Category, Enclosure, article_id
+from feeds.publish import OutputLayout, publish_category, publish_site
+from feeds.publish.atom import render_atom
+from feeds.publish.document import build_document
+from feeds.publish.files import write_if_changed
+from feeds.publish.jsonfeed import render_json_feed
+from feeds.publish.rss import render_rss
+
+BERLIN = timezone(timedelta(hours=2))
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def make(
+    entry_id: str,
+    *,
+    hours: int = 0,
+    link: str | None = "https://example.org/p",
+    enclosures: tuple[Enclosure, ...] = (),
+    title: str = "Grüße & <Tags>",
+    category: str = "Welt Nachrichten",
+    authors: tuple[str, ...] = ("Ada",),
+) -> Article:
+    when = datetime(2025, 5, 10, 11, 33, tzinfo=BERLIN) - timedelta(hours=hours)
+    return Article(
+        id=article_id("src", entry_id), source="src", entry_id=entry_id, title=title, link=link,
+        summary="Ein „Zitat“ <b>nicht fett</b>", content="<p>Inhalt „Zitat“</p>", authors=authors,
+        published=when, updated=when, categories=(category,), language="de",
+        enclosures=enclosures, tags=("Politik",),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> OutputLayout:
+    return OutputLayout(tmp_path / "out", "http://localhost:8080/")
+
+
+def doc_of(layout: OutputLayout, *articles: Article):
+    return build_document(Category.named("Welt Nachrichten"), list(articles), layout, "feeds")
+
+
+def test_all_three_formats_are_valid_and_newest_first(layout: OutputLayout) -> None:
+    doc = doc_of(
+        layout, make("old", hours=5), make("new"), make("mid", hours=1, link=None, authors=())
+    )
+    atom, rss, jsonfeed = render_atom(doc), render_rss(doc), render_json_feed(doc)
+    assert_valid_atom(atom)
+    assert_valid_rss(rss)
+    assert_valid_jsonfeed(jsonfeed)
+    for body in (atom, rss):
+        parsed = feedparser.parse(io.BytesIO(body))
+        assert [e.id for e in parsed.entries] == [
+            article_id("src", x) for x in ("new", "mid", "old")
+        ]
+    items = json.loads(jsonfeed)["items"]
+    assert [i["id"] for i in items] == [article_id("src", x) for x in ("new", "mid", "old")]
+
+
+def test_atom_feed_metadata_comes_from_the_data(layout: OutputLayout) -> None:
+    atom = render_atom(doc_of(layout, make("a"), make("b", hours=3)))
+    root = etree.fromstring(atom)
+    assert root.findtext(f"{ATOM}updated") == "2025-05-10T11:33:00+02:00"
+    assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
+    self_links = [l.get("href") for l in root.findall(f"{ATOM}link") if l.get("rel") == "self"]
+    assert self_links == ["http://localhost:8080/welt-nachrichten/atom.xml"]
+    entry = root.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}published") == "2025-05-10T11:33:00+02:00"
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == [
+        "Welt Nachrichten",
+        "Politik",
+    ]
+    assert entry.find(f"{ATOM}summary").get("type") in (None, "text")
+    assert entry.find(f"{ATOM}content").get("type") == "html"
+
+
+def test_atom_keeps_enclosures_as_enclosures(layout: OutputLayout) -> None:
+    """Golden test for feedgen's lost link attributes (its #135/#143)."""
+    audio = Enclosure("https://example.org/ep.mp3", "audio/mpeg", 12345)
+    atom = render_atom(doc_of(layout, make("pod", enclosures=(audio,))))
+    assert_valid_atom(atom)
+    links = etree.fromstring(atom).find(f"{ATOM}entry").findall(f"{ATOM}link")
+    assert [dict(l.attrib) for l in links] == [
+        {"href": "https://example.org/p", "rel": "alternate", "type": "text/html"},
+        {
+            "href": "https://example.org/ep.mp3",
+            "rel": "enclosure",
+            "type": "audio/mpeg",
+            "length": "12345",
+        },
+    ]
+    parsed = feedparser.parse(io.BytesIO(atom))
+    assert parsed.entries[0].enclosures[0].href == "https://example.org/ep.mp3"
+    rss = feedparser.parse(io.BytesIO(render_rss(doc_of(layout, make("pod", enclosures=(audio,))))))
+    assert rss.entries[0].enclosures[0].length == "12345"
+
+
+def test_text_stays_text_in_every_format(layout: OutputLayout) -> None:
+    doc = doc_of(layout, make("a", title="<script>alert(1)</script> & Co"))
+    for body in (render_atom(doc), render_rss(doc)):
+        parsed = feedparser.parse(io.BytesIO(body))
+        assert "<script>" not in parsed.entries[0].summary
+    atom_entry = feedparser.parse(io.BytesIO(render_atom(doc))).entries[0]
+    assert atom_entry.title == "<script>alert(1)</script> & Co"
+    assert atom_entry.title_detail.type == "text/plain"
+    # RSS <description> is HTML: the plain-text summary arrives escaped, as text.
+    assert b"&amp;lt;b&amp;gt;nicht fett" in render_rss(doc)
+    assert (
+        json.loads(render_json_feed(doc))["items"][0]["title"] == "<script>alert(1)</script> & Co"
+    )
+
+
+def test_rendering_is_deterministic(layout: OutputLayout) -> None:
+    doc = doc_of(layout, make("a"), make("b", hours=1))
+    assert render_atom(doc) == render_atom(doc_of(layout, make("b", hours=1), make("a")))
+    assert render_rss(doc) == render_rss(doc)
+    assert render_json_feed(doc) == render_json_feed(doc)
+
+
+def test_empty_category_is_still_a_valid_feed(layout: OutputLayout) -> None:
+    doc = doc_of(layout)
+    assert_valid_atom(render_atom(doc))
+    assert_valid_rss(render_rss(doc))
+    assert_valid_jsonfeed(render_json_feed(doc))
+
+
+def test_publish_site_writes_the_layout_and_skips_unchanged(layout: OutputLayout) -> None:
+    local = make("000_seed.txt", link=None)
+    welt = (Category.named("Welt Nachrichten"), [local, make("b", hours=2)])
+    tech = (Category.named("Technik"), [make("t", category="Technik")])
+    everything = [local, make("b", hours=2), make("t", category="Technik")]
+    first = publish_site([welt, tech], everything, layout, "feeds")
+    out = layout.directory
+    expected = {
+        "index.html", "feeds.opml",
+        *(f"{slug}/{name}" for slug in ("welt-nachrichten", "technik", "all")
+          for name in ("atom.xml", "rss.xml", "feed.json", "index.html")),
+        layout.article_page(local),
+    }  # fmt: skip
+    assert {str(p.relative_to(out)) for p in first.written} == expected
+    index = (out / "index.html").read_text()
+    assert 'rel="alternate" type="application/atom+xml"' in index
+    assert 'href="http://localhost:8080/welt-nachrichten/atom.xml"' in index
+    page = (out / layout.article_page(local)).read_text()
+    assert "<p>Inhalt „Zitat“</p>" in page and "Grüße &amp; &lt;Tags&gt;" in page
+    opml = etree.fromstring((out / "feeds.opml").read_bytes())
+    assert [o.get("xmlUrl") for o in opml.iter("outline")] == [
+        "http://localhost:8080/welt-nachrichten/atom.xml", "http://localhost:8080/technik/atom.xml",
+    ]  # fmt: skip
+    mtimes = {p: p.stat().st_mtime_ns for p in first.written}
+    second = publish_site([welt, tech], everything, layout, "feeds")
+    assert second.written == ()
+    assert second.unchanged == len(expected)
+    assert {p: p.stat().st_mtime_ns for p in first.written} == mtimes
+
+
+def test_publish_category_rewrites_only_what_changed(layout: OutputLayout) -> None:
+    category = Category.named("Welt Nachrichten")
+    publish_category(category, [make("a")], layout, "feeds")
+    result = publish_category(category, [make("a"), make("b", hours=1)], layout, "feeds")
+    assert {p.name for p in result.written} == {"atom.xml", "rss.xml", "feed.json", "index.html"}
+
+
+def test_write_if_changed_is_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "feed.xml"
+    assert write_if_changed(target, b"one")
+    assert not write_if_changed(target, b"one")
+    assert write_if_changed(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in target.parent.iterdir()] == ["feed.xml"]  # no temp files left
+
+
+def test_disk_full_leaves_the_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root ignores permissions and this machine has no small filesystem to fill, so the
+    # disk-full error is injected where the OS would raise it.
+    target = tmp_path / "feed.xml"
+    target.write_bytes(b"old")
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_if_changed(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+
+
+def test_feed_updated_is_never_the_build_time(layout: OutputLayout) -> None:
+    before = datetime.now(UTC)
+    root = etree.fromstring(render_atom(doc_of(layout)))
+    assert datetime.fromisoformat(root.findtext(f"{ATOM}updated")) < before

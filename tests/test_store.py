@@ -1,0 +1,179 @@
+"""The store against real databases: a SQLite file and the PostgreSQL on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from feeds.model import Article, Enclosure, FetchOutcome, FetchState, article_id
+from feeds.store import ArticleStore, StoreError
+
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _postgres_schema() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards."""
+    try:
+        conn = psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArticleStore]:
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'sub' / 'feeds.db'}"])
+    else:
+        urls = _postgres_schema()
+    url = next(urls)
+    opened = ArticleStore.open(url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+        next(urls, None)
+
+
+def article(
+    entry_id: str,
+    *,
+    source: str = "src",
+    published: datetime = NOW,
+    category: str = "Technik",
+    title: str | None = None,
+) -> Article:
+    return Article(
+        id=article_id(source, entry_id),
+        source=source,
+        entry_id=entry_id,
+        title=title or f"Title {entry_id}",
+        link=f"https://example.org/{entry_id}",
+        summary="Summary „quoted“",
+        content="<p>Content</p>",
+        authors=("Ada", "Bob"),
+        published=published,
+        updated=published,
+        categories=(category,),
+        language="de",
+        enclosures=(Enclosure("https://example.org/a.mp3", "audio/mpeg", 123),),
+        tags=("x", "y"),
+    )
+
+
+def test_round_trip_keeps_every_field_and_the_offset(store: ArticleStore) -> None:
+    berlin = datetime(2025, 5, 10, 11, 33, tzinfo=timezone(timedelta(hours=2)))
+    original = article("a", published=berlin)
+    store.upsert_articles("src", [original], NOW)
+    [loaded] = store.recent_articles("technik", 10)
+    assert loaded == original
+    assert loaded.published.isoformat() == "2025-05-10T11:33:00+02:00"
+
+
+def test_upsert_is_idempotent_and_replaces_changed_entries(store: ArticleStore) -> None:
+    first = store.upsert_articles("src", [article("a"), article("b")], NOW)
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+    assert first.changed_categories == {"technik"}
+    again = store.upsert_articles("src", [article("a"), article("b")], NOW)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    assert again.changed_categories == frozenset()
+    edited = store.upsert_articles("src", [article("a", title="New title")], NOW)
+    assert (edited.new, edited.updated) == (0, 1)
+    titles = sorted(a.title for a in store.recent_articles("technik", 10))
+    assert titles == ["New title", "Title b"]
+    assert store.article_count() == 2
+
+
+def test_same_entry_id_in_two_sources_is_two_articles(store: ArticleStore) -> None:
+    store.upsert_articles("one", [article("a", source="one")], NOW)
+    store.upsert_articles("two", [article("a", source="two")], NOW)
+    assert store.article_count() == 2
+
+
+def test_category_change_moves_the_article(store: ArticleStore) -> None:
+    store.upsert_articles("src", [article("a", category="Technik")], NOW)
+    result = store.upsert_articles("src", [article("a", category="Welt Nachrichten")], NOW)
+    assert result.changed_categories == {"welt-nachrichten"}
+    assert store.recent_articles("technik", 10) == []
+    assert [c.slug for c in store.categories()] == ["welt-nachrichten"]
+
+
+def test_recent_articles_newest_first_and_all(store: ArticleStore) -> None:
+    batch = [
+        article(str(i), published=NOW - timedelta(hours=i), category="AB"[i % 2]) for i in range(6)
+    ]
+    store.upsert_articles("src", batch, NOW)
+    assert [a.entry_id for a in store.recent_articles("a", 10)] == ["0", "2", "4"]
+    assert [a.entry_id for a in store.recent_articles(None, 4)] == ["0", "1", "2", "3"]
+    assert [(c.name, c.slug) for c in store.categories()] == [("A", "a"), ("B", "b")]
+
+
+def test_retention_keeps_newest_and_does_not_resurrect(store: ArticleStore) -> None:
+    batch = [article(str(i), published=NOW - timedelta(hours=i)) for i in range(5)]
+    store.upsert_articles("src", batch, NOW)
+    assert store.expire_beyond(3) == 2
+    assert [a.entry_id for a in store.recent_articles("technik", 10)] == ["0", "1", "2"]
+    # The source still lists the old entries: they stay retired, not "new" again.
+    again = store.upsert_articles("src", batch, NOW)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
+    assert store.expire_beyond(3) == 0
+    assert store.article_count() == 3
+
+
+def test_first_seen_is_kept_across_updates(store: ArticleStore) -> None:
+    store.upsert_articles("src", [article("a")], NOW)
+    later = NOW + timedelta(days=1)
+    store.upsert_articles("src", [article("a", title="changed")], later)
+    assert store.first_seen("src", ["a", "missing"]) == {"a": NOW}
+
+
+def test_many_entries_in_one_batch(store: ArticleStore) -> None:
+    batch = [article(f"e{i}", published=NOW - timedelta(minutes=i)) for i in range(1200)]
+    assert store.upsert_articles("src", batch, NOW).new == 1200
+    assert len(store.first_seen("src", [a.entry_id for a in batch])) == 1200
+
+
+def test_fetch_state_round_trip(store: ArticleStore) -> None:
+    assert store.fetch_state("src") is None
+    state = FetchState(
+        source="src", url="https://example.org/feed", etag='"abc"',
+        last_modified="Sat, 10 May 2025 09:33:00 GMT", body_hash="f" * 64, last_fetch=NOW,
+        last_outcome=FetchOutcome.NEW, last_status=200, next_due=NOW + timedelta(minutes=30),
+        error_count=0,
+    )  # fmt: skip
+    store.save_fetch_state(state)
+    assert store.fetch_state("src") == state
+    failed = replace(state, last_outcome=FetchOutcome.FAILED, error_count=3, last_error="HTTP 500")
+    store.save_fetch_state(failed)
+    assert store.fetch_states() == {"src": failed}
+
+
+def test_reopening_keeps_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'feeds.db'}"
+    first = ArticleStore.open(url)
+    first.upsert_articles("src", [article("a")], NOW)
+    first.close()
+    second = ArticleStore.open(url)
+    assert second.article_count() == 1
+    second.close()
+
+
+def test_bad_url_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot open store"):
+        ArticleStore.open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
