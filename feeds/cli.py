@@ -27,8 +27,8 @@ from feeds.store import ArticleStore, StoreError
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
 
 log = logging.getLogger("feeds")
-stderr = Console(stderr=True, highlight=False)
-stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
 
 
 def utc_now() -> datetime:

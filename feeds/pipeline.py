@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -83,9 +85,14 @@ async def update_sources(
     now = clock()
     due = [s for s in config.sources if force or is_due(s, states.get(s.name), now)]
     limit = asyncio.Semaphore(config.fetch.concurrency)
+    # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
+    hosts: dict[str, asyncio.Semaphore] = defaultdict(
+        lambda: asyncio.Semaphore(config.fetch.per_host)
+    )
 
     async def one(source: Source) -> SourceResult:
-        async with limit:
+        host = (urlsplit(source.url).hostname or "") if source.url else ""
+        async with hosts[host], limit:
             result = await update_source(
                 source, states.get(source.name), config, store, client, clock
             )
@@ -168,7 +175,7 @@ def _store_feed(
     upserted = store.upsert_articles(source.name, normalised.articles, now)
     errors = (*warnings, *normalised.errors)
     for message in errors:
-        log.warning("%s: %s", source.name, message)
+        log.info("%s: %s", source.name, message)
     fetched = state or FetchState(source=source.name)
     store.save_fetch_state(
         replace(

@@ -300,49 +300,72 @@ def _local(el: _Element) -> str:
 _PREFIXES = {ATOM_NS: "atom", XHTML_NS: "xhtml"}
 
 
-def _segments(el: _Element, home_ns: str | None, repeatable: frozenset[str]) -> list[str]:
-    segments: list[str] = []
-    node: _Element | None = el
-    while node is not None:
-        namespace, local = _ns(node), _local(node)
-        if namespace == home_ns or namespace is None:
-            label = local
-        else:
-            prefix = _PREFIXES.get(namespace or "") or node.prefix
-            label = f"{prefix}:{local}" if prefix else f"{{{namespace}}}{local}"
-        parent = node.getparent()
-        if parent is not None:
-            before = sum(1 for _ in node.itersiblings(node.tag, preceding=True))
-            if (
-                before
-                or (namespace == home_ns and local in repeatable)
-                or next(node.itersiblings(node.tag), None) is not None
-            ):
-                label = f"{label}[{before + 1}]"
-        segments.append(label)
-        node = parent
-    segments.reverse()
-    return segments
+class _Paths:
+    """Builds XPath-like locations (``entry[3]/author[1]``) for one document.
+
+    Sibling positions are computed once per parent and cached, so reporting on every
+    entry of a large feed stays linear. The cache holds the element proxies, which
+    keeps lxml from handing out fresh (unequal) proxies for the same nodes.
+    """
+
+    def __init__(self, home_ns: str | None, repeatable: frozenset[str]) -> None:
+        self.home_ns = home_ns
+        self.repeatable = repeatable
+        self._positions: dict[_Element, tuple[int, int]] = {}
+
+    def _position(self, node: _Element, parent: _Element) -> tuple[int, int]:
+        """(1-based position among same-named siblings, number of such siblings)."""
+        cached = self._positions.get(node)
+        if cached is None:
+            same = [sibling for sibling in parent if sibling.tag == node.tag]
+            for index, sibling in enumerate(same, start=1):
+                self._positions[sibling] = (index, len(same))
+            cached = self._positions[node]
+        return cached
+
+    def segments(self, el: _Element) -> list[str]:
+        segments: list[str] = []
+        node: _Element | None = el
+        while node is not None:
+            namespace, local = _ns(node), _local(node)
+            if namespace == self.home_ns or namespace is None:
+                label = local
+            else:
+                prefix = _PREFIXES.get(namespace) or node.prefix
+                label = f"{prefix}:{local}" if prefix else f"{{{namespace}}}{local}"
+            parent = node.getparent()
+            if parent is not None:
+                position, count = self._position(node, parent)
+                if count > 1 or (namespace == self.home_ns and local in self.repeatable):
+                    label = f"{label}[{position}]"
+            segments.append(label)
+            node = parent
+        segments.reverse()
+        return segments
 
 
-_ATOM_REPEATABLE = frozenset({"entry", "author", "contributor", "link", "category"})
-_RSS_REPEATABLE = frozenset({"item", "category", "enclosure"})
+class _AtomPaths(_Paths):
+    def __init__(self) -> None:
+        super().__init__(ATOM_NS, frozenset({"entry", "author", "contributor", "link", "category"}))
+
+    def __call__(self, el: _Element) -> str:
+        segments = self.segments(el)
+        if len(segments) > 1 and segments[1].startswith("entry["):
+            segments = segments[1:]  # "entry[3]/id" rather than "feed/entry[3]/id"
+        return "/".join(segments)
 
 
-def _atom_path(el: _Element) -> str:
-    segments = _segments(el, ATOM_NS, _ATOM_REPEATABLE)
-    if len(segments) > 1 and segments[1].startswith("entry["):
-        segments = segments[1:]
-    return "/".join(segments)
+class _RssPaths(_Paths):
+    def __init__(self) -> None:
+        super().__init__(None, frozenset({"item", "category", "enclosure"}))
 
-
-def _rss_path(el: _Element) -> str:
-    segments = _segments(el, None, _RSS_REPEATABLE)
-    if len(segments) > 1 and segments[1] == "channel":
-        segments = segments[1:]
-        if len(segments) > 1 and segments[1].startswith("item["):
-            segments = segments[1:]
-    return "/".join(segments)
+    def __call__(self, el: _Element) -> str:
+        segments = self.segments(el)
+        if len(segments) > 1 and segments[1] == "channel":
+            segments = segments[1:]  # "channel/ttl" rather than "rss/channel/ttl"
+            if len(segments) > 1 and segments[1].startswith("item["):
+                segments = segments[1:]  # "item[2]/guid"
+        return "/".join(segments)
 
 
 def _check_language_and_base(
@@ -436,9 +459,10 @@ class _Atom:
 
     def __init__(self) -> None:
         self.out: list[str] = []
+        self.path = _AtomPaths()
 
     def report(self, el: _Element, message: str) -> None:
-        self.out.append(f"{_atom_path(el)}: {message}")
+        self.out.append(f"{self.path(el)}: {message}")
 
     # -- structure helpers
 
@@ -789,7 +813,7 @@ def atom_violations(document: bytes) -> list[str]:
     checker = _Atom()
     checker.check_feed(root)
     out.extend(checker.out)
-    _check_language_and_base(root, _atom_path, out)
+    _check_language_and_base(root, checker.path, out)
     return out
 
 
@@ -888,9 +912,10 @@ _RSS_TEXT_ELEMENTS = frozenset(
 class _Rss:
     def __init__(self) -> None:
         self.out: list[str] = []
+        self.path = _RssPaths()
 
     def report(self, el: _Element, message: str) -> None:
-        self.out.append(f"{_rss_path(el)}: {message}")
+        self.out.append(f"{self.path(el)}: {message}")
 
     def children(self, el: _Element, allowed: frozenset[str]) -> dict[str, list[_Element]]:
         found: dict[str, list[_Element]] = {}

@@ -88,6 +88,12 @@ def test_parser_guess_is_the_fallback() -> None:
     assert article.published == guess
 
 
+def test_implausible_parser_guess_is_ignored() -> None:
+    guess = datetime(1746, 1, 1, tzinfo=UTC)
+    article = normalise(RawEntry(entry_id="x", title="t", published="junk", published_guess=guess))
+    assert article.published == NOW
+
+
 def test_undated_entries_keep_their_first_seen_time() -> None:
     first = NOW - timedelta(days=3)
     assert normalise(RawEntry(entry_id="x", title="t"), first_seen=first).published == first

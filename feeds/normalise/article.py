@@ -126,13 +126,18 @@ def _dates(
 ) -> tuple[datetime, datetime]:
     # Our own parser first: feedparser's readings of zone names and day-first dates are wrong.
     zone: tzinfo = ZoneInfo(source.timezone)
-    published = parse_date(raw.published, zone) or raw.published_guess
-    updated = parse_date(raw.updated, zone) or raw.updated_guess
+    published = parse_date(raw.published, zone) or _plausible(raw.published_guess)
+    updated = parse_date(raw.updated, zone) or _plausible(raw.updated_guess)
     published = published or updated or first_seen or now
     updated = updated or published
     published = clamp_future(published, now)
     updated = max(clamp_future(updated, now), published)
     return published, updated
+
+
+def _plausible(guess: datetime | None) -> datetime | None:
+    # feedparser reads epoch seconds as the year 1746: nothing in a feed predates 1970.
+    return guess if guess is not None and guess.year >= 1970 else None
 
 
 def _title_from(summary_html: str) -> str:
