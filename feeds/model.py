@@ -197,7 +197,7 @@ class FetchState:
     next_due: datetime | None = None
     error_count: int = 0
     last_error: str | None = None
-    config_hash: str | None = None  # the source's config when GONE was set
+    config_hash: str | None = None  # digest of the configured URL that `url` derives from
 
 
 @dataclass(frozen=True, slots=True)

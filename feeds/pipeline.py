@@ -6,6 +6,7 @@ The scheduler (one-shot or daemon) calls these; the clock and the HTTP client ar
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -116,7 +117,11 @@ async def update_source(
     if source.kind is SourceKind.LOCAL:
         read = read_local_source(source)
         errors = tuple(str(e) for e in read.errors)
-        return _store_feed(source, read.feed, errors, state, config, store, clock())
+        result = _store_feed(source, read.feed, errors, state, config, store, clock())
+        if read.present is None:
+            return result
+        removed = store.delete_missing(source.name, read.present)
+        return replace(result, changed_categories=result.changed_categories | removed)
     return await _update_remote(source, state, config, store, client, clock)
 
 
@@ -129,20 +134,26 @@ async def _update_remote(
     clock: Clock,
 ) -> SourceResult:
     assert source.url is not None
-    url = state.url if state is not None and state.url else source.url
+    configured = _url_hash(source.url)
+    url = source.url
+    if state is not None and state.url and state.config_hash == configured:
+        url = state.url  # learnt from a permanent redirect; holds until the config changes
     previous = state or FetchState(source=source.name)
     response = await fetch_source(client, url, state, config.fetch)
     now = clock()
+    attempted = replace(
+        previous, url=url, config_hash=configured, last_fetch=now, last_status=response.status
+    )
+    if response.error is not None:
+        return _record_failure(source, attempted, response.error, store, now)
+    # Validators are refreshed on every 200 and 304; a new URL is kept only from a
+    # response that turned out to be a feed.
     fetched = replace(
-        previous,
+        attempted,
         url=response.permanent_url or url,
-        last_fetch=now,
-        last_status=response.status,
         etag=response.headers.get("etag", previous.etag),
         last_modified=response.headers.get("last-modified", previous.last_modified),
     )
-    if response.error is not None:
-        return _record_failure(source, fetched, response.error, store, now)
     if response.not_modified or response.body_hash == previous.body_hash:
         store.save_fetch_state(_succeeded(source, fetched, FetchOutcome.NOT_MODIFIED, now))
         return SourceResult(source.name, FetchOutcome.NOT_MODIFIED)
@@ -150,9 +161,13 @@ async def _update_remote(
     try:
         feed = parse_feed(response.body, url=response.final_url, headers=response.headers)
     except ParseError as exc:
-        return _record_failure(source, fetched, f"unparseable feed: {exc}", store, now)
+        return _record_failure(source, attempted, f"unparseable feed: {exc}", store, now)
     fetched = replace(fetched, body_hash=response.body_hash)
     return _store_feed(source, feed, feed.warnings, fetched, config, store, now)
+
+
+def _url_hash(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
 def _store_feed(

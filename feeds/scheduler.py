@@ -59,8 +59,9 @@ def run_daemon(config: Config, store: ArticleStore, *, tick_seconds: float, cloc
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: stopping after the current tick", signum)
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second signal during shutdown has nothing left to stop
+            log.info("signal %d: stopping after the current tick", signum)
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

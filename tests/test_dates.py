@@ -181,6 +181,11 @@ MONTH_NAMES = cases(
     ("10-May-2025 11:33", "2025-05-10T11:33:00+02:00"),
     ("1 January 2025", "2025-01-01T00:00:00+01:00"),
     ("Thursday, 2 October 2025 09:00 BST", "2025-10-02T09:00:00+01:00"),
+    # JavaScript's Date.prototype.toString()
+    (
+        "Sat May 10 2025 11:33:00 GMT+0200 (Mitteleuropäische Sommerzeit)",
+        "2025-05-10T11:33:00+02:00",
+    ),
 )
 
 EPOCH = cases(

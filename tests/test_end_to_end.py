@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,3 +224,30 @@ def test_unwritable_store_is_fatal(tmp_path: Path) -> None:
     result = run_feeds("--config", str(config), "update")
     assert result.returncode == 1
     assert "Error:" in result.stderr
+
+
+def test_daemon_publishes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO / "config", config_dir)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "--config", str(config_dir / "feeds.toml"), "run"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+    )
+    try:
+        atom = tmp_path / "output" / "welt-nachrichten" / "atom.xml"
+        deadline = time.monotonic() + 30
+        while not atom.exists() and time.monotonic() < deadline and daemon.poll() is None:
+            time.sleep(0.1)
+        assert atom.exists(), daemon.stderr.read() if daemon.poll() is not None else "no output"
+        assert_valid_atom(atom.read_bytes())
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=10) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert "Traceback" not in daemon.stderr.read()

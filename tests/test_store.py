@@ -177,3 +177,13 @@ def test_reopening_keeps_data(tmp_path: Path) -> None:
 def test_bad_url_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open store"):
         ArticleStore.open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=1")
+
+
+def test_delete_missing_removes_only_vanished_entries(store: ArticleStore) -> None:
+    store.upsert_articles("src", [article("a"), article("b", category="Sport")], NOW)
+    store.upsert_articles("other", [article("z", source="other")], NOW)
+    assert store.delete_missing("src", frozenset({"a"})) == {"sport"}
+    assert [a.entry_id for a in store.recent_articles(None, 10)] == ["a", "z"]
+    assert store.delete_missing("src", frozenset({"a"})) == frozenset()
+    # A file that comes back is new again (no tombstone).
+    assert store.upsert_articles("src", [article("b")], NOW).new == 1

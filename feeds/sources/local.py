@@ -98,6 +98,9 @@ class LocalRead:
 
     feed: RawFeed
     errors: tuple[LocalArticleError, ...]
+    # Entry ids of every article file found, readable or not; None when the source itself
+    # could not be listed (then nothing may be taken for deleted).
+    present: frozenset[str] | None = None
 
 
 # --------------------------------------------------------------------------- reading a source
@@ -108,9 +111,12 @@ def read_local_source(source: Source) -> LocalRead:
     entries: list[RawEntry] = []
     errors: list[LocalArticleError] = []
 
+    present: set[str] | None = None
+
     def done() -> LocalRead:
         feed = RawFeed(entries=tuple(entries), title=source.name, language=source.language)
-        return LocalRead(feed=feed, errors=tuple(errors))
+        found = frozenset(present) if present is not None else None
+        return LocalRead(feed=feed, errors=tuple(errors), present=found)
 
     if source.path is None:
         errors.append(
@@ -141,6 +147,7 @@ def read_local_source(source: Source) -> LocalRead:
         errors.append(LocalArticleError(base, None, f"cannot read path: {_os_reason(exc)}"))
         return done()
 
+    present = {_entry_id(path, root) for path in files}
     seen: dict[str, Path] = {}
     for path in files:
         try:

@@ -169,6 +169,32 @@ class ArticleStore:
         ]
         conn.execute(article_categories.insert(), _unique_links(links))
 
+    def delete_missing(self, source: str, present: frozenset[str]) -> frozenset[str]:
+        """Delete the articles of `source` whose entry ids are not in `present`.
+
+        For local sources, whose folder is the truth: an editor deleted the file. Returns
+        the slugs of the categories that lost an article.
+        """
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(articles.c.id, articles.c.entry_id).where(articles.c.source == source)
+            ).all()
+            gone = [row.id for row in rows if row.entry_id not in present]
+            slugs: set[str] = set()
+            for chunk in _chunks(gone):
+                slugs.update(
+                    conn.execute(
+                        select(article_categories.c.category_slug).where(
+                            article_categories.c.article_id.in_(chunk)
+                        )
+                    ).scalars()
+                )
+                conn.execute(
+                    article_categories.delete().where(article_categories.c.article_id.in_(chunk))
+                )
+                conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+        return frozenset(slugs)
+
     def categories(self) -> list[Category]:
         """Every category that has live articles, by slug."""
         query = (

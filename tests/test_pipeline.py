@@ -1,0 +1,152 @@
+"""The pipeline in-process: real files, a real SQLite store, a real HTTP server, a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import SEED
+from feedfactory import FeedItem, rss20
+from feedserver import FeedServer
+
+from feeds.config import Config, load_config
+from feeds.model import FetchOutcome
+from feeds.pipeline import UpdateReport, is_due, next_due_after_failure, update_sources
+from feeds.sources.remote import make_client
+from feeds.store import ArticleStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def write_config(tmp_path: Path, sources: str) -> Config:
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        f'[output]\ndir = "out"\n[storage]\nurl = "sqlite:///feeds.db"\n{sources}', encoding="utf-8"
+    )
+    return load_config(path)
+
+
+def update(config: Config, store: ArticleStore, clock: Clock, force: bool = False) -> UpdateReport:
+    async def go() -> UpdateReport:
+        async with make_client(config.fetch) as client:
+            return await update_sources(config, store, client, clock, force=force)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_local_files_deleted_or_broken(tmp_path: Path, clock: Clock) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    shutil.copy(SEED, articles / "seed.txt")
+    (articles / "second.md").write_text(
+        "---\ntitle: Zweiter\ndate: 2025-05-11T10:00\ncategory: Welt Nachrichten\n---\nText\n",
+        encoding="utf-8",
+    )
+    config = write_config(
+        tmp_path, '[[sources]]\nname = "L"\npath = "articles"\ntimezone = "Europe/Berlin"\n'
+    )
+    store = ArticleStore.open(config.storage.url)
+    assert update(config, store, clock).results[0].new == 2
+
+    # An editor breaks one file: it is reported, and its last good version stays published.
+    (articles / "seed.txt").write_text("garbage\n", encoding="utf-8")
+    result = update(config, store, clock).results[0]
+    assert any("seed.txt:1:" in e for e in result.errors)
+    assert store.article_count() == 2
+
+    # An editor deletes a file: its article goes.
+    (articles / "second.md").unlink()
+    result = update(config, store, clock).results[0]
+    assert result.changed_categories == {"welt-nachrichten"}
+    assert [a.entry_id for a in store.recent_articles(None, 10)] == ["seed.txt"]
+
+    # The folder vanishes (a missing mount): nothing is taken for deleted.
+    shutil.rmtree(articles)
+    result = update(config, store, clock).results[0]
+    assert "path does not exist" in result.errors[0]
+    assert store.article_count() == 1
+    store.close()
+
+
+def test_remote_states_backoff_and_permanent_redirects(
+    tmp_path: Path, clock: Clock, feed_server: FeedServer
+) -> None:
+    body = rss20([FeedItem(id="1", title="One", link="https://example.com/1")])
+    feed_server.add("/new-home", body)
+    feed_server.add("/old", b"", status=301, headers={"location": feed_server.url("/new-home")})
+    feed_server.add("/down", b"oops", status=500)
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "moved"\nurl = "{feed_server.url("/old")}"\ncategory = "C"\n'
+        f'interval = "10m"\n'
+        f'[[sources]]\nname = "down"\nurl = "{feed_server.url("/down")}"\ncategory = "C"\n'
+        f'interval = "10m"\n',
+    )
+    store = ArticleStore.open(config.storage.url)
+    report = update(config, store, clock)
+    outcomes = {r.source: r.outcome for r in report.results}
+    assert outcomes == {"moved": FetchOutcome.NEW, "down": FetchOutcome.FAILED}
+
+    moved = store.fetch_state("moved")
+    assert moved is not None
+    assert moved.url == feed_server.url("/new-home")
+    assert moved.next_due == clock.now + timedelta(minutes=10)
+    down = store.fetch_state("down")
+    assert down is not None
+    assert (down.error_count, down.last_error, down.last_status) == (
+        1,
+        "HTTP 500 Internal Server Error",
+        500,
+    )
+
+    # Nothing is due before its time.
+    clock.now += timedelta(minutes=5)
+    assert update(config, store, clock).results == ()
+
+    # The moved feed is fetched at its new home directly, with its validators: a 304.
+    clock.now += timedelta(minutes=6)
+    report = update(config, store, clock)
+    outcomes = {r.source: r.outcome for r in report.results}
+    assert outcomes == {"moved": FetchOutcome.NOT_MODIFIED, "down": FetchOutcome.FAILED}
+    assert len(feed_server.requests_to("/old")) == 1
+    assert feed_server.requests_to("/new-home")[-1].headers["if-none-match"]
+    down = store.fetch_state("down")
+    assert down is not None and down.error_count == 2
+    assert down.next_due == clock.now + timedelta(minutes=20)  # backing off
+
+    # The user edits the config to another URL: that one is used, not the learnt one.
+    feed_server.add("/edited", body)
+    edited = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "moved"\nurl = "{feed_server.url("/edited")}"\ncategory = "C"\n',
+    )
+    update(edited, store, clock, force=True)
+    assert len(feed_server.requests_to("/edited")) == 1
+    assert len(feed_server.requests_to("/new-home")) == 2
+    store.close()
+
+
+def test_due_and_backoff_rules(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, '[[sources]]\nname = "r"\nurl = "https://example.org/f"\ncategory = "C"\n'
+    )
+    source = config.sources[0]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert is_due(source, None, now)
+    assert next_due_after_failure(source, 1, now) == now + timedelta(minutes=30)
+    assert next_due_after_failure(source, 3, now) == now + timedelta(hours=2)
+    assert next_due_after_failure(source, 50, now) == now + timedelta(hours=24)
