@@ -23,6 +23,7 @@ from feeds.pipeline import UpdateReport, publish_everything, update_sources
 from feeds.publish import PublishResult
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, StoreError
+from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
 
@@ -108,8 +109,12 @@ def update(config_path: str | None, force: bool) -> None:
 
 
 async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateReport:
-    async with make_client(config.fetch) as client:
-        return await update_sources(config, store, client, utc_now, force=force)
+    pool = ParserPool()
+    try:
+        async with make_client(config.fetch) as client:
+            return await update_sources(config, store, client, utc_now, pool=pool, force=force)
+    finally:
+        pool.close()
 
 
 def _publish(config: Config, store: ArticleStore) -> PublishResult:

@@ -122,6 +122,11 @@ class RawFeed:
     link: str | None = None
     language: str | None = None
     warnings: tuple[str, ...] = ()
+    # The feed's own refresh hints: RSS <ttl> or sy:updatePeriod/Frequency, skipHours (UTC
+    # hours) and skipDays (0 = Monday).
+    refresh_hint: timedelta | None = None
+    skip_hours: frozenset[int] = frozenset()
+    skip_days: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +203,7 @@ class FetchState:
     error_count: int = 0
     last_error: str | None = None
     config_hash: str | None = None  # digest of the configured URL that `url` derives from
+    retry_after: datetime | None = None  # the server asked us not to come back before this
 
 
 @dataclass(frozen=True, slots=True)

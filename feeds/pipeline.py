@@ -1,6 +1,7 @@
 """One pass of the pipeline: due sources -> read -> normalise -> store, then publish.
 
-The scheduler (one-shot or daemon) calls these; the clock and the HTTP client are passed in.
+The scheduler (one-shot or daemon) calls these; the clock, the HTTP client and the parser
+pool are passed in. Timing decisions live in `feeds.schedule`.
 """
 
 from __future__ import annotations
@@ -18,27 +19,25 @@ import httpx
 
 from feeds.config import Config
 from feeds.model import (
+    Article,
     Category,
     FetchOutcome,
     FetchState,
-    RawFeed,
     Source,
     SourceKind,
     SourceResult,
 )
-from feeds.normalise.article import entry_key, normalise_feed
-from feeds.parse import ParseError, parse_feed
+from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.publish import OutputLayout, PublishResult, publish_site
+from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
-from feeds.sources.remote import fetch_source
+from feeds.sources.remote import FetchResponse, fetch_source
 from feeds.store import ArticleStore
+from feeds.workers import BodyJob, ParserPool
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-# Failing sources back off, but never stop for good: at most a day between tries.
-MAX_BACKOFF = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +55,35 @@ class UpdateReport:
         return frozenset(slug for r in self.results for slug in r.changed_categories)
 
 
-def is_due(source: Source, state: FetchState | None, now: datetime) -> bool:
-    """Local files are cheap to read and ask no host for anything: always due.
+def url_hash(url: str) -> str:
+    """Digest of a configured URL: tells whether the config changed since a state was saved."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
-    A remote source is due when it has never been fetched or its next due time has come.
+
+def is_gone(source: Source, state: FetchState | None) -> bool:
+    """410 Gone holds until the config names another URL for the source."""
+    return (
+        state is not None
+        and state.last_outcome is FetchOutcome.GONE
+        and source.url is not None
+        and state.config_hash == url_hash(source.url)
+    )
+
+
+def is_due(source: Source, state: FetchState | None, now: datetime, *, force: bool = False) -> bool:
+    """Whether to read `source` now.
+
+    Local files are cheap and ask no host for anything: always due. A remote source is due
+    when its next due time has come (`force`: at once), but never before a server's
+    Retry-After and never after a 410 Gone, forced or not.
     """
     if source.kind is SourceKind.LOCAL:
         return True
-    return state is None or state.next_due is None or state.next_due <= now
-
-
-def next_due_after_failure(source: Source, error_count: int, now: datetime) -> datetime:
-    """Capped exponential backoff: interval x 2^(errors-1), at most MAX_BACKOFF."""
-    delay = source.interval * (1 << min(max(error_count - 1, 0), 16))
-    return now + min(delay, max(MAX_BACKOFF, source.interval))
+    if state is None:
+        return True
+    if is_gone(source, state) or (state.retry_after is not None and state.retry_after > now):
+        return False
+    return force or state.next_due is None or state.next_due <= now
 
 
 async def update_sources(
@@ -78,13 +92,15 @@ async def update_sources(
     client: httpx.AsyncClient,
     clock: Clock,
     *,
+    pool: ParserPool | None = None,
     force: bool = False,
     on_result: Callable[[SourceResult], None] | None = None,
 ) -> UpdateReport:
-    """Update every due source (every source with `force`), concurrently, and store them."""
+    """Update every due source concurrently, within the overall and per-host limits."""
     states = store.fetch_states()
     now = clock()
-    due = [s for s in config.sources if force or is_due(s, states.get(s.name), now)]
+    due = [s for s in config.sources if is_due(s, states.get(s.name), now, force=force)]
+    parser = pool or ParserPool(workers=0)
     limit = asyncio.Semaphore(config.fetch.concurrency)
     # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
     hosts: dict[str, asyncio.Semaphore] = defaultdict(
@@ -94,9 +110,8 @@ async def update_sources(
     async def one(source: Source) -> SourceResult:
         host = (urlsplit(source.url).hostname or "") if source.url else ""
         async with hosts[host], limit:
-            result = await update_source(
-                source, states.get(source.name), config, store, client, clock
-            )
+            state = states.get(source.name)
+            result = await update_source(source, state, config, store, client, clock, parser)
         if on_result is not None:
             on_result(result)
         return result
@@ -112,17 +127,28 @@ async def update_source(
     store: ArticleStore,
     client: httpx.AsyncClient,
     clock: Clock,
+    parser: ParserPool,
 ) -> SourceResult:
     """Read, normalise and store one source; never raises for what the source does."""
     if source.kind is SourceKind.LOCAL:
-        read = read_local_source(source)
-        errors = tuple(str(e) for e in read.errors)
-        result = _store_feed(source, read.feed, errors, state, config, store, clock())
-        if read.present is None:
-            return result
-        removed = store.delete_missing(source.name, read.present)
-        return replace(result, changed_categories=result.changed_categories | removed)
-    return await _update_remote(source, state, config, store, client, clock)
+        return _update_local(source, state, config, store, clock())
+    return await _update_remote(source, state, config, store, client, clock, parser)
+
+
+def _update_local(
+    source: Source, state: FetchState | None, config: Config, store: ArticleStore, now: datetime
+) -> SourceResult:
+    read = read_local_source(source)
+    normalised = normalise_feed(
+        read.feed, source=source, now=now, first_seen={}, fallback_base=config.output.base_url
+    )
+    errors = tuple(str(e) for e in read.errors)
+    fetched = replace(state or FetchState(source=source.name), last_status=None)
+    result = _store(source, normalised, errors, fetched, store, now, next_due=now + source.interval)
+    if read.present is None:
+        return result
+    removed = store.delete_missing(source.name, read.present)
+    return replace(result, changed_categories=result.changed_categories | removed)
 
 
 async def _update_remote(
@@ -132,9 +158,10 @@ async def _update_remote(
     store: ArticleStore,
     client: httpx.AsyncClient,
     clock: Clock,
+    parser: ParserPool,
 ) -> SourceResult:
     assert source.url is not None
-    configured = _url_hash(source.url)
+    configured = url_hash(source.url)
     url = source.url
     if state is not None and state.url and state.config_hash == configured:
         url = state.url  # learnt from a permanent redirect; holds until the config changes
@@ -142,10 +169,15 @@ async def _update_remote(
     response = await fetch_source(client, url, state, config.fetch)
     now = clock()
     attempted = replace(
-        previous, url=url, config_hash=configured, last_fetch=now, last_status=response.status
+        previous,
+        url=url,
+        config_hash=configured,
+        last_fetch=now,
+        last_status=response.status,
+        retry_after=None,
     )
     if response.error is not None:
-        return _record_failure(source, attempted, response.error, store, now)
+        return _record_failure(source, attempted, response, store, now)
     # Validators are refreshed on every 200 and 304; a new URL is kept only from a
     # response that turned out to be a feed.
     fetched = replace(
@@ -154,50 +186,55 @@ async def _update_remote(
         etag=response.headers.get("etag", previous.etag),
         last_modified=response.headers.get("last-modified", previous.last_modified),
     )
+    server_hint = cache_lifetime(response.headers, now)
     if response.not_modified or response.body_hash == previous.body_hash:
-        store.save_fetch_state(_succeeded(source, fetched, FetchOutcome.NOT_MODIFIED, now))
+        # A 304 (or the same bytes again) costs no parse and no write but the state's.
+        due = next_fetch(source, now, hints=(server_hint,))
+        store.save_fetch_state(_succeeded(fetched, FetchOutcome.NOT_MODIFIED, now, due))
         return SourceResult(source.name, FetchOutcome.NOT_MODIFIED)
     assert response.body is not None
-    try:
-        feed = parse_feed(response.body, url=response.final_url, headers=response.headers)
-    except ParseError as exc:
-        return _record_failure(source, attempted, f"unparseable feed: {exc}", store, now)
+    job = BodyJob(
+        response.body, response.final_url, response.headers, source, now, config.output.base_url
+    )
+    digest = await parser.digest(job)
+    if digest.normalised is None:
+        return _record_failure(source, attempted, replace(response, error=digest.error), store, now)
+    due = next_fetch(
+        source,
+        now,
+        hints=(server_hint, _seconds(digest.refresh_hint_seconds)),
+        skip_hours=digest.skip_hours,
+        skip_days=digest.skip_days,
+    )
     fetched = replace(fetched, body_hash=response.body_hash)
-    return _store_feed(source, feed, feed.warnings, fetched, config, store, now)
+    return _store(source, digest.normalised, digest.warnings, fetched, store, now, next_due=due)
 
 
-def _url_hash(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+def _seconds(value: float | None) -> timedelta | None:
+    return timedelta(seconds=value) if value is not None else None
 
 
-def _store_feed(
+def _store(
     source: Source,
-    feed: RawFeed,
+    normalised: NormalisedFeed,
     warnings: Sequence[str],
-    state: FetchState | None,
-    config: Config,
+    state: FetchState,
     store: ArticleStore,
     now: datetime,
+    *,
+    next_due: datetime,
 ) -> SourceResult:
-    keys = [entry_key(e) for e in feed.entries]
-    normalised = normalise_feed(
-        feed,
-        source=source,
-        now=now,
-        first_seen=store.first_seen(source.name, keys),
-        fallback_base=config.output.base_url,
-    )
-    upserted = store.upsert_articles(source.name, normalised.articles, now)
+    articles: Sequence[Article] = normalised.articles
+    if normalised.undated:
+        # Entries without dates keep the time we first saw them, not each fetch's `now`.
+        known = store.first_seen(source.name, sorted(normalised.undated))
+        articles = with_first_seen(articles, known)
+    upserted = store.upsert_articles(source.name, articles, now)
     errors = (*warnings, *normalised.errors)
     for message in errors:
         log.info("%s: %s", source.name, message)
-    fetched = state or FetchState(source=source.name)
-    store.save_fetch_state(
-        replace(
-            _succeeded(source, fetched, FetchOutcome.NEW, now),
-            last_error="; ".join(errors)[:2000] or None,
-        )
-    )
+    saved = _succeeded(state, FetchOutcome.NEW, now, next_due)
+    store.save_fetch_state(replace(saved, last_error="; ".join(errors)[:2000] or None))
     return SourceResult(
         source=source.name,
         outcome=FetchOutcome.NEW,
@@ -210,30 +247,43 @@ def _store_feed(
 
 
 def _succeeded(
-    source: Source, state: FetchState, outcome: FetchOutcome, now: datetime
+    state: FetchState, outcome: FetchOutcome, now: datetime, next_due: datetime
 ) -> FetchState:
     return replace(
         state,
         last_fetch=now,
         last_outcome=outcome,
-        next_due=now + source.interval,
+        next_due=next_due,
         error_count=0,
         last_error=None,
     )
 
 
 def _record_failure(
-    source: Source, state: FetchState, error: str, store: ArticleStore, now: datetime
+    source: Source, state: FetchState, response: FetchResponse, store: ArticleStore, now: datetime
 ) -> SourceResult:
-    errors = state.error_count + 1
-    log.warning("%s: fetch failed (%d in a row): %s", source.name, errors, error)
+    error = response.error or "unknown error"
+    if response.status == 410:
+        # Gone: no more requests until the config names another URL.
+        gone = replace(state, last_outcome=FetchOutcome.GONE, last_error=error, next_due=None)
+        store.save_fetch_state(gone)
+        log.warning("%s: 410 Gone; disabled until its URL in the config changes", source.name)
+        return SourceResult(source.name, FetchOutcome.GONE, errors=(f"{error}; disabled",))
+    failures = state.error_count + 1
+    not_before = None
+    if response.status in (429, 503):
+        not_before = retry_after(response.headers.get("retry-after"), now)
+        if not_before is not None:
+            error += f" (retry after {not_before:%Y-%m-%d %H:%M:%S} UTC)"
+    log.warning("%s: fetch failed (%d in a row): %s", source.name, failures, error)
     store.save_fetch_state(
         replace(
             state,
             last_outcome=FetchOutcome.FAILED,
-            error_count=errors,
+            error_count=failures,
             last_error=error,
-            next_due=next_due_after_failure(source, errors, now),
+            retry_after=not_before,
+            next_due=next_after_failure(source, failures, now, not_before=not_before),
         )
     )
     return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))

@@ -17,16 +17,19 @@ from feeds.config import Config
 from feeds.pipeline import Clock, publish_everything, update_sources
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
+from feeds.workers import ParserPool
 
 log = logging.getLogger(__name__)
 
 
-def run_tick(config: Config, store: ArticleStore, clock: Clock, *, first: bool) -> None:
+def run_tick(
+    config: Config, store: ArticleStore, clock: Clock, pool: ParserPool, *, first: bool
+) -> None:
     """Update what is due; publish when anything changed (and always on the first tick)."""
 
     async def update() -> bool:
         async with make_client(config.fetch) as client:
-            report = await update_sources(config, store, client, clock)
+            report = await update_sources(config, store, client, clock, pool=pool)
         return bool(report.changed_categories)
 
     changed = asyncio.run(update())
@@ -39,10 +42,11 @@ def run_daemon(config: Config, store: ArticleStore, *, tick_seconds: float, cloc
     """Run until SIGTERM or SIGINT; a tick in progress finishes before the process exits."""
     scheduler = BlockingScheduler(timezone="UTC")
     state = {"first": True}
+    pool = ParserPool()
 
     def tick() -> None:
         try:
-            run_tick(config, store, clock, first=state["first"])
+            run_tick(config, store, clock, pool, first=state["first"])
             state["first"] = False
         except Exception:  # a bad tick must not end the daemon; the next one retries
             log.exception("tick failed")
@@ -65,4 +69,7 @@ def run_daemon(config: Config, store: ArticleStore, *, tick_seconds: float, cloc
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        pool.close()

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,9 @@ class EntryError(ValueError):
 class NormalisedFeed:
     articles: tuple[Article, ...]
     errors: tuple[str, ...]
+    # Entry ids of articles that carry no date of their own and were dated `now` (or by
+    # `first_seen`); the store's first-seen time should replace `now` for known ones.
+    undated: frozenset[str] = frozenset()
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -57,6 +60,7 @@ def normalise_feed(
     """Every entry of a feed as an Article; entries that cannot be used become errors."""
     articles: list[Article] = []
     errors: list[str] = []
+    undated: set[str] = set()
     seen: set[str] = set()
     for raw in feed.entries:
         key = entry_key(raw)
@@ -79,7 +83,22 @@ def normalise_feed(
             )
         except EntryError as exc:
             errors.append(str(exc))
-    return NormalisedFeed(tuple(articles), tuple(errors))
+            continue
+        if not _has_date(raw, source):
+            undated.add(key)
+    return NormalisedFeed(tuple(articles), tuple(errors), frozenset(undated))
+
+
+def with_first_seen(
+    articles: Sequence[Article], first_seen: Mapping[str, datetime]
+) -> list[Article]:
+    """Undated articles dated by when the store first saw them (`first_seen` by entry id)."""
+    return [
+        replace(a, published=first_seen[a.entry_id], updated=first_seen[a.entry_id])
+        if a.entry_id in first_seen
+        else a
+        for a in articles
+    ]
 
 
 def normalise_entry(
@@ -118,6 +137,14 @@ def normalise_entry(
         language=_language(raw.language) or _language(feed.language) or _language(source.language),
         enclosures=_enclosures(raw.enclosures, base),
         tags=_unique(clean_text(t) for t in raw.tags)[:MAX_TAGS],
+    )
+
+
+def _has_date(raw: RawEntry, source: Source) -> bool:
+    zone = ZoneInfo(source.timezone)
+    return any(
+        (parse_date(text, zone) or _plausible(guess)) is not None
+        for text, guess in ((raw.published, raw.published_guess), (raw.updated, raw.updated_guess))
     )
 
 

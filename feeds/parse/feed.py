@@ -36,6 +36,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from feeds.model import Enclosure, RawEntry, RawFeed
+from feeds.parse.hints import refresh_hint, skip_days, skip_hours
 from feeds.parse.jsonfeed import (
     JSONFeedError,
     looks_like_json_feed,
@@ -129,6 +130,9 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
         link=feed_link,
         language=feed_language,
         warnings=tuple(warnings),
+        refresh_hint=refresh_hint(feed),
+        skip_hours=skip_hours(data),
+        skip_days=skip_days(data),
     )
 
 

@@ -391,6 +391,7 @@ def _state_row(state: FetchState) -> dict[str, Any]:
         "error_count": state.error_count,
         "last_error": state.last_error,
         "config_hash": state.config_hash,
+        "retry_after_utc": utc_text(state.retry_after) if state.retry_after else None,
     }
 
 
@@ -408,4 +409,5 @@ def _state_from(row: Any) -> FetchState:
         error_count=row["error_count"],
         last_error=row["last_error"],
         config_hash=row["config_hash"],
+        retry_after=_from_utc_text(row["retry_after_utc"]),
     )

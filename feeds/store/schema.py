@@ -83,4 +83,5 @@ source_state = Table(
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("config_hash", String(64)),
+    Column("retry_after_utc", String(32)),
 )

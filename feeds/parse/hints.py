@@ -1,0 +1,60 @@
+"""A feed's own refresh hints: RSS `ttl`, `sy:updatePeriod`/`sy:updateFrequency`,
+`skipHours` and `skipDays`.
+
+feedparser keeps `ttl` and the syndication module but flattens skipHours/skipDays to their
+last value, so those two are read from the body with bounded, linear patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+_PERIODS = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=30),
+    "yearly": timedelta(days=365),
+}
+_DAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3,
+    "friday": 4, "saturday": 5, "sunday": 6,
+}  # fmt: skip
+_SKIP_HOURS = re.compile(rb"<skipHours\b[^>]{0,200}>(.{0,2000}?)</skipHours>", re.S | re.I)
+_SKIP_DAYS = re.compile(rb"<skipDays\b[^>]{0,200}>(.{0,2000}?)</skipDays>", re.S | re.I)
+_HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>", re.I)
+_DAY = re.compile(rb"<day>\s*([A-Za-z]{3,9})\s*</day>", re.I)
+
+
+def refresh_hint(feed: Mapping[str, Any]) -> timedelta | None:
+    """The longest wait the feed asks for (`ttl` minutes, or period / frequency)."""
+    hints: list[timedelta] = []
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and 0 < int(ttl) < 10**6:
+        hints.append(timedelta(minutes=int(ttl)))
+    period = _PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    if period is not None:
+        frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+        times = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
+        hints.append(period / times)
+    return max(hints, default=None)
+
+
+def skip_hours(body: bytes) -> frozenset[int]:
+    """The UTC hours (0-23) of an RSS channel's skipHours."""
+    match = _SKIP_HOURS.search(body)
+    if match is None:
+        return frozenset()
+    return frozenset(int(h) % 24 for h in _HOUR.findall(match.group(1)) if int(h) <= 24)
+
+
+def skip_days(body: bytes) -> frozenset[int]:
+    """An RSS channel's skipDays as weekday numbers (0 = Monday)."""
+    match = _SKIP_DAYS.search(body)
+    if match is None:
+        return frozenset()
+    names = (d.decode("ascii").lower() for d in _DAY.findall(match.group(1)))
+    return frozenset(_DAYS[name] for name in names if name in _DAYS)

@@ -1,0 +1,112 @@
+"""Worker processes for the CPU work of an update: parse a body and normalise its entries.
+
+Parsing dominates the cost of an update and holds the GIL, so it runs in a process pool that
+keeps both cores busy while the event loop goes on fetching. A parse that overruns its
+deadline (feedparser has quadratic corners) gets its pool killed and replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+
+from feeds.model import Source
+from feeds.normalise.article import NormalisedFeed, normalise_feed
+from feeds.parse import ParseError, parse_feed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyJob:
+    """Everything a worker needs to turn one fetched body into articles."""
+
+    body: bytes
+    url: str
+    headers: dict[str, str]
+    source: Source
+    now: datetime
+    fallback_base: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A worker's answer: the normalised feed plus the feed's refresh hints, or an error."""
+
+    normalised: NormalisedFeed | None
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    refresh_hint_seconds: float | None = None
+    skip_hours: frozenset[int] = frozenset()
+    skip_days: frozenset[int] = frozenset()
+
+
+def digest_body(job: BodyJob) -> Digest:
+    """Parse and normalise one body; runs in a worker process, so it must not raise."""
+    try:
+        feed = parse_feed(job.body, url=job.url, headers=job.headers)
+    except ParseError as exc:
+        return Digest(None, error=f"unparseable feed: {exc}")
+    normalised = normalise_feed(
+        feed, source=job.source, now=job.now, first_seen={}, fallback_base=job.fallback_base
+    )
+    hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
+    return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
+
+
+class ParserPool:
+    """A lazily started process pool for `digest_body`, with a per-job deadline.
+
+    `workers=0` digests in the calling process (small runs and tests that need no pool).
+    """
+
+    def __init__(self, workers: int | None = None, deadline: float = 30.0) -> None:
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        self.deadline = deadline
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # forkserver: workers do not inherit the event loop, sockets or the DB pool.
+            context = multiprocessing.get_context("forkserver")
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._executor
+
+    async def digest(self, job: BodyJob) -> Digest:
+        if self.workers == 0:
+            return digest_body(job)
+        for attempt in (1, 2):
+            executor = self._pool()
+            future = asyncio.get_running_loop().run_in_executor(executor, digest_body, job)
+            try:
+                return await asyncio.wait_for(future, self.deadline)
+            except TimeoutError:
+                self._restart(executor)
+                return Digest(None, error=f"parsing took longer than {self.deadline:g}s")
+            except BrokenProcessPool:
+                # Another job's overrun (or a crashed worker) broke the pool: retry once.
+                self._restart(executor)
+                if attempt == 2:
+                    return Digest(None, error="the parser process died on this feed")
+        raise AssertionError("unreachable")
+
+    def _restart(self, executor: ProcessPoolExecutor) -> None:
+        if self._executor is not executor:
+            return  # someone else already replaced it
+        log.warning("restarting the parser pool")
+        self._executor = None
+        # ProcessPoolExecutor cannot cancel a running job: end its processes instead.
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

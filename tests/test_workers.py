@@ -1,0 +1,66 @@
+"""The parser pool: real worker processes, deadlines and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from datetime import UTC, datetime, timedelta
+
+from feedfactory import rss20, sample_items
+
+from feeds.model import Source, SourceKind
+from feeds.workers import BodyJob, Digest, ParserPool, digest_body
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SOURCE = Source(
+    name="s",
+    kind=SourceKind.REMOTE,
+    interval=timedelta(minutes=30),
+    url="https://example.org/f",
+    category="C",
+)
+
+
+def job(body: bytes) -> BodyJob:
+    return BodyJob(body, "https://example.org/f", {}, SOURCE, NOW, "http://localhost:8080/")
+
+
+def test_digest_in_process_and_in_workers_agree() -> None:
+    body = rss20(sample_items(3))
+    inline = digest_body(job(body))
+    assert inline.normalised is not None and len(inline.normalised.articles) == 3
+
+    async def pooled() -> list[Digest]:
+        pool = ParserPool(workers=2)
+        try:
+            return list(await asyncio.gather(*(pool.digest(job(body)) for _ in range(4))))
+        finally:
+            pool.close()
+
+    assert all(d == inline for d in asyncio.run(pooled()))
+    # What crosses the process boundary must pickle: model types included.
+    assert pickle.loads(pickle.dumps(inline)) == inline
+
+
+def test_unparseable_body_is_an_error_not_an_exception() -> None:
+    digest = digest_body(job(b"\x00\x01binary junk"))
+    assert digest.normalised is None
+    assert digest.error is not None and digest.error.startswith("unparseable feed: ")
+
+
+def test_overrunning_parse_is_killed_and_the_pool_recovers() -> None:
+    body = rss20(sample_items(3) * 20)
+
+    async def run() -> tuple[Digest, Digest]:
+        pool = ParserPool(workers=1, deadline=0.0001)
+        try:
+            late = await pool.digest(job(body))
+            pool.deadline = 30
+            return late, await pool.digest(job(body))
+        finally:
+            pool.close()
+
+    late, recovered = asyncio.run(run())
+    assert late.normalised is None
+    assert late.error is not None and "longer than" in late.error
+    assert recovered.normalised is not None and len(recovered.normalised.articles) == 3
