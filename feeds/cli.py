@@ -109,7 +109,7 @@ def update(config_path: str | None, force: bool) -> None:
 
 
 async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateReport:
-    pool = ParserPool()
+    pool = ParserPool(deadline=config.fetch.parse_deadline)
     try:
         async with make_client(config.fetch) as client:
             return await update_sources(config, store, client, utc_now, pool=pool, force=force)
@@ -133,7 +133,7 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
         f"{published.unchanged} unchanged."
     )
     for result in report.results:
-        if result.outcome is FetchOutcome.FAILED:
+        if result.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE):
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
         elif result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)

@@ -69,6 +69,7 @@ class FetchConfig:
     max_bytes: int  # decoded body size cap
     concurrency: int
     per_host: int
+    parse_deadline: float  # seconds one body may take to parse before its worker is killed
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +247,7 @@ class _ConfigReader:
     def read_fetch(self, data: Mapping[str, Any]) -> FetchConfig:
         where = "[fetch]"
         keys = {"user_agent", "connect_timeout", "read_timeout", "deadline", "max_body",
-                "concurrency", "per_host"}  # fmt: skip
+                "concurrency", "per_host", "parse_deadline"}  # fmt: skip
         self.check_keys(data, where, keys)
         user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
         concurrency = self.get(data, where, "concurrency", int, 16)
@@ -262,6 +263,7 @@ class _ConfigReader:
             max_bytes=self.convert(data, where, "max_body", parse_size, "20MB"),
             concurrency=concurrency,
             per_host=per_host,
+            parse_deadline=self.seconds(data, where, "parse_deadline", "30s"),
         )
 
     def read_sources(self, raw: Any) -> tuple[Source, ...]:

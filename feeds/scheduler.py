@@ -42,7 +42,7 @@ def run_daemon(config: Config, store: ArticleStore, *, tick_seconds: float, cloc
     """Run until SIGTERM or SIGINT; a tick in progress finishes before the process exits."""
     scheduler = BlockingScheduler(timezone="UTC")
     state = {"first": True}
-    pool = ParserPool()
+    pool = ParserPool(deadline=config.fetch.parse_deadline)
 
     def tick() -> None:
         try:
