@@ -1,35 +1,41 @@
 """Command line: turns commands into calls of the stages, and results into text and exit codes.
 
-Exit codes: 0 the run completed (even if some sources failed), 1 a fatal error (store or
-output unusable), 2 a config error.
+Exit codes: 0 completed (even if some sources failed), 1 fatal error, 2 config error,
+3 some sources failed (`update --strict` only), 4 another run holds the store.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from feeds import __version__
-from feeds.config import Config, ConfigError, find_config_path, load_config
-from feeds.model import FetchOutcome
-from feeds.pipeline import UpdateReport, publish_everything, update_sources
+from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
+from feeds.logs import configure_logging
+from feeds.model import FetchOutcome, SourceResult
+from feeds.pipeline import Updater, UpdateReport, publish_everything
 from feeds.publish import PublishResult
 from feeds.sources.remote import make_client
-from feeds.store import ArticleStore, StoreError
+from feeds.status import SourceStatus, source_statuses
+from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
 from feeds.workers import ParserPool
 
-EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
 
 log = logging.getLogger("feeds")
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+# On a pipe, do not fold tables into 80 columns: scripts and logs read them whole.
+stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 
 
 def utc_now() -> datetime:
@@ -40,6 +46,12 @@ class Fatal(click.ClickException):
     """A failure that ends the command with exit code 1 and a one-line reason."""
 
     exit_code = EXIT_FATAL
+
+
+class Busy(click.ClickException):
+    """Another run holds the store: exit code 4."""
+
+    exit_code = EXIT_BUSY
 
 
 def _load(config_path: str | None) -> Config:
@@ -65,6 +77,15 @@ def _open_store(config: Config) -> Iterator[ArticleStore]:
         store.close()
 
 
+@contextmanager
+def _exclusive(store: ArticleStore, wait: float) -> Iterator[None]:
+    try:
+        with run_lock(store.engine, wait):
+            yield
+    except StoreBusyError as exc:
+        raise Busy(f"{exc}; nothing done (use --wait SECONDS to wait for it)") from None
+
+
 @click.group()
 @click.version_option(__version__, prog_name="feeds")
 @click.option(
@@ -73,14 +94,18 @@ def _open_store(config: Config) -> Iterator[ArticleStore]:
     metavar="PATH",
     help="Config file (default: $FEEDS_CONFIG, else config/feeds.toml).",
 )
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines for people, or JSON lines for log shippers.",
+)
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: str) -> None:
     """feeds: pull sources, store articles, publish per-category Atom, RSS and JSON Feed."""
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(
-        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(max(logging.WARNING - 10 * verbose, logging.DEBUG), log_format)
     ctx.obj = config_path
 
 
@@ -97,24 +122,73 @@ def check(config_path: str | None) -> None:
 
 
 @main.command()
-@click.option("--all", "force", is_flag=True, help="Fetch every source, due or not.")
+@click.option("--all", "force", is_flag=True, help="Fetch every source now, due or not.")
+@click.option("--strict", is_flag=True, help="Exit 3 if any source failed.")
+@click.option(
+    "--wait",
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another run to release the store (default: exit 4 at once).",
+)
 @click.pass_obj
-def update(config_path: str | None, force: bool) -> None:
+def update(config_path: str | None, force: bool, strict: bool, wait: float) -> None:
     """Fetch due sources (all on the first run), store them and publish the feeds."""
     config = _load(config_path)
-    with _open_store(config) as store:
+    with _open_store(config) as store, _exclusive(store, wait):
         report = asyncio.run(_update(config, store, force))
         published = _publish(config, store)
     _print_summary(config, report, published)
+    if strict and report.failed:
+        sys.exit(EXIT_FAILED_SOURCES)
 
 
 async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateReport:
     pool = ParserPool(deadline=config.fetch.parse_deadline)
     try:
         async with make_client(config.fetch) as client:
-            return await update_sources(config, store, client, utc_now, pool=pool, force=force)
+            updater = Updater(config, store, client, utc_now, pool)
+            if not stdout.is_terminal:
+                return await updater.update_due(force=force)
+            with _UpdateProgress(len(updater.due(force=force))) as progress:
+                return await updater.update_due(force=force, on_result=progress.advance)
     finally:
         pool.close()
+
+
+class _UpdateProgress:
+    """A progress bar with new/unchanged/failed counts, for terminals only."""
+
+    def __init__(self, total: int) -> None:
+        self.counts = {"new": 0, "unchanged": 0, "failed": 0}
+        self.progress = Progress(
+            TextColumn("updating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=stdout,
+            transient=True,
+        )
+        self.task = self.progress.add_task("update", total=total, counts=self._text())
+
+    def _text(self) -> str:
+        return ", ".join(f"{n} {name}" for name, n in self.counts.items())
+
+    def advance(self, result: SourceResult) -> None:
+        if result.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE):
+            self.counts["failed"] += 1
+        elif result.new or result.updated:
+            self.counts["new"] += 1
+        else:
+            self.counts["unchanged"] += 1
+        self.progress.update(self.task, advance=1, counts=self._text())
+
+    def __enter__(self) -> _UpdateProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.progress.stop()
 
 
 def _publish(config: Config, store: ArticleStore) -> PublishResult:
@@ -142,13 +216,92 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
 
 @main.command()
 @click.option(
-    "--tick", default=15.0, show_default=True, help="Seconds between checks for due sources."
+    "--tick", default=5.0, show_default=True, help="Seconds between looks for due sources."
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve /metrics (Prometheus) and /healthz on this port.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--health-max-age",
+    default="1h",
+    show_default=True,
+    help="/healthz fails when nothing was published for this long.",
 )
 @click.pass_obj
-def run(config_path: str | None, tick: float) -> None:
-    """Run as a daemon: update due sources as they come due and republish on changes."""
-    from feeds.scheduler import run_daemon  # APScheduler is needed only here
+def run(
+    config_path: str | None,
+    tick: float,
+    metrics_port: int | None,
+    metrics_host: str,
+    health_max_age: str,
+) -> None:
+    """Run as a daemon: update sources as they come due, republish what changed."""
+    from feeds.daemon import Daemon, DaemonSettings  # APScheduler is needed only here
+    from feeds.metrics import Metrics, MetricsServer
 
     config = _load(config_path)
+    try:
+        max_age = parse_duration(health_max_age)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--health-max-age") from None
+    metrics = Metrics(utc_now)
+    server = None
+    if metrics_port is not None:
+        server = MetricsServer(metrics, metrics_host, metrics_port, max_age)
+        log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
+    with _open_store(config) as store, _exclusive(store, 0.0):
+        daemon = Daemon(config, store, utc_now, DaemonSettings(tick=tick), metrics)
+        try:
+            asyncio.run(daemon.run())
+        finally:
+            if server is not None:
+                server.close()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def status(config_path: str | None, as_json: bool) -> None:
+    """Show every source's last fetch, outcome, items and errors; trouble first."""
+    config = _load(config_path)
     with _open_store(config) as store:
-        run_daemon(config, store, tick_seconds=tick, clock=utc_now)
+        rows = source_statuses(config, store.fetch_states(), store.article_counts())
+    if as_json:
+        stdout.print_json(json.dumps([r.as_json() for r in rows], ensure_ascii=False))
+        return
+    _print_status(rows, utc_now())
+
+
+def _print_status(rows: list[SourceStatus], now: datetime) -> None:
+    table = Table(title=f"{len(rows)} source(s)", title_justify="left")
+    for column in ("source", "category", "last fetch", "outcome", "items", "errors", "next due"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        outcome = row.outcome or "never fetched"
+        if row.status:
+            outcome += f" ({row.status})"
+        errors = str(row.error_count) + (f": {row.last_error}" if row.last_error else "")
+        style = "red" if row.trouble <= 1 else None
+        table.add_row(
+            row.name,
+            row.category or "(files)",
+            _ago(row.last_fetch, now),
+            outcome,
+            str(row.items),
+            errors,
+            "on change" if row.kind == "local" else _ago(row.retry_after or row.next_due, now),
+            style=style,
+        )
+    stdout.print(table)
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    seconds = (when - now).total_seconds()
+    text = str(timedelta(seconds=round(abs(seconds))))
+    return f"in {text}" if seconds > 0 else f"{text} ago"

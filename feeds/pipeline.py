@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -28,7 +28,7 @@ from feeds.model import (
     SourceResult,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
-from feeds.publish import OutputLayout, PublishResult, publish_site
+from feeds.publish import PREVIEW, OutputLayout, PublishResult, publish_site
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
@@ -86,6 +86,64 @@ def is_due(source: Source, state: FetchState | None, now: datetime, *, force: bo
     return force or state.next_due is None or state.next_due <= now
 
 
+class Updater:
+    """Updates sources within shared limits: overall concurrency and per host.
+
+    One per `feeds update` run, or per loaded config in the daemon, so every fetch in
+    flight counts against the same limits.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: ArticleStore,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        pool: ParserPool | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.parser = pool or ParserPool(workers=0)
+        self.limit = asyncio.Semaphore(config.fetch.concurrency)
+        # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
+        self.hosts: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(config.fetch.per_host)
+        )
+
+    def due(self, *, force: bool = False) -> list[tuple[Source, FetchState | None]]:
+        """The configured sources due now, with their fetch states."""
+        states = self.store.fetch_states()
+        now = self.clock()
+        return [
+            (s, states.get(s.name))
+            for s in self.config.sources
+            if is_due(s, states.get(s.name), now, force=force)
+        ]
+
+    async def update(self, source: Source, state: FetchState | None) -> SourceResult:
+        host = (urlsplit(source.url).hostname or "") if source.url else ""
+        async with self.hosts[host], self.limit:
+            return await update_source(
+                source, state, self.config, self.store, self.client, self.clock, self.parser
+            )
+
+    async def update_due(
+        self, *, force: bool = False, on_result: Callable[[SourceResult], None] | None = None
+    ) -> UpdateReport:
+        """Update every due source (`force`: every source not held back) concurrently."""
+
+        async def one(source: Source, state: FetchState | None) -> SourceResult:
+            result = await self.update(source, state)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        results = await asyncio.gather(*(one(s, st) for s, st in self.due(force=force)))
+        return UpdateReport(tuple(results))
+
+
 async def update_sources(
     config: Config,
     store: ArticleStore,
@@ -96,28 +154,9 @@ async def update_sources(
     force: bool = False,
     on_result: Callable[[SourceResult], None] | None = None,
 ) -> UpdateReport:
-    """Update every due source concurrently, within the overall and per-host limits."""
-    states = store.fetch_states()
-    now = clock()
-    due = [s for s in config.sources if is_due(s, states.get(s.name), now, force=force)]
-    parser = pool or ParserPool(workers=0)
-    limit = asyncio.Semaphore(config.fetch.concurrency)
-    # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
-    hosts: dict[str, asyncio.Semaphore] = defaultdict(
-        lambda: asyncio.Semaphore(config.fetch.per_host)
-    )
-
-    async def one(source: Source) -> SourceResult:
-        host = (urlsplit(source.url).hostname or "") if source.url else ""
-        async with hosts[host], limit:
-            state = states.get(source.name)
-            result = await update_source(source, state, config, store, client, clock, parser)
-        if on_result is not None:
-            on_result(result)
-        return result
-
-    results = await asyncio.gather(*(one(s) for s in due))
-    return UpdateReport(tuple(results))
+    """Update every due source once: what `feeds update` does."""
+    updater = Updater(config, store, client, clock, pool)
+    return await updater.update_due(force=force, on_result=on_result)
 
 
 async def update_source(
@@ -131,8 +170,13 @@ async def update_source(
 ) -> SourceResult:
     """Read, normalise and store one source; never raises for what the source does."""
     if source.kind is SourceKind.LOCAL:
-        return _update_local(source, state, config, store, clock())
-    return await _update_remote(source, state, config, store, client, clock, parser)
+        result = _update_local(source, state, config, store, clock())
+    else:
+        result = await _update_remote(source, state, config, store, client, clock, parser)
+    if state is not None and state.error_count and not result.errors:
+        log.info("%s: recovered after %d failure(s)", source.name, state.error_count)
+    log.debug("%s: %s, %d new, %d updated", source.name, result.outcome, result.new, result.updated)
+    return result
 
 
 def _update_local(
@@ -275,7 +319,10 @@ def _record_failure(
         not_before = retry_after(response.headers.get("retry-after"), now)
         if not_before is not None:
             error += f" (retry after {not_before:%Y-%m-%d %H:%M:%S} UTC)"
-    log.warning("%s: fetch failed (%d in a row): %s", source.name, failures, error)
+    # One warning when a source starts failing; repeats are info, so thousands of sources
+    # that stay down do not flood the log.
+    level = logging.WARNING if failures == 1 else logging.INFO
+    log.log(level, "%s: fetch failed (%d in a row): %s", source.name, failures, error)
     store.save_fetch_state(
         replace(
             state,
@@ -294,14 +341,25 @@ def configured_categories(sources: Iterable[Source]) -> list[Category]:
     return [Category.named(s.category) for s in sources if s.category]
 
 
-def publish_everything(config: Config, store: ArticleStore) -> PublishResult:
-    """Apply retention, then write every category, `all/`, the front page and the OPML."""
+def publish_everything(
+    config: Config, store: ArticleStore, changed: Collection[str] | None = None
+) -> PublishResult:
+    """Apply retention, then write the `changed` categories (every one when None), `all/`,
+    the front page and the OPML. Unchanged files are not rewritten either way."""
     store.expire_beyond(config.output.max_items)
     layout = OutputLayout(config.output.dir, config.output.base_url)
     limit = config.output.max_items
     categories: dict[str, Category] = {c.slug: c for c in configured_categories(config.sources)}
     categories.update({c.slug: c for c in store.categories()})
     ordered = sorted(categories.values(), key=lambda c: c.name.casefold())
-    content = [(c, store.recent_articles(c.slug, limit)) for c in ordered]
+    content = [
+        (
+            c,
+            store.recent_articles(
+                c.slug, limit if changed is None or c.slug in changed else PREVIEW
+            ),
+        )
+        for c in ordered
+    ]
     everything = store.recent_articles(None, limit)
-    return publish_site(content, everything, layout, config.output.title)
+    return publish_site(content, everything, layout, config.output.title, render=changed)

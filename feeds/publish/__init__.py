@@ -6,21 +6,33 @@ when its bytes change, so unchanged feeds keep their validators.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.model import Article, Category
 from feeds.publish.atom import render_atom
-from feeds.publish.document import EPOCH, FeedDocument, build_document
+from feeds.publish.document import FeedDocument, build_document
 from feeds.publish.files import write_if_changed
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import ALL_SLUG, OutputLayout
 from feeds.publish.opml import render_opml
-from feeds.publish.pages import render_article_page, render_category_page, render_index
+from feeds.publish.pages import (
+    PREVIEW,
+    render_article_page,
+    render_category_page,
+    render_index,
+)
 from feeds.publish.rss import render_rss
 
-__all__ = ["ALL_SLUG", "OutputLayout", "PublishResult", "publish_category", "publish_site"]
+__all__ = [
+    "ALL_SLUG",
+    "PREVIEW",
+    "OutputLayout",
+    "PublishResult",
+    "publish_category",
+    "publish_site",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +67,25 @@ def publish_site(
     everything: list[Article],
     layout: OutputLayout,
     site_title: str,
+    *,
+    render: Container[str] | None = None,
 ) -> PublishResult:
-    """Write every category, the all-categories feeds, the front page and the OPML."""
+    """Write the categories in `render` (all when None), `all/`, the front page and the OPML.
+
+    `categories` lists every category; those not rendered need only their newest few
+    articles, for the front page.
+    """
     documents = [build_document(c, a, layout, site_title) for c, a in categories]
     combined = build_document(
         Category(name=site_title, slug=ALL_SLUG), everything, layout, site_title
     )
     files: dict[Path, bytes] = {}
     for doc in (*documents, combined):
-        files.update(render_category(doc))
-        files.update(_article_pages(doc.articles, layout, site_title))
-    updated = max((d.updated for d in documents), default=EPOCH)
+        if render is None or doc.category.slug in render or doc is combined:
+            files.update(render_category(doc))
+            files.update(_article_pages(doc.articles, layout, site_title))
     files[layout.index_path] = render_index(documents, layout, site_title)
-    files[layout.opml_path] = render_opml(documents, site_title, updated)
+    files[layout.opml_path] = render_opml(documents, site_title)
     return _write(files)
 
 

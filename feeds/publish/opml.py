@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from email.utils import format_datetime
-
 from lxml import etree
 
 from feeds.publish.document import FeedDocument
 
 
-def render_opml(documents: list[FeedDocument], title: str, updated: datetime) -> bytes:
+def render_opml(documents: list[FeedDocument], title: str) -> bytes:
     """One outline per category, pointing at its Atom feed."""
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
     etree.SubElement(head, "title").text = title
-    etree.SubElement(head, "dateModified").text = format_datetime(updated)
     body = etree.SubElement(opml, "body")
     for doc in documents:
         etree.SubElement(

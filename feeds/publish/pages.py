@@ -11,6 +11,8 @@ from feeds.model import Article, category_slug
 from feeds.publish.document import FeedDocument
 from feeds.publish.layout import OutputLayout
 
+PREVIEW = 5  # items per category on the front page
+
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
@@ -34,6 +36,7 @@ def render_index(documents: list[FeedDocument], layout: OutputLayout, site_title
         documents=documents,
         site_title=site_title,
         opml_url=layout.opml_url,
+        preview=PREVIEW,
         language=None,
     )
 

@@ -26,6 +26,7 @@ becomes a `LocalArticleError` and the other files are still read.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -45,6 +46,7 @@ __all__ = [
     "LocalArticleError",
     "LocalArticleFormatError",
     "LocalRead",
+    "local_fingerprint",
     "read_article_file",
     "read_local_source",
 ]
@@ -194,6 +196,23 @@ def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path]:
                 errors.append(LocalArticleError(child, None, f"cannot read: {_os_reason(exc)}"))
     found.sort(key=lambda item: item[0])
     return [path for _, path in found]
+
+
+def local_fingerprint(source: Source) -> str:
+    """A digest of the source's article files (names, sizes, mtimes): it changes when an
+    editor adds, edits or deletes one, so a daemon can re-read only then."""
+    digest = hashlib.sha256()
+    base = source.path
+    if base is None:
+        return ""
+    try:
+        files = [base] if base.is_file() else _article_files(base, []) if base.is_dir() else []
+        for path in files:
+            info = path.stat()
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    except OSError as exc:
+        digest.update(str(exc).encode())
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- reading one file

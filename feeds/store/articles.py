@@ -289,6 +289,16 @@ class ArticleStore:
                 insert.values(row).on_conflict_do_update(index_elements=["source"], set_=update)
             )
 
+    def article_counts(self) -> dict[str, int]:
+        """Live articles per source."""
+        query = (
+            select(articles.c.source, func.count())
+            .where(articles.c.expired.is_(False))
+            .group_by(articles.c.source)
+        )
+        with self.engine.connect() as conn:
+            return {source: int(count) for source, count in conn.execute(query)}
+
     def article_count(self) -> int:
         with self.engine.connect() as conn:
             return int(

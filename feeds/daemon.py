@@ -1,0 +1,213 @@
+"""`feeds run`: a long-running daemon driven by APScheduler on one asyncio event loop.
+
+Three periodic jobs, each never overlapping itself and coalescing after a suspend:
+
+- claim: start an update for every source that has come due (and is not in flight), so
+  sources are fetched as they come due, not in one batch;
+- publish: republish the categories that changed since the last publish (debounced);
+- reload: pick up an edited config (or SIGHUP); a config that does not validate is logged
+  and the daemon keeps the last good one.
+
+Due times live in the store, not in APScheduler's job store, so restarts and one-shot runs
+agree. SIGTERM/SIGINT stop claiming, let in-flight updates finish within a deadline, publish
+what changed, and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from feeds.config import Config, ConfigError, load_config
+from feeds.metrics import Metrics
+from feeds.model import FetchState, Source, SourceKind, SourceResult
+from feeds.pipeline import Clock, Updater, publish_everything
+from feeds.sources.local import local_fingerprint
+from feeds.sources.remote import make_client
+from feeds.store import ArticleStore
+from feeds.workers import ParserPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    tick: float = 5.0  # seconds between looks for due sources
+    publish_every: float = 3.0  # debounce: at most one publish per this many seconds
+    reload_every: float = 2.0  # seconds between looks at the config file
+    shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
+
+
+@dataclass
+class _Changes:
+    categories: set[str] = field(default_factory=set)
+    everything: bool = True  # the first publish, and after a reload, writes every category
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        store: ArticleStore,
+        clock: Clock,
+        settings: DaemonSettings,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.metrics = metrics
+        self.pool = ParserPool(deadline=config.fetch.parse_deadline)
+        self.changes = _Changes()
+        self.in_flight: dict[str, asyncio.Task[None]] = {}
+        self.local_prints: dict[str, str] = {}
+        self.config_stamp = _stamp(config.path)
+        self.reload_requested = False
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Run until SIGTERM or SIGINT."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop, signum)
+        loop.add_signal_handler(signal.SIGHUP, self._request_reload)
+        async with make_client(self.config.fetch) as client:
+            self.updater = Updater(self.config, self.store, client, self.clock, self.pool)
+            self.client = client
+            scheduler = AsyncIOScheduler(timezone="UTC", event_loop=loop)
+            every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+            scheduler.add_job(self._claim, "interval", seconds=self.settings.tick, **every)
+            scheduler.add_job(
+                self._publish, "interval", seconds=self.settings.publish_every, **every
+            )
+            scheduler.add_job(self._reload, "interval", seconds=self.settings.reload_every, **every)
+            scheduler.start()
+            log.info("daemon started with %d source(s)", len(self.config.sources))
+            await self._claim()
+            await self.stopping.wait()
+            scheduler.shutdown(wait=False)
+            await self._drain()
+        await self._publish()
+        self.pool.close()
+        log.info("daemon stopped")
+
+    def _stop(self, signum: int) -> None:
+        if not self.stopping.is_set():
+            log.info("signal %d: finishing in-flight updates, then stopping", signum)
+            self.stopping.set()
+
+    def _request_reload(self) -> None:
+        self.reload_requested = True
+
+    async def _drain(self) -> None:
+        tasks = list(self.in_flight.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_timeout)
+        for task in pending:
+            task.cancel()  # store writes are synchronous: a cancel never splits one
+        if pending:
+            log.warning("abandoned %d update(s) still running at shutdown", len(pending))
+            await asyncio.wait(pending)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    async def _claim(self) -> None:
+        if self.stopping.is_set():
+            return
+        for source, state in self.updater.due():
+            if source.name in self.in_flight or not self._local_changed(source):
+                continue
+            task = asyncio.create_task(self._update(self.updater, source, state))
+            self.in_flight[source.name] = task
+
+    def _local_changed(self, source: Source) -> bool:
+        # Local sources are re-read only when their files changed (always due otherwise).
+        if source.kind is not SourceKind.LOCAL:
+            return True
+        fingerprint = local_fingerprint(source)
+        if self.local_prints.get(source.name) == fingerprint:
+            return False
+        self.local_prints[source.name] = fingerprint
+        return True
+
+    async def _update(self, updater: Updater, source: Source, state: FetchState | None) -> None:
+        started = time.monotonic()
+        try:
+            result: SourceResult = await updater.update(source, state)
+        except Exception:  # a bug for one source must not stop the others
+            log.exception("%s: update failed unexpectedly", source.name)
+            return
+        finally:
+            self.in_flight.pop(source.name, None)
+        self.changes.categories |= result.changed_categories
+        if self.metrics is not None:
+            self.metrics.observe_update(result, time.monotonic() - started)
+
+    async def _publish(self) -> None:
+        changes = self.changes
+        if not (changes.everything or changes.categories):
+            return
+        self.changes = _Changes(everything=False)
+        started = time.monotonic()
+        scope = None if changes.everything else frozenset(changes.categories)
+        try:
+            result = publish_everything(self.config, self.store, scope)
+        except Exception:
+            log.exception("publishing failed; will retry")
+            self.changes.everything |= changes.everything
+            self.changes.categories |= changes.categories
+            return
+        seconds = time.monotonic() - started
+        if self.metrics is not None:
+            self.metrics.observe_publish(sorted(changes.categories) or ["*"], seconds)
+        log.info("published: %d file(s) written in %.2fs", len(result.written), seconds)
+
+    async def _reload(self) -> None:
+        stamp = _stamp(self.config.path)
+        if stamp == self.config_stamp and not self.reload_requested:
+            return
+        self.config_stamp = stamp
+        self.reload_requested = False
+        try:
+            config = load_config(self.config.path)
+        except ConfigError as exc:
+            log.error("config reload failed; keeping the last good config:\n%s", exc)
+            return
+        if config.storage != self.config.storage:
+            log.warning("[storage] changed: restart the daemon to use the new store")
+            return
+        self._apply_interval_changes(config)
+        self.config = config
+        self.updater = Updater(config, self.store, self.client, self.clock, self.pool)
+        self.local_prints.clear()
+        self.changes.everything = True
+        log.info("config reloaded: %d source(s)", len(config.sources))
+        await self._claim()
+
+    def _apply_interval_changes(self, config: Config) -> None:
+        # A shorter interval applies now, not after the old, longer wait has run out.
+        old = {s.name: s for s in self.config.sources}
+        states = self.store.fetch_states()
+        for source in config.sources:
+            before, state = old.get(source.name), states.get(source.name)
+            if before is None or state is None or state.last_fetch is None:
+                continue
+            sooner = state.last_fetch + source.interval
+            if source.interval < before.interval and state.next_due and sooner < state.next_due:
+                self.store.save_fetch_state(replace(state, next_due=sooner))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)

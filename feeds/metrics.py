@@ -1,0 +1,113 @@
+"""Prometheus metrics and a health check, served on an optional port.
+
+Each daemon has its own registry (not prometheus-client's global one), so tests and
+several daemons in one process do not collide.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+from feeds.model import SourceResult
+
+
+class Metrics:
+    """What the daemon counts; `observe_*` methods are called by the daemon as work ends."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+        self.registry = CollectorRegistry()
+        self.fetches = Counter(
+            "feeds_fetches", "Source updates by outcome.", ["outcome"], registry=self.registry
+        )
+        self.fetch_seconds = Histogram(
+            "feeds_fetch_duration_seconds",
+            "Time to update one source (fetch, parse, store).",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.entries = Counter(
+            "feeds_entries_stored",
+            "Entries written to the store.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.publish_seconds = Histogram(
+            "feeds_publish_duration_seconds", "Time to publish.", registry=self.registry
+        )
+        self.last_publish = Gauge(
+            "feeds_last_publish_timestamp_seconds",
+            "When each category was last published (Unix time).",
+            ["category"],
+            registry=self.registry,
+        )
+        self.last_success: datetime | None = None
+
+    def observe_update(self, result: SourceResult, seconds: float) -> None:
+        self.fetches.labels(result.outcome.value).inc()
+        self.fetch_seconds.observe(seconds)
+        self.entries.labels("new").inc(result.new)
+        self.entries.labels("updated").inc(result.updated)
+
+    def observe_publish(self, categories: list[str], seconds: float) -> None:
+        now = self.clock()
+        self.publish_seconds.observe(seconds)
+        for slug in categories:
+            self.last_publish.labels(slug).set(now.timestamp())
+        self.last_success = now
+
+    def healthy(self, max_age: timedelta) -> tuple[bool, str]:
+        """Unhealthy when nothing has been published for longer than `max_age`."""
+        if self.last_success is None:
+            return False, "nothing published yet"
+        age = self.clock() - self.last_success
+        if age > max_age:
+            return False, f"last publish {age.total_seconds():.0f}s ago"
+        return True, f"last publish {age.total_seconds():.0f}s ago"
+
+
+class MetricsServer:
+    """`/metrics` (Prometheus text format) and `/healthz` on a background thread."""
+
+    def __init__(self, metrics: Metrics, host: str, port: int, max_age: timedelta) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/metrics":
+                    self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
+                elif self.path == "/healthz":
+                    ok, reason = metrics.healthy(max_age)
+                    self._send(200 if ok else 503, "text/plain; charset=utf-8", reason.encode())
+                else:
+                    self._send(404, "text/plain; charset=utf-8", b"not found")
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # scrapes every few seconds would flood the log
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        outer.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
