@@ -209,3 +209,58 @@ def test_status_table_json_and_strict(site: Path, feed_server: FeedServer) -> No
     table = feeds("--config", str(site), "status", cwd=site.parent)
     assert table.returncode == 0
     assert "Down" in table.stdout and "HTTP 404" in table.stdout
+
+
+def test_json_logs_are_one_object_per_line(site: Path, feed_server: FeedServer) -> None:
+    text = site.read_text(encoding="utf-8")
+    site.write_text(text + source("Down", feed_server.url("/down"), "Technik"), encoding="utf-8")
+    result = feeds("--log-format", "json", "--config", str(site), "update", cwd=site.parent)
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert records, "no log lines"
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    failure = next(r for r in records if "Down" in r["message"])
+    assert failure["level"] == "warning"
+    assert "fetch failed (1 in a row): HTTP 404" in failure["message"]
+
+
+def test_sighup_reload_applies_a_shorter_interval_at_once(
+    site: Path, feed_server: FeedServer
+) -> None:
+    """In-process, so the test can watch the store while the daemon runs."""
+    import asyncio
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from feeds.config import load_config
+    from feeds.daemon import Daemon, DaemonSettings
+    from feeds.store import ArticleStore
+
+    config = load_config(site)
+    store = ArticleStore.open(config.storage.url)
+    daemon = Daemon(config, store, lambda: datetime.now(UTC), DaemonSettings(tick=0.2))
+
+    async def scenario() -> timedelta:
+        running = asyncio.create_task(daemon.run())
+        while (state := store.fetch_state("Technik")) is None or state.next_due is None:
+            await asyncio.sleep(0.1)
+        assert state.last_fetch is not None
+        # Same size, same mtime: only SIGHUP can tell the daemon to look again.
+        stamp = site.stat()
+        site.write_text(site.read_text().replace('interval = "1h"', 'interval = "2m"'))
+        os.utime(site, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        os.kill(os.getpid(), signal.SIGHUP)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            state = store.fetch_state("Technik")
+            if state and state.next_due and state.next_due - state.last_fetch < timedelta(hours=1):
+                break
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(running, 10)
+        assert state is not None and state.next_due is not None and state.last_fetch is not None
+        return state.next_due - state.last_fetch
+
+    try:
+        assert asyncio.run(scenario()) == timedelta(minutes=2)
+    finally:
+        store.close()
