@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import PROJECT_URL, __version__
-from feeds.model import Source, SourceKind
+from feeds.model import Rule, RuleAction, Source, SourceKind
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 CONFIG_ENV = "FEEDS_CONFIG"
@@ -79,10 +79,12 @@ class Config:
     storage: StorageConfig
     fetch: FetchConfig
     sources: tuple[Source, ...]
+    rules: tuple[Rule, ...] = ()  # global rules, applied to every source's entries
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)", re.IGNORECASE)
 _DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_RULE_FIELDS = ("title", "content", "author", "link")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
     "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
@@ -154,14 +156,15 @@ class _ConfigReader:
         self.problems.append(ConfigProblem(self.path, where, key, message))
 
     def read(self, data: Mapping[str, Any]) -> Config:
-        self.check_keys(data, "", {"output", "storage", "fetch", "sources"})
+        self.check_keys(data, "", {"output", "storage", "fetch", "sources", "rules"})
         output = self.read_output(self.table(data, "output"))
         storage = self.read_storage(self.table(data, "storage"))
         fetch = self.read_fetch(self.table(data, "fetch"))
         sources = self.read_sources(data.get("sources", []))
+        rules = self.read_rules(data.get("rules", []), "")
         if self.problems:
             raise ConfigError(self.problems)
-        return Config(self.path, output, storage, fetch, sources)
+        return Config(self.path, output, storage, fetch, sources, rules)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -292,8 +295,41 @@ class _ConfigReader:
                 sources.append(source)
         return tuple(sources)
 
+    def read_rules(self, raw: Any, owner: str) -> tuple[Rule, ...]:
+        """`[[rules]]` (global) or `[[sources.rules]]`: an action and regexes on fields."""
+        if not isinstance(raw, list):
+            self.problem(owner, "rules", "must be an array of tables ([[rules]])")
+            return ()
+        rules = []
+        for index, data in enumerate(raw, start=1):
+            where = f"{owner} rules[{index}]".strip()
+            if not isinstance(data, dict):
+                self.problem(where, None, "must be a table")
+                continue
+            self.check_keys(data, where, {"action", *_RULE_FIELDS, "category"})
+            action = data.get("action")
+            if action not in {a.value for a in RuleAction}:
+                self.problem(where, "action", f"must be keep, drop or category, not {action!r}")
+                continue
+            patterns = {}
+            for field_name in _RULE_FIELDS:
+                text = self.get(data, where, field_name, str, None)
+                if text is None:
+                    continue
+                try:
+                    patterns[field_name] = re.compile(text)
+                except re.error as exc:
+                    self.problem(where, field_name, f"invalid regular expression {text!r}: {exc}")
+            if not patterns and not any(f in data for f in _RULE_FIELDS):
+                self.problem(where, None, f"needs at least one of {', '.join(_RULE_FIELDS)}")
+            category = self.get(data, where, "category", str, None)
+            if (action == RuleAction.CATEGORY) != bool(category and category.strip()):
+                self.problem(where, "category", 'is required with action = "category" only')
+            rules.append(Rule(RuleAction(action), category=category, **patterns))
+        return tuple(rules)
+
     def read_source(self, data: Mapping[str, Any], where: str, name: str) -> Source | None:
-        keys = {"name", "url", "path", "category", "interval", "language", "timezone"}
+        keys = {"name", "url", "path", "category", "interval", "language", "timezone", "rules"}
         self.check_keys(data, where, keys)
         before = len(self.problems)
         url = self.get(data, where, "url", str, None)
@@ -304,6 +340,7 @@ class _ConfigReader:
         interval = self.convert(data, where, "interval", parse_duration, "30m")
         language = self.get(data, where, "language", str, None)
         timezone = self.get(data, where, "timezone", str, "UTC")
+        rules = self.read_rules(data.get("rules", []), where)
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -331,4 +368,5 @@ class _ConfigReader:
             category=category,
             language=language,
             timezone=timezone,
+            rules=rules,
         )

@@ -59,6 +59,24 @@ class Category:
         return cls(name=name, slug=category_slug(name))
 
 
+class RuleAction(StrEnum):
+    KEEP = "keep"  # only entries matching some keep rule pass (when any keep rule applies)
+    DROP = "drop"  # entries matching are dropped
+    CATEGORY = "category"  # entries matching are also published in `category`
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A filter or category rule: regexes on entry fields, all of which must match."""
+
+    action: RuleAction
+    title: re.Pattern[str] | None = None
+    content: re.Pattern[str] | None = None  # searched in the content's plain text
+    author: re.Pattern[str] | None = None
+    link: re.Pattern[str] | None = None
+    category: str | None = None  # for RuleAction.CATEGORY
+
+
 class SourceKind(StrEnum):
     REMOTE = "remote"
     LOCAL = "local"
@@ -76,6 +94,7 @@ class Source:
     category: str | None = None  # may be None only for local sources whose files name one
     language: str | None = None
     timezone: str = "UTC"  # the zone of local articles' naive dates
+    rules: tuple[Rule, ...] = ()  # this source's own rules, applied before the global ones
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,12 +23,14 @@ from feeds.model import (
     Category,
     FetchOutcome,
     FetchState,
+    Rule,
     Source,
     SourceKind,
     SourceResult,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.publish import PREVIEW, OutputLayout, PublishResult, publish_site
+from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
@@ -188,7 +190,16 @@ def _update_local(
     )
     errors = tuple(str(e) for e in read.errors)
     fetched = replace(state or FetchState(source=source.name), last_status=None)
-    result = _store(source, normalised, errors, fetched, store, now, next_due=now + source.interval)
+    result = _store(
+        source,
+        normalised,
+        errors,
+        fetched,
+        store,
+        now,
+        rules=config.rules,
+        next_due=now + source.interval,
+    )
     if read.present is None:
         return result
     removed = store.delete_missing(source.name, read.present)
@@ -251,7 +262,16 @@ async def _update_remote(
         skip_days=digest.skip_days,
     )
     fetched = replace(fetched, body_hash=response.body_hash)
-    return _store(source, digest.normalised, digest.warnings, fetched, store, now, next_due=due)
+    return _store(
+        source,
+        digest.normalised,
+        digest.warnings,
+        fetched,
+        store,
+        now,
+        rules=config.rules,
+        next_due=due,
+    )
 
 
 def _seconds(value: float | None) -> timedelta | None:
@@ -266,15 +286,19 @@ def _store(
     store: ArticleStore,
     now: datetime,
     *,
+    rules: Sequence[Rule],
     next_due: datetime,
 ) -> SourceResult:
-    articles: Sequence[Article] = normalised.articles
+    ruled = apply_rules(normalised.articles, (*source.rules, *rules))
+    articles: Sequence[Article] = ruled.articles
     if normalised.undated:
         # Entries without dates keep the time we first saw them, not each fetch's `now`.
         known = store.first_seen(source.name, sorted(normalised.undated))
         articles = with_first_seen(articles, known)
     upserted = store.upsert_articles(source.name, articles, now)
     errors = (*warnings, *normalised.errors)
+    if ruled.dropped:
+        log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
     for message in errors:
         log.info("%s: %s", source.name, message)
     saved = _succeeded(state, FetchOutcome.NEW, now, next_due)
