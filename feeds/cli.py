@@ -23,11 +23,12 @@ from feeds import __version__
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
-from feeds.pipeline import Updater, UpdateReport, publish_everything
+from feeds.pipeline import Updater, UpdateReport, publish_everything, site_for
 from feeds.publish import PublishResult
 from feeds.sources.remote import make_client
 from feeds.status import SourceStatus, source_statuses
 from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
+from feeds.websub import announce
 from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
@@ -137,6 +138,8 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float) -> N
     with _open_store(config) as store, _exclusive(store, wait):
         report = asyncio.run(_update(config, store, force))
         published = _publish(config, store)
+        if config.websub.hub:
+            asyncio.run(_announce(config, config.websub.hub, published))
     _print_summary(config, report, published)
     if strict and report.failed:
         sys.exit(EXIT_FAILED_SOURCES)
@@ -189,6 +192,13 @@ class _UpdateProgress:
 
     def __exit__(self, *_exc: object) -> None:
         self.progress.stop()
+
+
+async def _announce(config: Config, hub: str, published: PublishResult) -> None:
+    topics = site_for(config).layout.feed_urls(published.written)
+    if topics:
+        async with make_client(config.fetch) as client:
+            await announce(client, hub, topics)
 
 
 def _publish(config: Config, store: ArticleStore) -> PublishResult:

@@ -73,6 +73,11 @@ class FetchConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSubConfig:
+    hub: str | None = None  # announced in every feed and pinged after a feed changes
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     output: OutputConfig
@@ -80,6 +85,7 @@ class Config:
     fetch: FetchConfig
     sources: tuple[Source, ...]
     rules: tuple[Rule, ...] = ()  # global rules, applied to every source's entries
+    websub: WebSubConfig = WebSubConfig()
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)", re.IGNORECASE)
@@ -156,15 +162,16 @@ class _ConfigReader:
         self.problems.append(ConfigProblem(self.path, where, key, message))
 
     def read(self, data: Mapping[str, Any]) -> Config:
-        self.check_keys(data, "", {"output", "storage", "fetch", "sources", "rules"})
+        self.check_keys(data, "", {"output", "storage", "fetch", "sources", "rules", "websub"})
         output = self.read_output(self.table(data, "output"))
         storage = self.read_storage(self.table(data, "storage"))
         fetch = self.read_fetch(self.table(data, "fetch"))
         sources = self.read_sources(data.get("sources", []))
         rules = self.read_rules(data.get("rules", []), "")
+        websub = self.read_websub(self.table(data, "websub"))
         if self.problems:
             raise ConfigError(self.problems)
-        return Config(self.path, output, storage, fetch, sources, rules)
+        return Config(self.path, output, storage, fetch, sources, rules, websub)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -268,6 +275,17 @@ class _ConfigReader:
             per_host=per_host,
             parse_deadline=self.seconds(data, where, "parse_deadline", "30s"),
         )
+
+    def read_websub(self, data: Mapping[str, Any]) -> WebSubConfig:
+        where = "[websub]"
+        self.check_keys(data, where, {"hub"})
+        hub = self.get(data, where, "hub", str, None)
+        if hub is not None and (
+            urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc
+        ):
+            self.problem(where, "hub", f"must be an absolute http(s) URL, not {hub!r}")
+            hub = None
+        return WebSubConfig(hub)
 
     def read_sources(self, raw: Any) -> tuple[Source, ...]:
         if not isinstance(raw, list):

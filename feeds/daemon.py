@@ -27,10 +27,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from feeds.config import Config, ConfigError, load_config
 from feeds.metrics import Metrics
 from feeds.model import FetchState, Source, SourceKind, SourceResult
-from feeds.pipeline import Clock, Updater, publish_everything
+from feeds.pipeline import Clock, Updater, publish_everything, site_for
 from feeds.sources.local import local_fingerprint
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
+from feeds.websub import announce
 from feeds.workers import ParserPool
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,10 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.observe_publish(sorted(changes.categories) or ["*"], seconds)
         log.info("published: %d file(s) written in %.2fs", len(result.written), seconds)
+        hub = self.config.websub.hub
+        topics = site_for(self.config).layout.feed_urls(result.written)
+        if hub and topics:
+            await announce(self.client, hub, topics)
 
     async def _reload(self) -> None:
         stamp = _stamp(self.config.path)

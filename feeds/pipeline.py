@@ -27,9 +27,10 @@ from feeds.model import (
     Source,
     SourceKind,
     SourceResult,
+    category_slug,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
-from feeds.publish import PREVIEW, OutputLayout, PublishResult, publish_site
+from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site, publish_site
 from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
@@ -365,13 +366,24 @@ def configured_categories(sources: Iterable[Source]) -> list[Category]:
     return [Category.named(s.category) for s in sources if s.category]
 
 
+def site_for(config: Config) -> Site:
+    """The publishing settings of a config; a category's ttl is its fastest source's interval."""
+    shortest = min((s.interval for s in config.sources), default=timedelta(minutes=30))
+    ttls: dict[str, timedelta] = {ALL_SLUG: shortest}
+    for source in config.sources:
+        if source.category:
+            slug = category_slug(source.category)
+            ttls[slug] = min(ttls.get(slug, source.interval), source.interval)
+    layout = OutputLayout(config.output.dir, config.output.base_url)
+    return Site(layout, config.output.title, config.websub.hub, ttls, default_ttl=shortest)
+
+
 def publish_everything(
     config: Config, store: ArticleStore, changed: Collection[str] | None = None
 ) -> PublishResult:
     """Apply retention, then write the `changed` categories (every one when None), `all/`,
     the front page and the OPML. Unchanged files are not rewritten either way."""
     store.expire_beyond(config.output.max_items)
-    layout = OutputLayout(config.output.dir, config.output.base_url)
     limit = config.output.max_items
     categories: dict[str, Category] = {c.slug: c for c in configured_categories(config.sources)}
     categories.update({c.slug: c for c in store.categories()})
@@ -386,4 +398,4 @@ def publish_everything(
         for c in ordered
     ]
     everything = store.recent_articles(None, limit)
-    return publish_site(content, everything, layout, config.output.title, render=changed)
+    return publish_site(content, everything, site_for(config), render=changed)

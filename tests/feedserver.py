@@ -24,6 +24,7 @@ class LoggedRequest:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 class FeedServer:
@@ -56,6 +57,15 @@ class FeedServer:
                     self._send(304, {"etag": etag}, b"")
                     return
                 self._send(route.status, response_headers, route.body)
+
+            def do_POST(self) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                body = self.rfile.read(int(headers.get("content-length", "0")))
+                with server._lock:
+                    server.requests.append(LoggedRequest("POST", self.path, headers, body))
+                    route = server.routes.get(self.path)
+                status = route.status if route is not None else 404
+                self._send(status, {"content-type": "text/plain"}, b"")
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 self.send_response(status)

@@ -8,6 +8,7 @@ import json
 import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -17,7 +18,7 @@ from lxml import etree
 from feeds.model import Article, Category, Enclosure, article_id
 from feeds.publish import OutputLayout, publish_category, publish_site
 from feeds.publish.atom import render_atom
-from feeds.publish.document import build_document
+from feeds.publish.document import FeedDocument, Site, build_document
 from feeds.publish.files import write_if_changed
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
@@ -50,8 +51,14 @@ def layout(tmp_path: Path) -> OutputLayout:
     return OutputLayout(tmp_path / "out", "http://localhost:8080/")
 
 
-def doc_of(layout: OutputLayout, *articles: Article):
-    return build_document(Category.named("Welt Nachrichten"), list(articles), layout, "feeds")
+def site_of(layout: OutputLayout, **options: Any) -> Site:
+    return Site(layout, "feeds", **options)
+
+
+def doc_of(layout: OutputLayout, *articles: Article, **options: Any) -> FeedDocument:
+    return build_document(
+        Category.named("Welt Nachrichten"), list(articles), site_of(layout, **options)
+    )
 
 
 def test_all_three_formats_are_valid_and_newest_first(layout: OutputLayout) -> None:
@@ -143,7 +150,7 @@ def test_publish_site_writes_the_layout_and_skips_unchanged(layout: OutputLayout
     welt = (Category.named("Welt Nachrichten"), [local, make("b", hours=2)])
     tech = (Category.named("Technik"), [make("t", category="Technik")])
     everything = [local, make("b", hours=2), make("t", category="Technik")]
-    first = publish_site([welt, tech], everything, layout, "feeds")
+    first = publish_site([welt, tech], everything, site_of(layout))
     out = layout.directory
     expected = {
         "index.html", "feeds.opml",
@@ -162,7 +169,7 @@ def test_publish_site_writes_the_layout_and_skips_unchanged(layout: OutputLayout
         "http://localhost:8080/welt-nachrichten/atom.xml", "http://localhost:8080/technik/atom.xml",
     ]  # fmt: skip
     mtimes = {p: p.stat().st_mtime_ns for p in first.written}
-    second = publish_site([welt, tech], everything, layout, "feeds")
+    second = publish_site([welt, tech], everything, site_of(layout))
     assert second.written == ()
     assert second.unchanged == len(expected)
     assert {p: p.stat().st_mtime_ns for p in first.written} == mtimes
@@ -170,8 +177,8 @@ def test_publish_site_writes_the_layout_and_skips_unchanged(layout: OutputLayout
 
 def test_publish_category_rewrites_only_what_changed(layout: OutputLayout) -> None:
     category = Category.named("Welt Nachrichten")
-    publish_category(category, [make("a")], layout, "feeds")
-    result = publish_category(category, [make("a"), make("b", hours=1)], layout, "feeds")
+    publish_category(category, [make("a")], site_of(layout))
+    result = publish_category(category, [make("a"), make("b", hours=1)], site_of(layout))
     assert {p.name for p in result.written} == {"atom.xml", "rss.xml", "feed.json", "index.html"}
 
 
@@ -207,3 +214,30 @@ def test_feed_updated_is_never_the_build_time(layout: OutputLayout) -> None:
     before = datetime.now(UTC)
     root = etree.fromstring(render_atom(doc_of(layout)))
     assert datetime.fromisoformat(root.findtext(f"{ATOM}updated")) < before
+
+
+def test_publish_site_renders_only_the_changed_categories(layout: OutputLayout) -> None:
+    welt = (Category.named("Welt Nachrichten"), [make("a")])
+    tech = (Category.named("Technik"), [make("t", category="Technik")])
+    publish_site([welt, tech], [make("a"), make("t", category="Technik")], site_of(layout))
+    (layout.directory / "technik" / "atom.xml").unlink()  # would come back if re-rendered
+    welt = (Category.named("Welt Nachrichten"), [make("a"), make("b", hours=1)])
+    everything = [make("a"), make("b", hours=1), make("t", category="Technik")]
+    result = publish_site([welt, tech], everything, site_of(layout), render={"welt-nachrichten"})
+    written = {str(p.relative_to(layout.directory)) for p in result.written}
+    assert "welt-nachrichten/atom.xml" in written and "all/atom.xml" in written
+    assert not any(p.startswith("technik/") for p in written)
+    assert not (layout.directory / "technik" / "atom.xml").exists()
+
+
+def test_feed_urls_of_written_files(layout: OutputLayout) -> None:
+    paths = [
+        layout.directory / "technik" / "atom.xml",
+        layout.directory / "technik" / "index.html",
+        layout.directory / "all" / "feed.json",
+        layout.directory / "feeds.opml",
+    ]
+    assert layout.feed_urls(paths) == [
+        "http://localhost:8080/technik/atom.xml",
+        "http://localhost:8080/all/feed.json",
+    ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from feeds.model import Article, Category
 from feeds.publish.atom import render_atom
-from feeds.publish.document import FeedDocument, build_document
+from feeds.publish.document import FeedDocument, Site, build_document
 from feeds.publish.files import write_if_changed
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import ALL_SLUG, OutputLayout
@@ -30,6 +30,7 @@ __all__ = [
     "PREVIEW",
     "OutputLayout",
     "PublishResult",
+    "Site",
     "publish_category",
     "publish_site",
 ]
@@ -52,21 +53,18 @@ def render_category(doc: FeedDocument) -> dict[Path, bytes]:
     }
 
 
-def publish_category(
-    category: Category, articles: list[Article], layout: OutputLayout, site_title: str
-) -> PublishResult:
+def publish_category(category: Category, articles: list[Article], site: Site) -> PublishResult:
     """Write one category's feeds and the pages of its local articles."""
-    doc = build_document(category, articles, layout, site_title)
+    doc = build_document(category, articles, site)
     files = render_category(doc)
-    files.update(_article_pages(doc.articles, layout, site_title))
+    files.update(_article_pages(doc.articles, site))
     return _write(files)
 
 
 def publish_site(
     categories: Sequence[tuple[Category, list[Article]]],
     everything: list[Article],
-    layout: OutputLayout,
-    site_title: str,
+    site: Site,
     *,
     render: Container[str] | None = None,
 ) -> PublishResult:
@@ -75,25 +73,22 @@ def publish_site(
     `categories` lists every category; those not rendered need only their newest few
     articles, for the front page.
     """
-    documents = [build_document(c, a, layout, site_title) for c, a in categories]
-    combined = build_document(
-        Category(name=site_title, slug=ALL_SLUG), everything, layout, site_title
-    )
+    documents = [build_document(c, a, site) for c, a in categories]
+    combined = build_document(Category(name=site.title, slug=ALL_SLUG), everything, site)
     files: dict[Path, bytes] = {}
     for doc in (*documents, combined):
         if render is None or doc.category.slug in render or doc is combined:
             files.update(render_category(doc))
-            files.update(_article_pages(doc.articles, layout, site_title))
-    files[layout.index_path] = render_index(documents, layout, site_title)
-    files[layout.opml_path] = render_opml(documents, site_title)
+            files.update(_article_pages(doc.articles, site))
+    files[site.layout.index_path] = render_index(documents, site)
+    files[site.layout.opml_path] = render_opml(documents, site.title)
     return _write(files)
 
 
-def _article_pages(
-    articles: Sequence[Article], layout: OutputLayout, site_title: str
-) -> dict[Path, bytes]:
+def _article_pages(articles: Sequence[Article], site: Site) -> dict[Path, bytes]:
+    layout = site.layout
     return {
-        layout.directory / layout.article_page(a): render_article_page(a, layout, site_title)
+        layout.directory / layout.article_page(a): render_article_page(a, site)
         for a in articles
         if a.link is None
     }

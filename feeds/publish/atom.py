@@ -39,6 +39,8 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.author({"name": doc.site_title})
     fg.link(href=doc.url("atom"), rel="self", type="application/atom+xml")
     fg.link(href=doc.url("html"), rel="alternate", type="text/html")
+    if doc.site.hub:
+        fg.link(href=doc.site.hub, rel="hub")
     fg.generator("feeds", version=__version__, uri=PROJECT_URL)
     if doc.language:
         fg.language(doc.language)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from feeds.model import Article, Category
 from feeds.publish.layout import OutputLayout
@@ -14,12 +15,41 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
+class Site:
+    """What every published document shares: where it goes, its title, hub and refresh time."""
+
+    layout: OutputLayout
+    title: str
+    hub: str | None = None  # a WebSub hub, announced in every feed and pinged on changes
+    ttls: Mapping[str, timedelta] = field(default_factory=dict)  # by category slug
+    default_ttl: timedelta = timedelta(minutes=30)
+
+    def ttl(self, slug: str) -> timedelta:
+        """How often the category is republished at most: readers need not poll faster."""
+        return self.ttls.get(slug, self.default_ttl)
+
+
+@dataclass(frozen=True, slots=True)
 class FeedDocument:
     category: Category
-    title: str
-    site_title: str
-    layout: OutputLayout
+    site: Site
     articles: tuple[Article, ...]  # newest first
+
+    @property
+    def title(self) -> str:
+        return self.category.name
+
+    @property
+    def layout(self) -> OutputLayout:
+        return self.site.layout
+
+    @property
+    def site_title(self) -> str:
+        return self.site.title
+
+    @property
+    def ttl(self) -> timedelta:
+        return self.site.ttl(self.category.slug)
 
     @property
     def updated(self) -> datetime:
@@ -39,8 +69,6 @@ class FeedDocument:
         return f"{self.title} – {self.site_title}"
 
 
-def build_document(
-    category: Category, articles: list[Article], layout: OutputLayout, site_title: str
-) -> FeedDocument:
+def build_document(category: Category, articles: list[Article], site: Site) -> FeedDocument:
     ordered = sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
-    return FeedDocument(category, category.name, site_title, layout, tuple(ordered))
+    return FeedDocument(category, site, tuple(ordered))

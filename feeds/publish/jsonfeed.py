@@ -23,6 +23,8 @@ def render_json_feed(doc: FeedDocument) -> bytes:
     }
     if doc.language:
         feed["language"] = doc.language
+    if doc.site.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": doc.site.hub}]
     feed["items"] = [_item(doc, article) for article in doc.articles]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 

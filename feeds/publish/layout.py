@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,15 @@ class OutputLayout:
     @property
     def opml_url(self) -> str:
         return self.base_url + "feeds.opml"
+
+    def feed_urls(self, paths: Iterable[Path]) -> list[str]:
+        """The public URLs of the feed documents (not pages) among written `paths`."""
+        feeds = set(FEED_FILES[k] for k in ("atom", "rss", "json"))
+        return [
+            self.base_url + path.relative_to(self.directory).as_posix()
+            for path in paths
+            if path.name in feeds and path.is_relative_to(self.directory)
+        ]
 
     def article_page(self, article: Article) -> str:
         """Path of an article's own page, relative to the output folder.

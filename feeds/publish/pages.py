@@ -8,8 +8,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from feeds import PROJECT_URL
 from feeds.model import Article, category_slug
-from feeds.publish.document import FeedDocument
-from feeds.publish.layout import OutputLayout
+from feeds.publish.document import FeedDocument, Site
 
 PREVIEW = 5  # items per category on the front page
 
@@ -30,12 +29,12 @@ def _render(template: str, **context: object) -> bytes:
     return page.encode("utf-8")
 
 
-def render_index(documents: list[FeedDocument], layout: OutputLayout, site_title: str) -> bytes:
+def render_index(documents: list[FeedDocument], site: Site) -> bytes:
     return _render(
         "index.html",
         documents=documents,
-        site_title=site_title,
-        opml_url=layout.opml_url,
+        site_title=site.title,
+        opml_url=site.layout.opml_url,
         preview=PREVIEW,
         language=None,
     )
@@ -51,14 +50,15 @@ def render_category_page(doc: FeedDocument) -> bytes:
     )
 
 
-def render_article_page(article: Article, layout: OutputLayout, site_title: str) -> bytes:
+def render_article_page(article: Article, site: Site) -> bytes:
+    layout = site.layout
     category_urls = {
         name: layout.feed_url(category_slug(name), "html") for name in article.categories
     }
     return _render(
         "article.html",
         article=article,
-        site_title=site_title,
+        site_title=site.title,
         base_url=layout.base_url,
         category_urls=category_urls,
         language=article.language,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feeds import PROJECT_URL, __version__
+from feeds.publish.atom import ATOM_NS
 from feeds.publish.document import FeedDocument
 
 
@@ -22,6 +24,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg.generator(f"feeds {__version__}", uri=PROJECT_URL)
     fg.lastBuildDate(doc.updated)
     fg.pubDate(doc.updated)
+    fg.ttl(max(1, int(doc.ttl.total_seconds() // 60)))
     if doc.language:
         fg.language(doc.language)
     for article in doc.articles:
@@ -42,4 +45,20 @@ def render_rss(doc: FeedDocument) -> bytes:
             fe.enclosure(
                 first.url, str(first.length or 0), first.media_type or "application/octet-stream"
             )
-    return bytes(fg.rss_str(pretty=True))
+    document = bytes(fg.rss_str(pretty=True))
+    return _add_hub(document, doc.site.hub) if doc.site.hub else document
+
+
+def _add_hub(document: bytes, hub: str) -> bytes:
+    # feedgen writes only rel="self" as an atom:link in RSS; WebSub needs rel="hub" beside it.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    root = etree.fromstring(document, parser)
+    channel = root.find("channel")
+    assert channel is not None
+    self_link = channel.find(f"{ATOM_NS}link")
+    hub_link = etree.Element(f"{ATOM_NS}link", href=hub, rel="hub")
+    if self_link is not None:
+        self_link.addnext(hub_link)
+    else:
+        channel.append(hub_link)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
