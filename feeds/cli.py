@@ -295,6 +295,8 @@ def _print_status(rows: list[SourceStatus], now: datetime) -> None:
         if row.status:
             outcome += f" ({row.status})"
         errors = str(row.error_count) + (f": {row.last_error}" if row.last_error else "")
+        if row.warnings and not row.error_count:
+            errors += f" (warnings: {row.warnings})"
         style = "red" if row.trouble <= 1 else None
         table.add_row(
             row.name,

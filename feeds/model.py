@@ -223,6 +223,7 @@ class FetchState:
     last_error: str | None = None
     config_hash: str | None = None  # digest of the configured URL that `url` derives from
     retry_after: datetime | None = None  # the server asked us not to come back before this
+    warnings: str | None = None  # what the last successful read had to recover from
 
 
 @dataclass(frozen=True, slots=True)

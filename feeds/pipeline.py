@@ -303,7 +303,7 @@ def _store(
     for message in errors:
         log.info("%s: %s", source.name, message)
     saved = _succeeded(state, FetchOutcome.NEW, now, next_due)
-    store.save_fetch_state(replace(saved, last_error="; ".join(errors)[:2000] or None))
+    store.save_fetch_state(replace(saved, warnings="; ".join(errors)[:2000] or None))
     return SourceResult(
         source=source.name,
         outcome=FetchOutcome.NEW,

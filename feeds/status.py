@@ -23,6 +23,7 @@ class SourceStatus:
     items: int
     error_count: int
     last_error: str | None
+    warnings: str | None
     next_due: datetime | None
     retry_after: datetime | None
 
@@ -61,6 +62,7 @@ def source_statuses(
                 items=counts.get(source.name, 0),
                 error_count=state.error_count,
                 last_error=state.last_error,
+                warnings=state.warnings,
                 next_due=state.next_due,
                 retry_after=state.retry_after,
             )

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import zlib
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
+import brotli
 import httpx
 
 from feeds.config import FetchConfig
 from feeds.model import FetchState
+from feeds.sources.decoding import (
+    ACCEPT_ENCODING,
+    BodyTooLargeError,
+    BoundedDecoder,
+    UnsupportedEncodingError,
+)
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 MAX_REDIRECTS = 5
@@ -40,12 +49,15 @@ class FetchResponse:
         return hashlib.sha256(self.body).hexdigest() if self.body is not None else None
 
 
-class BodyTooLargeError(Exception):
+class RedirectError(Exception):
     pass
 
 
 def make_client(config: FetchConfig) -> httpx.AsyncClient:
-    """The shared HTTP client: HTTP/1.1, our User-Agent, per-phase timeouts."""
+    """The shared HTTP client: HTTP/1.1, our User-Agent, per-phase timeouts.
+
+    Redirects are followed by `fetch_source` itself, so their bodies are never read.
+    """
     timeout = httpx.Timeout(
         connect=config.connect_timeout,
         read=config.read_timeout,
@@ -58,14 +70,15 @@ def make_client(config: FetchConfig) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
+        follow_redirects=False,
         headers={
             "User-Agent": config.user_agent,
             "Accept": (
                 "application/atom+xml, application/rss+xml, application/feed+json, "
                 "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
             ),
+            # Only what BoundedDecoder undoes within max_body.
+            "Accept-Encoding": ACCEPT_ENCODING,
         },
     )
 
@@ -84,50 +97,67 @@ async def fetch_source(
         async with asyncio.timeout(config.deadline):
             return await _exchange(client, url, headers, config.max_bytes)
     except TimeoutError:
-        return FetchResponse(
-            url, url, error=f"timed out: no complete response within {config.deadline:g}s"
-        )
-    except httpx.TooManyRedirects:
-        return FetchResponse(
-            url, url, error=f"too many redirects (more than {MAX_REDIRECTS}, or a loop)"
-        )
+        error = f"timed out: no complete response within {config.deadline:g}s"
+    except RedirectError as exc:
+        error = str(exc)
     except httpx.TimeoutException as exc:
-        return FetchResponse(url, url, error=f"timed out ({type(exc).__name__})")
+        error = f"timed out ({type(exc).__name__})"
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        error = f"connection closed or reset by the server ({type(exc).__name__}{_detail(exc)})"
+    except httpx.ConnectError as exc:
+        error = f"cannot connect ({type(exc).__name__}{_detail(exc)})"
     except httpx.HTTPError as exc:
-        return FetchResponse(url, url, error=f"{type(exc).__name__}: {exc or 'connection failed'}")
+        error = f"{type(exc).__name__}{_detail(exc)}"
     except BodyTooLargeError:
-        return FetchResponse(
-            url, url, error=f"body larger than {config.max_bytes} bytes (max_body)"
-        )
+        error = f"body larger than {config.max_bytes} bytes (max_body)"
+    except UnsupportedEncodingError as exc:
+        error = str(exc)
+    except (zlib.error, brotli.error) as exc:
+        error = f"cannot decode the body: {exc}"
+    return FetchResponse(url, url, error=error)
+
+
+def _detail(exc: Exception) -> str:
+    text = str(exc)
+    return f": {text}" if text else ""
 
 
 async def _exchange(
     client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
 ) -> FetchResponse:
-    async with client.stream("GET", url, headers=headers) as response:
-        hops = [r.status_code for r in response.history]
-        permanent = (
-            str(response.url) if hops and all(h in PERMANENT_REDIRECTS for h in hops) else None
-        )
-        response_headers = {k.lower(): v for k, v in response.headers.items()}
-        final_url = str(response.url)
-        if response.status_code == 304:
-            return FetchResponse(url, final_url, 304, None, response_headers, None, permanent)
-        if response.status_code >= 400:
-            reason = response.reason_phrase or "error"
-            return FetchResponse(
-                url, final_url, response.status_code, None, response_headers,
-                f"HTTP {response.status_code} {reason}", permanent,
-            )  # fmt: skip
-        # Count decoded bytes: a small gzip bomb must not inflate past the cap.
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise BodyTooLargeError
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        return FetchResponse(
-            url, final_url, response.status_code, body, response_headers, None, permanent
-        )
+    hops: list[int] = []
+    seen = {url}
+    current = url
+    while True:
+        async with client.stream("GET", current, headers=headers) as response:
+            location = response.headers.get("location")
+            if response.is_redirect and location:
+                # Leave without reading the body: a redirect's body is nobody's business.
+                hops.append(response.status_code)
+                current = urljoin(current, location)
+                if current in seen:
+                    raise RedirectError(f"redirect loop at {current}")
+                if len(hops) > MAX_REDIRECTS:
+                    raise RedirectError(f"too many redirects (more than {MAX_REDIRECTS})")
+                seen.add(current)
+                continue
+            return await _read(response, url, hops, max_bytes)
+
+
+async def _read(
+    response: httpx.Response, url: str, hops: list[int], max_bytes: int
+) -> FetchResponse:
+    final_url = str(response.url)
+    permanent = final_url if hops and all(h in PERMANENT_REDIRECTS for h in hops) else None
+    response_headers = {k.lower(): v for k, v in response.headers.items()}
+    status = response.status_code
+    if status == 304:
+        return FetchResponse(url, final_url, 304, None, response_headers, None, permanent)
+    if status >= 300:
+        reason = response.reason_phrase or "error"
+        error = f"HTTP {status} {reason}"
+        return FetchResponse(url, final_url, status, None, response_headers, error, permanent)
+    decoder = BoundedDecoder(response.headers.get("content-encoding"), max_bytes)
+    chunks = [decoder.feed(raw) async for raw in response.aiter_raw()]
+    body = b"".join(chunks)
+    return FetchResponse(url, final_url, status, body, response_headers, None, permanent)

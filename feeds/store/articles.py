@@ -402,6 +402,7 @@ def _state_row(state: FetchState) -> dict[str, Any]:
         "last_error": state.last_error,
         "config_hash": state.config_hash,
         "retry_after_utc": utc_text(state.retry_after) if state.retry_after else None,
+        "warnings": state.warnings,
     }
 
 
@@ -420,4 +421,5 @@ def _state_from(row: Any) -> FetchState:
         last_error=row["last_error"],
         config_hash=row["config_hash"],
         retry_after=_from_utc_text(row["retry_after_utc"]),
+        warnings=row["warnings"],
     )

@@ -84,4 +84,5 @@ source_state = Table(
     Column("last_error", Text),
     Column("config_hash", String(64)),
     Column("retry_after_utc", String(32)),
+    Column("warnings", Text),
 )
