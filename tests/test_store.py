@@ -187,3 +187,47 @@ def test_delete_missing_removes_only_vanished_entries(store: ArticleStore) -> No
     assert store.delete_missing("src", frozenset({"a"})) == frozenset()
     # A file that comes back is new again (no tombstone).
     assert store.upsert_articles("src", [article("b")], NOW).new == 1
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE schema_info (version INTEGER NOT NULL);
+        INSERT INTO schema_info VALUES (1);
+        CREATE TABLE source_state (
+            source TEXT PRIMARY KEY, url TEXT, etag TEXT, last_modified TEXT,
+            body_hash VARCHAR(64), last_fetch_utc VARCHAR(32), last_outcome VARCHAR(20),
+            last_status INTEGER, next_due_utc VARCHAR(32), error_count INTEGER NOT NULL,
+            last_error TEXT, config_hash VARCHAR(64)
+        );
+        INSERT INTO source_state (source, etag, error_count) VALUES ('kept', '"e1"', 0);
+        """
+    )
+    db.commit()
+    db.close()
+    store = ArticleStore.open(f"sqlite:///{path}")
+    try:
+        state = store.fetch_state("kept")
+        assert state is not None and state.etag == '"e1"' and state.warnings is None
+        store.save_fetch_state(replace(state, warnings="recovered"))
+        assert store.fetch_states()["kept"].warnings == "recovered"
+    finally:
+        store.close()
+    assert sqlite3.connect(path).execute("select version from schema_info").fetchall() == [(2,)]
+
+
+def test_a_newer_store_is_refused_clearly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    ArticleStore.open(url).close()
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "new.db")
+    db.execute("update schema_info set version = 99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="version 99, newer than this feeds"):
+        ArticleStore.open(url)

@@ -15,14 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.model import Article, Category, Enclosure, FetchOutcome, FetchState, category_slug
-from feeds.store.schema import (
-    SCHEMA_VERSION,
-    article_categories,
-    articles,
-    metadata,
-    schema_info,
-    source_state,
-)
+from feeds.store.migrations import SchemaError, migrate
+from feeds.store.schema import article_categories, articles, source_state
 
 # SQLite limits bound parameters per statement; stay well under it.
 _CHUNK = 500
@@ -87,15 +81,11 @@ class ArticleStore:
         self.engine.dispose()
 
     def _create_schema(self) -> None:
-        with self.engine.begin() as conn:
-            metadata.create_all(conn)
-            version = conn.execute(select(schema_info.c.version)).scalar()
-            if version is None:
-                conn.execute(schema_info.insert().values(version=SCHEMA_VERSION))
-            elif version != SCHEMA_VERSION:
-                raise StoreError(
-                    f"store schema is version {version}, this feeds expects {SCHEMA_VERSION}"
-                )
+        try:
+            with self.engine.begin() as conn:
+                migrate(conn)
+        except SchemaError as exc:
+            raise StoreError(str(exc)) from None
 
     # -- articles ------------------------------------------------------------------------
 

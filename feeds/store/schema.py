@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
