@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +23,13 @@ from feeds import __version__
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
-from feeds.pipeline import Updater, UpdateReport, publish_everything, site_for
+from feeds.pipeline import (
+    Updater,
+    UpdateReport,
+    publish_changes,
+    publish_everything,
+    site_for,
+)
 from feeds.publish import PublishResult
 from feeds.sources.remote import make_client
 from feeds.status import SourceStatus, source_statuses
@@ -137,7 +143,7 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float) -> N
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
         report = asyncio.run(_update(config, store, force))
-        published = _publish(config, store)
+        published = _publish(lambda: publish_changes(config, store, report.changed_categories))
         if config.websub.hub:
             asyncio.run(_announce(config, config.websub.hub, published))
     _print_summary(config, report, published)
@@ -201,11 +207,22 @@ async def _announce(config: Config, hub: str, published: PublishResult) -> None:
             await announce(client, hub, topics)
 
 
-def _publish(config: Config, store: ArticleStore) -> PublishResult:
+def _publish(publish: Callable[[], PublishResult]) -> PublishResult:
     try:
-        return publish_everything(config, store)
+        return publish()
     except OSError as exc:
-        raise Fatal(f"cannot write output in {config.output.dir}: {exc}") from None
+        raise Fatal(f"cannot write output: {exc}") from None
+
+
+@main.command()
+@click.option("--wait", default=0.0, metavar="SECONDS", help="Wait this long for the store.")
+@click.pass_obj
+def publish(config_path: str | None, wait: float) -> None:
+    """Rewrite every output file from the store (after editing templates, say)."""
+    config = _load(config_path)
+    with _open_store(config) as store, _exclusive(store, wait):
+        result = _publish(lambda: publish_everything(config, store))
+    stdout.print(f"{len(result.written)} file(s) written, {result.unchanged} unchanged.")
 
 
 def _print_summary(config: Config, report: UpdateReport, published: PublishResult) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from feeds import __version__
 from feeds.config import Config
 from feeds.model import (
     Article,
@@ -31,6 +32,7 @@ from feeds.model import (
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site, publish_site
+from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
@@ -41,6 +43,8 @@ from feeds.workers import BodyJob, ParserPool
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,3 +403,30 @@ def publish_everything(
     ]
     everything = store.recent_articles(None, limit)
     return publish_site(content, everything, site_for(config), render=changed)
+
+
+def site_stamp(config: Config) -> str:
+    """A digest of everything that shapes every output file but is not in the store."""
+    site = site_for(config)
+    shape = (__version__, repr(site), config.output.max_items, sorted(site.ttls.items()))
+    return hashlib.sha256(repr(shape).encode("utf-8")).hexdigest()
+
+
+def publish_changes(config: Config, store: ArticleStore, changed: Collection[str]) -> PublishResult:
+    """Publish after an update: only the `changed` categories, or nothing when none changed.
+
+    Everything is rewritten when the site's shape (URL, title, hub, ttls, version) differs
+    from the last full publish, recorded in a dotfile that `feeds serve` never serves.
+    """
+    stamp_path = config.output.dir / SITE_STAMP
+    stamp = site_stamp(config)
+    try:
+        current = stamp_path.read_text(encoding="ascii").strip() == stamp
+    except OSError:
+        current = False
+    if current and not changed:
+        return PublishResult(written=(), unchanged=0)
+    result = publish_everything(config, store, changed if current else None)
+    if not current:
+        write_if_changed(stamp_path, stamp.encode("ascii"))
+    return result

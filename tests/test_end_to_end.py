@@ -251,3 +251,24 @@ def test_daemon_publishes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             daemon.kill()
             daemon.wait()
     assert "Traceback" not in daemon.stderr.read()
+
+
+def test_site_changes_republish_everything_and_publish_forces_it(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO / "config", config_dir)
+    config = config_dir / "feeds.toml"
+    assert run_feeds("--config", str(config), "update", cwd=tmp_path).returncode == 0
+    atom = tmp_path / "output" / "welt-nachrichten" / "atom.xml"
+    assert b"http://localhost:8080/" in atom.read_bytes()
+    # Nothing changed in the sources, but the site's URL did: every file follows.
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("http://localhost:8080/", "https://feeds.example.org/"))
+    result = run_feeds("--config", str(config), "update", cwd=tmp_path)
+    assert result.returncode == 0 and "0 new" in result.stdout
+    assert b"https://feeds.example.org/welt-nachrichten/atom.xml" in atom.read_bytes()
+    assert b"localhost:8080" not in (tmp_path / "output" / "index.html").read_bytes()
+    # `feeds publish` rewrites from the store: a deleted file comes back.
+    atom.unlink()
+    result = run_feeds("--config", str(config), "publish", cwd=tmp_path)
+    assert result.returncode == 0 and atom.exists()
+    assert "1 file(s) written" in result.stdout
