@@ -26,6 +26,7 @@ from feeds.model import FetchOutcome, SourceResult
 from feeds.pipeline import (
     Updater,
     UpdateReport,
+    cache_seconds,
     publish_changes,
     publish_everything,
     site_for,
@@ -252,6 +253,9 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
     help="Serve /metrics (Prometheus) and /healthz on this port.",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@click.option("--serve", "serve_output", is_flag=True, help="Also serve the output over HTTP.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
+@click.option("--port", default=8080, show_default=True, help="With --serve.")
 @click.option(
     "--health-max-age",
     default="1h",
@@ -264,6 +268,9 @@ def run(
     tick: float,
     metrics_port: int | None,
     metrics_host: str,
+    serve_output: bool,
+    host: str,
+    port: int,
     health_max_age: str,
 ) -> None:
     """Run as a daemon: update sources as they come due, republish what changed."""
@@ -281,12 +288,30 @@ def run(
         server = MetricsServer(metrics, metrics_host, metrics_port, max_age)
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
     with _open_store(config) as store, _exclusive(store, 0.0):
-        daemon = Daemon(config, store, utc_now, DaemonSettings(tick=tick), metrics)
+        settings = DaemonSettings(
+            tick=tick, serve=(host, port) if serve_output else None, health_max_age=max_age
+        )
+        daemon = Daemon(config, store, utc_now, settings, metrics)
         try:
             asyncio.run(daemon.run())
         finally:
             if server is not None:
                 server.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.pass_obj
+def serve(config_path: str | None, host: str, port: int) -> None:
+    """Serve the output folder to feed readers: ETags, 304s, gzip, /healthz."""
+    from feeds.serve import serve as serve_output  # the ASGI stack only when asked
+
+    config = _load(config_path)
+    try:
+        serve_output(config.output.dir, host, port, cache_seconds=cache_seconds(config))
+    except OSError as exc:
+        raise Fatal(f"cannot serve on {host}:{port}: {exc}") from None
 
 
 @main.command()

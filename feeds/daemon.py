@@ -20,6 +20,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,7 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from feeds.config import Config, ConfigError, load_config
 from feeds.metrics import Metrics
 from feeds.model import FetchState, Source, SourceKind, SourceResult
-from feeds.pipeline import Clock, Updater, publish_everything, site_for
+from feeds.pipeline import Clock, Updater, cache_seconds, publish_everything, site_for
 from feeds.sources.local import local_fingerprint
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
@@ -43,6 +44,8 @@ class DaemonSettings:
     publish_every: float = 3.0  # debounce: at most one publish per this many seconds
     reload_every: float = 2.0  # seconds between looks at the config file
     shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
+    serve: tuple[str, int] | None = None  # also serve the output here (`feeds run --serve`)
+    health_max_age: timedelta = timedelta(hours=1)
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Daemon:
         self.config_stamp = _stamp(config.path)
         self.reload_requested = False
         self.stopping = asyncio.Event()
+        self.server_stop = asyncio.Event()
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT."""
@@ -90,14 +94,32 @@ class Daemon:
             )
             scheduler.add_job(self._reload, "interval", seconds=self.settings.reload_every, **every)
             scheduler.start()
+            server = self._start_server()
             log.info("daemon started with %d source(s)", len(self.config.sources))
             await self._claim()
             await self.stopping.wait()
             scheduler.shutdown(wait=False)
             await self._drain()
         await self._publish()
+        if server is not None:
+            self.server_stop.set()
+            await server
         self.pool.close()
         log.info("daemon stopped")
+
+    def _start_server(self) -> asyncio.Task[None] | None:
+        if self.settings.serve is None:
+            return None
+        from feeds.serve import create_app, serve_async  # the ASGI stack only when asked
+
+        app = create_app(
+            self.config.output.dir,
+            metrics=self.metrics,
+            health_max_age=self.settings.health_max_age,
+            cache_seconds=cache_seconds(self.config),
+        )
+        host, port = self.settings.serve
+        return asyncio.create_task(serve_async(app, host, port, stop=self.server_stop))
 
     def _stop(self, signum: int) -> None:
         if not self.stopping.is_set():

@@ -20,7 +20,7 @@ from pathlib import Path
 ARTICLE_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4d7a-9a55-2f3b9f1d8e01")
 
 # Slugs that name output folders of our own, so no category may take them.
-RESERVED_SLUGS = frozenset({"all", "articles", "static"})
+RESERVED_SLUGS = frozenset({"all", "articles", "static", "healthz", "metrics"})
 
 _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 

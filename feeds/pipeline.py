@@ -405,6 +405,11 @@ def publish_everything(
     return publish_site(content, everything, site_for(config), render=changed)
 
 
+def cache_seconds(config: Config) -> int:
+    """How long readers and proxies may cache output: the fastest source's interval."""
+    return max(60, int(site_for(config).default_ttl.total_seconds()))
+
+
 def site_stamp(config: Config) -> str:
     """A digest of everything that shapes every output file but is not in the store."""
     site = site_for(config)

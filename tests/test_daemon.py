@@ -264,3 +264,38 @@ def test_sighup_reload_applies_a_shorter_interval_at_once(
         assert asyncio.run(scenario()) == timedelta(minutes=2)
     finally:
         store.close()
+
+
+def test_run_with_serve_answers_readers_with_304s(site: Path) -> None:
+    import httpx
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "-v", "--config", str(site), "run", "--tick", "0.5",
+         "--serve", "--port", "0"],
+        cwd=site.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**ENV, "HOME": str(site.parent)},
+    )  # fmt: skip
+    try:
+        line = ""
+        while "serving on" not in line:
+            line = process.stderr.readline()
+            assert line, "daemon ended before serving"
+        base = line.split("serving on ")[1].strip()
+        atom = site.parent / "out" / "technik" / "atom.xml"
+        assert wait_for(atom.exists)
+        first = httpx.get(base + "technik/atom.xml")
+        assert first.status_code == 200
+        assert first.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert first.content == atom.read_bytes()
+        again = httpx.get(
+            base + "technik/atom.xml", headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert again.status_code == 304 and again.content == b""
+        assert httpx.get(base + "healthz").status_code == 200
+        assert httpx.get(base + "../feeds.toml").status_code == 404
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
