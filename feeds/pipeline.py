@@ -37,6 +37,7 @@ from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
+from feeds.status import source_statuses
 from feeds.store import ArticleStore
 from feeds.workers import BodyJob, ParserPool
 
@@ -402,7 +403,8 @@ def publish_everything(
         for c in ordered
     ]
     everything = store.recent_articles(None, limit)
-    return publish_site(content, everything, site_for(config), render=changed)
+    sources = source_statuses(config, store.fetch_states(), store.article_counts())
+    return publish_site(content, everything, site_for(config), render=changed, sources=sources)
 
 
 def cache_seconds(config: Config) -> int:

@@ -24,6 +24,7 @@ from feeds.publish.pages import (
     render_index,
 )
 from feeds.publish.rss import render_rss
+from feeds.status import SourceStatus
 
 __all__ = [
     "ALL_SLUG",
@@ -67,11 +68,12 @@ def publish_site(
     site: Site,
     *,
     render: Container[str] | None = None,
+    sources: Sequence[SourceStatus] = (),
 ) -> PublishResult:
     """Write the categories in `render` (all when None), `all/`, the front page and the OPML.
 
     `categories` lists every category; those not rendered need only their newest few
-    articles, for the front page.
+    articles, for the front page, which also shows the `sources` and their health.
     """
     documents = [build_document(c, a, site) for c, a in categories]
     combined = build_document(Category(name=site.title, slug=ALL_SLUG), everything, site)
@@ -80,7 +82,7 @@ def publish_site(
         if render is None or doc.category.slug in render or doc is combined:
             files.update(render_category(doc))
             files.update(_article_pages(doc.articles, site))
-    files[site.layout.index_path] = render_index(documents, site)
+    files[site.layout.index_path] = render_index(documents, combined, site, sources)
     files[site.layout.opml_path] = render_opml(documents, site.title)
     return _write(files)
 

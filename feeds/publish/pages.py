@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -9,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from feeds import PROJECT_URL
 from feeds.model import Article, category_slug
 from feeds.publish.document import FeedDocument, Site
+from feeds.status import SourceStatus
 
 PREVIEW = 5  # items per category on the front page
 
@@ -16,12 +19,21 @@ PREVIEW = 5  # items per category on the front page
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     # Autoescape everything: titles and summaries are text from strangers.
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("feeds.publish", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
+    environment.filters["when"] = _when
+    return environment
+
+
+def _when(value: datetime) -> str:
+    """One date format on every page, with its zone: 2025-05-10 11:33 +02:00."""
+    offset = value.strftime("%z")
+    zone = f"{offset[:3]}:{offset[3:5]}" if offset else "UTC"
+    return f"{value:%Y-%m-%d %H:%M} {zone}"
 
 
 def _render(template: str, **context: object) -> bytes:
@@ -29,14 +41,21 @@ def _render(template: str, **context: object) -> bytes:
     return page.encode("utf-8")
 
 
-def render_index(documents: list[FeedDocument], site: Site) -> bytes:
+def render_index(
+    documents: list[FeedDocument],
+    combined: FeedDocument,
+    site: Site,
+    sources: Sequence[SourceStatus] = (),
+) -> bytes:
     return _render(
         "index.html",
         documents=documents,
+        combined=combined,
+        sources=sources,
         site_title=site.title,
         opml_url=site.layout.opml_url,
         preview=PREVIEW,
-        language=None,
+        language=combined.language,
     )
 
 
@@ -52,6 +71,9 @@ def render_category_page(doc: FeedDocument) -> bytes:
 
 def render_article_page(article: Article, site: Site) -> bytes:
     layout = site.layout
+    category_feeds = {
+        name: layout.feed_url(category_slug(name), "atom") for name in article.categories
+    }
     category_urls = {
         name: layout.feed_url(category_slug(name), "html") for name in article.categories
     }
@@ -61,5 +83,6 @@ def render_article_page(article: Article, site: Site) -> bytes:
         site_title=site.title,
         base_url=layout.base_url,
         category_urls=category_urls,
+        category_feeds=category_feeds,
         language=article.language,
     )
