@@ -301,14 +301,16 @@ def _store(
         # Entries without dates keep the time we first saw them, not each fetch's `now`.
         known = store.first_seen(source.name, sorted(normalised.undated))
         articles = with_first_seen(articles, known)
-    upserted = store.upsert_articles(source.name, articles, now)
     errors = (*warnings, *normalised.errors)
+    saved = replace(
+        _succeeded(state, FetchOutcome.NEW, now, next_due),
+        warnings="; ".join(errors)[:2000] or None,
+    )
+    upserted = store.upsert_articles(source.name, articles, now, saved)
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
     for message in errors:
         log.info("%s: %s", source.name, message)
-    saved = _succeeded(state, FetchOutcome.NEW, now, next_due)
-    store.save_fetch_state(replace(saved, warnings="; ".join(errors)[:2000] or None))
     return SourceResult(
         source=source.name,
         outcome=FetchOutcome.NEW,

@@ -141,3 +141,28 @@ def test_remote_states_backoff_and_permanent_redirects(
     assert len(feed_server.requests_to("/edited")) == 1
     assert len(feed_server.requests_to("/new-home")) == 2
     store.close()
+
+
+def test_undated_and_future_dated_entries_keep_their_first_seen_time(
+    tmp_path: Path, clock: Clock, feed_server: FeedServer
+) -> None:
+    future = datetime(2099, 1, 1, tzinfo=UTC)
+    items = [
+        FeedItem(id="undated", title="No date", link="https://example.com/u"),
+        FeedItem(id="future", title="Future", link="https://example.com/f", published=future),
+    ]
+    feed_server.add("/f", rss20(items))
+    config = write_config(
+        tmp_path, f'[[sources]]\nname = "f"\nurl = "{feed_server.url("/f")}"\ncategory = "C"\n'
+    )
+    store = ArticleStore.open(config.storage.url)
+    first = clock.now
+    update(config, store, clock, force=True)
+    # The body changes (a new item), so the old items are normalised again, a day later.
+    feed_server.add("/f", rss20([*items, FeedItem(id="new", title="New", link="https://e.com/n")]))
+    clock.now += timedelta(days=1)
+    result = update(config, store, clock, force=True).results[0]
+    assert (result.new, result.updated) == (1, 0)  # the old two did not "change"
+    dates = {a.entry_id: a.published for a in store.recent_articles(None, 10)}
+    assert dates == {"undated": first, "future": first, "new": clock.now}
+    store.close()

@@ -31,8 +31,8 @@ class EntryError(ValueError):
 class NormalisedFeed:
     articles: tuple[Article, ...]
     errors: tuple[str, ...]
-    # Entry ids of articles that carry no date of their own and were dated `now` (or by
-    # `first_seen`); the store's first-seen time should replace `now` for known ones.
+    # Entry ids of articles dated `now` for want of a usable date (none, or one in the
+    # future); the store's first-seen time should replace `now` for known ones.
     undated: frozenset[str] = frozenset()
 
 
@@ -84,7 +84,9 @@ def normalise_feed(
         except EntryError as exc:
             errors.append(str(exc))
             continue
-        if not _has_date(raw, source):
+        if articles[-1].published == now:
+            # No usable date of its own (none, or one in the future): the store's first-seen
+            # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
     return NormalisedFeed(tuple(articles), tuple(errors), frozenset(undated))
 
@@ -137,14 +139,6 @@ def normalise_entry(
         language=_language(raw.language) or _language(feed.language) or _language(source.language),
         enclosures=_enclosures(raw.enclosures, base),
         tags=_unique(clean_text(t) for t in raw.tags)[:MAX_TAGS],
-    )
-
-
-def _has_date(raw: RawEntry, source: Source) -> bool:
-    zone = ZoneInfo(source.timezone)
-    return any(
-        (parse_date(text, zone) or _plausible(guess)) is not None
-        for text, guess in ((raw.published, raw.published_guess), (raw.updated, raw.updated_guess))
     )
 
 

@@ -55,6 +55,7 @@ class ArticleStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._statements: dict[str, Any] = {}
 
     @classmethod
     def open(cls, url: str) -> ArticleStore:
@@ -101,19 +102,27 @@ class ArticleStore:
                     found[entry_id] = _from_utc_text(seen)  # type: ignore[assignment]
         return found
 
-    def upsert_articles(self, source: str, batch: Sequence[Article], now: datetime) -> UpsertResult:
-        """Insert new and replace changed articles of one source in one transaction."""
-        if not batch:
-            return UpsertResult()
+    def upsert_articles(
+        self,
+        source: str,
+        batch: Sequence[Article],
+        now: datetime,
+        state: FetchState | None = None,
+    ) -> UpsertResult:
+        """Insert new and replace changed articles of one source, and save its fetch state,
+        in one transaction."""
+        hashes = {a.entry_id: a.content_hash for a in batch}
         with self.engine.begin() as conn:
-            known = self._known_hashes(conn, source, [a.entry_id for a in batch])
+            known = self._known_hashes(conn, source, list(hashes))
             new = [a for a in batch if a.entry_id not in known]
             changed = [
                 a for a in batch
-                if a.entry_id in known and known[a.entry_id] not in (a.content_hash, None)
+                if a.entry_id in known and known[a.entry_id] not in (hashes[a.entry_id], None)
             ]  # fmt: skip
             if new or changed:
-                self._write(conn, [*new, *changed], now)
+                self._write(conn, new, changed, hashes, now)
+            if state is not None:
+                self._save_state(conn, state)
         slugs = {category_slug(c) for a in (*new, *changed) for c in a.categories}
         return UpsertResult(
             new=len(new),
@@ -135,15 +144,18 @@ class ArticleStore:
                 known[entry_id] = None if expired else content_hash
         return known
 
-    def _write(self, conn: Connection, batch: Sequence[Article], now: datetime) -> None:
-        rows = [_article_row(a, now) for a in batch]
-        insert = _insert_for(conn)(articles)
-        # The conflict target makes a repeated write (a retried fetch, a second worker)
-        # replace rather than duplicate; first_seen keeps its first value.
-        updatable = {c: insert.excluded[c] for c in rows[0] if c not in ("id", "first_seen_utc")}
-        conn.execute(insert.on_conflict_do_update(index_elements=["id"], set_=updatable), rows)
-        ids = [a.id for a in batch]
-        for chunk in _chunks(ids):
+    def _write(
+        self,
+        conn: Connection,
+        new: Sequence[Article],
+        changed: Sequence[Article],
+        hashes: dict[str, str],
+        now: datetime,
+    ) -> None:
+        batch = [*new, *changed]
+        rows = [_article_row(a, hashes[a.entry_id], now) for a in batch]
+        conn.execute(self._statement(conn, "upsert_article"), rows)
+        for chunk in _chunks([a.id for a in changed]):
             conn.execute(
                 article_categories.delete().where(article_categories.c.article_id.in_(chunk))
             )
@@ -158,6 +170,31 @@ class ArticleStore:
             for name in dict.fromkeys(a.categories)
         ]
         conn.execute(article_categories.insert(), _unique_links(links))
+
+    def _statement(self, conn: Connection, name: str) -> Any:
+        """Upserts built once: SQLAlchemy's compiled cache then serves every later call."""
+        if name not in self._statements:
+            insert = _insert_for(conn)
+            if name == "upsert_article":
+                # The conflict target makes a repeated write (a retried fetch, a second
+                # worker) replace rather than duplicate; first_seen keeps its first value.
+                statement = insert(articles)
+                keep = ("id", "first_seen_utc")
+                columns = {
+                    c.name: statement.excluded[c.name] for c in articles.c if c.name not in keep
+                }
+                self._statements[name] = statement.on_conflict_do_update(
+                    index_elements=["id"], set_=columns
+                )
+            else:
+                statement = insert(source_state)
+                columns = {
+                    c.name: statement.excluded[c.name] for c in source_state.c if c.name != "source"
+                }
+                self._statements[name] = statement.on_conflict_do_update(
+                    index_elements=["source"], set_=columns
+                )
+        return self._statements[name]
 
     def delete_missing(self, source: str, present: frozenset[str]) -> frozenset[str]:
         """Delete the articles of `source` whose entry ids are not in `present`.
@@ -271,13 +308,11 @@ class ArticleStore:
         return {row.source: _state_from(row._mapping) for row in rows}
 
     def save_fetch_state(self, state: FetchState) -> None:
-        row = _state_row(state)
         with self.engine.begin() as conn:
-            insert = _insert_for(conn)(source_state)
-            update = {c: insert.excluded[c] for c in row if c != "source"}
-            conn.execute(
-                insert.values(row).on_conflict_do_update(index_elements=["source"], set_=update)
-            )
+            self._save_state(conn, state)
+
+    def _save_state(self, conn: Connection, state: FetchState) -> None:
+        conn.execute(self._statement(conn, "upsert_state"), [_state_row(state)])
 
     def article_counts(self) -> dict[str, int]:
         """Live articles per source."""
@@ -330,7 +365,7 @@ def _unique_links(links: Iterable[dict[str, str]]) -> list[dict[str, str]]:
     return list({(l["category_slug"], l["article_id"]): l for l in links}.values())  # noqa: E741
 
 
-def _article_row(article: Article, now: datetime) -> dict[str, Any]:
+def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str, Any]:
     return {
         "id": article.id,
         "source": article.source,
@@ -349,7 +384,7 @@ def _article_row(article: Article, now: datetime) -> dict[str, Any]:
             [{"url": e.url, "type": e.media_type, "length": e.length} for e in article.enclosures]
         ),
         "tags": json.dumps(list(article.tags), ensure_ascii=False),
-        "content_hash": article.content_hash,
+        "content_hash": content_hash,
         "first_seen_utc": utc_text(now),
         "expired": False,
     }
