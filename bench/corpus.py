@@ -19,18 +19,40 @@ from pathlib import Path
 
 FORMATS = ("rss2", "atom", "rdf")
 CATEGORIES = (
-    "Politik", "Wirtschaft", "Technik", "Wissenschaft", "Kultur", "Sport", "Gesundheit",
-    "Reisen", "Auto & Verkehr", "Bildung", "Umwelt", "Digitales", "Medien", "Lokales",
-    "Meinung", "Finanzen", "Karriere", "Essen & Trinken", "Größere Städte", "Welt",
-)  # fmt: skip
+    "Politik",
+    "Wirtschaft",
+    "Technik",
+    "Wissenschaft",
+    "Kultur",
+    "Sport",
+    "Gesundheit",
+    "Reisen",
+    "Auto & Verkehr",
+    "Bildung",
+    "Umwelt",
+    "Digitales",
+    "Medien",
+    "Lokales",
+    "Meinung",
+    "Finanzen",
+    "Karriere",
+    "Essen & Trinken",
+    "Größere Städte",
+    "Welt",
+)
 BASE_TIME = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # newest base entry; in the past
 # Target body sizes; bodies come out a few per cent above target, so about 5-200 KB.
 MIN_BYTES, MAX_BYTES = 5_000, 185_000
 CHANGED_SHARE = 0.10
 
-_ZONES = (UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=2)),
-          timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))  # fmt: skip
-_WORDS = (
+_ZONES = (
+    UTC,
+    timezone(timedelta(hours=1)),
+    timezone(timedelta(hours=2)),
+    timezone(timedelta(hours=-5)),
+    timezone(timedelta(hours=5, minutes=30)),
+)
+_VOCABULARY = (
     "die der das und über für Größe Straße Bürgermeister Ärzte Öffentlichkeit Müller "
     "Zürich Köln München Gemeinderat Haushalt Entwurf Bericht Studie Forscher Tagung "
     "café naïve résumé Ökologie Übergang Fähre Brücke Bahnhof Verkehr Wärmepumpe "
@@ -38,9 +60,22 @@ _WORDS = (
     "software release update security patch vulnerability server cloud data privacy "
     "hat wurde werden soll könnte zeigt erklärt sagte meldet plant prüft fordert "
     "am im mit nach vor bei aus von zum zur einen einer neuen großen kleinen ersten"
-).split()
-_ENTITIES = ("&amp;", "&eacute;", "&nbsp;", "&#8220;", "&#8221;", "&euro;", "&hellip;",
-             "&ndash;", "&auml;", "&#x1F600;", "&lt;3", "&quot;")  # fmt: skip
+)
+_WORDS = _VOCABULARY.split()
+_ENTITIES = (
+    "&amp;",
+    "&eacute;",
+    "&nbsp;",
+    "&#8220;",
+    "&#8221;",
+    "&euro;",
+    "&hellip;",
+    "&ndash;",
+    "&auml;",
+    "&#x1F600;",
+    "&lt;3",
+    "&quot;",
+)
 
 
 def xml_escape(text: str) -> str:
@@ -145,16 +180,27 @@ class Corpus:
             when -= timedelta(minutes=rng.randint(5, 12 * 60))
         new_rng = random.Random(f"{self.seed}:new:{spec.number}")
         fresh = [
-            self._entry(new_rng, spec, site, spec.entries + k, entries[0].published
-                        + timedelta(hours=k + 1), budget)
+            self._entry(
+                new_rng,
+                spec,
+                site,
+                spec.entries + k,
+                entries[0].published + timedelta(hours=k + 1),
+                budget,
+            )
             for k in range(prepend)
-        ]  # fmt: skip
+        ]
         return [*reversed(fresh), *entries]
 
     def _entry(
-        self, rng: random.Random, spec: FeedSpec, site: str, index: int, when: datetime,
+        self,
+        rng: random.Random,
+        spec: FeedSpec,
+        site: str,
+        index: int,
+        when: datetime,
         budget: int,
-    ) -> Entry:  # fmt: skip
+    ) -> Entry:
         title = _sentence(rng, 4, 10).rstrip(".")
         if rng.random() < 0.2:
             title += " – Müller & Söhne <Update>"
@@ -303,18 +349,20 @@ def _inline(rng: random.Random) -> str:
     words = [rng.choice(_WORDS) for _ in range(rng.randint(8, 22))]
     for i in range(len(words)):
         roll = rng.random()
-        if roll < 0.04:
-            words[i] = f'<a href="/thema/{words[i].lower()}-{rng.randint(1, 999)}.html">{words[i]}</a>'
-        elif roll < 0.07:
+        if roll < 0.015:
+            words[i] = (
+                f'<a href="/thema/{words[i].lower()}-{rng.randint(1, 999)}.html">{words[i]}</a>'
+            )
+        elif roll < 0.025:
             words[i] = (
                 f'<a href="https://www.example.org/p?id={rng.randint(1, 9999)}&amp;ref=feed" '
                 f'title="Mehr über {words[i]}">{words[i]}</a>'
             )
-        elif roll < 0.10:
+        elif roll < 0.035:
             words[i] = f"<strong>{words[i]}</strong>"
-        elif roll < 0.13:
+        elif roll < 0.045:
             words[i] = f"<em>{words[i]}</em>"
-        elif roll < 0.16:
+        elif roll < 0.06:
             words[i] = f"{words[i]}{rng.choice(_ENTITIES)}"
     return " ".join(words).capitalize() + "."
 
@@ -324,33 +372,39 @@ def _make_blocks(rng: random.Random, count: int) -> list[str]:
     blocks: list[str] = []
     for _ in range(count):
         roll = rng.random()
-        if roll < 0.55:
+        if roll < 0.65:
             text = " ".join(_inline(rng) for _ in range(rng.randint(2, 8)))
             blocks.append(f"<p>{text}</p>\n")
-        elif roll < 0.65:
+        elif roll < 0.72:
             n = rng.randint(1, 40)
-            src = rng.choice((f"../bilder/foto-{n}.jpg", f"/media/{n}/gross.webp",
-                              f"https://cdn.site.example/img/{n}.png"))  # fmt: skip
+            src = rng.choice(
+                (
+                    f"../bilder/foto-{n}.jpg",
+                    f"/media/{n}/gross.webp",
+                    f"https://cdn.site.example/img/{n}.png",
+                )
+            )
             blocks.append(
                 f'<figure><img src="{src}" alt="Bild: Über {rng.choice(_WORDS)}" '
                 f'width="{rng.choice((640, 800, 1200))}" height="{rng.choice((360, 450, 675))}">'
                 f"<figcaption>{_sentence(rng, 5, 12)} Foto: dpa</figcaption></figure>\n"
             )
-        elif roll < 0.73:
+        elif roll < 0.78:
             tag = rng.choice(("ul", "ol"))
             items = "".join(f"<li>{_inline(rng)}</li>" for _ in range(rng.randint(3, 7)))
             blocks.append(f"<{tag}>{items}</{tag}>\n")
-        elif roll < 0.78:
-            blocks.append(f"<h2>{_sentence(rng, 3, 7)}</h2>\n<blockquote><p>{_inline(rng)}"
-                          "</p></blockquote>\n")  # fmt: skip
         elif roll < 0.82:
+            blocks.append(
+                f"<h2>{_sentence(rng, 3, 7)}</h2>\n<blockquote><p>{_inline(rng)}</p></blockquote>\n"
+            )
+        elif roll < 0.85:
             rows = "".join(
                 f"<tr><td>{rng.choice(_WORDS)}</td><td>{rng.randint(1, 10**6):,}</td>"
                 f"<td>{rng.uniform(-9, 9):.1f}&nbsp;%</td></tr>"
                 for _ in range(rng.randint(3, 8))
             )
             blocks.append(f"<table><tr><th>Ort</th><th>Wert</th><th>Δ</th></tr>{rows}</table>\n")
-        elif roll < 0.85:
+        elif roll < 0.87:
             blocks.append(
                 "<pre><code>if (a &lt; b &amp;&amp; c &gt; d) {\n  "
                 f"return &quot;{rng.choice(_WORDS)}&quot;;\n}}</code></pre>\n"

@@ -31,8 +31,11 @@ from pathlib import Path
 
 IDLE_SECONDS = 30.0
 _NAME = re.compile(r"^/feeds/([0-9A-Za-z_-]{1,64}\.xml)$")
-_TYPES = ((b"<rss", "application/rss+xml"), (b"<feed", "application/atom+xml"),
-          (b"<rdf:RDF", "application/rdf+xml"))  # fmt: skip
+_TYPES = (
+    (b"<rss", "application/rss+xml"),
+    (b"<feed", "application/atom+xml"),
+    (b"<rdf:RDF", "application/rdf+xml"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,9 @@ class FeedServer:
         self.cache: dict[str, Document] = {}
         self.stats: Counter[str] = Counter()
         self.done = asyncio.Event()
+        for entry in os.scandir(root):  # read and hash everything before the first request
+            if entry.name.endswith(".xml"):
+                self.document(entry.name)
 
     def document(self, name: str) -> Document | None:
         path = self.root / name
@@ -77,7 +83,9 @@ class FeedServer:
         self.cache[name] = doc
         return doc
 
-    def respond(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, list[str], bytes]:
+    def respond(
+        self, method: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, list[str], bytes]:
         """Status, extra header lines and body for one request."""
         path = target.split("?", 1)[0]
         if path == "/_stats":
@@ -115,7 +123,9 @@ class FeedServer:
                     await reader.readexactly(int(headers["content-length"]))
                 status, extra, body = self.respond(method, target, headers)
                 connection = headers.get("connection", "").lower()
-                keep = connection != "close" and (version == "HTTP/1.1" or connection == "keep-alive")
+                keep = connection != "close" and (
+                    version == "HTTP/1.1" or connection == "keep-alive"
+                )
                 reply = [
                     f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
                     f"Date: {formatdate(usegmt=True)}",
@@ -145,8 +155,13 @@ class FeedServer:
                 await writer.wait_closed()
 
 
-_REASONS = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
-            405: "Method Not Allowed"}  # fmt: skip
+_REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+}
 
 
 def _not_modified(doc: Document, headers: dict[str, str]) -> bool:

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from feeds import __version__
+from feeds.cli_sources import opml, sources
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
@@ -359,3 +360,7 @@ def _ago(when: datetime | None, now: datetime) -> str:
     seconds = (when - now).total_seconds()
     text = str(timedelta(seconds=round(abs(seconds))))
     return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+main.add_command(sources)
+main.add_command(opml)

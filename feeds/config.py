@@ -53,6 +53,7 @@ class OutputConfig:
     base_url: str  # always ends with "/"
     title: str
     max_items: int  # per category: retention and feed length
+    archive_size: int = 50  # entries per RFC 5005 archive page; 0: no archives
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +222,7 @@ class _ConfigReader:
 
     def read_output(self, data: Mapping[str, Any]) -> OutputConfig:
         where = "[output]"
-        self.check_keys(data, where, {"dir", "base_url", "title", "max_items"})
+        self.check_keys(data, where, {"dir", "base_url", "title", "max_items", "archive_size"})
         directory = self.resolve(self.get(data, where, "dir", str, "../output"))
         base_url = self.get(data, where, "base_url", str, "http://localhost:8080/")
         if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
@@ -232,7 +233,12 @@ class _ConfigReader:
         max_items = self.get(data, where, "max_items", int, 200)
         if max_items < 1:
             self.problem(where, "max_items", f"must be at least 1, not {max_items}")
-        return OutputConfig(directory, base_url, title, max_items)
+        archive_size = self.get(data, where, "archive_size", int, 50)
+        if archive_size < 0:
+            self.problem(
+                where, "archive_size", f"must be 0 (no archives) or more, not {archive_size}"
+            )
+        return OutputConfig(directory, base_url, title, max_items, archive_size)
 
     def read_storage(self, data: Mapping[str, Any]) -> StorageConfig:
         where = "[storage]"

@@ -382,7 +382,14 @@ def site_for(config: Config) -> Site:
             slug = category_slug(source.category)
             ttls[slug] = min(ttls.get(slug, source.interval), source.interval)
     layout = OutputLayout(config.output.dir, config.output.base_url)
-    return Site(layout, config.output.title, config.websub.hub, ttls, default_ttl=shortest)
+    return Site(
+        layout,
+        config.output.title,
+        config.websub.hub,
+        ttls,
+        default_ttl=shortest,
+        archive_size=config.output.archive_size,
+    )
 
 
 def publish_everything(
@@ -406,7 +413,15 @@ def publish_everything(
     ]
     everything = store.recent_articles(None, limit)
     sources = source_statuses(config, store.fetch_states(), store.article_counts())
-    return publish_site(content, everything, site_for(config), render=changed, sources=sources)
+    site = site_for(config)
+    archives = {
+        c.slug: store.archive(c.slug)
+        for c in ordered
+        if site.archive_size and (changed is None or c.slug in changed)
+    }
+    return publish_site(
+        content, everything, site, render=changed, sources=sources, archives=archives
+    )
 
 
 def cache_seconds(config: Config) -> int:

@@ -14,6 +14,7 @@ import pytest
 
 from feeds.model import Article, Enclosure, FetchOutcome, FetchState, article_id
 from feeds.store import ArticleStore, StoreError
+from feeds.store.schema import SCHEMA_VERSION
 
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -217,7 +218,8 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
         assert store.fetch_states()["kept"].warnings == "recovered"
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("select version from schema_info").fetchall() == [(2,)]
+    version = sqlite3.connect(path).execute("select version from schema_info").fetchall()
+    assert version == [(SCHEMA_VERSION,)]
 
 
 def test_a_newer_store_is_refused_clearly(tmp_path: Path) -> None:
@@ -231,3 +233,57 @@ def test_a_newer_store_is_refused_clearly(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="version 99, newer than this feeds"):
         ArticleStore.open(url)
+
+
+def test_arrival_numbers_are_kept_across_edits_and_never_reused(store: ArticleStore) -> None:
+    old = NOW - timedelta(days=3)
+    store.upsert_articles("src", [article("a", published=NOW), article("b", published=old)], NOW)
+    # Within one batch the older entry arrives first.
+    highest, entries = store.archive("technik")
+    assert highest == 2
+    assert [(seq, a.entry_id) for seq, a in entries] == [(1, "b"), (2, "a")]
+    # An edit keeps the number; a late entry with an old date still arrives last.
+    store.upsert_articles("src", [article("b", published=old, title="edited")], NOW)
+    store.upsert_articles("src", [article("c", published=old - timedelta(days=9))], NOW)
+    highest, entries = store.archive("technik")
+    assert highest == 3
+    assert [(seq, a.entry_id, a.title) for seq, a in entries] == [
+        (1, "b", "edited"),
+        (2, "a", "Title a"),
+        (3, "c", "Title c"),
+    ]
+    # Moving to another category and back gives a new number; old ones are not reused.
+    store.upsert_articles("src", [article("a", published=NOW, category="Sport")], NOW)
+    store.upsert_articles("src", [article("a", published=NOW)], NOW)
+    assert [(seq, a.entry_id) for seq, a in store.archive("technik")[1]] == [
+        (1, "b"),
+        (3, "c"),
+        (4, "a"),
+    ]
+    assert store.archive("sport") == (1, [])
+
+
+def test_a_version_2_store_gets_arrival_numbers(tmp_path: Path) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    store = ArticleStore.open(url)
+    batch = [article(str(i), published=NOW - timedelta(hours=i)) for i in range(3)]
+    store.upsert_articles("src", batch, NOW)
+    store.close()
+    db = sqlite3.connect(tmp_path / "v2.db")
+    db.executescript(
+        "update schema_info set version = 2; update article_categories set seq = 0;"
+        "delete from category_sequences;"
+    )
+    db.commit()
+    db.close()
+    store = ArticleStore.open(url)
+    try:
+        highest, entries = store.archive("technik")
+        assert highest == 3
+        assert [(seq, a.entry_id) for seq, a in entries] == [(1, "2"), (2, "1"), (3, "0")]
+        store.upsert_articles("src", [article("new")], NOW)
+        assert store.archive("technik")[0] == 4
+    finally:
+        store.close()

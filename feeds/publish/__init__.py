@@ -6,13 +6,13 @@ when its bytes change, so unchanged feeds keep their validators.
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feeds.model import Article, Category
 from feeds.publish.atom import render_atom
-from feeds.publish.document import FeedDocument, Site, build_document
+from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import write_if_changed
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import ALL_SLUG, OutputLayout
@@ -29,12 +29,17 @@ from feeds.status import SourceStatus
 __all__ = [
     "ALL_SLUG",
     "PREVIEW",
+    "Archive",
     "OutputLayout",
     "PublishResult",
     "Site",
     "publish_category",
     "publish_site",
 ]
+
+
+# A category's highest arrival number and its live (arrival number, article) pairs.
+Archive = tuple[int, list[tuple[int, Article]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,19 +74,29 @@ def publish_site(
     *,
     render: Container[str] | None = None,
     sources: Sequence[SourceStatus] = (),
+    archives: Mapping[str, Archive] | None = None,
 ) -> PublishResult:
     """Write the categories in `render` (all when None), `all/`, the front page and the OPML.
 
     `categories` lists every category; those not rendered need only their newest few
     articles, for the front page, which also shows the `sources` and their health.
+    `archives` holds, per rendered category, its highest arrival number and its live
+    arrivals, from which the RFC 5005 archive pages are cut.
     """
     documents = [build_document(c, a, site) for c, a in categories]
     combined = build_document(Category(name=site.title, slug=ALL_SLUG), everything, site)
     files: dict[Path, bytes] = {}
     for doc in (*documents, combined):
         if render is None or doc.category.slug in render or doc is combined:
-            files.update(render_category(doc))
+            highest, entries = (archives or {}).get(doc.category.slug, (0, []))
+            links, pages = archive_documents(doc.category, highest, entries, site)
+            subscription = replace(doc, archive=links)
+            files.update(render_category(subscription))
             files.update(_article_pages(doc.articles, site))
+            for page in pages:
+                assert page.archive.page is not None
+                path = site.layout.archive_path(doc.category.slug, page.archive.page)
+                files[path] = render_atom(page)
     files[site.layout.index_path] = render_index(documents, combined, site, sources)
     files[site.layout.opml_path] = render_opml(documents, site.title)
     return _write(files)

@@ -11,6 +11,7 @@ from feeds import PROJECT_URL, __version__
 from feeds.publish.document import FeedDocument
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
 
 
 def _entry_links(doc: FeedDocument) -> list[list[dict[str, str]]]:
@@ -37,10 +38,17 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.subtitle(doc.description)
     fg.updated(doc.updated)
     fg.author({"name": doc.site_title})
-    fg.link(href=doc.url("atom"), rel="self", type="application/atom+xml")
+    fg.link(href=doc.self_url, rel="self", type="application/atom+xml")
     fg.link(href=doc.url("html"), rel="alternate", type="text/html")
     if doc.site.hub:
         fg.link(href=doc.site.hub, rel="hub")
+    archive, slug = doc.archive, doc.category.slug
+    if archive.page is not None:
+        fg.link(href=doc.url("atom"), rel="current", type="application/atom+xml")
+    if archive.prev_page is not None:
+        fg.link(href=doc.layout.archive_url(slug, archive.prev_page), rel="prev-archive")
+    if archive.next_page is not None:
+        fg.link(href=doc.layout.archive_url(slug, archive.next_page), rel="next-archive")
     fg.generator("feeds", version=__version__, uri=PROJECT_URL)
     if doc.language:
         fg.language(doc.language)
@@ -58,10 +66,10 @@ def render_atom(doc: FeedDocument) -> bytes:
         fe.content(article.content, type="html")
         for name in (*article.categories, *article.tags):
             fe.category(term=name)
-    return _repair_links(fg.atom_str(pretty=True), links)
+    return _repair_links(fg.atom_str(pretty=True), links, archived=archive.page is not None)
 
 
-def _repair_links(document: bytes, links: list[list[dict[str, str]]]) -> bytes:
+def _repair_links(document: bytes, links: list[list[dict[str, str]]], *, archived: bool) -> bytes:
     # feedgen 1.0 writes entry links with `href` only (its #135/#143): enclosures would
     # become a second alternate link. Its links come out in the order given, so set the
     # attributes back by position.
@@ -72,6 +80,8 @@ def _repair_links(document: bytes, links: list[list[dict[str, str]]]) -> bytes:
         written = entry.findall(f"{ATOM_NS}link")
         for element, attributes in zip(written, wanted, strict=True):
             _set_attributes(element, attributes)
+    if archived:  # RFC 5005: this document is an archive page, complete and stable
+        root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +23,7 @@ class Site:
     hub: str | None = None  # a WebSub hub, announced in every feed and pinged on changes
     ttls: Mapping[str, timedelta] = field(default_factory=dict)  # by category slug
     default_ttl: timedelta = timedelta(minutes=30)
+    archive_size: int = 0  # entries per RFC 5005 archive page; 0: no archives
 
     def ttl(self, slug: str) -> timedelta:
         """How often the category is republished at most: readers need not poll faster."""
@@ -30,10 +31,27 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchiveLinks:
+    """RFC 5005 links of a feed document: its own page number (archives only) and neighbours."""
+
+    page: int | None = None  # None: the subscription document
+    prev_page: int | None = None
+    next_page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedDocument:
     category: Category
     site: Site
     articles: tuple[Article, ...]  # newest first
+    archive: ArchiveLinks = ArchiveLinks()
+
+    @property
+    def self_url(self) -> str:
+        """The document's own URL: the Atom feed, or its archive page."""
+        if self.archive.page is not None:
+            return self.layout.archive_url(self.category.slug, self.archive.page)
+        return self.url("atom")
 
     @property
     def title(self) -> str:
@@ -69,6 +87,41 @@ class FeedDocument:
         return f"{self.title} – {self.site_title}"
 
 
-def build_document(category: Category, articles: list[Article], site: Site) -> FeedDocument:
+def build_document(
+    category: Category,
+    articles: Sequence[Article],
+    site: Site,
+    archive: ArchiveLinks = ArchiveLinks(),
+) -> FeedDocument:
     ordered = sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
-    return FeedDocument(category, site, tuple(ordered))
+    return FeedDocument(category, site, tuple(ordered), archive)
+
+
+def archive_documents(
+    category: Category, highest: int, entries: Sequence[tuple[int, Article]], site: Site
+) -> tuple[ArchiveLinks, list[FeedDocument]]:
+    """Cut a category's arrivals into full pages of `site.archive_size` (RFC 5005).
+
+    Page n holds arrivals (n-1)*size+1 .. n*size and exists once the last of them has
+    arrived, so a page never changes but for edits and retention. Returns the links for the
+    subscription document and one document per page that still has live entries.
+    """
+    size = site.archive_size
+    if size <= 0:
+        return ArchiveLinks(), []
+    full = highest // size
+    pages: dict[int, list[Article]] = {}
+    for seq, article in entries:
+        page = (seq - 1) // size + 1
+        if page <= full:
+            pages.setdefault(page, []).append(article)
+    numbers = sorted(pages)
+    documents = []
+    for index, page in enumerate(numbers):
+        links = ArchiveLinks(
+            page=page,
+            prev_page=numbers[index - 1] if index else None,
+            next_page=numbers[index + 1] if index + 1 < len(numbers) else None,
+        )
+        documents.append(build_document(category, pages[page], site, links))
+    return ArchiveLinks(prev_page=numbers[-1] if numbers else None), documents

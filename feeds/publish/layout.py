@@ -32,6 +32,12 @@ class OutputLayout:
         name = "" if kind == "html" else FEED_FILES[kind]
         return f"{self.base_url}{slug}/{name}"
 
+    def archive_path(self, slug: str, page: int) -> Path:
+        return self.directory / slug / "archive" / f"{page}.xml"
+
+    def archive_url(self, slug: str, page: int) -> str:
+        return f"{self.base_url}{slug}/archive/{page}.xml"
+
     @property
     def index_path(self) -> Path:
         return self.directory / "index.html"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.model import Article, Category, Enclosure, FetchOutcome, FetchState, category_slug
 from feeds.store.migrations import SchemaError, migrate
-from feeds.store.schema import article_categories, articles, source_state
+from feeds.store.schema import article_categories, articles, category_sequences, source_state
 
 # SQLite limits bound parameters per statement; stay well under it.
 _CHUNK = 500
@@ -155,21 +156,68 @@ class ArticleStore:
         batch = [*new, *changed]
         rows = [_article_row(a, hashes[a.entry_id], now) for a in batch]
         conn.execute(self._statement(conn, "upsert_article"), rows)
+        wanted = {(category_slug(name), a.id): (name, a) for a in batch for name in a.categories}
+        existing: set[tuple[str, str]] = set()
         for chunk in _chunks([a.id for a in changed]):
-            conn.execute(
-                article_categories.delete().where(article_categories.c.article_id.in_(chunk))
+            query = select(article_categories.c.category_slug, article_categories.c.article_id)
+            existing.update(
+                (slug, article_id)
+                for slug, article_id in conn.execute(
+                    query.where(article_categories.c.article_id.in_(chunk))
+                )
             )
-        links = [
-            {
-                "category_slug": category_slug(name),
-                "article_id": a.id,
-                "category": name,
-                "published_utc": utc_text(a.published),
-            }
-            for a in batch
-            for name in dict.fromkeys(a.categories)
-        ]
-        conn.execute(article_categories.insert(), _unique_links(links))
+        for slug, article_id in existing:
+            link = (article_categories.c.category_slug == slug) & (
+                article_categories.c.article_id == article_id
+            )
+            if (slug, article_id) not in wanted:
+                conn.execute(article_categories.delete().where(link))
+            else:  # kept: same arrival number, refreshed date and name
+                name, article = wanted[(slug, article_id)]
+                conn.execute(
+                    article_categories.update()
+                    .where(link)
+                    .values(category=name, published_utc=utc_text(article.published))
+                )
+        # Newcomers are numbered oldest first, so the newest arrival gets the highest number.
+        arrivals = sorted(
+            (key for key in wanted if key not in existing),
+            key=lambda key: (wanted[key][1].published, key[1]),
+        )
+        numbers = self._take_numbers(conn, Counter(slug for slug, _ in arrivals))
+        links = []
+        for slug, article_id in arrivals:
+            name, article = wanted[(slug, article_id)]
+            links.append(
+                {
+                    "category_slug": slug,
+                    "article_id": article_id,
+                    "category": name,
+                    "published_utc": utc_text(article.published),
+                    "seq": numbers[slug],
+                }
+            )
+            numbers[slug] += 1
+        if links:
+            conn.execute(article_categories.insert(), links)
+
+    def _take_numbers(self, conn: Connection, counts: Counter[str]) -> dict[str, int]:
+        """Reserve `counts[slug]` arrival numbers per category; returns the first of each."""
+        first: dict[str, int] = {}
+        for slug, count in counts.items():
+            conn.execute(
+                _insert_for(conn)(category_sequences)
+                .values(category_slug=slug, next_seq=1)
+                .on_conflict_do_nothing(index_elements=["category_slug"])
+            )
+            after = conn.execute(
+                category_sequences.update()
+                .where(category_sequences.c.category_slug == slug)
+                .values(next_seq=category_sequences.c.next_seq + count)
+                .returning(category_sequences.c.next_seq)
+            ).scalar_one()
+            first[slug] = int(after) - count
+        return first
 
     def _statement(self, conn: Connection, name: str) -> Any:
         """Upserts built once: SQLAlchemy's compiled cache then serves every later call."""
@@ -251,6 +299,24 @@ class ArticleStore:
             )
         with self.engine.connect() as conn:
             return [_article_from(row._mapping) for row in conn.execute(query)]
+
+    def archive(self, category_slug: str) -> tuple[int, list[tuple[int, Article]]]:
+        """The highest arrival number handed out in a category, and its live articles with
+        their arrival numbers, oldest first: what RFC 5005 archive pages are cut from."""
+        query = (
+            select(article_categories.c.seq, articles)
+            .join(articles, article_categories.c.article_id == articles.c.id)
+            .where(article_categories.c.category_slug == category_slug)
+            .order_by(article_categories.c.seq)
+        )
+        with self.engine.connect() as conn:
+            highest = conn.execute(
+                select(category_sequences.c.next_seq).where(
+                    category_sequences.c.category_slug == category_slug
+                )
+            ).scalar()
+            entries = [(row.seq, _article_from(row._mapping)) for row in conn.execute(query)]
+        return (int(highest) - 1 if highest else 0), entries
 
     def expire_beyond(self, max_items: int) -> int:
         """Retire articles that fell out of every category's newest `max_items`."""
@@ -359,10 +425,6 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
 def _insert_for(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
-def _unique_links(links: Iterable[dict[str, str]]) -> list[dict[str, str]]:
-    return list({(l["category_slug"], l["article_id"]): l for l in links}.values())  # noqa: E741
 
 
 def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str, Any]:

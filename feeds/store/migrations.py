@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select, text
 
-from feeds.store.schema import SCHEMA_VERSION, metadata, schema_info, source_state
+from feeds.store.schema import (
+    SCHEMA_VERSION,
+    article_categories,
+    category_sequences,
+    metadata,
+    schema_info,
+    source_state,
+)
 
 
 class SchemaError(Exception):
@@ -26,8 +33,42 @@ def _add_missing_columns(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE {source_state.name} ADD COLUMN {column} {kind}"))
 
 
+def _number_arrivals(conn: Connection) -> None:
+    # Version 3 numbers each category's articles in arrival order (for archive pages); the
+    # arrivals of older stores are unknown, so their publication order stands in.
+    present = {c["name"] for c in inspect(conn).get_columns(article_categories.name)}
+    if "seq" not in present:
+        conn.execute(
+            text(f"ALTER TABLE {article_categories.name} ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+        )
+    rows = conn.execute(
+        select(article_categories.c.category_slug, article_categories.c.article_id).order_by(
+            article_categories.c.category_slug,
+            article_categories.c.published_utc,
+            article_categories.c.article_id,
+        )
+    ).all()
+    counters: dict[str, int] = {}
+    for slug, article_id in rows:
+        counters[slug] = counters.get(slug, 0) + 1
+        conn.execute(
+            article_categories.update()
+            .where(
+                article_categories.c.category_slug == slug,
+                article_categories.c.article_id == article_id,
+            )
+            .values(seq=counters[slug])
+        )
+    conn.execute(category_sequences.delete())
+    if counters:
+        conn.execute(
+            category_sequences.insert(),
+            [{"category_slug": slug, "next_seq": n + 1} for slug, n in counters.items()],
+        )
+
+
 # STEPS[n] upgrades a store from version n to n + 1.
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_missing_columns}
+STEPS: dict[int, Callable[[Connection], None]] = {1: _add_missing_columns, 2: _number_arrivals}
 
 
 def migrate(conn: Connection) -> int:

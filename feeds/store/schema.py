@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # feeds/store/migrations.py upgrades older stores
+SCHEMA_VERSION = 3  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
@@ -65,7 +65,19 @@ article_categories = Table(
     ),
     Column("category", Text, nullable=False),
     Column("published_utc", String(32), nullable=False),
+    # Arrival order within the category, never reused: RFC 5005 archive pages are runs of it,
+    # so a page, once full, keeps its entries whatever dates later entries carry.
+    Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_article_categories_recent", "category_slug", "published_utc"),
+)
+
+# The next arrival number of each category, taken with a row lock (PostgreSQL) or under
+# SQLite's write lock, so concurrent writers never hand out one number twice.
+category_sequences = Table(
+    "category_sequences",
+    metadata,
+    Column("category_slug", String(200), primary_key=True),
+    Column("next_seq", Integer, nullable=False),
 )
 
 source_state = Table(

@@ -1,0 +1,399 @@
+"""`feeds sources ...` and `feeds opml ...`: manage the config's sources from the command line.
+
+Both groups take the config path from the parent context (``ctx.obj``, as `feeds.cli.main`
+sets it from ``--config``), else $FEEDS_CONFIG, else config/feeds.toml. A changed config is
+validated as a whole (`load_config`) before it replaces the old one atomically; when it
+would not validate, nothing is written.
+
+Exit codes as elsewhere: 0 done, 1 fatal (network, I/O), 2 config or usage problem
+(including a duplicate or unknown source and a URL that is no feed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from feeds.config import (
+    Config,
+    ConfigError,
+    FetchConfig,
+    find_config_path,
+    load_config,
+    parse_duration,
+)
+from feeds.manage import (
+    CheckError,
+    EditError,
+    FeedCheck,
+    add_source,
+    add_sources,
+    check_feed,
+    configured_sources,
+    find_duplicate,
+    find_source,
+    plan_import,
+    remove_source,
+)
+from feeds.opml import OpmlError, format_duration, read_opml, write_opml
+from feeds.sources.remote import make_client
+
+__all__ = ["opml", "sources"]
+
+EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
+
+
+class Fatal(click.ClickException):
+    """Network or I/O trouble: exit code 1."""
+
+    exit_code = EXIT_FATAL
+
+
+class Refused(click.ClickException):
+    """A config or usage problem (duplicate, unknown source, not a feed): exit code 2."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ConfigProblems(click.ClickException):
+    """The config (as it is, or as it would become) does not validate: exit code 2."""
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, path: Path, error: ConfigError, intro: str) -> None:
+        lines = [f"{intro} {path}:"]
+        lines += [f"  {problem}" for problem in error.problems]
+        super().__init__("\n".join(lines))
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+# --- config file helpers ------------------------------------------------------------------
+
+
+def _config_path(ctx: click.Context) -> Path:
+    obj = ctx.obj
+    explicit = obj if isinstance(obj, str | os.PathLike) else None
+    return find_config_path(explicit)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise ConfigProblems(path, exc, "config error in") from None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise Refused(
+            f"{path}: config file not found (pass --config or set $FEEDS_CONFIG)"
+        ) from None
+    except OSError as exc:
+        raise Fatal(f"cannot read {path}: {exc}") from None
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused(f"{path}: not UTF-8 text: {exc}") from None
+
+
+def write_config(path: Path, original: bytes, text: str) -> Config:
+    """Replace the config at `path` (read as `original`) by `text`, atomically, but only if
+    `text` validates and the file did not change meanwhile. Returns the new config."""
+    target = path.resolve()  # through a symlink: replace the file, not the link
+    try:
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise Fatal(f"cannot write next to {path}: {exc}") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+        try:
+            config = load_config(temp)
+        except ConfigError as exc:
+            moved = ConfigError([replace(p, file=path) for p in exc.problems])
+            raise ConfigProblems(
+                path, moved, "nothing written: the change would make the config invalid,"
+            ) from None
+        if target.read_bytes() != original:
+            raise Fatal(f"{path} changed while this command ran; nothing written, try again")
+        os.replace(temp, target)
+    except OSError as exc:
+        raise Fatal(f"cannot write {path}: {exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return replace(config, path=path)
+
+
+def _checked_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"must be an absolute http(s) URL, not {url!r}", param_hint="URL")
+    return url
+
+
+# --- feeds sources ------------------------------------------------------------------------
+
+
+@click.group("sources")
+def sources() -> None:
+    """Add, list and remove the sources in the config file."""
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--category", required=True, help="The category its articles go to.")
+@click.option("--name", default=None, help="Its name (default: the feed's title, else the host).")
+@click.option("--interval", default=None, help="How often to fetch it: 15m, 2h, 1d (default 30m).")
+@click.option(
+    "--no-check", is_flag=True, help="Do not fetch the URL: take it as the feed URL as it is."
+)
+@click.pass_context
+def add(
+    ctx: click.Context,
+    url: str,
+    category: str,
+    name: str | None,
+    interval: str | None,
+    no_check: bool,
+) -> None:
+    """Add the feed at URL (or the feed an HTML page at URL links to) to the config."""
+    url = _checked_url(url)
+    category = " ".join(category.split())
+    if not category:
+        raise click.BadParameter("must not be empty", param_hint="--category")
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise click.BadParameter("must not be empty", param_hint="--name")
+    if interval is not None:
+        try:
+            parse_duration(interval)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--interval") from None
+    path = _config_path(ctx)
+    original = _read(path)
+    config = _load(path)
+    text = _decode(path, original)
+    existing = _configured(text)
+    _refuse_duplicate(existing, name, url)
+
+    feed_url, title = url, None
+    if not no_check:
+        check = _check_one(config.fetch, url)
+        if check.page_url is not None:
+            click.echo(f"{url} is an HTML page; it links to the feed {check.url}")
+        feed_url, title = check.url, check.title
+        click.echo(f"Checked {feed_url}: {title or '(no title)'!r}, {check.entries} entries")
+    derived = name is None
+    name = name or title or urlsplit(feed_url).hostname or feed_url
+    duplicate = find_duplicate(existing, name=name, url=feed_url)
+    if duplicate is not None:
+        hint = " (the name comes from the feed's title)" if derived and title else ""
+        raise Refused(f"{duplicate}{hint}; nothing written")
+    try:
+        new_text = add_source(text, name=name, url=feed_url, category=category, interval=interval)
+    except EditError as exc:
+        raise Refused(f"{path}: {exc}; nothing written") from None
+    write_config(path, original, new_text)
+    click.echo(f"Added source {name!r} ({category}): {feed_url} to {path}")
+
+
+def _configured(text: str) -> list[dict[str, Any]]:
+    try:
+        return configured_sources(text)
+    except EditError as exc:
+        raise Refused(str(exc)) from None
+
+
+def _refuse_duplicate(existing: Sequence[dict[str, Any]], name: str | None, url: str) -> None:
+    duplicate = find_duplicate(existing, name=name, url=url)
+    if duplicate is not None:
+        raise Refused(f"{duplicate}; nothing written")
+
+
+def _check_one(config: FetchConfig, url: str) -> FeedCheck:
+    async def run() -> FeedCheck:
+        async with make_client(config) as client:
+            return await check_feed(client, url, config)
+
+    try:
+        return asyncio.run(run())
+    except CheckError as exc:
+        if exc.network:
+            raise Fatal(f"{exc}; nothing written") from None
+        raise Refused(f"{exc}; nothing written") from None
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def list_sources(ctx: click.Context, as_json: bool) -> None:
+    """List the configured sources."""
+    config = _load(_config_path(ctx))
+    rows = [
+        {
+            "name": source.name,
+            "kind": source.kind.value,
+            "url": source.url,
+            "path": str(source.path) if source.path is not None else None,
+            "category": source.category,
+            "interval": format_duration(source.interval),
+            "interval_seconds": source.interval.total_seconds(),
+            "language": source.language,
+        }
+        for source in config.sources
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"{config.path}: no sources")
+        return
+    table = [("NAME", "KIND", "CATEGORY", "INTERVAL", "URL / PATH")]
+    for source in config.sources:
+        where = source.url or str(source.path or "")
+        category = source.category or "(from the files)"
+        interval = format_duration(source.interval)
+        table.append((source.name, source.kind.value, category, interval, where))
+    widths = [max(len(line[column]) for line in table) for column in range(4)]
+    for line in table:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        click.echo("  ".join([*cells, line[4]]).rstrip())
+
+
+@sources.command("remove")
+@click.argument("key", metavar="NAME|URL")
+@click.pass_context
+def remove(ctx: click.Context, key: str) -> None:
+    """Remove the source with this name (or URL) from the config."""
+    path = _config_path(ctx)
+    original = _read(path)
+    text = _decode(path, original)
+    try:
+        index = find_source(text, key)
+        table = configured_sources(text)[index]
+        new_text = remove_source(text, key)
+    except EditError as exc:
+        raise Refused(f"{path}: {exc}") from None
+    write_config(path, original, new_text)
+    where = table.get("url") or table.get("path") or ""
+    click.echo(f"Removed source {table.get('name')!r} ({where}) from {path}")
+
+
+# --- feeds opml ---------------------------------------------------------------------------
+
+
+@click.group("opml")
+def opml() -> None:
+    """Import sources from an OPML subscription list, or export them as one."""
+
+
+@opml.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--category", default=None, help="Put every feed in this category.")
+@click.option("--no-check", is_flag=True, help="Do not fetch the feeds to check them.")
+@click.pass_context
+def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: bool) -> None:
+    """Add the feeds of an OPML file (- for stdin) to the config, in one change.
+
+    Each feed's category is --category, else its folder in the OPML, else "Imported".
+    Feeds configured already, listed twice, with a non-http(s) URL or (unless --no-check)
+    not fetchable as a feed are skipped.
+    """
+    if category is not None and not category.strip():
+        raise click.BadParameter("must not be empty", param_hint="--category")
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+    except OSError as exc:
+        raise Fatal(f"cannot read {file}: {exc}") from None
+    try:
+        feeds = read_opml(data)
+    except OpmlError as exc:
+        raise Refused(f"{file}: {exc}") from None
+    path = _config_path(ctx)
+    original = _read(path)
+    config = _load(path)
+    text = _decode(path, original)
+    try:
+        plan = plan_import(text, feeds, category=category)
+        for source, why in plan.private:
+            click.echo(
+                f"warning: this OPML points at a private address: {source.name!r} "
+                f"<{source.url}> ({why}); importing it anyway, remove it if that is wrong",
+                err=True,
+            )
+        if not no_check and plan.add:
+            checks = _check_many(config.fetch, [source.url for source in plan.add])
+            failures = {u: str(r) for u, r in checks.items() if isinstance(r, CheckError)}
+            titles = {u: r.title for u, r in checks.items() if isinstance(r, FeedCheck) and r.title}
+            plan = plan_import(text, feeds, category=category, failures=failures, titles=titles)
+        new_text = add_sources(text, plan.add)
+    except EditError as exc:
+        raise Refused(f"{path}: {exc}; nothing written") from None
+    if plan.add:
+        write_config(path, original, new_text)
+    click.echo(f"added {len(plan.add)}, skipped {len(plan.skipped)}")
+    for source in plan.add:
+        click.echo(f"  added   {source.name!r} ({source.category}): {source.url}")
+    for skipped in plan.skipped:
+        label = f"{skipped.feed.title!r} " if skipped.feed.title else ""
+        click.echo(f"  skipped {label}<{skipped.feed.url}>: {skipped.reason}")
+
+
+def _check_many(config: FetchConfig, urls: Sequence[str]) -> dict[str, FeedCheck | CheckError]:
+    """Check every URL (without discovery), within the configured concurrency limits."""
+
+    async def run() -> dict[str, FeedCheck | CheckError]:
+        everything = asyncio.Semaphore(config.concurrency)
+        hosts: dict[str, asyncio.Semaphore] = {}
+
+        async def one(url: str) -> tuple[str, FeedCheck | CheckError]:
+            host = hosts.setdefault(
+                urlsplit(url).hostname or "", asyncio.Semaphore(config.per_host)
+            )
+            async with everything, host:
+                try:
+                    return url, await check_feed(client, url, config, discover=False)
+                except CheckError as exc:
+                    return url, exc
+
+        async with make_client(config) as client:
+            return dict(await asyncio.gather(*(one(url) for url in urls)))
+
+    return asyncio.run(run())
+
+
+@opml.command("export")
+@click.pass_context
+def export_opml(ctx: click.Context) -> None:
+    """Write the remote sources as OPML 2.0 to stdout, one folder per category."""
+    config = _load(_config_path(ctx))
+    data = write_opml(config.sources, title=f"{config.output.title}: sources")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()

@@ -1,0 +1,689 @@
+"""Source management: edit the config's ``[[sources]]`` tables and find a site's feed.
+
+The editing functions take the config text and return the new text; they never touch a
+file. Everything outside the edited table stays byte for byte: a new source is appended
+(at the end of the file, or right after the last ``[[sources]]`` table when other tables
+follow it), and a removed source takes with it only its own lines and the comment lines
+written directly above its header. tomlkit renders the new tables and locates the old
+ones; every edit is then checked by reading the result back (tomllib): the sources must be
+exactly the old ones plus or minus the one changed, and every other setting unchanged.
+
+`check_feed` fetches a URL once, follows an HTML page's ``<link rel="alternate">`` to its
+feed, and parses the feed to prove it is one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+import lxml.html
+import tomlkit
+from lxml import etree
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import AoT, Comment, Table, Whitespace
+
+from feeds.config import FetchConfig
+from feeds.opml import OpmlFeed, format_duration
+from feeds.parse import ParseError, parse_feed
+from feeds.sources.remote import fetch_source
+
+__all__ = [
+    "DEFAULT_CATEGORY",
+    "CheckError",
+    "DuplicateSourceError",
+    "EditError",
+    "FeedCheck",
+    "ImportPlan",
+    "NewSource",
+    "UnknownSourceError",
+    "add_source",
+    "add_sources",
+    "check_feed",
+    "close_matches",
+    "configured_sources",
+    "discover_feed_url",
+    "discover_feed_urls",
+    "find_source",
+    "format_duration",
+    "looks_like_html",
+    "normalise_url",
+    "plan_import",
+    "private_address",
+    "remove_source",
+]
+
+DEFAULT_CATEGORY = "Imported"  # for OPML outlines outside any folder
+
+# Feed types in order of preference: Atom, then RSS, then JSON Feed.
+FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_WEB_SCHEMES = frozenset({"http", "https"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class EditError(Exception):
+    """The config cannot be changed as asked; the message says why."""
+
+
+class DuplicateSourceError(EditError):
+    """A source with this name or URL exists already; `existing` is its name."""
+
+    def __init__(self, message: str, existing: str) -> None:
+        super().__init__(message)
+        self.existing = existing
+
+
+class UnknownSourceError(EditError):
+    """No source has this name or URL; `suggestions` are the closest ones."""
+
+    def __init__(self, key: str, suggestions: Sequence[str]) -> None:
+        hint = f"; did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no source named or with the URL {key!r}{hint}")
+        self.key = key
+        self.suggestions = tuple(suggestions)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSource:
+    """A remote source to add, as it will be written."""
+
+    name: str
+    url: str
+    category: str
+    interval: str | None = None
+    language: str | None = None
+
+    def table(self) -> dict[str, str]:
+        """The keys of its ``[[sources]]`` table, in writing order."""
+        keys = {"name": self.name, "url": self.url, "category": self.category}
+        if self.interval is not None:
+            keys["interval"] = self.interval
+        if self.language is not None:
+            keys["language"] = self.language
+        return keys
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EditError(f"the config is not valid TOML: {exc}") from None
+
+
+def configured_sources(text: str) -> list[dict[str, Any]]:
+    """The ``[[sources]]`` tables as written (not validated), in file order."""
+    raw = _load(text).get("sources", [])
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise EditError("'sources' in the config is not an array of [[sources]] tables")
+    return raw
+
+
+def normalise_url(url: str) -> str:
+    """A URL in a form that compares equal for the same feed: scheme and host lower case,
+    no default port, ``/`` for an empty path, no fragment."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    if parts.username is not None or parts.password is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        host = f"{userinfo}@{host}"
+    path = parts.path or ("/" if parts.netloc else "")
+    return urlunsplit((scheme, host, path, parts.query, ""))
+
+
+def _where(table: Mapping[str, Any]) -> str:
+    for key in ("url", "path"):
+        if isinstance(table.get(key), str):
+            return str(table[key])
+    return ""
+
+
+def _label(table: Mapping[str, Any], index: int) -> str:
+    name = table.get("name")
+    return name if isinstance(name, str) else f"sources[{index + 1}]"
+
+
+def find_duplicate(
+    sources: Sequence[Mapping[str, Any]], *, name: str | None, url: str | None
+) -> DuplicateSourceError | None:
+    """The refusal for a new source whose URL (checked first) or name is taken, or None."""
+    wanted = normalise_url(url) if url is not None else None
+    for index, table in enumerate(sources):
+        other = table.get("url")
+        if wanted is not None and isinstance(other, str) and normalise_url(other) == wanted:
+            label = _label(table, index)
+            return DuplicateSourceError(f"{url} is already configured as source {label!r}", label)
+    for index, table in enumerate(sources):
+        if name is not None and table.get("name") == name:
+            return DuplicateSourceError(
+                f"a source named {name!r} exists already ({_where(table) or 'no url'}); "
+                "choose another name with --name",
+                _label(table, index),
+            )
+    return None
+
+
+def find_source(text: str, key: str) -> int:
+    """The index of the source named `key`, else of the one whose URL (or path) is `key`."""
+    sources = configured_sources(text)
+    for index, table in enumerate(sources):
+        if table.get("name") == key:
+            return index
+    wanted = normalise_url(key)
+    for index, table in enumerate(sources):
+        url = table.get("url")
+        if isinstance(url, str) and normalise_url(url) == wanted:
+            return index
+    for index, table in enumerate(sources):
+        if table.get("path") == key:
+            return index
+    raise UnknownSourceError(key, close_matches(key, sources))
+
+
+def close_matches(key: str, sources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Names of sources whose name or URL looks like `key` (difflib), best first."""
+    candidates: dict[str, str] = {}  # compared text -> source name
+    for index, table in enumerate(sources):
+        label = _label(table, index)
+        candidates.setdefault(label, label)
+        if isinstance(table.get("url"), str):
+            candidates.setdefault(table["url"], label)
+    found: list[str] = []
+    lowered = key.lower()
+    for text in difflib.get_close_matches(key, list(candidates), n=5, cutoff=0.6):
+        found.append(candidates[text])
+    for text, label in candidates.items():
+        if lowered and lowered in text.lower():
+            found.append(label)
+    return list(dict.fromkeys(found))[:5]
+
+
+# --- text surgery -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """Where one ``[[sources]]`` table is in the text.
+
+    ``start`` is its header line, ``end`` where the next table (or the file) begins, and
+    ``own_end`` where its own lines end: what follows up to ``end`` is blank lines and the
+    comments that belong to whatever comes next.
+    """
+
+    start: int
+    own_end: int
+    end: int
+
+
+_MARK = "\x00feeds-mark\x00"
+
+
+def _lossless(text: str) -> tomlkit.TOMLDocument | None:
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError:
+        return None
+    return document if document.as_string() == text else None
+
+
+def _sources_aot(document: tomlkit.TOMLDocument) -> AoT | None:
+    value = document.get("sources")
+    return value if isinstance(value, AoT) else None
+
+
+def _span(text: str, index: int) -> _Span | None:
+    """Locate table `index` of the sources array: tomlkit renders the document with a
+    marker in front of that table's header, and its body is the table's own text."""
+    document = _lossless(text)
+    if document is None:
+        return None
+    aot = _sources_aot(document)
+    if aot is None or not 0 <= index < len(aot.body):
+        return None
+    table = aot.body[index]
+    table.trivia.indent = _MARK + table.trivia.indent
+    marked = document.as_string()
+    if marked.count(_MARK) != 1 or marked.replace(_MARK, "") != text:
+        return None
+    start = marked.index(_MARK)
+    header_end = text.find("\n", start)
+    if header_end < 0:
+        return None
+    body = table.as_string()
+    end = header_end + 1 + len(body)
+    if text[header_end + 1 : end] != body:
+        return None
+    tail = _kept_tail(table, at_end=end == len(text))
+    if not body.endswith(tail):
+        return None
+    return _Span(start, end - len(tail), end)
+
+
+def _kept_tail(table: Table, *, at_end: bool) -> str:
+    """The trailing text of a table's body that does not belong to it: from its first
+    blank line after the last key on, or else the comment block directly above the next
+    header (there is none at the end of the file)."""
+    items = [item for _, item in table.value.body]
+    trailing = 0
+    while trailing < len(items) and isinstance(items[-1 - trailing], Comment | Whitespace):
+        trailing += 1
+    run = items[len(items) - trailing :]
+    first = len(run)
+    for position, item in enumerate(run):
+        if isinstance(item, Whitespace):
+            first = position
+            break
+    if not at_end:
+        block = len(run)
+        while block > 0 and isinstance(run[block - 1], Comment):
+            block -= 1
+        first = min(first, block)
+    return "".join(item.as_string() for item in run[first:])
+
+
+def _comment_block_start(text: str, start: int) -> int:
+    """Where the comment lines written directly above position `start` (a line start)
+    begin; `start` itself when there are none."""
+    position = start
+    while position > 0:
+        line_start = text.rfind("\n", 0, position - 1) + 1
+        if not text[line_start:position].lstrip().startswith("#"):
+            break
+        position = line_start
+    return position
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _drop_leading_blank_lines(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    while lines and _is_blank(lines[0]):
+        lines.pop(0)
+    return "".join(lines)
+
+
+def _drop_trailing_blank_lines(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    while lines and _is_blank(lines[-1]):
+        lines.pop()
+    return "".join(lines)
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _render(sources: Sequence[NewSource], newline: str) -> str:
+    """``[[sources]]`` tables for `sources` as tomlkit writes them, one blank line apart."""
+    tables = []
+    for source in sources:
+        document = tomlkit.document()
+        aot = tomlkit.aot()
+        table = tomlkit.table()
+        for key, value in source.table().items():
+            table.add(key, value)
+        aot.append(table)
+        document.append("sources", aot)
+        tables.append(tomlkit.dumps(document))
+    return "\n".join(tables).replace("\n", newline)
+
+
+def _check(text: str, before: Mapping[str, Any], sources: list[dict[str, Any]]) -> bool:
+    """Does `text` hold exactly `before` with its sources replaced by `sources`?"""
+    try:
+        after = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    expected = {**before, "sources": sources}
+    if not sources and "sources" not in after:
+        expected.pop("sources")
+    return after == expected
+
+
+def _inline_sources(text: str) -> bool:
+    try:
+        return _sources_aot(tomlkit.parse(text)) is None
+    except TOMLKitError:
+        return False  # tomllib read it: appending a table and reading back will tell
+
+
+def add_source(
+    text: str,
+    *,
+    name: str,
+    url: str,
+    category: str,
+    interval: str | None = None,
+    language: str | None = None,
+) -> str:
+    """The config text with one more remote source; refuses a taken name or URL."""
+    return add_sources(text, [NewSource(name, url, category, interval, language)])
+
+
+def add_sources(text: str, new: Sequence[NewSource]) -> str:
+    """The config text with `new` appended as ``[[sources]]`` tables (see the module doc).
+
+    Raises `DuplicateSourceError` for a name or URL already configured (or given twice),
+    and `EditError` when the config cannot take them.
+    """
+    before = _load(text)
+    existing = configured_sources(text)
+    if "sources" in before and _inline_sources(text):
+        raise EditError(
+            "'sources' is written as an inline array; write it as [[sources]] tables to add "
+            "sources with this command"
+        )
+    taken: list[dict[str, Any]] = list(existing)
+    for source in new:
+        duplicate = find_duplicate(taken, name=source.name, url=source.url)
+        if duplicate is not None:
+            raise duplicate
+        taken.append(source.table())
+    if not new:
+        return text
+    newline = _newline(text)
+    snippet = _render(new, newline)
+    result = _insert_after_sources(text, snippet, len(existing), newline)
+    if result is None or not _check(result, before, taken):
+        result = _append(text, snippet, newline)
+    if not _check(result, before, taken):
+        raise EditError("the new [[sources]] tables do not read back as written")
+    return result
+
+
+def _append(text: str, snippet: str, newline: str) -> str:
+    if not text:
+        return snippet
+    if not text.endswith("\n"):
+        text += newline
+    return text + newline + snippet
+
+
+def _insert_after_sources(text: str, snippet: str, count: int, newline: str) -> str | None:
+    """Insert right after the last sources table when other tables follow it, so all
+    ``[[sources]]`` stay together; None to append at the end of the file instead."""
+    if count == 0:
+        return None
+    span = _span(text, count - 1)
+    if span is None or not text[span.end :].strip():
+        return None
+    after = text[span.own_end :]
+    separator = "" if after.startswith(("\n", "\r\n")) else newline
+    return text[: span.own_end] + newline + snippet + separator + after
+
+
+def remove_source(text: str, key: str) -> str:
+    """The config text without the source named `key` (or with that URL or path).
+
+    Removes its table and the comment lines directly above its header; keeps everything
+    else, including the comments above the next table. Raises `UnknownSourceError` with the
+    closest names when there is no such source.
+    """
+    index = find_source(text, key)
+    before = _load(text)
+    remaining = configured_sources(text)
+    del remaining[index]
+    span = _span(text, index)
+    if span is None:
+        raise EditError(
+            "cannot remove the source without reformatting the rest of the config (its "
+            "[[sources]] tables are spread between other tables or spelt differently); "
+            "please remove it by hand"
+        )
+    prefix = text[: _comment_block_start(text, span.start)]
+    tail = text[span.own_end : span.end]
+    if not prefix or prefix.endswith(("\n\n", "\n\r\n")):
+        tail = _drop_leading_blank_lines(tail)
+    if not (tail + text[span.end :]).strip():
+        # The last table: end the file after what comes before it, not with blank lines.
+        prefix, tail = _drop_trailing_blank_lines(prefix), ""
+    result = prefix + tail + text[span.end :]
+    if not _check(result, before, remaining):
+        # The comment lines above were not comments after all (a multi-line string):
+        # remove the table alone.
+        result = text[: span.start] + tail + text[span.end :]
+    if not _check(result, before, remaining):
+        raise EditError("removing the [[sources]] table would change other settings")
+    return result
+
+
+# --- feed discovery -----------------------------------------------------------------------
+
+
+def looks_like_html(body: bytes, content_type: str | None) -> bool:
+    """Is this response an HTML page (by its Content-Type, else by its first bytes)?"""
+    if content_type:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media in _HTML_TYPES:
+            return True
+        if media and media != "text/plain" and media != "application/octet-stream":
+            return False
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def discover_feed_urls(html: bytes, base_url: str) -> list[str]:
+    """The absolute feed URLs an HTML page names in ``<link rel="alternate">``, best first:
+    Atom, then RSS, then JSON Feed, each in page order. Honours ``<base href>``."""
+    if not html.strip():
+        return []
+    try:
+        document = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return []
+    base = base_url
+    for element in document.iter("base"):
+        href = (element.get("href") or "").strip()
+        if href:
+            base = urljoin(base_url, href)
+            break
+    found: list[tuple[int, int, str]] = []
+    for position, element in enumerate(document.iter("link")):
+        rel = (element.get("rel") or "").lower().split()
+        media = (element.get("type") or "").split(";", 1)[0].strip().lower()
+        href = (element.get("href") or "").strip()
+        if "alternate" not in rel or media not in FEED_TYPES or not href:
+            continue
+        url = urljoin(base, href)
+        if urlsplit(url).scheme.lower() in _WEB_SCHEMES:
+            found.append((FEED_TYPES.index(media), position, url))
+    return list(dict.fromkeys(url for _, _, url in sorted(found)))
+
+
+def discover_feed_url(html: bytes, base_url: str) -> str | None:
+    """The best feed an HTML page links to (see `discover_feed_urls`), or None."""
+    urls = discover_feed_urls(html, base_url)
+    return urls[0] if urls else None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """A URL that was fetched and parsed as a feed."""
+
+    url: str  # the feed's URL: the one given, or the one the page linked to
+    title: str | None
+    entries: int
+    page_url: str | None = None  # the HTML page the feed was discovered on
+    link: str | None = None  # the feed's own link to its site
+
+
+class CheckError(Exception):
+    """A URL is no usable feed. `network` tells a failed fetch (worth retrying later)
+    from a body that is no feed (a wrong URL)."""
+
+    def __init__(self, message: str, *, network: bool) -> None:
+        super().__init__(message)
+        self.network = network
+
+
+async def check_feed(
+    client: httpx.AsyncClient, url: str, config: FetchConfig, *, discover: bool = True
+) -> FeedCheck:
+    """Fetch `url` once; if it is an HTML page, find and fetch its feed; parse the feed."""
+    response = await fetch_source(client, url, None, config)
+    if response.error is not None:
+        raise CheckError(f"cannot fetch {url}: {response.error}", network=True)
+    body = response.body or b""
+    headers = response.headers
+    if discover and looks_like_html(body, headers.get("content-type")):
+        feed_url = discover_feed_url(body, response.final_url)
+        if feed_url is not None:
+            found = await check_feed(client, feed_url, config, discover=False)
+            return replace(found, page_url=url)
+        try:
+            feed = parse_feed(body, url=response.final_url, headers=headers)
+        except ParseError:
+            raise CheckError(
+                f'{url} is an HTML page that links to no feed (no <link rel="alternate"> '
+                "of type application/atom+xml, application/rss+xml or application/feed+json); "
+                "give the feed's own URL",
+                network=False,
+            ) from None
+    else:
+        try:
+            feed = parse_feed(body, url=response.final_url, headers=headers)
+        except ParseError as exc:
+            raise CheckError(f"{url} is not a feed: {exc}", network=False) from None
+    title = " ".join((feed.title or "").split()) or None
+    return FeedCheck(url, title, len(feed.entries), None, feed.link)
+
+
+# --- OPML import --------------------------------------------------------------------------
+
+
+def private_address(url: str) -> str | None:
+    """Why `url` points into a private network (its host is ``localhost`` or a literal
+    private, loopback or link-local IP address), or None. Host names are not resolved."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is this machine"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return f"{host} is a loopback address"
+    if address.is_link_local:
+        return f"{host} is a link-local address"
+    if address.is_unspecified:
+        return f"{host} is the unspecified address"
+    if address.is_private:
+        return f"{host} is a private address"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An OPML feed not imported, and why."""
+
+    feed: OpmlFeed
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """What importing an OPML file would do."""
+
+    add: list[NewSource] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    private: list[tuple[NewSource, str]] = field(default_factory=list)  # (source, why)
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def unique_name(wanted: str, taken: Iterable[str]) -> str:
+    """`wanted`, or ``wanted (2)``, ``wanted (3)``... whichever is free."""
+    used = set(taken)
+    name, number = wanted, 1
+    while name in used:
+        number += 1
+        name = f"{wanted} ({number})"
+    return name
+
+
+def plan_import(
+    text: str,
+    feeds: Sequence[OpmlFeed],
+    *,
+    category: str | None = None,
+    failures: Mapping[str, str] | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> ImportPlan:
+    """Which of `feeds` to add to the config `text`, under which names, and which to skip.
+
+    Skips non-http(s) URLs, URLs configured already or listed twice, and the URLs in
+    `failures` (url -> reason, from checking them). The category is `category`, else the
+    feed's folder, else "Imported"; the name is the outline's title or text, else
+    `titles[url]` (the feed's own title), else the host, made unique.
+    """
+    existing = configured_sources(text)
+    names = {t["name"] for t in existing if isinstance(t.get("name"), str)}
+    seen = {normalise_url(t["url"]) for t in existing if isinstance(t.get("url"), str)}
+    plan = ImportPlan()
+    for feed in feeds:
+        url = feed.url.strip()
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in _WEB_SCHEMES or not parts.netloc:
+            plan.skipped.append(Skipped(feed, f"not an http(s) URL: {url!r}"))
+            continue
+        key = normalise_url(url)
+        if key in seen:
+            configured = next(
+                (_label(t, i) for i, t in enumerate(existing)
+                 if isinstance(t.get("url"), str) and normalise_url(t["url"]) == key),
+                None,
+            )  # fmt: skip
+            reason = (
+                f"already configured as source {configured!r}"
+                if configured is not None
+                else "listed twice in this OPML"
+            )
+            plan.skipped.append(Skipped(feed, reason))
+            continue
+        seen.add(key)
+        if failures and url in failures:
+            plan.skipped.append(Skipped(feed, failures[url]))
+            continue
+        wanted = _clean(feed.title) or _clean((titles or {}).get(url)) or (parts.hostname or url)
+        name = unique_name(wanted, names)
+        names.add(name)
+        source = NewSource(
+            name=name,
+            url=url,
+            category=_clean(category) or _clean(feed.category) or DEFAULT_CATEGORY,
+            interval=feed.interval,
+            language=feed.language,
+        )
+        plan.add.append(source)
+        why = private_address(url)
+        if why is not None:
+            plan.private.append((source, why))
+    return plan

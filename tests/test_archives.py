@@ -1,0 +1,94 @@
+"""RFC 5005 paged archives: full pages are cut from arrival order and stay put."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+from conformance import assert_valid_atom
+from lxml import etree
+
+from feeds.config import load_config
+from feeds.model import Article, article_id
+from feeds.pipeline import publish_everything
+from feeds.store import ArticleStore
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+ATOM = "{http://www.w3.org/2005/Atom}"
+HISTORY = "{http://purl.org/syndication/history/1.0}"
+
+
+def article(n: int, published: datetime) -> Article:
+    return Article(
+        id=article_id("s", str(n)), source="s", entry_id=str(n), title=f"Item {n}",
+        link=f"https://e.org/{n}", summary="", content=f"<p>{n}</p>", authors=("A",),
+        published=published, updated=published, categories=("Technik",), language="en",
+    )  # fmt: skip
+
+
+def links(document: bytes) -> dict[str, str]:
+    root = etree.fromstring(document)
+    return {l.get("rel"): l.get("href") for l in root.findall(f"{ATOM}link")}
+
+
+def titles(document: bytes) -> set[str]:
+    return {e.title for e in feedparser.parse(document).entries}
+
+
+def test_archive_pages(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        '[output]\ndir = "out"\nbase_url = "https://f.example/"\narchive_size = 50\n'
+        '[storage]\nurl = "sqlite:///feeds.db"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    store = ArticleStore.open(config.storage.url)
+    for n in range(120):  # arrivals one by one, like fetches over time
+        store.upsert_articles("s", [article(n, NOW + timedelta(hours=n))], NOW)
+    publish_everything(config, store)
+    out = tmp_path / "out" / "technik"
+    base = "https://f.example/technik/"
+
+    current = (out / "atom.xml").read_bytes()
+    assert_valid_atom(current)
+    assert links(current)["prev-archive"] == base + "archive/2.xml"
+    assert not (out / "archive" / "3.xml").exists()  # 101..120: not full yet
+
+    page2 = (out / "archive" / "2.xml").read_bytes()
+    assert_valid_atom(page2)
+    assert etree.fromstring(page2).find(f"{HISTORY}archive") is not None
+    assert links(page2) == {
+        "self": base + "archive/2.xml",
+        "alternate": base,
+        "current": base + "atom.xml",
+        "prev-archive": base + "archive/1.xml",
+    }
+    assert titles(page2) == {f"Item {n}" for n in range(50, 100)}
+    page1 = (out / "archive" / "1.xml").read_bytes()
+    assert links(page1)["next-archive"] == base + "archive/2.xml"
+    assert "prev-archive" not in links(page1)
+    assert titles(page1) == {f"Item {n}" for n in range(50)}
+
+    # A late arrival with an old date lands in the newest page, not in a closed one.
+    mtimes = {p: p.stat().st_mtime_ns for p in (out / "archive").iterdir()}
+    store.upsert_articles("s", [article(999, NOW - timedelta(days=30))], NOW)
+    publish_everything(config, store)
+    assert {p: p.stat().st_mtime_ns for p in (out / "archive").iterdir()} == mtimes
+    store.close()
+
+
+def test_archives_can_be_turned_off(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        '[output]\ndir = "out"\narchive_size = 0\n[storage]\nurl = "sqlite:///feeds.db"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    store = ArticleStore.open(config.storage.url)
+    store.upsert_articles("s", [article(n, NOW + timedelta(hours=n)) for n in range(60)], NOW)
+    publish_everything(config, store)
+    assert not (tmp_path / "out" / "technik" / "archive").exists()
+    assert "prev-archive" not in links((tmp_path / "out" / "technik" / "atom.xml").read_bytes())
+    store.close()
