@@ -28,8 +28,8 @@ from feeds.pipeline import (
     Updater,
     UpdateReport,
     cache_seconds,
-    publish_changes,
     publish_everything,
+    publish_pending,
     site_for,
 )
 from feeds.publish import PublishResult
@@ -95,6 +95,16 @@ def _exclusive(store: ArticleStore, wait: float) -> Iterator[None]:
         raise Busy(f"{exc}; nothing done (use --wait SECONDS to wait for it)") from None
 
 
+@contextmanager
+def _daemon_lock(store: ArticleStore) -> Iterator[None]:
+    # SQLite: one daemon per store. PostgreSQL: any number, sharing the work by leases.
+    if store.engine.dialect.name == "sqlite":
+        with _exclusive(store, 0.0):
+            yield
+    else:
+        yield
+
+
 @click.group()
 @click.version_option(__version__, prog_name="feeds")
 @click.option(
@@ -145,7 +155,7 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float) -> N
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
         report = asyncio.run(_update(config, store, force))
-        published = _publish(lambda: publish_changes(config, store, report.changed_categories))
+        published = _publish(lambda: publish_pending(config, store)[1])
         if config.websub.hub:
             asyncio.run(_announce(config, config.websub.hub, published))
     _print_summary(config, report, published)
@@ -288,7 +298,7 @@ def run(
     if metrics_port is not None:
         server = MetricsServer(metrics, metrics_host, metrics_port, max_age)
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
-    with _open_store(config) as store, _exclusive(store, 0.0):
+    with _open_store(config) as store, _daemon_lock(store):
         settings = DaemonSettings(
             tick=tick, serve=(host, port) if serve_output else None, health_max_age=max_age
         )

@@ -71,6 +71,7 @@ class FetchConfig:
     concurrency: int
     per_host: int
     parse_deadline: float  # seconds one body may take to parse before its worker is killed
+    lease: timedelta = timedelta(minutes=5)  # a claim on a source; others take over after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +264,7 @@ class _ConfigReader:
     def read_fetch(self, data: Mapping[str, Any]) -> FetchConfig:
         where = "[fetch]"
         keys = {"user_agent", "connect_timeout", "read_timeout", "deadline", "max_body",
-                "concurrency", "per_host", "parse_deadline"}  # fmt: skip
+                "concurrency", "per_host", "parse_deadline", "lease"}  # fmt: skip
         self.check_keys(data, where, keys)
         user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
         concurrency = self.get(data, where, "concurrency", int, 16)
@@ -280,6 +281,7 @@ class _ConfigReader:
             concurrency=concurrency,
             per_host=per_host,
             parse_deadline=self.seconds(data, where, "parse_deadline", "30s"),
+            lease=self.convert(data, where, "lease", parse_duration, "5m"),
         )
 
     def read_websub(self, data: Mapping[str, Any]) -> WebSubConfig:

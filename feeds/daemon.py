@@ -19,7 +19,7 @@ import asyncio
 import logging
 import signal
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,11 +27,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feeds.config import Config, ConfigError, load_config
 from feeds.metrics import Metrics
-from feeds.model import FetchState, Source, SourceKind, SourceResult
-from feeds.pipeline import Clock, Updater, cache_seconds, publish_everything, site_for
+from feeds.model import Source, SourceKind, SourceResult
+from feeds.pipeline import Clock, Job, Updater, cache_seconds, publish_pending, site_for
 from feeds.sources.local import local_fingerprint
 from feeds.sources.remote import make_client
-from feeds.store import ArticleStore
+from feeds.store import ArticleStore, publisher_lock
 from feeds.websub import announce
 from feeds.workers import ParserPool
 
@@ -46,12 +46,6 @@ class DaemonSettings:
     shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
     serve: tuple[str, int] | None = None  # also serve the output here (`feeds run --serve`)
     health_max_age: timedelta = timedelta(hours=1)
-
-
-@dataclass
-class _Changes:
-    categories: set[str] = field(default_factory=set)
-    everything: bool = True  # the first publish, and after a reload, writes every category
 
 
 class Daemon:
@@ -69,7 +63,6 @@ class Daemon:
         self.settings = settings
         self.metrics = metrics
         self.pool = ParserPool(deadline=config.fetch.parse_deadline)
-        self.changes = _Changes()
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.local_prints: dict[str, str] = {}
         self.config_stamp = _stamp(config.path)
@@ -145,11 +138,11 @@ class Daemon:
     async def _claim(self) -> None:
         if self.stopping.is_set():
             return
-        for source, state in self.updater.due():
-            if source.name in self.in_flight or not self._local_changed(source):
+        for job in self.updater.due():
+            name = job.source.name
+            if name in self.in_flight or not self._local_changed(job.source):
                 continue
-            task = asyncio.create_task(self._update(self.updater, source, state))
-            self.in_flight[source.name] = task
+            self.in_flight[name] = asyncio.create_task(self._update(self.updater, job))
 
     def _local_changed(self, source: Source) -> bool:
         # Local sources are re-read only when their files changed (always due otherwise).
@@ -161,36 +154,34 @@ class Daemon:
         self.local_prints[source.name] = fingerprint
         return True
 
-    async def _update(self, updater: Updater, source: Source, state: FetchState | None) -> None:
+    async def _update(self, updater: Updater, job: Job) -> None:
         started = time.monotonic()
         try:
-            result: SourceResult = await updater.update(source, state)
+            result: SourceResult = await updater.update(job)
         except Exception:  # a bug for one source must not stop the others
-            log.exception("%s: update failed unexpectedly", source.name)
+            log.exception("%s: update failed unexpectedly", job.source.name)
             return
         finally:
-            self.in_flight.pop(source.name, None)
-        self.changes.categories |= result.changed_categories
+            self.in_flight.pop(job.source.name, None)
         if self.metrics is not None:
             self.metrics.observe_update(result, time.monotonic() - started)
 
     async def _publish(self) -> None:
-        changes = self.changes
-        if not (changes.everything or changes.categories):
-            return
-        self.changes = _Changes(everything=False)
+        """Publish what any process changed; on PostgreSQL one publisher at a time."""
         started = time.monotonic()
-        scope = None if changes.everything else frozenset(changes.categories)
         try:
-            result = publish_everything(self.config, self.store, scope)
+            with publisher_lock(self.store.engine) as mine:
+                if not mine:
+                    return  # another process is publishing; it will pick our changes up
+                categories, result = publish_pending(self.config, self.store)
         except Exception:
             log.exception("publishing failed; will retry")
-            self.changes.everything |= changes.everything
-            self.changes.categories |= changes.categories
+            return
+        if not result.written and not categories:
             return
         seconds = time.monotonic() - started
         if self.metrics is not None:
-            self.metrics.observe_publish(sorted(changes.categories) or ["*"], seconds)
+            self.metrics.observe_publish(sorted(categories) or ["*"], seconds)
         log.info("published: %d file(s) written in %.2fs", len(result.written), seconds)
         hub = self.config.websub.hub
         topics = site_for(self.config).layout.feed_urls(result.written)
@@ -215,7 +206,6 @@ class Daemon:
         self.config = config
         self.updater = Updater(config, self.store, self.client, self.clock, self.pool)
         self.local_prints.clear()
-        self.changes.everything = True
         log.info("config reloaded: %d source(s)", len(config.sources))
         await self._claim()
 

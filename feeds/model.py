@@ -227,6 +227,15 @@ class FetchState:
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """A claim on a source by one process: its write-back counts only while `fence` holds."""
+
+    source: str
+    owner: str
+    fence: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourceResult:
     """The outcome of updating one source, for summaries and status."""
 

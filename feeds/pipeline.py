@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import socket
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +27,7 @@ from feeds.model import (
     Category,
     FetchOutcome,
     FetchState,
+    Lease,
     Rule,
     Source,
     SourceKind,
@@ -38,7 +42,7 @@ from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
 from feeds.status import source_statuses
-from feeds.store import ArticleStore
+from feeds.store import ArticleStore, StaleLeaseError
 from feeds.workers import BodyJob, ParserPool
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,15 @@ def is_due(source: Source, state: FetchState | None, now: datetime, *, force: bo
     return force or state.next_due is None or state.next_due <= now
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A source to update now, its last state, and this process's lease on it (remote)."""
+
+    source: Source
+    state: FetchState | None
+    lease: Lease | None = None
+
+
 class Updater:
     """Updates sources within shared limits: overall concurrency and per host.
 
@@ -114,41 +127,69 @@ class Updater:
         self.client = client
         self.clock = clock
         self.parser = pool or ParserPool(workers=0)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.limit = asyncio.Semaphore(config.fetch.concurrency)
         # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
         self.hosts: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.fetch.per_host)
         )
 
-    def due(self, *, force: bool = False) -> list[tuple[Source, FetchState | None]]:
-        """The configured sources due now, with their fetch states."""
+    def due(self, *, force: bool = False) -> list[Job]:
+        """Claim the configured sources due now (`force`: all not held back).
+
+        Remote sources are leased in the store, so several processes sharing one store
+        (`feeds run` on many machines) never fetch a source twice; local files are read by
+        whoever has them.
+        """
         states = self.store.fetch_states()
         now = self.clock()
+        wanted = [s for s in self.config.sources if is_due(s, states.get(s.name), now, force=force)]
+        remote = [s.name for s in wanted if s.kind is SourceKind.REMOTE]
+        self.store.ensure_states(name for name in remote if name not in states)
+        until = now + self.config.fetch.lease
+        leases = {
+            lease.source: lease
+            for lease in self.store.claim(remote, self.owner, now, until, force=force)
+        }
         return [
-            (s, states.get(s.name))
-            for s in self.config.sources
-            if is_due(s, states.get(s.name), now, force=force)
+            Job(s, states.get(s.name), leases.get(s.name))
+            for s in wanted
+            if s.kind is SourceKind.LOCAL or s.name in leases
         ]
 
-    async def update(self, source: Source, state: FetchState | None) -> SourceResult:
+    async def update(self, job: Job) -> SourceResult:
+        source = job.source
         host = (urlsplit(source.url).hostname or "") if source.url else ""
         async with self.hosts[host], self.limit:
-            return await update_source(
-                source, state, self.config, self.store, self.client, self.clock, self.parser
-            )
+            try:
+                return await update_source(
+                    source,
+                    job.state,
+                    self.config,
+                    self.store,
+                    self.client,
+                    self.clock,
+                    self.parser,
+                    job.lease,
+                )
+            except StaleLeaseError as exc:
+                # Another worker took the source over while this one stalled: its result
+                # stands, ours is dropped (the article writes were idempotent anyway).
+                log.warning("%s", exc)
+                return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
 
     async def update_due(
         self, *, force: bool = False, on_result: Callable[[SourceResult], None] | None = None
     ) -> UpdateReport:
         """Update every due source (`force`: every source not held back) concurrently."""
 
-        async def one(source: Source, state: FetchState | None) -> SourceResult:
-            result = await self.update(source, state)
+        async def one(job: Job) -> SourceResult:
+            result = await self.update(job)
             if on_result is not None:
                 on_result(result)
             return result
 
-        results = await asyncio.gather(*(one(s, st) for s, st in self.due(force=force)))
+        results = await asyncio.gather(*(one(job) for job in self.due(force=force)))
         return UpdateReport(tuple(results))
 
 
@@ -175,12 +216,16 @@ async def update_source(
     client: httpx.AsyncClient,
     clock: Clock,
     parser: ParserPool,
+    lease: Lease | None = None,
 ) -> SourceResult:
-    """Read, normalise and store one source; never raises for what the source does."""
+    """Read, normalise and store one source; never raises for what the source does.
+
+    With a `lease`, the write-back happens only while the lease holds (StaleLeaseError).
+    """
     if source.kind is SourceKind.LOCAL:
         result = _update_local(source, state, config, store, clock())
     else:
-        result = await _update_remote(source, state, config, store, client, clock, parser)
+        result = await _update_remote(source, state, config, store, client, clock, parser, lease)
     if state is not None and state.error_count and not result.errors:
         log.info("%s: recovered after %d failure(s)", source.name, state.error_count)
     log.debug("%s: %s, %d new, %d updated", source.name, result.outcome, result.new, result.updated)
@@ -220,6 +265,7 @@ async def _update_remote(
     client: httpx.AsyncClient,
     clock: Clock,
     parser: ParserPool,
+    lease: Lease | None,
 ) -> SourceResult:
     assert source.url is not None
     configured = url_hash(source.url)
@@ -238,7 +284,7 @@ async def _update_remote(
         retry_after=None,
     )
     if response.error is not None:
-        return _record_failure(source, attempted, response, store, now)
+        return _record_failure(source, attempted, response, store, now, lease)
     # Validators are refreshed on every 200 and 304; a new URL is kept only from a
     # response that turned out to be a feed.
     fetched = replace(
@@ -251,7 +297,7 @@ async def _update_remote(
     if response.not_modified or response.body_hash == previous.body_hash:
         # A 304 (or the same bytes again) costs no parse and no write but the state's.
         due = next_fetch(source, now, hints=(server_hint,))
-        store.save_fetch_state(_succeeded(fetched, FetchOutcome.NOT_MODIFIED, now, due))
+        store.save_fetch_state(_succeeded(fetched, FetchOutcome.NOT_MODIFIED, now, due), lease)
         return SourceResult(source.name, FetchOutcome.NOT_MODIFIED)
     assert response.body is not None
     job = BodyJob(
@@ -259,7 +305,8 @@ async def _update_remote(
     )
     digest = await parser.digest(job)
     if digest.normalised is None:
-        return _record_failure(source, attempted, replace(response, error=digest.error), store, now)
+        failed = replace(response, error=digest.error)
+        return _record_failure(source, attempted, failed, store, now, lease)
     due = next_fetch(
         source,
         now,
@@ -277,6 +324,7 @@ async def _update_remote(
         now,
         rules=config.rules,
         next_due=due,
+        lease=lease,
     )
 
 
@@ -294,6 +342,7 @@ def _store(
     *,
     rules: Sequence[Rule],
     next_due: datetime,
+    lease: Lease | None = None,
 ) -> SourceResult:
     ruled = apply_rules(normalised.articles, (*source.rules, *rules))
     articles: Sequence[Article] = ruled.articles
@@ -306,7 +355,7 @@ def _store(
         _succeeded(state, FetchOutcome.NEW, now, next_due),
         warnings="; ".join(errors)[:2000] or None,
     )
-    upserted = store.upsert_articles(source.name, articles, now, saved)
+    upserted = store.upsert_articles(source.name, articles, now, saved, lease)
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
     for message in errors:
@@ -336,13 +385,18 @@ def _succeeded(
 
 
 def _record_failure(
-    source: Source, state: FetchState, response: FetchResponse, store: ArticleStore, now: datetime
+    source: Source,
+    state: FetchState,
+    response: FetchResponse,
+    store: ArticleStore,
+    now: datetime,
+    lease: Lease | None,
 ) -> SourceResult:
     error = response.error or "unknown error"
     if response.status == 410:
         # Gone: no more requests until the config names another URL.
         gone = replace(state, last_outcome=FetchOutcome.GONE, last_error=error, next_due=None)
-        store.save_fetch_state(gone)
+        store.save_fetch_state(gone, lease)
         log.warning("%s: 410 Gone; disabled until its URL in the config changes", source.name)
         return SourceResult(source.name, FetchOutcome.GONE, errors=(f"{error}; disabled",))
     failures = state.error_count + 1
@@ -363,7 +417,8 @@ def _record_failure(
             last_error=error,
             retry_after=not_before,
             next_due=next_after_failure(source, failures, now, not_before=not_before),
-        )
+        ),
+        lease,
     )
     return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))
 
@@ -454,3 +509,14 @@ def publish_changes(config: Config, store: ArticleStore, changed: Collection[str
     if not current:
         write_if_changed(stamp_path, stamp.encode("ascii"))
     return result
+
+
+def publish_pending(config: Config, store: ArticleStore) -> tuple[frozenset[str], PublishResult]:
+    """Publish the categories any process marked changed, then clear what was published.
+
+    Returns the categories and the result. A mark set while publishing stays for next time.
+    """
+    seen = store.pending()
+    result = publish_changes(config, store, frozenset(seen))
+    store.published(seen)
+    return frozenset(seen), result

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from feeds.model import Article, Enclosure, FetchOutcome, FetchState, article_id
-from feeds.store import ArticleStore, StoreError
+from feeds.store import ArticleStore, StaleLeaseError, StoreError
 from feeds.store.schema import SCHEMA_VERSION
 
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
@@ -110,7 +110,8 @@ def test_same_entry_id_in_two_sources_is_two_articles(store: ArticleStore) -> No
 def test_category_change_moves_the_article(store: ArticleStore) -> None:
     store.upsert_articles("src", [article("a", category="Technik")], NOW)
     result = store.upsert_articles("src", [article("a", category="Welt Nachrichten")], NOW)
-    assert result.changed_categories == {"welt-nachrichten"}
+    # Both changed: the old category must be republished without it.
+    assert result.changed_categories == {"welt-nachrichten", "technik"}
     assert store.recent_articles("technik", 10) == []
     assert [c.slug for c in store.categories()] == ["welt-nachrichten"]
 
@@ -287,3 +288,67 @@ def test_a_version_2_store_gets_arrival_numbers(tmp_path: Path) -> None:
         assert store.archive("technik")[0] == 4
     finally:
         store.close()
+
+
+def test_claims_lease_each_source_once_until_it_expires(store: ArticleStore) -> None:
+    names = [f"s{i}" for i in range(5)]
+    store.ensure_states(names)
+    until = NOW + timedelta(minutes=5)
+    first = {lease.source: lease for lease in store.claim(names, "w1", NOW, until)}
+    assert sorted(first) == names
+    assert {lease.fence for lease in first.values()} == {1}
+    assert store.claim(names, "w2", NOW, until) == []  # all leased
+    # w1 finishes s0: lease released, state saved, not due again before next_due.
+    done = FetchState("s0", next_due=NOW + timedelta(hours=1))
+    store.save_fetch_state(done, first["s0"])
+    assert store.claim(names, "w2", NOW + timedelta(minutes=1), until) == []
+    # w1 stalls; its leases expire and w2 takes the rest over with a higher fence.
+    later = NOW + timedelta(minutes=6)
+    taken = store.claim(names, "w2", later, later + timedelta(minutes=5))
+    assert sorted(lease.source for lease in taken) == names[1:]
+    assert {lease.fence for lease in taken} == {2}
+    # w1's late write-back is refused and changes nothing.
+    stale = first["s1"]
+    with pytest.raises(StaleLeaseError):
+        store.upsert_articles("s1", [article("late", source="s1")], later, FetchState("s1"), stale)
+    assert store.article_count() == 0
+    # force ignores next_due but never a live lease or Retry-After.
+    store.save_fetch_state(FetchState("s0", retry_after=later + timedelta(hours=1)))
+    assert store.claim(["s0"], "w3", later, later, force=True) == []
+
+
+def test_concurrent_claims_from_many_workers_never_overlap(
+    store: ArticleStore, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"s{i}" for i in range(200)]
+    store.ensure_states(names)
+    url = store.engine.url.render_as_string(hide_password=False)
+
+    def worker(number: int) -> list[str]:
+        mine = ArticleStore.open(url)
+        try:
+            got: list[str] = []
+            for _ in range(10):
+                leases = mine.claim(names, f"w{number}", NOW, NOW + timedelta(minutes=5))
+                got.extend(lease.source for lease in leases)
+            return got
+        finally:
+            mine.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(worker, range(8)))
+    claimed = [name for result in results for name in result]
+    assert sorted(claimed) == sorted(names)  # every source exactly once
+
+
+def test_pending_publish_marks(store: ArticleStore) -> None:
+    store.upsert_articles("src", [article("a"), article("b", category="Sport")], NOW)
+    seen = store.pending()
+    assert set(seen) == {"technik", "sport"}
+    store.upsert_articles("src", [article("c")], NOW)  # changes again while publishing
+    store.published(seen)
+    assert set(store.pending()) == {"technik"}  # the newer mark stays
+    store.published(store.pending())
+    assert store.pending() == {}

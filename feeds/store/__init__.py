@@ -3,7 +3,15 @@
 The only module that knows about rows: everything in and out is a model type.
 """
 
-from feeds.store.articles import ArticleStore, StoreError, UpsertResult
-from feeds.store.lock import StoreBusyError, run_lock
+from feeds.store.articles import ArticleStore, StaleLeaseError, StoreError, UpsertResult
+from feeds.store.lock import StoreBusyError, publisher_lock, run_lock
 
-__all__ = ["ArticleStore", "StoreBusyError", "StoreError", "UpsertResult", "run_lock"]
+__all__ = [
+    "ArticleStore",
+    "StaleLeaseError",
+    "StoreBusyError",
+    "StoreError",
+    "UpsertResult",
+    "publisher_lock",
+    "run_lock",
+]

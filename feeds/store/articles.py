@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +15,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from feeds.model import Article, Category, Enclosure, FetchOutcome, FetchState, category_slug
+from feeds.model import (
+    Article,
+    Category,
+    Enclosure,
+    FetchOutcome,
+    FetchState,
+    Lease,
+    category_slug,
+)
 from feeds.store.migrations import SchemaError, migrate
-from feeds.store.schema import article_categories, articles, category_sequences, source_state
+from feeds.store.schema import (
+    article_categories,
+    articles,
+    category_sequences,
+    pending_publish,
+    source_state,
+)
 
 # SQLite limits bound parameters per statement; stay well under it.
 _CHUNK = 500
@@ -25,6 +39,13 @@ _CHUNK = 500
 
 class StoreError(Exception):
     """The store cannot be opened or used (bad URL, unreachable database, wrong schema)."""
+
+
+class StaleLeaseError(Exception):
+    """A write-back whose lease expired and was claimed by another worker: dropped."""
+
+
+_LEASE_COLUMNS = ("lease_owner", "lease_expires_utc", "fence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,22 +130,27 @@ class ArticleStore:
         batch: Sequence[Article],
         now: datetime,
         state: FetchState | None = None,
+        lease: Lease | None = None,
     ) -> UpsertResult:
         """Insert new and replace changed articles of one source, and save its fetch state,
-        in one transaction."""
+        in one transaction. With a `lease`, nothing is written unless it still holds
+        (raises StaleLeaseError), and it is released."""
         hashes = {a.entry_id: a.content_hash for a in batch}
         with self.engine.begin() as conn:
+            if lease is not None:
+                self._release(conn, lease)
             known = self._known_hashes(conn, source, list(hashes))
             new = [a for a in batch if a.entry_id not in known]
             changed = [
                 a for a in batch
                 if a.entry_id in known and known[a.entry_id] not in (hashes[a.entry_id], None)
             ]  # fmt: skip
+            slugs = {category_slug(c) for a in (*new, *changed) for c in a.categories}
             if new or changed:
-                self._write(conn, new, changed, hashes, now)
+                slugs |= self._write(conn, new, changed, hashes, now)
+                self._mark_pending(conn, slugs)
             if state is not None:
                 self._save_state(conn, state)
-        slugs = {category_slug(c) for a in (*new, *changed) for c in a.categories}
         return UpsertResult(
             new=len(new),
             updated=len(changed),
@@ -152,7 +178,8 @@ class ArticleStore:
         changed: Sequence[Article],
         hashes: dict[str, str],
         now: datetime,
-    ) -> None:
+    ) -> set[str]:
+        """Write the articles and their category links; returns categories they left."""
         batch = [*new, *changed]
         rows = [_article_row(a, hashes[a.entry_id], now) for a in batch]
         conn.execute(self._statement(conn, "upsert_article"), rows)
@@ -166,12 +193,14 @@ class ArticleStore:
                     query.where(article_categories.c.article_id.in_(chunk))
                 )
             )
+        left: set[str] = set()
         for slug, article_id in existing:
             link = (article_categories.c.category_slug == slug) & (
                 article_categories.c.article_id == article_id
             )
             if (slug, article_id) not in wanted:
                 conn.execute(article_categories.delete().where(link))
+                left.add(slug)
             else:  # kept: same arrival number, refreshed date and name
                 name, article = wanted[(slug, article_id)]
                 conn.execute(
@@ -200,6 +229,7 @@ class ArticleStore:
             numbers[slug] += 1
         if links:
             conn.execute(article_categories.insert(), links)
+        return left
 
     def _take_numbers(self, conn: Connection, counts: Counter[str]) -> dict[str, int]:
         """Reserve `counts[slug]` arrival numbers per category; returns the first of each."""
@@ -236,8 +266,11 @@ class ArticleStore:
                 )
             else:
                 statement = insert(source_state)
+                # Leases are taken by `claim` and released by `_release` only.
                 columns = {
-                    c.name: statement.excluded[c.name] for c in source_state.c if c.name != "source"
+                    c.name: statement.excluded[c.name]
+                    for c in source_state.c
+                    if c.name not in ("source", *_LEASE_COLUMNS)
                 }
                 self._statements[name] = statement.on_conflict_do_update(
                     index_elements=["source"], set_=columns
@@ -268,6 +301,7 @@ class ArticleStore:
                     article_categories.delete().where(article_categories.c.article_id.in_(chunk))
                 )
                 conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+            self._mark_pending(conn, slugs)
         return frozenset(slugs)
 
     def categories(self) -> list[Category]:
@@ -373,9 +407,109 @@ class ArticleStore:
             rows = conn.execute(select(source_state)).all()
         return {row.source: _state_from(row._mapping) for row in rows}
 
-    def save_fetch_state(self, state: FetchState) -> None:
+    def save_fetch_state(self, state: FetchState, lease: Lease | None = None) -> None:
+        """Save a source's fetch state (with a `lease`: only while it holds, releasing it)."""
         with self.engine.begin() as conn:
+            if lease is not None:
+                self._release(conn, lease)
             self._save_state(conn, state)
+
+    # -- work sharing --------------------------------------------------------------------
+
+    def ensure_states(self, sources: Iterable[str]) -> None:
+        """Give every named source a state row, so it can be claimed."""
+        rows = [{"source": name, "error_count": 0} for name in sources]
+        if rows:
+            with self.engine.begin() as conn:
+                insert = _insert_for(conn)(source_state)
+                conn.execute(insert.on_conflict_do_nothing(index_elements=["source"]), rows)
+
+    def claim(
+        self,
+        sources: Collection[str],
+        owner: str,
+        now: datetime,
+        until: datetime,
+        *,
+        force: bool = False,
+    ) -> list[Lease]:
+        """Lease those of `sources` that are due (all, with `force`) and not leased by anyone.
+
+        One statement: PostgreSQL skips rows another claim has locked (SKIP LOCKED), so
+        concurrent workers never claim a source twice; SQLite's write lock serialises them.
+        The fence grows with every claim.
+        """
+        leases: list[Lease] = []
+        stamp, free = utc_text(now), source_state.c.lease_expires_utc
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(sources)):
+                candidates = select(source_state.c.source).where(
+                    source_state.c.source.in_(chunk),
+                    free.is_(None) | (free < stamp),
+                    source_state.c.retry_after_utc.is_(None)
+                    | (source_state.c.retry_after_utc <= stamp),
+                )
+                if not force:
+                    due = source_state.c.next_due_utc
+                    candidates = candidates.where(due.is_(None) | (due <= stamp))
+                if conn.dialect.name == "postgresql":
+                    candidates = candidates.with_for_update(skip_locked=True)
+                claimed = conn.execute(
+                    source_state.update()
+                    .where(source_state.c.source.in_(candidates.scalar_subquery()))
+                    .values(
+                        lease_owner=owner,
+                        lease_expires_utc=utc_text(until),
+                        fence=source_state.c.fence + 1,
+                    )
+                    .returning(source_state.c.source, source_state.c.fence)
+                )
+                leases.extend(Lease(name, owner, fence) for name, fence in claimed)
+        return leases
+
+    def _release(self, conn: Connection, lease: Lease) -> None:
+        released = conn.execute(
+            source_state.update()
+            .where(
+                source_state.c.source == lease.source,
+                source_state.c.lease_owner == lease.owner,
+                source_state.c.fence == lease.fence,
+            )
+            .values(lease_owner=None, lease_expires_utc=None)
+        )
+        if released.rowcount != 1:
+            raise StaleLeaseError(
+                f"{lease.source}: lease {lease.fence} of {lease.owner} no longer holds"
+            )
+
+    # -- publishing across processes -----------------------------------------------------
+
+    def _mark_pending(self, conn: Connection, slugs: Iterable[str]) -> None:
+        for slug in slugs:
+            insert = _insert_for(conn)(pending_publish).values(category_slug=slug, version=1)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["category_slug"],
+                    set_={"version": pending_publish.c.version + 1},
+                )
+            )
+
+    def pending(self) -> dict[str, int]:
+        """Categories changed since they were last published, with their change versions."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(pending_publish.c.category_slug, pending_publish.c.version))
+            return {slug: int(version) for slug, version in rows}
+
+    def published(self, seen: dict[str, int]) -> None:
+        """Clear the pending marks that were published; a mark changed since stays."""
+        with self.engine.begin() as conn:
+            for slug, version in seen.items():
+                conn.execute(
+                    pending_publish.delete().where(
+                        pending_publish.c.category_slug == slug,
+                        pending_publish.c.version == version,
+                    )
+                )
 
     def _save_state(self, conn: Connection, state: FetchState) -> None:
         conn.execute(self._statement(conn, "upsert_state"), [_state_row(state)])

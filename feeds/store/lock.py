@@ -15,8 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-# An arbitrary constant that names "the feeds run lock" among advisory locks.
-ADVISORY_KEY = 0x6665656473  # "feeds"
+# Arbitrary constants that name our advisory locks among others on the server.
+ADVISORY_KEY = 0x6665656473  # "feeds": the run lock
+PUBLISHER_KEY = 0x6665656474  # one publisher at a time among many `feeds run` processes
 POLL = 0.2
 
 
@@ -82,3 +83,28 @@ def _retry(attempt: Callable[[], bool], wait: float, message: str) -> None:
         if time.monotonic() >= deadline:
             raise StoreBusyError(message)
         time.sleep(POLL)
+
+
+@contextlib.contextmanager
+def publisher_lock(engine: Engine) -> Iterator[bool]:
+    """Try to become the one publisher; yields whether this process is it.
+
+    PostgreSQL: a session advisory lock, released with the block (or by the server if the
+    process dies, so another takes over). SQLite: one daemon per store holds the run lock,
+    so it is always the publisher.
+    """
+    if engine.dialect.name == "sqlite":
+        yield True
+        return
+    key = PUBLISHER_KEY
+    with engine.connect() as conn:
+        mine = bool(
+            conn.execute(text("SELECT pg_try_advisory_lock(:k)").bindparams(k=key)).scalar()
+        )
+        conn.commit()
+        try:
+            yield mine
+        finally:
+            if mine:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)").bindparams(k=key))
+                conn.commit()

@@ -67,8 +67,25 @@ def _number_arrivals(conn: Connection) -> None:
         )
 
 
+def _add_leases(conn: Connection) -> None:
+    # Version 4 added leases and fencing to source_state (pending_publish is new: created).
+    present = {c["name"] for c in inspect(conn).get_columns(source_state.name)}
+    added = {
+        "lease_owner": "TEXT",
+        "lease_expires_utc": "VARCHAR(32)",
+        "fence": "INTEGER NOT NULL DEFAULT 0",
+    }
+    for column, kind in added.items():
+        if column not in present:
+            conn.execute(text(f"ALTER TABLE {source_state.name} ADD COLUMN {column} {kind}"))
+
+
 # STEPS[n] upgrades a store from version n to n + 1.
-STEPS: dict[int, Callable[[Connection], None]] = {1: _add_missing_columns, 2: _number_arrivals}
+STEPS: dict[int, Callable[[Connection], None]] = {
+    1: _add_missing_columns,
+    2: _number_arrivals,
+    3: _add_leases,
+}
 
 
 def migrate(conn: Connection) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 3  # feeds/store/migrations.py upgrades older stores
+SCHEMA_VERSION = 4  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
@@ -97,4 +97,19 @@ source_state = Table(
     Column("config_hash", String(64)),
     Column("retry_after_utc", String(32)),
     Column("warnings", Text),
+    # Work sharing: the process that claimed the source, until when, and a counter that
+    # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
+    Column("lease_owner", Text),
+    Column("lease_expires_utc", String(32)),
+    Column("fence", Integer, nullable=False, server_default="0"),
+)
+
+# Categories whose articles changed and are not yet published: written in the transaction
+# that changes them, consumed by whichever process publishes, so a change made by one
+# worker is published by another.
+pending_publish = Table(
+    "pending_publish",
+    metadata,
+    Column("category_slug", String(200), primary_key=True),
+    Column("version", Integer, nullable=False),
 )
