@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -164,7 +164,14 @@ def toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def write_config(workdir: Path, corpus: Corpus, port: int, concurrency: int) -> tuple[Path, Path]:
+def write_config(
+    workdir: Path,
+    corpus: Corpus,
+    port: int,
+    concurrency: int,
+    store_url: str | None = None,
+    name: str = "feeds.toml",
+) -> tuple[Path, Path]:
     """The feeds config and the floor's URL list, same sources in the same order."""
     urls, lines = (
         [],
@@ -174,7 +181,7 @@ def write_config(workdir: Path, corpus: Corpus, port: int, concurrency: int) -> 
             'base_url = "http://localhost:8080/"',
             "",
             "[storage]",
-            f"url = {toml_str('sqlite:///' + str(workdir / 'feeds.db'))}",
+            f"url = {toml_str(store_url or 'sqlite:///' + str(workdir / 'feeds.db'))}",
             "",
             "[fetch]",
             f"concurrency = {concurrency}",
@@ -192,7 +199,7 @@ def write_config(workdir: Path, corpus: Corpus, port: int, concurrency: int) -> 
             f"category = {toml_str(spec.category)}",
             'interval = "1h"',
         ]
-    config = workdir / "feeds.toml"
+    config = workdir / name
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     url_list = workdir / "urls.txt"
     url_list.write_text("\n".join(urls) + "\n", encoding="utf-8")
@@ -351,6 +358,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="work directory (a fresh temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temp work directory")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (1)")
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        help="also run `feeds run` daemons to a first full fetch: 1 on SQLite, 1 and 2 on "
+        "this PostgreSQL (a fresh schema each), e.g. postgresql://postgres@127.0.0.1/test",
+    )
+    parser.add_argument(
+        "--workers-only", action="store_true", help="with --pg: only the daemon phases"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.feeds = 200
@@ -454,6 +470,9 @@ def run_phases(
         str(PER_HOST),
     ]
     update = [*feeds_command(), "--config", str(config), "update"]
+    if args.pg and args.workers_only:
+        print_table(worker_phases(args, workdir, corpus, server, timeout), n)
+        return 0
     floor, fast, cold = Phase("floor"), Phase("floor-fast"), Phase("cold")
     db = workdir / "feeds.db"
     for _ in range(args.repeat):
@@ -491,6 +510,8 @@ def run_phases(
     )
 
     phases = [floor, fast, cold, warm, changed]
+    if args.pg:
+        phases += worker_phases(args, workdir, corpus, server, timeout)
     print_table(phases, n)
     print()
     ratios = (
@@ -531,6 +552,44 @@ def run_phases(
             print(f"  - {note}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (a busy machine inflates walls)")
     return 0
+
+
+def worker_phases(
+    args: argparse.Namespace, workdir: Path, corpus: Corpus, server: ServerProcess, timeout: float
+) -> list[Phase]:
+    """`feeds run` daemons until every source is fetched once: 1 on SQLite, 1 and 2 on PG."""
+    phases = []
+    for label, workers, on_pg in (("run-sqlite-1", 1, False), ("run-pg-1", 1, True),
+                                  ("run-pg-2", 2, True)):  # fmt: skip
+        reset_store(workdir)
+        with fresh_schema(args.pg) if on_pg else contextlib.nullcontext(None) as url:
+            config, _ = write_config(
+                workdir, corpus, server.port, args.concurrency, url, name=f"{label}.toml"
+            )
+            phase = Phase(label)
+            command = [
+                sys.executable, str(HERE / "workers.py"), "--config", str(config),
+                "--workers", str(workers), "--sources", str(corpus.count),
+            ]  # fmt: skip
+            measure(phase, command, server, timeout)
+            phases.append(phase)
+    return phases
+
+
+@contextlib.contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """A new schema in the PostgreSQL at `url`, dropped afterwards; yields its store URL."""
+    import psycopg  # only for --pg
+
+    schema = f"bench_{os.getpid()}_{time.monotonic_ns()}"
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            separator = "&" if "?" in url else "?"
+            yield f"{url}{separator}options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":

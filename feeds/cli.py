@@ -7,12 +7,14 @@ Exit codes: 0 completed (even if some sources failed), 1 fatal error, 2 config e
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import click
 from rich.console import Console
@@ -20,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from feeds import __version__
-from feeds.cli_sources import opml, sources
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
@@ -105,7 +106,22 @@ def _daemon_lock(store: ArticleStore) -> Iterator[None]:
         yield
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group; rarely used commands are imported only when called."""
+
+    LAZY: ClassVar[dict[str, str]] = {"sources": "feeds.cli_sources", "opml": "feeds.cli_sources"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY:
+            command: click.Command = getattr(importlib.import_module(self.LAZY[name]), name)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="feeds")
 @click.option(
     "--config",
@@ -168,10 +184,15 @@ async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateRep
     try:
         async with make_client(config.fetch) as client:
             updater = Updater(config, store, client, utc_now, pool)
-            if not stdout.is_terminal:
-                return await updater.update_due(force=force)
-            with _UpdateProgress(len(updater.due(force=force))) as progress:
-                return await updater.update_due(force=force, on_result=progress.advance)
+            try:
+                if not stdout.is_terminal:
+                    return await updater.update_due(force=force)
+                with _UpdateProgress() as progress:
+                    return await updater.update_due(
+                        force=force, on_start=progress.start, on_result=progress.advance
+                    )
+            finally:
+                store.release_all(updater.owner)  # what an error left claimed
     finally:
         pool.close()
 
@@ -179,7 +200,7 @@ async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateRep
 class _UpdateProgress:
     """A progress bar with new/unchanged/failed counts, for terminals only."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self) -> None:
         self.counts = {"new": 0, "unchanged": 0, "failed": 0}
         self.progress = Progress(
             TextColumn("updating"),
@@ -190,7 +211,10 @@ class _UpdateProgress:
             console=stdout,
             transient=True,
         )
-        self.task = self.progress.add_task("update", total=total, counts=self._text())
+        self.task = self.progress.add_task("update", total=None, counts=self._text())
+
+    def start(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
 
     def _text(self) -> str:
         return ", ".join(f"{n} {name}" for name, n in self.counts.items())
@@ -325,6 +349,31 @@ def serve(config_path: str | None, host: str, port: int) -> None:
         raise Fatal(f"cannot serve on {host}:{port}: {exc}") from None
 
 
+@main.command("migrate-store")
+@click.option("--to", "target_url", required=True, metavar="URL", help="The new, empty store.")
+@click.pass_obj
+def migrate_store(config_path: str | None, target_url: str) -> None:
+    """Copy the configured store into another (SQLite to PostgreSQL), then point
+    [storage] url at it. The target must be empty; nothing may run meanwhile."""
+    from feeds.store.copy import CopyError, copy_store
+
+    config = _load(config_path)
+    with _open_store(config) as source, _exclusive(source, 0.0):
+        try:
+            target = ArticleStore.open(target_url)
+        except StoreError as exc:
+            raise Fatal(str(exc)) from None
+        try:
+            counts = copy_store(source, target)
+        except CopyError as exc:
+            raise Fatal(str(exc)) from None
+        finally:
+            target.close()
+    for table, count in counts.items():
+        stdout.print(f"  {table}: {count} row(s)")
+    stdout.print(f"Copied. Now set [storage] url = {target_url!r} in {config.path}.")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
@@ -370,7 +419,3 @@ def _ago(when: datetime | None, now: datetime) -> str:
     seconds = (when - now).total_seconds()
     text = str(timedelta(seconds=round(abs(seconds))))
     return f"in {text}" if seconds > 0 else f"{text} ago"
-
-
-main.add_command(sources)
-main.add_command(opml)

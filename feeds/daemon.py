@@ -93,6 +93,7 @@ class Daemon:
             await self.stopping.wait()
             scheduler.shutdown(wait=False)
             await self._drain()
+            self.store.release_all(self.updater.owner)
         await self._publish()
         if server is not None:
             self.server_stop.set()

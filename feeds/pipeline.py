@@ -179,9 +179,14 @@ class Updater:
                 return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
 
     async def update_due(
-        self, *, force: bool = False, on_result: Callable[[SourceResult], None] | None = None
+        self,
+        *,
+        force: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_result: Callable[[SourceResult], None] | None = None,
     ) -> UpdateReport:
-        """Update every due source (`force`: every source not held back) concurrently."""
+        """Update every due source (`force`: every source not held back) concurrently;
+        `on_start` hears how many were claimed, `on_result` each outcome."""
 
         async def one(job: Job) -> SourceResult:
             result = await self.update(job)
@@ -189,7 +194,10 @@ class Updater:
                 on_result(result)
             return result
 
-        results = await asyncio.gather(*(one(job) for job in self.due(force=force)))
+        jobs = self.due(force=force)
+        if on_start is not None:
+            on_start(len(jobs))
+        results = await asyncio.gather(*(one(job) for job in jobs))
         return UpdateReport(tuple(results))
 
 

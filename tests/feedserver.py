@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = True  # answer 304 to a matching If-None-Match
+    delay: float = 0.0  # seconds to wait before answering (a slow host)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class FeedServer:
                 if route is None:
                     self._send(404, {"content-type": "text/plain"}, b"not found")
                     return
+                if route.delay:
+                    time.sleep(route.delay)
                 etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
                 response_headers = {"etag": etag, **route.headers}
                 if (
@@ -99,8 +103,11 @@ class FeedServer:
         status: int = 200,
         content_type: str = "application/xml",
         headers: dict[str, str] | None = None,
+        delay: float = 0.0,
     ) -> str:
-        self.routes[path] = Route(body, status, {"content-type": content_type, **(headers or {})})
+        self.routes[path] = Route(
+            body, status, {"content-type": content_type, **(headers or {})}, delay=delay
+        )
         return self.url(path)
 
     def requests_to(self, path: str) -> list[LoggedRequest]:

@@ -299,3 +299,30 @@ def test_run_with_serve_answers_readers_with_304s(site: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_update_on_a_terminal_shows_progress_and_updates_everything(site: Path) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", "--config", str(site), "update"],
+        cwd=site.parent, stdin=follower, stdout=follower, stderr=follower,
+        env={**ENV, "HOME": str(site.parent), "TERM": "xterm", "COLUMNS": "120"},
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(leader)
+    text = output.decode("utf-8", "replace")
+    assert "updating" in text  # the progress bar was drawn
+    assert "2 source(s) updated: 2 new" in text

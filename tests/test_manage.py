@@ -852,7 +852,8 @@ def test_as_a_program(config: Path, feed_server: FeedServer) -> None:
 def _wired() -> bool:
     from feeds.cli import main
 
-    return "sources" in main.commands and "opml" in main.commands
+    context = click.Context(main)
+    return all(main.get_command(context, name) is not None for name in ("sources", "opml"))
 
 
 @pytest.mark.slow

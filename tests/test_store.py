@@ -352,3 +352,21 @@ def test_pending_publish_marks(store: ArticleStore) -> None:
     assert set(store.pending()) == {"technik"}  # the newer mark stays
     store.published(store.pending())
     assert store.pending() == {}
+
+
+def test_many_processes_opening_a_new_postgresql_store_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls = _postgres_schema()
+    url = next(urls)
+    try:
+
+        def open_and_close(_: int) -> int:
+            store = ArticleStore.open(url)
+            store.close()
+            return 1
+
+        with ThreadPoolExecutor(6) as pool:
+            assert sum(pool.map(open_and_close, range(6))) == 6
+    finally:
+        next(urls, None)

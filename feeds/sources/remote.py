@@ -64,8 +64,12 @@ def make_client(config: FetchConfig) -> httpx.AsyncClient:
         write=config.read_timeout,
         pool=config.deadline,
     )
+    # Keep idle connections to many hosts (up to per_host each): a feed host polled again
+    # soon is reached without a new TCP handshake.
     limits = httpx.Limits(
-        max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+        max_connections=config.concurrency,
+        max_keepalive_connections=max(256, config.concurrency),
+        keepalive_expiry=30,
     )
     return httpx.AsyncClient(
         timeout=timeout,

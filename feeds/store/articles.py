@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +46,16 @@ class StaleLeaseError(Exception):
 
 
 _LEASE_COLUMNS = ("lease_owner", "lease_expires_utc", "fence")
+# Built once (it runs for every fetch): release a lease only if it is still the one we hold.
+_RELEASE = (
+    source_state.update()
+    .where(
+        source_state.c.source == bindparam("b_source"),
+        source_state.c.lease_owner == bindparam("b_owner"),
+        source_state.c.fence == bindparam("b_fence"),
+    )
+    .values(lease_owner=None, lease_expires_utc=None)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,17 +245,20 @@ class ArticleStore:
         """Reserve `counts[slug]` arrival numbers per category; returns the first of each."""
         first: dict[str, int] = {}
         for slug, count in counts.items():
-            conn.execute(
-                _insert_for(conn)(category_sequences)
-                .values(category_slug=slug, next_seq=1)
-                .on_conflict_do_nothing(index_elements=["category_slug"])
-            )
-            after = conn.execute(
+            take = (
                 category_sequences.update()
                 .where(category_sequences.c.category_slug == slug)
                 .values(next_seq=category_sequences.c.next_seq + count)
                 .returning(category_sequences.c.next_seq)
-            ).scalar_one()
+            )
+            after = conn.execute(take).scalar()
+            if after is None:  # the category's first arrival: create its counter
+                conn.execute(
+                    _insert_for(conn)(category_sequences)
+                    .values(category_slug=slug, next_seq=1)
+                    .on_conflict_do_nothing(index_elements=["category_slug"])
+                )
+                after = conn.execute(take).scalar_one()
             first[slug] = int(after) - count
         return first
 
@@ -263,6 +276,12 @@ class ArticleStore:
                 }
                 self._statements[name] = statement.on_conflict_do_update(
                     index_elements=["id"], set_=columns
+                )
+            elif name == "mark_pending":
+                statement = insert(pending_publish)
+                self._statements[name] = statement.on_conflict_do_update(
+                    index_elements=["category_slug"],
+                    set_={"version": pending_publish.c.version + 1},
                 )
             else:
                 statement = insert(source_state)
@@ -467,15 +486,18 @@ class ArticleStore:
                 leases.extend(Lease(name, owner, fence) for name, fence in claimed)
         return leases
 
+    def release_all(self, owner: str) -> None:
+        """Give back every lease `owner` still holds (a run ending early, a daemon stopping)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                source_state.update()
+                .where(source_state.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_utc=None)
+            )
+
     def _release(self, conn: Connection, lease: Lease) -> None:
         released = conn.execute(
-            source_state.update()
-            .where(
-                source_state.c.source == lease.source,
-                source_state.c.lease_owner == lease.owner,
-                source_state.c.fence == lease.fence,
-            )
-            .values(lease_owner=None, lease_expires_utc=None)
+            _RELEASE, {"b_source": lease.source, "b_owner": lease.owner, "b_fence": lease.fence}
         )
         if released.rowcount != 1:
             raise StaleLeaseError(
@@ -485,14 +507,9 @@ class ArticleStore:
     # -- publishing across processes -----------------------------------------------------
 
     def _mark_pending(self, conn: Connection, slugs: Iterable[str]) -> None:
-        for slug in slugs:
-            insert = _insert_for(conn)(pending_publish).values(category_slug=slug, version=1)
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["category_slug"],
-                    set_={"version": pending_publish.c.version + 1},
-                )
-            )
+        rows = [{"category_slug": slug, "version": 1} for slug in sorted(slugs)]
+        if rows:
+            conn.execute(self._statement(conn, "mark_pending"), rows)
 
     def pending(self) -> dict[str, int]:
         """Categories changed since they were last published, with their change versions."""

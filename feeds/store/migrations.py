@@ -19,6 +19,8 @@ from feeds.store.schema import (
     source_state,
 )
 
+MIGRATION_KEY = 0x6665656475  # the advisory lock that serialises schema changes
+
 
 class SchemaError(Exception):
     """The store's schema is newer than this feeds understands."""
@@ -68,7 +70,8 @@ def _number_arrivals(conn: Connection) -> None:
 
 
 def _add_leases(conn: Connection) -> None:
-    # Version 4 added leases and fencing to source_state (pending_publish is new: created).
+    # Version 4 added leases and fencing to source_state (pending_publish is new: created)
+    # and an index of category links by article.
     present = {c["name"] for c in inspect(conn).get_columns(source_state.name)}
     added = {
         "lease_owner": "TEXT",
@@ -78,6 +81,12 @@ def _add_leases(conn: Connection) -> None:
     for column, kind in added.items():
         if column not in present:
             conn.execute(text(f"ALTER TABLE {source_state.name} ADD COLUMN {column} {kind}"))
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_article_categories_article "
+            f"ON {article_categories.name} (article_id)"
+        )
+    )
 
 
 # STEPS[n] upgrades a store from version n to n + 1.
@@ -90,6 +99,10 @@ STEPS: dict[int, Callable[[Connection], None]] = {
 
 def migrate(conn: Connection) -> int:
     """Create or upgrade the schema in `conn`'s transaction; returns the version found."""
+    if conn.dialect.name == "postgresql":
+        # Workers starting together must not race to create the same tables: one at a time
+        # (SQLite's write lock already serialises its openers).
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=MIGRATION_KEY))
     fresh = not inspect(conn).has_table(schema_info.name)
     metadata.create_all(conn)
     version = conn.execute(select(schema_info.c.version)).scalar()

@@ -69,6 +69,8 @@ article_categories = Table(
     # so a page, once full, keeps its entries whatever dates later entries carry.
     Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_article_categories_recent", "category_slug", "published_utc"),
+    # Lookups by article (its links on update, retention's orphan check) must not scan.
+    Index("ix_article_categories_article", "article_id"),
 )
 
 # The next arrival number of each category, taken with a row lock (PostgreSQL) or under
