@@ -72,6 +72,7 @@ class FetchConfig:
     per_host: int
     parse_deadline: float  # seconds one body may take to parse before its worker is killed
     lease: timedelta = timedelta(minutes=5)  # a claim on a source; others take over after it
+    allow_private_addresses: bool = True  # false: the SSRF guard refuses internal targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +265,8 @@ class _ConfigReader:
     def read_fetch(self, data: Mapping[str, Any]) -> FetchConfig:
         where = "[fetch]"
         keys = {"user_agent", "connect_timeout", "read_timeout", "deadline", "max_body",
-                "concurrency", "per_host", "parse_deadline", "lease"}  # fmt: skip
+                "concurrency", "per_host", "parse_deadline", "lease",
+                "allow_private_addresses"}  # fmt: skip
         self.check_keys(data, where, keys)
         user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
         concurrency = self.get(data, where, "concurrency", int, 16)
@@ -282,6 +284,7 @@ class _ConfigReader:
             per_host=per_host,
             parse_deadline=self.seconds(data, where, "parse_deadline", "30s"),
             lease=self.convert(data, where, "lease", parse_duration, "5m"),
+            allow_private_addresses=self.get(data, where, "allow_private_addresses", bool, True),
         )
 
     def read_websub(self, data: Mapping[str, Any]) -> WebSubConfig:

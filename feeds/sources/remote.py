@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import brotli
+import httpcore
 import httpx
 
 from feeds.config import FetchConfig
@@ -23,6 +24,7 @@ from feeds.sources.decoding import (
     BoundedDecoder,
     UnsupportedEncodingError,
 )
+from feeds.sources.guard import GuardedBackend
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 MAX_REDIRECTS = 5
@@ -71,9 +73,19 @@ def make_client(config: FetchConfig) -> httpx.AsyncClient:
         max_keepalive_connections=max(256, config.concurrency),
         keepalive_expiry=30,
     )
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    if not config.allow_private_addresses:
+        # httpx takes no network backend; its pool does: the same pool, guarded.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(),
+        )
     return httpx.AsyncClient(
         timeout=timeout,
-        limits=limits,
+        transport=transport,
         follow_redirects=False,
         headers={
             "User-Agent": config.user_agent,

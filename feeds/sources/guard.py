@@ -1,0 +1,79 @@
+"""The SSRF guard: with `[fetch] allow_private_addresses = false`, no fetch connects to a
+private, loopback, link-local or otherwise internal address.
+
+The check runs where the connection is made, for every connection (so after redirects too),
+on the addresses the name resolved to, and the connection goes to the address that was
+checked: a DNS answer that changes between check and connect cannot slip through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+import httpcore
+
+
+class BlockedAddressError(httpcore.ConnectError):
+    """A connection to an address the guard refuses."""
+
+
+def refusal(address: str) -> str | None:
+    """Why the guard refuses `address` (an IP literal), or None when it is public."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{kind}"):
+            return f"{address} is a {kind.replace('_', '-')} address"
+    if not ip.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, refusing non-public addresses at connect time."""
+
+    def __init__(self) -> None:
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[object] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            reason = refusal(address)
+            if reason is not None:
+                raise BlockedAddressError(
+                    f"refused to connect to {host}: {reason} (allow_private_addresses = false)"
+                )
+        return await self.inner.connect_tcp(
+            addresses[0],
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,  # type: ignore[arg-type]
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[object] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddressError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
