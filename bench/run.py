@@ -433,7 +433,7 @@ def bench(args: argparse.Namespace, workdir: Path) -> int:
         f"into {workdir}"
     )
     timeout = 600 + 2.0 * n  # per phase
-    phases_run = 3 * k + 2
+    phases_run = 3 * k + 2 + (3 if args.pg else 0)
     server = ServerProcess(
         workdir / "feeds",
         workdir / "server.log",

@@ -28,7 +28,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from feeds.config import Config, ConfigError, load_config
 from feeds.metrics import Metrics
 from feeds.model import Source, SourceKind, SourceResult
-from feeds.pipeline import Clock, Job, Updater, cache_seconds, publish_pending, site_for
+from feeds.pipeline import (
+    CLAIM_BATCH,
+    Clock,
+    Job,
+    Updater,
+    cache_seconds,
+    publish_pending,
+    site_for,
+)
 from feeds.sources.local import local_fingerprint
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, publisher_lock
@@ -36,6 +44,9 @@ from feeds.websub import announce
 from feeds.workers import ParserPool
 
 log = logging.getLogger(__name__)
+
+
+PUBLISH_BACKOFF = 5.0  # publish at most 1/5 of the time while changes keep coming
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,7 @@ class Daemon:
         self.reload_requested = False
         self.stopping = asyncio.Event()
         self.server_stop = asyncio.Event()
+        self.quiet_until = 0.0  # monotonic time before which no publish starts
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT."""
@@ -94,7 +106,7 @@ class Daemon:
             scheduler.shutdown(wait=False)
             await self._drain()
             self.store.release_all(self.updater.owner)
-        await self._publish()
+        await self._publish(final=True)
         if server is not None:
             self.server_stop.set()
             await server
@@ -139,7 +151,10 @@ class Daemon:
     async def _claim(self) -> None:
         if self.stopping.is_set():
             return
-        for job in self.updater.due():
+        room = CLAIM_BATCH * self.config.fetch.concurrency - len(self.in_flight)
+        if room <= 0:
+            return
+        for job in self.updater.due(limit=room, exclude=self.in_flight):
             name = job.source.name
             if name in self.in_flight or not self._local_changed(job.source):
                 continue
@@ -167,9 +182,16 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.observe_update(result, time.monotonic() - started)
 
-    async def _publish(self) -> None:
-        """Publish what any process changed; on PostgreSQL one publisher at a time."""
+    async def _publish(self, *, final: bool = False) -> None:
+        """Publish what any process changed; on PostgreSQL one publisher at a time.
+
+        While sources keep arriving (a cold start of thousands), every publish finds the
+        same categories changed again: after a publish that took T seconds the next waits
+        PUBLISH_BACKOFF x T, so rendering never crowds out fetching and storing.
+        """
         started = time.monotonic()
+        if started < self.quiet_until and not final:
+            return
         try:
             with publisher_lock(self.store.engine) as mine:
                 if not mine:
@@ -181,6 +203,7 @@ class Daemon:
         if not result.written and not categories:
             return
         seconds = time.monotonic() - started
+        self.quiet_until = started + PUBLISH_BACKOFF * seconds
         if self.metrics is not None:
             self.metrics.observe_publish(sorted(categories) or ["*"], seconds)
         log.info("published: %d file(s) written in %.2fs", len(result.written), seconds)

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
 
 
@@ -134,22 +135,29 @@ class Updater:
             lambda: asyncio.Semaphore(config.fetch.per_host)
         )
 
-    def due(self, *, force: bool = False) -> list[Job]:
+    def due(
+        self, *, force: bool = False, limit: int | None = None, exclude: Collection[str] = ()
+    ) -> list[Job]:
         """Claim the configured sources due now (`force`: all not held back).
 
         Remote sources are leased in the store, so several processes sharing one store
         (`feeds run` on many machines) never fetch a source twice; local files are read by
-        whoever has them.
+        whoever has them. `limit` caps the remote claims, so a lease is taken only for work
+        that starts before it runs out; `exclude` names sources this run already did.
         """
         states = self.store.fetch_states()
         now = self.clock()
-        wanted = [s for s in self.config.sources if is_due(s, states.get(s.name), now, force=force)]
+        wanted = [
+            s
+            for s in self.config.sources
+            if s.name not in exclude and is_due(s, states.get(s.name), now, force=force)
+        ]
         remote = [s.name for s in wanted if s.kind is SourceKind.REMOTE]
         self.store.ensure_states(name for name in remote if name not in states)
         until = now + self.config.fetch.lease
         leases = {
             lease.source: lease
-            for lease in self.store.claim(remote, self.owner, now, until, force=force)
+            for lease in self.store.claim(remote, self.owner, now, until, force=force, limit=limit)
         }
         return [
             Job(s, states.get(s.name), leases.get(s.name))
@@ -194,10 +202,16 @@ class Updater:
                 on_result(result)
             return result
 
-        jobs = self.due(force=force)
-        if on_start is not None:
-            on_start(len(jobs))
-        results = await asyncio.gather(*(one(job) for job in jobs))
+        # Claim in batches a few times the concurrency, so no lease waits in a queue long
+        # enough to expire and be claimed again by another worker.
+        batch = CLAIM_BATCH * self.config.fetch.concurrency
+        results: list[SourceResult] = []
+        done: set[str] = set()
+        while jobs := self.due(force=force, limit=batch, exclude=done):
+            done.update(job.source.name for job in jobs)
+            if on_start is not None:
+                on_start(len(done))
+            results.extend(await asyncio.gather(*(one(job) for job in jobs)))
         return UpdateReport(tuple(results))
 
 

@@ -109,6 +109,7 @@ def start(config: Path, name: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(config.parent)},
+        start_new_session=True,  # its own process group: a kill -9 takes its parser pool too
     )
 
 
@@ -171,7 +172,7 @@ def test_a_killed_daemon_loses_nothing(
     daemons = [start(config, f"d{i}") for i in range(3)]
     try:
         assert wait_for(lambda: len(stored_entries(pg_url)) > 20, 60)
-        daemons[0].send_signal(signal.SIGKILL)
+        os.killpg(daemons[0].pid, signal.SIGKILL)  # the daemon and its parser workers
         daemons[0].wait()
         assert wait_for(lambda: all_fetched(pg_url), 120), "the survivors did not finish"
         assert wait_for(lambda: stored_entries(pg_url) == expected_entries(), 30)

@@ -451,17 +451,22 @@ class ArticleStore:
         until: datetime,
         *,
         force: bool = False,
+        limit: int | None = None,
     ) -> list[Lease]:
-        """Lease those of `sources` that are due (all, with `force`) and not leased by anyone.
+        """Lease those of `sources` that are due (all, with `force`) and not leased by anyone,
+        at most `limit`, the longest overdue first.
 
-        One statement: PostgreSQL skips rows another claim has locked (SKIP LOCKED), so
-        concurrent workers never claim a source twice; SQLite's write lock serialises them.
-        The fence grows with every claim.
+        One statement per chunk: PostgreSQL skips rows another claim has locked (SKIP
+        LOCKED), so concurrent workers never claim a source twice; SQLite's write lock
+        serialises them. The fence grows with every claim.
         """
         leases: list[Lease] = []
         stamp, free = utc_text(now), source_state.c.lease_expires_utc
         with self.engine.begin() as conn:
             for chunk in _chunks(sorted(sources)):
+                room = None if limit is None else limit - len(leases)
+                if room is not None and room <= 0:
+                    break
                 candidates = select(source_state.c.source).where(
                     source_state.c.source.in_(chunk),
                     free.is_(None) | (free < stamp),
@@ -471,6 +476,9 @@ class ArticleStore:
                 if not force:
                     due = source_state.c.next_due_utc
                     candidates = candidates.where(due.is_(None) | (due <= stamp))
+                if room is not None:
+                    overdue = source_state.c.next_due_utc
+                    candidates = candidates.order_by(overdue.is_not(None), overdue).limit(room)
                 if conn.dialect.name == "postgresql":
                     candidates = candidates.with_for_update(skip_locked=True)
                 claimed = conn.execute(
