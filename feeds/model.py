@@ -116,6 +116,7 @@ class RawEntry:
 
     entry_id: str | None
     title: str | None = None
+    title_is_html: bool = True  # False when the format says the title is plain text
     link: str | None = None
     summary_html: str | None = None
     content_html: str | None = None

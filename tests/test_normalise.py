@@ -198,3 +198,14 @@ def test_html_to_text_and_safe_url() -> None:
     assert safe_url("//cdn.example.org/x", "https://example.org/") == "https://cdn.example.org/x"
     assert safe_url("mailto:a@b") is None
     assert safe_url("") is None
+
+
+def test_plain_text_titles_keep_angle_brackets_and_decode_entities() -> None:
+    raw = RawEntry(entry_id="x", title="Vec<T> &amp; Option<&str>", title_is_html=False)
+    assert normalise(raw).title == "Vec<T> & Option<&str>"
+    assert normalise(RawEntry(entry_id="x", title="<b>Bold</b> &amp; more")).title == "Bold & more"
+
+
+def test_an_entry_of_nothing_is_dropped_with_a_reason() -> None:
+    with pytest.raises(EntryError, match="no title, link or text"):
+        normalise(RawEntry(entry_id=None, location="feed.xml"))

@@ -629,3 +629,22 @@ def test_parse_feed_is_repeatable_and_results_pickle() -> None:
     first = parse(body)
     assert parse(body) == first
     assert pickle.loads(pickle.dumps(first)) == first
+
+
+def test_a_default_latin1_label_does_not_beat_the_document() -> None:
+    from feeds.parse import parse_feed as parse
+
+    title = "Новости дня"
+    declared = (
+        '<?xml version="1.0" encoding="koi8-r"?><rss version="2.0"><channel><title>c</title>'
+        f"<link>https://e.org/</link><description>d</description><item><title>{title}</title>"
+        "<link>https://e.org/1</link></item></channel></rss>"
+    ).encode("koi8-r")
+    latin1 = {"content-type": "application/rss+xml; charset=ISO-8859-1"}
+    assert parse(declared, url="https://e.org/f", headers=latin1).entries[0].title == title
+    undeclared = declared.replace(b' encoding="koi8-r"', b"").decode("koi8-r").encode("utf-8")
+    assert parse(undeclared, url="https://e.org/f", headers=latin1).entries[0].title == title
+    # A specific charset in the header still wins over a wrong declaration.
+    wrong = declared.replace(b"koi8-r", b"iso-8859-5")
+    koi = {"content-type": "application/rss+xml; charset=KOI8-R"}
+    assert parse(wrong, url="https://e.org/f", headers=koi).entries[0].title == title

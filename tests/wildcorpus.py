@@ -1362,6 +1362,10 @@ def _specs(rng: random.Random) -> list[_Spec]:
     for charset in ("utf-16le", "utf-16be"):
         for mode in ("bom", "bom-charset", "bom-header-utf8"):
             specs.append(_Spec(next_kind(), charset, mode, features=("encoding",)))
+    # UTF-16BE labelled charset=UTF-16 (as RFC 2781 labels it: the BOM tells the byte
+    # order), with text that also decodes, wrongly but without error, as UTF-16LE.
+    for kind in ("rss20", "atom10"):
+        specs.append(_Spec(kind, "utf-16be", "bom-charset", features=("encoding", "bmp-text")))
 
     # B: every dialect, with random features.
     for kind in XML_KINDS:
@@ -1452,17 +1456,34 @@ def _pick_date(
     return text, expected
 
 
+_BASES = {"xml-base", "xml-base-relative"}
+
+
+def _bmp_safe(text: str) -> bool:
+    """No character whose UTF-16 code unit, read byte-swapped, is a surrogate."""
+    return all(ord(c) <= 0xFFFF and not 0xD8 <= ord(c) & 0xFF <= 0xDF for c in text)
+
+
+def _phrases(charset: Charset, features: set[str] | frozenset[str]) -> tuple[str, ...]:
+    if "bmp-text" in features:
+        # UTF-16BE that also decodes as UTF-16LE without an error (see `_specs`)
+        return tuple(p for p in charset.phrases if _bmp_safe(p))
+    return charset.phrases
+
+
 def _plan_items(number: int, spec: _Spec, rng: random.Random, zone: ZoneInfo) -> list[Item]:
     charset = CHARSETS[spec.charset]
     features = set(spec.features)
     kind = spec.kind
     count = spec.count if spec.count is not None else rng.randint(2, 8)
     plain_only = spec.broken is not None
+    author = _AUTHORS[charset.language]
     styles = _title_styles(kind, dtd="dtd-entities" in features)
     items = []
     for index in range(1, count + 1):
         tag = f"W{number:03d}-{index:03d}"
-        phrase = charset.phrases[(number + index) % len(charset.phrases)]
+        phrases = _phrases(charset, features)
+        phrase = phrases[(number + index) % len(phrases)]
 
         # title
         if plain_only:
@@ -1568,7 +1589,7 @@ def _plan_items(number: int, spec: _Spec, rng: random.Random, zone: ZoneInfo) ->
                 guid=guid,
                 guid_style=guid_style,
                 link=link,
-                base=("entries/" if "xml-base" in features and index % 2 == 0 else None),
+                base=("entries/" if features & _BASES and index % 2 == 0 else None),
                 date=date,
                 instant=instant,
                 date_role=role,
@@ -1578,7 +1599,7 @@ def _plan_items(number: int, spec: _Spec, rng: random.Random, zone: ZoneInfo) ->
                 xhtml=xhtml and content is not None,
                 cdata=rng.random() < 0.5,
                 enclosure=enclosure,
-                author=_AUTHORS[charset.language] if rng.random() < 0.7 else None,
+                author=None if "bmp-text" in features or rng.random() < 0.3 else author,
                 more_links="multi-links" in features,
             )
         )
@@ -1612,13 +1633,14 @@ def _make_feed(number: int, spec: _Spec, rng: random.Random) -> WildFeed:
         base = f"/base-W{number:03d}/blog/"
     if base is not None and kind not in _XML_BASE:
         raise ValueError(f"{kind} cannot carry xml:base")
-    title = f"{charset.phrases[number % len(charset.phrases)]} (W{number:03d})"
+    phrases = _phrases(charset, features)
+    title = f"{phrases[number % len(phrases)]} (W{number:03d})"
     channel = Channel(
         title=title,
         link=home,
         description=f"Wild feed W{number:03d}: {kind}, {charset.key}",
         language=charset.language,
-        author=_AUTHORS[charset.language],
+        author="Ana Lukasiewicz" if "bmp-text" in features else _AUTHORS[charset.language],
         base=base,
         doctype=NETSCAPE_DOCTYPE
         if kind == "rss091n"

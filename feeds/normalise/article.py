@@ -114,6 +114,9 @@ def normalise_entry(
 ) -> Article:
     """One raw entry as an Article. Raises EntryError when it has no category."""
     key = entry_key(raw)
+    if not any((raw.title, raw.link, raw.content_html, raw.summary_html, raw.enclosures)):
+        # Broken XML can yield an entry of nothing at all: publishing it helps nobody.
+        raise EntryError(f"{raw.location or source.name}: an entry with no title, link or text")
     category = clean_text(raw.category or "") or clean_text(source.category or "")
     if not category:
         where = raw.location or source.name
@@ -122,7 +125,13 @@ def normalise_entry(
     link = safe_url(raw.link, base)
     content = sanitise_html(raw.content_html or raw.summary_html or "", base)
     summary_source = raw.summary_html if raw.summary_html else content
-    title = html_to_text(raw.title or "") or _title_from(summary_source) or key
+    raw_title = raw.title or ""
+    # Plain-text titles keep their angle brackets; entities in them (common in JSON Feed
+    # titles written by HTML tools) are still decoded.
+    text_title = (
+        html_to_text(raw_title) if raw.title_is_html else clean_text(html.unescape(raw_title))
+    )
+    title = text_title or _title_from(summary_source) or key
     published, updated = _dates(raw, source, now, first_seen)
     return Article(
         id=article_id(source.name, key),

@@ -26,6 +26,7 @@ How feedparser 6.0.x is driven, and why:
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -53,6 +54,9 @@ _HTML_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _WEB_SCHEMES = frozenset({"http", "https"})
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _MAX_REASON = 300
+_DEFAULT_LABELS = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
+_CHARSET = re.compile(r"charset\s*=\s*([^;]+)", re.IGNORECASE)
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
 class ParseError(Exception):
@@ -87,7 +91,9 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
 
 def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     response_headers = {k: v for k, v in headers.items() if k != "content-location"}
-    response_headers.setdefault("content-type", "application/xml")
+    response_headers["content-type"] = _trusted_content_type(
+        data, response_headers.get("content-type", "application/xml")
+    )
     result = feedparser.parse(
         io.BytesIO(data),
         response_headers=response_headers,
@@ -160,6 +166,8 @@ def _entry(
     return RawEntry(
         entry_id=_text(_get(entry, "id")),
         title=_text(_get(entry, "title")),
+        # Atom says what its titles are; RSS titles are HTML in practice (entities, <b>).
+        title_is_html=not (is_atom and _detail_type(entry, "title_detail") == "text/plain"),
         link=urljoin(url, link) if link else None,
         summary_html=summary_html,
         content_html=content_html,
@@ -326,6 +334,41 @@ def _reason(error: object, *, declared: bool = True) -> str:
 
 
 # --- small readers of feedparser's dicts ----------------------------------------------------
+
+
+def _trusted_content_type(data: bytes, content_type: str) -> str:
+    """The Content-Type to hand feedparser, without a charset the body contradicts.
+
+    RFC 3023 lets the header's charset win over the document, and servers often send a
+    default they never checked (Latin-1, ASCII): a BOM always, and beside such a default an
+    XML declaration naming another encoding, or a body that is valid non-ASCII UTF-8, are
+    believed over the header. A specific charset in the header still wins.
+    """
+    media, _, params = content_type.partition(";")
+    charset = _CHARSET.search(params)
+    if charset is None:
+        return content_type
+    label = charset.group(1).strip("\"' ").lower()
+    if data.startswith(_BOMS):
+        return media.strip()
+    if label not in _DEFAULT_LABELS:
+        return content_type  # a specific charset: someone chose it
+    declared = _DECLARED.search(data[:200])
+    if declared is not None and declared.group(1).decode("ascii").lower() != label:
+        return media.strip()
+    if declared is None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return content_type
+        if not data.isascii():
+            return media.strip()  # valid UTF-8 with non-ASCII text: the label is a default
+    return content_type
+
+
+def _detail_type(holder: Mapping[str, Any], key: str) -> str | None:
+    detail = holder.get(key)
+    return str(detail.get("type")) if isinstance(detail, Mapping) else None
 
 
 def _get(holder: Mapping[str, Any], key: str) -> Any:

@@ -126,6 +126,7 @@ def _entry(
     return RawEntry(
         entry_id=entry_id,
         title=_string(item.get("title")),
+        title_is_html=False,  # JSON Feed titles are plain text by the spec
         link=urljoin(url, link) if link else None,
         summary_html=text_to_html(summary) if summary else None,
         content_html=content_html,
