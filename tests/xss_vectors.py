@@ -1,12 +1,15 @@
 """XSS vectors for the sanitising tests (`test_xss.py`), written out by hand.
 
-Four lists:
+The lists:
 
 * `HTML_VECTORS`: (name, html) pairs pushed as entry *content* through every source kind,
   grouped by evasion class (`CLASSES` names the class of each vector);
 * `MARKDOWN_VECTORS`: Markdown syntax that makes links and images (local Markdown only);
 * `TEXT_VECTORS`: values for plain-text fields (titles, authors, tags, categories, summaries);
-* `URL_VECTORS`: values for URL fields (entry links, enclosure URLs, front matter ``link``).
+* `URL_VECTORS`: values for URL fields (entry links, enclosure URLs, front matter ``link``);
+* `FILENAME_VECTORS`, `LANGUAGE_VECTOR`: local article file names, language tags;
+* `CONTROL_CHAR_VECTORS` (raw control characters: JSON Feed and local files only, XML cannot
+  carry them) and `CONTROL_REFERENCE_VECTORS` (``&#1;`` and the like).
 
 Names are lowercase ASCII words joined by ``-`` (they become titles and file names).
 `CONTROL` is legitimate HTML that must survive: a link and an image.
@@ -449,5 +452,16 @@ CONTROL_CHAR_VECTORS: list[tuple[str, str]] = [
     ("href-raw-escape-char", '<a href="java\x1bscript:alert(1)">x</a>'),
 ]
 
+# Numeric character references to characters XML cannot carry: an HTML parser decodes them,
+# so they must be removed after sanitising, not only before. Run apart from the others
+# (`test_xss.test_control_character_references_do_not_break_publishing`).
+CONTROL_REFERENCE_VECTORS: list[tuple[str, str]] = [
+    ("text-control-reference", "<p>before&#1;after</p>"),
+    ("attribute-control-reference", '<img src="https://example.com/i.png" alt="x&#x1f;y">'),
+    ("noncharacter-reference", "<p>non&#xFFFF;char</p>"),
+    ("url-control-reference", '<a href="https://example.com/&#x7;">x</a>'),
+]
+
 CLASSES.update({name: "raw control characters" for name, _ in CONTROL_CHAR_VECTORS})
+CLASSES.update({name: "control character references" for name, _ in CONTROL_REFERENCE_VECTORS})
 CLASSES.update({name: "markdown link syntax" for name, _ in MARKDOWN_VECTORS})

@@ -16,8 +16,9 @@ import nh3
 # Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
 # frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
 _EXTRA_ATTRIBUTES = {"a": {"title"}, "img": {"title"}, "abbr": {"title"}}
+# `cite` holds a URL that ammonia does not treat as one (no scheme check): not kept.
 _ATTRIBUTES = {
-    tag: set(attrs) | _EXTRA_ATTRIBUTES.get(tag, set())
+    tag: (set(attrs) - {"cite"}) | _EXTRA_ATTRIBUTES.get(tag, set())
     for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
 } | {tag: attrs for tag, attrs in _EXTRA_ATTRIBUTES.items() if tag not in nh3.ALLOWED_ATTRIBUTES}
 _TAGS = set(nh3.ALLOWED_TAGS)
@@ -54,7 +55,9 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
 def sanitise_html(fragment: str, base_url: str | None) -> str:
     """Untrusted HTML to HTML safe to republish, relative URLs resolved against `base_url`."""
     base = base_url if base_url and urlsplit(base_url).scheme in ("http", "https") else None
-    return _cleaner(base).clean(strip_illegal_xml(fragment)).strip()
+    # Stripped again after cleaning: ammonia decodes references like &#1; into characters
+    # XML cannot carry, and one of those would make a whole feed unrenderable.
+    return strip_illegal_xml(_cleaner(base).clean(strip_illegal_xml(fragment))).strip()
 
 
 def html_to_text(fragment: str) -> str:
