@@ -34,6 +34,7 @@ from feeds.pipeline import (
     site_for,
 )
 from feeds.publish import PublishResult
+from feeds.publish.files import sweep_temp_files
 from feeds.sources.remote import make_client
 from feeds.status import SourceStatus, source_statuses
 from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
@@ -170,6 +171,8 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float) -> N
     """Fetch due sources (all on the first run), store them and publish the feeds."""
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
+        if config.output.dir.is_dir():
+            sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         report = asyncio.run(_update(config, store, force))
         published = _publish(lambda: publish_pending(config, store)[1])
         if config.websub.hub:

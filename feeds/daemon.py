@@ -37,6 +37,7 @@ from feeds.pipeline import (
     publish_pending,
     site_for,
 )
+from feeds.publish.files import sweep_temp_files
 from feeds.sources.local import local_fingerprint
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, publisher_lock
@@ -98,6 +99,8 @@ class Daemon:
                 self._publish, "interval", seconds=self.settings.publish_every, **every
             )
             scheduler.add_job(self._reload, "interval", seconds=self.settings.reload_every, **every)
+            if self.config.output.dir.is_dir():
+                sweep_temp_files(self.config.output.dir)  # a killed run's leftovers
             scheduler.start()
             server = self._start_server()
             log.info("daemon started with %d source(s)", len(self.config.sources))

@@ -36,7 +36,7 @@ from feeds.model import (
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site, publish_site
-from feeds.publish.files import write_if_changed
+from feeds.publish.files import sweep_temp_files, write_if_changed
 from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
@@ -475,6 +475,8 @@ def publish_everything(
     """Apply retention, then write the `changed` categories (every one when None), `all/`,
     the front page and the OPML. Unchanged files are not rewritten either way."""
     store.expire_beyond(config.output.max_items)
+    if changed is None and config.output.dir.is_dir():
+        sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
     limit = config.output.max_items
     categories: dict[str, Category] = {c.slug: c for c in configured_categories(config.sources)}
     categories.update({c.slug: c for c in store.categories()})

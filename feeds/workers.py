@@ -8,9 +8,11 @@ deadline (feedparser has quadratic corners) gets its pool killed and replaced.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -60,6 +62,20 @@ def digest_body(job: BodyJob) -> Digest:
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
 
 
+def _die_with_parent() -> None:
+    """In a worker: ask Linux to kill us when the process that started us dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers end when their queue closes
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class ParserPool:
     """A lazily started process pool for `digest_body`, with a per-job deadline.
 
@@ -73,9 +89,12 @@ class ParserPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            # forkserver: workers do not inherit the event loop, sockets or the DB pool.
-            context = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
+            # spawn: workers inherit no event loop, sockets or database pool, and are our own
+            # children, so they can be told to die with us (a forkserver outlives a kill -9).
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_die_with_parent
+            )
         return self._executor
 
     async def digest(self, job: BodyJob) -> Digest:

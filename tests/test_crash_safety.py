@@ -9,6 +9,7 @@ be free. After all kills one normal run must converge to exactly the entries the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -26,9 +27,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import lxml.html
 import pytest
 from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
@@ -115,7 +118,7 @@ class World:
                 path=f"/feed/{i:03d}",
                 category=CATEGORIES[i % len(CATEGORIES)],
                 delay=0.25 if slow_every and i % slow_every == 5 else 0.0,
-                items=[_item(i, n) for n in range(3)],
+                items=[_item(i, n) for n in range(2)],
             )
             for i in range(count)
         ]
@@ -127,7 +130,7 @@ class World:
             body = writer(remote.items, title=f"{remote.name} (Stand {self.generation})")
             self.server.add(remote.path, body, content_type=content_type, delay=remote.delay)
 
-    def advance(self, rng: random.Random, new: float = 0.2, edited: float = 0.1) -> None:
+    def advance(self, rng: random.Random, new: float = 0.05, edited: float = 0.08) -> None:
         """A new generation: every body changes; some sources get a new entry, some an
         edited one."""
         self.generation += 1
@@ -228,6 +231,7 @@ class Processes:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.count = 0
         self.survivors: list[str] = []  # descriptions of processes that outlived a kill
+        self.started: list[subprocess.Popen[bytes]] = []
 
     def start(self, config: Path, *args: str) -> Run:
         self.count += 1
@@ -241,7 +245,16 @@ class Processes:
                  str(config), *args],
                 cwd=config.parent, stdout=out, stderr=err, env=env,
             )  # fmt: skip
+        self.started.append(process)
         return Run(process, started, started_utc, stdout, stderr)
+
+    def close(self) -> None:
+        """End whatever a failed test left running: its own runs, then what they forked."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        self.reap(grace=0.0)
 
     def marked(self) -> list[int]:
         needle = f"{MARK}={self.token}".encode()
@@ -270,6 +283,15 @@ class Processes:
         return described
 
 
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    started = Processes(tmp_path / "logs")
+    try:
+        yield started
+    finally:
+        started.close()
+
+
 def kill_at(run: Run, moment: float) -> bool:
     """SIGKILL `run` `moment` seconds after its start; False when it had already ended."""
     time.sleep(max(0.0, run.started + moment - time.time()))
@@ -278,6 +300,41 @@ def kill_at(run: Run, moment: float) -> bool:
     run.process.send_signal(signal.SIGKILL)
     run.wait(30)
     return True
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, every: float = 0.25) -> float | None:
+    """Seconds until `condition` held, or None when it did not within `seconds`."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(every)
+    return None
+
+
+def feed_files(out: Path) -> dict[Path, int]:
+    """Inode of each category's and all/'s feeds: an atomic replace changes it."""
+    found = {}
+    for folder in out.iterdir() if out.exists() else ():
+        for name in VALIDATORS:
+            with contextlib.suppress(OSError):
+                found[folder / name] = (folder / name).stat().st_ino
+    return found
+
+
+def writing_started(run: Run, out: Path, before: dict[Path, int]) -> bool:
+    """Whether `run` has replaced a feed file (or has ended)."""
+    return run.process.poll() is not None or feed_files(out) != before
+
+
+def fetch_done(database: Path, run: Run) -> bool:
+    """Whether `run` has stored every source it will (or has ended)."""
+    if run.process.poll() is not None:
+        return True
+    with contextlib.suppress(sqlite3.Error):
+        held, fetched, left, _ = store_snapshot(database, run.process.pid, run.started_utc)
+        return fetched > 0 and not held and not left
+    return False
 
 
 def lock_is_free(database: Path) -> bool:
@@ -434,7 +491,8 @@ def assert_converged(world: World, url: str, out: Path, context: str) -> None:
                 f"{context}: {slug} {kind} lacks {len(ids - set(found))} entries "
                 f"and has {len(set(found) - ids)} extra"
             )
-    titles = {item["id"]: item.get("title") for item in feed["items"]}  # all/feed.json
+    everything = json.loads((out / "all" / "feed.json").read_text(encoding="utf-8"))
+    titles = {item["id"]: item.get("title") for item in everything["items"]}
     outdated = [
         key
         for key, title in expected.items()
@@ -445,32 +503,39 @@ def assert_converged(world: World, url: str, out: Path, context: str) -> None:
 
 def assert_not_served(out: Path, temps: list[Path]) -> None:
     """`feeds serve` answers 404 for the leftover temporary files."""
-    from starlette.testclient import TestClient
-
     from feeds.serve import create_app
 
     app = create_app(out, metrics=None, health_max_age=timedelta(hours=1), cache_seconds=60)
-    with TestClient(app) as client:
-        assert client.get("/all/atom.xml").status_code == 200
-        for temp in temps:
-            url = "/" + temp.relative_to(out).as_posix()
-            assert client.get(url).status_code == 404, f"{url} is served"
+    paths = ["/all/atom.xml", *("/" + t.relative_to(out).as_posix() for t in temps)]
+
+    async def statuses() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://feeds.test") as client:
+            return [(await client.get(path)).status_code for path in paths]
+
+    assert asyncio.run(statuses()) == [200] + [404] * len(temps), paths
 
 
-def store_snapshot(database: Path, pid: int, since: str) -> tuple[int, int, int]:
-    """(leases the process `pid` still held, sources fetched since `since`, pending marks)."""
+def store_snapshot(database: Path, pid: int, since: str) -> tuple[int, int, int, int]:
+    """What the killed process `pid` left: (leases it still held, sources it fetched, free
+    sources it had not fetched yet, pending category marks)."""
     db = sqlite3.connect(database, timeout=30)
     try:
-        leases = db.execute(
+        held = db.execute(
             "SELECT count(*) FROM source_state WHERE lease_owner LIKE ?", (f"%:{pid}:%",)
         ).fetchone()[0]
         fetched = db.execute(
             "SELECT count(*) FROM source_state WHERE last_fetch_utc >= ?", (since,)
         ).fetchone()[0]
+        left = db.execute(
+            "SELECT count(*) FROM source_state WHERE lease_owner IS NULL "
+            "AND (last_fetch_utc IS NULL OR last_fetch_utc < ?)",
+            (since,),
+        ).fetchone()[0]
         pending = db.execute("SELECT count(*) FROM pending_publish").fetchone()[0]
     finally:
         db.close()
-    return leases, fetched, pending
+    return held, fetched, left, pending
 
 
 def written_since(out: Path, since: float) -> int:
@@ -493,69 +558,85 @@ def summary(title: str, lines: list[str]) -> None:
 
 
 def test_kill_9_during_update_never_corrupts_output_or_store(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, processes: Processes
 ) -> None:
     rng = random.Random(SEED_VALUE)
     world = World(feed_server, 120)
-    processes = Processes(tmp_path / "logs")
-
-    # The reference: one uninterrupted first run into a scratch site, timed from its logs.
-    reference = world.write_config(tmp_path / "reference")
-    run = processes.start(reference, "-vv", "update", "--all")
-    assert run.wait() == 0, run.err()[-3000:]
-    ended = time.time()
-    processes.reap()
-    stored_at = [
-        r["at"] - run.started
-        for r in run.records()
-        if re.search(r", \d+ new, \d+ updated$", r["message"])
-    ]
-    assert len(stored_at) == len(world.remotes) + 1, "a source was not stored in the reference"
-    ref_out = reference.parent / "out"
-    ref_url = f"sqlite:///{reference.parent / 'var' / 'feeds.db'}"
-    OutputChecker(ref_out).check("reference")
-    assert_converged(world, ref_url, ref_out, "reference")
-    last_write = max(p.stat().st_mtime for p in ref_out.rglob("*") if p.is_file()) - run.started
-    first, last, total = min(stored_at), max(stored_at), ended - run.started
-    windows = {
-        "startup": (0.2, max(first, 0.3)),
-        "fetch/store": (first, last),
-        "publish": (last, max(last_write, last + 0.05)),
-    }
-    plan = [*["startup"] * 2, *["fetch/store"] * 9, *["publish"] * 9]
-    assert len(plan) == UPDATE_KILLS
-    moments = [(aim, rng.uniform(*windows[aim])) for aim in plan]
-    rng.shuffle(moments)
-
     config = world.write_config(tmp_path / "site")
     database = config.parent / "var" / "feeds.db"
     url = f"sqlite:///{database}"
     out = config.parent / "out"
     checker = OutputChecker(out)
+
+    # A first run fills the store; the second, timed from its logs, is the reference: the
+    # same work as every run below (every body changed, some entries new or edited).
+    for context in ("first run", "reference run"):
+        if context == "reference run":
+            world.advance(rng)
+        run = processes.start(config, "-vv", "update", "--all")
+        assert run.wait() == 0, f"{context}: {run.err()[-3000:]}"
+        ended = time.time()
+        processes.reap()
+    checker.check("reference run")
+    assert_converged(world, url, out, "reference run")
+    stored_at = [
+        r["at"] - run.started
+        for r in run.records()
+        if re.search(r", \d+ new, \d+ updated$", r["message"])
+    ]
+    assert len(stored_at) == len(world.remotes) + 1, "the reference did not store every source"
+    written = [p.stat().st_mtime - run.started for p in out.rglob("*") if p.is_file()]
+    written = [at for at in written if at >= 0]
+    first, last, total = min(stored_at), max(stored_at), ended - run.started
+    first_write, last_write = min(written, default=total), max(written, default=total)
+    # Kill moments: startup and fetch/store ones counted from the start; rendering ones from
+    # the moment the run has stored its last source (seen in the store), writing ones from
+    # its first replaced feed file, so a machine busier than during the reference run
+    # still gets them in the phase they aim at.
+    windows = {
+        "startup": (0.2, max(first, 0.3)),
+        "fetch/store": (first, last),
+        "publish (rendering)": (0.0, max(first_write - last, 0.05)),
+        "publish (writing)": (0.0, max(last_write - first_write, 0.05)),
+    }
+    plan = [*["startup"] * 2, *["fetch/store"] * 8]
+    plan += [*["publish (rendering)"] * 4, *["publish (writing)"] * 6]
+    assert len(plan) == UPDATE_KILLS
+    moments = [(aim, rng.uniform(*windows[aim])) for aim in plan]
+    rng.shuffle(moments)
+
     phases: Counter[str] = Counter()
     lines = [
-        f"reference run: {total:.2f}s; stores from {first:.2f}s to {last:.2f}s; "
+        f"reference run: {total:.2f}s; sources stored from {first:.2f}s to {last:.2f}s; "
         f"last file written at {last_write:.2f}s"
     ]
-    temps: list[Path] = []
     last_kill = time.time()
     for number, (aim, moment) in enumerate(moments, 1):
         world.advance(rng)
+        feeds_before = feed_files(out)
         run = processes.start(config, "-vv", "update", "--all")
+        if aim == "publish (rendering)":
+            anchor = wait_until(partial(fetch_done, database, run), 120, every=0.02)
+            assert anchor is not None, run.err()[-3000:]
+            moment += time.time() - run.started
+        elif aim == "publish (writing)":
+            anchor = wait_until(partial(writing_started, run, out, feeds_before), 120, 0.01)
+            assert anchor is not None, run.err()[-3000:]
+            moment += time.time() - run.started
         killed = kill_at(run, moment)
         last_kill = time.time()
         context = f"kill {number} at {moment:.2f}s (aimed at {aim})"
         if not killed:
             assert run.process.returncode == 0, f"{context}: {run.err()[-3000:]}"
-        survivors = processes.reap()
+        survivors = processes.reap(grace=0.1)
         assert lock_is_free(database), f"{context}: the run lock is still held"
         check_store(url, context)
-        leases, fetched, pending = store_snapshot(database, run.process.pid, run.started_utc)
+        held, fetched, left, pending = store_snapshot(database, run.process.pid, run.started_utc)
         temps = checker.check(context)
         new_temps = [t for t in temps if t.stat().st_mtime >= run.started]
         if not killed:
             phase = "ended before the kill"
-        elif leases:
+        elif held or (fetched and left):
             phase = "fetch/store"
         elif not fetched:
             phase = "startup"
@@ -566,7 +647,7 @@ def test_kill_9_during_update_never_corrupts_output_or_store(
             phase = "after publishing"
         phases[phase] += 1
         lines.append(
-            f"{context}: {phase}; {leases} leases held, {fetched} sources fetched, "
+            f"{context}: {phase}; {fetched} sources fetched, {held} leased, {left} to go, "
             f"{pending} categories pending, {len(new_temps)} temp file(s) left, "
             f"{len(survivors)} process(es) outlived it"
         )
@@ -582,12 +663,26 @@ def test_kill_9_during_update_never_corrupts_output_or_store(
     assert_not_served(out, temps)
     lines.append(f"phases hit: {dict(phases)}")
     lines.append(f"temporary files left in the output: {[str(t.relative_to(out)) for t in temps]}")
-    lines.append(f"processes that outlived a kill: {processes.survivors}")
+    lines.append(f"processes that outlived a kill: {len(processes.survivors)}")
     summary("kill -9 during feeds update", lines)
-    assert (
-        phases["fetch/store"] >= 3
-        and sum(n for p, n in phases.items() if p.startswith("publish")) >= 3
-    ), dict(phases)
+    publishing = sum(n for p, n in phases.items() if p.startswith("publish"))
+    assert phases["fetch/store"] >= 3 and publishing >= 3, dict(phases)
+
+
+def test_no_process_outlives_a_killed_update(
+    tmp_path: Path, feed_server: FeedServer, processes: Processes
+) -> None:
+    """`kill -9` of the main process (the OOM killer, an impatient operator) must not leave
+    the parser pool running without it."""
+    world = World(feed_server, 40, slow_every=2)
+    config = world.write_config(tmp_path / "site")
+    run = processes.start(config, "update")
+    # Kill once the parser pool is up (its two workers and the resource tracker); the
+    # workers die with their parent (PR_SET_PDEATHSIG), the tracker when its pipe closes.
+    assert wait_until(lambda: len(processes.marked()) >= 3, 30) is not None, run.err()
+    assert kill_at(run, 0.0)
+    survivors = processes.reap(grace=3.0)
+    assert survivors == [], f"still running 3s after the kill: {survivors}"
 
 
 # --- 2. kill -9 of the daemon -------------------------------------------------------------
@@ -619,22 +714,11 @@ def store_matches(world: World, database: Path, out: Path) -> bool:
     return {item["id"] for item in items} == {article_id(*key) for key in expected}
 
 
-def wait_until(condition: Callable[[], bool], seconds: float) -> float | None:
-    """Seconds until `condition` held, or None when it did not within `seconds`."""
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.25)
-    return None
-
-
 def test_kill_9_of_the_daemon_never_corrupts_and_a_clean_stop_converges(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, processes: Processes
 ) -> None:
     rng = random.Random(SEED_VALUE + 1)
-    world = World(feed_server, 120)
-    processes = Processes(tmp_path / "logs")
+    world = World(feed_server, 60)  # half the sources of the update test: time is short
     # A short interval keeps the daemon fetching, so it picks up each new generation.
     config = world.write_config(tmp_path / "site", interval="4s")
     database = config.parent / "var" / "feeds.db"
@@ -656,24 +740,45 @@ def test_kill_9_of_the_daemon_never_corrupts_and_a_clean_stop_converges(
     # The reference: an uninterrupted daemon until everything is stored and published.
     run = daemon()
     stop_cleanly(run, "reference daemon")
-    reference = max(r["at"] for r in run.records() if r["message"].startswith("published:"))
-    reference -= run.started
+    publishes = [r for r in run.records() if r["message"].startswith("published:")]
+    reference = publishes[0]["at"] - run.started  # its first publish
+    # How long a publish spends writing files: the spread of the mtimes each one left.
+    mtimes = [p.stat().st_mtime for p in out.rglob("*") if p.is_file()]
+    spreads = []
+    for record in publishes:
+        began = record["at"] - float(re.findall(r"in ([0-9.]+)s", record["message"])[0])
+        mine = [m for m in mtimes if began - 0.01 <= m <= record["at"]]
+        spreads.append(max(mine) - min(mine) if mine else 0.0)
+    took = max(spreads)
     checker.check("reference daemon")
     assert_converged(world, url, out, "reference daemon")
 
+    # Half the kills at a moment counted from the start (startup, the first claims and
+    # fetches), half counted from the first feed file a publish replaces.
+    plan = [*["from the start"] * (DAEMON_KILLS // 2), *["publishing"] * (DAEMON_KILLS // 2)]
+    windows = {"from the start": (0.3, reference), "publishing": (0.0, max(took, 0.02))}
+    moments = [(aim, rng.uniform(*windows[aim])) for aim in plan]
+    rng.shuffle(moments)
     flags: Counter[str] = Counter()
-    lines = [f"reference daemon: everything published {reference:.2f}s after the start"]
+    lines = [
+        f"reference daemon: first publish done {reference:.2f}s after the start, "
+        f"{len(publishes)} publish(es), writing files for up to {took:.2f}s"
+    ]
     steals = 0
-    for number in range(1, DAEMON_KILLS + 1):
+    for number, (aim, moment) in enumerate(moments, 1):
         world.advance(rng)
-        moment = rng.uniform(0.3, 1.4 * reference)
+        feeds_before = feed_files(out)
         run = daemon()
-        context = f"daemon kill {number} at {moment:.2f}s"
+        if aim == "publishing":
+            anchor = wait_until(partial(writing_started, run, out, feeds_before), 60, 0.01)
+            assert anchor is not None, run.err()[-3000:]
+            moment += time.time() - run.started
+        context = f"daemon kill {number} at {moment:.2f}s (aimed at {aim})"
         assert kill_at(run, moment), f"{context}: the daemon ended by itself: {run.err()[-3000:]}"
-        survivors = processes.reap()
+        survivors = processes.reap(grace=0.1)
         assert lock_is_free(database), f"{context}: the run lock is still held"
         check_store(url, context)
-        leases, fetched, pending = store_snapshot(database, run.process.pid, run.started_utc)
+        leases, fetched, _, pending = store_snapshot(database, run.process.pid, run.started_utc)
         temps = checker.check(context)
         records = run.records()
         steals += sum("no longer holds" in r["message"] for r in records)
@@ -707,9 +812,9 @@ def test_kill_9_of_the_daemon_never_corrupts_and_a_clean_stop_converges(
     lines.append(f"kills by phase: {dict(flags)}")
     lines.append(f"write-backs dropped as stale leases in killed daemons: {steals}")
     lines.append(f"temporary files left in the output: {[str(t.relative_to(out)) for t in temps]}")
-    lines.append(f"processes that outlived a kill: {processes.survivors}")
+    lines.append(f"processes that outlived a kill: {len(processes.survivors)}")
     summary("kill -9 of feeds run", lines)
-    assert flags["fetching"] >= 2 and flags["publishing"] >= 1, dict(flags)
+    assert flags["fetching"] >= 1 and flags["publishing"] >= 1, dict(flags)
 
 
 # --- 3. and 4. an output folder that cannot be written ------------------------------------
@@ -729,14 +834,23 @@ def privileged(command: list[str]) -> None:
     pytest.skip(reason)
 
 
+def mount_points() -> list[str]:
+    """Mount points as the kernel lists them (a bind mount of a folder onto itself is one,
+    though `os.path.ismount` cannot tell)."""
+    lines = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
+    points = [line.split(" ")[1] for line in lines]
+    return [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), p) for p in points]
+
+
 @contextlib.contextmanager
 def mounted(target: Path, *commands: list[str]) -> Iterator[None]:
+    """Run the mount `commands` on `target` for the block; unmount whatever they stacked."""
     try:
         for command in commands:
             privileged(command)
         yield
     finally:
-        while os.path.ismount(target):
+        while os.path.realpath(target) in mount_points():
             subprocess.run(["umount", str(target)], check=True, env=ENV)
 
 
@@ -753,10 +867,9 @@ def pending_count(database: Path) -> int:
 
 
 def test_read_only_output_fails_clearly_and_keeps_the_last_output(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, processes: Processes
 ) -> None:
     world = World(feed_server, 12, slow_every=0)
-    processes = Processes(tmp_path / "logs")
     config = world.write_config(tmp_path / "site")
     database = config.parent / "var" / "feeds.db"
     url = f"sqlite:///{database}"
@@ -767,7 +880,7 @@ def test_read_only_output_fails_clearly_and_keeps_the_last_output(
     OutputChecker(out).check("first publish")
 
     # One source gains an entry, so its category must be republished.
-    world.remotes[0].items.append(_item(0, 3))
+    world.remotes[0].items.append(_item(0, len(world.remotes[0].items)))
     world.serve()
     with mounted(
         out,
@@ -811,10 +924,9 @@ def fill(path: Path, leave: int) -> None:
 
 
 def test_full_disk_fails_clearly_leaves_no_partial_file_and_recovers(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, processes: Processes
 ) -> None:
     world = World(feed_server, 12, slow_every=0)
-    processes = Processes(tmp_path / "logs")
     config = world.write_config(tmp_path / "site")
     database = config.parent / "var" / "feeds.db"
     url = f"sqlite:///{database}"

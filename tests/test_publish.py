@@ -241,3 +241,21 @@ def test_feed_urls_of_written_files(layout: OutputLayout) -> None:
         "http://localhost:8080/technik/atom.xml",
         "http://localhost:8080/all/feed.json",
     ]
+
+
+def test_stale_temp_files_are_swept(tmp_path: Path) -> None:
+    import time
+
+    from feeds.publish.files import sweep_temp_files
+
+    old = tmp_path / "technik" / ".atom.xml.abc123.tmp"
+    old.parent.mkdir()
+    old.write_bytes(b"half")
+    fresh = tmp_path / ".index.html.def456.tmp"
+    fresh.write_bytes(b"being written")
+    keep = tmp_path / "technik" / "atom.xml"
+    keep.write_bytes(b"<feed/>")
+    hour_ago = time.time() - 7200
+    os.utime(old, (hour_ago, hour_ago))
+    assert sweep_temp_files(tmp_path) == 1
+    assert not old.exists() and fresh.exists() and keep.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -33,3 +34,15 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.unlink(temp_name)
         raise
     return True
+
+
+def sweep_temp_files(directory: Path, older_than: float = 3600.0) -> int:
+    """Remove temporary files a killed writer left behind (older than `older_than` s)."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for path in directory.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
