@@ -22,6 +22,7 @@ ARTICLE_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4d7a-9a55-2f3b9f1d8e01")
 # Slugs that name output folders of our own, so no category may take them.
 RESERVED_SLUGS = frozenset({"all", "articles", "static", "healthz", "metrics"})
 
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -56,7 +57,9 @@ class Category:
 
     @classmethod
     def named(cls, name: str) -> Category:
-        return cls(name=name, slug=category_slug(name))
+        """A category from a name, control characters (which XML cannot carry) removed."""
+        clean = _CONTROL_CHARACTERS.sub("", name)
+        return cls(name=clean, slug=category_slug(clean))
 
 
 class RuleAction(StrEnum):

@@ -65,7 +65,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from feeds.model import Category, RawFeed, Source, SourceKind
-from feeds.normalise.article import normalise_feed
+from feeds.normalise.article import NormalisedFeed, normalise_feed
 from feeds.parse import ParseError, parse_feed
 from feeds.publish import render_category
 from feeds.publish.document import Site, build_document
@@ -213,43 +213,180 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+class PipelineError(Exception):
+    """What went wrong with one input: problem lines, and the known triggers it carries."""
+
+    def __init__(self, lines: list[str], triggers: set[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+        self.triggers = triggers
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def raw_triggers(raw: RawFeed) -> set[str]:
+    """Known-defect triggers in a parsed feed, before normalising."""
+    found = set()
+    texts: list[str] = [raw.title or "", raw.link or "", raw.language or ""]
+    for entry in raw.entries:
+        texts += [
+            entry.entry_id or "",
+            entry.title or "",
+            entry.link or "",
+            entry.summary_html or "",
+            entry.content_html or "",
+            entry.base_url or "",
+            entry.language or "",
+            *entry.authors,
+            *entry.tags,
+            *(e.url for e in entry.enclosures),
+            *(e.media_type or "" for e in entry.enclosures),
+        ]
+        urls = [entry.link, entry.base_url, *(e.url for e in entry.enclosures)]
+        if any(url and "[" in url for url in urls):
+            found.add("bracket-url")
+    if any(_SURROGATE.search(text) for text in texts):
+        found.add("surrogate")
+    return found
+
+
+def article_triggers(articles: Any) -> set[str]:
+    """Known-defect triggers in normalised articles, before rendering."""
+    found = set()
+    for article in articles:
+        if not article.title:
+            found.add("empty-title")
+        for date in (article.published, article.updated):
+            offset = date.utcoffset()
+            if offset is not None and offset.total_seconds() % 60:
+                found.add("offset-seconds")
+    return found
+
+
+def article_problems(raw: RawFeed, result: NormalisedFeed) -> list[str]:
+    """Broken invariants of the normalised articles."""
+    problems = []
+    if len(result.articles) + len(result.errors) != len(raw.entries):
+        problems.append("normalise: entries neither articles nor errors")
+    for article in result.articles:
+        if article.published.utcoffset() is None or article.updated.utcoffset() is None:
+            problems.append("article: naive date")
+        elif not article.published <= article.updated <= NOW + CLAMP_TOLERANCE:
+            problems.append("article: dates out of order or in the future")
+        for text in (
+            article.title,
+            article.summary,
+            article.content,
+            *article.authors,
+            *article.tags,
+        ):
+            if _SURROGATE.search(text):
+                problems.append("article: lone surrogate in a text field")
+            elif XML_ILLEGAL.search(text):
+                problems.append("article: XML-illegal character in a text field")
+    return problems
+
+
 def run_pipeline(body: bytes, url: str, headers: dict[str, str] | None) -> str:
-    """Parse, normalise, render and validate one body; the outcome's name, or raise."""
+    """Parse, normalise, render and validate one body: the outcome's name, or raise
+    `PipelineError` listing every problem."""
     try:
         raw = parse_feed(body, url=url, headers=headers)
     except ParseError as error:
         assert str(error).strip(), "ParseError without a message"
         return "rejected"
-    assert isinstance(raw, RawFeed)
-    result = normalise_feed(raw, source=SOURCE, now=NOW, first_seen={}, fallback_base=BASE_URL)
-    assert len(result.articles) + len(result.errors) == len(raw.entries)
-    for article in result.articles:
-        assert article.published.utcoffset() is not None
-        assert article.published <= article.updated <= NOW + CLAMP_TOLERANCE
-        for text in (article.title, article.summary, *article.authors, *article.tags):
-            assert not XML_ILLEGAL.search(text), f"XML-illegal character in {text!r}"
+    assert isinstance(raw, RawFeed), f"parse_feed returned {type(raw).__name__}"
+    triggers = raw_triggers(raw)
+    try:
+        result = normalise_feed(raw, source=SOURCE, now=NOW, first_seen={}, fallback_base=BASE_URL)
+    except Exception as error:
+        raise PipelineError([f"normalise_feed: {describe(error)}"], triggers) from error
+    problems = article_problems(raw, result)
+    triggers |= article_triggers(result.articles)
     doc = build_document(CATEGORY, result.articles, SITE)
-    files = render_category(doc)
-    assert_valid_atom(files[LAYOUT.feed_path(CATEGORY.slug, "atom")])
-    assert_valid_rss(files[LAYOUT.feed_path(CATEGORY.slug, "rss")])
-    assert_valid_jsonfeed(files[LAYOUT.feed_path(CATEGORY.slug, "json")])
+    try:
+        files = render_category(doc)
+    except Exception as error:
+        raise PipelineError([*problems, f"render: {describe(error)}"], triggers) from error
+    for kind, validate in (
+        ("atom", assert_valid_atom),
+        ("rss", assert_valid_rss),
+        ("json", assert_valid_jsonfeed),
+    ):
+        try:
+            validate(files[LAYOUT.feed_path(CATEGORY.slug, kind)])
+        except AssertionError as error:
+            problems += [f"{kind}: {line.strip()[2:]}" for line in str(error).splitlines()[1:]]
+    if problems:
+        raise PipelineError(problems, triggers)
     return "published" if result.articles else "empty"
+
+
+def describe(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}"
 
 
 # --------------------------------------------------------------------------- failures
 
-# Defects already pinned by strict xfail tests in test_properties.py: (name, pattern over
-# the failure signature). Inputs that hit only these are counted, not failed.
-KNOWN_FINDINGS: tuple[tuple[str, re.Pattern[str]], ...] = ()
+# Defects pinned by strict xfail tests in test_properties.py: (name, pattern over one
+# blanked problem line, the trigger the input must carry or None). An input whose every
+# problem one of these explains counts as "known" instead of failing the run.
+KNOWN_FINDINGS: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
+    ("empty-title", re.compile(r"^render: ValueError: Required fields not set$"), "empty-title"),
+    (
+        "iri-unsafe-url",
+        re.compile(
+            r"^(atom: entry\[N\]/link\[N\]: href|rss: item\[N\]/link:|"
+            r"rss: item\[N\]/enclosure\[N\]: url|json: items\[N\]\.url:|"
+            r"json: items\[N\]\.attachments\[N\]\.url:) '…' (contains a character not allowed "
+            r"in an IRI \('…'\)|contains a '…' that does not start a percent-encoded octet)$"
+        ),
+        None,
+    ),
+    (
+        "bad-media-type",
+        re.compile(
+            r"^(atom: entry\[N\]/link\[N\]: type|rss: item\[N\]/enclosure\[N\]: type|"
+            r"json: items\[N\]\.attachments\[N\]\.mime_type:) "
+            r"'…' is not a MIME media type \(type/subtype\)$"
+        ),
+        None,
+    ),
+    (
+        "offset-with-seconds",
+        re.compile(r": '…' is not an RFC N date-time"),
+        "offset-seconds",
+    ),
+    (
+        "lone-surrogate",
+        re.compile(
+            r"^((normalise_feed|render): UnicodeEncodeError: .*surrogates not allowed"
+            r"|normalise_feed: ValueError: url_relative rewrite_with_base base_url must be a str"
+            r"|article: lone surrogate in a text field)"
+        ),
+        "surrogate",
+    ),
+    (
+        "bracket-url",
+        re.compile(r"^normalise_feed: ValueError: Invalid IPv6 URL$"),
+        "bracket-url",
+    ),
+    (
+        "invalid-base-url",
+        re.compile(r"^normalise_feed: ValueError: invalid url_relative base URL '…': "),
+        None,
+    ),
+)
 
 
-def signature(error: BaseException) -> list[str]:
-    """What went wrong, one line per problem, with the input's own values blanked out."""
-    if isinstance(error, AssertionError) and "problems):" in str(error):
-        lines = [line.strip()[2:] for line in str(error).splitlines()[1:]]
-    else:
-        lines = [f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"]
-    return [_blank(line) for line in lines]
+def signature(error: BaseException) -> tuple[list[str], set[str]]:
+    """What went wrong, one line per problem with the input's own values blanked out, and
+    the known triggers the input carried."""
+    if isinstance(error, PipelineError):
+        return [_blank(line) for line in error.lines], error.triggers
+    return [_blank(describe(error))], set()
 
 
 def _blank(line: str) -> str:
@@ -257,11 +394,18 @@ def _blank(line: str) -> str:
     return re.sub(r"\d+", "N", line)
 
 
-def known_finding(lines: list[str]) -> str | None:
-    """The name of the known defect that explains every problem, if one does."""
+def known_finding(lines: list[str], triggers: set[str]) -> str | None:
+    """The names of the known defects that explain every problem, if they do."""
     names = set()
     for line in lines:
-        name = next((n for n, pattern in KNOWN_FINDINGS if pattern.search(line)), None)
+        name = next(
+            (
+                name
+                for name, pattern, trigger in KNOWN_FINDINGS
+                if pattern.search(line) and (trigger is None or trigger in triggers)
+            ),
+            None,
+        )
         if name is None:
             return None
         names.add(name)
@@ -306,8 +450,8 @@ class Tally:
             with time_limit(HANG_SECONDS):
                 self.outcomes[run_pipeline(body, url, headers)] += 1
         except Exception as error:  # every failure is recorded; unknown ones fail the test
-            lines = signature(error)
-            known = known_finding(lines)
+            lines, triggers = signature(error)
+            known = known_finding(lines, triggers)
             if known is not None:
                 self.outcomes[f"known:{known}"] += 1
                 return
@@ -355,7 +499,7 @@ def shrink(failure: Failure, seconds: float = 5.0) -> bytes:
             with time_limit(HANG_SECONDS):
                 run_pipeline(candidate, failure.url, failure.headers)
         except Exception as error:
-            return signature(error) == wanted
+            return signature(error)[0] == wanted
         return False
 
     body = failure.body
@@ -787,9 +931,10 @@ def mutate(rnd: random.Random) -> tuple[str, bytes, str, dict[str, str] | None]:
 
 # --------------------------------------------------------------------------- tests
 
-# Examples per second the hypothesis tests reach on a slow machine; max_examples follows the
-# budget, and a test that runs out of time skips the remaining examples' work.
-RATES = {"binary": 40, "mutations": 15}
+# Examples per second the hypothesis tests reach here: max_examples follows the budget, a test
+# that runs out of its time skips the remaining examples' work, and time a test leaves
+# unused goes to the random loop, which runs last and takes what is left.
+RATES = {"binary": 150, "mutations": 40}
 HYPOTHESIS = settings(
     deadline=None,
     database=None,
@@ -802,21 +947,31 @@ HYPOTHESIS = settings(
 )
 
 
+_FILE_START: list[float] = []  # when the first fuzz test of this run started
+
+
 class Budget:
-    def __init__(self, name: str) -> None:
+    """One test's share of FEEDS_FUZZ_SECONDS; `rest`: also whatever earlier tests left."""
+
+    def __init__(self, name: str, *, rest: bool = False) -> None:
         self.name = name
-        self.seconds = BUDGET * SHARES[name]
+        self.rest = rest
         self.tally = Tally(name)
-        self.deadline: float | None = None
+        self.deadline = 0.0
         self.failing = False  # once a failure is seen, hypothesis must be able to replay it
 
+    def start(self) -> None:
+        now = time.monotonic()
+        if not _FILE_START:
+            _FILE_START.append(now)
+        self.tally.started = now
+        share = BUDGET * SHARES[self.name]
+        self.deadline = now + share
+        if self.rest:  # the file's budget, less what earlier tests took (a quarter at least)
+            self.deadline = max(now + share / 4, _FILE_START[0] + BUDGET)
+
     def left(self) -> bool:
-        if self.failing:
-            return True
-        if self.deadline is None:
-            self.deadline = time.monotonic() + self.seconds
-            self.tally.started = time.monotonic()
-        return time.monotonic() < self.deadline
+        return self.failing or time.monotonic() < self.deadline
 
 
 def _examples(name: str) -> int:
@@ -848,6 +1003,7 @@ def _binary_fuzz(body: bytes, headers: dict[str, str] | None, url: str) -> None:
 
 
 def test_fuzz_hypothesis_binary(record_property: Any, capsys: Any) -> None:
+    BINARY.start()
     try:
         _binary_fuzz()
     finally:
@@ -888,6 +1044,7 @@ def _mutation_fuzz(case: tuple[str, bytes], headers: dict[str, str] | None, url:
 
 
 def test_fuzz_hypothesis_mutations(record_property: Any, capsys: Any) -> None:
+    MUTATIONS_BUDGET.start()
     try:
         _mutation_fuzz()
     finally:
@@ -895,7 +1052,8 @@ def test_fuzz_hypothesis_mutations(record_property: Any, capsys: Any) -> None:
 
 
 def test_fuzz_random_mutation_loop(record_property: Any, capsys: Any) -> None:
-    budget = Budget("loop")
+    budget = Budget("loop", rest=True)
+    budget.start()
     rnd = random.Random(SEED)
     # The unmutated corpus first: a valid feed must go through cleanly.
     for name, body in CORPUS:

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from feeds.model import Article, Enclosure, RawEntry, RawFeed, Source, article_id
@@ -20,6 +20,7 @@ from feeds.normalise.html import clean_text, html_to_text, safe_url, sanitise_ht
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
 MAX_TAGS = 32
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 
 
@@ -38,10 +39,11 @@ class NormalisedFeed:
 
 def entry_key(raw: RawEntry) -> str:
     """The entry's id within its source: its own id, else its link, else a content hash."""
-    if raw.entry_id and raw.entry_id.strip():
-        return clean_text(raw.entry_id)
-    if raw.link and raw.link.strip():
-        return clean_text(raw.link)
+    # An id or link that cleans down to nothing (control characters only) is no id.
+    if raw.entry_id and (key := clean_text(raw.entry_id)):
+        return key
+    if raw.link and (key := clean_text(raw.link)):
+        return key
     digest = hashlib.sha256()
     for part in (raw.title, raw.content_html, raw.summary_html, raw.published):
         digest.update((part or "").encode("utf-8", "surrogatepass"))
@@ -160,9 +162,17 @@ def _dates(
     updated = parse_date(raw.updated, zone) or _plausible(raw.updated_guess)
     published = published or updated or first_seen or now
     updated = updated or published
-    published = clamp_future(published, now)
-    updated = max(clamp_future(updated, now), published)
+    published = _whole_minutes(clamp_future(published, now))
+    updated = max(_whole_minutes(clamp_future(updated, now)), published)
     return published, updated
+
+
+def _whole_minutes(value: datetime) -> datetime:
+    # RFC 3339 and RFC 822 offsets have no seconds: +01:00:30 becomes +01:01, same instant.
+    offset = value.utcoffset()
+    if offset is None or offset.seconds % 60 == 0:
+        return value
+    return value.astimezone(timezone(timedelta(minutes=round(offset.total_seconds() / 60))))
 
 
 def _plausible(guess: datetime | None) -> datetime | None:
@@ -198,6 +208,7 @@ def _enclosures(values: Iterable[Enclosure], base: str | None) -> tuple[Enclosur
         url = safe_url(enclosure.url, base)
         if url and url not in result:
             length = enclosure.length if enclosure.length and enclosure.length > 0 else None
-            media_type = clean_text(enclosure.media_type or "") or None
+            written = clean_text(enclosure.media_type or "").lower()
+            media_type = written if _MEDIA_TYPE.match(written) else None  # "audio" is no type
             result[url] = Enclosure(url=url, media_type=media_type, length=length)
     return tuple(result.values())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -27,9 +27,14 @@ _DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "obje
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 # Characters XML 1.0 forbids; one in a title would make a whole feed unrenderable.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|hr)\b[^>]*>", re.I)
 _WHITESPACE = re.compile(r"\s+")
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# What stays unescaped in a path, query or fragment: ASCII but for space, quotes, <, >, \,
+# ^, `, {, |, }; anything else (non-ASCII included) becomes UTF-8 %-escapes.
+_URL_SAFE = "".join(c for c in map(chr, range(33, 127)) if c not in '"<>\\^`{|}')
+_BAD_HOST = re.compile(r'[\s"<>\\^`{|}]')
 
 
 def strip_illegal_xml(text: str) -> str:
@@ -54,10 +59,14 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
 
 def sanitise_html(fragment: str, base_url: str | None) -> str:
     """Untrusted HTML to HTML safe to republish, relative URLs resolved against `base_url`."""
-    base = base_url if base_url and urlsplit(base_url).scheme in ("http", "https") else None
+    base = safe_url(base_url)
+    try:
+        cleaner = _cleaner(base)
+    except ValueError:  # a base ammonia's URL parser refuses: relative links are dropped
+        cleaner = _cleaner(None)
     # Stripped again after cleaning: ammonia decodes references like &#1; into characters
     # XML cannot carry, and one of those would make a whole feed unrenderable.
-    return strip_illegal_xml(_cleaner(base).clean(strip_illegal_xml(fragment))).strip()
+    return strip_illegal_xml(cleaner.clean(strip_illegal_xml(fragment))).strip()
 
 
 def html_to_text(fragment: str) -> str:
@@ -77,9 +86,20 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
     if not url:
         return None
     candidate = clean_text(url)
-    if base_url:
-        candidate = urljoin(base_url, candidate)
-    parts = urlsplit(candidate)
+    try:
+        if base_url:
+            candidate = urljoin(base_url, candidate)
+        parts = urlsplit(candidate)
+    except ValueError:  # "http://[" and the like
+        return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return candidate
+    if _BAD_HOST.search(parts.netloc):
+        return None
+    # Characters an IRI may not hold are escaped (a stray % too), so every output carries a
+    # valid URL; the host is left alone.
+    path, query, fragment = (
+        quote(_LONE_PERCENT.sub("%25", piece), safe=_URL_SAFE)
+        for piece in (parts.path, parts.query, parts.fragment)
+    )
+    return urlunsplit((parts.scheme, parts.netloc, path, query, fragment))
