@@ -333,52 +333,7 @@ def describe(error: BaseException) -> str:
 # Defects pinned by strict xfail tests in test_properties.py: (name, pattern over one
 # blanked problem line, the trigger the input must carry or None). An input whose every
 # problem one of these explains counts as "known" instead of failing the run.
-KNOWN_FINDINGS: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
-    ("empty-title", re.compile(r"^render: ValueError: Required fields not set$"), "empty-title"),
-    (
-        "iri-unsafe-url",
-        re.compile(
-            r"^(atom: entry\[N\]/link\[N\]: href|rss: item\[N\]/link:|"
-            r"rss: item\[N\]/enclosure\[N\]: url|json: items\[N\]\.url:|"
-            r"json: items\[N\]\.attachments\[N\]\.url:) '…' (contains a character not allowed "
-            r"in an IRI \('…'\)|contains a '…' that does not start a percent-encoded octet)$"
-        ),
-        None,
-    ),
-    (
-        "bad-media-type",
-        re.compile(
-            r"^(atom: entry\[N\]/link\[N\]: type|rss: item\[N\]/enclosure\[N\]: type|"
-            r"json: items\[N\]\.attachments\[N\]\.mime_type:) "
-            r"'…' is not a MIME media type \(type/subtype\)$"
-        ),
-        None,
-    ),
-    (
-        "offset-with-seconds",
-        re.compile(r": '…' is not an RFC N date-time"),
-        "offset-seconds",
-    ),
-    (
-        "lone-surrogate",
-        re.compile(
-            r"^((normalise_feed|render): UnicodeEncodeError: .*surrogates not allowed"
-            r"|normalise_feed: ValueError: url_relative rewrite_with_base base_url must be a str"
-            r"|article: lone surrogate in a text field)"
-        ),
-        "surrogate",
-    ),
-    (
-        "bracket-url",
-        re.compile(r"^normalise_feed: ValueError: Invalid IPv6 URL$"),
-        "bracket-url",
-    ),
-    (
-        "invalid-base-url",
-        re.compile(r"^normalise_feed: ValueError: invalid url_relative base URL '…': "),
-        None,
-    ),
-)
+KNOWN_FINDINGS: tuple[tuple[str, re.Pattern[str], str | None], ...] = ()  # all fixed
 
 
 def signature(error: BaseException) -> tuple[list[str], set[str]]:
