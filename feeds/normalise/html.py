@@ -34,7 +34,7 @@ _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # What stays unescaped in a path, query or fragment: ASCII but for space, quotes, <, >, \,
 # ^, `, {, |, }; anything else (non-ASCII included) becomes UTF-8 %-escapes.
 _URL_SAFE = "".join(c for c in map(chr, range(33, 127)) if c not in '"<>\\^`{|}')
-_BAD_HOST = re.compile(r'[\s"<>\\^`{|}\x00-\x1f\x7f-\x9f]')  # C0/C1 controls too
+_BAD_HOST = re.compile(r'[\s"<>\\^`{|}%\x00-\x1f\x7f-\x9f]')  # controls, and % too
 
 
 def strip_illegal_xml(text: str) -> str:
