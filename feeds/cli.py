@@ -10,7 +10,9 @@ import asyncio
 import importlib
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -315,6 +317,11 @@ def run(
     from feeds.daemon import Daemon, DaemonSettings  # APScheduler is needed only here
     from feeds.metrics import Metrics, MetricsServer
 
+    # A stop asked for while starting up (imports, store, pool) is kept, not fatal: the
+    # daemon honours it as soon as its own handlers are in place.
+    early_stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: early_stop.set())
     config = _load(config_path)
     try:
         max_age = parse_duration(health_max_age)
@@ -329,9 +336,11 @@ def run(
         settings = DaemonSettings(
             tick=tick, serve=(host, port) if serve_output else None, health_max_age=max_age
         )
-        daemon = Daemon(config, store, utc_now, settings, metrics)
+        daemon = Daemon(config, store, utc_now, settings, metrics, early_stop)
         try:
             asyncio.run(daemon.run())
+            for signum in (signal.SIGTERM, signal.SIGINT):  # already stopping: finish quietly
+                signal.signal(signum, signal.SIG_IGN)
         finally:
             if server is not None:
                 server.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -68,12 +69,14 @@ class Daemon:
         clock: Clock,
         settings: DaemonSettings,
         metrics: Metrics | None = None,
+        early_stop: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.settings = settings
         self.metrics = metrics
+        self.early_stop = early_stop or threading.Event()  # set by a signal before run()
         self.pool = ParserPool(deadline=config.fetch.parse_deadline)
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.local_prints: dict[str, str] = {}
@@ -89,6 +92,8 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop, signum)
         loop.add_signal_handler(signal.SIGHUP, self._request_reload)
+        if self.early_stop.is_set():
+            self._stop(signal.SIGTERM)
         async with make_client(self.config.fetch) as client:
             self.updater = Updater(self.config, self.store, client, self.clock, self.pool)
             self.client = client

@@ -732,6 +732,12 @@ def test_kill_9_of_the_daemon_never_corrupts_and_a_clean_stop_converges(
     def stop_cleanly(run: Run, context: str) -> None:
         took = wait_until(lambda: store_matches(world, database, out), 60)
         assert took is not None, f"{context}: no convergence within 60s\n{run.err()[-3000:]}"
+        # A daemon still importing has no handlers yet (the store may have converged before
+        # it got going): the clean stop is asked of a daemon that is up.
+        started = wait_until(
+            lambda: any(r["message"].startswith("daemon started") for r in run.records()), 30
+        )
+        assert started is not None, f"{context}: never started\n{run.err()[-3000:]}"
         run.process.send_signal(signal.SIGTERM)
         assert run.wait(30) == 0, f"{context}: {run.err()[-3000:]}"
         assert "Traceback" not in run.err(), run.err()[-3000:]

@@ -20,9 +20,10 @@ Properties:
   re-parse Atom and RSS with feedparser; rendering is byte-identical across runs and input
   orders.
 
-Inputs that trigger a defect found by these tests are kept out of the random strategies
-(see ``OPEN_FINDINGS``) and pinned instead by the strict-xfail tests at the end of this file, so
-the properties keep testing everything else.
+While a defect found by these tests is open, its trigger is kept out of the random
+strategies (see ``OPEN_FINDINGS``) and pinned by a strict-xfail test at the end of this file,
+so the properties keep testing everything else. Every defect found so far is fixed and kept
+there as a regression test.
 """
 
 from __future__ import annotations
@@ -891,9 +892,11 @@ def test_rendering_is_byte_identical(case: Case, category_name: str, rnd: Any) -
 
 # --------------------------------------------------------------------------- findings
 #
-# Minimal failing examples of the defects found, through the real parse path where the
-# defect is reachable from a feed body. Strict: a fix makes its test XPASS, which fails; then
-# drop the marker and the finding's name from OPEN_FINDINGS.
+# Minimal examples of the defects these tests found, through the real parse path where the
+# defect is reachable from a feed body. All are fixed and kept as regression tests
+# (test_fixed_*). A new one goes here as a strict xfail (test_finding_*, with `raises=`) and
+# its trigger into OPEN_FINDINGS; once fixed, its test XPASSes, which fails: drop the marker
+# and the name.
 
 SOURCE = Source(
     "src", SourceKind.REMOTE, timedelta(minutes=30), url="https://example.com/feed.xml",
