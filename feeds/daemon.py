@@ -113,6 +113,7 @@ class Daemon:
             await self.stopping.wait()
             scheduler.shutdown(wait=False)
             await self._drain()
+            self.updater.writer.flush()  # write-backs of updates cancelled while queued
             self.store.release_all(self.updater.owner)
         await self._publish(final=True)
         if server is not None:

@@ -42,7 +42,7 @@ from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
 from feeds.status import source_statuses
-from feeds.store import ArticleStore, StaleLeaseError
+from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.workers import BodyJob, ParserPool
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,9 @@ class Updater:
         self.clock = clock
         self.parser = pool or ParserPool(workers=0)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.states_ensured = False  # every remote source has a state row to claim
+        # Write-backs of sources updated side by side share transactions.
+        self.writer = GroupWriter(store)
         self.limit = asyncio.Semaphore(config.fetch.concurrency)
         # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
         self.hosts: dict[str, asyncio.Semaphore] = defaultdict(
@@ -144,47 +147,58 @@ class Updater:
         (`feeds run` on many machines) never fetch a source twice; local files are read by
         whoever has them. `limit` caps the remote claims, so a lease is taken only for work
         that starts before it runs out; `exclude` names sources this run already did.
+
+        The claim itself decides what is due (next due time, Retry-After, leases), so only
+        the 410 Gone states and the claimed sources' states are read, not every source's.
         """
-        states = self.store.fetch_states()
         now = self.clock()
+        gone = self.store.fetch_states(outcome=FetchOutcome.GONE)
         wanted = [
             s
             for s in self.config.sources
-            if s.name not in exclude and is_due(s, states.get(s.name), now, force=force)
+            if s.name not in exclude and is_due(s, gone.get(s.name), now, force=force)
         ]
+        if not self.states_ensured:
+            remote_sources = (s.name for s in self.config.sources if s.kind is SourceKind.REMOTE)
+            self.store.ensure_states(remote_sources)
+            self.states_ensured = True
         remote = [s.name for s in wanted if s.kind is SourceKind.REMOTE]
-        self.store.ensure_states(name for name in remote if name not in states)
         until = now + self.config.fetch.lease
         leases = {
             lease.source: lease
             for lease in self.store.claim(remote, self.owner, now, until, force=force, limit=limit)
         }
-        return [
-            Job(s, states.get(s.name), leases.get(s.name))
-            for s in wanted
-            if s.kind is SourceKind.LOCAL or s.name in leases
-        ]
+        chosen = [s for s in wanted if s.kind is SourceKind.LOCAL or s.name in leases]
+        states = self.store.fetch_states([s.name for s in chosen]) if chosen else {}
+        return [Job(s, states.get(s.name), leases.get(s.name)) for s in chosen]
 
     async def update(self, job: Job) -> SourceResult:
+        """Update one claimed source within the limits, writing back with the others."""
         source = job.source
         host = (urlsplit(source.url).hostname or "") if source.url else ""
-        async with self.hosts[host], self.limit:
-            try:
-                return await update_source(
-                    source,
-                    job.state,
-                    self.config,
-                    self.store,
-                    self.client,
-                    self.clock,
-                    self.parser,
-                    job.lease,
-                )
-            except StaleLeaseError as exc:
-                # Another worker took the source over while this one stalled: its result
-                # stands, ours is dropped (the article writes were idempotent anyway).
-                log.warning("%s", exc)
-                return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
+        try:
+            async with self.hosts[host], self.limit:
+                self.writer.holding += 1
+                try:
+                    return await update_source(
+                        source,
+                        job.state,
+                        self.config,
+                        self.store,
+                        self.client,
+                        self.clock,
+                        self.parser,
+                        job.lease,
+                        writer=self.writer,
+                    )
+                finally:
+                    self.writer.holding -= 1
+                    self.writer.flush_if_stalled()
+        except StaleLeaseError as exc:
+            # Another worker took the source over while this one stalled: its result
+            # stands, ours is dropped (the article writes were idempotent anyway).
+            log.warning("%s", exc)
+            return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
 
     async def update_due(
         self,
@@ -239,15 +253,20 @@ async def update_source(
     clock: Clock,
     parser: ParserPool,
     lease: Lease | None = None,
+    *,
+    writer: GroupWriter | None = None,
 ) -> SourceResult:
     """Read, normalise and store one source; never raises for what the source does.
 
     With a `lease`, the write-back happens only while the lease holds (StaleLeaseError).
+    With a `writer`, a remote source's write-back shares a transaction with others'.
     """
     if source.kind is SourceKind.LOCAL:
         result = _update_local(source, state, config, store, clock())
     else:
-        result = await _update_remote(source, state, config, store, client, clock, parser, lease)
+        result = await _update_remote(
+            source, state, config, store, client, clock, parser, lease, writer
+        )
     if state is not None and state.error_count and not result.errors:
         log.info("%s: recovered after %d failure(s)", source.name, state.error_count)
     log.debug("%s: %s, %d new, %d updated", source.name, result.outcome, result.new, result.updated)
@@ -263,7 +282,7 @@ def _update_local(
     )
     errors = tuple(str(e) for e in read.errors)
     fetched = replace(state or FetchState(source=source.name), last_status=None)
-    result = _store(
+    write, errors = _article_write(
         source,
         normalised,
         errors,
@@ -273,6 +292,7 @@ def _update_local(
         rules=config.rules,
         next_due=now + source.interval,
     )
+    result = _stored(source, _write_now(store, write), errors)
     if read.present is None:
         return result
     removed = store.delete_missing(source.name, read.present)
@@ -288,6 +308,7 @@ async def _update_remote(
     clock: Clock,
     parser: ParserPool,
     lease: Lease | None,
+    writer: GroupWriter | None,
 ) -> SourceResult:
     assert source.url is not None
     configured = url_hash(source.url)
@@ -306,7 +327,7 @@ async def _update_remote(
         retry_after=None,
     )
     if response.error is not None:
-        return _record_failure(source, attempted, response, store, now, lease)
+        return await _record_failure(source, attempted, response, store, writer, now, lease)
     # Validators are refreshed on every 200 and 304; a new URL is kept only from a
     # response that turned out to be a feed.
     fetched = replace(
@@ -319,7 +340,8 @@ async def _update_remote(
     if response.not_modified or response.body_hash == previous.body_hash:
         # A 304 (or the same bytes again) costs no parse and no write but the state's.
         due = next_fetch(source, now, hints=(server_hint,))
-        store.save_fetch_state(_succeeded(fetched, FetchOutcome.NOT_MODIFIED, now, due), lease)
+        unchanged = _succeeded(fetched, FetchOutcome.NOT_MODIFIED, now, due)
+        await _commit(SourceWrite(source.name, state=unchanged, lease=lease), store, writer)
         return SourceResult(source.name, FetchOutcome.NOT_MODIFIED)
     assert response.body is not None
     job = BodyJob(
@@ -328,7 +350,7 @@ async def _update_remote(
     digest = await parser.digest(job)
     if digest.normalised is None:
         failed = replace(response, error=digest.error)
-        return _record_failure(source, attempted, failed, store, now, lease)
+        return await _record_failure(source, attempted, failed, store, writer, now, lease)
     due = next_fetch(
         source,
         now,
@@ -337,7 +359,7 @@ async def _update_remote(
         skip_days=digest.skip_days,
     )
     fetched = replace(fetched, body_hash=response.body_hash)
-    return _store(
+    write, errors = _article_write(
         source,
         digest.normalised,
         digest.warnings,
@@ -348,13 +370,14 @@ async def _update_remote(
         next_due=due,
         lease=lease,
     )
+    return _stored(source, await _commit(write, store, writer), errors)
 
 
 def _seconds(value: float | None) -> timedelta | None:
     return timedelta(seconds=value) if value is not None else None
 
 
-def _store(
+def _article_write(
     source: Source,
     normalised: NormalisedFeed,
     warnings: Sequence[str],
@@ -365,7 +388,8 @@ def _store(
     rules: Sequence[Rule],
     next_due: datetime,
     lease: Lease | None = None,
-) -> SourceResult:
+) -> tuple[SourceWrite, tuple[str, ...]]:
+    """The write-back of a source read successfully, and the problems to report."""
     ruled = apply_rules(normalised.articles, (*source.rules, *rules))
     articles: Sequence[Article] = ruled.articles
     if normalised.undated:
@@ -377,20 +401,45 @@ def _store(
         _succeeded(state, FetchOutcome.NEW, now, next_due),
         warnings="; ".join(errors)[:2000] or None,
     )
-    upserted = store.upsert_articles(source.name, articles, now, saved, lease)
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
     for message in errors:
         log.info("%s: %s", source.name, message)
+    return SourceWrite(source.name, now, articles, saved, lease), errors
+
+
+def _stored(source: Source, upserted: UpsertResult, errors: tuple[str, ...]) -> SourceResult:
     return SourceResult(
         source=source.name,
         outcome=FetchOutcome.NEW,
         new=upserted.new,
         updated=upserted.updated,
         unchanged=upserted.unchanged,
-        errors=tuple(errors),
+        errors=errors,
         changed_categories=upserted.changed_categories,
     )
+
+
+def _write_now(store: ArticleStore, write: SourceWrite) -> UpsertResult:
+    (result,) = store.write([write])
+    if result is None:
+        assert write.lease is not None
+        raise StaleLeaseError(write.lease)
+    return result
+
+
+async def _commit(
+    write: SourceWrite, store: ArticleStore, writer: GroupWriter | None
+) -> UpsertResult:
+    """Write back, in a group when there is a `writer`; StaleLeaseError when the lease
+    no longer held and nothing was written."""
+    if writer is None:
+        return _write_now(store, write)
+    result = await writer.write(write)
+    if result is None:
+        assert write.lease is not None
+        raise StaleLeaseError(write.lease)
+    return result
 
 
 def _succeeded(
@@ -406,11 +455,12 @@ def _succeeded(
     )
 
 
-def _record_failure(
+async def _record_failure(
     source: Source,
     state: FetchState,
     response: FetchResponse,
     store: ArticleStore,
+    writer: GroupWriter | None,
     now: datetime,
     lease: Lease | None,
 ) -> SourceResult:
@@ -418,7 +468,7 @@ def _record_failure(
     if response.status == 410:
         # Gone: no more requests until the config names another URL.
         gone = replace(state, last_outcome=FetchOutcome.GONE, last_error=error, next_due=None)
-        store.save_fetch_state(gone, lease)
+        await _commit(SourceWrite(source.name, state=gone, lease=lease), store, writer)
         log.warning("%s: 410 Gone; disabled until its URL in the config changes", source.name)
         return SourceResult(source.name, FetchOutcome.GONE, errors=(f"{error}; disabled",))
     failures = state.error_count + 1
@@ -431,17 +481,15 @@ def _record_failure(
     # that stay down do not flood the log.
     level = logging.WARNING if failures == 1 else logging.INFO
     log.log(level, "%s: fetch failed (%d in a row): %s", source.name, failures, error)
-    store.save_fetch_state(
-        replace(
-            state,
-            last_outcome=FetchOutcome.FAILED,
-            error_count=failures,
-            last_error=error,
-            retry_after=not_before,
-            next_due=next_after_failure(source, failures, now, not_before=not_before),
-        ),
-        lease,
+    failed = replace(
+        state,
+        last_outcome=FetchOutcome.FAILED,
+        error_count=failures,
+        last_error=error,
+        retry_after=not_before,
+        next_due=next_after_failure(source, failures, now, not_before=not_before),
     )
+    await _commit(SourceWrite(source.name, state=failed, lease=lease), store, writer)
     return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))
 
 

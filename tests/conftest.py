@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from feedserver import FeedServer, serve
 
+from feeds.store import ArticleStore
+
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "config" / "articles" / "000_eea36ed84745c21c.txt"
+PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 @pytest.fixture
@@ -19,3 +26,53 @@ def feed_server() -> Iterator[FeedServer]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'feeds.db'}"
+
+
+def wait_for_postgres(seconds: float = 60) -> None:
+    """Return once the PostgreSQL on 127.0.0.1 accepts connections (after a restart)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            psycopg.connect(PG, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A store URL for a fresh schema in the PostgreSQL test database, dropped afterwards.
+
+    Outside CI the test skips when PostgreSQL is unreachable; with CI set it fails.
+    """
+    try:
+        psycopg.connect(PG, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    finally:
+        wait_for_postgres()  # a test may have restarted it
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArticleStore]:
+    """An open store on a new SQLite file, and on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sub' / 'feeds.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    opened = ArticleStore.open(url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -13,53 +13,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from conformance import assert_valid_atom
-from conftest import REPO, SEED
+from conftest import PG, REPO, SEED, wait_for_postgres
 from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
 
 pytestmark = pytest.mark.slow
 
-PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 SOURCES = 300
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(PG, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
-    schema = "s_" + uuid.uuid4().hex[:12]
-    admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        _wait_for_postgres()
-        with psycopg.connect(PG, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
-
-
-def _wait_for_postgres(seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            psycopg.connect(PG, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def query(url: str, sql: str) -> list[tuple[object, ...]]:
@@ -203,7 +170,7 @@ def test_daemons_survive_a_postgresql_restart(
             check=True,
             timeout=120,
         )
-        _wait_for_postgres()
+        wait_for_postgres()
         # New entries after the restart reach the store without restarting the daemons.
         fresh = [FeedItem(id="0-new", title="After the restart", link="https://e.org/new")]
         feed_server.add("/f/0", rss20(fresh))

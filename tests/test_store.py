@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from feeds.model import Article, Enclosure, FetchOutcome, FetchState, article_id
 from feeds.store import ArticleStore, StaleLeaseError, StoreError
 from feeds.store.schema import SCHEMA_VERSION
 
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-
-def _postgres_schema() -> Iterator[str]:
-    """A fresh schema in the test database, dropped afterwards."""
-    try:
-        conn = psycopg.connect(PG_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required in CI: {exc}")
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 unreachable: {exc}")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        conn.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArticleStore]:
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'sub' / 'feeds.db'}"])
-    else:
-        urls = _postgres_schema()
-    url = next(urls)
-    opened = ArticleStore.open(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-        next(urls, None)
 
 
 def article(
@@ -354,19 +317,13 @@ def test_pending_publish_marks(store: ArticleStore) -> None:
     assert store.pending() == {}
 
 
-def test_many_processes_opening_a_new_postgresql_store_at_once(tmp_path: Path) -> None:
+def test_many_processes_opening_a_new_postgresql_store_at_once(pg_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    urls = _postgres_schema()
-    url = next(urls)
-    try:
+    def open_and_close(_: int) -> int:
+        store = ArticleStore.open(pg_url)
+        store.close()
+        return 1
 
-        def open_and_close(_: int) -> int:
-            store = ArticleStore.open(url)
-            store.close()
-            return 1
-
-        with ThreadPoolExecutor(6) as pool:
-            assert sum(pool.map(open_and_close, range(6))) == 6
-    finally:
-        next(urls, None)
+    with ThreadPoolExecutor(6) as pool:
+        assert sum(pool.map(open_and_close, range(6))) == 6

@@ -26,6 +26,7 @@ becomes a `LocalArticleError` and the other files are still read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -34,13 +35,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from markdown_it import MarkdownIt
-
 from feeds.model import RawEntry, RawFeed, Source
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 __all__ = [
     "LocalArticleError",
@@ -68,7 +69,13 @@ _FRONT_MATTER_FENCE = "---"
 _FRONT_MATTER_ENDS = frozenset({"---", "..."})
 _TOP_LEVEL_KEY_RE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*)\s*:(?P<value>.*)")
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # Imported on first use (with PyYAML, below): most runs have no Markdown to read.
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False})
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +316,8 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
         raise _fail(path, 1, "front matter is not closed (expected a line '---' after it)")
     yaml_lines = lines[1:end]
     first_yaml_line = 2  # the file line of yaml_lines[0]
+    import yaml
+
     try:
         meta: Any = yaml.safe_load("\n".join(yaml_lines))
     except yaml.MarkedYAMLError as exc:
@@ -370,7 +379,7 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     if not body.strip():
         message = "no article text after the front matter (expected a Markdown body)"
         raise _fail(path, end + 1, message)
-    content_html = _MARKDOWN.render(body).rstrip("\n")
+    content_html = _markdown().render(body).rstrip("\n")
 
     return replace(
         base,

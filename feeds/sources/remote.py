@@ -41,14 +41,11 @@ class FetchResponse:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case keys
     error: str | None = None
     permanent_url: str | None = None  # set when every redirect hop was permanent
+    body_hash: str | None = None  # SHA-256 of the body, hashed once as it is read
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-    @property
-    def body_hash(self) -> str | None:
-        return hashlib.sha256(self.body).hexdigest() if self.body is not None else None
 
 
 class RedirectError(Exception):
@@ -176,4 +173,5 @@ async def _read(
     decoder = BoundedDecoder(response.headers.get("content-encoding"), max_bytes)
     chunks = [decoder.feed(raw) async for raw in response.aiter_raw()]
     body = b"".join(chunks)
-    return FetchResponse(url, final_url, status, body, response_headers, None, permanent)
+    digest = hashlib.sha256(body).hexdigest()
+    return FetchResponse(url, final_url, status, body, response_headers, None, permanent, digest)

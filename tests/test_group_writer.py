@@ -1,0 +1,138 @@
+"""Group commit: concurrent updates' write-backs share transactions, on real stores."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from test_store import article
+
+from feeds.model import FetchState
+from feeds.store import ArticleStore, GroupWriter, SourceWrite, UpsertResult
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+T = TypeVar("T")
+
+
+def count_commits(store: ArticleStore) -> list[int]:
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    return commits
+
+
+def write_of(source: str, entry: str) -> SourceWrite:
+    return SourceWrite(
+        source, NOW, [article(entry, source=source)], FetchState(source, etag=f'"{entry}"')
+    )
+
+
+async def holding(writer: GroupWriter, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` as an update holding a fetch slot does (see Updater.update), after a
+    fetch that yields to the event loop once."""
+    writer.holding += 1
+    try:
+        await asyncio.sleep(0)
+        return await work()
+    finally:
+        writer.holding -= 1
+        writer.flush_if_stalled()
+
+
+def test_updates_running_together_share_one_transaction(store: ArticleStore) -> None:
+    writer = GroupWriter(store, size=16)
+    commits = count_commits(store)
+
+    async def run() -> list[UpsertResult | None]:
+        writes = [write_of(f"s{n}", f"e{n}") for n in range(5)]
+        return await asyncio.gather(*(holding(writer, lambda w=w: writer.write(w)) for w in writes))
+
+    results = asyncio.run(run())
+    assert [r.new if r else None for r in results] == [1] * 5
+    assert len(commits) == 1
+    assert store.article_count() == 5
+    assert store.fetch_state("s3") == FetchState("s3", etag='"e3"')
+
+
+def test_a_full_group_is_written_without_waiting(store: ArticleStore) -> None:
+    writer = GroupWriter(store, size=2)
+    commits = count_commits(store)
+
+    async def run() -> None:
+        writer.holding = 10  # others are still fetching: only a full group goes out
+        first = asyncio.ensure_future(writer.write(write_of("a", "1")))
+        await asyncio.sleep(0)
+        assert not first.done() and store.article_count() == 0
+        await writer.write(write_of("b", "2"))
+        assert store.article_count() == 2  # both written, the first without another wait
+        assert (await first) == UpsertResult(1, 0, 0, frozenset({"technik"}))
+
+    asyncio.run(run())
+    assert len(commits) == 1 and store.article_count() == 2
+
+
+def test_a_write_waits_for_updates_still_working_then_goes_with_them(
+    store: ArticleStore,
+) -> None:
+    writer = GroupWriter(store)
+    commits = count_commits(store)
+    order: list[str] = []
+
+    async def slow() -> UpsertResult | None:
+        await asyncio.sleep(0.05)  # still fetching when the fast one is ready
+        order.append("slow ready")
+        return await writer.write(write_of("slow", "2"))
+
+    async def fast() -> UpsertResult | None:
+        order.append("fast ready")
+        result = await writer.write(write_of("fast", "1"))
+        order.append("fast written")
+        return result
+
+    async def run() -> None:
+        await asyncio.gather(holding(writer, fast), holding(writer, slow))
+
+    asyncio.run(run())
+    assert order == ["fast ready", "slow ready", "fast written"]
+    assert len(commits) == 1 and store.article_count() == 2
+
+
+def test_a_stale_lease_refuses_only_its_own_write(store: ArticleStore) -> None:
+    store.ensure_states(["a", "b"])
+    until = NOW + timedelta(minutes=5)
+    leases = {lease.source: lease for lease in store.claim(["a", "b"], "w1", NOW, until)}
+    later = NOW + timedelta(minutes=6)
+    store.claim(["b"], "w2", later, later + timedelta(minutes=5))  # b's lease was lost
+    writer = GroupWriter(store)
+
+    async def run() -> list[UpsertResult | None]:
+        writes = [replace(write_of(name, name), lease=leases[name]) for name in ("a", "b")]
+        return await asyncio.gather(*(holding(writer, lambda w=w: writer.write(w)) for w in writes))
+
+    kept, refused = asyncio.run(run())
+    assert kept is not None and kept.new == 1 and refused is None
+    assert [a.source for a in store.recent_articles(None, 10)] == ["a"]
+    state_b = store.fetch_state("b")
+    assert state_b is not None and state_b.etag is None  # w2's claim stands, untouched
+
+
+def test_a_failing_write_fails_alone_and_the_rest_of_its_group_is_written(
+    store: ArticleStore,
+) -> None:
+    writer = GroupWriter(store)
+    bad_article = replace(article("bad", source="bad"), title=None)  # cannot be hashed
+    bad: Any = SourceWrite("bad", NOW, [bad_article], FetchState("bad"))
+
+    async def run() -> list[UpsertResult | BaseException | None]:
+        writes = [write_of("a", "1"), bad, write_of("c", "3")]
+        jobs = (holding(writer, lambda w=w: writer.write(w)) for w in writes)
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    first, failed, last = asyncio.run(run())
+    assert isinstance(failed, AttributeError)
+    assert isinstance(first, UpsertResult) and isinstance(last, UpsertResult)
+    assert sorted(a.source for a in store.recent_articles(None, 10)) == ["a", "c"]
+    assert store.fetch_state("bad") is None
