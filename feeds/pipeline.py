@@ -216,17 +216,26 @@ class Updater:
                 on_result(result)
             return result
 
-        # Claim in batches a few times the concurrency, so no lease waits in a queue long
-        # enough to expire and be claimed again by another worker.
+        # At most a few times the concurrency claimed and not done, so no lease waits in a
+        # queue long enough to expire and be claimed again by another worker; topped up
+        # when half is done, so the slow sources of one claim never leave slots idle.
         batch = CLAIM_BATCH * self.config.fetch.concurrency
         results: list[SourceResult] = []
         done: set[str] = set()
-        while jobs := self.due(force=force, limit=batch, exclude=done):
-            done.update(job.source.name for job in jobs)
-            if on_start is not None:
-                on_start(len(done))
-            results.extend(await asyncio.gather(*(one(job) for job in jobs)))
-        return UpdateReport(tuple(results))
+        running: set[asyncio.Task[SourceResult]] = set()
+        more = True
+        while True:
+            if more and len(running) <= batch // 2:
+                jobs = self.due(force=force, limit=batch - len(running), exclude=done)
+                more = bool(jobs)
+                done.update(job.source.name for job in jobs)
+                running.update(asyncio.create_task(one(job)) for job in jobs)
+                if jobs and on_start is not None:
+                    on_start(len(done))
+            if not running:
+                return UpdateReport(tuple(results))
+            finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            results.extend(task.result() for task in finished)
 
 
 async def update_sources(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -136,3 +137,61 @@ def test_a_failing_write_fails_alone_and_the_rest_of_its_group_is_written(
     assert isinstance(first, UpsertResult) and isinstance(last, UpsertResult)
     assert sorted(a.source for a in store.recent_articles(None, 10)) == ["a", "c"]
     assert store.fetch_state("bad") is None
+
+
+def test_unchanged_sources_states_go_in_one_statement_and_a_stale_one_is_told_apart(
+    store: ArticleStore,
+) -> None:
+    names = [f"s{n}" for n in range(5)]
+    store.ensure_states(names)
+    until = NOW + timedelta(minutes=5)
+    leases = {lease.source: lease for lease in store.claim(names, "w1", NOW, until)}
+    later = NOW + timedelta(minutes=6)
+    store.claim(["s2"], "w2", later, later + timedelta(minutes=5))  # s2's lease was lost
+    saves = [
+        SourceWrite(name, state=FetchState(name, etag=f'"{name}"'), lease=leases[name])
+        for name in names
+    ]
+
+    results = store.write(saves)
+
+    assert [r is not None for r in results] == [True, True, False, True, True]
+    for name in names:
+        state = store.fetch_state(name)
+        assert state is not None
+        assert state.etag == (None if name == "s2" else f'"{name}"'), name
+    # The written ones are released: claimable again at once (force), s2 stays w2's.
+    again = store.claim(names, "w3", later, later + timedelta(minutes=5), force=True)
+    assert sorted(lease.source for lease in again) == ["s0", "s1", "s3", "s4"]
+
+
+def test_groups_written_at_once_by_two_workers_never_deadlock_on_postgresql(
+    pg_url: str,
+) -> None:
+    # Each group touches categories in the opposite order to the other worker's groups:
+    # shared rows (category counters, publish marks) must still be taken in one order.
+    stores = [ArticleStore.open(pg_url) for _ in range(2)]
+    categories = [f"Kategorie {n}" for n in range(6)]
+
+    def group(worker: int, round_: int) -> list[SourceWrite]:
+        order = categories if worker == 0 else categories[::-1]
+        return [
+            SourceWrite(
+                f"w{worker}-{n}",
+                NOW,
+                [article(f"r{round_}", source=f"w{worker}-{n}", category=name)],
+                FetchState(f"w{worker}-{n}"),
+            )
+            for n, name in enumerate(order)
+        ]
+
+    def work(worker: int) -> int:
+        return sum(len(stores[worker].write(group(worker, r))) for r in range(30))
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(work, [0, 1])) == [180, 180]
+        assert stores[0].article_count() == 360
+    finally:
+        for opened in stores:
+            opened.close()

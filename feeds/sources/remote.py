@@ -63,12 +63,14 @@ def make_client(config: FetchConfig) -> httpx.AsyncClient:
         write=config.read_timeout,
         pool=config.deadline,
     )
-    # Keep idle connections to many hosts (up to per_host each): a feed host polled again
-    # soon is reached without a new TCP handshake.
+    # Few idle connections, briefly: feeds of one host fetched back to back reuse one, but
+    # httpcore checks every pooled connection (a poll() each) for every request, so a large
+    # idle pool cost more than the handshakes it saved (10% of a cold run's main process
+    # in bench/run.py), and idle sockets held open are a burden on the hosts we poll.
     limits = httpx.Limits(
         max_connections=config.concurrency,
-        max_keepalive_connections=max(256, config.concurrency),
-        keepalive_expiry=30,
+        max_keepalive_connections=config.per_host,
+        keepalive_expiry=5,
     )
     transport = httpx.AsyncHTTPTransport(limits=limits)
     if not config.allow_private_addresses:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import sqlite
@@ -63,6 +63,15 @@ _SAVE_AND_RELEASE = _RELEASED.values(
     lease_expires_utc=None,
     **{name: bindparam(f"b_{name}") for name in _STATE_COLUMNS},
 )
+
+
+class _Arrival(NamedTuple):
+    """A new link of an article to a category, waiting for its arrival number."""
+
+    slug: str
+    article_id: str
+    name: str
+    article: Article
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,17 +187,60 @@ class ArticleStore:
 
         Each result is None when that write's lease no longer held: it wrote nothing.
         """
+        # Leased writes of a state alone (a 304, a failure) go in one statement: a warm
+        # run is thousands of them.
+        states_only = {
+            w.source: (w.state, w.lease)
+            for w in writes
+            if not w.articles and w.state is not None and w.lease is not None
+        }
+        arrivals: list[_Arrival] = []
         with self.engine.begin() as conn:
-            return [self._write_back(conn, write) for write in writes]
+            stale = self._save_and_release(conn, list(states_only.values()))
+            results = [
+                (None if write.source in stale else UpsertResult())
+                if write.source in states_only
+                else self._write_back(conn, write, arrivals)
+                for write in writes
+            ]
+            # Rows every worker shares (category counters, publish marks) are touched last
+            # and in one order, so concurrent groups on PostgreSQL never deadlock.
+            self._link_arrivals(conn, arrivals)
+            self._mark_pending(conn, {s for r in results if r for s in r.changed_categories})
+        return results
 
-    def _write_back(self, conn: Connection, write: SourceWrite) -> UpsertResult | None:
+    def _save_and_release(
+        self, conn: Connection, saves: Sequence[tuple[FetchState, Lease]]
+    ) -> set[str]:
+        """Save each state and release its lease where the lease still holds; returns the
+        sources whose lease no longer held, which were not touched."""
+        if not saves:
+            return set()
+        rows = [
+            {
+                **{f"b_{key}": value for key, value in _state_row(state).items()},
+                "b_owner": lease.owner,
+                "b_fence": lease.fence,
+            }
+            for state, lease in saves
+        ]
+        if conn.execute(_SAVE_AND_RELEASE, rows).rowcount == len(rows):
+            return set()
+        # Some lease was taken over (or the driver gave no total): every claim raises the
+        # fence, so a source whose fence moved on is one we did not write.
+        fences: dict[str, int] = {}
+        for chunk in _chunks(sorted(lease.source for _, lease in saves)):
+            query = select(source_state.c.source, source_state.c.fence).where(
+                source_state.c.source.in_(chunk)
+            )
+            fences.update((name, int(fence)) for name, fence in conn.execute(query))
+        return {lease.source for _, lease in saves if fences.get(lease.source) != lease.fence}
+
+    def _write_back(
+        self, conn: Connection, write: SourceWrite, arrivals: list[_Arrival]
+    ) -> UpsertResult | None:
         state, lease = write.state, write.lease
         if not write.articles:
-            if state is not None and lease is not None:
-                # One statement: most fetches of a warm run end here (304), thousands a run.
-                row = {f"b_{key}": value for key, value in _state_row(state).items()}
-                params = {**row, "b_owner": lease.owner, "b_fence": lease.fence}
-                return UpsertResult() if conn.execute(_SAVE_AND_RELEASE, params).rowcount else None
             if lease is not None and not self._release(conn, lease):
                 return None
             if state is not None:
@@ -207,8 +259,7 @@ class ArticleStore:
         slugs = {category_slug(c) for a in (*new, *changed) for c in a.categories}
         if new or changed:
             assert write.now is not None  # checked when the write was made
-            slugs |= self._write(conn, new, changed, hashes, write.now)
-            self._mark_pending(conn, slugs)
+            slugs |= self._write(conn, new, changed, hashes, write.now, arrivals)
         if state is not None:
             self._save_state(conn, state)
         return UpsertResult(
@@ -238,8 +289,11 @@ class ArticleStore:
         changed: Sequence[Article],
         hashes: dict[str, str],
         now: datetime,
+        arrivals: list[_Arrival],
     ) -> set[str]:
-        """Write the articles and their category links; returns categories they left."""
+        """Write the articles and update their category links; new links are added to
+        `arrivals`, to be numbered and written by `_link_arrivals`. Returns the
+        categories the articles left."""
         batch = [*new, *changed]
         rows = [_article_row(a, hashes[a.entry_id], now) for a in batch]
         conn.execute(self._statement(conn, "upsert_article"), rows)
@@ -268,33 +322,37 @@ class ArticleStore:
                     .where(link)
                     .values(category=name, published_utc=utc_text(article.published))
                 )
-        # Newcomers are numbered oldest first, so the newest arrival gets the highest number.
-        arrivals = sorted(
-            (key for key in wanted if key not in existing),
-            key=lambda key: (wanted[key][1].published, key[1]),
+        arrivals.extend(
+            _Arrival(slug, article_id, *wanted[(slug, article_id)])
+            for slug, article_id in wanted
+            if (slug, article_id) not in existing
         )
-        numbers = self._take_numbers(conn, Counter(slug for slug, _ in arrivals))
+        return left
+
+    def _link_arrivals(self, conn: Connection, arrivals: Sequence[_Arrival]) -> None:
+        """Number the new category links and write them."""
+        # Oldest first, so the newest arrival gets the highest number.
+        ordered = sorted(arrivals, key=lambda a: (a.article.published, a.article_id))
+        numbers = self._take_numbers(conn, Counter(a.slug for a in ordered))
         links = []
-        for slug, article_id in arrivals:
-            name, article = wanted[(slug, article_id)]
+        for arrival in ordered:
             links.append(
                 {
-                    "category_slug": slug,
-                    "article_id": article_id,
-                    "category": name,
-                    "published_utc": utc_text(article.published),
-                    "seq": numbers[slug],
+                    "category_slug": arrival.slug,
+                    "article_id": arrival.article_id,
+                    "category": arrival.name,
+                    "published_utc": utc_text(arrival.article.published),
+                    "seq": numbers[arrival.slug],
                 }
             )
-            numbers[slug] += 1
+            numbers[arrival.slug] += 1
         if links:
             conn.execute(article_categories.insert(), links)
-        return left
 
     def _take_numbers(self, conn: Connection, counts: Counter[str]) -> dict[str, int]:
         """Reserve `counts[slug]` arrival numbers per category; returns the first of each."""
         first: dict[str, int] = {}
-        for slug, count in counts.items():
+        for slug, count in sorted(counts.items()):
             take = (
                 category_sequences.update()
                 .where(category_sequences.c.category_slug == slug)
