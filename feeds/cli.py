@@ -7,16 +7,17 @@ Exit codes: 0 completed (even if some sources failed), 1 fatal error, 2 config e
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import json
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 from rich.console import Console
@@ -46,6 +47,21 @@ from feeds.workers import ParserPool
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
 
 log = logging.getLogger("feeds")
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` to its end on uvloop where it is installed (Linux, macOS): its loop
+    costs much less per socket operation than asyncio's (a warm update of 2,000 sources
+    ~10% faster, bench/run.py); elsewhere on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 # On a pipe, do not fold tables into 80 columns: scripts and logs read them whole.
 stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
@@ -143,6 +159,9 @@ class _Commands(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: str) -> None:
     """feeds: pull sources, store articles, publish per-category Atom, RSS and JSON Feed."""
+    # What start-up loaded lives as long as the process: out of the collector's reach, a
+    # full collection no longer walks every module's objects (5-10% of a warm update).
+    gc.freeze()
     configure_logging(max(logging.WARNING - 10 * verbose, logging.DEBUG), log_format)
     ctx.obj = config_path
 
@@ -175,10 +194,10 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float) -> N
     with _open_store(config) as store, _exclusive(store, wait):
         if config.output.dir.is_dir():
             sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
-        report = asyncio.run(_update(config, store, force))
+        report = run_async(_update(config, store, force))
         published = _publish(lambda: publish_pending(config, store)[1])
         if config.websub.hub:
-            asyncio.run(_announce(config, config.websub.hub, published))
+            run_async(_announce(config, config.websub.hub, published))
     _print_summary(config, report, published)
     if strict and report.failed:
         sys.exit(EXIT_FAILED_SOURCES)
@@ -338,7 +357,7 @@ def run(
         )
         daemon = Daemon(config, store, utc_now, settings, metrics, early_stop)
         try:
-            asyncio.run(daemon.run())
+            run_async(daemon.run())
             for signum in (signal.SIGTERM, signal.SIGINT):  # already stopping: finish quietly
                 signal.signal(signum, signal.SIG_IGN)
         finally:
