@@ -436,6 +436,19 @@ def test_enclosures_are_deduplicated_and_lengths_checked() -> None:
     )
 
 
+@pytest.mark.parametrize("bad", ["http://[", "http://[::1", "https://exa]mple.org/x"])
+def test_a_malformed_url_loses_its_link_not_the_feed(bad: str) -> None:
+    # urljoin raises ValueError on these: unguarded, one entry's link sank every entry.
+    items = [
+        FeedItem(id="bad", title="Bad link", link=bad, enclosures=((bad, "audio/mpeg", 1),)),
+        FeedItem(id="good", title="Good", link="https://example.com/good"),
+    ]
+    for body in (rss20(items), atom10(items), jsonfeed(items)):
+        bad_entry, good = parse(body).entries
+        assert (bad_entry.entry_id, good.link) == ("bad", "https://example.com/good")
+        assert bad_entry.enclosures == ()
+
+
 def test_updated_does_not_fall_back_to_published() -> None:
     # feedparser's FeedParserDict answers `updated` with `published` when there is none.
     (entry,) = parse(rss20([SECOND])).entries

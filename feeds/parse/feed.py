@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
@@ -45,6 +45,7 @@ from feeds.parse.jsonfeed import (
     parse_json_feed,
     text_to_html,
 )
+from feeds.parse.urls import join_url
 
 __all__ = ["ParseError", "parse_feed"]
 
@@ -168,7 +169,7 @@ def _entry(
         title=_text(_get(entry, "title")),
         # Atom says what its titles are; RSS titles are HTML in practice (entities, <b>).
         title_is_html=not (is_atom and _detail_type(entry, "title_detail") == "text/plain"),
-        link=urljoin(url, link) if link else None,
+        link=join_url(url, link) if link else None,
         summary_html=summary_html,
         content_html=content_html,
         base_url=base_url,
@@ -259,7 +260,9 @@ def _enclosures(entry: Mapping[str, Any], *, url: str) -> tuple[Enclosure, ...]:
         href = _text(link.get("href"))
         if link.get("rel") != "enclosure" or not href:
             continue
-        href = urljoin(url, href)
+        href = join_url(url, href)
+        if href is None:
+            continue
         if href not in found:
             length = _text(link.get("length"))
             found[href] = Enclosure(
@@ -392,9 +395,9 @@ def _text(value: Any) -> str | None:
 
 def _absolute(url: str, reference: str | None) -> str | None:
     """`reference` (or `url` itself if empty) resolved against `url`, if that is http(s)."""
+    resolved = join_url(url, reference or "")
     try:
-        resolved = urljoin(url, reference or "")
-        scheme = urlsplit(resolved).scheme.lower()
+        scheme = urlsplit(resolved).scheme.lower() if resolved else ""
     except ValueError:
         return None
     return resolved if scheme in _WEB_SCHEMES else None

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from feeds.model import Enclosure, RawEntry, RawFeed
+from feeds.parse.urls import join_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
@@ -127,7 +128,7 @@ def _entry(
         entry_id=entry_id,
         title=_string(item.get("title")),
         title_is_html=False,  # JSON Feed titles are plain text by the spec
-        link=urljoin(url, link) if link else None,
+        link=join_url(url, link) if link else None,
         summary_html=text_to_html(summary) if summary else None,
         content_html=content_html,
         # JSON Feed names no base: relative URLs in content_html are taken relative to the
@@ -165,7 +166,9 @@ def _attachments(value: Any, *, url: str) -> tuple[Enclosure, ...]:
         href = _string(attachment.get("url"))
         if href is None:
             continue
-        href = urljoin(url, href)
+        href = join_url(url, href)
+        if href is None:
+            continue
         if href not in enclosures:
             enclosures[href] = Enclosure(
                 url=href,
@@ -207,9 +210,9 @@ def _absolute(url: str, reference: str | None) -> str | None:
     """`reference` resolved against `url`, if that gives an http(s) URL."""
     if not reference:
         return None
-    resolved = urljoin(url, reference)
+    resolved = join_url(url, reference)
     try:
-        scheme = urlsplit(resolved).scheme.lower()
+        scheme = urlsplit(resolved).scheme.lower() if resolved else ""
     except ValueError:
         return None
     return resolved if scheme in _WEB_SCHEMES else None
