@@ -35,7 +35,7 @@ from feeds.model import (
     category_slug,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
-from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site, publish_site
+from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import sweep_temp_files, write_if_changed
 from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
@@ -531,6 +531,9 @@ def publish_everything(
 ) -> PublishResult:
     """Apply retention, then write the `changed` categories (every one when None), `all/`,
     the front page and the OPML. Unchanged files are not rewritten either way."""
+    # The renderers (feedgen, lxml, Jinja2) load here, when there is something to publish.
+    from feeds.publish.site import publish_site
+
     store.expire_beyond(config.output.max_items)
     if changed is None and config.output.dir.is_dir():
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind

@@ -67,9 +67,9 @@ from hypothesis import strategies as st
 from feeds.model import Category, RawFeed, Source, SourceKind
 from feeds.normalise.article import NormalisedFeed, normalise_feed
 from feeds.parse import ParseError, parse_feed
-from feeds.publish import render_category
 from feeds.publish.document import Site, build_document
 from feeds.publish.layout import OutputLayout
+from feeds.publish.site import render_category
 
 # --------------------------------------------------------------------------- configuration
 

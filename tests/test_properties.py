@@ -58,10 +58,10 @@ from feeds.model import (
 from feeds.normalise.article import NormalisedFeed, entry_key, normalise_feed
 from feeds.normalise.html import clean_text, safe_url
 from feeds.parse import parse_feed
-from feeds.publish import render_category
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.layout import OutputLayout
+from feeds.publish.site import render_category
 
 # --------------------------------------------------------------------------- settings
 

@@ -16,12 +16,13 @@ from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_r
 from lxml import etree
 
 from feeds.model import Article, Category, Enclosure, article_id
-from feeds.publish import OutputLayout, publish_category, publish_site
+from feeds.publish import OutputLayout
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, build_document
 from feeds.publish.files import write_if_changed
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
+from feeds.publish.site import publish_category, publish_site
 
 BERLIN = timezone(timedelta(hours=2))
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -6,7 +6,16 @@ import contextlib
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """The files a publish wrote, and how many it left as they were."""
+
+    written: tuple[Path, ...]
+    unchanged: int
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

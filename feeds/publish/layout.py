@@ -16,6 +16,7 @@ from pathlib import Path
 
 from feeds.model import Article, slugify
 
+PREVIEW = 5  # items per category on the front page
 ALL_SLUG = "all"
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
 

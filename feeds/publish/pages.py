@@ -11,9 +11,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from feeds import PROJECT_URL
 from feeds.model import Article, category_slug
 from feeds.publish.document import FeedDocument, Site
+from feeds.publish.layout import PREVIEW
 from feeds.status import SourceStatus
-
-PREVIEW = 5  # items per category on the front page
 
 
 @lru_cache(maxsize=1)
