@@ -129,6 +129,9 @@ class Updater:
         self.clock = clock
         self.parser = pool or ParserPool(workers=0)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.sources = {s.name: s for s in config.sources}
+        self.remote = [s.name for s in config.sources if s.kind is SourceKind.REMOTE]
+        self.local = [s for s in config.sources if s.kind is SourceKind.LOCAL]
         self.states_ensured = False  # every remote source has a state row to claim
         # Write-backs of sources updated side by side share transactions.
         self.writer = GroupWriter(store)
@@ -153,22 +156,24 @@ class Updater:
         """
         now = self.clock()
         gone = self.store.fetch_states(outcome=FetchOutcome.GONE)
-        wanted = [
-            s
-            for s in self.config.sources
-            if s.name not in exclude and is_due(s, gone.get(s.name), now, force=force)
-        ]
+        held = {
+            name
+            for name, state in gone.items()
+            if name in self.sources and not is_due(self.sources[name], state, now, force=force)
+        }
         if not self.states_ensured:
-            remote_sources = (s.name for s in self.config.sources if s.kind is SourceKind.REMOTE)
-            self.store.ensure_states(remote_sources)
+            self.store.ensure_states(self.remote)
             self.states_ensured = True
-        remote = [s.name for s in wanted if s.kind is SourceKind.REMOTE]
+        remote = [name for name in self.remote if name not in exclude and name not in held]
         until = now + self.config.fetch.lease
         leases = {
             lease.source: lease
             for lease in self.store.claim(remote, self.owner, now, until, force=force, limit=limit)
         }
-        chosen = [s for s in wanted if s.kind is SourceKind.LOCAL or s.name in leases]
+        chosen = [
+            *(s for s in self.local if s.name not in exclude),
+            *(self.sources[name] for name in leases),
+        ]
         states = self.store.fetch_states([s.name for s in chosen]) if chosen else {}
         return [Job(s, states.get(s.name), leases.get(s.name)) for s in chosen]
 
