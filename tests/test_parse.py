@@ -449,6 +449,16 @@ def test_a_malformed_url_loses_its_link_not_the_feed(bad: str) -> None:
         assert bad_entry.enclosures == ()
 
 
+def test_rss_enclosures_resolve_against_the_xml_base_in_scope() -> None:
+    body = b"""<rss version="2.0"><channel xml:base="https://media.example.org/show/">
+<title>x</title><item xml:base="ep1/"><guid>1</guid><description>One</description>
+<enclosure url="audio.mp3" type="audio/mpeg" length="9"/></item></channel></rss>"""
+    (entry,) = parse(body).entries
+    assert entry.enclosures == (
+        Enclosure("https://media.example.org/show/ep1/audio.mp3", "audio/mpeg", 9),
+    )
+
+
 def test_updated_does_not_fall_back_to_published() -> None:
     # feedparser's FeedParserDict answers `updated` with `published` when there is none.
     (entry,) = parse(rss20([SECOND])).entries

@@ -112,9 +112,10 @@ FINDINGS: tuple[Finding, ...] = (
     Finding(
         "urls",
         _rss_enclosure_under_base,
-        "an RSS <enclosure url> relative to xml:base is resolved against the feed URL: "
-        "feedparser does not resolve enclosure URLs (it does Atom link hrefs), and "
-        "feeds/parse/feed.py _enclosures joins them with the feed URL only",
+        "an RSS <enclosure url> relative to xml:base, in an item with no description or "
+        "content, is resolved against the feed URL: feedparser does not resolve enclosure "
+        "URLs (it does Atom link hrefs) and tells the xml:base in scope only on text "
+        "details, which feeds/parse/feed.py uses when the item has one",
     ),
     Finding(
         "urls",

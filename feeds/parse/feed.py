@@ -156,11 +156,9 @@ def _entry(
     summary_html, summary_detail = _summary(entry)
     details = [d for d in (content_detail, summary_detail) if d is not None]
 
-    base_url = url
-    if details:
-        base_url = _absolute(url, str(details[0].get("base") or "")) or url
-    elif feed_link:
-        base_url = feed_link
+    # The xml:base in scope where the entry's text is, resolved against the document.
+    in_scope = _absolute(url, str(details[0].get("base") or "")) or url if details else url
+    base_url = in_scope if details else feed_link or url
 
     published_key = "published" if _get(entry, "published") else "created"
     link = _link(entry, prefer_links=is_atom)
@@ -182,7 +180,8 @@ def _entry(
             _text(tag.get("term")) or _text(tag.get("label")) for tag in _dicts(_get(entry, "tags"))
         ),
         language=next((lang for d in details if (lang := _text(d.get("language")))), feed_language),
-        enclosures=_enclosures(entry, url=url),
+        # feedparser resolves Atom link hrefs against xml:base, but not RSS enclosure URLs.
+        enclosures=_enclosures(entry, url=in_scope),
         location=url,
     )
 
