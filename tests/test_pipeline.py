@@ -166,3 +166,29 @@ def test_undated_and_future_dated_entries_keep_their_first_seen_time(
     dates = {a.entry_id: a.published for a in store.recent_articles(None, 10)}
     assert dates == {"undated": first, "future": first, "new": clock.now}
     store.close()
+
+
+def test_no_cookie_set_by_a_feed_host_is_ever_sent_back(
+    tmp_path: Path, feed_server: FeedServer, clock: Clock
+) -> None:
+    # A feed host's cookie would let it follow our polls, and reach its other feeds.
+    items = [FeedItem(id="1", title="One", link="https://example.org/1")]
+    cookie = {"set-cookie": "visitor=abc123; Path=/; Max-Age=86400"}
+    feed_server.add("/a.xml", rss20(items), headers=cookie)
+    feed_server.add("/b.xml", rss20(items), headers=cookie)
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "a"\ncategory = "A"\nurl = "{feed_server.url("/a.xml")}"\n'
+        f'[[sources]]\nname = "b"\ncategory = "A"\nurl = "{feed_server.url("/b.xml")}"\n',
+    )
+    store = ArticleStore.open(config.storage.url)
+
+    async def two_updates_on_one_client() -> None:  # as the daemon polls, for days
+        async with make_client(config.fetch) as client:
+            await update_sources(config, store, client, clock)
+            await update_sources(config, store, client, clock, force=True)
+
+    asyncio.run(two_updates_on_one_client())
+    sent = [r.headers for r in feed_server.requests if r.path.endswith(".xml")]
+    assert len(sent) == 4
+    assert all("cookie" not in headers for headers in sent), sent

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.cookiejar
+import urllib.request
 import zlib
 from dataclasses import dataclass, field
+from http.client import HTTPResponse
 from urllib.parse import urljoin
 
 import brotli
@@ -52,6 +55,17 @@ class RedirectError(Exception):
     pass
 
 
+class NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: a feed host must not recognise our polls, and a
+    cookie from one of its feeds must not travel with requests for the others."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        pass
+
+    def extract_cookies(self, response: HTTPResponse, request: urllib.request.Request) -> None:
+        pass
+
+
 def make_client(config: FetchConfig) -> httpx.AsyncClient:
     """The shared HTTP client: HTTP/1.1, our User-Agent, per-phase timeouts.
 
@@ -85,6 +99,7 @@ def make_client(config: FetchConfig) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=timeout,
         transport=transport,
+        cookies=NoCookies(),
         follow_redirects=False,
         headers={
             "User-Agent": config.user_agent,
