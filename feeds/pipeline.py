@@ -133,8 +133,9 @@ class Updater:
         self.remote = [s.name for s in config.sources if s.kind is SourceKind.REMOTE]
         self.local = [s for s in config.sources if s.kind is SourceKind.LOCAL]
         self.states_ensured = False  # every remote source has a state row to claim
-        # Write-backs of sources updated side by side share transactions.
-        self.writer = GroupWriter(store)
+        # Write-backs of sources updated side by side share transactions; a group of half
+        # the slots goes out even while one slow fetch holds the other half.
+        self.writer = GroupWriter(store, size=max(1, config.fetch.concurrency // 2))
         self.limit = asyncio.Semaphore(config.fetch.concurrency)
         # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
         self.hosts: dict[str, asyncio.Semaphore] = defaultdict(

@@ -16,7 +16,7 @@ from feeds.store.articles import ArticleStore, SourceWrite, UpsertResult
 
 log = logging.getLogger(__name__)
 
-GROUP_SIZE = 16  # write-backs per transaction, at most
+GROUP_SIZE = 16  # write-backs per transaction, at most (the updater: half its fetch slots)
 
 
 class GroupWriter:
