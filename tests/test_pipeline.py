@@ -192,3 +192,34 @@ def test_no_cookie_set_by_a_feed_host_is_ever_sent_back(
     sent = [r.headers for r in feed_server.requests if r.path.endswith(".xml")]
     assert len(sent) == 4
     assert all("cookie" not in headers for headers in sent), sent
+
+
+def test_one_slow_source_does_not_hold_back_the_others_writes(
+    tmp_path: Path, feed_server: FeedServer, clock: Clock
+) -> None:
+    items = [FeedItem(id="1", title="One", link="https://example.org/1")]
+    feed_server.add("/slow.xml", rss20(items), delay=3.0)
+    sources = '[fetch]\nconcurrency = 4\nper_host = 4\n[[sources]]\nname = "slow"\n'
+    sources += f'category = "A"\nurl = "{feed_server.url("/slow.xml")}"\n'
+    for n in range(5):
+        feed_server.add(f"/fast{n}.xml", rss20(items))
+        sources += f'[[sources]]\nname = "fast{n}"\ncategory = "A"\n'
+        sources += f'url = "{feed_server.url(f"/fast{n}.xml")}"\n'
+    config = write_config(tmp_path, sources)
+    store = ArticleStore.open(config.storage.url)
+
+    async def run() -> int:
+        async with make_client(config.fetch) as client:
+            update = asyncio.create_task(update_sources(config, store, client, clock))
+            await asyncio.sleep(1.5)  # the fast ones are long done; the slow one is not
+            written = sum(
+                1 for s in store.fetch_states().values() if s.last_fetch and s.source != "slow"
+            )
+            assert not update.done()
+            await update
+            return written
+
+    # Groups are half the 4 fetch slots: fast write-backs go out in twos while "slow"
+    # holds its slot; only an odd one out waits for it.
+    assert asyncio.run(run()) >= 4
+    assert sum(1 for s in store.fetch_states().values() if s.last_fetch) == 6
