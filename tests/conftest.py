@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +17,22 @@ from feeds.store import ArticleStore
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "config" / "articles" / "000_eea36ed84745c21c.txt"
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+# What a `feeds` subprocess sees: no proxies or user settings, this checkout importable.
+FEEDS_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+
+
+def run_feeds(
+    *args: str, cwd: Path = REPO, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m feeds ARGS` run as a user would, in `cwd` (also its HOME)."""
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**FEEDS_ENV, "HOME": str(cwd)},
+    )
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO
+from conftest import FEEDS_ENV, REPO
 from lxml import etree
 from test_serve import Running, free_port, running
 
@@ -68,7 +68,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[R
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(root)},
+        env={**FEEDS_ENV, "HOME": str(root)},
     )
     assert result.returncode == 0, result.stderr
     output = root / "output"

@@ -14,24 +14,11 @@ from pathlib import Path
 
 import pytest
 from conformance import assert_valid_atom
-from conftest import REPO, SEED
+from conftest import FEEDS_ENV, SEED, run_feeds
 from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
 
 pytestmark = pytest.mark.slow
-
-ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-
-
-def feeds(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**ENV, "HOME": str(cwd)},
-    )
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
@@ -76,7 +63,7 @@ def daemon(site: Path) -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**ENV, "HOME": str(site.parent)},
+        env={**FEEDS_ENV, "HOME": str(site.parent)},
     )  # fmt: skip
     try:
         yield process
@@ -112,7 +99,7 @@ def test_daemon_follows_config_edits_and_stops_on_sigterm(
 
     # A one-shot run while the daemon holds the store exits 4 at once, touching nothing.
     site.write_text(text, encoding="utf-8")
-    busy = feeds("--config", str(site), "update", cwd=site.parent)
+    busy = run_feeds("--config", str(site), "update", cwd=site.parent)
     assert busy.returncode == 4
     assert "another feeds run holds" in busy.stderr
 
@@ -134,7 +121,7 @@ def test_metrics_and_health(tmp_path: Path, feed_server: FeedServer) -> None:
         [sys.executable, "-m", "feeds", "-v", "--config", "feeds.toml", "run", "--tick", "0.5",
          "--metrics-port", "0"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**ENV, "HOME": str(tmp_path)},
+        env={**FEEDS_ENV, "HOME": str(tmp_path)},
     )  # fmt: skip
     try:
         line = ""
@@ -174,7 +161,7 @@ def test_concurrent_updates_never_collide(site: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**ENV, "HOME": str(site.parent)},
+            env={**FEEDS_ENV, "HOME": str(site.parent)},
         )
         for extra in ([], ["--wait", "60"], ["--wait", "60"], [])
     ]
@@ -192,21 +179,21 @@ def test_concurrent_updates_never_collide(site: Path) -> None:
 def test_status_table_json_and_strict(site: Path, feed_server: FeedServer) -> None:
     text = site.read_text(encoding="utf-8")
     site.write_text(text + source("Down", feed_server.url("/down"), "Technik"), encoding="utf-8")
-    before = feeds("--config", str(site), "status", "--json", cwd=site.parent)
+    before = run_feeds("--config", str(site), "status", "--json", cwd=site.parent)
     assert before.returncode == 0
     assert {r["outcome"] for r in json.loads(before.stdout)} == {None}
 
-    strict = feeds("--config", str(site), "update", "--strict", cwd=site.parent)
+    strict = run_feeds("--config", str(site), "update", "--strict", cwd=site.parent)
     assert strict.returncode == 3
     assert "failed  Down: HTTP 404" in strict.stdout
 
-    rows = json.loads(feeds("--config", str(site), "status", "--json", cwd=site.parent).stdout)
+    rows = json.loads(run_feeds("--config", str(site), "status", "--json", cwd=site.parent).stdout)
     assert rows[0]["name"] == "Down"  # trouble first
     assert rows[0]["error_count"] == 1 and rows[0]["last_error"] == "HTTP 404 Not Found"
     by_name = {r["name"]: r for r in rows}
     assert by_name["Technik"]["items"] == 1 and by_name["Technik"]["outcome"] == "new"
     assert by_name["Lokal"]["items"] == 1
-    table = feeds("--config", str(site), "status", cwd=site.parent)
+    table = run_feeds("--config", str(site), "status", cwd=site.parent)
     assert table.returncode == 0
     assert "Down" in table.stdout and "HTTP 404" in table.stdout
 
@@ -214,7 +201,7 @@ def test_status_table_json_and_strict(site: Path, feed_server: FeedServer) -> No
 def test_json_logs_are_one_object_per_line(site: Path, feed_server: FeedServer) -> None:
     text = site.read_text(encoding="utf-8")
     site.write_text(text + source("Down", feed_server.url("/down"), "Technik"), encoding="utf-8")
-    result = feeds("--log-format", "json", "--config", str(site), "update", cwd=site.parent)
+    result = run_feeds("--log-format", "json", "--config", str(site), "update", cwd=site.parent)
     assert result.returncode == 0
     records = [json.loads(line) for line in result.stderr.splitlines()]
     assert records, "no log lines"
@@ -273,7 +260,7 @@ def test_run_with_serve_answers_readers_with_304s(site: Path) -> None:
         [sys.executable, "-m", "feeds", "-v", "--config", str(site), "run", "--tick", "0.5",
          "--serve", "--port", "0"],
         cwd=site.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**ENV, "HOME": str(site.parent)},
+        env={**FEEDS_ENV, "HOME": str(site.parent)},
     )  # fmt: skip
     try:
         line = ""
@@ -309,7 +296,7 @@ def test_update_on_a_terminal_shows_progress_and_updates_everything(site: Path) 
     process = subprocess.Popen(
         [sys.executable, "-m", "feeds", "--config", str(site), "update"],
         cwd=site.parent, stdin=follower, stdout=follower, stderr=follower,
-        env={**ENV, "HOME": str(site.parent), "TERM": "xterm", "COLUMNS": "120"},
+        env={**FEEDS_ENV, "HOME": str(site.parent), "TERM": "xterm", "COLUMNS": "120"},
     )  # fmt: skip
     os.close(follower)
     output = b""

@@ -17,23 +17,12 @@ from pathlib import Path
 import feedparser
 import pytest
 from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import REPO, SEED
+from conftest import FEEDS_ENV, REPO, SEED, run_feeds
 from feedfactory import FeedItem, atom03, atom10, broken_rss, jsonfeed, rss10, rss20
 from feedserver import FeedServer
 from lxml import etree
 
 pytestmark = pytest.mark.slow
-
-
-def run_feeds(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)},
-    )
 
 
 def items(prefix: str, count: int = 2) -> list[FeedItem]:
@@ -235,7 +224,7 @@ def test_daemon_publishes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
+        env={**FEEDS_ENV, "HOME": str(tmp_path)},
     )
     try:
         atom = tmp_path / "output" / "welt-nachrichten" / "atom.xml"

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import zstandard
 from conformance import assert_valid_atom
-from conftest import REPO
+from conftest import REPO, run_feeds
 from hostile import (
     CHAIN_LENGTH,
     MIB,
@@ -544,17 +544,6 @@ def test_server_closes_with_connections_hanging() -> None:
 
 
 # --- 4. end to end ------------------------------------------------------------------------
-
-
-def run_feeds(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(cwd)},
-    )
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REPO
+from conftest import FEEDS_ENV, run_feeds
 from feedfactory import FeedItem, atom10, jsonfeed, rss20, sample_items
 from feedserver import FeedServer
 from lxml import etree
@@ -816,8 +816,6 @@ def test_opml_round_trip(config: Path, tmp_path: Path) -> None:
 
 # --- as a program -------------------------------------------------------------------------
 
-ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-
 
 def program(group: str, *args: str, config: Path) -> subprocess.CompletedProcess[str]:
     code = f"from feeds.cli_sources import {group}; {group}()"
@@ -826,7 +824,7 @@ def program(group: str, *args: str, config: Path) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=60,
-        env={**ENV, "HOME": str(config.parent), "FEEDS_CONFIG": str(config)},
+        env={**FEEDS_ENV, "HOME": str(config.parent), "FEEDS_CONFIG": str(config)},
     )
 
 
@@ -860,13 +858,7 @@ def _wired() -> bool:
 @pytest.mark.skipif(not _wired(), reason="awaiting wiring into feeds.cli.main")
 def test_wired_into_feeds(config: Path) -> None:
     def feeds(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "feeds", "--config", str(config), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**ENV, "HOME": str(config.parent)},
-        )
+        return run_feeds("--config", str(config), *args, cwd=config.parent, timeout=60)
 
     listed = feeds("sources", "list", "--json")
     assert listed.returncode == 0, listed.stderr

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from conformance import assert_valid_atom
-from conftest import PG, REPO, SEED, wait_for_postgres
+from conftest import FEEDS_ENV, PG, REPO, SEED, run_feeds, wait_for_postgres
 from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
 
@@ -75,7 +75,7 @@ def start(config: Path, name: str) -> subprocess.Popen[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(config.parent)},
+        env={**FEEDS_ENV, "HOME": str(config.parent)},
         start_new_session=True,  # its own process group: a kill -9 takes its parser pool too
     )
 
@@ -185,13 +185,9 @@ def test_migrate_store_from_sqlite_to_postgresql(tmp_path: Path, pg_url: str) ->
     config_dir = tmp_path / "config"
     shutil.copytree(REPO / "config", config_dir)
     config = config_dir / "feeds.toml"
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
 
     def feeds(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "feeds", "--config", str(config), *args],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
+        return run_feeds("--config", str(config), *args, cwd=tmp_path)
 
     assert feeds("update").returncode == 0
     moved = feeds("migrate-store", "--to", pg_url)

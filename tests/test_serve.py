@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REPO
+from conftest import FEEDS_ENV
 from starlette.types import ASGIApp
 
 from feeds.metrics import Metrics
@@ -672,7 +672,7 @@ def test_serve_blocks_and_exits_cleanly_on_a_signal(out: Path, sig: signal.Signa
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(out.parent)},
+        env={**FEEDS_ENV, "HOME": str(out.parent)},
     )
     try:
 

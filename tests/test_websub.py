@@ -6,26 +6,18 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import feedparser
 from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import REPO, SEED
+from conftest import SEED, run_feeds
 from feedserver import FeedServer
 from lxml import etree
 
 
 def run_update(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", "--config", str(config), "update"],
-        cwd=config.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(config.parent)},
-    )
+    return run_feeds("--config", str(config), "update", cwd=config.parent)
 
 
 def test_feeds_carry_the_hub_and_changes_are_announced(

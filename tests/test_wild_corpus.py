@@ -48,7 +48,7 @@ from typing import Any
 import feedparser
 import pytest
 from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import REPO
+from conftest import FEEDS_ENV
 from feedserver import FeedServer, Route, serve
 from lxml import etree
 from wildcorpus import (
@@ -258,7 +258,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, feed_server: FeedServer) -> Ru
         capture_output=True,
         text=True,
         timeout=UPDATE_LIMIT * 2,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(root)},
+        env={**FEEDS_ENV, "HOME": str(root)},
     )
     elapsed = time.monotonic() - clock
     finished = datetime.now().astimezone()

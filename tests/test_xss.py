@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 import xss_vectors as xv
-from conftest import REPO
+from conftest import FEEDS_ENV
 from feedfactory import FeedItem, atom10, jsonfeed, rss20
 from feedserver import FeedServer, serve
 from lxml import etree
@@ -547,7 +547,7 @@ def run_update(config: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(config.parent)},
+        env={**FEEDS_ENV, "HOME": str(config.parent)},
     )
 
 
