@@ -38,7 +38,7 @@ from feeds.pipeline import (
     publish_pending,
     site_for,
 )
-from feeds.publish.files import sweep_temp_files
+from feeds.publish.files import PublishResult, sweep_temp_files
 from feeds.sources.local import local_fingerprint
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, publisher_lock
@@ -202,13 +202,15 @@ class Daemon:
         if started < self.quiet_until and not final:
             return
         try:
-            with publisher_lock(self.store.engine) as mine:
-                if not mine:
-                    return  # another process is publishing; it will pick our changes up
-                categories, result = publish_pending(self.config, self.store)
+            # In a thread: rendering takes seconds on a big site, and the event loop goes
+            # on fetching meanwhile instead of standing still.
+            published = await asyncio.to_thread(self._publish_if_first, self.config)
         except Exception:
             log.exception("publishing failed; will retry")
             return
+        if published is None:
+            return  # another process is publishing; it will pick our changes up
+        categories, result = published
         if not result.written and not categories:
             return
         seconds = time.monotonic() - started
@@ -220,6 +222,10 @@ class Daemon:
         topics = site_for(self.config).layout.feed_urls(result.written)
         if hub and topics:
             await announce(self.client, hub, topics)
+
+    def _publish_if_first(self, config: Config) -> tuple[frozenset[str], PublishResult] | None:
+        with publisher_lock(self.store.engine) as mine:
+            return publish_pending(config, self.store) if mine else None
 
     async def _reload(self) -> None:
         stamp = _stamp(self.config.path)
