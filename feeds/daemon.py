@@ -85,6 +85,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.server_stop = asyncio.Event()
         self.quiet_until = 0.0  # monotonic time before which no publish starts
+        self.publishing = asyncio.Lock()  # the final publish waits for one still running
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT."""
@@ -204,7 +205,8 @@ class Daemon:
         try:
             # In a thread: rendering takes seconds on a big site, and the event loop goes
             # on fetching meanwhile instead of standing still.
-            published = await asyncio.to_thread(self._publish_if_first, self.config)
+            async with self.publishing:
+                published = await asyncio.to_thread(self._publish_if_first, self.config)
         except Exception:
             log.exception("publishing failed; will retry")
             return
