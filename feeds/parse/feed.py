@@ -31,7 +31,6 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
@@ -45,14 +44,13 @@ from feeds.parse.jsonfeed import (
     parse_json_feed,
     text_to_html,
 )
-from feeds.parse.urls import join_url
+from feeds.parse.urls import join_url, web_url
 
 __all__ = ["ParseError", "parse_feed"]
 
 _HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml", ""})
 _TEXT_CONTENT_TYPES = frozenset({"text/plain", "text"})
 _HTML_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_WEB_SCHEMES = frozenset({"http", "https"})
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _MAX_REASON = 300
 _DEFAULT_LABELS = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
@@ -118,7 +116,7 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     is_atom = version.startswith("atom")
     feed_language = _text(_get(feed, "language"))
     written_link = _link(feed, prefer_links=is_atom)
-    feed_link = _absolute(url, written_link) if written_link else None
+    feed_link = web_url(url, written_link)
     feed_authors = _authors(feed) if is_atom else ()  # Atom: entries inherit the feed's authors
     mapped = tuple(
         _entry(
@@ -157,7 +155,7 @@ def _entry(
     details = [d for d in (content_detail, summary_detail) if d is not None]
 
     # The xml:base in scope where the entry's text is, resolved against the document.
-    in_scope = _absolute(url, str(details[0].get("base") or "")) or url if details else url
+    in_scope = web_url(url, str(details[0].get("base") or "")) or url if details else url
     base_url = in_scope if details else feed_link or url
 
     published_key = "published" if _get(entry, "published") else "created"
@@ -390,16 +388,6 @@ def _text(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip()
-
-
-def _absolute(url: str, reference: str | None) -> str | None:
-    """`reference` (or `url` itself if empty) resolved against `url`, if that is http(s)."""
-    resolved = join_url(url, reference or "")
-    try:
-        scheme = urlsplit(resolved).scheme.lower() if resolved else ""
-    except ValueError:
-        return None
-    return resolved if scheme in _WEB_SCHEMES else None
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:

@@ -13,16 +13,14 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
 
 from feeds.model import Enclosure, RawEntry, RawFeed
-from feeds.parse.urls import join_url
+from feeds.parse.urls import join_url, web_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-_WEB_SCHEMES = frozenset({"http", "https"})
 
 
 class JSONFeedError(ValueError):
@@ -85,7 +83,7 @@ def parse_json_feed(body: bytes, *, url: str) -> RawFeed:
     if not (isinstance(version, str) and version.startswith(VERSION_PREFIX)):
         warnings.append(f"JSON Feed version not recognised: {version!r}")
 
-    home_page = _absolute(url, _string(document.get("home_page_url")))
+    home_page = web_url(url, _string(document.get("home_page_url")))
     feed_language = _string(document.get("language"))
     feed_authors = _authors(document)
     entries: list[RawEntry] = []
@@ -133,7 +131,7 @@ def _entry(
         content_html=content_html,
         # JSON Feed names no base: relative URLs in content_html are taken relative to the
         # item's own page (where the HTML is shown), else to the feed document.
-        base_url=_absolute(url, item_url) or url,
+        base_url=web_url(url, item_url) or url,
         authors=_authors(item) or feed_authors,
         published=published,
         updated=updated,
@@ -204,18 +202,6 @@ def _rfc3339(text: str | None) -> datetime | None:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
-
-
-def _absolute(url: str, reference: str | None) -> str | None:
-    """`reference` resolved against `url`, if that gives an http(s) URL."""
-    if not reference:
-        return None
-    resolved = join_url(url, reference)
-    try:
-        scheme = urlsplit(resolved).scheme.lower() if resolved else ""
-    except ValueError:
-        return None
-    return resolved if scheme in _WEB_SCHEMES else None
 
 
 def _string(value: Any) -> str | None:

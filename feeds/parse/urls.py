@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
+
+WEB_SCHEMES = frozenset({"http", "https"})
 
 
 def join_url(base: str, reference: str) -> str | None:
@@ -12,3 +14,16 @@ def join_url(base: str, reference: str) -> str | None:
         return urljoin(base, reference)
     except ValueError:
         return None
+
+
+def web_url(base: str, reference: str | None) -> str | None:
+    """`reference` resolved against `base`, if that gives an http(s) URL; None otherwise
+    (no reference, a malformed one, or another scheme)."""
+    if not reference:
+        return None
+    resolved = join_url(base, reference)
+    try:
+        scheme = urlsplit(resolved).scheme.lower() if resolved else ""
+    except ValueError:
+        return None
+    return resolved if scheme in WEB_SCHEMES else None
