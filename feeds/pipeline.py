@@ -307,7 +307,7 @@ def _update_local(
         rules=config.rules,
         next_due=now + source.interval,
     )
-    result = _stored(source, _write_now(store, write), errors)
+    result = _stored(source, store.write_one(write), errors)
     if read.present is None:
         return result
     removed = store.delete_missing(source.name, read.present)
@@ -435,21 +435,13 @@ def _stored(source: Source, upserted: UpsertResult, errors: tuple[str, ...]) -> 
     )
 
 
-def _write_now(store: ArticleStore, write: SourceWrite) -> UpsertResult:
-    (result,) = store.write([write])
-    if result is None:
-        assert write.lease is not None
-        raise StaleLeaseError(write.lease)
-    return result
-
-
 async def _commit(
     write: SourceWrite, store: ArticleStore, writer: GroupWriter | None
 ) -> UpsertResult:
     """Write back, in a group when there is a `writer`; StaleLeaseError when the lease
     no longer held and nothing was written."""
     if writer is None:
-        return _write_now(store, write)
+        return store.write_one(write)
     result = await writer.write(write)
     if result is None:
         assert write.lease is not None

@@ -176,10 +176,15 @@ class ArticleStore:
         """Insert new and replace changed articles of one source, and save its fetch state,
         in one transaction. With a `lease`, nothing is written unless it still holds
         (raises StaleLeaseError), and it is released."""
-        (result,) = self.write([SourceWrite(source, now, batch, state, lease)])
+        return self.write_one(SourceWrite(source, now, batch, state, lease))
+
+    def write_one(self, write: SourceWrite) -> UpsertResult:
+        """Write back one source's update in its own transaction; StaleLeaseError when its
+        lease no longer held (nothing was written)."""
+        (result,) = self.write([write])
         if result is None:
-            assert lease is not None
-            raise StaleLeaseError(lease)
+            assert write.lease is not None
+            raise StaleLeaseError(write.lease)
         return result
 
     def write(self, writes: Sequence[SourceWrite]) -> list[UpsertResult | None]:
@@ -240,12 +245,6 @@ class ArticleStore:
         self, conn: Connection, write: SourceWrite, arrivals: list[_Arrival]
     ) -> UpsertResult | None:
         state, lease = write.state, write.lease
-        if not write.articles:
-            if lease is not None and not self._release(conn, lease):
-                return None
-            if state is not None:
-                self._save_state(conn, state)
-            return UpsertResult()
         if lease is not None and not self._release(conn, lease):
             return None
         batch = write.articles
