@@ -199,7 +199,7 @@ class Updater:
                     )
                 finally:
                     self.writer.holding -= 1
-                    self.writer.flush_if_stalled()
+                    self.writer.flush_if_ready()
         except StaleLeaseError as exc:
             # Another worker took the source over while this one stalled: its result
             # stands, ours is dropped (the article writes were idempotent anyway).

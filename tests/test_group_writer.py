@@ -40,7 +40,7 @@ async def holding(writer: GroupWriter, work: Callable[[], Awaitable[T]]) -> T:
         return await work()
     finally:
         writer.holding -= 1
-        writer.flush_if_stalled()
+        writer.flush_if_ready()
 
 
 def test_updates_running_together_share_one_transaction(store: ArticleStore) -> None:

@@ -37,15 +37,12 @@ class GroupWriter:
         """Write `write` back with others; None when its lease no longer held."""
         future: asyncio.Future[UpsertResult | None] = asyncio.get_running_loop().create_future()
         self.queue.append((write, future))
-        if len(self.queue) >= self.size:
-            self.flush()
-        else:
-            self.flush_if_stalled()
+        self.flush_if_ready()
         return await future
 
-    def flush_if_stalled(self) -> None:
-        """Write the group now if every update holding a slot is waiting for it."""
-        if self.queue and len(self.queue) >= self.holding:
+    def flush_if_ready(self) -> None:
+        """Write the group now if it is full or every update holding a slot waits for it."""
+        if self.queue and len(self.queue) >= min(self.size, self.holding):
             self.flush()
 
     def flush(self) -> None:
