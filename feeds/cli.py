@@ -192,8 +192,7 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float) -> N
     """Fetch due sources (all on the first run), store them and publish the feeds."""
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
-        if config.output.dir.is_dir():
-            sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
+        sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         report = run_async(_update(config, store, force))
         published = _publish(lambda: publish_pending(config, store)[1])
         if config.websub.hub:
@@ -281,6 +280,7 @@ def publish(config_path: str | None, wait: float) -> None:
     """Rewrite every output file from the store (after editing templates, say)."""
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
+        sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         result = _publish(lambda: publish_everything(config, store))
     stdout.print(f"{len(result.written)} file(s) written, {result.unchanged} unchanged.")
 

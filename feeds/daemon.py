@@ -105,8 +105,7 @@ class Daemon:
                 self._publish, "interval", seconds=self.settings.publish_every, **every
             )
             scheduler.add_job(self._reload, "interval", seconds=self.settings.reload_every, **every)
-            if self.config.output.dir.is_dir():
-                sweep_temp_files(self.config.output.dir)  # a killed run's leftovers
+            sweep_temp_files(self.config.output.dir)  # a killed run's leftovers
             scheduler.start()
             server = self._start_server()
             log.info("daemon started with %d source(s)", len(self.config.sources))

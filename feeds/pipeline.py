@@ -36,7 +36,7 @@ from feeds.model import (
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
-from feeds.publish.files import sweep_temp_files, write_if_changed
+from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.sources.local import read_local_source
@@ -533,8 +533,6 @@ def publish_everything(
     from feeds.publish.site import publish_site
 
     store.expire_beyond(config.output.max_items)
-    if changed is None and config.output.dir.is_dir():
-        sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
     limit = config.output.max_items
     categories: dict[str, Category] = {c.slug: c for c in configured_categories(config.sources)}
     categories.update({c.slug: c for c in store.categories()})

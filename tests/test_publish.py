@@ -260,3 +260,4 @@ def test_stale_temp_files_are_swept(tmp_path: Path) -> None:
     os.utime(old, (hour_ago, hour_ago))
     assert sweep_temp_files(tmp_path) == 1
     assert not old.exists() and fresh.exists() and keep.exists()
+    assert sweep_temp_files(tmp_path / "not-yet-published") == 0  # no output folder yet

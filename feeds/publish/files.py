@@ -46,7 +46,10 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def sweep_temp_files(directory: Path, older_than: float = 3600.0) -> int:
-    """Remove temporary files a killed writer left behind (older than `older_than` s)."""
+    """Remove temporary files a killed writer left behind (older than `older_than` s).
+
+    Each command that writes output calls it once as it starts; a missing `directory`
+    has nothing to sweep."""
     removed = 0
     cutoff = time.time() - older_than
     for path in directory.rglob(".*.tmp"):
