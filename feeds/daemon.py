@@ -85,7 +85,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.server_stop = asyncio.Event()
         self.quiet_until = 0.0  # monotonic time before which no publish starts
-        self.publishing = asyncio.Lock()  # the final publish waits for one still running
+        self.publishing = asyncio.Lock()  # held by the publish under way
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT."""
@@ -111,7 +111,10 @@ class Daemon:
             log.info("daemon started with %d source(s)", len(self.config.sources))
             await self._claim()
             await self.stopping.wait()
-            scheduler.shutdown(wait=False)
+            # Shutting the scheduler down cancels the jobs running: a publish under way
+            # (rendering in its thread) ends first, and none starts once stopping.
+            async with self.publishing:
+                scheduler.shutdown(wait=False)
             await self._drain()
             self.updater.writer.flush()  # write-backs of updates cancelled while queued
             self.store.release_all(self.updater.owner)
@@ -199,13 +202,18 @@ class Daemon:
         PUBLISH_BACKOFF x T, so rendering never crowds out fetching and storing.
         """
         started = time.monotonic()
-        if started < self.quiet_until and not final:
-            return
+        if not final and (
+            started < self.quiet_until or self.stopping.is_set() or self.publishing.locked()
+        ):
+            return  # too soon, the final publish will do it, or one is running already
+        async with self.publishing:
+            await self._publish_now(started)
+
+    async def _publish_now(self, started: float) -> None:
         try:
             # In a thread: rendering takes seconds on a big site, and the event loop goes
             # on fetching meanwhile instead of standing still.
-            async with self.publishing:
-                published = await asyncio.to_thread(self._publish_if_first, self.config)
+            published = await asyncio.to_thread(self._publish_if_first, self.config)
         except Exception:
             log.exception("publishing failed; will retry")
             return
