@@ -327,3 +327,43 @@ def test_many_processes_opening_a_new_postgresql_store_at_once(pg_url: str) -> N
 
     with ThreadPoolExecutor(6) as pool:
         assert sum(pool.map(open_and_close, range(6))) == 6
+
+
+def test_a_version_4_store_gains_every_column_the_schema_has(tmp_path: Path) -> None:
+    import sqlite3
+
+    from feeds.store.schema import metadata
+
+    path = tmp_path / "v4.db"
+    ArticleStore.open(f"sqlite:///{path}").close()
+    # Make it a version-4 store: every column that is not in the version-4 schema goes.
+    version_4_columns = {
+        "articles": {
+            "id", "source", "entry_id", "title", "link", "summary", "content", "authors",
+            "published", "updated", "published_utc", "categories", "language", "enclosures",
+            "tags", "content_hash", "first_seen_utc", "expired",
+        },
+        "source_state": {
+            "source", "url", "etag", "last_modified", "body_hash", "last_fetch_utc",
+            "last_outcome", "last_status", "next_due_utc", "error_count", "last_error",
+            "config_hash", "retry_after_utc", "warnings", "lease_owner", "lease_expires_utc",
+            "fence",
+        },
+        "article_categories": {"category_slug", "article_id", "category", "published_utc", "seq"},
+        "category_sequences": {"category_slug", "next_seq"},
+        "pending_publish": {"category_slug", "version"},
+    }  # fmt: skip
+    db = sqlite3.connect(path)
+    for table, kept in version_4_columns.items():
+        for (name,) in db.execute(f"select name from pragma_table_info('{table}')").fetchall():
+            if name not in kept:
+                db.execute(f"alter table {table} drop column {name}")
+    db.execute("update schema_info set version = 4")
+    db.commit()
+    db.close()
+    ArticleStore.open(f"sqlite:///{path}").close()
+    db = sqlite3.connect(path)
+    for table in metadata.sorted_tables:
+        present = {n for (n,) in db.execute(f"select name from pragma_table_info('{table.name}')")}
+        assert present == {c.name for c in table.columns}, table.name
+    assert db.execute("select version from schema_info").fetchall() == [(SCHEMA_VERSION,)]

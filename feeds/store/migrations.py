@@ -89,11 +89,29 @@ def _add_leases(conn: Connection) -> None:
     )
 
 
+def _add_new_columns(conn: Connection) -> None:
+    # Version 5 added columns to several tables (new tables are made by create_all). Every
+    # column it added is nullable or has a server default, so adding what a table lacks is
+    # the whole step; data that needs filling is filled where the column is read.
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            default = column.server_default
+            clause = ""
+            if default is not None:
+                clause = f" NOT NULL DEFAULT {default.arg}"  # type: ignore[attr-defined]
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{clause}"))
+
+
 # STEPS[n] upgrades a store from version n to n + 1.
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _add_missing_columns,
     2: _number_arrivals,
     3: _add_leases,
+    4: _add_new_columns,
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 4  # feeds/store/migrations.py upgrades older stores
+SCHEMA_VERSION = 5  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
