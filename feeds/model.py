@@ -1,7 +1,8 @@
 """The internal model: the only types that cross stage boundaries.
 
 Every stage (config, sources, parse, normalise, store, publish) speaks in these frozen
-dataclasses. Nothing here imports a stage, a library or the clock.
+dataclasses. Nothing here imports a stage or the clock; category slugs are read by
+`feeds.slugs`.
 """
 
 from __future__ import annotations
@@ -15,32 +16,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from feeds.slugs import readable_slug
+
 # Fixed namespace for article ids: the same (source, entry id) gives the same id in every
 # checkout and on every run.
 ARTICLE_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4d7a-9a55-2f3b9f1d8e01")
-
-# Slugs that name output folders of our own, so no category may take them.
-RESERVED_SLUGS = frozenset({"all", "articles", "static", "healthz", "metrics"})
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
 def slugify(text: str) -> str:
-    """Lowercase ASCII: ä->ae, ö->oe, ü->ue, ß->ss, accents dropped, other runs -> '-'."""
+    """Lowercase ASCII: ä->ae, ö->oe, ü->ue, ß->ss, accents dropped, other runs -> '-'.
+
+    For the paths of local article pages; category folders have `feeds.slugs`.
+    """
     folded = text.lower().translate(_GERMAN_FOLDS)
     ascii_text = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-
-
-def category_slug(name: str) -> str:
-    """The slug of a category's output folder; never empty and never one of ours."""
-    slug = slugify(name)
-    if not slug:
-        slug = "category-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    if slug in RESERVED_SLUGS:
-        slug += "-category"
-    return slug
 
 
 def article_id(source_name: str, entry_id: str) -> str:
@@ -57,9 +50,12 @@ class Category:
 
     @classmethod
     def named(cls, name: str) -> Category:
-        """A category from a name, control characters (which XML cannot carry) removed."""
+        """A category standing alone (a test, a one-off render): its name, control
+        characters (which XML cannot carry) removed, and the slug it reads as. Published
+        categories take their slugs from the store (`ArticleStore.category_slugs`), which
+        keeps two names from ever sharing one."""
         clean = _CONTROL_CHARACTERS.sub("", name)
-        return cls(name=clean, slug=category_slug(clean))
+        return cls(name=clean, slug=readable_slug(clean))
 
 
 class RuleAction(StrEnum):

@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -32,13 +32,14 @@ from feeds.model import (
     Source,
     SourceKind,
     SourceResult,
-    category_slug,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
+from feeds.normalise.html import clean_text
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
 from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
+from feeds.slugs import slug_of
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
 from feeds.status import source_statuses
@@ -164,6 +165,9 @@ class Updater:
         }
         if not self.states_ensured:
             self.store.ensure_states(self.remote)
+            # The config's categories get their slugs in config order, before any
+            # article can claim one: what `feeds check` showed is what they get.
+            self.store.assign_category_slugs(config_category_names(self.config))
             self.states_ensured = True
         remote = [name for name in self.remote if name not in exclude and name not in held]
         until = now + self.config.fetch.lease
@@ -500,18 +504,35 @@ async def _record_failure(
     return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))
 
 
-def configured_categories(sources: Iterable[Source]) -> list[Category]:
-    """Categories named in the config, published even before they have items."""
-    return [Category.named(s.category) for s in sources if s.category]
+def config_category_names(config: Config) -> list[str]:
+    """Every category the config names, in config order: the sources', then the rules'
+    (each source's, then the global ones)."""
+    rules = [*(r for s in config.sources for r in s.rules), *config.rules]
+    named = [*(s.category for s in config.sources), *(r.category for r in rules)]
+    return list(dict.fromkeys(clean_text(name) for name in named if name))
 
 
-def site_for(config: Config) -> Site:
-    """The publishing settings of a config; a category's ttl is its fastest source's interval."""
+def configured_categories(
+    sources: Iterable[Source], slugs: Mapping[str, str] | None = None
+) -> list[Category]:
+    """Categories of the sources in the config, published even before they have items;
+    their slugs from `slugs` (the store's), else what they would be given."""
+    names = dict.fromkeys(clean_text(s.category) for s in sources if s.category)
+    return [Category(name, slug_of(slugs or {}, name)) for name in names]
+
+
+def site_for(config: Config, slugs: Mapping[str, str] | None = None) -> Site:
+    """The publishing settings of a config; a category's ttl is its fastest source's interval.
+
+    `slugs` are the store's category slugs by name (`ArticleStore.category_slugs`); a
+    category without one is taken at the slug it would be given.
+    """
+    assigned = slugs or {}
     shortest = min((s.interval for s in config.sources), default=timedelta(minutes=30))
     ttls: dict[str, timedelta] = {ALL_SLUG: shortest}
     for source in config.sources:
         if source.category:
-            slug = category_slug(source.category)
+            slug = slug_of(assigned, clean_text(source.category))
             ttls[slug] = min(ttls.get(slug, source.interval), source.interval)
     layout = OutputLayout(config.output.dir, config.output.base_url)
     return Site(
@@ -521,6 +542,7 @@ def site_for(config: Config) -> Site:
         ttls,
         default_ttl=shortest,
         archive_size=config.output.archive_size,
+        category_slugs=assigned,
     )
 
 
@@ -534,7 +556,9 @@ def publish_everything(
 
     store.expire_beyond(config.output.max_items)
     limit = config.output.max_items
-    categories: dict[str, Category] = {c.slug: c for c in configured_categories(config.sources)}
+    slugs = store.assign_category_slugs(config_category_names(config))
+    configured = configured_categories(config.sources, slugs)
+    categories: dict[str, Category] = {c.slug: c for c in configured}
     categories.update({c.slug: c for c in store.categories()})
     ordered = sorted(categories.values(), key=lambda c: c.name.casefold())
     content = [
@@ -548,7 +572,7 @@ def publish_everything(
     ]
     everything = store.recent_articles(None, limit)
     sources = source_statuses(config, store.fetch_states(), store.article_counts())
-    site = site_for(config)
+    site = site_for(config, slugs)
     archives = {
         c.slug: store.archive(c.slug)
         for c in ordered
@@ -564,9 +588,10 @@ def cache_seconds(config: Config) -> int:
     return max(60, int(site_for(config).default_ttl.total_seconds()))
 
 
-def site_stamp(config: Config) -> str:
-    """A digest of everything that shapes every output file but is not in the store."""
-    site = site_for(config)
+def site_stamp(config: Config, slugs: Mapping[str, str] | None = None) -> str:
+    """A digest of everything that shapes every output file but is not in the store
+    (`slugs`: the store's category slugs, which place the ttls)."""
+    site = site_for(config, slugs)
     shape = (__version__, repr(site), config.output.max_items, sorted(site.ttls.items()))
     return hashlib.sha256(repr(shape).encode("utf-8")).hexdigest()
 
@@ -578,7 +603,7 @@ def publish_changes(config: Config, store: ArticleStore, changed: Collection[str
     from the last full publish, recorded in a dotfile that `feeds serve` never serves.
     """
     stamp_path = config.output.dir / SITE_STAMP
-    stamp = site_stamp(config)
+    stamp = site_stamp(config, store.assign_category_slugs(config_category_names(config)))
     try:
         current = stamp_path.read_text(encoding="ascii").strip() == stamp
     except OSError:

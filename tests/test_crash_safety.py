@@ -40,7 +40,8 @@ from feedfactory import FeedItem, atom10, jsonfeed, rss20
 from feedserver import FeedServer
 from lxml import etree
 
-from feeds.model import article_id, category_slug
+from feeds.model import article_id
+from feeds.slugs import readable_slug
 from feeds.store import ArticleStore
 
 pytestmark = pytest.mark.slow
@@ -179,7 +180,7 @@ class World:
         by_slug: dict[str, set[str]] = {}
         categories = {r.name: r.category for r in self.remotes} | {LOCAL: SEED_CATEGORY}
         for source, entry_id in self.expected():
-            slug = category_slug(categories[source])
+            slug = readable_slug(categories[source])
             by_slug.setdefault(slug, set()).add(article_id(source, entry_id))
         return by_slug
 

@@ -63,7 +63,7 @@ from wildcorpus import (
     fold,
 )
 
-from feeds.model import category_slug
+from feeds.slugs import readable_slug
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +182,7 @@ class Run:
         """The entries of the feed's category that carry the feed's tag."""
         return [
             entry
-            for entry in self.entries(category_slug(feed.category))
+            for entry in self.entries(readable_slug(feed.category))
             if _feed_number(entry) == feed.number
         ]
 
@@ -422,7 +422,7 @@ def test_update_exits_0_in_bounded_time(run: Run) -> None:
     assert f"{len(CORPUS)} source(s) updated" in run.stdout
 
 
-SLUGS = [*sorted({category_slug(name) for name in CATEGORIES}), "all"]
+SLUGS = [*sorted({readable_slug(name) for name in CATEGORIES}), "all"]
 VALIDATORS = {
     "atom.xml": assert_valid_atom,
     "rss.xml": assert_valid_rss,
@@ -445,7 +445,7 @@ def test_archive_pages_are_valid(run: Run) -> None:
 
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_every_entry_of_a_category_comes_from_its_feeds(run: Run, category: str) -> None:
-    entries = run.entries(category_slug(category))
+    entries = run.entries(readable_slug(category))
     strays = [
         f"{e.title[:100]} ({e.link})"
         for e in entries
@@ -457,7 +457,7 @@ def test_every_entry_of_a_category_comes_from_its_feeds(run: Run, category: str)
 
 def test_all_holds_every_category(run: Run) -> None:
     everything = run.entries("all")
-    by_category = [e.id for name in CATEGORIES for e in run.entries(category_slug(name))]
+    by_category = [e.id for name in CATEGORIES for e in run.entries(readable_slug(name))]
     assert len(everything) == len(by_category)
     assert {e.id for e in everything} == set(by_category)
 

@@ -42,7 +42,8 @@ from feedserver import FeedServer, serve
 from lxml import etree
 from lxml import html as lxml_html
 
-from feeds.model import category_slug
+from feeds.slugs import slug_of
+from feeds.store import ArticleStore
 
 pytestmark = pytest.mark.slow
 
@@ -301,9 +302,14 @@ def label_of(title: str | None, *texts: str) -> str | None:
 class Site:
     config: Path
     out: Path
-    # label -> output files it must appear in
+    # label -> the category its entry is published in
+    categories: dict[str, str] = field(default_factory=dict)
+    # category name -> the label whose category vector named it
+    category_names: dict[str, str] = field(default_factory=dict)
+    # After the run (`read_slugs`): the store's category slugs by name, the output files
+    # each label must appear in, and the label whose category vector named each folder.
+    slugs: dict[str, str] = field(default_factory=dict)
     expected: dict[str, set[str]] = field(default_factory=dict)
-    # category slug -> the label whose category vector named it
     category_labels: dict[str, str] = field(default_factory=dict)
     # label -> the vector text (for body vectors)
     vectors: dict[str, str] = field(default_factory=dict)
@@ -314,9 +320,23 @@ def feed_files(slug: str) -> set[str]:
 
 
 def expect(site: Site, label: str, category: str) -> None:
-    if label in site.expected:
+    if label in site.categories:
         raise AssertionError(f"duplicate test label {label}")
-    site.expected[label] = feed_files(category_slug(category)) | feed_files("all")
+    site.categories[label] = category
+
+
+def read_slugs(site: Site) -> None:
+    """Place every label in the folders the store gave its category (categories whose
+    names read alike get folders of their own: `-2`, ...)."""
+    store = ArticleStore.open(f"sqlite:///{site.config.parent / 'var' / 'feeds.db'}")
+    try:
+        site.slugs = store.category_slugs()
+    finally:
+        store.close()
+    for label, category in site.categories.items():
+        site.expected[label] = feed_files(slug_of(site.slugs, category)) | feed_files("all")
+    for name, label in site.category_names.items():
+        site.category_labels[slug_of(site.slugs, name)] = label
 
 
 def remote_items(kind: str, site: Site) -> list[FeedItem]:
@@ -447,7 +467,7 @@ def write_seed(folder: Path, site: Site) -> None:
         )
         label = f"seed:text-category:{name}"
         expect(site, label, vector)
-        site.category_labels[category_slug(vector)] = label
+        site.category_names[vector] = label
         body = [marker("seed", "text-category", name)]
         text = seed_file(f"XSS seed text-category {name}", vector, body)
         (folder / f"text-category-{name}.txt").write_text(text, encoding="utf-8")
@@ -487,7 +507,7 @@ def write_markdown(folder: Path, site: Site) -> None:
             value: str | list[str] = [vector, "plain"] if key in ("authors", "tags") else vector
             meta[key] = value
             if field_name == "category":
-                site.category_labels[category_slug(vector)] = label
+                site.category_names[vector] = label
             expect(site, label, vector if field_name == "category" else category)
             body = marker("markdown", tag, name)
             (folder / f"{tag}-{name}.md").write_text(markdown_file(meta, body), encoding="utf-8")
@@ -837,7 +857,7 @@ def scan_page(scan: Scan, rel: str, data: bytes) -> None:
             heading = element.find("h2")
             name = heading.text_content() if heading is not None else ""
             return scan.site.category_labels.get(
-                category_slug(name), page_label
+                slug_of(scan.site.slugs, name), page_label
             ), TEMPLATE_BODY_TAGS
         return None
 
@@ -858,7 +878,7 @@ def scan_opml(scan: Scan, rel: str, data: bytes) -> None:
     root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     for outline in root.iter("outline"):
         label = scan.site.category_labels.get(
-            category_slug(outline.get("title", "")), f"page:{rel}"
+            slug_of(scan.site.slugs, outline.get("title", "")), f"page:{rel}"
         )
         problems = [
             f"{key}: {p}"
@@ -962,6 +982,7 @@ def xss_scan(feed_server: FeedServer, tmp_path_factory: pytest.TempPathFactory) 
     result = run_update(site.config)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
+    read_slugs(site)
     scan = scan_output(site)
     scan.stdout = result.stdout
     return scan

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from feeds.model import Article, Category
 from feeds.publish.layout import OutputLayout
+from feeds.slugs import slug_of
 
 # An empty feed still needs an `updated`; a fixed one keeps its bytes stable across runs.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,10 +25,17 @@ class Site:
     ttls: Mapping[str, timedelta] = field(default_factory=dict)  # by category slug
     default_ttl: timedelta = timedelta(minutes=30)
     archive_size: int = 0  # entries per RFC 5005 archive page; 0: no archives
+    # The store's category slugs by name. Not part of the site's shape: a new category
+    # changes no slug handed out before it.
+    category_slugs: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def ttl(self, slug: str) -> timedelta:
         """How often the category is republished at most: readers need not poll faster."""
         return self.ttls.get(slug, self.default_ttl)
+
+    def category_slug(self, name: str) -> str:
+        """The slug of the folder of category `name` (an article's category, say)."""
+        return slug_of(self.category_slugs, name)
 
 
 @dataclass(frozen=True, slots=True)

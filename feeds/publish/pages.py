@@ -9,7 +9,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from feeds import PROJECT_URL
-from feeds.model import Article, category_slug
+from feeds.model import Article
 from feeds.publish.document import FeedDocument, Site
 from feeds.publish.layout import PREVIEW
 from feeds.status import SourceStatus
@@ -71,10 +71,10 @@ def render_category_page(doc: FeedDocument) -> bytes:
 def render_article_page(article: Article, site: Site) -> bytes:
     layout = site.layout
     category_feeds = {
-        name: layout.feed_url(category_slug(name), "atom") for name in article.categories
+        name: layout.feed_url(site.category_slug(name), "atom") for name in article.categories
     }
     category_urls = {
-        name: layout.feed_url(category_slug(name), "html") for name in article.categories
+        name: layout.feed_url(site.category_slug(name), "html") for name in article.categories
     }
     return _render(
         "article.html",

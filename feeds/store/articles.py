@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,8 +21,10 @@ from feeds.model import (
     FetchOutcome,
     FetchState,
     Lease,
-    category_slug,
 )
+from feeds.slugs import category_key
+from feeds.store.category_slugs import slugs_for, stored_slugs
+from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.migrations import SchemaError, migrate
 from feeds.store.schema import (
     article_categories,
@@ -255,10 +256,14 @@ class ArticleStore:
             a for a in batch
             if a.entry_id in known and known[a.entry_id] not in (hashes[a.entry_id], None)
         ]  # fmt: skip
-        slugs = {category_slug(c) for a in (*new, *changed) for c in a.categories}
+        # Slugs of categories seen for the first time are handed out here, in the
+        # transaction that first stores an article in them.
+        names = dict.fromkeys(name for a in (*new, *changed) for name in a.categories)
+        slug_of = slugs_for(conn, list(names))
+        slugs = set(slug_of.values())
         if new or changed:
             assert write.now is not None  # checked when the write was made
-            slugs |= self._write(conn, new, changed, hashes, write.now, arrivals)
+            slugs |= self._write(conn, new, changed, hashes, write.now, arrivals, slug_of)
         if state is not None:
             self._save_state(conn, state)
         return UpsertResult(
@@ -289,6 +294,7 @@ class ArticleStore:
         hashes: dict[str, str],
         now: datetime,
         arrivals: list[_Arrival],
+        slug_of: dict[str, str],
     ) -> set[str]:
         """Write the articles and update their category links; new links are added to
         `arrivals`, to be numbered and written by `_link_arrivals`. Returns the
@@ -296,7 +302,7 @@ class ArticleStore:
         batch = [*new, *changed]
         rows = [_article_row(a, hashes[a.entry_id], now) for a in batch]
         conn.execute(self._statement(conn, "upsert_article"), rows)
-        wanted = {(category_slug(name), a.id): (name, a) for a in batch for name in a.categories}
+        wanted = {(slug_of[name], a.id): (name, a) for a in batch for name in a.categories}
         existing: set[tuple[str, str]] = set()
         for chunk in _chunks([a.id for a in changed]):
             query = select(article_categories.c.category_slug, article_categories.c.article_id)
@@ -439,6 +445,22 @@ class ArticleStore:
         )
         with self.engine.connect() as conn:
             return [Category(name=name, slug=slug) for slug, name in conn.execute(query)]
+
+    def category_slugs(self) -> dict[str, str]:
+        """Every category slug handed out, by the name it was first given for."""
+        with self.engine.connect() as conn:
+            return stored_slugs(conn)
+
+    def assign_category_slugs(self, names: Sequence[str]) -> dict[str, str]:
+        """Hand out slugs to those of `names` that have none yet (in the order given) and
+        keep them; returns every slug handed out, by name (see `category_slugs`)."""
+        assigned = self.category_slugs()
+        known = {category_key(name) for name in assigned}
+        if all(category_key(name) in known for name in names):
+            return assigned  # the usual case: no write transaction
+        with self.engine.begin() as conn:
+            slugs_for(conn, names)
+            return stored_slugs(conn)
 
     def recent_articles(self, category_slug: str | None, limit: int) -> list[Article]:
         """The newest live articles of a category (or of all when None), newest first."""
@@ -694,15 +716,6 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def _insert_for(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        # Imported on first use: the PostgreSQL dialect costs SQLite users a start-up.
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert
-    return sqlite.insert
 
 
 def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str, Any]:

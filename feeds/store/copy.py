@@ -11,12 +11,20 @@ from feeds.store.schema import (
     article_categories,
     articles,
     category_sequences,
+    category_slugs,
     pending_publish,
     source_state,
 )
 
 # Parents before children, so foreign keys hold at every step.
-TABLES = (articles, article_categories, category_sequences, source_state, pending_publish)
+TABLES = (
+    articles,
+    article_categories,
+    category_sequences,
+    category_slugs,
+    source_state,
+    pending_publish,
+)
 BATCH = 1000
 
 

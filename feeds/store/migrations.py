@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, inspect, select, text
 
+from feeds.store.category_slugs import record_existing_slugs
 from feeds.store.schema import (
     SCHEMA_VERSION,
     article_categories,
@@ -136,4 +137,7 @@ def migrate(conn: Connection) -> int:
     for step in range(version, SCHEMA_VERSION):
         STEPS[step](conn)
         conn.execute(schema_info.update().values(version=step + 1))
+    # Category slugs were kept from version 5 on, after some version-5 stores were written:
+    # a store of any version whose slugs are not recorded yet has them recorded now.
+    record_existing_slugs(conn)
     return int(version)

@@ -115,3 +115,15 @@ pending_publish = Table(
     Column("category_slug", String(200), primary_key=True),
     Column("version", Integer, nullable=False),
 )
+
+# Which output folder each category has, handed out when a name is first stored (or named
+# in the config) and never changed, so a category's URL outlives the arrival of others.
+# `category_key` is feeds.slugs.category_key of the name; `name` is the name first seen.
+category_slugs = Table(
+    "category_slugs",
+    metadata,
+    Column("category_key", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("slug", String(200), nullable=False),
+    UniqueConstraint("slug", name="uq_category_slugs_slug"),
+)
