@@ -512,13 +512,11 @@ def config_category_names(config: Config) -> list[str]:
     return list(dict.fromkeys(clean_text(name) for name in named if name))
 
 
-def configured_categories(
-    sources: Iterable[Source], slugs: Mapping[str, str] | None = None
-) -> list[Category]:
-    """Categories of the sources in the config, published even before they have items;
-    their slugs from `slugs` (the store's), else what they would be given."""
+def configured_categories(sources: Iterable[Source], slugs: Mapping[str, str]) -> list[Category]:
+    """Categories of the sources in the config, published even before they have items,
+    with their slugs from `slugs` (the store's, by name)."""
     names = dict.fromkeys(clean_text(s.category) for s in sources if s.category)
-    return [Category(name, slug_of(slugs or {}, name)) for name in names]
+    return [Category(name, slug_of(slugs, name)) for name in names]
 
 
 def site_for(config: Config, slugs: Mapping[str, str] | None = None) -> Site:

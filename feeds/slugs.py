@@ -124,15 +124,21 @@ def assign_slugs(assigned: Mapping[str, str], names: Iterable[str]) -> dict[str,
     result = dict(assigned)
     keys = {category_key(name) for name in assigned}
     taken = set(assigned.values())
+    # The last suffix tried per readable slug: slugs are never given back, so a search
+    # goes on from there (thousands of names that read alike cost no quadratic search).
+    tried: dict[str, int] = {}
     for name in names:
         key = category_key(name)
         if key in keys:
             continue
         base = readable_slug(name)
-        slug, suffix = base, 1
+        slug, suffix = base, tried.get(base, 1)
+        if suffix > 1:
+            slug = f"{base}-{suffix}"
         while slug in taken:
             suffix += 1
             slug = f"{base}-{suffix}"
+        tried[base] = suffix
         result[name] = slug
         keys.add(key)
         taken.add(slug)

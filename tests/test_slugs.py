@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ import psycopg
 import pytest
 from conftest import PG, run_feeds
 from lxml import etree
+from sqlalchemy import text
 
 from feeds.model import Article, article_id
 from feeds.slugs import MAX_SLUG, assign_slugs, category_key, readable_slug, slug_of
@@ -255,39 +255,47 @@ def test_a_slug_taken_by_another_writer_meanwhile_is_assigned_again(pg_url: str)
 # -- upgrading a store that has slugs ----------------------------------------------------
 
 
-def make_old_store(path: Path) -> None:
+def make_old_store(url: str) -> None:
     """A store as an earlier feeds left it: slugs by the old rules (C++ and C# both in `c`,
     Новости in a hash slug, Œuvres in `uvres`), and no `category_slugs` table."""
-    url = f"sqlite:///{path}"
     store = ArticleStore.open(url)
     old = {"C++": "c", "C#": "c", "Новости": "category-715453f2", "Œuvres": "uvres"}
     order = [("1", "C++"), ("2", "C#"), ("3", "C++"), ("4", "Новости"), ("5", "Œuvres")]
     for n, (entry, name) in enumerate(order):
         store.upsert_articles("src", [article(entry, name, minutes=n)], NOW)
     store.published(store.pending())
-    store.close()
-    db = sqlite3.connect(path)
-    db.execute("DROP TABLE category_slugs")
-    db.execute("DELETE FROM category_sequences")
-    counters: dict[str, int] = {}
-    for entry, name in order:
-        slug = old[name]
-        counters[slug] = counters.get(slug, 0) + 1
+    with store.engine.begin() as db:
+        db.execute(text("DROP TABLE category_slugs"))
+        db.execute(text("DELETE FROM category_sequences"))
+        counters: dict[str, int] = {}
+        for entry, name in order:
+            slug = old[name]
+            counters[slug] = counters.get(slug, 0) + 1
+            db.execute(
+                text(
+                    "UPDATE article_categories SET category_slug = :s, seq = :n"
+                    " WHERE article_id = :a"
+                ),
+                {"s": slug, "n": counters[slug], "a": article_id("src", entry)},
+            )
         db.execute(
-            "UPDATE article_categories SET category_slug = ?, seq = ? WHERE article_id = ?",
-            (slug, counters[slug], article_id("src", entry)),
+            text("INSERT INTO category_sequences VALUES (:s, :n)"),
+            [{"s": s, "n": n + 1} for s, n in counters.items()],
         )
-    db.executemany(
-        "INSERT INTO category_sequences VALUES (?, ?)", [(s, n + 1) for s, n in counters.items()]
-    )
-    db.commit()
-    db.close()
+    store.close()
 
 
-def test_an_upgraded_store_keeps_its_slugs_and_parts_merged_ones(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    make_old_store(path)
-    store = ArticleStore.open(f"sqlite:///{path}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def test_an_upgraded_store_keeps_its_slugs_and_parts_merged_ones(store_url: str) -> None:
+    make_old_store(store_url)
+    store = ArticleStore.open(store_url)
     try:
         slugs = store.category_slugs()
         # C++ arrived first in `c` and keeps it; C# moves to a folder of its own
@@ -306,10 +314,28 @@ def test_an_upgraded_store_keeps_its_slugs_and_parts_merged_ones(tmp_path: Path)
         assert store.archive("c")[0] == 3  # its counter goes on
     finally:
         store.close()
-    ArticleStore.open(f"sqlite:///{path}").close()  # once recorded, opening changes nothing
-    reopened = ArticleStore.open(f"sqlite:///{path}")
+    ArticleStore.open(store_url).close()  # once recorded, opening changes nothing
+    reopened = ArticleStore.open(store_url)
     assert reopened.category_slugs() == slugs
     reopened.close()
+
+
+def test_migrate_store_copies_the_slugs(tmp_path: Path, pg_url: str) -> None:
+    from feeds.store.copy import copy_store
+
+    source = ArticleStore.open(f"sqlite:///{tmp_path / 'a.db'}")
+    target = ArticleStore.open(pg_url)
+    try:
+        source.assign_category_slugs(["C#", "C Sharp"])
+        source.upsert_articles("s", [article("1", "C Sharp", "s")], NOW)
+        counts = copy_store(source, target)
+        assert counts["category_slugs"] == 2
+        assert target.category_slugs() == {"C#": "c-sharp", "C Sharp": "c-sharp-2"}
+        target.upsert_articles("s", [article("2", "C Sharp", "s")], NOW)
+        assert len(target.recent_articles("c-sharp-2", 10)) == 2
+    finally:
+        source.close()
+        target.close()
 
 
 # -- end to end: `feeds update`, `feeds check` -------------------------------------------
@@ -394,3 +420,10 @@ def test_update_publishes_every_category_in_its_own_folder(tmp_path: Path) -> No
         "  Ji Shu: https://news.example/ji-shu-2/",
         "  技术: https://news.example/ji-shu/",
     ]
+
+
+def test_thousands_of_names_that_read_alike_get_one_slug_each() -> None:
+    names = ["C" + "!" * (n % 100) + "?" * (n // 100) for n in range(1, 5001)]
+    assigned = assign_slugs({"C": "c", "C 7": "c-7"}, names)
+    assert assigned["C!"] == "c-2" and assigned["C!!!!!!"] == "c-8"  # c-7 was taken
+    assert len(set(assigned.values())) == len(assigned) == 5002
