@@ -427,3 +427,31 @@ def test_thousands_of_names_that_read_alike_get_one_slug_each() -> None:
     assigned = assign_slugs({"C": "c", "C 7": "c-7"}, names)
     assert assigned["C!"] == "c-2" and assigned["C!!!!!!"] == "c-8"  # c-7 was taken
     assert len(set(assigned.values())) == len(assigned) == 5002
+
+
+def test_check_shows_the_urls_the_first_update_gives(tmp_path: Path) -> None:
+    """The config's categories take their slugs first, in config order, so a local file's
+    category that reads alike cannot take the URL `feeds check` showed."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    write_article(articles, "sharp", "C Sharp", 1)
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        '[output]\ndir = "out"\nbase_url = "https://news.example/"\n'
+        '[storage]\nurl = "sqlite:///var/feeds.db"\n'
+        '[[sources]]\nname = "Files"\npath = "articles"\n'
+        '[[sources]]\nname = "Remote"\nurl = "http://127.0.0.1:9/feed"\ncategory = "C#"\n',
+        encoding="utf-8",
+    )
+    before = run_feeds("--config", str(config), "check", cwd=tmp_path)
+    assert "  C#: https://news.example/c-sharp/  (new" in before.stdout
+    update = run_feeds("--config", str(config), "update", cwd=tmp_path)
+    assert update.returncode == 0, update.stderr
+    out = tmp_path / "out"
+    assert feed(out, "c-sharp")[:2] == ("C#", [])
+    assert feed(out, "c-sharp-2")[:2] == ("C Sharp", ["C Sharp news sharp"])
+    after = run_feeds("--config", str(config), "check", cwd=tmp_path)
+    assert after.stdout.split("categories (2):\n", 1)[1].splitlines() == [
+        "  C#: https://news.example/c-sharp/",
+        "  C Sharp: https://news.example/c-sharp-2/",
+    ]
