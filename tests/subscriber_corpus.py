@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -105,7 +105,6 @@ class SourceFeed:
     title: str | None = None  # the feed's own title; None or "": the configured name counts
     site: str = ""  # the feed's home page
     path: str = ""  # URL path on the test server (remote) or folder name (local)
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def remote(self) -> bool:
@@ -964,12 +963,3 @@ def build_corpus() -> list[SourceFeed]:
             entries=(e("anon-5", "Quiet item", d(15, 12), link="https://quiet.example/1"),),
         ),
     ]
-
-
-def source_of(corpus: list[SourceFeed], key: str) -> tuple[SourceFeed, Entry]:
-    """The source and entry whose key is `key`."""
-    for feed in corpus:
-        for entry in feed.entries:
-            if entry.key == key:
-                return feed, entry
-    raise KeyError(key)
