@@ -61,26 +61,47 @@ def identity_keys(article: Article) -> frozenset[str]:
 
 def deduplicate(articles: Sequence[Article], first_seen: Mapping[str, datetime]) -> Deduplicated:
     """Each article once: of those that share a key, the first seen (`first_seen` by
-    article id; the published date where unknown) stays, with the others' sources."""
+    article id; the published date where unknown) stays, with the others' sources.
+
+    Sharing is transitive (A has B's link, B has C's id: one article), except that one
+    entry never holds two articles of the same source.
+    """
 
     def seen(article: Article) -> tuple[datetime, str]:
         return first_seen.get(article.id, article.published), article.id
 
-    owner: dict[str, str] = {}  # identity key -> id of the kept article
-    kept: dict[str, Article] = {}
-    sources: dict[str, list[str]] = {}  # kept id -> every source carrying it, first first
+    kept: list[Article] = []  # per group, in the order first seen
+    carried: list[list[str]] = []  # per group, the sources carrying it, the kept one's first
+    parent: list[int] = []  # union-find over groups: a merged group points at its keeper
+    owner: dict[str, int] = {}  # identity key -> the group that first had it
+
+    def find(group: int) -> int:
+        while parent[group] != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
     for article in sorted(articles, key=seen):
         keys = identity_keys(article)
-        match = next((owner[k] for k in sorted(keys) if k in owner), None)
-        if match is not None and article.source not in sources[match]:
-            sources[match].append(article.source)
-            for key in keys:
-                owner.setdefault(key, match)
-            continue
-        kept[article.id] = article
-        sources[article.id] = [article.source]
+        target: int | None = None
+        for group in sorted({find(owner[key]) for key in keys if key in owner}):
+            if target is None:
+                if article.source not in carried[group]:
+                    target = group
+                    carried[group].append(article.source)
+            elif not set(carried[group]) & set(carried[target]):
+                # This article joins two groups seen apart: the later one merges in.
+                parent[group] = target
+                carried[target].extend(carried[group])
+        if target is None:
+            target = len(kept)
+            kept.append(article)
+            carried.append([article.source])
+            parent.append(target)
         for key in keys:
-            owner.setdefault(key, article.id)
-    carriers = {kid: tuple(names[1:]) for kid, names in sources.items() if len(names) > 1}
+            owner.setdefault(key, target)
+    roots = [group for group in range(len(kept)) if find(group) == group]
+    carriers = {kept[g].id: tuple(carried[g][1:]) for g in roots if len(carried[g]) > 1}
     order = {a.id: index for index, a in enumerate(articles)}
-    return Deduplicated(tuple(sorted(kept.values(), key=lambda a: order[a.id])), carriers)
+    survivors = sorted((kept[g] for g in roots), key=lambda a: order[a.id])
+    return Deduplicated(tuple(survivors), carriers)
