@@ -552,3 +552,41 @@ def test_the_front_page_shows_a_source_failing_after_its_second_failure(
     document = lxml.html.document_fromstring((out / "index.html").read_text(encoding="utf-8"))
     row = document.xpath("//section[h2='Sources']//tbody/tr[td[1]/a='Flaky Feed']")[0]
     assert [a.get("href") for a in row.iter("a")] == ["https://example.com/", flaky]
+
+
+# --- hostile values -----------------------------------------------------------------------
+
+
+def test_a_hostile_source_title_stays_text_everywhere(tmp_path: Path) -> None:
+    title = '"><script>alert(1)</script> & <b>Blog</b>'
+    hostile = replace(ALPHA, title=title)
+    site = site_with(tmp_path, hostile)
+    entry = article("alpha", "1", link="https://alpha.example/1")
+    doc = build_document(Category.named("Welt"), [entry], site)
+    atom = etree.fromstring(render_atom(doc))
+    assert atom.findtext(f"{ATOM}entry/{ATOM}source/{ATOM}title") == title
+    assert atom.findtext(f"{ATOM}entry/{ATOM}author/{ATOM}name") == title
+    rss = etree.fromstring(render_rss(doc))
+    assert rss.findtext("channel/item/source") == title
+    assert json.loads(render_json_feed(doc))["items"][0]["_source"]["title"] == title
+    publish_site([(Category.named("Welt"), [entry])], [entry], site, sources=[hostile])
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in index
+    document = lxml.html.document_fromstring(index)
+    (cell,) = document.xpath("//section[h2='Sources']//tbody/tr/td[1]")
+    assert cell.text_content() == f"{title} (alpha)"
+
+
+def test_local_sources_whose_names_give_one_folder_share_its_page(tmp_path: Path) -> None:
+    one = Origin(name="Lokal Redaktion", kind=SourceKind.LOCAL, title="Lokal Redaktion")
+    two = Origin(name="lokal-redaktion", kind=SourceKind.LOCAL, title="lokal-redaktion")
+    site = site_with(tmp_path, one, two)
+    first = article("Lokal Redaktion", "a.md")
+    second = article("lokal-redaktion", "b.md", hours=1)
+    publish_site(
+        [(Category.named("Welt"), [first, second])], [first, second], site, sources=[one, two]
+    )
+    page = (tmp_path / "out" / "articles" / "lokal-redaktion" / "index.html").read_text()
+    assert "Lokal Redaktion a.md" in page and "lokal-redaktion b.md" in page
+    assert "<h1>Lokal Redaktion · lokal-redaktion</h1>" in page
+    assert assert_relative_links_resolve(tmp_path / "out", BASE) > 0
