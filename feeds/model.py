@@ -228,7 +228,7 @@ class FetchState:
     config_hash: str | None = None  # digest of the configured URL that `url` derives from
     retry_after: datetime | None = None  # the server asked us not to come back before this
     warnings: str | None = None  # what the last successful read had to recover from
-    feed_title: str | None = None  # the feed's own title, as last read (plain text)
+    feed_title: str | None = None  # the feed's own title as last read; "" if none, None if unread
     site_url: str | None = None  # the feed's own site link, as last read
 
 

@@ -333,6 +333,10 @@ async def _update_remote(
     url = source.url
     if state is not None and state.url and state.config_hash == configured:
         url = state.url  # learnt from a permanent redirect; holds until the config changes
+    if state is not None and state.feed_title is None and state.last_outcome is not None:
+        # Read before the store kept feed titles: fetch and parse the body once more,
+        # unconditionally, to learn the title and site its entries are credited with.
+        state = replace(state, etag=None, last_modified=None, body_hash=None)
     previous = state or FetchState(source=source.name)
     response = await fetch_source(client, url, state, config.fetch)
     now = clock()
@@ -418,7 +422,7 @@ def _article_write(
     saved = replace(
         _succeeded(state, FetchOutcome.NEW, now, next_due),
         warnings="; ".join(errors)[:2000] or None,
-        feed_title=normalised.title,
+        feed_title=normalised.title or "",  # "": read, and the feed names no title
         site_url=normalised.site_url,
     )
     if ruled.dropped:

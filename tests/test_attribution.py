@@ -590,3 +590,39 @@ def test_local_sources_whose_names_give_one_folder_share_its_page(tmp_path: Path
     assert "Lokal Redaktion a.md" in page and "lokal-redaktion b.md" in page
     assert "<h1>Lokal Redaktion · lokal-redaktion</h1>" in page
     assert assert_relative_links_resolve(tmp_path / "out", BASE) > 0
+
+
+def test_a_store_from_before_feed_titles_reads_each_feed_once_more(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed = rss20([story(1, "https://a.example/1")], title="Alpha Blog", link="https://a.example/")
+    alpha = feed_server.add("/alpha", feed, content_type="application/rss+xml",
+                            headers={"etag": '"v1"'})  # fmt: skip
+    config = write_config(tmp_path, {"alpha": alpha})
+    assert run_feeds("--config", str(config), "update").returncode == 0
+    db = sqlite3.connect(tmp_path / "var" / "feeds.db")
+    with db:  # as an upgraded store has it: validators, but no title yet
+        db.execute("update source_state set feed_title = null, site_url = null")
+    assert run_feeds("--config", str(config), "update", "--all").returncode == 0
+    assert run_feeds("--config", str(config), "update", "--all").returncode == 0
+    _, refill, after = feed_server.requests_to("/alpha")
+    assert "if-none-match" not in refill.headers  # the body, not a 304
+    assert after.headers["if-none-match"] == '"v1"'  # then conditional again
+    row = db.execute("select feed_title, site_url from source_state").fetchone()
+    assert row == ("Alpha Blog", "https://a.example/")
+    assert blogroll(tmp_path / "out") == {"Alpha Blog (alpha)": "ok"}
+
+
+def test_a_feed_without_a_title_is_credited_by_name_and_stays_conditional(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed = rss20([story(1, "https://a.example/1")], title="")
+    alpha = feed_server.add("/alpha", feed, content_type="application/rss+xml",
+                            headers={"etag": '"v1"'})  # fmt: skip
+    config = write_config(tmp_path, {"alpha": alpha})
+    assert run_feeds("--config", str(config), "update").returncode == 0
+    assert run_feeds("--config", str(config), "update", "--all").returncode == 0
+    _, second = feed_server.requests_to("/alpha")
+    assert second.headers["if-none-match"] == '"v1"'
+    item = json.loads((tmp_path / "out" / "all" / "feed.json").read_text())["items"][0]
+    assert item["_source"]["title"] == "alpha"
