@@ -41,6 +41,7 @@ from feeds.publish.document import Site, build_document, published_authors
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_site
+from feeds.store import ArticleStore
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -626,3 +627,23 @@ def test_a_feed_without_a_title_is_credited_by_name_and_stays_conditional(
     assert second.headers["if-none-match"] == '"v1"'
     item = json.loads((tmp_path / "out" / "all" / "feed.json").read_text())["items"][0]
     assert item["_source"]["title"] == "alpha"
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+def test_store_keeps_feed_title_and_site_and_first_seen(store: ArticleStore) -> None:
+    state = FetchState("alpha", feed_title="Alpha Blog", site_url="https://alpha.example/")
+    store.save_fetch_state(state)
+    saved = store.fetch_state("alpha")
+    assert saved is not None
+    assert (saved.feed_title, saved.site_url) == ("Alpha Blog", "https://alpha.example/")
+    a = article("alpha", "1", link="https://x.org/1")
+    b = article("beta", "1", link="https://x.org/1")
+    store.upsert_articles("alpha", [a], WHEN)
+    store.upsert_articles("beta", [b], WHEN + timedelta(minutes=1))
+    store.upsert_articles("alpha", [replace(a, title="edited")], WHEN + timedelta(hours=1))
+    assert store.first_seen_by_id([a.id, b.id, "urn:uuid:missing"]) == {
+        a.id: WHEN,
+        b.id: WHEN + timedelta(minutes=1),
+    }

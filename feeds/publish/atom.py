@@ -87,9 +87,7 @@ def _repair(document: bytes, doc: FeedDocument, links: list[list[dict[str, str]]
         if language := doc.entry_language(article):
             entry.set(XML_LANG, language)
         entry.append(_source(doc, doc.origin(article)))
-    if (
-        doc.archive.page is not None
-    ):  # RFC 5005: this document is an archive page, complete and stable
+    if doc.archive.page is not None:  # RFC 5005: an archive page, complete and stable
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -96,9 +96,10 @@ def _source_pages(
     for origin in sources:
         if origin.kind is SourceKind.LOCAL:
             names.setdefault(layout.source_page(origin.name), []).append(origin.name)
+    local = {origin.name for origin in sources if origin.kind is SourceKind.LOCAL}
     listed: dict[str, list[Article]] = {page: [] for page in names}
     for article in everything:
-        if article.link is None:
+        if article.link is None or article.source in local:
             page = layout.source_page(article.source)
             listed.setdefault(page, []).append(article)
             if article.source not in names.setdefault(page, []):
