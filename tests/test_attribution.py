@@ -647,3 +647,32 @@ def test_store_keeps_feed_title_and_site_and_first_seen(store: ArticleStore) -> 
         a.id: WHEN,
         b.id: WHEN + timedelta(minutes=1),
     }
+
+
+def test_reader_sees_each_entry_with_its_source_and_author(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """reader, a real subscriber, reads our Atom and RSS back with attribution."""
+    reader = pytest.importorskip("reader")
+    site = site_with(tmp_path, ALPHA)
+    anonymous = article("alpha", "1", link="https://alpha.example/1")
+    doc = build_document(Category.named("Welt"), [anonymous], site)
+    for path, data, media_type in (
+        ("/atom", render_atom(doc), "application/atom+xml"),
+        ("/rss", render_rss(doc), "application/rss+xml"),
+    ):
+        url = feed_server.add(path, data, content_type=media_type)
+        subscriber = reader.make_reader(str(tmp_path / f"reader{path[1:]}.sqlite"))
+        try:
+            subscriber.add_feed(url)
+            subscriber.update_feeds()
+            (entry,) = subscriber.get_entries()
+            assert entry.title == "alpha 1"
+            assert entry.authors_str == "Alpha Blog", path
+            assert entry.source.title == "Alpha Blog", path
+            assert entry.source.url == "https://alpha.example/feed.xml", path
+            if path == "/atom":
+                assert entry.source.link == "https://alpha.example/"
+                assert entry.source.updated == WHEN
+        finally:
+            subscriber.close()
