@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -80,21 +81,25 @@ def _repair(document: bytes, doc: FeedDocument, links: list[list[dict[str, str]]
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     root = etree.fromstring(document, parser)
     entries = root.findall(f"{ATOM_NS}entry")
+    # Entries state their language when the feed cannot (they do not share one).
+    mixed = doc.language is None
+    updated = doc.sources_updated()
     for entry, wanted, article in zip(entries, links, doc.articles, strict=True):
         written = entry.findall(f"{ATOM_NS}link")
         for element, attributes in zip(written, wanted, strict=True):
             _set_attributes(element, attributes)
-        if language := doc.entry_language(article):
-            entry.set(XML_LANG, language)
-        entry.append(_source(doc, doc.origin(article)))
+        if mixed and article.language:
+            entry.set(XML_LANG, article.language)
+        entry.append(_source(doc.origin(article), updated[article.source]))
     if doc.archive.page is not None:  # RFC 5005: an archive page, complete and stable
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
     etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _source(doc: FeedDocument, origin: Origin) -> Any:
-    """The entry's source feed: its id (the feed URL), title, site, self link, updated."""
+def _source(origin: Origin, updated: datetime) -> Any:
+    """The entry's source feed: its id (the feed URL), title, site, self link, and when it
+    last changed (its newest entry here)."""
     source = etree.Element(f"{ATOM_NS}source")
     identity = origin.feed_url or origin.site_url
     if identity:
@@ -104,7 +109,7 @@ def _source(doc: FeedDocument, origin: Origin) -> Any:
         etree.SubElement(source, f"{ATOM_NS}link", rel="alternate", href=origin.site_url)
     if origin.feed_url:
         etree.SubElement(source, f"{ATOM_NS}link", rel="self", href=origin.feed_url)
-    etree.SubElement(source, f"{ATOM_NS}updated").text = doc.source_updated(origin.name).isoformat()
+    etree.SubElement(source, f"{ATOM_NS}updated").text = updated.isoformat()
     return source
 
 

@@ -84,10 +84,6 @@ class FeedDocument:
         languages = {a.language for a in self.articles}
         return languages.pop() if len(languages) == 1 else None
 
-    def entry_language(self, article: Article) -> str | None:
-        """The language an entry must state itself: its own, unless the feed states it."""
-        return None if self.language else article.language
-
     def origin(self, article: Article) -> Origin:
         """The source an article was first seen in, as published."""
         return self._origin(article.source, article.link is None)
@@ -100,9 +96,13 @@ class FeedDocument:
         """An entry's published authors (see `published_authors`)."""
         return published_authors(article, self.origin(article))
 
-    def source_updated(self, name: str) -> datetime:
-        """The newest change among this document's entries from the source `name`."""
-        return max((a.updated for a in self.articles if a.source == name), default=EPOCH)
+    def sources_updated(self) -> dict[str, datetime]:
+        """Per source, the newest change among this document's entries from it."""
+        newest: dict[str, datetime] = {}
+        for article in self.articles:
+            if article.source not in newest or article.updated > newest[article.source]:
+                newest[article.source] = article.updated
+        return newest
 
     def _origin(self, name: str, local: bool) -> Origin:
         kind = SourceKind.LOCAL if local else SourceKind.REMOTE
