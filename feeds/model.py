@@ -224,6 +224,37 @@ class FetchState:
     config_hash: str | None = None  # digest of the configured URL that `url` derives from
     retry_after: datetime | None = None  # the server asked us not to come back before this
     warnings: str | None = None  # what the last successful read had to recover from
+    feed_title: str | None = None  # the feed's own title as last read; "" if none, None if unread
+    site_url: str | None = None  # the feed's own site link, as last read
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A source as publishing shows it: who to credit for its entries, and its health.
+
+    Built from the config and the fetch state, so publishing is handed values and reads
+    neither.
+    """
+
+    name: str
+    kind: SourceKind
+    title: str  # the feed's own title, else the configured name
+    site_url: str | None = None  # the feed's site (its <link>)
+    feed_url: str | None = None  # the feed URL in use (after permanent redirects)
+    category: str | None = None
+    outcome: FetchOutcome | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    fetched: bool = False  # read at least once
+
+    @property
+    def health(self) -> str:
+        """What readers are shown: "gone" (410), "failing", "unread" (never read) or "ok"."""
+        if self.outcome is FetchOutcome.GONE:
+            return "gone"
+        if self.error_count:
+            return "failing"
+        return "ok" if self.fetched else "unread"
 
 
 @dataclass(frozen=True, slots=True)

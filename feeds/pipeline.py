@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -28,6 +29,7 @@ from feeds.model import (
     FetchOutcome,
     FetchState,
     Lease,
+    Origin,
     Rule,
     Source,
     SourceKind,
@@ -35,6 +37,7 @@ from feeds.model import (
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.normalise.html import clean_text
+from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
@@ -42,7 +45,6 @@ from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry
 from feeds.slugs import slug_of
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
-from feeds.status import source_statuses
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.workers import BodyJob, ParserPool
 
@@ -52,6 +54,7 @@ Clock = Callable[[], datetime]
 
 CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
+FRONT_STAMP = ".feeds-front"  # in the output folder: the source health the front page shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +337,10 @@ async def _update_remote(
     url = source.url
     if state is not None and state.url and state.config_hash == configured:
         url = state.url  # learnt from a permanent redirect; holds until the config changes
+    if state is not None and state.feed_title is None and state.last_outcome is not None:
+        # Read before the store kept feed titles: fetch and parse the body once more,
+        # unconditionally, to learn the title and site its entries are credited with.
+        state = replace(state, etag=None, last_modified=None, body_hash=None)
     previous = state or FetchState(source=source.name)
     response = await fetch_source(client, url, state, config.fetch)
     now = clock()
@@ -419,6 +426,8 @@ def _article_write(
     saved = replace(
         _succeeded(state, FetchOutcome.NEW, now, next_due),
         warnings="; ".join(errors)[:2000] or None,
+        feed_title=normalised.title or "",  # "": read, and the feed names no title
+        site_url=normalised.site_url,
     )
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
@@ -545,10 +554,14 @@ def site_for(config: Config, slugs: Mapping[str, str] | None = None) -> Site:
 
 
 def publish_everything(
-    config: Config, store: ArticleStore, changed: Collection[str] | None = None
+    config: Config,
+    store: ArticleStore,
+    changed: Collection[str] | None = None,
+    origins: Sequence[Origin] | None = None,
 ) -> PublishResult:
     """Apply retention, then write the `changed` categories (every one when None), `all/`,
-    the front page and the OPML. Unchanged files are not rewritten either way."""
+    the front page and the OPML. Unchanged files are not rewritten either way. `origins`
+    are the sources as published (read from the store when None)."""
     # The renderers (feedgen, lxml, Jinja2) load here, when there is something to publish.
     from feeds.publish.site import publish_site
 
@@ -569,15 +582,24 @@ def publish_everything(
         for c in ordered
     ]
     everything = store.recent_articles(None, limit)
-    sources = source_statuses(config, store.fetch_states(), store.article_counts())
-    site = site_for(config, slugs)
+    if origins is None:
+        origins = source_origins(config.sources, store.fetch_states())
+    site = replace(site_for(config, slugs), origins={o.name: o for o in origins})
     archives = {
         c.slug: store.archive(c.slug)
         for c in ordered
         if site.archive_size and (changed is None or c.slug in changed)
     }
+    ids = {a.id for _, articles in content for a in articles} | {a.id for a in everything}
+    ids |= {a.id for _, entries in archives.values() for _, a in entries}
     return publish_site(
-        content, everything, site, render=changed, sources=sources, archives=archives
+        content,
+        everything,
+        site,
+        render=changed,
+        sources=origins,
+        archives=archives,
+        first_seen=store.first_seen_by_id(ids),
     )
 
 
@@ -586,31 +608,51 @@ def cache_seconds(config: Config) -> int:
     return max(60, int(site_for(config).default_ttl.total_seconds()))
 
 
-def site_stamp(config: Config, slugs: Mapping[str, str] | None = None) -> str:
-    """A digest of everything that shapes every output file but is not in the store
-    (`slugs`: the store's category slugs, which place the ttls)."""
+def site_stamp(
+    config: Config, origins: Sequence[Origin] = (), slugs: Mapping[str, str] | None = None
+) -> str:
+    """A digest of everything that shapes every output file but is not an item: the site's
+    settings, what entries say about their sources (`origins`) and the store's category
+    slugs (`slugs`, which place the ttls)."""
     site = site_for(config, slugs)
-    shape = (__version__, repr(site), config.output.max_items, sorted(site.ttls.items()))
+    shape = (
+        __version__,
+        repr(site),
+        config.output.max_items,
+        sorted(site.ttls.items()),
+        attribution_digest(origins),
+    )
     return hashlib.sha256(repr(shape).encode("utf-8")).hexdigest()
 
 
-def publish_changes(config: Config, store: ArticleStore, changed: Collection[str]) -> PublishResult:
-    """Publish after an update: only the `changed` categories, or nothing when none changed.
-
-    Everything is rewritten when the site's shape (URL, title, hub, ttls, version) differs
-    from the last full publish, recorded in a dotfile that `feeds serve` never serves.
-    """
-    stamp_path = config.output.dir / SITE_STAMP
-    stamp = site_stamp(config, store.assign_category_slugs(config_category_names(config)))
+def _stamp_holds(path: Path, stamp: str) -> bool:
     try:
-        current = stamp_path.read_text(encoding="ascii").strip() == stamp
+        return path.read_text(encoding="ascii").strip() == stamp
     except OSError:
-        current = False
-    if current and not changed:
+        return False
+
+
+def publish_changes(config: Config, store: ArticleStore, changed: Collection[str]) -> PublishResult:
+    """Publish after an update: the `changed` categories, `all/`, the front page and the
+    OPML; nothing when no category changed and the front page's source health did not.
+
+    Everything is rewritten when the site's shape (URL, title, hub, ttls, version, the
+    sources' titles and links) differs from the last full publish, recorded in a dotfile
+    that `feeds serve` never serves; the health the front page shows is recorded beside it.
+    """
+    origins = source_origins(config.sources, store.fetch_states())
+    stamp_path = config.output.dir / SITE_STAMP
+    slugs = store.assign_category_slugs(config_category_names(config))
+    stamp = site_stamp(config, origins, slugs)
+    current = _stamp_holds(stamp_path, stamp)
+    front_path = config.output.dir / FRONT_STAMP
+    front = health_digest(origins)
+    if current and not changed and _stamp_holds(front_path, front):
         return PublishResult(written=(), unchanged=0)
-    result = publish_everything(config, store, changed if current else None)
+    result = publish_everything(config, store, changed if current else None, origins)
     if not current:
         write_if_changed(stamp_path, stamp.encode("ascii"))
+    write_if_changed(front_path, front.encode("ascii"))
     return result
 
 

@@ -355,6 +355,7 @@ def lock_is_free(database: Path) -> bool:
 
 TEMP_FILE = re.compile(r"^\.[^/]+\.tmp$")  # the atomic writer's `.<name>.XXXXXXXX.tmp`
 SITE_STAMP = ".feeds-site"
+FRONT_STAMP = ".feeds-front"  # the source health the front page shows
 VALIDATORS: dict[str, Callable[[bytes], None]] = {
     "atom.xml": assert_valid_atom,
     "rss.xml": assert_valid_rss,
@@ -375,7 +376,7 @@ def validate_file(relative: Path, data: bytes) -> None:
         assert lxml.html.document_fromstring(text).tag == "html"
     elif name == "feeds.opml":
         assert etree.fromstring(data).tag == "opml"
-    elif relative == Path(SITE_STAMP):
+    elif relative in (Path(SITE_STAMP), Path(FRONT_STAMP)):
         assert re.fullmatch(r"[0-9a-f]{64}", data.decode("ascii").strip()), "bad site stamp"
     else:
         raise AssertionError("a file the publisher never writes")
@@ -406,7 +407,8 @@ class OutputChecker:
             if TEMP_FILE.match(relative.name) and hidden == [relative.name]:
                 temps.append(path)
                 continue
-            assert not hidden or relative == Path(SITE_STAMP), f"{context}: stray {relative}"
+            stamps = (Path(SITE_STAMP), Path(FRONT_STAMP))
+            assert not hidden or relative in stamps, f"{context}: stray {relative}"
             info = path.stat()
             key = (info.st_ino, info.st_mtime_ns, info.st_size)
             if self.validated.get(path) == key:

@@ -136,15 +136,20 @@ def test_second_run_is_conditional_and_rewrites_nothing(
     second = run_feeds("--config", str(site), "update", "--all")
     assert second.returncode == 0, second.stderr
     assert "0 new, 0 changed" in second.stdout
-    assert "0 file(s) written" in second.stdout
-    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == mtimes
+    # The two failing sources failed once more: the front page shows their error counts,
+    # so it alone is rewritten.
+    assert "2 failed; 1 file(s) written" in second.stdout
+    rewritten = {p for p in out.rglob("*") if p.is_file() and p.stat().st_mtime_ns != mtimes[p]}
+    assert rewritten == {out / "index.html", out / ".feeds-front"}
     # The validators we stored were sent back.
     [first_request, second_request] = feed_server.requests_to("/rss20")
     assert "if-none-match" not in first_request.headers
     assert second_request.headers["if-none-match"].startswith('"')
     assert "feeds/" in second_request.headers["user-agent"]
-    # Without --all nothing remote is due yet: no third request.
-    assert run_feeds("--config", str(site), "update").returncode == 0
+    # Without --all nothing remote is due yet: no third request, no health change, no write.
+    third = run_feeds("--config", str(site), "update")
+    assert third.returncode == 0
+    assert "0 file(s) written" in third.stdout
     assert len(feed_server.requests_to("/rss20")) == 2
     db = sqlite3.connect(site.parent / "var" / "feeds.db")
     count = db.execute("select count(*) from articles where source = 'rss20'").fetchone()[0]

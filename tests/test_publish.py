@@ -157,7 +157,7 @@ def test_publish_site_writes_the_layout_and_skips_unchanged(layout: OutputLayout
         "index.html", "feeds.opml",
         *(f"{slug}/{name}" for slug in ("welt-nachrichten", "technik", "all")
           for name in ("atom.xml", "rss.xml", "feed.json", "index.html")),
-        layout.article_page(local),
+        layout.article_page(local), layout.source_page("src"),
     }  # fmt: skip
     assert {str(p.relative_to(out)) for p in first.written} == expected
     index = (out / "index.html").read_text()

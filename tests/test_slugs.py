@@ -404,7 +404,7 @@ def test_update_publishes_every_category_in_its_own_folder(tmp_path: Path) -> No
 
     # An article's page links its category's folder, suffix and all.
     [page] = (out / "articles").rglob("sharp-*.html")
-    assert 'href="https://news.example/c-sharp-2/"' in page.read_text(encoding="utf-8")
+    assert 'href="../../c-sharp-2/index.html"' in page.read_text(encoding="utf-8")
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "c-sharp-2/atom.xml" in index and "c-sharp/atom.xml" in index
 

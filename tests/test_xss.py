@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import json
+import posixpath
 import re
 import subprocess
 import sys
@@ -134,6 +135,9 @@ _INVISIBLE = re.compile(
     "\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff0-\ufff8]"
 )
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+_OWN_RELATIVE = re.compile(
+    r"(?:\.\./)*(?:[a-z0-9][a-z0-9-]*/)*[a-z0-9][a-z0-9.-]*\.(?:html|xml|json|opml)"
+)
 _TAG = re.compile(r"<([A-Za-z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _FORBIDDEN_OPEN = re.compile(
@@ -149,7 +153,11 @@ def fold(text: str) -> str:
 
 
 def url_problem(value: str) -> str | None:
-    """Why a URL attribute value is unsafe, or None: it must carry http, https or mailto."""
+    """Why a URL attribute value is unsafe, or None: it must carry http, https or mailto,
+    or be a relative link of our pages to one of our own files (content from feeds is
+    resolved to absolute URLs, so a relative one can only be ours)."""
+    if _OWN_RELATIVE.fullmatch(value):
+        return None
     cleaned = _INVISIBLE.sub("", html.unescape(value)).lower()
     match = _SCHEME.match(cleaned)
     if match is None:
@@ -386,7 +394,9 @@ def remote_items(kind: str, site: Site) -> list[FeedItem]:
                 "html": f"<p>{marker(kind, tag, name)}</p>",
             }
             if field_name == "link":
-                fields["link"] = vector
+                # Per kind, so that the sources' entries are not one article carried by
+                # several sources (which all/ publishes once) once the vector is resolved.
+                fields["link"] = f"{vector}?{kind}"
             else:
                 fields["enclosures"] = ((vector, "audio/mpeg", 1),)
             add(f"{kind}:{tag}:{name}", **fields)
@@ -827,8 +837,9 @@ def scan_page(scan: Scan, rel: str, data: bytes) -> None:
         problems.append(f"{styles} style elements in head")
     scan.add(page_label, rel, problems)
 
-    article_page = rel.startswith("articles/")
-    folder = rel.split("/", 1)[0]
+    # Local articles' own pages; a local source's page (its index.html) lists them.
+    article_page = rel.startswith("articles/") and not rel.endswith("/index.html")
+    folder: str | None = None if rel.startswith("articles/") else rel.split("/", 1)[0]
     is_index = rel == "index.html"
 
     def assign(element: Any) -> tuple[str, frozenset[str]] | None:
@@ -848,6 +859,8 @@ def scan_page(scan: Scan, rel: str, data: bytes) -> None:
             paragraphs = [p for p in element.findall("p") if p.get("class") != "meta"]
             summary = paragraphs[-1].text_content() if paragraphs else ""
             href = link.get("href", "") if link is not None else ""
+            if _OWN_RELATIVE.fullmatch(href):
+                href = BASE_URL + posixpath.normpath(posixpath.join(posixpath.dirname(rel), href))
             if not is_index:  # the front page shortens summaries
                 scan.page_rows.append((rel, folder, label, href, title or "", summary))
             return label, TEMPLATE_BODY_TAGS

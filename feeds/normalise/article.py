@@ -19,6 +19,8 @@ from feeds.normalise.dates import clamp_future, parse_date
 from feeds.normalise.html import clean_text, html_to_text, safe_url, sanitise_html
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
+FEED_TITLE_LIMIT = 200  # characters of a source feed's own title, shown on every entry
+SITE_URL_LIMIT = 2048  # a longer site link is dropped rather than carried on every entry
 MAX_TAGS = 32
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
@@ -35,6 +37,9 @@ class NormalisedFeed:
     # Entry ids of articles dated `now` for want of a usable date (none, or one in the
     # future); the store's first-seen time should replace `now` for known ones.
     undated: frozenset[str] = frozenset()
+    # The feed's own title (plain text) and site link: who published, for attribution.
+    title: str | None = None
+    site_url: str | None = None
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -90,7 +95,18 @@ def normalise_feed(
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
-    return NormalisedFeed(tuple(articles), tuple(errors), frozenset(undated))
+    return NormalisedFeed(
+        tuple(articles),
+        tuple(errors),
+        frozenset(undated),
+        title=_shorten(html_to_text(feed.title or ""), FEED_TITLE_LIMIT) or None,
+        site_url=_site_url(feed.link),
+    )
+
+
+def _site_url(link: str | None) -> str | None:
+    url = safe_url(link)
+    return url if url is not None and len(url) <= SITE_URL_LIMIT else None
 
 
 def with_first_seen(

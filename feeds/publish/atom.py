@@ -1,16 +1,20 @@
-"""Atom 1.0 output through feedgen, with its entry-link defect repaired."""
+"""Atom 1.0 output through feedgen, with its entry-link defect repaired and each entry's
+`<source>` (RFC 4287 4.2.11) and language added."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import PROJECT_URL, __version__
+from feeds.model import Origin
 from feeds.publish.document import FeedDocument
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 
 
@@ -37,7 +41,7 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.title(doc.title)
     fg.subtitle(doc.description)
     fg.updated(doc.updated)
-    fg.author({"name": doc.site_title})
+    # No feed-level author: entries would inherit the site's name; each entry has its own.
     fg.link(href=doc.self_url, rel="self", type="application/atom+xml")
     fg.link(href=doc.url("html"), rel="alternate", type="text/html")
     if doc.site.hub:
@@ -58,7 +62,7 @@ def render_atom(doc: FeedDocument) -> bytes:
         fe.title(article.title)
         fe.updated(article.updated)
         fe.published(article.published)
-        for author in article.authors:
+        for author in doc.authors(article):
             fe.author({"name": author})
         fe.link(entry_links)
         if article.summary:
@@ -66,23 +70,47 @@ def render_atom(doc: FeedDocument) -> bytes:
         fe.content(article.content, type="html")
         for name in (*article.categories, *article.tags):
             fe.category(term=name)
-    return _repair_links(fg.atom_str(pretty=True), links, archived=archive.page is not None)
+    return _repair(fg.atom_str(pretty=True), doc, links)
 
 
-def _repair_links(document: bytes, links: list[list[dict[str, str]]], *, archived: bool) -> bytes:
+def _repair(document: bytes, doc: FeedDocument, links: list[list[dict[str, str]]]) -> bytes:
     # feedgen 1.0 writes entry links with `href` only (its #135/#143): enclosures would
     # become a second alternate link. Its links come out in the order given, so set the
-    # attributes back by position.
+    # attributes back by position. It has no entry <source> beyond a link, nor entry
+    # languages: both are added here.
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     root = etree.fromstring(document, parser)
     entries = root.findall(f"{ATOM_NS}entry")
-    for entry, wanted in zip(entries, links, strict=True):
+    # Entries state their language when the feed cannot (they do not share one).
+    mixed = doc.language is None
+    updated = doc.sources_updated()
+    for entry, wanted, article in zip(entries, links, doc.articles, strict=True):
         written = entry.findall(f"{ATOM_NS}link")
         for element, attributes in zip(written, wanted, strict=True):
             _set_attributes(element, attributes)
-    if archived:  # RFC 5005: this document is an archive page, complete and stable
+        if mixed and article.language:
+            entry.set(XML_LANG, article.language)
+        entry.append(_source(doc.origin(article), updated[article.source]))
+    if doc.archive.page is not None:  # RFC 5005: an archive page, complete and stable
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
+    etree.indent(root, space="  ")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _source(origin: Origin, updated: datetime) -> Any:
+    """The entry's source feed: its id (the feed URL), title, site, self link, and when it
+    last changed (its newest entry here)."""
+    source = etree.Element(f"{ATOM_NS}source")
+    identity = origin.feed_url or origin.site_url
+    if identity:
+        etree.SubElement(source, f"{ATOM_NS}id").text = identity
+    etree.SubElement(source, f"{ATOM_NS}title").text = origin.title
+    if origin.site_url:
+        etree.SubElement(source, f"{ATOM_NS}link", rel="alternate", href=origin.site_url)
+    if origin.feed_url:
+        etree.SubElement(source, f"{ATOM_NS}link", rel="self", href=origin.feed_url)
+    etree.SubElement(source, f"{ATOM_NS}updated").text = updated.isoformat()
+    return source
 
 
 def _set_attributes(element: Any, attributes: dict[str, str]) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from feeds.model import Article, Category
+from feeds.model import Article, Category, Origin, SourceKind
+from feeds.publish.dedupe import deduplicate
 from feeds.publish.layout import OutputLayout
 from feeds.slugs import slug_of
 
@@ -28,6 +28,7 @@ class Site:
     # The store's category slugs by name. Not part of the site's shape: a new category
     # changes no slug handed out before it.
     category_slugs: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    origins: Mapping[str, Origin] = field(default_factory=dict)  # by source name
 
     def ttl(self, slug: str) -> timedelta:
         """How often the category is republished at most: readers need not poll faster."""
@@ -51,8 +52,10 @@ class ArchiveLinks:
 class FeedDocument:
     category: Category
     site: Site
-    articles: tuple[Article, ...]  # newest first
+    articles: tuple[Article, ...]  # newest first, each article once (see publish.dedupe)
     archive: ArchiveLinks = ArchiveLinks()
+    # Per article id, the other sources that carry the same article.
+    carriers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def self_url(self) -> str:
@@ -84,8 +87,38 @@ class FeedDocument:
 
     @property
     def language(self) -> str | None:
-        counts = Counter(a.language for a in self.articles if a.language)
-        return counts.most_common(1)[0][0] if counts else None
+        """The language of every entry, when they all share one; else None (then each
+        entry says its own)."""
+        languages = {a.language for a in self.articles}
+        return languages.pop() if len(languages) == 1 else None
+
+    def origin(self, article: Article) -> Origin:
+        """The source an article was first seen in, as published."""
+        return self._origin(article.source, article.link is None)
+
+    def others(self, article: Article) -> tuple[Origin, ...]:
+        """The other sources that carry the same article (merged into this entry)."""
+        return tuple(self._origin(name, False) for name in self.carriers.get(article.id, ()))
+
+    def authors(self, article: Article) -> tuple[str, ...]:
+        """An entry's published authors (see `published_authors`)."""
+        return published_authors(article, self.origin(article))
+
+    def sources_updated(self) -> dict[str, datetime]:
+        """Per source, the newest change among this document's entries from it."""
+        newest: dict[str, datetime] = {}
+        for article in self.articles:
+            if article.source not in newest or article.updated > newest[article.source]:
+                newest[article.source] = article.updated
+        return newest
+
+    def _origin(self, name: str, local: bool) -> Origin:
+        kind = SourceKind.LOCAL if local else SourceKind.REMOTE
+        found = self.site.origins.get(name) or Origin(name=name, kind=kind, title=name)
+        if found.kind is SourceKind.LOCAL:
+            # Local articles have no feed elsewhere: their source is the page we write.
+            return replace(found, site_url=self.layout.source_page_url(name))
+        return found
 
     def url(self, kind: str) -> str:
         return self.layout.feed_url(self.category.slug, kind)
@@ -95,18 +128,32 @@ class FeedDocument:
         return f"{self.title} – {self.site_title}"
 
 
+def published_authors(article: Article, origin: Origin) -> tuple[str, ...]:
+    """An entry's authors as every format publishes them: its own, else its source's
+    title (the Planet convention), never the site's title."""
+    return article.authors or (origin.title,)
+
+
 def build_document(
     category: Category,
     articles: Sequence[Article],
     site: Site,
     archive: ArchiveLinks = ArchiveLinks(),
+    first_seen: Mapping[str, datetime] | None = None,
 ) -> FeedDocument:
-    ordered = sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
-    return FeedDocument(category, site, tuple(ordered), archive)
+    """A category's document: each article once (the first seen of those several sources
+    carry, see `publish.dedupe`), newest first."""
+    unique = deduplicate(articles, first_seen or {})
+    ordered = sorted(unique.articles, key=lambda a: (a.published, a.id), reverse=True)
+    return FeedDocument(category, site, tuple(ordered), archive, unique.carriers)
 
 
 def archive_documents(
-    category: Category, highest: int, entries: Sequence[tuple[int, Article]], site: Site
+    category: Category,
+    highest: int,
+    entries: Sequence[tuple[int, Article]],
+    site: Site,
+    first_seen: Mapping[str, datetime] | None = None,
 ) -> tuple[ArchiveLinks, list[FeedDocument]]:
     """Cut a category's arrivals into full pages of `site.archive_size` (RFC 5005).
 
@@ -131,5 +178,5 @@ def archive_documents(
             prev_page=numbers[index - 1] if index else None,
             next_page=numbers[index + 1] if index + 1 < len(numbers) else None,
         )
-        documents.append(build_document(category, pages[page], site, links))
+        documents.append(build_document(category, pages[page], site, links, first_seen))
     return ArchiveLinks(prev_page=numbers[-1] if numbers else None), documents

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.model import Article
+from feeds.model import Article, Origin
 from feeds.publish.document import FeedDocument
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -29,6 +29,16 @@ def render_json_feed(doc: FeedDocument) -> bytes:
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def _source(origin: Origin) -> dict[str, Any]:
+    """The `_source` extension object: who published the item first (see the README)."""
+    source: dict[str, Any] = {"title": origin.title}
+    if origin.site_url:
+        source["home_page_url"] = origin.site_url
+    if origin.feed_url:
+        source["feed_url"] = origin.feed_url
+    return source
+
+
 def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": article.id,
@@ -40,13 +50,15 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
     }
     if article.summary:
         item["summary"] = article.summary
-    if article.authors:
-        item["authors"] = [{"name": name} for name in article.authors]
+    item["authors"] = [{"name": name} for name in doc.authors(article)]
     tags = list(dict.fromkeys((*article.categories, *article.tags)))
     if tags:
         item["tags"] = tags
     if article.language:
         item["language"] = article.language
+    item["_source"] = _source(doc.origin(article))
+    if others := doc.others(article):
+        item["_source"]["others"] = [_source(origin) for origin in others]
     if article.enclosures:
         item["attachments"] = [
             {

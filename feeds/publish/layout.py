@@ -5,6 +5,7 @@
 <dir>/<slug>/atom.xml|rss.xml|feed.json|index.html   one set per category
 <dir>/all/...                         the same set for every category together
 <dir>/articles/<source>/<page>.html   pages of local articles, which have no page elsewhere
+<dir>/articles/<source>/index.html    a local source's page: its articles (its <source> link)
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class OutputLayout:
     def feed_url(self, slug: str, kind: str) -> str:
         name = "" if kind == "html" else FEED_FILES[kind]
         return f"{self.base_url}{slug}/{name}"
+
+    def feed_file(self, slug: str, kind: str) -> str:
+        """Path of a category's file relative to the output folder (pages link these)."""
+        return f"{slug}/{FEED_FILES[kind]}"
 
     def archive_path(self, slug: str, page: int) -> Path:
         return self.directory / slug / "archive" / f"{page}.xml"
@@ -69,7 +74,18 @@ class OutputLayout:
         stem = article.entry_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         digest = hashlib.sha256(article.id.encode("utf-8")).hexdigest()[:8]
         name = (slugify(stem)[:60].strip("-") or "article") + f"-{digest}"
-        return f"articles/{slugify(article.source) or 'source'}/{name}.html"
+        return f"{self._source_folder(article.source)}/{name}.html"
+
+    def source_page(self, source: str) -> str:
+        """Path of a local source's page (its articles), relative to the output folder."""
+        return f"{self._source_folder(source)}/index.html"
+
+    def source_page_url(self, source: str) -> str:
+        return f"{self.base_url}{self._source_folder(source)}/"
+
+    @staticmethod
+    def _source_folder(source: str) -> str:
+        return f"articles/{slugify(source) or 'source'}"
 
     def article_url(self, article: Article) -> str:
         """The link published for an article: its own, else the page we write for it."""

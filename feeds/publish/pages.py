@@ -1,18 +1,25 @@
-"""HTML pages: the front page, a page per category and pages for local articles."""
+"""HTML pages: the front page, a page per category, pages for local articles and for
+local sources.
+
+Links between our own files are relative (`welt-nachrichten/index.html`,
+`../all/atom.xml`), so the site works opened from disk and from any mirror; only the
+autodiscovery `<link rel="alternate">` in the head names the feeds' public URLs.
+"""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from feeds import PROJECT_URL
-from feeds.model import Article
+from feeds.model import Article, Origin, SourceKind
 from feeds.publish.document import FeedDocument, Site
-from feeds.publish.layout import PREVIEW
-from feeds.status import SourceStatus
+from feeds.publish.layout import PREVIEW, OutputLayout
 
 
 @lru_cache(maxsize=1)
@@ -35,6 +42,42 @@ def _when(value: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M} {zone}"
 
 
+@dataclass(frozen=True, slots=True)
+class PageLinks:
+    """Links from one page (`page`, relative to the output folder) to our other files.
+
+    Folders are linked by their `index.html`: a browser reading from disk shows a
+    folder listing, not the page, for a bare folder link.
+    """
+
+    layout: OutputLayout
+    page: str
+
+    def to(self, path: str) -> str:
+        return posixpath.relpath(path, posixpath.dirname(self.page) or ".")
+
+    @property
+    def home(self) -> str:
+        return self.to("index.html")
+
+    @property
+    def opml(self) -> str:
+        return self.to(self.layout.opml_path.name)
+
+    def feed(self, slug: str, kind: str) -> str:
+        return self.to(self.layout.feed_file(slug, kind))
+
+    def article(self, article: Article) -> str:
+        """The article's own page elsewhere, else the page we write for it."""
+        return article.link or self.to(self.layout.article_page(article))
+
+    def source(self, origin: Origin) -> str | None:
+        """A source's site: a remote feed's own, or the page of a local source's articles."""
+        if origin.kind is SourceKind.LOCAL:
+            return self.to(self.layout.source_page(origin.name))
+        return origin.site_url
+
+
 def _render(template: str, **context: object) -> bytes:
     page = _environment().get_template(template).render(project_url=PROJECT_URL, **context)
     return page.encode("utf-8")
@@ -44,15 +87,17 @@ def render_index(
     documents: list[FeedDocument],
     combined: FeedDocument,
     site: Site,
-    sources: Sequence[SourceStatus] = (),
+    sources: Sequence[Origin] = (),
 ) -> bytes:
+    """The front page: every category with its newest items, and the blogroll of
+    `sources` with their health."""
     return _render(
         "index.html",
         documents=documents,
         combined=combined,
         sources=sources,
         site_title=site.title,
-        opml_url=site.layout.opml_url,
+        links=PageLinks(site.layout, "index.html"),
         preview=PREVIEW,
         language=combined.language,
     )
@@ -63,25 +108,42 @@ def render_category_page(doc: FeedDocument) -> bytes:
         "category.html",
         doc=doc,
         site_title=doc.site_title,
-        base_url=doc.layout.base_url,
+        links=PageLinks(doc.layout, doc.layout.feed_file(doc.category.slug, "html")),
         language=doc.language,
     )
 
 
 def render_article_page(article: Article, site: Site) -> bytes:
     layout = site.layout
+    links = PageLinks(layout, layout.article_page(article))
     category_feeds = {
         name: layout.feed_url(site.category_slug(name), "atom") for name in article.categories
     }
     category_urls = {
-        name: layout.feed_url(site.category_slug(name), "html") for name in article.categories
+        name: links.feed(site.category_slug(name), "html") for name in article.categories
     }
     return _render(
         "article.html",
         article=article,
         site_title=site.title,
-        base_url=layout.base_url,
+        links=links,
         category_urls=category_urls,
         category_feeds=category_feeds,
         language=article.language,
+    )
+
+
+def render_source_page(
+    page: str, names: Sequence[str], articles: Sequence[Article], site: Site
+) -> bytes:
+    """The page of a local source (`page`, its path): its articles, newest first. Two
+    sources whose names give one folder share it."""
+    languages = {a.language for a in articles}
+    return _render(
+        "source.html",
+        title=" · ".join(names),
+        articles=sorted(articles, key=lambda a: (a.published, a.id), reverse=True),
+        site_title=site.title,
+        links=PageLinks(site.layout, page),
+        language=languages.pop() if len(languages) == 1 else None,
     )

@@ -36,8 +36,10 @@ def render_rss(doc: FeedDocument) -> bytes:
         # <description> is HTML in RSS: a plain-text summary must be escaped to stay text.
         fe.description(html.escape(article.summary or article.title, quote=False))
         fe.content(article.content)
-        if article.authors:
-            fe.dc.dc_creator(list(article.authors))
+        fe.dc.dc_creator(list(doc.authors(article)))
+        origin = doc.origin(article)
+        if source_url := origin.feed_url or origin.site_url:
+            fe.source(url=source_url, title=origin.title)
         for name in (*article.categories, *article.tags):
             fe.category(term=name)
         if article.enclosures:  # RSS carries one enclosure per item

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
-from feeds.model import Article, Category
+from feeds.model import Article, Category, Origin, SourceKind
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_if_changed
@@ -17,9 +18,9 @@ from feeds.publish.pages import (
     render_article_page,
     render_category_page,
     render_index,
+    render_source_page,
 )
 from feeds.publish.rss import render_rss
-from feeds.status import SourceStatus
 
 # A category's highest arrival number and its live (arrival number, article) pairs.
 Archive = tuple[int, list[tuple[int, Article]]]
@@ -50,23 +51,28 @@ def publish_site(
     site: Site,
     *,
     render: Container[str] | None = None,
-    sources: Sequence[SourceStatus] = (),
+    sources: Sequence[Origin] = (),
     archives: Mapping[str, Archive] | None = None,
+    first_seen: Mapping[str, datetime] | None = None,
 ) -> PublishResult:
     """Write the categories in `render` (all when None), `all/`, the front page and the OPML.
 
     `categories` lists every category; those not rendered need only their newest few
-    articles, for the front page, which also shows the `sources` and their health.
-    `archives` holds, per rendered category, its highest arrival number and its live
-    arrivals, from which the RFC 5005 archive pages are cut.
+    articles, for the front page, which also shows the `sources` and their health; the
+    sources credited on entries are `site.origins`. `archives` holds, per rendered
+    category, its highest arrival number and its live arrivals, from which the RFC 5005
+    archive pages are cut. `first_seen` (by article id) decides which of the articles
+    several sources carry is published.
     """
-    documents = [build_document(c, a, site) for c, a in categories]
-    combined = build_document(Category(name=site.title, slug=ALL_SLUG), everything, site)
+    documents = [build_document(c, a, site, first_seen=first_seen) for c, a in categories]
+    combined = build_document(
+        Category(name=site.title, slug=ALL_SLUG), everything, site, first_seen=first_seen
+    )
     files: dict[Path, bytes] = {}
     for doc in (*documents, combined):
         if render is None or doc.category.slug in render or doc is combined:
             highest, entries = (archives or {}).get(doc.category.slug, (0, []))
-            links, pages = archive_documents(doc.category, highest, entries, site)
+            links, pages = archive_documents(doc.category, highest, entries, site, first_seen)
             subscription = replace(doc, archive=links)
             files.update(render_category(subscription))
             files.update(_article_pages(doc.articles, site))
@@ -74,9 +80,34 @@ def publish_site(
                 assert page.archive.page is not None
                 path = site.layout.archive_path(doc.category.slug, page.archive.page)
                 files[path] = render_atom(page)
+    files.update(_source_pages(everything, sources, site))
     files[site.layout.index_path] = render_index(documents, combined, site, sources)
     files[site.layout.opml_path] = render_opml(documents, site.title)
     return _write(files)
+
+
+def _source_pages(
+    everything: Sequence[Article], sources: Sequence[Origin], site: Site
+) -> dict[Path, bytes]:
+    """A page per local source, listing its articles: what its entries' `<source>` and
+    the blogroll link to. Sources whose names give one folder share its page."""
+    layout = site.layout
+    names: dict[str, list[str]] = {}
+    for origin in sources:
+        if origin.kind is SourceKind.LOCAL:
+            names.setdefault(layout.source_page(origin.name), []).append(origin.name)
+    local = {origin.name for origin in sources if origin.kind is SourceKind.LOCAL}
+    listed: dict[str, list[Article]] = {page: [] for page in names}
+    for article in everything:
+        if article.link is None or article.source in local:
+            page = layout.source_page(article.source)
+            listed.setdefault(page, []).append(article)
+            if article.source not in names.setdefault(page, []):
+                names[page].append(article.source)
+    return {
+        layout.directory / page: render_source_page(page, names[page], articles, site)
+        for page, articles in listed.items()
+    }
 
 
 def _article_pages(articles: Sequence[Article], site: Site) -> dict[Path, bytes]:

@@ -166,6 +166,19 @@ class ArticleStore:
                     found[entry_id] = _from_utc_text(seen)  # type: ignore[assignment]
         return found
 
+    def first_seen_by_id(self, ids: Collection[str]) -> dict[str, datetime]:
+        """When each article (by id) was first stored: which of the copies several sources
+        carry is published."""
+        found: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(ids)):
+                query = select(articles.c.id, articles.c.first_seen_utc).where(
+                    articles.c.id.in_(chunk)
+                )
+                for article, seen in conn.execute(query):
+                    found[article] = datetime.fromisoformat(seen)
+        return found
+
     def upsert_articles(
         self,
         source: str,
@@ -781,6 +794,8 @@ def _state_row(state: FetchState) -> dict[str, Any]:
         "config_hash": state.config_hash,
         "retry_after_utc": utc_text(state.retry_after) if state.retry_after else None,
         "warnings": state.warnings,
+        "feed_title": state.feed_title,
+        "site_url": state.site_url,
     }
 
 
@@ -800,4 +815,6 @@ def _state_from(row: Any) -> FetchState:
         config_hash=row["config_hash"],
         retry_after=_from_utc_text(row["retry_after_utc"]),
         warnings=row["warnings"],
+        feed_title=row["feed_title"],
+        site_url=row["site_url"],
     )

@@ -99,6 +99,9 @@ source_state = Table(
     Column("config_hash", String(64)),
     Column("retry_after_utc", String(32)),
     Column("warnings", Text),
+    # The feed's own title and site link from its last successful read: attribution.
+    Column("feed_title", Text),
+    Column("site_url", Text),
     # Work sharing: the process that claimed the source, until when, and a counter that
     # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
     Column("lease_owner", Text),

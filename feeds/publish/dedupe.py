@@ -1,0 +1,107 @@
+"""One article, one entry: an article that several sources carry is published once.
+
+Two articles of different sources are the same when they share a canonical link (scheme
+and host lower-cased, default port and fragment dropped) or an entry id that is a global
+id (a URL, `urn:` or `tag:`). The one seen first stays, and every source that carries it
+is recorded. Entries of one source are never merged: a feed that links every entry to its
+home page still has distinct entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from feeds.model import Article
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_GLOBAL_ID_PREFIXES = ("urn:", "tag:")
+
+
+@dataclass(frozen=True, slots=True)
+class Deduplicated:
+    """The articles kept, and for each kept article id the other sources that carry it."""
+
+    articles: tuple[Article, ...]
+    carriers: Mapping[str, tuple[str, ...]]
+
+
+def canonical_link(url: str) -> str | None:
+    """The link two sources would both give for one page; None when it is no http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def identity_keys(article: Article) -> frozenset[str]:
+    """What makes two sources' articles one: its canonical link, and its entry id when
+    that is a global id (a local file's relative path is not)."""
+    keys = set()
+    if article.link and (link := canonical_link(article.link)):
+        keys.add("link " + link)
+    entry_id = article.entry_id.strip()
+    if entry_id.lower().startswith(_GLOBAL_ID_PREFIXES):
+        keys.add("id " + entry_id)
+    elif (link := canonical_link(entry_id)) is not None:
+        keys.add("id " + link)
+    return frozenset(keys)
+
+
+def deduplicate(articles: Sequence[Article], first_seen: Mapping[str, datetime]) -> Deduplicated:
+    """Each article once: of those that share a key, the first seen (`first_seen` by
+    article id; the published date where unknown) stays, with the others' sources.
+
+    Sharing is transitive (A has B's link, B has C's id: one article), except that one
+    entry never holds two articles of the same source.
+    """
+
+    def seen(article: Article) -> tuple[datetime, str]:
+        return first_seen.get(article.id, article.published), article.id
+
+    kept: list[Article] = []  # per group, in the order first seen
+    carried: list[list[str]] = []  # per group, the sources carrying it, the kept one's first
+    parent: list[int] = []  # union-find over groups: a merged group points at its keeper
+    owner: dict[str, int] = {}  # identity key -> the group that first had it
+
+    def find(group: int) -> int:
+        while parent[group] != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
+    for article in sorted(articles, key=seen):
+        keys = identity_keys(article)
+        target: int | None = None
+        for group in sorted({find(owner[key]) for key in keys if key in owner}):
+            if target is None:
+                if article.source not in carried[group]:
+                    target = group
+                    carried[group].append(article.source)
+            elif not set(carried[group]) & set(carried[target]):
+                # This article joins two groups seen apart: the later one merges in.
+                parent[group] = target
+                carried[target].extend(carried[group])
+        if target is None:
+            target = len(kept)
+            kept.append(article)
+            carried.append([article.source])
+            parent.append(target)
+        for key in keys:
+            owner.setdefault(key, target)
+    roots = [group for group in range(len(kept)) if find(group) == group]
+    carriers = {kept[g].id: tuple(carried[g][1:]) for g in roots if len(carried[g]) > 1}
+    order = {a.id: index for index, a in enumerate(articles)}
+    survivors = sorted((kept[g] for g in roots), key=lambda a: order[a.id])
+    return Deduplicated(tuple(survivors), carriers)
