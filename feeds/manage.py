@@ -17,10 +17,10 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import lxml.html
@@ -32,6 +32,7 @@ from tomlkit.items import AoT, Comment, Table, Whitespace
 from feeds.config import FetchConfig
 from feeds.opml import OpmlFeed, format_duration
 from feeds.parse import ParseError, parse_feed
+from feeds.source_identity import normalise_url
 from feeds.sources.remote import fetch_source
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "FeedCheck",
     "ImportPlan",
     "NewSource",
+    "SourceIndex",
     "UnknownSourceError",
     "add_source",
     "add_sources",
@@ -65,7 +67,6 @@ DEFAULT_CATEGORY = "Imported"  # for OPML outlines outside any folder
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _WEB_SCHEMES = frozenset({"http", "https"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class EditError(Exception):
@@ -128,28 +129,6 @@ def configured_sources(text: str) -> list[dict[str, Any]]:
     return raw
 
 
-def normalise_url(url: str) -> str:
-    """A URL in a form that compares equal for the same feed: scheme and host lower case,
-    no default port, ``/`` for an empty path, no fragment."""
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        return text
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    if parts.username is not None or parts.password is not None:
-        userinfo = parts.netloc.rpartition("@")[0]
-        host = f"{userinfo}@{host}"
-    path = parts.path or ("/" if parts.netloc else "")
-    return urlunsplit((scheme, host, path, parts.query, ""))
-
-
 def _where(table: Mapping[str, Any]) -> str:
     for key in ("url", "path"):
         if isinstance(table.get(key), str):
@@ -162,24 +141,51 @@ def _label(table: Mapping[str, Any], index: int) -> str:
     return name if isinstance(name, str) else f"sources[{index + 1}]"
 
 
+class SourceIndex:
+    """The configured sources by normalised URL and by name, built once: checking a batch
+    of new sources against it costs one normalisation per source, not one per pair."""
+
+    def __init__(self, sources: Sequence[Mapping[str, Any]] = ()) -> None:
+        self._by_url: dict[str, Mapping[str, Any]] = {}
+        self._by_name: dict[str, Mapping[str, Any]] = {}
+        self._labels: dict[int, str] = {}
+        for table in sources:
+            self.add(table)
+
+    def add(self, table: Mapping[str, Any]) -> None:
+        """Index one more source table (the first of equal URLs or names stays found)."""
+        self._labels[id(table)] = _label(table, len(self._labels))
+        url, name = table.get("url"), table.get("name")
+        if isinstance(url, str):
+            self._by_url.setdefault(normalise_url(url), table)
+        if isinstance(name, str):
+            self._by_name.setdefault(name, table)
+
+    def label_of_url(self, url: str) -> str | None:
+        """The label of the source configured with this URL (normalised), or None."""
+        table = self._by_url.get(normalise_url(url))
+        return None if table is None else self._labels[id(table)]
+
+    def duplicate(self, *, name: str | None, url: str | None) -> DuplicateSourceError | None:
+        """The refusal for a new source whose URL (checked first) or name is taken, or None."""
+        label = self.label_of_url(url) if url is not None else None
+        if url is not None and label is not None:
+            return DuplicateSourceError(f"{url} is already configured as source {label!r}", label)
+        table = self._by_name.get(name) if name is not None else None
+        if table is not None:
+            return DuplicateSourceError(
+                f"a source named {name!r} exists already ({_where(table) or 'no url'}); "
+                "choose another name with --name",
+                self._labels[id(table)],
+            )
+        return None
+
+
 def find_duplicate(
     sources: Sequence[Mapping[str, Any]], *, name: str | None, url: str | None
 ) -> DuplicateSourceError | None:
     """The refusal for a new source whose URL (checked first) or name is taken, or None."""
-    wanted = normalise_url(url) if url is not None else None
-    for index, table in enumerate(sources):
-        other = table.get("url")
-        if wanted is not None and isinstance(other, str) and normalise_url(other) == wanted:
-            label = _label(table, index)
-            return DuplicateSourceError(f"{url} is already configured as source {label!r}", label)
-    for index, table in enumerate(sources):
-        if name is not None and table.get("name") == name:
-            return DuplicateSourceError(
-                f"a source named {name!r} exists already ({_where(table) or 'no url'}); "
-                "choose another name with --name",
-                _label(table, index),
-            )
-    return None
+    return SourceIndex(sources).duplicate(name=name, url=url)
 
 
 def find_source(text: str, key: str) -> int:
@@ -395,11 +401,14 @@ def add_sources(text: str, new: Sequence[NewSource]) -> str:
             "sources with this command"
         )
     taken: list[dict[str, Any]] = list(existing)
+    index = SourceIndex(existing)
     for source in new:
-        duplicate = find_duplicate(taken, name=source.name, url=source.url)
+        duplicate = index.duplicate(name=source.name, url=source.url)
         if duplicate is not None:
             raise duplicate
-        taken.append(source.table())
+        table = source.table()
+        taken.append(table)
+        index.add(table)
     if not new:
         return text
     newline = _newline(text)
@@ -619,11 +628,10 @@ def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def unique_name(wanted: str, taken: Iterable[str]) -> str:
-    """`wanted`, or ``wanted (2)``, ``wanted (3)``... whichever is free."""
-    used = set(taken)
+def unique_name(wanted: str, taken: Container[str]) -> str:
+    """`wanted`, or ``wanted (2)``, ``wanted (3)``... whichever is not in `taken`."""
     name, number = wanted, 1
-    while name in used:
+    while name in taken:
         number += 1
         name = f"{wanted} ({number})"
     return name
@@ -646,7 +654,8 @@ def plan_import(
     """
     existing = configured_sources(text)
     names = {t["name"] for t in existing if isinstance(t.get("name"), str)}
-    seen = {normalise_url(t["url"]) for t in existing if isinstance(t.get("url"), str)}
+    configured = SourceIndex(existing)
+    seen: set[str] = set()
     plan = ImportPlan()
     for feed in feeds:
         url = feed.url.strip()
@@ -655,15 +664,11 @@ def plan_import(
             plan.skipped.append(Skipped(feed, f"not an http(s) URL: {url!r}"))
             continue
         key = normalise_url(url)
-        if key in seen:
-            configured = next(
-                (_label(t, i) for i, t in enumerate(existing)
-                 if isinstance(t.get("url"), str) and normalise_url(t["url"]) == key),
-                None,
-            )  # fmt: skip
+        label = configured.label_of_url(url)
+        if label is not None or key in seen:
             reason = (
-                f"already configured as source {configured!r}"
-                if configured is not None
+                f"already configured as source {label!r}"
+                if label is not None
                 else "listed twice in this OPML"
             )
             plan.skipped.append(Skipped(feed, reason))
