@@ -18,6 +18,8 @@ from feeds.model import Article, slugify
 
 PREVIEW = 5  # items per category on the front page
 ALL_SLUG = "all"
+ARTICLES_FOLDER = "articles"  # articles/<source>/<page>.html
+ARCHIVE_FOLDER = "archive"  # <slug>/archive/<n>.xml
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
 
 
@@ -34,10 +36,10 @@ class OutputLayout:
         return f"{self.base_url}{slug}/{name}"
 
     def archive_path(self, slug: str, page: int) -> Path:
-        return self.directory / slug / "archive" / f"{page}.xml"
+        return self.directory / slug / ARCHIVE_FOLDER / f"{page}.xml"
 
     def archive_url(self, slug: str, page: int) -> str:
-        return f"{self.base_url}{slug}/archive/{page}.xml"
+        return f"{self.base_url}{slug}/{ARCHIVE_FOLDER}/{page}.xml"
 
     @property
     def index_path(self) -> Path:
@@ -69,7 +71,7 @@ class OutputLayout:
         stem = article.entry_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         digest = hashlib.sha256(article.id.encode("utf-8")).hexdigest()[:8]
         name = (slugify(stem)[:60].strip("-") or "article") + f"-{digest}"
-        return f"articles/{slugify(article.source) or 'source'}/{name}.html"
+        return f"{ARTICLES_FOLDER}/{slugify(article.source) or 'source'}/{name}.html"
 
     def article_url(self, article: Article) -> str:
         """The link published for an article: its own, else the page we write for it."""
