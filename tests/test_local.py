@@ -230,7 +230,7 @@ def test_category_may_contain_a_slash(tmp_path: Path) -> None:
         pytest.param(
             "Datum: 10.05.2025 11:33 / X\n\nT\n\nText.\n",
             1,
-            "found 'Datum: 10.05.2025 11:33 / X'",
+            "expected a header 'Veröffentlichungsdatum: DD.MM.YYYY HH:MM / Category' as",
             id="other-prefix",
         ),
         pytest.param("", 1, "empty file", id="empty-file"),
