@@ -26,6 +26,7 @@ from rich.table import Table
 
 from feeds import __version__
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
+from feeds.failures import explain_failure
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
 from feeds.pipeline import (
@@ -45,6 +46,7 @@ from feeds.websub import announce
 from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
+_STORE_URL = "feeds.store_url"  # click context meta: the store a command opened
 
 log = logging.getLogger("feeds")
 T = TypeVar("T")
@@ -96,10 +98,10 @@ def _load(config_path: str | None) -> Config:
 
 @contextmanager
 def _open_store(config: Config) -> Iterator[ArticleStore]:
-    try:
-        store = ArticleStore.open(config.storage.url)
-    except StoreError as exc:
-        raise Fatal(str(exc)) from None
+    context = click.get_current_context(silent=True)
+    if context is not None:  # for _Commands.invoke to name the store in an error
+        context.meta[_STORE_URL] = config.storage.url
+    store = ArticleStore.open(config.storage.url)  # a StoreError: see _Commands.invoke
     try:
         yield store
     finally:
@@ -138,6 +140,20 @@ class _Commands(click.Group):
             command: click.Command = getattr(importlib.import_module(self.LAZY[name]), name)
             return command
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a failure of the store or the disk under it becomes one
+        `Error:` line saying what to do, exit 1 (the traceback only with -v)."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            message = explain_failure(exc, ctx.meta.get(_STORE_URL))
+            if message is None:
+                raise  # not a failure we know: a bug, shown whole
+            log.info("the command failed with:", exc_info=exc)
+            raise Fatal(message) from None
 
 
 @click.group(cls=_Commands)
