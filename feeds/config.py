@@ -23,6 +23,7 @@ from feeds.source_identity import normalise_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 CONFIG_ENV = "FEEDS_CONFIG"
+MAX_CONFIG_BYTES = 16 * 1024**2  # 20,000 sources take about 3 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +164,25 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raises ConfigError naming every problem."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            limit = MAX_CONFIG_BYTES // 1024**2
+            raise ConfigError([ConfigProblem(path, "", None, f"larger than {limit} MiB")])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(path, "", None, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(path, "", None, f"cannot read: {exc}")]) from None
     try:
-        data = tomllib.loads(text)
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem(path, "", None, f"invalid TOML: {exc}")]) from None
-    return _ConfigReader(path).read(data)
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ConfigError(
+            [ConfigProblem(path, "", None, "invalid TOML: nested too deeply")]
+        ) from None
+    return _ConfigReader(path).read(document)
 
 
 class _ConfigReader:
@@ -376,7 +386,9 @@ class _ConfigReader:
                 self.problem(where, None, "must be a table ([[sources]])")
                 continue
             name = data.get("name")
-            if isinstance(name, str) and name.strip():
+            if isinstance(name, str) and _CONTROL.search(name):
+                self.problem(where, "name", "must not contain control characters")
+            elif isinstance(name, str) and name.strip():
                 where = f'sources[{index}] ("{name}")'
                 if name in names:
                     self.problem(
@@ -450,7 +462,9 @@ class _ConfigReader:
             self.problem(where, "url", f"has {both} of 'url' and 'path': give exactly one")
         elif url is not None:
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            if _CONTROL.search(url):  # urlsplit drops tabs and newlines without a word
+                self.problem(where, "url", "must not contain control characters")
+            elif parts.scheme not in ("http", "https") or not parts.netloc:
                 self.problem(where, "url", f"must be an absolute http(s) URL, not {url!r}")
             if category is None:
                 self.problem(where, "category", "missing: a remote source needs a category")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 import tomllib
 from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from lxml import etree
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Comment, Table, Whitespace
 
-from feeds.config import FetchConfig
+from feeds.config import FetchConfig, parse_duration
 from feeds.opml import OpmlFeed, format_duration
 from feeds.parse import ParseError, parse_feed
 from feeds.source_identity import normalise_url
@@ -62,6 +63,11 @@ __all__ = [
 ]
 
 DEFAULT_CATEGORY = "Imported"  # for OPML outlines outside any folder
+# What an OPML file from elsewhere may put into the config: every outline becomes a source
+# that validates, so one odd outline never makes the whole import refused.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_MAX_NAME = 200
+_MAX_URL = 2048
 
 # Feed types in order of preference: Atom, then RSS, then JSON Feed.
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
@@ -625,7 +631,10 @@ class ImportPlan:
 
 
 def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """Text from an OPML file as a config value: control characters (the config refuses
+    them in names and categories) dropped, runs of white space made one space, and cut
+    to `_MAX_NAME` characters."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())[:_MAX_NAME].strip()
 
 
 def unique_name(wanted: str, taken: Container[str]) -> str:
@@ -635,6 +644,14 @@ def unique_name(wanted: str, taken: Container[str]) -> str:
         number += 1
         name = f"{wanted} ({number})"
     return name
+
+
+def _bad_interval(text: str) -> str | None:
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def plan_import(
@@ -660,8 +677,14 @@ def plan_import(
     for feed in feeds:
         url = feed.url.strip()
         parts = urlsplit(url)
+        if _CONTROL.search(url) or len(url) > _MAX_URL:
+            plan.skipped.append(Skipped(feed, "URL with control characters or too long"))
+            continue
         if parts.scheme.lower() not in _WEB_SCHEMES or not parts.netloc:
             plan.skipped.append(Skipped(feed, f"not an http(s) URL: {url!r}"))
+            continue
+        if feed.interval is not None and (bad := _bad_interval(feed.interval)) is not None:
+            plan.skipped.append(Skipped(feed, f"feeds:interval: {bad}"))
             continue
         key = normalise_url(url)
         label = configured.label_of_url(url)
@@ -685,7 +708,7 @@ def plan_import(
             url=url,
             category=_clean(category) or _clean(feed.category) or DEFAULT_CATEGORY,
             interval=feed.interval,
-            language=feed.language,
+            language=_clean(feed.language) or None,
         )
         plan.add.append(source)
         why = private_address(url)

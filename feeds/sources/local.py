@@ -30,6 +30,7 @@ still read.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ARTICLE_BYTES",
+    "MAX_ARTICLE_FILES",
     "LocalArticleError",
     "LocalArticleFormatError",
     "LocalRead",
@@ -65,7 +67,9 @@ ARTICLE_SUFFIXES = SEED_SUFFIXES | MARKDOWN_SUFFIXES
 # An article is text an editor wrote; a file larger than this is a mistake (or an attack),
 # and reading it whole would hold it in memory several times over while it is parsed.
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+MAX_ARTICLE_FILES = 10_000  # per source: a folder named by mistake (a home, /) stops here
 _OUTSIDE = "symbolic link leads out of the source folder; skipped"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 _HEADER_EXAMPLE = "Veröffentlichungsdatum: DD.MM.YYYY HH:MM / Category"
 _DATE_EXPECTED = "expected DD.MM.YYYY HH:MM"
@@ -156,7 +160,10 @@ def read_local_source(source: Source) -> LocalRead:
             files = [base]
         elif base.is_dir():
             root = base
-            files = _article_files(base, errors)
+            listed = _article_files(base, errors)
+            if listed is None:
+                return done()  # nothing read, and nothing taken for deleted
+            files = listed
         else:
             message = "path does not exist (expected a folder of articles or an article file)"
             if base.exists():
@@ -186,8 +193,9 @@ def read_local_source(source: Source) -> LocalRead:
     return done()
 
 
-def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path]:
-    """The article files under ``root``, sorted by their entry id (relative POSIX path)."""
+def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path] | None:
+    """The article files under ``root``, sorted by their entry id (relative POSIX path);
+    None (and an error) when there are more than `MAX_ARTICLE_FILES`."""
     found: list[tuple[str, Path]] = []
     pending = [root]
     real_root = root.resolve()
@@ -214,6 +222,10 @@ def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path]:
                         errors.append(LocalArticleError(child, None, _OUTSIDE))
                         continue
                     found.append((_entry_id(child, root), child))
+                    if len(found) > MAX_ARTICLE_FILES:
+                        message = f"more than {MAX_ARTICLE_FILES:,} article files; none read"
+                        errors.append(LocalArticleError(root, None, message))
+                        return None
             except OSError as exc:
                 errors.append(LocalArticleError(child, None, f"cannot read: {_os_reason(exc)}"))
     found.sort(key=lambda item: item[0])
@@ -229,6 +241,7 @@ def local_fingerprint(source: Source) -> str:
         return ""
     try:
         files = [base] if base.is_file() else _article_files(base, []) if base.is_dir() else []
+        files = files or []
         for path in files:
             info = path.stat()
             digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
@@ -344,6 +357,8 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     except yaml.YAMLError as exc:
         reason = _preview(str(exc), 120)
         raise _fail(path, 1, f"invalid YAML in front matter: {reason}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise _fail(path, first_yaml_line, "front matter is nested too deeply") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -473,13 +488,13 @@ def _entry_id(path: Path, root: Path) -> str:
 
 
 def _display_path(path: Path) -> str:
-    """The path relative to the working directory if it lies below it, else as given."""
-    if not path.is_absolute():
-        return str(path)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        return str(path)
+    """The path relative to the working directory if it lies below it, else as given;
+    control characters in file names are escaped, so a name cannot forge a log line."""
+    shown = path
+    if path.is_absolute():
+        with contextlib.suppress(ValueError, OSError):
+            shown = path.relative_to(Path.cwd())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(shown))
 
 
 def _os_reason(exc: OSError) -> str:
