@@ -26,7 +26,6 @@ from rich.table import Table
 
 from feeds import __version__
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
-from feeds.failures import explain_failure
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
 from feeds.pipeline import (
@@ -46,7 +45,6 @@ from feeds.websub import announce
 from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
-_STORE_URL = "feeds.store_url"  # click context meta: the store a command opened
 
 log = logging.getLogger("feeds")
 T = TypeVar("T")
@@ -100,7 +98,7 @@ def _load(config_path: str | None) -> Config:
 def _open_store(config: Config) -> Iterator[ArticleStore]:
     context = click.get_current_context(silent=True)
     if context is not None:  # for _Commands.invoke to name the store in an error
-        context.meta[_STORE_URL] = config.storage.url
+        context.meta[_Commands.STORE_URL] = config.storage.url
     store = ArticleStore.open(config.storage.url)  # a StoreError: see _Commands.invoke
     try:
         yield store
@@ -131,6 +129,7 @@ class _Commands(click.Group):
     """The command group; rarely used commands are imported only when called."""
 
     LAZY: ClassVar[dict[str, str]] = {"sources": "feeds.cli_sources", "opml": "feeds.cli_sources"}
+    STORE_URL: ClassVar[str] = "feeds.store_url"  # context meta: the store a command opened
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
@@ -149,7 +148,9 @@ class _Commands(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
-            message = explain_failure(exc, ctx.meta.get(_STORE_URL))
+            from feeds.failures import explain_failure  # only when something failed
+
+            message = explain_failure(exc, ctx.meta.get(self.STORE_URL))
             if message is None:
                 raise  # not a failure we know: a bug, shown whole
             log.info("the command failed with:", exc_info=exc)

@@ -14,15 +14,6 @@ from pathlib import Path
 
 from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER, FEED_FILES
 
-# `.<name>.feeds-<random>.tmp`: mkstemp's random part is 8 of [a-z0-9_]. Only names of
-# exactly this form are ever swept, so another program's `.something.tmp` is left alone.
-_TEMP_MARK = ".feeds-"
-_TEMP_SUFFIX = ".tmp"
-_TEMP_NAME = re.compile(r"\.[^/]+\.feeds-[a-z0-9_]{8}\.tmp")
-# Our folders have slug names (category folders, all/, articles/<source>/); a folder of
-# another name is not ours to sweep.
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
 
 @dataclass(frozen=True, slots=True)
 class PublishResult:
@@ -57,6 +48,16 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.unlink(temp_name)
         raise
     return True
+
+
+# `.<name>.feeds-<random>.tmp`: mkstemp's random part is 8 of [a-z0-9_]. Only names of
+# exactly this form are ever swept, so another program's `.something.tmp` is left alone.
+_TEMP_MARK = ".feeds-"
+_TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"\.[^/]+\.feeds-[a-z0-9_]{8}\.tmp")
+# Our folders have slug names (category folders, all/, articles/<source>/); a folder of
+# another name is not ours to sweep.
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def open_temp_beside(path: Path) -> tuple[int, str]:

@@ -71,7 +71,7 @@ class OutputLayout:
         stem = article.entry_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         digest = hashlib.sha256(article.id.encode("utf-8")).hexdigest()[:8]
         name = (slugify(stem)[:60].strip("-") or "article") + f"-{digest}"
-        return f"{ARTICLES_FOLDER}/{slugify(article.source) or 'source'}/{name}.html"
+        return f"articles/{slugify(article.source) or 'source'}/{name}.html"
 
     def article_url(self, article: Article) -> str:
         """The link published for an article: its own, else the page we write for it."""
