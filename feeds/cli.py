@@ -99,10 +99,10 @@ def _load(config_path: str | None) -> Config:
 
 @contextmanager
 def _open_store(config: Config) -> Iterator[ArticleStore]:
-    try:
-        store = ArticleStore.open(config.storage.url)
-    except StoreError as exc:
-        raise Fatal(str(exc)) from None
+    context = click.get_current_context(silent=True)
+    if context is not None:  # for _Commands.invoke to name the store in an error
+        context.meta[_Commands.STORE_URL] = config.storage.url
+    store = ArticleStore.open(config.storage.url)  # a StoreError: see _Commands.invoke
     try:
         yield store
     finally:
@@ -132,6 +132,7 @@ class _Commands(click.Group):
     """The command group; rarely used commands are imported only when called."""
 
     LAZY: ClassVar[dict[str, str]] = {"sources": "feeds.cli_sources", "opml": "feeds.cli_sources"}
+    STORE_URL: ClassVar[str] = "feeds.store_url"  # context meta: the store a command opened
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
@@ -141,6 +142,22 @@ class _Commands(click.Group):
             command: click.Command = getattr(importlib.import_module(self.LAZY[name]), name)
             return command
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a failure of the store or the disk under it becomes one
+        `Error:` line saying what to do, exit 1 (the traceback only with -v)."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            from feeds.failures import explain_failure  # only when something failed
+
+            message = explain_failure(exc, ctx.meta.get(self.STORE_URL))
+            if message is None:
+                raise  # not a failure we know: a bug, shown whole
+            log.info("the command failed with:", exc_info=exc)
+            raise Fatal(message) from None
 
 
 @click.group(cls=_Commands)

@@ -52,6 +52,7 @@ from feeds.sources.remote import make_client
 __all__ = ["opml", "sources"]
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
+MAX_OPML_BYTES = 32 * 1024**2  # a list of 20,000 feeds is about 3 MB
 
 
 class Fatal(click.ClickException):
@@ -328,9 +329,15 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
     if category is not None and not category.strip():
         raise click.BadParameter("must not be empty", param_hint="--category")
     try:
-        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+        if str(file) == "-":
+            data = sys.stdin.buffer.read(MAX_OPML_BYTES + 1)
+        else:
+            with file.open("rb") as stream:
+                data = stream.read(MAX_OPML_BYTES + 1)
     except OSError as exc:
         raise Fatal(f"cannot read {file}: {exc}") from None
+    if len(data) > MAX_OPML_BYTES:
+        raise Refused(f"{file}: larger than {MAX_OPML_BYTES // 1024**2} MiB; nothing imported")
     try:
         feeds = read_opml(data)
     except OpmlError as exc:

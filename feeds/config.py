@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import PROJECT_URL, __version__
 from feeds.model import Rule, RuleAction, Source, SourceKind
+from feeds.source_identity import normalise_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 CONFIG_ENV = "FEEDS_CONFIG"
+MAX_CONFIG_BYTES = 16 * 1024**2  # 20,000 sources take about 3 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ _DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _RULE_FIELDS = ("title", "content", "author", "link")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
+_OWN = 'give the feeds a folder of their own, e.g. dir = "../output"'
 _SIZE_UNITS = {
     "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3,
 }  # fmt: skip
@@ -131,6 +134,25 @@ def parse_size(value: object) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a `sqlite:///` store URL (resolved by the config), else None."""
+    prefix, separator, rest = url.partition(":///")
+    if not separator or prefix.split("+", 1)[0].lower() != "sqlite" or not rest:
+        return None
+    return Path("/" + rest.lstrip("/")) if rest.startswith("/") else Path(rest)
+
+
+def _overlap(one: Path, other: Path) -> bool:
+    return one.is_relative_to(other) or other.is_relative_to(one)
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no password entry
+        return None
+
+
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
     """The config to use: the explicit path, else $FEEDS_CONFIG, else config/feeds.toml."""
     if explicit:
@@ -142,16 +164,25 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raises ConfigError naming every problem."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            limit = MAX_CONFIG_BYTES // 1024**2
+            raise ConfigError([ConfigProblem(path, "", None, f"larger than {limit} MiB")])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(path, "", None, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(path, "", None, f"cannot read: {exc}")]) from None
     try:
-        data = tomllib.loads(text)
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigProblem(path, "", None, f"invalid TOML: {exc}")]) from None
-    return _ConfigReader(path).read(data)
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ConfigError(
+            [ConfigProblem(path, "", None, "invalid TOML: nested too deeply")]
+        ) from None
+    return _ConfigReader(path).read(document)
 
 
 class _ConfigReader:
@@ -173,6 +204,7 @@ class _ConfigReader:
         sources = self.read_sources(data.get("sources", []))
         rules = self.read_rules(data.get("rules", []), "")
         websub = self.read_websub(self.table(data, "websub"))
+        self.check_output_dir(output.dir, storage.url)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(self.path, output, storage, fetch, sources, rules, websub)
@@ -243,6 +275,24 @@ class _ConfigReader:
             )
         return OutputConfig(directory, base_url, title, max_items, archive_size)
 
+    def check_output_dir(self, directory: Path, store_url: str) -> None:
+        """Refuse an output folder that holds more than our output: the temp-file sweep and
+        `feeds serve` treat everything in it as ours."""
+        output = directory.resolve()
+        if output == Path(output.anchor):
+            self.problem("[output]", "dir", f"{str(output)!r} is the file system's root; {_OWN}")
+            return
+        store = sqlite_path(store_url)
+        home = _home()
+        held = [(self.root, "the config file's folder")]
+        held += [(store.parent.resolve(), "the store's folder")] if store is not None else []
+        held += [(home, "the home folder")] if home is not None else []
+        for folder, what in held:
+            if folder.is_relative_to(output):
+                where = "is" if folder == output else f"holds {folder},"
+                self.problem("[output]", "dir", f"{str(output)!r} {where} {what}; {_OWN}")
+                return
+
     def read_storage(self, data: Mapping[str, Any]) -> StorageConfig:
         where = "[storage]"
         self.check_keys(data, where, {"url"})
@@ -299,11 +349,36 @@ class _ConfigReader:
             hub = None
         return WebSubConfig(hub)
 
+    def check_same_sources(self, placed: list[tuple[str, Source]]) -> None:
+        """Two sources that read the same feed or files would publish every entry twice."""
+        urls: dict[str, str] = {}
+        folders: list[tuple[str, Path]] = []
+        for where, source in placed:
+            if source.url is not None:
+                other = urls.setdefault(normalise_url(source.url), where)
+                if other != where:
+                    self.problem(where, "url", f"same feed as {other} ({source.url!r})")
+            elif source.path is not None:
+                path = source.path.resolve()
+                clash = next((o for o in folders if _overlap(path, o[1])), None)
+                if clash is not None and clash[1] == path:
+                    self.problem(where, "path", f"same path as {clash[0]} ({str(path)!r})")
+                elif clash is not None:
+                    inner, outer = (
+                        (where, clash[0]) if path.is_relative_to(clash[1]) else (clash[0], where)
+                    )
+                    self.problem(
+                        where,
+                        "path",
+                        f"{inner} lies inside the folder of {outer}: its files would be read twice",
+                    )
+                folders.append((where, path))
+
     def read_sources(self, raw: Any) -> tuple[Source, ...]:
         if not isinstance(raw, list):
             self.problem("", "sources", "must be an array of tables ([[sources]])")
             return ()
-        sources: list[Source] = []
+        placed: list[tuple[str, Source]] = []
         names: dict[str, int] = {}
         for index, data in enumerate(raw, start=1):
             where = f"sources[{index}]"
@@ -311,7 +386,9 @@ class _ConfigReader:
                 self.problem(where, None, "must be a table ([[sources]])")
                 continue
             name = data.get("name")
-            if isinstance(name, str) and name.strip():
+            if isinstance(name, str) and _CONTROL.search(name):
+                self.problem(where, "name", "must not contain control characters")
+            elif isinstance(name, str) and name.strip():
                 where = f'sources[{index}] ("{name}")'
                 if name in names:
                     self.problem(
@@ -322,8 +399,9 @@ class _ConfigReader:
                 self.problem(where, "name", "missing: every source needs a non-empty name")
             source = self.read_source(data, where, name if isinstance(name, str) else "")
             if source is not None:
-                sources.append(source)
-        return tuple(sources)
+                placed.append((where, source))
+        self.check_same_sources(placed)
+        return tuple(source for _, source in placed)
 
     def read_rules(self, raw: Any, owner: str) -> tuple[Rule, ...]:
         """`[[rules]]` (global) or `[[sources.rules]]`: an action and regexes on fields."""
@@ -384,7 +462,9 @@ class _ConfigReader:
             self.problem(where, "url", f"has {both} of 'url' and 'path': give exactly one")
         elif url is not None:
             parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            if _CONTROL.search(url):  # urlsplit drops tabs and newlines without a word
+                self.problem(where, "url", "must not contain control characters")
+            elif parts.scheme not in ("http", "https") or not parts.netloc:
                 self.problem(where, "url", f"must be an absolute http(s) URL, not {url!r}")
             if category is None:
                 self.problem(where, "category", "missing: a remote source needs a category")

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import lxml.html
@@ -29,9 +30,10 @@ from lxml import etree
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Comment, Table, Whitespace
 
-from feeds.config import FetchConfig
+from feeds.config import FetchConfig, parse_duration
 from feeds.opml import OpmlFeed, format_duration
 from feeds.parse import ParseError, parse_feed
+from feeds.source_identity import normalise_url
 from feeds.sources.remote import fetch_source
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "FeedCheck",
     "ImportPlan",
     "NewSource",
+    "SourceIndex",
     "UnknownSourceError",
     "add_source",
     "add_sources",
@@ -60,12 +63,16 @@ __all__ = [
 ]
 
 DEFAULT_CATEGORY = "Imported"  # for OPML outlines outside any folder
+# What an OPML file from elsewhere may put into the config: every outline becomes a source
+# that validates, so one odd outline never makes the whole import refused.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_MAX_NAME = 200
+_MAX_URL = 2048
 
 # Feed types in order of preference: Atom, then RSS, then JSON Feed.
 FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _WEB_SCHEMES = frozenset({"http", "https"})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class EditError(Exception):
@@ -128,28 +135,6 @@ def configured_sources(text: str) -> list[dict[str, Any]]:
     return raw
 
 
-def normalise_url(url: str) -> str:
-    """A URL in a form that compares equal for the same feed: scheme and host lower case,
-    no default port, ``/`` for an empty path, no fragment."""
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        return text
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    if parts.username is not None or parts.password is not None:
-        userinfo = parts.netloc.rpartition("@")[0]
-        host = f"{userinfo}@{host}"
-    path = parts.path or ("/" if parts.netloc else "")
-    return urlunsplit((scheme, host, path, parts.query, ""))
-
-
 def _where(table: Mapping[str, Any]) -> str:
     for key in ("url", "path"):
         if isinstance(table.get(key), str):
@@ -162,24 +147,51 @@ def _label(table: Mapping[str, Any], index: int) -> str:
     return name if isinstance(name, str) else f"sources[{index + 1}]"
 
 
+class SourceIndex:
+    """The configured sources by normalised URL and by name, built once: checking a batch
+    of new sources against it costs one normalisation per source, not one per pair."""
+
+    def __init__(self, sources: Sequence[Mapping[str, Any]] = ()) -> None:
+        self._by_url: dict[str, Mapping[str, Any]] = {}
+        self._by_name: dict[str, Mapping[str, Any]] = {}
+        self._labels: dict[int, str] = {}
+        for table in sources:
+            self.add(table)
+
+    def add(self, table: Mapping[str, Any]) -> None:
+        """Index one more source table (the first of equal URLs or names stays found)."""
+        self._labels[id(table)] = _label(table, len(self._labels))
+        url, name = table.get("url"), table.get("name")
+        if isinstance(url, str):
+            self._by_url.setdefault(normalise_url(url), table)
+        if isinstance(name, str):
+            self._by_name.setdefault(name, table)
+
+    def label_of_url(self, url: str) -> str | None:
+        """The label of the source configured with this URL (normalised), or None."""
+        table = self._by_url.get(normalise_url(url))
+        return None if table is None else self._labels[id(table)]
+
+    def duplicate(self, *, name: str | None, url: str | None) -> DuplicateSourceError | None:
+        """The refusal for a new source whose URL (checked first) or name is taken, or None."""
+        label = self.label_of_url(url) if url is not None else None
+        if url is not None and label is not None:
+            return DuplicateSourceError(f"{url} is already configured as source {label!r}", label)
+        table = self._by_name.get(name) if name is not None else None
+        if table is not None:
+            return DuplicateSourceError(
+                f"a source named {name!r} exists already ({_where(table) or 'no url'}); "
+                "choose another name with --name",
+                self._labels[id(table)],
+            )
+        return None
+
+
 def find_duplicate(
     sources: Sequence[Mapping[str, Any]], *, name: str | None, url: str | None
 ) -> DuplicateSourceError | None:
     """The refusal for a new source whose URL (checked first) or name is taken, or None."""
-    wanted = normalise_url(url) if url is not None else None
-    for index, table in enumerate(sources):
-        other = table.get("url")
-        if wanted is not None and isinstance(other, str) and normalise_url(other) == wanted:
-            label = _label(table, index)
-            return DuplicateSourceError(f"{url} is already configured as source {label!r}", label)
-    for index, table in enumerate(sources):
-        if name is not None and table.get("name") == name:
-            return DuplicateSourceError(
-                f"a source named {name!r} exists already ({_where(table) or 'no url'}); "
-                "choose another name with --name",
-                _label(table, index),
-            )
-    return None
+    return SourceIndex(sources).duplicate(name=name, url=url)
 
 
 def find_source(text: str, key: str) -> int:
@@ -395,11 +407,14 @@ def add_sources(text: str, new: Sequence[NewSource]) -> str:
             "sources with this command"
         )
     taken: list[dict[str, Any]] = list(existing)
+    index = SourceIndex(existing)
     for source in new:
-        duplicate = find_duplicate(taken, name=source.name, url=source.url)
+        duplicate = index.duplicate(name=source.name, url=source.url)
         if duplicate is not None:
             raise duplicate
-        taken.append(source.table())
+        table = source.table()
+        taken.append(table)
+        index.add(table)
     if not new:
         return text
     newline = _newline(text)
@@ -616,17 +631,27 @@ class ImportPlan:
 
 
 def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
+    """Text from an OPML file as a config value: control characters (the config refuses
+    them in names and categories) dropped, runs of white space made one space, and cut
+    to `_MAX_NAME` characters."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())[:_MAX_NAME].strip()
 
 
-def unique_name(wanted: str, taken: Iterable[str]) -> str:
-    """`wanted`, or ``wanted (2)``, ``wanted (3)``... whichever is free."""
-    used = set(taken)
+def unique_name(wanted: str, taken: Container[str]) -> str:
+    """`wanted`, or ``wanted (2)``, ``wanted (3)``... whichever is not in `taken`."""
     name, number = wanted, 1
-    while name in used:
+    while name in taken:
         number += 1
         name = f"{wanted} ({number})"
     return name
+
+
+def _bad_interval(text: str) -> str | None:
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def plan_import(
@@ -646,24 +671,27 @@ def plan_import(
     """
     existing = configured_sources(text)
     names = {t["name"] for t in existing if isinstance(t.get("name"), str)}
-    seen = {normalise_url(t["url"]) for t in existing if isinstance(t.get("url"), str)}
+    configured = SourceIndex(existing)
+    seen: set[str] = set()
     plan = ImportPlan()
     for feed in feeds:
         url = feed.url.strip()
         parts = urlsplit(url)
+        if _CONTROL.search(url) or len(url) > _MAX_URL:
+            plan.skipped.append(Skipped(feed, "URL with control characters or too long"))
+            continue
         if parts.scheme.lower() not in _WEB_SCHEMES or not parts.netloc:
             plan.skipped.append(Skipped(feed, f"not an http(s) URL: {url!r}"))
             continue
+        if feed.interval is not None and (bad := _bad_interval(feed.interval)) is not None:
+            plan.skipped.append(Skipped(feed, f"feeds:interval: {bad}"))
+            continue
         key = normalise_url(url)
-        if key in seen:
-            configured = next(
-                (_label(t, i) for i, t in enumerate(existing)
-                 if isinstance(t.get("url"), str) and normalise_url(t["url"]) == key),
-                None,
-            )  # fmt: skip
+        label = configured.label_of_url(url)
+        if label is not None or key in seen:
             reason = (
-                f"already configured as source {configured!r}"
-                if configured is not None
+                f"already configured as source {label!r}"
+                if label is not None
                 else "listed twice in this OPML"
             )
             plan.skipped.append(Skipped(feed, reason))
@@ -680,7 +708,7 @@ def plan_import(
             url=url,
             category=_clean(category) or _clean(feed.category) or DEFAULT_CATEGORY,
             interval=feed.interval,
-            language=feed.language,
+            language=_clean(feed.language) or None,
         )
         plan.add.append(source)
         why = private_address(url)

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy.exc import DataError, IntegrityError
 
 from feeds import __version__
 from feeds.config import Config
@@ -212,6 +213,15 @@ class Updater:
             # stands, ours is dropped (the article writes were idempotent anyway).
             log.warning("%s", exc)
             return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
+        except (IntegrityError, DataError) as exc:
+            # Its own rows were refused, alone too (a failed group is retried one source
+            # at a time): this source fails, the others go on, and it is tried again. A
+            # failure of the store itself (full, read-only, damaged) ends the run instead.
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+            log.warning("%s: store refused its write: %s", source.name, reason)
+            return SourceResult(
+                source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
+            )
 
     async def update_due(
         self,
@@ -248,6 +258,12 @@ class Updater:
             if not running:
                 return UpdateReport(tuple(results))
             finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            failures = [e for t in finished if (e := t.exception()) is not None]
+            if failures:  # the store failed as a whole: stop the others, report it once
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                raise failures[0]
             results.extend(task.result() for task in finished)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FEEDS_ENV, REPO
+from conftest import FEEDS_ENV
+from default_site import install_default_site
 from lxml import etree
 from test_serve import Running, free_port, running
 
@@ -52,10 +53,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[R
     this server, as they would at the real base_url.
     """
     root = tmp_path_factory.mktemp("browser")
-    config_dir = root / "config"
-    shutil.copytree(REPO / "config", config_dir)
+    config = install_default_site(root)
     port = free_port()
-    config = config_dir / "feeds.toml"
     text = config.read_text(encoding="utf-8")
     shipped = 'base_url = "http://localhost:8080/"'
     assert shipped in text, "the shipped config changed its base_url line"

@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from default_site import install_default_site
 
 from feeds.config import ConfigError, find_config_path, load_config, parse_duration, parse_size
 from feeds.model import SourceKind
@@ -46,13 +46,13 @@ def test_sizes() -> None:
         parse_size("lots")
 
 
-def test_default_config_is_valid_and_offline() -> None:
-    config = load_config(REPO / "config" / "feeds.toml")
-    assert config.output.dir == REPO / "output"
-    assert config.storage.url == f"sqlite:///{REPO / 'var' / 'feeds.db'}"
+def test_default_config_is_valid_and_offline(tmp_path: Path) -> None:
+    config = load_config(install_default_site(tmp_path))
+    assert config.output.dir == tmp_path / "output"
+    assert config.storage.url == f"sqlite:///{tmp_path / 'var' / 'feeds.db'}"
     assert [s.kind for s in config.sources] == [SourceKind.LOCAL]
     local = config.sources[0]
-    assert local.path == REPO / "config" / "articles"
+    assert local.path == tmp_path / "config" / "articles"
     assert local.timezone == "Europe/Berlin"
     assert local.language == "de"
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import feedparser
 import pytest
 from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import FEEDS_ENV, REPO, SEED, run_feeds
+from conftest import FEEDS_ENV, SEED, run_feeds
+from default_site import install_default_site
 from feedfactory import FeedItem, atom03, atom10, broken_rss, jsonfeed, rss10, rss20
 from feedserver import FeedServer
 from lxml import etree
@@ -158,9 +159,8 @@ def test_second_run_is_conditional_and_rewrites_nothing(
 
 def test_default_config_publishes_the_seed_offline(tmp_path: Path) -> None:
     """The shipped config, copied so the checkout's output/ is left alone."""
-    config_dir = tmp_path / "config"
-    shutil.copytree(REPO / "config", config_dir)
-    result = run_feeds("--config", str(config_dir / "feeds.toml"), "update", cwd=tmp_path)
+    config = install_default_site(tmp_path)
+    result = run_feeds("--config", str(config), "update", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "output" / "welt-nachrichten"
     atom = (out / "atom.xml").read_bytes()
@@ -221,10 +221,9 @@ def test_unwritable_store_is_fatal(tmp_path: Path) -> None:
 
 
 def test_daemon_publishes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    config_dir = tmp_path / "config"
-    shutil.copytree(REPO / "config", config_dir)
+    config = install_default_site(tmp_path)
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "--config", str(config_dir / "feeds.toml"), "run"],
+        [sys.executable, "-m", "feeds", "--config", str(config), "run"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -248,9 +247,7 @@ def test_daemon_publishes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_site_changes_republish_everything_and_publish_forces_it(tmp_path: Path) -> None:
-    config_dir = tmp_path / "config"
-    shutil.copytree(REPO / "config", config_dir)
-    config = config_dir / "feeds.toml"
+    config = install_default_site(tmp_path)
     assert run_feeds("--config", str(config), "update", cwd=tmp_path).returncode == 0
     atom = tmp_path / "output" / "welt-nachrichten" / "atom.xml"
     assert b"http://localhost:8080/" in atom.read_bytes()

@@ -30,8 +30,11 @@ from feeds.config import load_config
 from feeds.manage import (
     DuplicateSourceError,
     EditError,
+    NewSource,
     UnknownSourceError,
     add_source,
+    add_sources,
+    configured_sources,
     discover_feed_url,
     discover_feed_urls,
     find_source,
@@ -866,3 +869,39 @@ def test_wired_into_feeds(config: Path) -> None:
     assert feeds("sources", "remove", "Hiese").returncode == 2
     exported = feeds("opml", "export")
     assert exported.returncode == 0 and "lwn.net" in exported.stdout
+
+
+def test_import_normalises_each_url_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12 #9: planning and adding n outlines to a config of m sources normalises
+    O(n + m) URLs (it was one per pair: 20,000 outlines never finished)."""
+    import feeds.manage
+
+    calls = 0
+    real = feeds.manage.normalise_url
+
+    def counted(url: str) -> str:
+        nonlocal calls
+        calls += 1
+        return real(url)
+
+    monkeypatch.setattr(feeds.manage, "normalise_url", counted)
+    configured = "".join(
+        f'[[sources]]\nname = "Old {i}"\nurl = "https://old.example/{i}.xml"\ncategory = "C"\n\n'
+        for i in range(1000)
+    )
+    outlines = [OpmlFeed(url=f"https://new.example/{i}.xml", title=f"New {i}") for i in range(1000)]
+    outlines.append(OpmlFeed(url="HTTPS://OLD.example:443/5.xml#x", title="Old again"))
+    outlines.append(OpmlFeed(url="https://new.example/7.xml", title="Twice"))
+    plan = plan_import(configured, outlines)
+    result = add_sources(configured, plan.add)
+    assert calls <= 10 * 2002
+    assert [s.reason for s in plan.skipped] == [
+        "already configured as source 'Old 5'",
+        "listed twice in this OPML",
+    ]
+    added = configured_sources(result)[1000:]
+    assert [t["url"] for t in added] == [f"https://new.example/{i}.xml" for i in range(1000)]
+    with pytest.raises(DuplicateSourceError, match="'Old 9'"):
+        add_sources(result, [NewSource("Other", "https://OLD.example/9.xml", "C")])

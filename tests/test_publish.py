@@ -249,10 +249,10 @@ def test_stale_temp_files_are_swept(tmp_path: Path) -> None:
 
     from feeds.publish.files import sweep_temp_files
 
-    old = tmp_path / "technik" / ".atom.xml.abc123.tmp"
+    old = tmp_path / "technik" / ".atom.xml.feeds-abc12345.tmp"
     old.parent.mkdir()
     old.write_bytes(b"half")
-    fresh = tmp_path / ".index.html.def456.tmp"
+    fresh = tmp_path / ".index.html.feeds-def45678.tmp"
     fresh.write_bytes(b"being written")
     keep = tmp_path / "technik" / "atom.xml"
     keep.write_bytes(b"<feed/>")

@@ -20,7 +20,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from conformance import assert_valid_atom
-from conftest import FEEDS_ENV, PG, REPO, SEED, run_feeds, wait_for_postgres
+from conftest import FEEDS_ENV, PG, SEED, run_feeds, wait_for_postgres
+from default_site import install_default_site
 from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
 
@@ -182,9 +183,7 @@ def test_daemons_survive_a_postgresql_restart(
 
 
 def test_migrate_store_from_sqlite_to_postgresql(tmp_path: Path, pg_url: str) -> None:
-    config_dir = tmp_path / "config"
-    shutil.copytree(REPO / "config", config_dir)
-    config = config_dir / "feeds.toml"
+    config = install_default_site(tmp_path)
 
     def feeds(*args: str) -> subprocess.CompletedProcess[str]:
         return run_feeds("--config", str(config), *args, cwd=tmp_path)

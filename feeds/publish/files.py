@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER, FEED_FILES
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +35,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temp_name = open_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -45,16 +50,78 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+# `.<name>.feeds-<random>.tmp`: mkstemp's random part is 8 of [a-z0-9_]. Only names of
+# exactly this form are ever swept, so another program's `.something.tmp` is left alone.
+_TEMP_MARK = ".feeds-"
+_TEMP_SUFFIX = ".tmp"
+_TEMP_NAME = re.compile(r"\.[^/]+\.feeds-[a-z0-9_]{8}\.tmp")
+# Our folders have slug names (category folders, all/, articles/<source>/); a folder of
+# another name is not ours to sweep.
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def open_temp_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder, named as only this writer names them
+    (`.<name>.feeds-XXXXXXXX.tmp`): an open descriptor (mode 0600) and its path. Write it,
+    then `os.replace` it onto `path`; a killed writer's leftover is swept later."""
+    return tempfile.mkstemp(
+        prefix=f".{path.name}{_TEMP_MARK}", suffix=_TEMP_SUFFIX, dir=path.parent
+    )
+
+
+def is_temp_file_name(name: str) -> bool:
+    """Whether `name` is one `open_temp_beside` makes."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
 def sweep_temp_files(directory: Path, older_than: float = 3600.0) -> int:
     """Remove temporary files a killed writer left behind (older than `older_than` s).
 
-    Each command that writes output calls it once as it starts; a missing `directory`
-    has nothing to sweep."""
+    Only names `open_temp_beside` makes, and only in the folders we publish into (the
+    output folder, category folders with their archive/, articles/<source>/); a symlinked
+    folder is not entered. Each command that writes output calls it once as it starts; a
+    missing `directory` has nothing to sweep."""
     removed = 0
     cutoff = time.time() - older_than
-    for path in directory.rglob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
+    for folder in _published_folders(directory):
+        for path in _entries(folder):
+            if not is_temp_file_name(path.name):
+                continue
+            with contextlib.suppress(OSError):
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
     return removed
+
+
+def _published_folders(directory: Path) -> Iterator[Path]:
+    """The output folder; each category folder (slug-named, holding one of our feed files)
+    with its archive/; and articles/<source>/."""
+    if not _is_folder(directory):
+        return
+    yield directory
+    for child in _entries(directory):
+        if not (_SLUG.fullmatch(child.name) and _is_folder(child)):
+            continue
+        if child.name == ARTICLES_FOLDER:  # a reserved slug: no category is named so
+            yield child
+            yield from (f for f in _entries(child) if _SLUG.fullmatch(f.name) and _is_folder(f))
+        elif any((child / name).is_file() for name in FEED_FILES.values()):
+            yield child
+            if _is_folder(child / ARCHIVE_FOLDER):
+                yield child / ARCHIVE_FOLDER
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False

@@ -19,6 +19,8 @@ from feeds.model import Article, slugify
 
 PREVIEW = 5  # items per category on the front page
 ALL_SLUG = "all"
+ARTICLES_FOLDER = "articles"  # articles/<source>/<page>.html
+ARCHIVE_FOLDER = "archive"  # <slug>/archive/<n>.xml
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
 
 
@@ -39,10 +41,10 @@ class OutputLayout:
         return f"{slug}/{FEED_FILES[kind]}"
 
     def archive_path(self, slug: str, page: int) -> Path:
-        return self.directory / slug / "archive" / f"{page}.xml"
+        return self.directory / slug / ARCHIVE_FOLDER / f"{page}.xml"
 
     def archive_url(self, slug: str, page: int) -> str:
-        return f"{self.base_url}{slug}/archive/{page}.xml"
+        return f"{self.base_url}{slug}/{ARCHIVE_FOLDER}/{page}.xml"
 
     @property
     def index_path(self) -> Path:

@@ -19,17 +19,24 @@ Two formats are read:
   ``summary``, ``language`` and ``link`` optional).
 
 A source names a folder (read recursively; hidden files and folders, ``README*`` and other
-extensions are skipped) or one file. Each article becomes a `RawEntry` whose ``entry_id`` is
-its path relative to the folder, so ids are the same in every checkout. A malformed file
-becomes a `LocalArticleError` and the other files are still read.
+extensions are skipped) or one file. Symbolic links to folders are not followed, and a
+link to a file outside the source's folder is skipped with a warning that names the link
+(never its target). A file over `MAX_ARTICLE_BYTES` is refused before it is read, and error
+messages quote no more of a file than the date or key that is wrong. Each article becomes
+a `RawEntry` whose ``entry_id`` is its path relative to the folder, so ids are the same in
+every checkout. A malformed file becomes a `LocalArticleError` and the other files are
+still read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -44,6 +51,8 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 __all__ = [
+    "MAX_ARTICLE_BYTES",
+    "MAX_ARTICLE_FILES",
     "LocalArticleError",
     "LocalArticleFormatError",
     "LocalRead",
@@ -55,6 +64,12 @@ __all__ = [
 SEED_SUFFIXES = frozenset({".txt"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 ARTICLE_SUFFIXES = SEED_SUFFIXES | MARKDOWN_SUFFIXES
+# An article is text an editor wrote; a file larger than this is a mistake (or an attack),
+# and reading it whole would hold it in memory several times over while it is parsed.
+MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+MAX_ARTICLE_FILES = 10_000  # per source: a folder named by mistake (a home, /) stops here
+_OUTSIDE = "symbolic link leads out of the source folder; skipped"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 _HEADER_EXAMPLE = "Veröffentlichungsdatum: DD.MM.YYYY HH:MM / Category"
 _DATE_EXPECTED = "expected DD.MM.YYYY HH:MM"
@@ -145,7 +160,10 @@ def read_local_source(source: Source) -> LocalRead:
             files = [base]
         elif base.is_dir():
             root = base
-            files = _article_files(base, errors)
+            listed = _article_files(base, errors)
+            if listed is None:
+                return done()  # nothing read, and nothing taken for deleted
+            files = listed
         else:
             message = "path does not exist (expected a folder of articles or an article file)"
             if base.exists():
@@ -175,10 +193,12 @@ def read_local_source(source: Source) -> LocalRead:
     return done()
 
 
-def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path]:
-    """The article files under ``root``, sorted by their entry id (relative POSIX path)."""
+def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path] | None:
+    """The article files under ``root``, sorted by their entry id (relative POSIX path);
+    None (and an error) when there are more than `MAX_ARTICLE_FILES`."""
     found: list[tuple[str, Path]] = []
     pending = [root]
+    real_root = root.resolve()
     while pending:
         folder = pending.pop()
         try:
@@ -198,7 +218,14 @@ def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path]:
                     continue
                 wanted = child.suffix.lower() in ARTICLE_SUFFIXES
                 if wanted and not name.lower().startswith("readme") and child.is_file():
+                    if child.is_symlink() and not child.resolve().is_relative_to(real_root):
+                        errors.append(LocalArticleError(child, None, _OUTSIDE))
+                        continue
                     found.append((_entry_id(child, root), child))
+                    if len(found) > MAX_ARTICLE_FILES:
+                        message = f"more than {MAX_ARTICLE_FILES:,} article files; none read"
+                        errors.append(LocalArticleError(root, None, message))
+                        return None
             except OSError as exc:
                 errors.append(LocalArticleError(child, None, f"cannot read: {_os_reason(exc)}"))
     found.sort(key=lambda item: item[0])
@@ -214,6 +241,7 @@ def local_fingerprint(source: Source) -> str:
         return ""
     try:
         files = [base] if base.is_file() else _article_files(base, []) if base.is_dir() else []
+        files = files or []
         for path in files:
             info = path.stat()
             digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
@@ -228,8 +256,10 @@ def local_fingerprint(source: Source) -> str:
 def read_article_file(path: Path, *, root: Path, source: Source) -> RawEntry:
     """Read one article file; ``root`` is the folder its entry id is relative to.
 
-    Raises `LocalArticleFormatError` for a file that is unreadable, not UTF-8 or malformed,
-    and `ValueError` if ``path`` is not inside ``root``.
+    Raises `LocalArticleFormatError` for a file that is unreadable, larger than
+    `MAX_ARTICLE_BYTES`, not UTF-8 or malformed, or (unless it is the source's own
+    configured file) a link to a file outside ``root``; `ValueError` if ``path`` is not
+    inside ``root``.
     """
     entry_id = _entry_id(path, root)
     suffix = path.suffix.lower()
@@ -239,10 +269,7 @@ def read_article_file(path: Path, *, root: Path, source: Source) -> RawEntry:
             path, None, f"unsupported file type {suffix or '(none)'!r} (expected {expected})"
         )
     zone = _zone(source, path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, None, f"cannot read file: {_os_reason(exc)}") from None
+    data = _read_bounded(path, root, configured=path == source.path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -269,7 +296,8 @@ def _read_seed(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -> Ra
     header = unicodedata.normalize("NFC", lines[first].strip())
     match = _HEADER_RE.fullmatch(header)
     if match is None:
-        message = f"expected a header '{_HEADER_EXAMPLE}', found {_preview(header)!r}"
+        # The line itself is not quoted: the file may not be an article at all.
+        message = f"expected a header '{_HEADER_EXAMPLE}' as the first line"
         raise _fail(path, header_line, message)
     date_text, _, category_text = match.group("rest").partition("/")
     date_text = date_text.strip()
@@ -277,7 +305,7 @@ def _read_seed(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -> Ra
         raise _fail(path, header_line, f"missing date in the header ({_DATE_EXPECTED})")
     published = _parse_german_date(date_text, zone)
     if published is None:
-        raise _fail(path, header_line, f"bad date {date_text!r} ({_DATE_EXPECTED})")
+        raise _fail(path, header_line, f"bad date {_preview(date_text, 24)!r} ({_DATE_EXPECTED})")
     category = _normalise_space(category_text) or None
 
     blocks = _blocks(lines, first + 1)
@@ -324,9 +352,13 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
         mark = exc.problem_mark or exc.context_mark
         line = first_yaml_line + mark.line if mark is not None else 1
         reason = ": ".join(part for part in (exc.context, exc.problem) if part)
-        raise _fail(path, line, f"invalid YAML in front matter: {reason or exc}") from None
+        reason = _preview(reason or "cannot parse", 120)
+        raise _fail(path, line, f"invalid YAML in front matter: {reason}") from None
     except yaml.YAMLError as exc:
-        raise _fail(path, 1, f"invalid YAML in front matter: {exc}") from None
+        reason = _preview(str(exc), 120)
+        raise _fail(path, 1, f"invalid YAML in front matter: {reason}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise _fail(path, first_yaml_line, "front matter is nested too deeply") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -361,7 +393,7 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     else:
         date_text = str(date_value)
     if published is None:
-        raise fail("date", f"bad date {date_text!r} ({_FRONT_MATTER_DATE_EXPECTED})")
+        raise fail("date", f"bad date {_preview(date_text, 24)!r} ({_FRONT_MATTER_DATE_EXPECTED})")
 
     category = _optional_text(meta.get("category"), "category", fail)
     summary = _optional_text(meta.get("summary"), "summary", fail)
@@ -396,6 +428,36 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     )
 
 
+def _read_bounded(path: Path, root: Path, *, configured: bool) -> bytes:
+    """The file's bytes, refused before reading when it is too large or leads outside
+    ``root``. The resolved file is opened without following a link in its last part, so a
+    link swapped in after the check fails to open instead of being followed."""
+    try:
+        real = path.resolve()
+        if not configured and not real.is_relative_to(root.resolve()):
+            raise _fail(path, None, _OUTSIDE)
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(real, flags | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise _fail(path, None, "not a regular file; skipped")
+            if info.st_size > MAX_ARTICLE_BYTES:
+                raise _too_large(path, info.st_size)
+            data = handle.read(MAX_ARTICLE_BYTES + 1)
+    except OSError as exc:
+        raise _fail(path, None, f"cannot read file: {_os_reason(exc)}") from None
+    if len(data) > MAX_ARTICLE_BYTES:  # it grew after the size check
+        raise _too_large(path, len(data))
+    return data
+
+
+def _too_large(path: Path, size: int) -> LocalArticleFormatError:
+    limit = MAX_ARTICLE_BYTES // (1024 * 1024)
+    message = f"file is {size:,} bytes, over the {limit} MiB limit for an article; skipped"
+    return _fail(path, None, message)
+
+
 # --------------------------------------------------------------------------- helpers
 
 # Makes the error for a front matter key (reported at that key's line) from a message.
@@ -426,20 +488,20 @@ def _entry_id(path: Path, root: Path) -> str:
 
 
 def _display_path(path: Path) -> str:
-    """The path relative to the working directory if it lies below it, else as given."""
-    if not path.is_absolute():
-        return str(path)
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except (ValueError, OSError):
-        return str(path)
+    """The path relative to the working directory if it lies below it, else as given;
+    control characters in file names are escaped, so a name cannot forge a log line."""
+    shown = path
+    if path.is_absolute():
+        with contextlib.suppress(ValueError, OSError):
+            shown = path.relative_to(Path.cwd())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(shown))
 
 
 def _os_reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def _preview(text: str, limit: int = 60) -> str:
+def _preview(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

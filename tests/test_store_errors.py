@@ -1,0 +1,176 @@
+"""Store failures end a command with one `Error:` line saying what to do, exit 1, and the
+traceback only with -v (issue 12 #8): a damaged file, a full disk, a read-only file system,
+a missing PostgreSQL driver; and one source whose rows the store refuses fails alone.
+
+The full and read-only file systems are real: a small tmpfs mounted for the test (root
+only; elsewhere those tests skip)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FEEDS_ENV, REPO, SEED, run_feeds
+from feedfactory import FeedItem, rss20
+from feedserver import FeedServer
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from feeds.failures import explain_failure
+
+
+def write_config(root: Path, sources: str = "", *, store: str = "db/feeds.db") -> None:
+    (root / "articles").mkdir(exist_ok=True)
+    shutil.copy(SEED, root / "articles")
+    (root / "feeds.toml").write_text(
+        f'[output]\ndir = "out"\n[storage]\nurl = "sqlite:///{store}"\n'
+        '[[sources]]\nname = "Lokal"\npath = "articles"\n' + sources,
+        encoding="utf-8",
+    )
+
+
+def feeds(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_feeds("--config", "feeds.toml", *args, cwd=root)
+
+
+def assert_one_error_line(done: subprocess.CompletedProcess[str], *says: str) -> None:
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, done.stderr
+    for phrase in says:
+        assert phrase in errors[0], errors[0]
+    assert "Traceback" not in done.stderr and "never retrieved" not in done.stderr
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 1.5 MB tmpfs at tmp_path/db."""
+    mount = tmp_path / "db"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_damaged_store_is_one_error_line(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    assert feeds(tmp_path, "update").returncode == 0
+    database = tmp_path / "db" / "feeds.db"
+    with database.open("r+b") as handle:  # every page's header but the first
+        for page in range(1, database.stat().st_size // 4096):
+            handle.seek(page * 4096)
+            handle.write(b"\xff" * 64)
+    for command in (["status"], ["update", "--all"], ["publish"], ["status", "--json"]):
+        assert_one_error_line(
+            feeds(tmp_path, *command), f"the store {database} is damaged", "restore it"
+        )
+    verbose = run_feeds("--config", "feeds.toml", "-v", "status", cwd=tmp_path)
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+
+
+def test_a_full_disk_during_an_update_is_one_error_line(
+    tmp_path: Path, small_fs: Path, feed_server: FeedServer
+) -> None:
+    sources = ""
+    for n in range(40):
+        items = [FeedItem(id=f"f{n}-{i}", title=f"F{n} {i}", html="x" * 20000) for i in range(10)]
+        url = feed_server.add(f"/f{n}.xml", rss20(items, title=f"F{n}"))
+        sources += f'[[sources]]\nname = "F{n}"\nurl = "{url}"\ncategory = "C"\n'
+    write_config(tmp_path, sources)
+    done = feeds(tmp_path, "update")
+    assert_one_error_line(
+        done, f"the store {small_fs / 'feeds.db'} cannot be written: the disk is full"
+    )
+    status = feeds(tmp_path, "status", "--json")  # what fitted was stored, and reads back
+    assert status.returncode == 0, status.stderr
+
+
+def test_a_read_only_file_system_is_one_error_line(tmp_path: Path, small_fs: Path) -> None:
+    write_config(tmp_path)
+    assert feeds(tmp_path, "update").returncode == 0
+    remount = ["mount", "-o", "remount,ro", str(small_fs)]
+    subprocess.run(remount, check=True, capture_output=True)
+    for command in (["status"], ["update"]):
+        assert_one_error_line(
+            feeds(tmp_path, *command), f"the store {small_fs / 'feeds.db'} cannot be opened"
+        )
+
+
+def test_a_read_only_database_names_what_to_do(tmp_path: Path) -> None:
+    database = tmp_path / "ro.db"
+    sqlite3.connect(database).execute("CREATE TABLE t (x)").connection.close()
+    engine = create_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    with pytest.raises(DBAPIError) as caught, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    engine.dispose()
+    message = explain_failure(caught.value, f"sqlite:///{database}")
+    assert message is not None
+    assert message.startswith(f"the store {database} is read-only")
+    assert "write access" in message
+    assert explain_failure(ValueError("a bug"), None) is None  # stays a traceback
+
+
+def test_a_missing_postgresql_driver_names_the_install_command(tmp_path: Path) -> None:
+    fake = tmp_path / "site" / "psycopg"  # what an interpreter without psycopg raises
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'psycopg'\", name='psycopg')\n"
+    )
+    write_config(tmp_path, store="x")
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        config.read_text().replace("sqlite:///x", "postgresql://feeds@127.0.0.1:1/feeds")
+    )
+    env = {**FEEDS_ENV, "HOME": str(tmp_path), "PYTHONPATH": f"{tmp_path / 'site'}:{REPO}"}
+    for command in (["status"], ["update"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "feeds", "--config", str(config), *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        pip = Path(sys.executable).parent / "pip"
+        assert_one_error_line(done, "PostgreSQL driver", f"{pip} install 'feeds[postgres]'")
+
+
+def test_a_source_whose_rows_the_store_refuses_fails_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A real SQLite trigger refuses one source's rows: its group is retried one source at
+    a time, that source fails with the reason, the others are stored and published."""
+    sources = ""
+    for name in ("Good", "Bad", "Also"):
+        url = feed_server.add(
+            f"/{name}.xml", rss20([FeedItem(id=f"{name}-1", title=f"{name} item")], title=name)
+        )
+        sources += f'[[sources]]\nname = "{name}"\nurl = "{url}"\ncategory = "C"\n'
+    write_config(tmp_path, sources)
+    os.mkdir(tmp_path / "db")
+    assert feeds(tmp_path, "status").returncode == 0  # creates the store
+    with sqlite3.connect(tmp_path / "db" / "feeds.db") as conn:
+        conn.execute(
+            "CREATE TRIGGER refuse_bad BEFORE INSERT ON articles WHEN NEW.source = 'Bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END"
+        )
+    done = feeds(tmp_path, "update")
+    assert done.returncode == 0, done.stderr
+    assert "failed  Bad: store refused its write: refused by a test trigger" in done.stdout
+    assert "Traceback" not in done.stderr
+    atom = (tmp_path / "out" / "c" / "atom.xml").read_text()
+    assert "Good item" in atom and "Also item" in atom and "Bad item" not in atom
