@@ -11,9 +11,7 @@ import gc
 import importlib
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,8 +22,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from feeds import __version__
+from feeds import __version__, early_signals
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
+from feeds.lifecycle import serve_start_line, stop_line
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
 from feeds.pipeline import (
@@ -162,7 +161,13 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
     # What start-up loaded lives as long as the process: out of the collector's reach, a
     # full collection no longer walks every module's objects (5-10% of a warm update).
     gc.freeze()
-    configure_logging(max(logging.WARNING - 10 * verbose, logging.DEBUG), log_format)
+    if ctx.invoked_subcommand != "run":
+        early_signals.release()  # held only for the daemon (see feeds/__main__.py)
+    configure_logging(
+        max(logging.WARNING - 10 * verbose, logging.DEBUG),
+        log_format,
+        operations=ctx.invoked_subcommand in ("run", "serve"),
+    )
     ctx.obj = config_path
 
 
@@ -319,7 +324,7 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
     "--health-max-age",
     default="1h",
     show_default=True,
-    help="/healthz fails when nothing was published for this long.",
+    help="/healthz fails when a daemon loop (claim, publish) has not run for this long.",
 )
 @click.pass_obj
 def run(
@@ -333,19 +338,27 @@ def run(
     health_max_age: str,
 ) -> None:
     """Run as a daemon: update sources as they come due, republish what changed."""
+    # First of all: from here a SIGHUP asks for a reload and a SIGTERM or SIGINT for a clean
+    # stop, which the daemon honours once its own handlers are in place; the signals that
+    # arrived since the process started were held until now (feeds/early_signals.py).
+    startup = early_signals.StartupSignals()
+    startup.install()
+    early_signals.release()
     from feeds.daemon import Daemon, DaemonSettings  # APScheduler is needed only here
     from feeds.metrics import Metrics, MetricsServer
 
-    # A stop asked for while starting up (imports, store, pool) is kept, not fatal: the
-    # daemon honours it as soon as its own handlers are in place.
-    early_stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: early_stop.set())
     config = _load(config_path)
     try:
         max_age = parse_duration(health_max_age)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--health-max-age") from None
+    slowest = max(tick, DaemonSettings().publish_every)
+    if max_age.total_seconds() < 2 * slowest:
+        raise click.BadParameter(
+            f"{health_max_age} is shorter than two ticks of the slowest loop ({slowest:g}s):"
+            " /healthz would fail between ticks",
+            param_hint="--health-max-age",
+        )
     metrics = Metrics(utc_now)
     server = None
     if metrics_port is not None:
@@ -353,13 +366,21 @@ def run(
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
     with _open_store(config) as store, _daemon_lock(store):
         settings = DaemonSettings(
-            tick=tick, serve=(host, port) if serve_output else None, health_max_age=max_age
+            tick=tick,
+            serve=(host, port) if serve_output else None,
+            health_max_age=max_age,
+            metrics_address=(metrics_host, server.port) if server is not None else None,
         )
-        daemon = Daemon(config, store, utc_now, settings, metrics, early_stop)
+        daemon = Daemon(config, store, utc_now, settings, metrics, startup)
+
+        async def run_then_hold() -> None:
+            await daemon.run()
+            # Stopped, only exiting now: as the event loop closes it gives the signals their
+            # fatal default actions back, so keep them from here on.
+            early_signals.hold()
+
         try:
-            run_async(daemon.run())
-            for signum in (signal.SIGTERM, signal.SIGINT):  # already stopping: finish quietly
-                signal.signal(signum, signal.SIG_IGN)
+            run_async(run_then_hold())
         finally:
             if server is not None:
                 server.close()
@@ -374,10 +395,12 @@ def serve(config_path: str | None, host: str, port: int) -> None:
     from feeds.serve import serve as serve_output  # the ASGI stack only when asked
 
     config = _load(config_path)
+    log.info("%s", serve_start_line(config, (host, port)))
     try:
         serve_output(config.output.dir, host, port, cache_seconds=cache_seconds(config))
     except OSError as exc:
         raise Fatal(f"cannot serve on {host}:{port}: {exc}") from None
+    log.info("%s", stop_line("serve"))
 
 
 @main.command("migrate-store")

@@ -418,8 +418,8 @@ def _article_write(
     )
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
-    for message in errors:
-        log.info("%s: %s", source.name, message)
+    for message in errors:  # shown by `feeds status`; per fetch, so not at the default level
+        log.debug("%s: %s", source.name, message)
     return SourceWrite(source.name, now, articles, saved, lease), errors
 
 
@@ -484,9 +484,9 @@ async def _record_failure(
         not_before = retry_after(response.headers.get("retry-after"), now)
         if not_before is not None:
             error += f" (retry after {not_before:%Y-%m-%d %H:%M:%S} UTC)"
-    # One warning when a source starts failing; repeats are info, so thousands of sources
-    # that stay down do not flood the log.
-    level = logging.WARNING if failures == 1 else logging.INFO
+    # One warning when a source starts failing (and one info line when it recovers); repeats
+    # are debug, so thousands of sources that stay down do not flood the daemon's log.
+    level = logging.WARNING if failures == 1 else logging.DEBUG
     log.log(level, "%s: fetch failed (%d in a row): %s", source.name, failures, error)
     failed = replace(
         state,
