@@ -11,10 +11,12 @@ import gc
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import click
@@ -23,7 +25,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from feeds import __version__, early_signals
-from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
+from feeds.config import (
+    CONFIG_ENV,
+    Config,
+    ConfigError,
+    find_config_path,
+    load_config,
+    parse_duration,
+)
 from feeds.lifecycle import serve_start_line, stop_line
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
@@ -38,7 +47,14 @@ from feeds.pipeline import (
 from feeds.publish import PublishResult
 from feeds.publish.files import sweep_temp_files
 from feeds.sources.remote import make_client
-from feeds.status import SourceStatus, source_statuses
+from feeds.status import (
+    SourceStatus,
+    age_text,
+    narrow_lines,
+    next_due_text,
+    outcome_text,
+    source_statuses,
+)
 from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
 from feeds.websub import announce
 from feeds.workers import ParserPool
@@ -84,6 +100,9 @@ class Busy(click.ClickException):
 
 def _load(config_path: str | None) -> Config:
     path = find_config_path(config_path)
+    if not path.exists():
+        stderr.print(_missing_config(path, config_path), markup=False)
+        sys.exit(EXIT_CONFIG)
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -91,6 +110,22 @@ def _load(config_path: str | None) -> Config:
         for problem in exc.problems:
             stderr.print(f"  {problem}", markup=False)
         sys.exit(EXIT_CONFIG)
+
+
+def _missing_config(path: Path, explicit: str | None) -> str:
+    """What to say when there is no config where we looked: from where it came, and the
+    two ways to name another (a cron job started in the wrong folder, most often)."""
+    if explicit:
+        where = f"--config {explicit}"
+    elif os.environ.get(CONFIG_ENV):
+        where = f"${CONFIG_ENV}={os.environ[CONFIG_ENV]}"
+    else:
+        where = f"the default {path}, relative to the current folder {Path.cwd()}"
+    return (
+        f"config error: no config file at {path.absolute()} (from {where}). "
+        f"Run from the folder that holds config/feeds.toml, or name the file with "
+        f"--config PATH or ${CONFIG_ENV}."
+    )
 
 
 @contextmanager
@@ -192,28 +227,39 @@ def check(config_path: str | None) -> None:
     metavar="SECONDS",
     help="Wait this long for another run to release the store (default: exit 4 at once).",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="For cron: print nothing when all went well; failed sources are still listed.",
+)
 @click.pass_obj
-def update(config_path: str | None, force: bool, strict: bool, wait: float) -> None:
+def update(config_path: str | None, force: bool, strict: bool, wait: float, quiet: bool) -> None:
     """Fetch due sources (all on the first run), store them and publish the feeds."""
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
-        report = run_async(_update(config, store, force))
+        report = run_async(_update(config, store, force, show_progress=not quiet))
         published = _publish(lambda: publish_pending(config, store)[1])
         if config.websub.hub:
             run_async(_announce(config, config.websub.hub, published))
-    _print_summary(config, report, published)
+    if quiet:
+        _print_failures(report)
+    else:
+        _print_summary(config, report, published)
     if strict and report.failed:
         sys.exit(EXIT_FAILED_SOURCES)
 
 
-async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateReport:
+async def _update(
+    config: Config, store: ArticleStore, force: bool, *, show_progress: bool = True
+) -> UpdateReport:
     pool = ParserPool(deadline=config.fetch.parse_deadline)
     try:
         async with make_client(config.fetch) as client:
             updater = Updater(config, store, client, utc_now, pool)
             try:
-                if not stdout.is_terminal:
+                if not (show_progress and stdout.is_terminal):
                     return await updater.update_due(force=force)
                 with _UpdateProgress() as progress:
                     return await updater.update_due(
@@ -298,12 +344,17 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
         f"{len(report.failed)} failed; {len(published.written)} file(s) written, "
         f"{published.unchanged} unchanged."
     )
+    _print_failures(report, warnings=True)
+    stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
+
+
+def _print_failures(report: UpdateReport, *, warnings: bool = False) -> None:
+    """One line per failed source (and, with `warnings`, per source read with warnings)."""
     for result in report.results:
         if result.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE):
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
-        elif result.errors:
+        elif warnings and result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
-    stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
 
 
 @main.command()
@@ -442,14 +493,20 @@ def status(config_path: str | None, as_json: bool) -> None:
     _print_status(rows, utc_now())
 
 
+# Below this many columns (and on a pipe) the status is plain lines, not a table.
+WIDE_STATUS = 120
+
+
 def _print_status(rows: list[SourceStatus], now: datetime) -> None:
+    if not stdout.is_terminal or stdout.width < WIDE_STATUS:
+        width = stdout.width if stdout.is_terminal else 80
+        for line in narrow_lines(rows, now, width):
+            stdout.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
+        return
     table = Table(title=f"{len(rows)} source(s)", title_justify="left")
     for column in ("source", "category", "last fetch", "outcome", "items", "errors", "next due"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        outcome = row.outcome or "never fetched"
-        if row.status:
-            outcome += f" ({row.status})"
         errors = str(row.error_count) + (f": {row.last_error}" if row.last_error else "")
         if row.warnings and not row.error_count:
             errors += f" (warnings: {row.warnings})"
@@ -457,19 +514,11 @@ def _print_status(rows: list[SourceStatus], now: datetime) -> None:
         table.add_row(
             row.name,
             row.category or "(files)",
-            _ago(row.last_fetch, now),
-            outcome,
+            age_text(row.last_fetch, now),
+            outcome_text(row),
             str(row.items),
             errors,
-            "on change" if row.kind == "local" else _ago(row.retry_after or row.next_due, now),
+            next_due_text(row, now),
             style=style,
         )
     stdout.print(table)
-
-
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "-"
-    seconds = (when - now).total_seconds()
-    text = str(timedelta(seconds=round(abs(seconds))))
-    return f"in {text}" if seconds > 0 else f"{text} ago"

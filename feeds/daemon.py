@@ -289,7 +289,7 @@ class Daemon:
                 continue
             sooner = state.last_fetch + source.interval
             if source.interval < before.interval and state.next_due and sooner < state.next_due:
-                self.store.save_fetch_state(replace(state, next_due=sooner))
+                self.store.save_fetch_state(replace(state, next_due=sooner, due_reason=None))
 
 
 def _listed(names: list[str], most: int = 5) -> str:

@@ -228,6 +228,7 @@ class FetchState:
     config_hash: str | None = None  # digest of the configured URL that `url` derives from
     retry_after: datetime | None = None  # the server asked us not to come back before this
     warnings: str | None = None  # what the last successful read had to recover from
+    due_reason: str | None = None  # why next_due is later than the interval: "ttl 60m"...
 
 
 @dataclass(frozen=True, slots=True)

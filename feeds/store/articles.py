@@ -768,6 +768,7 @@ def _state_row(state: FetchState) -> dict[str, Any]:
         "config_hash": state.config_hash,
         "retry_after_utc": utc_text(state.retry_after) if state.retry_after else None,
         "warnings": state.warnings,
+        "due_reason": state.due_reason,
     }
 
 
@@ -787,4 +788,5 @@ def _state_from(row: Any) -> FetchState:
         config_hash=row["config_hash"],
         retry_after=_from_utc_text(row["retry_after_utc"]),
         warnings=row["warnings"],
+        due_reason=row["due_reason"],
     )

@@ -99,6 +99,7 @@ source_state = Table(
     Column("config_hash", String(64)),
     Column("retry_after_utc", String(32)),
     Column("warnings", Text),
+    Column("due_reason", Text),  # why next_due is later than the interval ("ttl 60m")
     # Work sharing: the process that claimed the source, until when, and a counter that
     # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
     Column("lease_owner", Text),
