@@ -23,6 +23,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from feeds import __version__, early_signals
 from feeds.config import (
@@ -54,6 +55,7 @@ from feeds.status import (
     next_due_text,
     outcome_text,
     source_statuses,
+    terminal_safe,
 )
 from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
 from feeds.websub import announce
@@ -511,7 +513,7 @@ def _print_status(rows: list[SourceStatus], now: datetime) -> None:
         if row.warnings and not row.error_count:
             errors += f" (warnings: {row.warnings})"
         style = "red" if row.trouble <= 1 else None
-        table.add_row(
+        cells = (
             row.name,
             row.category or "(files)",
             age_text(row.last_fetch, now),
@@ -519,6 +521,7 @@ def _print_status(rows: list[SourceStatus], now: datetime) -> None:
             str(row.items),
             errors,
             next_due_text(row, now),
-            style=style,
         )
+        # Text, not markup: a "[/]" in a server's error text is shown, not parsed.
+        table.add_row(*(Text(terminal_safe(cell)) for cell in cells), style=style)
     stdout.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -134,5 +135,15 @@ def narrow_lines(rows: list[SourceStatus], now: datetime, width: int = 80) -> li
 
 
 def _cut(indent: str, text: str, width: int) -> str:
-    line = indent + " ".join(text.split())  # no line breaks or tabs from an error text
+    line = indent + terminal_safe(text)
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+# C0 and C1 control characters (escape sequences start with ESC or CSI) and DEL.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` on one line with no control characters: error texts and names come from
+    servers and config files, and an escape sequence must not reach the operator's terminal."""
+    return " ".join(_CONTROLS.sub(" ", text).split())

@@ -20,7 +20,9 @@ from conftest import FEEDS_ENV, run_feeds
 from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
 
+from feeds.model import FetchOutcome, FetchState
 from feeds.status import SourceStatus, age_text, narrow_lines, next_due_text
+from feeds.store import ArticleStore
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -243,3 +245,28 @@ def test_status_on_terminals_narrow_and_wide(tmp_path: Path, feed_server: FeedSe
     assert all(len(line) <= 160 for line in wide.splitlines()), wide
     assert "next due" in wide  # the table's header
     assert "backoff after 1" in wide  # the reason, maybe folded in its cell
+
+
+HOSTILE = "[/] [bold]x \x1b[2J\x1b]0;pwned\x07 \x9b31m tab\there\nnext line \x00"
+
+
+def test_hostile_error_texts_reach_no_terminal_and_break_no_layout(tmp_path: Path) -> None:
+    config = config_for(tmp_path, source("Evil [/]", "https://evil.example/feed"))
+    (tmp_path / "var").mkdir()
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'var' / 'feeds.db'}")
+    try:
+        store.save_fetch_state(
+            FetchState("Evil [/]", last_fetch=NOW, last_outcome=FetchOutcome.FAILED,
+                       last_status=500, error_count=2, last_error=HOSTILE,
+                       next_due=NOW + timedelta(hours=1), due_reason="backoff [/] \x1b[1m")
+        )  # fmt: skip
+    finally:
+        store.close()
+    piped = run_feeds("--config", str(config), "status", cwd=tmp_path)
+    wide = on_a_terminal(["--config", str(config), "status"], tmp_path, 160)
+    for shown in (piped.stdout, wide):
+        assert "\x1b[2J" not in shown and "\x1b]0" not in shown and "\x07" not in shown
+        assert "\x9b" not in shown and "\x00" not in shown and "\t" not in shown
+        assert "[/]" in shown  # shown as text, not taken for markup
+    assert piped.returncode == 0, piped.stderr
+    assert "2 error(s): [/] [bold]x [2J ]0;pwned 31m tab here next line" in piped.stdout
