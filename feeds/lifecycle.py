@@ -6,24 +6,28 @@ where it listens; pure functions of values, so they are tested without starting 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
 
 from feeds import __version__
 from feeds.config import Config
 
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
 
 def masked_url(url: str) -> str:
-    """`url` with any password replaced by `***` (store URLs end up in logs)."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # a malformed URL: show its scheme only
-        return url.split(":", 1)[0] + ":***"
-    if password is None:
-        return url
-    user_info, _, host = parts.netloc.rpartition("@")
-    user = user_info.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    """`url` with any password replaced by `***` (store URLs end up in logs): the one in
+    the user info, and a `password=` query parameter (libpq takes one there too). The rest
+    is kept as written (`sqlite:////abs/path` stays as it is)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _QUERY_PASSWORD.sub(r"\1***", url)
+    # The user info ends at the last "@" before the query: a password may hold "/" or "@".
+    query_at = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, query_at)
+    user_info = rest[:at] if at >= 0 else ""
+    if ":" in user_info:
+        rest = f"{user_info.split(':', 1)[0]}:***{rest[at:]}"
+    return f"{scheme}://" + _QUERY_PASSWORD.sub(r"\1***", rest)
 
 
 def _http(address: tuple[str, int]) -> str:

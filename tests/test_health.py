@@ -167,10 +167,11 @@ def test_restarted_daemon_on_an_up_to_date_store_is_healthy(
             process.kill()
             process.wait()
     reader.join(timeout=10)
-    assert (
-        run_feeds(
-            "--config", "feeds.toml", "run", "--health-max-age", "5s", cwd=tmp_path
-        ).returncode
-        == 2
-    )  # shorter than two publish ticks: it would flap
+    flapping = run_feeds("--config", "feeds.toml", "run", "--health-max-age", "5s", cwd=tmp_path)
+    assert flapping.returncode == 2  # shorter than two publish ticks: it would flap
+    assert "shorter than two ticks" in flapping.stderr
+    huge = run_feeds(
+        "--config", "feeds.toml", "run", "--health-max-age", "9999999999d", cwd=tmp_path
+    )
+    assert huge.returncode == 2 and "Traceback" not in huge.stderr
     assert not any("Traceback" in r.get("exception", "") for r in records)

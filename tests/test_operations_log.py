@@ -32,7 +32,12 @@ from feeds.logs import SERVER_LOGGERS, our_name
         ("postgresql://feeds@db/f", "postgresql://feeds@db/f"),
         ("sqlite:///../var/feeds.db", "sqlite:///../var/feeds.db"),
         ("sqlite:////srv/feeds/var/feeds.db", "sqlite:////srv/feeds/var/feeds.db"),
-        ("postgresql://u:pw@[::1:bad/f", "postgresql:***"),
+        ("postgresql://u:pw@[::1:bad/f", "postgresql://u:***@[::1:bad/f"),
+        ("postgresql://u:p@ss@db/f", "postgresql://u:***@db/f"),
+        ("postgresql://u:a/b@db/f", "postgresql://u:***@db/f"),
+        ("postgresql://db/f?user=u&password=s3cret&sslmode=require",
+         "postgresql://db/f?user=u&password=***&sslmode=require"),
+        ("postgresql://db/f?PASSWORD=x&flag", "postgresql://db/f?PASSWORD=***&flag"),
     ],
 )  # fmt: skip
 def test_store_passwords_never_reach_the_log(url: str, shown: str) -> None:
