@@ -403,7 +403,7 @@ def run(
     config = _load(config_path)
     try:
         max_age = parse_duration(health_max_age)
-    except (ValueError, OverflowError) as exc:
+    except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--health-max-age") from None
     slowest = max(tick, DaemonSettings().publish_every)
     if max_age.total_seconds() < 2 * slowest:

@@ -270,3 +270,15 @@ def test_hostile_error_texts_reach_no_terminal_and_break_no_layout(tmp_path: Pat
         assert "[/]" in shown  # shown as text, not taken for markup
     assert piped.returncode == 0, piped.stderr
     assert "2 error(s): [/] [bold]x [2J ]0;pwned 31m tab here next line" in piped.stdout
+
+
+def test_a_duration_too_long_for_the_clock_is_a_config_error(tmp_path: Path) -> None:
+    config = config_for(
+        tmp_path,
+        '[[sources]]\nname = "A"\nurl = "https://a.example/f"\ncategory = "A"\n'
+        'interval = "99999999999d"\n',
+    )
+    done = run_feeds("--config", str(config), "check", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "key 'interval': duration '99999999999d' is too long" in done.stderr
+    assert "Traceback" not in done.stderr
