@@ -11,12 +11,11 @@ import gc
 import importlib
 import json
 import logging
-import signal
+import os
 import sys
-import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -24,9 +23,18 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from feeds import __version__
-from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
+from feeds import __version__, early_signals
+from feeds.config import (
+    CONFIG_ENV,
+    Config,
+    ConfigError,
+    find_config_path,
+    load_config,
+    parse_duration,
+)
+from feeds.lifecycle import serve_start_line, stop_line
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
 from feeds.pipeline import (
@@ -42,7 +50,15 @@ from feeds.publish import PublishResult
 from feeds.publish.files import sweep_temp_files
 from feeds.slugs import assign_slugs, category_key
 from feeds.sources.remote import make_client
-from feeds.status import SourceStatus, source_statuses
+from feeds.status import (
+    SourceStatus,
+    age_text,
+    narrow_lines,
+    next_due_text,
+    outcome_text,
+    source_statuses,
+    terminal_safe,
+)
 from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
 from feeds.websub import announce
 from feeds.workers import ParserPool
@@ -88,6 +104,9 @@ class Busy(click.ClickException):
 
 def _load(config_path: str | None) -> Config:
     path = find_config_path(config_path)
+    if not path.exists():
+        stderr.print(_missing_config(path, config_path), markup=False)
+        sys.exit(EXIT_CONFIG)
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -95,6 +114,22 @@ def _load(config_path: str | None) -> Config:
         for problem in exc.problems:
             stderr.print(f"  {problem}", markup=False)
         sys.exit(EXIT_CONFIG)
+
+
+def _missing_config(path: Path, explicit: str | None) -> str:
+    """What to say when there is no config where we looked: from where it came, and the
+    two ways to name another (a cron job started in the wrong folder, most often)."""
+    if explicit:
+        where = f"--config {explicit}"
+    elif os.environ.get(CONFIG_ENV):
+        where = f"${CONFIG_ENV}={os.environ[CONFIG_ENV]}"
+    else:
+        where = f"the default {path}, relative to the current folder {Path.cwd()}"
+    return (
+        f"config error: no config file at {path.absolute()} (from {where}). "
+        f"Run from the folder that holds config/feeds.toml, or name the file with "
+        f"--config PATH or ${CONFIG_ENV}."
+    )
 
 
 @contextmanager
@@ -182,7 +217,13 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
     # What start-up loaded lives as long as the process: out of the collector's reach, a
     # full collection no longer walks every module's objects (5-10% of a warm update).
     gc.freeze()
-    configure_logging(max(logging.WARNING - 10 * verbose, logging.DEBUG), log_format)
+    if ctx.invoked_subcommand != "run":
+        early_signals.release()  # held only for the daemon (see feeds/__main__.py)
+    configure_logging(
+        max(logging.WARNING - 10 * verbose, logging.DEBUG),
+        log_format,
+        operations=ctx.invoked_subcommand in ("run", "serve"),
+    )
     ctx.obj = config_path
 
 
@@ -235,28 +276,39 @@ def _stored_category_slugs(config: Config) -> tuple[dict[str, str], str | None]:
     metavar="SECONDS",
     help="Wait this long for another run to release the store (default: exit 4 at once).",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="For cron: print nothing when all went well; failed sources are still listed.",
+)
 @click.pass_obj
-def update(config_path: str | None, force: bool, strict: bool, wait: float) -> None:
+def update(config_path: str | None, force: bool, strict: bool, wait: float, quiet: bool) -> None:
     """Fetch due sources (all on the first run), store them and publish the feeds."""
     config = _load(config_path)
     with _open_store(config) as store, _exclusive(store, wait):
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
-        report = run_async(_update(config, store, force))
+        report = run_async(_update(config, store, force, show_progress=not quiet))
         published = _publish(lambda: publish_pending(config, store)[1])
         if config.websub.hub:
             run_async(_announce(config, config.websub.hub, published))
-    _print_summary(config, report, published)
+    if quiet:
+        _print_failures(report)
+    else:
+        _print_summary(config, report, published)
     if strict and report.failed:
         sys.exit(EXIT_FAILED_SOURCES)
 
 
-async def _update(config: Config, store: ArticleStore, force: bool) -> UpdateReport:
+async def _update(
+    config: Config, store: ArticleStore, force: bool, *, show_progress: bool = True
+) -> UpdateReport:
     pool = ParserPool(deadline=config.fetch.parse_deadline)
     try:
         async with make_client(config.fetch) as client:
             updater = Updater(config, store, client, utc_now, pool)
             try:
-                if not stdout.is_terminal:
+                if not (show_progress and stdout.is_terminal):
                     return await updater.update_due(force=force)
                 with _UpdateProgress() as progress:
                     return await updater.update_due(
@@ -341,12 +393,17 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
         f"{len(report.failed)} failed; {len(published.written)} file(s) written, "
         f"{published.unchanged} unchanged."
     )
+    _print_failures(report, warnings=True)
+    stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
+
+
+def _print_failures(report: UpdateReport, *, warnings: bool = False) -> None:
+    """One line per failed source (and, with `warnings`, per source read with warnings)."""
     for result in report.results:
         if result.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE):
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
-        elif result.errors:
+        elif warnings and result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
-    stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
 
 
 @main.command()
@@ -367,7 +424,7 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
     "--health-max-age",
     default="1h",
     show_default=True,
-    help="/healthz fails when nothing was published for this long.",
+    help="/healthz fails when a daemon loop (claim, publish) has not run for this long.",
 )
 @click.pass_obj
 def run(
@@ -381,19 +438,27 @@ def run(
     health_max_age: str,
 ) -> None:
     """Run as a daemon: update sources as they come due, republish what changed."""
+    # First of all: from here a SIGHUP asks for a reload and a SIGTERM or SIGINT for a clean
+    # stop, which the daemon honours once its own handlers are in place; the signals that
+    # arrived since the process started were held until now (feeds/early_signals.py).
+    startup = early_signals.StartupSignals()
+    startup.install()
+    early_signals.release()
     from feeds.daemon import Daemon, DaemonSettings  # APScheduler is needed only here
     from feeds.metrics import Metrics, MetricsServer
 
-    # A stop asked for while starting up (imports, store, pool) is kept, not fatal: the
-    # daemon honours it as soon as its own handlers are in place.
-    early_stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: early_stop.set())
     config = _load(config_path)
     try:
         max_age = parse_duration(health_max_age)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--health-max-age") from None
+    slowest = max(tick, DaemonSettings().publish_every)
+    if max_age.total_seconds() < 2 * slowest:
+        raise click.BadParameter(
+            f"{health_max_age} is shorter than two ticks of the slowest loop ({slowest:g}s):"
+            " /healthz would fail between ticks",
+            param_hint="--health-max-age",
+        )
     metrics = Metrics(utc_now)
     server = None
     if metrics_port is not None:
@@ -401,13 +466,21 @@ def run(
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
     with _open_store(config) as store, _daemon_lock(store):
         settings = DaemonSettings(
-            tick=tick, serve=(host, port) if serve_output else None, health_max_age=max_age
+            tick=tick,
+            serve=(host, port) if serve_output else None,
+            health_max_age=max_age,
+            metrics_address=(metrics_host, server.port) if server is not None else None,
         )
-        daemon = Daemon(config, store, utc_now, settings, metrics, early_stop)
+        daemon = Daemon(config, store, utc_now, settings, metrics, startup)
+
+        async def run_then_hold() -> None:
+            await daemon.run()
+            # Stopped, only exiting now: as the event loop closes it gives the signals their
+            # fatal default actions back, so keep them from here on.
+            early_signals.hold()
+
         try:
-            run_async(daemon.run())
-            for signum in (signal.SIGTERM, signal.SIGINT):  # already stopping: finish quietly
-                signal.signal(signum, signal.SIG_IGN)
+            run_async(run_then_hold())
         finally:
             if server is not None:
                 server.close()
@@ -422,10 +495,12 @@ def serve(config_path: str | None, host: str, port: int) -> None:
     from feeds.serve import serve as serve_output  # the ASGI stack only when asked
 
     config = _load(config_path)
+    log.info("%s", serve_start_line(config, (host, port)))
     try:
         serve_output(config.output.dir, host, port, cache_seconds=cache_seconds(config))
     except OSError as exc:
         raise Fatal(f"cannot serve on {host}:{port}: {exc}") from None
+    log.info("%s", stop_line("serve"))
 
 
 @main.command("migrate-store")
@@ -467,34 +542,33 @@ def status(config_path: str | None, as_json: bool) -> None:
     _print_status(rows, utc_now())
 
 
+# Below this many columns (and on a pipe) the status is plain lines, not a table.
+WIDE_STATUS = 120
+
+
 def _print_status(rows: list[SourceStatus], now: datetime) -> None:
+    if not stdout.is_terminal or stdout.width < WIDE_STATUS:
+        width = stdout.width if stdout.is_terminal else 80
+        for line in narrow_lines(rows, now, width):
+            stdout.print(line, markup=False, highlight=False, crop=False, soft_wrap=True)
+        return
     table = Table(title=f"{len(rows)} source(s)", title_justify="left")
     for column in ("source", "category", "last fetch", "outcome", "items", "errors", "next due"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        outcome = row.outcome or "never fetched"
-        if row.status:
-            outcome += f" ({row.status})"
         errors = str(row.error_count) + (f": {row.last_error}" if row.last_error else "")
         if row.warnings and not row.error_count:
             errors += f" (warnings: {row.warnings})"
         style = "red" if row.trouble <= 1 else None
-        table.add_row(
+        cells = (
             row.name,
             row.category or "(files)",
-            _ago(row.last_fetch, now),
-            outcome,
+            age_text(row.last_fetch, now),
+            outcome_text(row),
             str(row.items),
             errors,
-            "on change" if row.kind == "local" else _ago(row.retry_after or row.next_due, now),
-            style=style,
+            next_due_text(row, now),
         )
+        # Text, not markup: a "[/]" in a server's error text is shown, not parsed.
+        table.add_row(*(Text(terminal_safe(cell)) for cell in cells), style=style)
     stdout.print(table)
-
-
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "-"
-    seconds = (when - now).total_seconds()
-    text = str(timedelta(seconds=round(abs(seconds))))
-    return f"in {text}" if seconds > 0 else f"{text} ago"

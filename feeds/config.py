@@ -121,7 +121,10 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be more than zero")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        raise ValueError(f"duration {value!r} is too long") from None
 
 
 def parse_size(value: object) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -27,6 +26,8 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from feeds.config import Config, ConfigError, load_config
+from feeds.early_signals import StartupSignals
+from feeds.lifecycle import start_line, stop_line
 from feeds.metrics import Metrics
 from feeds.model import Source, SourceKind, SourceResult
 from feeds.pipeline import (
@@ -59,6 +60,7 @@ class DaemonSettings:
     shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
     serve: tuple[str, int] | None = None  # also serve the output here (`feeds run --serve`)
     health_max_age: timedelta = timedelta(hours=1)
+    metrics_address: tuple[str, int] | None = None  # where /metrics is served, for the log
 
 
 class Daemon:
@@ -69,14 +71,14 @@ class Daemon:
         clock: Clock,
         settings: DaemonSettings,
         metrics: Metrics | None = None,
-        early_stop: threading.Event | None = None,
+        startup: StartupSignals | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.settings = settings
         self.metrics = metrics
-        self.early_stop = early_stop or threading.Event()  # set by a signal before run()
+        self.startup = startup or StartupSignals()  # signals that came before run()
         self.pool = ParserPool(deadline=config.fetch.parse_deadline)
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.local_prints: dict[str, str] = {}
@@ -93,7 +95,9 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop, signum)
         loop.add_signal_handler(signal.SIGHUP, self._request_reload)
-        if self.early_stop.is_set():
+        if self.startup.reload.is_set():
+            self._request_reload()
+        if self.startup.stop.is_set():
             self._stop(signal.SIGTERM)
         async with make_client(self.config.fetch) as client:
             self.updater = Updater(self.config, self.store, client, self.clock, self.pool)
@@ -108,7 +112,14 @@ class Daemon:
             sweep_temp_files(self.config.output.dir)  # a killed run's leftovers
             scheduler.start()
             server = self._start_server()
-            log.info("daemon started with %d source(s)", len(self.config.sources))
+            log.info(
+                "%s",
+                start_line(
+                    self.config,
+                    serving=self.settings.serve,
+                    metrics=self.settings.metrics_address,
+                ),
+            )
             await self._claim()
             await self.stopping.wait()
             # Shutting the scheduler down cancels the jobs running: a publish under way
@@ -123,7 +134,7 @@ class Daemon:
             self.server_stop.set()
             await server
         self.pool.close()
-        log.info("daemon stopped")
+        log.info("%s", stop_line())
 
     def _start_server(self) -> asyncio.Task[None] | None:
         if self.settings.serve is None:
@@ -164,13 +175,17 @@ class Daemon:
         if self.stopping.is_set():
             return
         room = CLAIM_BATCH * self.config.fetch.concurrency - len(self.in_flight)
-        if room <= 0:
-            return
-        for job in self.updater.due(limit=room, exclude=self.in_flight):
-            name = job.source.name
-            if name in self.in_flight or not self._local_changed(job.source):
-                continue
-            self.in_flight[name] = asyncio.create_task(self._update(self.updater, job))
+        if room > 0:
+            for job in self.updater.due(limit=room, exclude=self.in_flight):
+                name = job.source.name
+                if name in self.in_flight or not self._local_changed(job.source):
+                    continue
+                self.in_flight[name] = asyncio.create_task(self._update(self.updater, job))
+        self._ticked("claim")  # also with nothing due, or no room: the loop is alive
+
+    def _ticked(self, loop: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_tick(loop)
 
     def _local_changed(self, source: Source) -> bool:
         # Local sources are re-read only when their files changed (always due otherwise).
@@ -202,10 +217,11 @@ class Daemon:
         PUBLISH_BACKOFF x T, so rendering never crowds out fetching and storing.
         """
         started = time.monotonic()
-        if not final and (
-            started < self.quiet_until or self.stopping.is_set() or self.publishing.locked()
-        ):
-            return  # too soon, the final publish will do it, or one is running already
+        if not final and (self.stopping.is_set() or self.publishing.locked()):
+            return  # the final publish will do it, or one is running already (and ticks)
+        if not final and started < self.quiet_until:
+            self._ticked("publish")  # resting after a long publish: alive, not late
+            return
         async with self.publishing:
             await self._publish_now(started)
 
@@ -216,7 +232,8 @@ class Daemon:
             published = await asyncio.to_thread(self._publish_if_first, self.config)
         except Exception:
             log.exception("publishing failed; will retry")
-            return
+            return  # no tick: a publish that keeps failing makes /healthz late
+        self._ticked("publish")  # nothing to publish counts too
         if published is None:
             return  # another process is publishing; it will pick our changes up
         categories, result = published
@@ -226,7 +243,12 @@ class Daemon:
         self.quiet_until = started + PUBLISH_BACKOFF * seconds
         if self.metrics is not None:
             self.metrics.observe_publish(sorted(categories) or ["*"], seconds)
-        log.info("published: %d file(s) written in %.2fs", len(result.written), seconds)
+        log.info(
+            "published: %d file(s) written in %.2fs (%s)",
+            len(result.written),
+            seconds,
+            _listed(sorted(categories)) or "the site",
+        )
         hub = self.config.websub.hub
         topics = site_for(self.config).layout.feed_urls(result.written)
         if hub and topics:
@@ -267,7 +289,12 @@ class Daemon:
                 continue
             sooner = state.last_fetch + source.interval
             if source.interval < before.interval and state.next_due and sooner < state.next_due:
-                self.store.save_fetch_state(replace(state, next_due=sooner))
+                self.store.save_fetch_state(replace(state, next_due=sooner, due_reason=None))
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -7,7 +7,7 @@ several daemons in one process do not collide.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +16,45 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from feeds.model import SourceResult
+
+# The daemon's loops that health watches: claiming due sources, and publishing.
+LOOPS = ("claim", "publish")
+
+
+def _seconds(age: timedelta) -> str:
+    return f"{age.total_seconds():.0f}s"
+
+
+def loop_health(
+    last_ticks: Mapping[str, datetime],
+    started: datetime,
+    now: datetime,
+    max_age: timedelta,
+) -> tuple[bool, str]:
+    """Healthy when every loop in LOOPS completed a tick within `max_age` of `now`.
+
+    A tick counts whether or not it found work (nothing due, nothing to publish); a loop
+    that has not ticked yet counts from `started`, so a daemon just (re)started is healthy
+    until it has had `max_age` to tick. The reason names each late loop and its age.
+    """
+    late, fine = [], []
+    for loop in LOOPS:
+        last = last_ticks.get(loop)
+        if last is None:
+            age = now - started
+            if age > max_age:
+                late.append(f"{loop} loop has not run since the start {_seconds(age)} ago")
+            else:
+                fine.append(f"{loop} loop not run yet (started {_seconds(age)} ago)")
+        else:
+            age = now - last
+            if age > max_age:
+                late.append(f"{loop} loop last ran {_seconds(age)} ago")
+            else:
+                fine.append(f"{loop} loop ran {_seconds(age)} ago")
+    if late:
+        return False, f"late (max {_seconds(max_age)}): " + "; ".join(late)
+    return True, "ok: " + ", ".join(fine)
 
 
 class Metrics:
@@ -48,7 +87,14 @@ class Metrics:
             ["category"],
             registry=self.registry,
         )
-        self.last_success: datetime | None = None
+        self.last_tick_time = Gauge(
+            "feeds_last_tick_timestamp_seconds",
+            "When each daemon loop (claim, publish) last completed a tick (Unix time).",
+            ["loop"],
+            registry=self.registry,
+        )
+        self.started = clock()
+        self.last_ticks: dict[str, datetime] = {}
 
     def observe_update(self, result: SourceResult, seconds: float) -> None:
         self.fetches.labels(result.outcome.value).inc()
@@ -61,16 +107,16 @@ class Metrics:
         self.publish_seconds.observe(seconds)
         for slug in categories:
             self.last_publish.labels(slug).set(now.timestamp())
-        self.last_success = now
+
+    def observe_tick(self, loop: str) -> None:
+        """`loop` (one of LOOPS) completed a tick now, whether or not it found work."""
+        now = self.clock()
+        self.last_ticks[loop] = now
+        self.last_tick_time.labels(loop).set(now.timestamp())
 
     def healthy(self, max_age: timedelta) -> tuple[bool, str]:
-        """Unhealthy when nothing has been published for longer than `max_age`."""
-        if self.last_success is None:
-            return False, "nothing published yet"
-        age = self.clock() - self.last_success
-        if age > max_age:
-            return False, f"last publish {age.total_seconds():.0f}s ago"
-        return True, f"last publish {age.total_seconds():.0f}s ago"
+        """Whether the daemon's loops ticked within `max_age`, and why (see `loop_health`)."""
+        return loop_health(dict(self.last_ticks), self.started, self.clock(), max_age)
 
 
 class MetricsServer:

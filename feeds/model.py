@@ -226,6 +226,7 @@ class FetchState:
     warnings: str | None = None  # what the last successful read had to recover from
     feed_title: str | None = None  # the feed's own title as last read; "" if none, None if unread
     site_url: str | None = None  # the feed's own site link, as last read
+    due_reason: str | None = None  # why next_due is later than the interval: "ttl 60m"...
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,13 @@ from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
-from feeds.schedule import cache_lifetime, next_after_failure, next_fetch, retry_after
+from feeds.schedule import (
+    NextFetch,
+    cache_lifetime,
+    next_after_failure,
+    next_fetch,
+    retry_after,
+)
 from feeds.slugs import slug_of
 from feeds.sources.local import read_local_source
 from feeds.sources.remote import FetchResponse, fetch_source
@@ -328,7 +334,7 @@ def _update_local(
         store,
         now,
         rules=config.rules,
-        next_due=now + source.interval,
+        next_due=NextFetch(now + source.interval),
     )
     result = _stored(source, store.write_one(write), errors)
     if read.present is None:
@@ -396,7 +402,7 @@ async def _update_remote(
     due = next_fetch(
         source,
         now,
-        hints=(server_hint, _seconds(digest.refresh_hint_seconds)),
+        hints=(server_hint, ("ttl", _seconds(digest.refresh_hint_seconds))),
         skip_hours=digest.skip_hours,
         skip_days=digest.skip_days,
     )
@@ -428,7 +434,7 @@ def _article_write(
     now: datetime,
     *,
     rules: Sequence[Rule],
-    next_due: datetime,
+    next_due: NextFetch,
     lease: Lease | None = None,
 ) -> tuple[SourceWrite, tuple[str, ...]]:
     """The write-back of a source read successfully, and the problems to report."""
@@ -447,8 +453,8 @@ def _article_write(
     )
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
-    for message in errors:
-        log.info("%s: %s", source.name, message)
+    for message in errors:  # shown by `feeds status`; per fetch, so not at the default level
+        log.debug("%s: %s", source.name, message)
     return SourceWrite(source.name, now, articles, saved, lease), errors
 
 
@@ -479,13 +485,14 @@ async def _commit(
 
 
 def _succeeded(
-    state: FetchState, outcome: FetchOutcome, now: datetime, next_due: datetime
+    state: FetchState, outcome: FetchOutcome, now: datetime, next_due: NextFetch
 ) -> FetchState:
     return replace(
         state,
         last_fetch=now,
         last_outcome=outcome,
-        next_due=next_due,
+        next_due=next_due.at,
+        due_reason=next_due.reason,
         error_count=0,
         last_error=None,
     )
@@ -503,7 +510,13 @@ async def _record_failure(
     error = response.error or "unknown error"
     if response.status == 410:
         # Gone: no more requests until the config names another URL.
-        gone = replace(state, last_outcome=FetchOutcome.GONE, last_error=error, next_due=None)
+        gone = replace(
+            state,
+            last_outcome=FetchOutcome.GONE,
+            last_error=error,
+            next_due=None,
+            due_reason=None,
+        )
         await _commit(SourceWrite(source.name, state=gone, lease=lease), store, writer)
         log.warning("%s: 410 Gone; disabled until its URL in the config changes", source.name)
         return SourceResult(source.name, FetchOutcome.GONE, errors=(f"{error}; disabled",))
@@ -513,17 +526,19 @@ async def _record_failure(
         not_before = retry_after(response.headers.get("retry-after"), now)
         if not_before is not None:
             error += f" (retry after {not_before:%Y-%m-%d %H:%M:%S} UTC)"
-    # One warning when a source starts failing; repeats are info, so thousands of sources
-    # that stay down do not flood the log.
-    level = logging.WARNING if failures == 1 else logging.INFO
+    # One warning when a source starts failing (and one info line when it recovers); repeats
+    # are debug, so thousands of sources that stay down do not flood the daemon's log.
+    level = logging.WARNING if failures == 1 else logging.DEBUG
     log.log(level, "%s: fetch failed (%d in a row): %s", source.name, failures, error)
+    due = next_after_failure(source, failures, now, not_before=not_before)
     failed = replace(
         state,
         last_outcome=FetchOutcome.FAILED,
         error_count=failures,
         last_error=error,
         retry_after=not_before,
-        next_due=next_after_failure(source, failures, now, not_before=not_before),
+        next_due=due.at,
+        due_reason=due.reason,
     )
     await _commit(SourceWrite(source.name, state=failed, lease=lease), store, writer)
     return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -24,6 +25,31 @@ MAX_JITTER = timedelta(minutes=15)
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d{1,10})\"?", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
+
+# A hint names where it came from ("max-age", "Expires", "ttl") and how long it asks to wait.
+Hint = tuple[str, timedelta | None]
+
+
+@dataclass(frozen=True, slots=True)
+class NextFetch:
+    """When a source is next due, and why, when that is later than its interval says:
+    e.g. "ttl 60m", "max-age 2h", "Retry-After", "backoff after 3 failures"."""
+
+    at: datetime
+    reason: str | None = None
+
+
+def duration_text(value: timedelta) -> str:
+    """A wait as people read it in a status line: 45s, 90m, 2h, 1h30m, 3d."""
+    seconds = round(value.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 120 * 60:
+        return f"{round(seconds / 60)}m"
+    if seconds < 48 * 3600:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{round(seconds / 86400)}d"
 
 
 def _http_date(value: str) -> datetime | None:
@@ -47,17 +73,18 @@ def retry_after(value: str | None, now: datetime) -> datetime | None:
     return min(max(when, now), now + MAX_HINT)
 
 
-def cache_lifetime(headers: Mapping[str, str], now: datetime) -> timedelta | None:
-    """How long the server says the response stays fresh (Cache-Control, else Expires)."""
+def cache_lifetime(headers: Mapping[str, str], now: datetime) -> Hint | None:
+    """How long the server says the response stays fresh (Cache-Control, else Expires),
+    named after the header that said so."""
     control = headers.get("cache-control", "")
     if _NO_CACHE.search(control):
         return None
     match = _MAX_AGE.search(control)
     if match:
-        return timedelta(seconds=int(match.group(1)))
+        return ("max-age", timedelta(seconds=int(match.group(1))))
     expires = _http_date(headers.get("expires", ""))
     if expires is not None and expires > now:
-        return expires - now
+        return ("Expires", expires - now)
     return None
 
 
@@ -65,17 +92,28 @@ def next_fetch(
     source: Source,
     now: datetime,
     *,
-    hints: tuple[timedelta | None, ...] = (),
+    hints: Iterable[Hint | None] = (),
     skip_hours: frozenset[int] = frozenset(),
     skip_days: frozenset[int] = frozenset(),
     rng: random.Random | None = None,
-) -> datetime:
+) -> NextFetch:
     """After a successful fetch: the later of the interval and the hints (capped), plus jitter,
-    moved out of the feed's skipHours (UTC hours) and skipDays (0 = Monday)."""
-    wait = max([source.interval, *(min(h, MAX_HINT) for h in hints if h is not None)])
+    moved out of the feed's skipHours (UTC hours) and skipDays (0 = Monday). The reason names
+    the hint that stretched the interval, and the skip rule that moved the time."""
+    wait, reason = source.interval, None
+    for hint in hints:
+        if hint is None or hint[1] is None:
+            continue
+        name, asked = hint[0], min(hint[1], MAX_HINT)
+        if asked > wait:
+            capped = " (capped)" if hint[1] > MAX_HINT else ""
+            wait, reason = asked, f"{name} {duration_text(hint[1])}{capped}"
     jitter = min(source.interval * JITTER_FRACTION, MAX_JITTER)
     due = now + wait + jitter * (rng or random).random()
-    return _after_skips(due, skip_hours, skip_days)
+    moved = _after_skips(due, skip_hours, skip_days)
+    if moved != due:
+        reason = ", ".join(filter(None, (reason, "skipHours/skipDays")))
+    return NextFetch(moved, reason)
 
 
 def next_after_failure(
@@ -85,7 +123,7 @@ def next_after_failure(
     *,
     not_before: datetime | None = None,
     rng: random.Random | None = None,
-) -> datetime:
+) -> NextFetch:
     """Capped exponential backoff with jitter, never a permanent stop; Retry-After wins if later.
 
     The delay is interval x 2^(failures-1), at most MAX_BACKOFF (or the interval, if longer).
@@ -93,7 +131,9 @@ def next_after_failure(
     delay = source.interval * (1 << min(max(failures - 1, 0), 16))
     delay = min(delay, max(MAX_BACKOFF, source.interval))
     due = now + delay + delay * JITTER_FRACTION * (rng or random).random()
-    return max(due, not_before) if not_before is not None else due
+    if not_before is not None and not_before > due:
+        return NextFetch(not_before, "Retry-After")
+    return NextFetch(due, f"backoff after {failures} failure{'s' if failures != 1 else ''}")
 
 
 def _after_skips(due: datetime, skip_hours: frozenset[int], skip_days: frozenset[int]) -> datetime:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.config import Config
@@ -26,6 +27,7 @@ class SourceStatus:
     warnings: str | None
     next_due: datetime | None
     retry_after: datetime | None
+    due_reason: str | None = None  # why next_due is later than the interval ("ttl 60m")
 
     @property
     def trouble(self) -> int:
@@ -65,6 +67,83 @@ def source_statuses(
                 warnings=state.warnings,
                 next_due=state.next_due,
                 retry_after=state.retry_after,
+                due_reason=state.due_reason,
             )
         )
     return sorted(rows, key=lambda r: (r.trouble, -r.error_count, r.name.casefold()))
+
+
+def age_text(when: datetime | None, now: datetime) -> str:
+    """A time relative to `now` as people say it: `40 s ago`, `5 min ago`, `in 2 h`, `3 d ago`."""
+    if when is None:
+        return "-"
+    seconds = (when - now).total_seconds()
+    text = _rounded(abs(seconds))
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def _rounded(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} d"
+
+
+def outcome_text(row: SourceStatus) -> str:
+    """The last outcome with its HTTP status: `new (200)`, `failed (503)`, `never fetched`."""
+    text = row.outcome or "never fetched"
+    return f"{text} ({row.status})" if row.status else text
+
+
+def next_due_text(row: SourceStatus, now: datetime) -> str:
+    """When the source is next fetched, and why when that is later than its interval."""
+    if row.kind == "local":
+        return "on change"
+    if row.outcome == FetchOutcome.GONE.value:
+        return "never (410 Gone)"
+    text = age_text(row.retry_after or row.next_due, now)
+    if row.next_due is not None and row.next_due <= now:
+        text = "now" if now - row.next_due < timedelta(minutes=1) else f"due {text}"
+    return f"{text} ({row.due_reason})" if row.due_reason else text
+
+
+def narrow_lines(rows: list[SourceStatus], now: datetime, width: int = 80) -> list[str]:
+    """The status as plain lines at most `width` wide: for pipes and narrow terminals.
+
+    Per source: its name and category; when it was fetched, the outcome and the item count;
+    when it is next due and why; then, if any, its errors or warnings, cut to the width (the
+    whole text is in `feeds status --json`).
+    """
+    lines = [f"{len(rows)} source(s)"]
+    for row in rows:
+        mark = "!" if row.trouble <= 1 else " "
+        lines.append(_cut(mark + " ", f"{row.name} [{row.category or 'from the files'}]", width))
+        fetched = (
+            f"fetched {age_text(row.last_fetch, now)}: {outcome_text(row)}, {row.items} item(s)"
+        )
+        lines.append(_cut("    ", fetched, width))
+        lines.append(_cut("    ", f"next {next_due_text(row, now)}", width))
+        if row.error_count:
+            errors = f"{row.error_count} error(s): {row.last_error or '?'}"
+            lines.append(_cut("    ", errors, width))
+        elif row.warnings:
+            lines.append(_cut("    ", f"warnings: {row.warnings}", width))
+    return lines
+
+
+def _cut(indent: str, text: str, width: int) -> str:
+    line = indent + terminal_safe(text)
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+# C0 and C1 control characters (escape sequences start with ESC or CSI) and DEL.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` on one line with no control characters: error texts and names come from
+    servers and config files, and an escape sequence must not reach the operator's terminal."""
+    return " ".join(_CONTROLS.sub(" ", text).split())

@@ -13,8 +13,10 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +80,34 @@ def _die_with_parent() -> None:
 PR_SET_PDEATHSIG = 1
 
 
+def _start_worker() -> None:
+    """In a new worker: die with the parent, and leave the terminal's signals to it.
+
+    Ctrl-C and a hang-up reach the whole process group; the parent stops its workers
+    itself (pool shutdown, or the death signal above), so a worker ignores SIGINT and SIGHUP
+    instead of dying mid-job with a KeyboardInterrupt traceback.
+    """
+    _die_with_parent()
+    for signum in _TERMINAL_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _TERMINAL_SIGNALS)  # see _terminal_signals_held
+
+
+_TERMINAL_SIGNALS = frozenset({signal.SIGINT, signal.SIGHUP})
+
+
+@contextmanager
+def _terminal_signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGHUP in this thread meanwhile: a worker process started here
+    inherits the mask, so a Ctrl-C while it is still importing (before `_start_worker`)
+    cannot kill it with a traceback; the parent gets what was held when this ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _TERMINAL_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class ParserPool:
     """A lazily started process pool for `digest_body`, with a per-job deadline.
 
@@ -95,7 +125,7 @@ class ParserPool:
             # children, so they can be told to die with us (a forkserver outlives a kill -9).
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_die_with_parent
+                self.workers, mp_context=context, initializer=_start_worker
             )
         return self._executor
 
@@ -104,7 +134,8 @@ class ParserPool:
             return digest_body(job)
         for attempt in (1, 2):
             executor = self._pool()
-            future = asyncio.get_running_loop().run_in_executor(executor, digest_body, job)
+            with _terminal_signals_held():  # submitting may start a worker
+                future = asyncio.get_running_loop().run_in_executor(executor, digest_body, job)
             try:
                 return await asyncio.wait_for(future, self.deadline)
             except TimeoutError:

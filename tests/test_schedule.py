@@ -12,7 +12,9 @@ from feeds.parse.hints import refresh_hint, skip_days, skip_hours
 from feeds.pipeline import is_due, url_hash
 from feeds.schedule import (
     MAX_HINT,
+    NextFetch,
     cache_lifetime,
+    duration_text,
     next_after_failure,
     next_fetch,
     retry_after,
@@ -47,47 +49,79 @@ def test_retry_after_seconds_and_dates() -> None:
     assert retry_after(None, NOW) is None
 
 
-def test_cache_lifetime() -> None:
-    assert cache_lifetime({"cache-control": "public, max-age=3600"}, NOW) == timedelta(hours=1)
-    assert cache_lifetime({"cache-control": "s-maxage=60, max-age=10"}, NOW) == timedelta(minutes=1)
+def test_cache_lifetime_names_the_header_that_set_it() -> None:
+    hour = timedelta(hours=1)
+    assert cache_lifetime({"cache-control": "public, max-age=3600"}, NOW) == ("max-age", hour)
+    minute = ("max-age", timedelta(minutes=1))
+    assert cache_lifetime({"cache-control": "s-maxage=60, max-age=10"}, NOW) == minute
     assert cache_lifetime({"cache-control": "no-cache, max-age=3600"}, NOW) is None
-    assert cache_lifetime({"expires": "Fri, 27 Nov 2026 14:00:00 GMT"}, NOW) == timedelta(hours=2)
+    expires = {"expires": "Fri, 27 Nov 2026 14:00:00 GMT"}
+    assert cache_lifetime(expires, NOW) == ("Expires", timedelta(hours=2))
     assert cache_lifetime({"expires": "0"}, NOW) is None
     assert cache_lifetime({}, NOW) is None
 
 
 def test_next_fetch_takes_the_longest_hint_capped_with_jitter() -> None:
-    assert next_fetch(SOURCE, NOW, rng=NoJitter()) == NOW + timedelta(minutes=30)
-    hinted = next_fetch(SOURCE, NOW, hints=(timedelta(hours=2), None), rng=NoJitter())
-    assert hinted == NOW + timedelta(hours=2)
-    shorter = next_fetch(SOURCE, NOW, hints=(timedelta(minutes=5),), rng=NoJitter())
-    assert shorter == NOW + timedelta(minutes=30)  # never sooner than the interval
-    capped = next_fetch(SOURCE, NOW, hints=(timedelta(days=30),), rng=NoJitter())
-    assert capped == NOW + MAX_HINT
+    assert next_fetch(SOURCE, NOW, rng=NoJitter()) == NextFetch(NOW + timedelta(minutes=30))
+    two_hours = ("max-age", timedelta(hours=2))
+    hinted = next_fetch(SOURCE, NOW, hints=(two_hours, ("ttl", None), None), rng=NoJitter())
+    assert hinted == NextFetch(NOW + timedelta(hours=2), "max-age 2h")
+    shorter = next_fetch(SOURCE, NOW, hints=(("ttl", timedelta(minutes=5)),), rng=NoJitter())
+    assert shorter == NextFetch(NOW + timedelta(minutes=30))  # never sooner than the interval
+    capped = next_fetch(SOURCE, NOW, hints=(("ttl", timedelta(days=30)),), rng=NoJitter())
+    assert capped == NextFetch(NOW + MAX_HINT, "ttl 30d (capped)")
     jittered = next_fetch(SOURCE, NOW, rng=FullJitter())
-    assert NOW + timedelta(minutes=32) < jittered < NOW + timedelta(minutes=33)
+    assert NOW + timedelta(minutes=32) < jittered.at < NOW + timedelta(minutes=33)
+    assert jittered.reason is None  # jitter is no reason worth showing
+
+
+def test_the_longest_hint_is_the_reason() -> None:
+    hints = (("max-age", timedelta(minutes=45)), ("ttl", timedelta(minutes=60)))
+    assert next_fetch(SOURCE, NOW, hints=hints, rng=NoJitter()).reason == "ttl 60m"
+    hints = (("Expires", timedelta(hours=3)), ("ttl", timedelta(minutes=60)))
+    assert next_fetch(SOURCE, NOW, hints=hints, rng=NoJitter()).reason == "Expires 3h"
+    equal = (("ttl", timedelta(minutes=30)),)  # the interval anyway: no stretch
+    assert next_fetch(SOURCE, NOW, hints=equal, rng=NoJitter()).reason is None
+
+
+@pytest.mark.parametrize(
+    ("wait", "text"),
+    [(45, "45s"), (119, "119s"), (120, "2m"), (3600, "60m"), (7200, "2h"), (5400, "90m"),
+     (9000, "2h30m"), (86400, "24h"), (172800, "2d"), (0, "0s")],
+)  # fmt: skip
+def test_duration_text(wait: int, text: str) -> None:
+    assert duration_text(timedelta(seconds=wait)) == text
 
 
 def test_jitter_spreads_sources() -> None:
     rng = random.Random(7)
-    times = {next_fetch(SOURCE, NOW, rng=rng) for _ in range(50)}
+    times = {next_fetch(SOURCE, NOW, rng=rng).at for _ in range(50)}
     assert len(times) == 50
     assert all(NOW + timedelta(minutes=30) <= t <= NOW + timedelta(minutes=33) for t in times)
 
 
 def test_skip_hours_and_days_move_the_due_time() -> None:
     due = next_fetch(SOURCE, NOW, skip_hours=frozenset({12, 13}), rng=NoJitter())
-    assert due == datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    assert due == NextFetch(datetime(2026, 11, 27, 14, 0, tzinfo=UTC), "skipHours/skipDays")
     # Friday and Saturday skipped: Sunday midnight.
     due = next_fetch(SOURCE, NOW, skip_days=frozenset({4, 5}), rng=NoJitter())
-    assert due == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+    assert due.at == datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
     # A feed that skips every hour is ignored rather than obeyed forever.
     due = next_fetch(SOURCE, NOW, skip_hours=frozenset(range(24)), rng=NoJitter())
-    assert due == NOW + timedelta(minutes=30)
+    assert due == NextFetch(NOW + timedelta(minutes=30))
+    both = next_fetch(
+        SOURCE, NOW, hints=(("ttl", timedelta(hours=2)),), skip_hours=frozenset({14}),
+        rng=NoJitter(),
+    )  # fmt: skip
+    assert both == NextFetch(
+        datetime(2026, 11, 27, 15, 0, tzinfo=UTC), "ttl 2h, skipHours/skipDays"
+    )
 
 
 def test_backoff_grows_is_capped_and_never_stops() -> None:
-    delays = [next_after_failure(SOURCE, n, NOW, rng=NoJitter()) - NOW for n in (1, 2, 3, 10, 100)]
+    delays = [
+        next_after_failure(SOURCE, n, NOW, rng=NoJitter()).at - NOW for n in (1, 2, 3, 10, 100)
+    ]
     assert delays == [
         timedelta(minutes=30),
         timedelta(hours=1),
@@ -95,8 +129,16 @@ def test_backoff_grows_is_capped_and_never_stops() -> None:
         timedelta(hours=24),
         timedelta(hours=24),
     ]
+    assert next_after_failure(SOURCE, 3, NOW, rng=NoJitter()).reason == "backoff after 3 failures"
+    assert next_after_failure(SOURCE, 1, NOW, rng=NoJitter()).reason == "backoff after 1 failure"
     later = NOW + timedelta(hours=5)
-    assert next_after_failure(SOURCE, 1, NOW, not_before=later, rng=NoJitter()) == later
+    assert next_after_failure(SOURCE, 1, NOW, not_before=later, rng=NoJitter()) == NextFetch(
+        later, "Retry-After"
+    )
+    sooner = NOW + timedelta(minutes=1)  # Retry-After shorter than the backoff: backoff wins
+    assert next_after_failure(SOURCE, 2, NOW, not_before=sooner, rng=NoJitter()).reason == (
+        "backoff after 2 failures"
+    )
 
 
 @pytest.mark.parametrize(

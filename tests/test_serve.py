@@ -577,16 +577,20 @@ def test_healthz_and_metrics_with_the_daemons_metrics(out: Path) -> None:
     metrics = Metrics(clock)
     with running(app_for(out, metrics)) as srv, httpx.Client(base_url=srv.url) as client:
         response = client.get("/healthz")
-        assert response.status_code == 503 and "nothing published yet" in response.text
+        assert response.status_code == 200 and "not run yet" in response.text  # just started
         metrics.observe_publish(["welt-nachrichten"], 0.25)
         metrics.observe_update(SourceResult("Lokal", FetchOutcome.NEW, new=3), 0.5)
+        metrics.observe_tick("claim")
+        metrics.observe_tick("publish")
         response = client.get("/healthz")
-        assert response.status_code == 200 and "last publish 0s ago" in response.text
+        assert response.status_code == 200 and "publish loop ran 0s ago" in response.text
         clock.now += timedelta(minutes=9)
         assert client.get("/healthz").status_code == 200
+        metrics.observe_tick("claim")  # claiming goes on; publishing has stalled
         clock.now += timedelta(minutes=2)  # 11 min > health_max_age of 10 min
         response = client.get("/healthz")
-        assert response.status_code == 503 and "660s ago" in response.text
+        assert response.status_code == 503 and "publish loop last ran 660s ago" in response.text
+        assert "claim" not in response.text  # only the late loop is named
 
         scrape = client.get("/metrics")
         assert scrape.status_code == 200

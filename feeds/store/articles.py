@@ -796,6 +796,7 @@ def _state_row(state: FetchState) -> dict[str, Any]:
         "warnings": state.warnings,
         "feed_title": state.feed_title,
         "site_url": state.site_url,
+        "due_reason": state.due_reason,
     }
 
 
@@ -817,4 +818,5 @@ def _state_from(row: Any) -> FetchState:
         warnings=row["warnings"],
         feed_title=row["feed_title"],
         site_url=row["site_url"],
+        due_reason=row["due_reason"],
     )

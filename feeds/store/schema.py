@@ -102,6 +102,7 @@ source_state = Table(
     # The feed's own title and site link from its last successful read: attribution.
     Column("feed_title", Text),
     Column("site_url", Text),
+    Column("due_reason", Text),  # why next_due is later than the interval ("ttl 60m")
     # Work sharing: the process that claimed the source, until when, and a counter that
     # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
     Column("lease_owner", Text),

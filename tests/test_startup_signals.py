@@ -1,0 +1,206 @@
+"""Signals early in `feeds run`'s start-up (issue 12, finding 7): never fatal.
+
+Each case starts a real daemon and sends the signal at one of a spread of moments after the
+process began loading its stages (seen in /proc/PID/maps); the pass criteria are the exit
+code, the log lines and the process list, never a timing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FEEDS_ENV, SEED
+from feedfactory import FeedItem, rss20
+from feedserver import FeedServer
+
+from feeds.early_signals import command_of
+
+pytestmark = pytest.mark.slow
+
+# Moments after the process reached our entry point: during the imports, the config and
+# store, the daemon's start, and just after.
+MOMENTS = (0.0, 0.1, 0.3, 0.6, 1.0)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+class Daemon:
+    """A `feeds run` subprocess in its own session, its stderr collected line by line."""
+
+    def __init__(self, site: Path, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "feeds", "--config", str(site), "run", "--tick", "0.5",
+             *extra],
+            cwd=site.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**FEEDS_ENV, "HOME": str(site.parent)}, start_new_session=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def logged(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def importing(self) -> bool:
+        """The program is loading its stages (the TLS module, which httpx needs, is mapped):
+        the moment the daemon used to be killed by a signal."""
+        try:
+            return "/_ssl." in Path(f"/proc/{self.process.pid}/maps").read_text()
+        except OSError:
+            return False
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def wait(self) -> int:
+        code = self.process.wait(timeout=60)
+        self.reader.join(timeout=10)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def site(tmp_path: Path, feed_server: FeedServer) -> Path:
+    (tmp_path / "articles").mkdir()
+    shutil.copy(SEED, tmp_path / "articles")
+    feed_server.add("/technik", rss20([FeedItem(id="1", title="one", link="https://e.com/1")]))
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        '[output]\ndir = "out"\n[storage]\nurl = "sqlite:///var/feeds.db"\n'
+        '[[sources]]\nname = "Lokal"\npath = "articles"\ntimezone = "Europe/Berlin"\n'
+        f'[[sources]]\nname = "Technik"\nurl = "{feed_server.url("/technik")}"\n'
+        'category = "Technik"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture
+def start(site: Path) -> Iterator[Callable[..., Daemon]]:
+    started: list[Daemon] = []
+
+    def start(*extra: str) -> Daemon:
+        daemon = Daemon(site, *extra)
+        started.append(daemon)
+        assert wait_for(daemon.importing), "the daemon never started its imports"
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.kill()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_stop_early_in_start_up_exits_0(
+    start: Callable[..., Daemon], signum: int, moment: float
+) -> None:
+    daemon = start()
+    time.sleep(moment)  # a spread of moments; what is asserted does not depend on it
+    daemon.process.send_signal(signum)
+    assert daemon.wait() == 0, daemon.log
+    assert "Traceback" not in daemon.log
+    assert daemon.logged("stopped") or not daemon.logged("started:"), daemon.log
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_sighup_early_in_start_up_is_a_reload(
+    start: Callable[..., Daemon], moment: float
+) -> None:
+    daemon = start()
+    time.sleep(moment)
+    daemon.process.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: daemon.logged("config reloaded")), daemon.log
+    assert daemon.process.poll() is None, daemon.log
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.wait() == 0, daemon.log
+    assert "Traceback" not in daemon.log
+
+
+def test_ctrl_c_with_parser_workers_running_prints_no_traceback(
+    start: Callable[..., Daemon], site: Path
+) -> None:
+    daemon = start()
+    # The remote source's body is parsed in a worker process: wait until one exists.
+    assert wait_for(lambda: bool(daemon.children())), daemon.log
+    assert wait_for(lambda: (site.parent / "out" / "technik" / "atom.xml").exists())
+    workers = daemon.children()
+    os.killpg(daemon.process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    assert daemon.wait() == 0, daemon.log
+    assert "Traceback" not in daemon.log
+    assert "KeyboardInterrupt" not in daemon.log
+    assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
+
+
+def test_ctrl_c_while_a_worker_is_starting_prints_no_traceback(
+    start: Callable[..., Daemon],
+) -> None:
+    daemon = start()
+    # The first worker is being spawned (importing): its process exists, its pool is not ready.
+    assert wait_for(lambda: bool(daemon.children()), 60), daemon.log
+    os.killpg(daemon.process.pid, signal.SIGINT)
+    assert daemon.wait() == 0, daemon.log
+    assert "Traceback" not in daemon.log
+
+
+def test_late_signals_at_shutdown_are_not_fatal(start: Callable[..., Daemon]) -> None:
+    daemon = start()
+    assert wait_for(lambda: daemon.logged("started:")), daemon.log
+    daemon.process.send_signal(signal.SIGTERM)
+    # More signals while it stops (a second Ctrl-C, a reload from a script) change nothing.
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if daemon.process.poll() is not None:
+            break
+        daemon.process.send_signal(signum)
+    assert daemon.wait() == 0, daemon.log
+    assert "Traceback" not in daemon.log
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["run"], "run"),
+        (["--config", "run", "update"], "update"),
+        (["--config=x.toml", "-vv", "run", "--serve"], "run"),
+        (["--log-format", "json", "-v", "run"], "run"),
+        (["-v", "status"], "status"),
+        (["--version"], None),
+        ([], None),
+        (["--", "run"], "run"),
+    ],
+)
+def test_the_command_is_found_before_click_parses(argv: list[str], command: str | None) -> None:
+    assert command_of(argv) == command
