@@ -24,6 +24,12 @@ from feeds.model import (
     Lease,
     category_slug,
 )
+from feeds.store.article_json import (
+    authors_from_json,
+    authors_to_json,
+    podcast_from_json,
+    podcast_to_json,
+)
 from feeds.store.migrations import SchemaError, migrate
 from feeds.store.schema import (
     article_categories,
@@ -714,7 +720,7 @@ def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str
         "link": article.link,
         "summary": article.summary,
         "content": article.content,
-        "authors": json.dumps(list(article.authors), ensure_ascii=False),
+        "authors": authors_to_json(article.authors),
         "published": article.published.isoformat(),
         "updated": article.updated.isoformat(),
         "published_utc": utc_text(article.published),
@@ -724,6 +730,7 @@ def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str
             [{"url": e.url, "type": e.media_type, "length": e.length} for e in article.enclosures]
         ),
         "tags": json.dumps(list(article.tags), ensure_ascii=False),
+        "podcast": podcast_to_json(article.podcast),
         "content_hash": content_hash,
         "first_seen_utc": utc_text(now),
         "expired": False,
@@ -739,7 +746,7 @@ def _article_from(row: Any) -> Article:
         link=row["link"],
         summary=row["summary"],
         content=row["content"],
-        authors=tuple(json.loads(row["authors"])),
+        authors=authors_from_json(row["authors"]),
         published=datetime.fromisoformat(row["published"]),
         updated=datetime.fromisoformat(row["updated"]),
         categories=tuple(json.loads(row["categories"])),
@@ -749,6 +756,7 @@ def _article_from(row: Any) -> Article:
             for e in json.loads(row["enclosures"])
         ),
         tags=tuple(json.loads(row["tags"])),
+        podcast=podcast_from_json(row["podcast"]),
     )
 
 
