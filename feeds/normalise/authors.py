@@ -31,7 +31,12 @@ _ADDRESS_CHAR = r"[^\s@<>()\[\]\",;:\\]"
 EMAIL = re.compile(rf"{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+")
 _MAILTO = r"(?:mailto:)?"
 # mail@host (Name), or mail@host alone.
-_EMAIL_FIRST = re.compile(rf"{_MAILTO}(?P<email>{EMAIL.pattern})(?:\s*\((?P<name>.*)\))?", re.I)
+# The name may hold one level of parentheses: "a@b.example (Ann (the) Lee)".
+_EMAIL_FIRST = re.compile(
+    rf"{_MAILTO}(?P<email>{EMAIL.pattern})"
+    r"(?:\s*\((?P<name>[^()]*(?:\([^()]*\)[^()]*)*)\))?",
+    re.I,
+)
 # Name <mail@host>; the name may be quoted.
 _NAME_ANGLE = re.compile(rf"(?P<name>[^<>]*)<{_MAILTO}(?P<email>{EMAIL.pattern})>", re.I)
 # Name (mail@host)
