@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 import feedparser
 import pytest
 from conftest import run_feeds
+from feedfactory import FeedItem, broken_rss
 from feedserver import FeedServer
 from lxml import etree
 from sqlalchemy import update
@@ -136,6 +137,30 @@ def test_several_author_elements_in_one_item_are_each_read() -> None:
         A("Heise", "news@heise.online"),
         A("Ann"),
     )
+
+
+def test_broken_xml_falls_back_to_feedparser_with_the_raw_author_read_again() -> None:
+    # lxml and feedparser's loose parser count this document's entries differently, so
+    # feedparser's persons are used; its one raw author text per entry is read again.
+    items = [
+        FeedItem(id=f"u{n}", title=f"t{n}", authors=(f"presse{n}@stadt.example (Presse {n})",))
+        for n in range(4)
+    ]
+    feed = parse_feed(broken_rss(items, good=2), url=URL)
+    assert feed.warnings
+    assert [entry.authors for entry in feed.entries] == [
+        (A(f"Presse {n}", f"presse{n}@stadt.example"),) for n in range(4)
+    ]
+
+
+def test_rss_in_the_userland_namespace_is_read_from_the_xml() -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns="http://backend.userland.com/rss2">'
+        "<channel><title>T</title><item><guid>1</guid><title>t</title>"
+        "<author>a@x.museum (A)</author><author>b@y.museum (B)</author></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body.encode(), url=URL).entries
+    assert entry.authors == (A("A", "a@x.museum"), A("B", "b@y.museum"))
 
 
 def test_atom_persons_keep_name_email_and_uri() -> None:

@@ -23,7 +23,15 @@ from feeds.model import Author
 from feeds.normalise.authors import authors_from_text
 
 _ATOM = frozenset({"http://www.w3.org/2005/atom", "http://purl.org/atom/ns#"})
-_RSS = frozenset({"", "http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"})
+_RSS = frozenset(
+    {
+        "",
+        "http://purl.org/rss/1.0/",
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://backend.userland.com/rss2",  # RSS 2.0 with a namespace of its own
+        "http://blogs.law.harvard.edu/tech/rss",
+    }
+)
 _DC = frozenset({"http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/"})
 _ITUNES = frozenset(
     {"http://www.itunes.com/dtds/podcast-1.0.dtd", "http://example.com/dtds/podcast-1.0.dtd"}
