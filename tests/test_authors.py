@@ -22,6 +22,9 @@ from feeds.model import Article, Author, RawFeed, Rule, RuleAction, Source, Sour
 from feeds.normalise.article import normalise_feed
 from feeds.normalise.authors import MAX_ADDRESS_TEXT, authors_from_text, clean_authors
 from feeds.parse import parse_feed
+from feeds.publish.document import Site
+from feeds.publish.layout import OutputLayout
+from feeds.publish.pages import render_article_page
 from feeds.rules import matches
 from feeds.sources.local import read_local_source
 from feeds.store import ArticleStore
@@ -333,5 +336,15 @@ def test_served_rss_author_is_published_with_name_and_email(
         {"name": "Pressestelle", "url": "mailto:presse@stadt.example"}
     ]
     assert document["items"][1]["authors"] == [{"name": "Stadtrat"}]
-    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    assert "ple (Pressestelle" not in page
+
+
+def test_article_pages_show_author_names_escaped(tmp_path: Path) -> None:
+    article = Article(
+        id=article_id("S", "1"), source="S", entry_id="1", title="T", link=None, summary="",
+        content="<p>x</p>", authors=(A("Ann <Lee>", "ann@stadt.example"), A("Bob")),
+        published=NOW, updated=NOW, categories=("C",), language=None,
+    )  # fmt: skip
+    site = Site(layout=OutputLayout(tmp_path, "https://news.example.org/"), title="Site")
+    page = render_article_page(article, site).decode()
+    assert "· Ann &lt;Lee&gt;, Bob</p>" in page
+    assert "ann@stadt.example" not in page
