@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 import feedparser
 import pytest
+from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from conftest import run_feeds
 from feedfactory import FeedItem, broken_rss
 from feedserver import FeedServer
@@ -308,6 +309,9 @@ def test_served_rss_author_is_published_with_name_and_email(
     result = run_feeds("--config", str(config), "update", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = tmp_path / "out" / "stadt"
+    assert_valid_atom((out / "atom.xml").read_bytes())
+    assert_valid_rss((out / "rss.xml").read_bytes())
+    assert_valid_jsonfeed((out / "feed.json").read_bytes())
 
     atom = etree.fromstring((out / "atom.xml").read_bytes())
     first, second = atom.findall(f"{ATOM}entry")

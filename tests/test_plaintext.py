@@ -10,6 +10,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from conftest import run_feeds
 from feedserver import FeedServer
 from lxml import etree, html
@@ -138,6 +139,9 @@ def test_titles_are_published_exactly_in_every_format(
     result = run_feeds("--config", str(config), "update", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = tmp_path / "out" / "titel"
+    assert_valid_atom((out / "atom.xml").read_bytes())
+    assert_valid_rss((out / "rss.xml").read_bytes())
+    assert_valid_jsonfeed((out / "feed.json").read_bytes())
 
     atom, rss = (out / "atom.xml").read_bytes(), (out / "rss.xml").read_bytes()
     assert {e.findtext(f"{ATOM}title") for e in etree.fromstring(atom).iter(f"{ATOM}entry")} == (

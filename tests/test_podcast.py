@@ -9,6 +9,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from conftest import run_feeds
 from feedserver import FeedServer
 from lxml import etree
@@ -134,6 +135,9 @@ def test_podcast_feed_is_republished_with_its_tags(tmp_path: Path, feed_server: 
     result = run_feeds("--config", str(config), "update", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = tmp_path / "out"
+    assert_valid_atom((out / "podcasts" / "atom.xml").read_bytes())
+    assert_valid_rss((out / "podcasts" / "rss.xml").read_bytes())
+    assert_valid_jsonfeed((out / "podcasts" / "feed.json").read_bytes())
 
     rss = (out / "podcasts" / "rss.xml").read_bytes()
     first, second, third = etree.fromstring(rss).iter("item")
