@@ -14,6 +14,7 @@ feedparser did; otherwise (badly broken XML) it keeps feedparser's reading.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,20 +56,30 @@ class DocumentXml:
 def read_entries(data: bytes, encoding: str | None) -> DocumentXml | None:
     """The entries' authors and explicit flags, or None if lxml cannot read the body.
 
-    `encoding` is the one feedparser settled on (it weighs the HTTP charset too).
+    `encoding` is the one feedparser settled on (it weighs the HTTP charset too). Each
+    entry is emptied once read, so a large feed never stands whole in memory.
     """
+    entries: list[EntryXml] = []
     try:
-        parser = etree.XMLParser(
-            recover=True, resolve_entities=False, no_network=True, encoding=encoding or None
+        events = etree.iterparse(
+            io.BytesIO(data),
+            events=("end",),
+            recover=True,
+            resolve_entities=False,
+            no_network=True,
+            encoding=encoding or None,
         )
-        root = etree.fromstring(data, parser)
+        for _event, element in events:
+            if _is_entry(element):
+                entries.append(_entry(element))
+                element.clear(keep_tail=True)
+        root = events.root
     except (etree.XMLSyntaxError, LookupError, ValueError):
         return None
     if root is None:
         return None
-    entries = tuple(_entry(element) for element in root.iter() if _is_entry(element))
     feed_authors = _persons(root) if _name(root)[1] == "feed" else ()
-    return DocumentXml(feed_authors=feed_authors, entries=entries)
+    return DocumentXml(feed_authors=feed_authors, entries=tuple(entries))
 
 
 def _entry(element: Any) -> EntryXml:
