@@ -23,6 +23,8 @@ from feeds.model import Author
 from feeds.normalise.html import clean_text, safe_url
 from feeds.normalise.plaintext import plain_text
 
+MAX_AUTHORS = 32  # per article: a credits list, not a phone book
+
 # Longer texts are names as written: no real address is this long, and it bounds the work
 # of the patterns below on hostile input.
 MAX_ADDRESS_TEXT = 500
@@ -65,9 +67,12 @@ def authors_from_text(text: str) -> tuple[Author, ...]:
 
 def clean_authors(authors: Iterable[Author]) -> tuple[Author, ...]:
     """Authors as published: names as plain text, only well-formed emails, only http(s)
-    pages; an author with no name takes its email as name; duplicates dropped."""
+    pages; an author with no name takes its email as name; duplicates dropped; at most
+    `MAX_AUTHORS`."""
     result: dict[Author, None] = {}
     for author in authors:
+        if len(result) == MAX_AUTHORS:
+            break
         email = clean_text(author.email or "")
         email = email.removeprefix("mailto:") if email.lower().startswith("mailto:") else email
         email_or_none = email if EMAIL.fullmatch(email) else None
