@@ -96,6 +96,22 @@ def test_itunes_tags_are_read_as_written() -> None:
     assert third.podcast is None
 
 
+def test_hostile_itunes_values_cost_only_themselves() -> None:
+    body = EPISODES.replace(
+        "<itunes:episode>1</itunes:episode>", f"<itunes:episode>{'9' * 5000}</itunes:episode>"
+    )
+    body = body.replace(
+        "<itunes:duration>1:02:03</itunes:duration>",
+        f"<itunes:duration>{'1:' * 5000}</itunes:duration>",
+    )
+    first, second, _ = parse_feed(body.encode(), url="https://pod.example/feed").entries
+    assert first.podcast is not None and first.podcast.episode is None
+    assert clean_podcast(first.podcast, None) == Podcast(
+        image="https://cdn.example/e1.jpg", explicit="yes"
+    )
+    assert second.podcast is not None and second.podcast.duration == "45:07"
+
+
 def test_store_keeps_the_podcast_tags(store: ArticleStore) -> None:
     podcast = Podcast(duration="45:07", image="https://cdn.example/c.jpg", explicit="no", episode=7)
 

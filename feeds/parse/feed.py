@@ -57,6 +57,7 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _MAX_REASON = 300
 _DEFAULT_LABELS = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
 _CHARSET = re.compile(r"charset\s*=\s*([^;]+)", re.IGNORECASE)
+_EPISODE = re.compile(r"[0-9]{1,9}")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -310,7 +311,8 @@ def _podcast(entry: Mapping[str, Any], *, url: str, explicit: str | None) -> Pod
         duration=_text(_get(entry, "itunes_duration")),
         image=join_url(url, href) if href else None,
         explicit=explicit,
-        episode=int(episode) if episode and episode.isascii() and episode.isdigit() else None,
+        # At most 9 digits: int() refuses thousands, and that would fail the whole feed.
+        episode=int(episode) if episode and _EPISODE.fullmatch(episode) else None,
     )
     return podcast if podcast != Podcast() else None
 
