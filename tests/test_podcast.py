@@ -112,6 +112,23 @@ def test_hostile_itunes_values_cost_only_themselves() -> None:
     assert second.podcast is not None and second.podcast.duration == "45:07"
 
 
+def test_an_enclosure_length_of_thousands_of_digits_is_unknown() -> None:
+    body = EPISODES.replace('length="12345678"', f'length="{"9" * 5000}"')
+    first = parse_feed(body.encode(), url="https://pod.example/feed").entries[0]
+    assert first.enclosures[0].length is None
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "items": [
+            {"id": "1", "content_text": "x",
+             "attachments": [{"url": "https://cdn.example/a.mp3", "mime_type": "audio/mpeg",
+                              "size_in_bytes": "9" * 5000}]},
+        ],
+    }  # fmt: skip
+    (item,) = parse_feed(json.dumps(document).encode(), url="https://j.example/").entries
+    assert item.enclosures[0].length is None
+
+
 def test_store_keeps_the_podcast_tags(store: ArticleStore) -> None:
     podcast = Podcast(duration="45:07", image="https://cdn.example/c.jpg", explicit="no", episode=7)
 

@@ -58,6 +58,8 @@ _MAX_REASON = 300
 _DEFAULT_LABELS = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
 _CHARSET = re.compile(r"charset\s*=\s*([^;]+)", re.IGNORECASE)
 _EPISODE = re.compile(r"[0-9]{1,9}")
+# An enclosure's bytes: 15 digits reach a petabyte, and int() refuses thousands of digits.
+_LENGTH = re.compile(r"[0-9]{1,15}")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -332,7 +334,7 @@ def _enclosures(entry: Mapping[str, Any], *, url: str) -> tuple[Enclosure, ...]:
             found[href] = Enclosure(
                 url=href,
                 media_type=_text(link.get("type")),
-                length=int(length) if length and length.isascii() and length.isdigit() else None,
+                length=int(length) if length and _LENGTH.fullmatch(length) else None,
             )
     return tuple(found.values())
 

@@ -21,6 +21,8 @@ from feeds.parse.urls import join_url, web_url
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
 
+# 15 digits reach a petabyte; int() refuses thousands of digits.
+_SIZE = re.compile(r"[0-9]{1,15}")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
@@ -199,7 +201,7 @@ def _size(value: Any) -> int | None:
         return value if value >= 0 else None
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and _SIZE.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
