@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from html import escape
 from pathlib import Path
 
@@ -62,6 +63,15 @@ def test_escapes_deeper_than_markup_in_text_stay_text() -> None:
         value = escape(value)
     assert plain_text(value, is_html=True) == escape(escape("<i>x</i>"))
     assert plain_text("<b>" * 10_000 + "x", is_html=True) == "x"
+
+
+def test_hostile_text_costs_linear_time() -> None:
+    # Each of these took minutes with a pattern that rescans to the end from every start.
+    for value in ("<!--" * 200_000, "<a " * 200_000, "<" * 500_000, "&lt;b " * 100_000):
+        started = time.process_time()
+        plain_text(value, is_html=True)
+        plain_text(value)
+        assert time.process_time() - started < 5, value[:10]
 
 
 # Titles as sources write them, and the title every output must carry.

@@ -36,8 +36,6 @@ HTML_ELEMENTS = frozenset({
 # value cannot make us loop.
 _EXTRA_ROUNDS = 2
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^<>]*>")
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_LESS_THAN = re.compile(r"<")
 
 
 def plain_text(value: str, *, is_html: bool = False) -> str:
@@ -73,12 +71,16 @@ def _strip_markup(fragment: str) -> str:
 
 
 def _escape_less_than(text: str) -> str:
-    # Comments stay markup (html_to_text drops them); any other "<" is text.
+    # Comments stay markup (html_to_text drops them); any other "<" is text. Found with
+    # find(), not a pattern: an unclosed "<!--" repeated must not cost quadratic time.
     pieces: list[str] = []
     position = 0
-    for comment in _COMMENT.finditer(text):
-        pieces.append(_LESS_THAN.sub("&lt;", text[position : comment.start()]))
-        pieces.append(comment[0])
-        position = comment.end()
-    pieces.append(_LESS_THAN.sub("&lt;", text[position:]))
+    while (start := text.find("<!--", position)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        pieces.append(text[position:start].replace("<", "&lt;"))
+        pieces.append(text[start : end + 3])
+        position = end + 3
+    pieces.append(text[position:].replace("<", "&lt;"))
     return "".join(pieces)
