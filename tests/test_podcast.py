@@ -14,9 +14,12 @@ from conftest import run_feeds
 from feedserver import FeedServer
 from lxml import etree
 
-from feeds.model import Article, Podcast, article_id
+from feeds.model import Article, Category, Enclosure, Podcast, article_id
 from feeds.normalise.podcast import clean_podcast
 from feeds.parse import parse_feed
+from feeds.publish.atom import render_atom
+from feeds.publish.document import Site, build_document
+from feeds.publish.layout import OutputLayout
 from feeds.store import ArticleStore
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -225,3 +228,19 @@ def test_podcast_feed_is_republished_with_its_tags(tmp_path: Path, feed_server: 
     assert ITUNES_NS.encode() not in (out / "text" / "rss.xml").read_bytes()
     combined = etree.fromstring((out / "all" / "rss.xml").read_bytes())
     assert [d.text for d in combined.iter(f"{IT}duration")] == ["1:02:03", "45:07"]
+
+
+def test_atom_enclosures_always_carry_a_type(tmp_path: Path) -> None:
+    article = Article(
+        id=article_id("S", "1"), source="S", entry_id="1", title="T", link="https://e.org/1",
+        summary="", content="<p>x</p>", authors=(), published=NOW, updated=NOW,
+        categories=("C",), language=None, enclosures=(Enclosure("https://cdn.example/a"),),
+    )  # fmt: skip
+    site = Site(layout=OutputLayout(tmp_path, "https://news.example.org/"), title="Site")
+    atom = etree.fromstring(render_atom(build_document(Category.named("C"), [article], site)))
+    (link,) = (x for x in atom.iter(f"{ATOM}link") if x.get("rel") == "enclosure")
+    assert dict(link.attrib) == {
+        "href": "https://cdn.example/a",
+        "rel": "enclosure",
+        "type": "application/octet-stream",
+    }
