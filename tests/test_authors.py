@@ -82,6 +82,7 @@ FORMS: list[tuple[str, tuple[Author, ...]]] = [
     ("@handle", (A("@handle"),)),
     ("Option<T> Fan", (A("Option<T> Fan"),)),
     ("ann@localhost (Ann)", (A("ann@localhost (Ann)"),)),  # no such address: as written
+    ("g@%.m", (A("g@%.m"),)),  # no valid mailto: URL either
     # Markup is no part of a name; script text goes with its element.
     ("<b>Ann</b> Lee", (A("Ann Lee"),)),
     ("x@y.example (<script>alert(1)</script>)", (A("x@y.example", "x@y.example"),)),
@@ -246,6 +247,11 @@ def test_markdown_front_matter_authors(tmp_path: Path) -> None:
         A("Pressestelle", "presse@stadt.example"),
         A("Bob"),
     )
+
+
+def test_only_well_formed_emails_are_kept() -> None:
+    written = (A("A", "g@%.m"), A("B", "b@x"), A("C", "c@{x}.org"), A("D", "mailto:d@jörg.example"))
+    assert clean_authors(written) == (A("A"), A("B"), A("C"), A("D", "d@jörg.example"))
 
 
 def test_a_huge_author_text_is_a_name_and_quick() -> None:

@@ -29,8 +29,11 @@ MAX_AUTHORS = 32  # per article: a credits list, not a phone book
 # of the patterns below on hostile input.
 MAX_ADDRESS_TEXT = 500
 
-_ADDRESS_CHAR = r"[^\s@<>()\[\]\",;:\\]"
-EMAIL = re.compile(rf"{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+")
+# An address that is also a valid mailto: URL as written (no "%", no characters an IRI
+# refuses); letters of any script, so internationalised addresses pass.
+_LOCAL = r"[\w.!#$&'*+/=?~-]+"
+_LABEL = r"[\w-]+"
+EMAIL = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})+")
 _MAILTO = r"(?:mailto:)?"
 # mail@host (Name), or mail@host alone.
 # The name may hold one level of parentheses: "a@b.example (Ann (the) Lee)".
