@@ -106,6 +106,31 @@ class Enclosure:
 
 
 @dataclass(frozen=True, slots=True)
+class Author:
+    """A person credited with an entry: a name, and where the format has room for them, an
+    email address and a web page (`uri`)."""
+
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Podcast:
+    """The iTunes tags of a podcast episode, as we republish them in RSS.
+
+    `duration` is ``[[H:]M:]S`` or seconds, `image` an http(s) URL ending in ``.jpg`` or
+    ``.png`` (Apple's rule, which feedgen enforces), `explicit` one of ``yes``, ``no``,
+    ``clean``, `episode` a positive number.
+    """
+
+    duration: str | None = None
+    image: str | None = None
+    explicit: str | None = None
+    episode: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RawEntry:
     """One entry as a source read it, before normalising: untrusted text, nothing resolved.
 
@@ -120,7 +145,8 @@ class RawEntry:
     summary_html: str | None = None
     content_html: str | None = None
     base_url: str | None = None  # what relative URLs in the HTML resolve against
-    authors: tuple[str, ...] = ()
+    # Untrusted values, split into name/email/uri as the format writes them.
+    authors: tuple[Author, ...] = ()
     published: str | None = None  # the date text as written in the source
     updated: str | None = None
     published_guess: datetime | None = None  # a parser's own reading of `published`, if any
@@ -129,6 +155,7 @@ class RawEntry:
     category: str | None = None  # a category the entry names for itself (local headers)
     language: str | None = None
     enclosures: tuple[Enclosure, ...] = ()
+    podcast: Podcast | None = None  # the iTunes item tags, unchecked
     location: str | None = None  # where it came from, for error messages (file path, URL)
 
 
@@ -163,13 +190,14 @@ class Article:
     link: str | None
     summary: str
     content: str
-    authors: tuple[str, ...]
+    authors: tuple[Author, ...]
     published: datetime
     updated: datetime
     categories: tuple[str, ...]
     language: str | None
     enclosures: tuple[Enclosure, ...] = ()
     tags: tuple[str, ...] = ()
+    podcast: Podcast | None = None
 
     def __post_init__(self) -> None:
         if self.published.tzinfo is None or self.updated.tzinfo is None:
@@ -181,19 +209,26 @@ class Article:
     def content_hash(self) -> str:
         """A digest of everything published about the article, to tell a real change."""
         digest = hashlib.sha256()
-        for part in (
+        parts = [
             self.title,
             self.link or "",
             self.summary,
             self.content,
-            "\x1f".join(self.authors),
+            # A name-only author digests as the bare name, as stores before Author held it.
+            "\x1f".join(
+                a.name + (f" <{a.email}>" if a.email else "") + (f" {a.uri}" if a.uri else "")
+                for a in self.authors
+            ),
             self.published.isoformat(),
             self.updated.isoformat(),
             "\x1f".join(self.categories),
             self.language or "",
             "\x1f".join(f"{e.url} {e.media_type} {e.length}" for e in self.enclosures),
             "\x1f".join(self.tags),
-        ):
+        ]
+        if self.podcast is not None:  # only then, so articles without one keep their digest
+            parts.append(repr(self.podcast))
+        for part in parts:
             digest.update(part.encode("utf-8"))
             digest.update(b"\x1e")
         return digest.hexdigest()

@@ -25,11 +25,19 @@ def matches(rule: Rule, article: Article) -> bool:
     """Whether every field the rule names matches (regex search) the article."""
     checks: tuple[tuple[re.Pattern[str] | None, Callable[[], str]], ...] = (
         (rule.title, lambda: article.title),
-        (rule.author, lambda: "\n".join(article.authors)),
+        (rule.author, lambda: author_text(article)),
         (rule.link, lambda: article.link or ""),
         (rule.content, lambda: html_to_text(article.content)),
     )
     return all(pattern.search(text()) is not None for pattern, text in checks if pattern)
+
+
+def author_text(article: Article) -> str:
+    """What an `author` rule searches: one line per author, its name then its email."""
+    return "\n".join(
+        f"{author.name} <{author.email}>" if author.email else author.name
+        for author in article.authors
+    )
 
 
 def apply_rules(articles: Iterable[Article], rules: Sequence[Rule]) -> RuleResult:

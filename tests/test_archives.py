@@ -10,7 +10,7 @@ from conformance import assert_valid_atom
 from lxml import etree
 
 from feeds.config import load_config
-from feeds.model import Article, article_id
+from feeds.model import Article, Author, article_id
 from feeds.pipeline import publish_everything
 from feeds.store import ArticleStore
 
@@ -22,7 +22,7 @@ HISTORY = "{http://purl.org/syndication/history/1.0}"
 def article(n: int, published: datetime) -> Article:
     return Article(
         id=article_id("s", str(n)), source="s", entry_id=str(n), title=f"Item {n}",
-        link=f"https://e.org/{n}", summary="", content=f"<p>{n}</p>", authors=("A",),
+        link=f"https://e.org/{n}", summary="", content=f"<p>{n}</p>", authors=(Author("A"),),
         published=published, updated=published, categories=("Technik",), language="en",
     )  # fmt: skip
 

@@ -23,6 +23,7 @@ from lxml import etree
 
 from feeds.model import (
     Article,
+    Author,
     Category,
     FetchOutcome,
     FetchState,
@@ -63,7 +64,8 @@ def article(
     return Article(
         id=article_id(source, entry_id), source=source, entry_id=entry_id,
         title=f"{source} {entry_id}", link=link, summary="s", content="<p>c</p>",
-        authors=authors, published=when, updated=when, categories=(category,),
+        authors=tuple(Author(name) for name in authors), published=when, updated=when,
+        categories=(category,),
         language=language,
     )  # fmt: skip
 
@@ -255,8 +257,8 @@ def test_json_feed_source_without_others_and_author_fallback(tmp_path: Path) -> 
 
 def test_author_fallback_is_the_source_title_never_the_site() -> None:
     own = article("alpha", "1", authors=("Ada", "Grace"))
-    assert published_authors(own, ALPHA) == ("Ada", "Grace")
-    assert published_authors(article("alpha", "2"), ALPHA) == ("Alpha Blog",)
+    assert published_authors(own, ALPHA) == (Author("Ada"), Author("Grace"))
+    assert published_authors(article("alpha", "2"), ALPHA) == (Author("Alpha Blog"),)
 
 
 def test_a_source_missing_from_the_config_is_still_credited_by_name(tmp_path: Path) -> None:

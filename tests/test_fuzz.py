@@ -238,7 +238,8 @@ def raw_triggers(raw: RawFeed) -> set[str]:
             entry.content_html or "",
             entry.base_url or "",
             entry.language or "",
-            *entry.authors,
+            *(author.name for author in entry.authors),
+            *(author.email or "" for author in entry.authors),
             *entry.tags,
             *(e.url for e in entry.enclosures),
             *(e.media_type or "" for e in entry.enclosures),
@@ -278,7 +279,8 @@ def article_problems(raw: RawFeed, result: NormalisedFeed) -> list[str]:
             article.title,
             article.summary,
             article.content,
-            *article.authors,
+            *(author.name for author in article.authors),
+            *(author.email or "" for author in article.authors),
             *article.tags,
         ):
             if _SURROGATE.search(text):

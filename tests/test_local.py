@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED
 
-from feeds.model import RawEntry, Source, SourceKind
+from feeds.model import Author, RawEntry, Source, SourceKind
 from feeds.sources.local import (
     LocalArticleError,
     LocalArticleFormatError,
@@ -360,7 +360,7 @@ def test_markdown_fields(tmp_path: Path) -> None:
     assert entry.title == "Ein Markdown-Artikel"
     assert entry.category == "Kultur"
     assert entry.tags == ("Politik", "Welt")
-    assert entry.authors == ("Erika Mustermann",)
+    assert entry.authors == (Author("Erika Mustermann"),)
     assert entry.summary_html == "<p>Kurz &lt;b&gt;gesagt&lt;/b&gt;.</p>"
     assert entry.language == "en"
     assert entry.link == "https://example.org/a"
@@ -375,7 +375,7 @@ def test_markdown_tags_as_string_and_defaults(tmp_path: Path) -> None:
     write(tmp_path / "a.markdown", text)
     entry = only_entry(read(tmp_path))
     assert entry.tags == ("eins", "zwei", "drei")
-    assert entry.authors == ("A", "B")
+    assert entry.authors == (Author("A"), Author("B"))
     assert entry.category is None
     assert entry.summary_html is None
     assert entry.language == "de"  # the source's

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feeds.model import Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
+from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
 from feeds.normalise.html import html_to_text, safe_url, sanitise_html
 
@@ -44,7 +44,7 @@ def test_a_full_entry() -> None:
             '<p onclick="x()">Body <a href="rel.html">link</a></p><script>alert(1)</script>'
         ),
         base_url="https://example.org/blog/",
-        authors=("Ada", "Ada", " Bob "),
+        authors=(Author("Ada"), Author("Ada"), Author(" Bob ")),
         published="Sat, 10 May 2025 11:33:00 CEST",
         updated="2025-05-11T08:00:00Z",
         tags=("news", "news", "tech"),
@@ -59,7 +59,7 @@ def test_a_full_entry() -> None:
     assert article.content == (
         '<p>Body <a href="https://example.org/blog/rel.html" rel="noopener noreferrer">link</a></p>'
     )
-    assert article.authors == ("Ada", "Bob")
+    assert article.authors == (Author("Ada"), Author("Bob"))
     # CEST is +02:00 (feedparser would read it as UTC).
     assert article.published.isoformat() == "2025-05-10T11:33:00+02:00"
     assert article.updated == datetime(2025, 5, 11, 8, 0, tzinfo=UTC)

@@ -47,6 +47,7 @@ from hypothesis import strategies as st
 from feeds.config import ConfigError, load_config
 from feeds.model import (
     Article,
+    Author,
     Category,
     Enclosure,
     RawEntry,
@@ -586,7 +587,19 @@ def raw_entries(draw: st.DrawFn) -> RawEntry:
         summary_html=draw(st.one_of(st.none(), html_fragments(max_parts=4))),
         content_html=draw(st.one_of(st.none(), html_fragments())),
         base_url=draw(st.one_of(st.none(), links())),
-        authors=tuple(draw(tag_lists)),
+        authors=tuple(
+            Author(name, email=email, uri=uri)
+            for name, email, uri in draw(
+                st.lists(
+                    st.tuples(
+                        st.one_of(any_text, unicode_words, control_text, blank_text),
+                        st.one_of(st.none(), any_text, st.just("ann@stadt.example")),
+                        st.one_of(st.none(), links()),
+                    ),
+                    max_size=4,
+                )
+            )
+        ),
         published=draw(st.one_of(st.none(), date_texts())),
         updated=draw(st.one_of(st.none(), date_texts())),
         published_guess=draw(aware_guesses),
@@ -714,14 +727,16 @@ def check_article(article: Article, now: datetime) -> None:
         article.summary,
         article.content,
         article.entry_id,
-        *article.authors,
+        *(author.name for author in article.authors),
+        *(author.email or "" for author in article.authors),
         *article.tags,
         *article.categories,
     ]
     for text in texts:
         assert not XML_ILLEGAL.search(text), f"XML-illegal character in {text!r}"
     assert article.categories and all(c.strip() for c in article.categories)
-    assert all(a.strip() for a in article.authors) and all(t.strip() for t in article.tags)
+    assert all(a.name.strip() for a in article.authors) and all(t.strip() for t in article.tags)
+    assert all(a.uri is None or _http_url(a.uri) for a in article.authors)
     assert article.content
     if article.language is not None:
         assert LANGUAGE_TAG.fullmatch(article.language), article.language

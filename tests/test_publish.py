@@ -15,7 +15,7 @@ import pytest
 from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from lxml import etree
 
-from feeds.model import Article, Category, Enclosure, article_id
+from feeds.model import Article, Author, Category, Enclosure, article_id
 from feeds.publish import OutputLayout
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, build_document
@@ -36,7 +36,7 @@ def make(
     enclosures: tuple[Enclosure, ...] = (),
     title: str = "Grüße & <Tags>",
     category: str = "Welt Nachrichten",
-    authors: tuple[str, ...] = ("Ada",),
+    authors: tuple[Author, ...] = (Author("Ada"),),
 ) -> Article:
     when = datetime(2025, 5, 10, 11, 33, tzinfo=BERLIN) - timedelta(hours=hours)
     return Article(

@@ -13,7 +13,7 @@ from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
 
 from feeds.config import ConfigError, load_config
-from feeds.model import Article, Rule, RuleAction, article_id
+from feeds.model import Article, Author, Rule, RuleAction, article_id
 from feeds.pipeline import update_sources
 from feeds.rules import apply_rules, matches
 from feeds.sources.remote import make_client
@@ -25,8 +25,8 @@ NOW = datetime(2026, 11, 27, tzinfo=UTC)
 def article(title: str, *, author: str = "Ada", link: str = "https://e.org/a") -> Article:
     return Article(
         id=article_id("s", title), source="s", entry_id=title, title=title, link=link,
-        summary="", content=f"<p>About <b>{title}</b></p>", authors=(author,), published=NOW,
-        updated=NOW, categories=("Technik",), language=None,
+        summary="", content=f"<p>About <b>{title}</b></p>", authors=(Author(author),),
+        published=NOW, updated=NOW, categories=("Technik",), language=None,
     )  # fmt: skip
 
 

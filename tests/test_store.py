@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.model import Article, Enclosure, FetchOutcome, FetchState, article_id
+from feeds.model import Article, Author, Enclosure, FetchOutcome, FetchState, article_id
 from feeds.store import ArticleStore, StaleLeaseError, StoreError
 from feeds.store.schema import SCHEMA_VERSION
 
@@ -31,7 +31,7 @@ def article(
         link=f"https://example.org/{entry_id}",
         summary="Summary „quoted“",
         content="<p>Content</p>",
-        authors=("Ada", "Bob"),
+        authors=(Author("Ada"), Author("Bob", email="bob@example.org")),
         published=published,
         updated=published,
         categories=(category,),

@@ -431,9 +431,12 @@ def _name_ok(want: Person, name: str | None) -> bool:
 
 
 def _rss_author_ok(want: Person, text: str | None) -> bool:
-    """RSS <author> as the contract writes it: "email (Name)"."""
+    """RSS <author> as the contract writes it: "email (Name)", or the bare address where
+    the source gave no name of its own."""
     if not want.email or text is None:
         return False
+    if want.name == ANY_NAME and text == want.email:
+        return True
     match = re.fullmatch(re.escape(want.email) + r" \((.+)\)", text)
     return match is not None and _name_ok(want, match.group(1))
 

@@ -15,8 +15,11 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from feeds.model import Article, Enclosure, RawEntry, RawFeed, Source, article_id
+from feeds.normalise.authors import clean_authors
 from feeds.normalise.dates import clamp_future, parse_date
-from feeds.normalise.html import clean_text, html_to_text, safe_url, sanitise_html
+from feeds.normalise.html import clean_text, safe_url, sanitise_html
+from feeds.normalise.plaintext import plain_text
+from feeds.normalise.podcast import clean_podcast
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
 FEED_TITLE_LIMIT = 200  # characters of a source feed's own title, shown on every entry
@@ -99,7 +102,7 @@ def normalise_feed(
         tuple(articles),
         tuple(errors),
         frozenset(undated),
-        title=_shorten(html_to_text(feed.title or ""), FEED_TITLE_LIMIT) or None,
+        title=_shorten(plain_text(feed.title or "", is_html=True), FEED_TITLE_LIMIT) or None,
         site_url=_site_url(feed.link),
     )
 
@@ -144,10 +147,10 @@ def normalise_entry(
     content = sanitise_html(raw.content_html or raw.summary_html or "", base)
     summary_source = raw.summary_html if raw.summary_html else content
     raw_title = raw.title or ""
-    # Plain-text titles keep their angle brackets; entities in them (common in JSON Feed
-    # titles written by HTML tools) are still decoded.
-    text_title = (
-        html_to_text(raw_title) if raw.title_is_html else clean_text(html.unescape(raw_title))
+    # Entities in plain-text titles (common in JSON Feed titles written by HTML tools) are
+    # still decoded; angle brackets that open no HTML element stay in either kind.
+    text_title = plain_text(
+        raw_title if raw.title_is_html else html.unescape(raw_title), is_html=raw.title_is_html
     )
     title = text_title or _title_from(summary_source) or key
     published, updated = _dates(raw, source, now, first_seen)
@@ -157,15 +160,16 @@ def normalise_entry(
         entry_id=key,
         title=title,
         link=link,
-        summary=_shorten(html_to_text(summary_source), SUMMARY_LIMIT),
+        summary=_shorten(plain_text(summary_source, is_html=True), SUMMARY_LIMIT),
         content=content or f"<p>{html.escape(title, quote=False)}</p>",
-        authors=_unique(clean_text(a) for a in raw.authors),
+        authors=clean_authors(raw.authors),
         published=published,
         updated=updated,
         categories=(category,),
         language=_language(raw.language) or _language(feed.language) or _language(source.language),
         enclosures=_enclosures(raw.enclosures, base),
-        tags=_unique(clean_text(t) for t in raw.tags)[:MAX_TAGS],
+        tags=_unique(plain_text(t) for t in raw.tags)[:MAX_TAGS],
+        podcast=clean_podcast(raw.podcast, base),
     )
 
 
@@ -197,7 +201,7 @@ def _plausible(guess: datetime | None) -> datetime | None:
 
 
 def _title_from(summary_html: str) -> str:
-    return _shorten(html_to_text(summary_html), 80)
+    return _shorten(plain_text(summary_html, is_html=True), 80)
 
 
 def _shorten(text: str, limit: int) -> str:

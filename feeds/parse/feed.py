@@ -35,7 +35,8 @@ from xml.sax import SAXParseException
 
 import feedparser
 
-from feeds.model import Enclosure, RawEntry, RawFeed
+from feeds.model import Author, Enclosure, Podcast, RawEntry, RawFeed
+from feeds.normalise.authors import authors_from_text
 from feeds.parse.hints import refresh_hint, skip_days, skip_hours
 from feeds.parse.jsonfeed import (
     JSONFeedError,
@@ -44,6 +45,7 @@ from feeds.parse.jsonfeed import (
     parse_json_feed,
     text_to_html,
 )
+from feeds.parse.rawxml import DocumentXml, EntryXml, read_entries
 from feeds.parse.urls import join_url, web_url
 
 __all__ = ["ParseError", "parse_feed"]
@@ -55,6 +57,9 @@ _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _MAX_REASON = 300
 _DEFAULT_LABELS = frozenset({"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"})
 _CHARSET = re.compile(r"charset\s*=\s*([^;]+)", re.IGNORECASE)
+_EPISODE = re.compile(r"[0-9]{1,9}")
+# An enclosure's bytes: 15 digits reach a petabyte, and int() refuses thousands of digits.
+_LENGTH = re.compile(r"[0-9]{1,15}")
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -117,7 +122,14 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     feed_language = _text(_get(feed, "language"))
     written_link = _link(feed, prefer_links=is_atom)
     feed_link = web_url(url, written_link)
-    feed_authors = _authors(feed) if is_atom else ()  # Atom: entries inherit the feed's authors
+    written = _written(data, result, entries)
+    # Atom: entries inherit the feed's authors.
+    if not is_atom:
+        feed_authors: tuple[Author, ...] = ()
+    elif written is not None:
+        feed_authors = written.feed_authors
+    else:
+        feed_authors = _authors(feed, is_atom=True)
     mapped = tuple(
         _entry(
             entry,
@@ -126,8 +138,9 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
             feed_link=feed_link,
             feed_language=feed_language,
             feed_authors=feed_authors,
+            written=written.entries[index] if written is not None else None,
         )
-        for entry in entries
+        for index, entry in enumerate(entries)
     )
     return RawFeed(
         entries=mapped,
@@ -148,7 +161,8 @@ def _entry(
     is_atom: bool,
     feed_link: str | None,
     feed_language: str | None,
-    feed_authors: tuple[str, ...],
+    feed_authors: tuple[Author, ...],
+    written: EntryXml | None,
 ) -> RawEntry:
     content_html, content_detail = _content(entry)
     summary_html, summary_detail = _summary(entry)
@@ -169,7 +183,7 @@ def _entry(
         summary_html=summary_html,
         content_html=content_html,
         base_url=base_url,
-        authors=_authors(entry) or feed_authors,
+        authors=(written.authors if written else _authors(entry, is_atom=is_atom)) or feed_authors,
         published=_text(_get(entry, published_key)),
         updated=_text(_get(entry, "updated")),
         published_guess=_utc(_get(entry, published_key + "_parsed")),
@@ -180,6 +194,7 @@ def _entry(
         language=next((lang for d in details if (lang := _text(d.get("language")))), feed_language),
         # feedparser resolves Atom link hrefs against xml:base, but not RSS enclosure URLs.
         enclosures=_enclosures(entry, url=in_scope),
+        podcast=_podcast(entry, url=in_scope, explicit=written.explicit if written else None),
         location=url,
     )
 
@@ -240,14 +255,68 @@ def _link(holder: Mapping[str, Any], *, prefer_links: bool) -> str | None:
     return None if prefer_links else link
 
 
-def _authors(holder: Mapping[str, Any]) -> tuple[str, ...]:
-    names = [
-        _text(person.get("name")) or _text(person.get("email"))
-        for person in _dicts(_get(holder, "authors"))
-    ]
-    if not any(names):
-        names = [_text(_get(holder, "author"))]
-    return _unique(names)
+def _written(
+    data: bytes, result: Mapping[str, Any], entries: list[Mapping[str, Any]]
+) -> DocumentXml | None:
+    """The entries' authors and explicit flags as the XML writes them, where feedparser's
+    reading may be wrong (see `feeds.parse.rawxml`): only when a person has an email or an
+    entry an explicit flag, and only if lxml finds the same number of entries."""
+    holders = [result.get("feed") or {}, *entries]
+    suspect = any(
+        "email" in person for holder in holders for person in _dicts(_get(holder, "authors"))
+    ) or any("itunes_explicit" in entry for entry in entries)
+    if not suspect:
+        return None
+    document = read_entries(data, _text(result.get("encoding")))
+    if document is None or len(document.entries) != len(entries):
+        return None
+    return document
+
+
+def _authors(holder: Mapping[str, Any], *, is_atom: bool) -> tuple[Author, ...]:
+    """feedparser's reading of the authors (used when the XML could not be read again).
+
+    A name-only person is the raw text as written; a split one is read again from the raw
+    text where feedparser kept it (the last author element's), since its split is wrong.
+    """
+    people = _dicts(_get(holder, "authors"))
+    raw = _text(_get(holder, "author"))
+    if not is_atom and len(people) == 1 and raw:
+        return authors_from_text(raw)
+    found: list[Author] = []
+    for person in people:
+        name, email = _text(person.get("name")), _text(person.get("email"))
+        if is_atom:
+            if name or email:
+                found.append(
+                    Author(name=name or email or "", email=email, uri=_text(person.get("href")))
+                )
+        elif name and not email:
+            found.extend(authors_from_text(name))
+        elif name or email:
+            found.append(Author(name=name or email or "", email=email))
+    if not found and raw:
+        found.extend(authors_from_text(raw))
+    return tuple(dict.fromkeys(found))
+
+
+def _podcast(entry: Mapping[str, Any], *, url: str, explicit: str | None) -> Podcast | None:
+    """The iTunes item tags as written (normalise checks them)."""
+    image = _get(entry, "image")
+    href = _text(image.get("href")) if isinstance(image, Mapping) else None
+    if explicit is None:
+        # feedparser keeps only "yes" (True) and "clean" (False) apart.
+        flag = _get(entry, "itunes_explicit")
+        explicit = "yes" if flag is True else "clean" if flag is False else None
+    episode = _text(_get(entry, "itunes_episode"))
+    podcast = Podcast(
+        duration=_text(_get(entry, "itunes_duration")),
+        image=join_url(url, href) if href else None,
+        explicit=explicit,
+        # At most 9 digits: int() refuses thousands, and that would fail the whole feed.
+        episode=int(episode) if episode and _EPISODE.fullmatch(episode) else None,
+    )
+    return podcast if podcast != Podcast() else None
 
 
 def _enclosures(entry: Mapping[str, Any], *, url: str) -> tuple[Enclosure, ...]:
@@ -265,7 +334,7 @@ def _enclosures(entry: Mapping[str, Any], *, url: str) -> tuple[Enclosure, ...]:
             found[href] = Enclosure(
                 url=href,
                 media_type=_text(link.get("type")),
-                length=int(length) if length and length.isascii() and length.isdigit() else None,
+                length=int(length) if length and _LENGTH.fullmatch(length) else None,
             )
     return tuple(found.values())
 

@@ -14,12 +14,15 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from feeds.model import Enclosure, RawEntry, RawFeed
+from feeds.model import Author, Enclosure, RawEntry, RawFeed
+from feeds.normalise.authors import authors_from_text
 from feeds.parse.urls import join_url, web_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
 
+# 15 digits reach a petabyte; int() refuses thousands of digits.
+_SIZE = re.compile(r"[0-9]{1,15}")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
@@ -102,7 +105,7 @@ def parse_json_feed(body: bytes, *, url: str) -> RawFeed:
 
 
 def _entry(
-    item: Mapping[str, Any], *, url: str, feed_authors: tuple[str, ...], language: str | None
+    item: Mapping[str, Any], *, url: str, feed_authors: tuple[Author, ...], language: str | None
 ) -> RawEntry:
     raw_id = item.get("id")
     entry_id: str | None = None
@@ -144,16 +147,31 @@ def _entry(
     )
 
 
-def _authors(holder: Mapping[str, Any]) -> tuple[str, ...]:
-    """Names from 1.1 ``authors`` (a list of objects), else 1.0 ``author`` (one object)."""
+def _authors(holder: Mapping[str, Any]) -> tuple[Author, ...]:
+    """People from 1.1 ``authors`` (a list of objects), else 1.0 ``author`` (one object).
+
+    A ``mailto:`` url is the author's email, any other their page; a name written as an
+    address (``Ann <ann@example.org>``) is read like RSS author text.
+    """
     people = holder.get("authors")
     if not isinstance(people, list):
         people = [holder.get("author")]
-    return _unique(
-        person["name"].strip()
-        for person in people
-        if isinstance(person, dict) and isinstance(person.get("name"), str)
-    )
+    found: list[Author] = []
+    for person in people:
+        if not isinstance(person, dict):
+            continue
+        name, url = _string(person.get("name")), _string(person.get("url"))
+        email = url[7:].strip() if url and url[:7].lower() == "mailto:" else None
+        uri = url if url and email is None else None
+        written = authors_from_text(name) if name else ()
+        if len(written) == 1:
+            first = written[0]
+            found.append(Author(name=first.name, email=first.email or email, uri=uri))
+        elif written:
+            found.extend(written)
+        elif email:
+            found.append(Author(name=email, email=email, uri=uri))
+    return tuple(dict.fromkeys(found))
 
 
 def _attachments(value: Any, *, url: str) -> tuple[Enclosure, ...]:
@@ -183,7 +201,7 @@ def _size(value: Any) -> int | None:
         return value if value >= 0 else None
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and _SIZE.fullmatch(value.strip()):
         return int(value.strip())
     return None
 

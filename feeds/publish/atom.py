@@ -10,7 +10,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import PROJECT_URL, __version__
-from feeds.model import Origin
+from feeds.model import Author, Origin
 from feeds.publish.document import FeedDocument
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
@@ -23,9 +23,12 @@ def _entry_links(doc: FeedDocument) -> list[list[dict[str, str]]]:
     for article in doc.articles:
         entry = [{"href": doc.layout.article_url(article), "rel": "alternate", "type": "text/html"}]
         for enclosure in article.enclosures:
-            link = {"href": enclosure.url, "rel": "enclosure"}
-            if enclosure.media_type:
-                link["type"] = enclosure.media_type
+            # The type always, as in RSS and JSON Feed: podcast apps pick files by it.
+            link = {
+                "href": enclosure.url,
+                "rel": "enclosure",
+                "type": enclosure.media_type or "application/octet-stream",
+            }
             if enclosure.length:
                 link["length"] = str(enclosure.length)
             entry.append(link)
@@ -63,7 +66,7 @@ def render_atom(doc: FeedDocument) -> bytes:
         fe.updated(article.updated)
         fe.published(article.published)
         for author in doc.authors(article):
-            fe.author({"name": author})
+            fe.author(_person(author))
         fe.link(entry_links)
         if article.summary:
             fe.summary(article.summary)
@@ -71,6 +74,15 @@ def render_atom(doc: FeedDocument) -> bytes:
         for name in (*article.categories, *article.tags):
             fe.category(term=name)
     return _repair(fg.atom_str(pretty=True), doc, links)
+
+
+def _person(author: Author) -> dict[str, str]:
+    person = {"name": author.name}
+    if author.email:
+        person["email"] = author.email
+    if author.uri:
+        person["uri"] = author.uri
+    return person
 
 
 def _repair(document: bytes, doc: FeedDocument, links: list[list[dict[str, str]]]) -> bytes:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from feeds.model import Article, Category, Origin, SourceKind
+from feeds.model import Article, Author, Category, Origin, SourceKind
 from feeds.publish.dedupe import deduplicate
 from feeds.publish.layout import OutputLayout
 from feeds.slugs import slug_of
@@ -100,7 +100,7 @@ class FeedDocument:
         """The other sources that carry the same article (merged into this entry)."""
         return tuple(self._origin(name, False) for name in self.carriers.get(article.id, ()))
 
-    def authors(self, article: Article) -> tuple[str, ...]:
+    def authors(self, article: Article) -> tuple[Author, ...]:
         """An entry's published authors (see `published_authors`)."""
         return published_authors(article, self.origin(article))
 
@@ -128,10 +128,10 @@ class FeedDocument:
         return f"{self.title} – {self.site_title}"
 
 
-def published_authors(article: Article, origin: Origin) -> tuple[str, ...]:
+def published_authors(article: Article, origin: Origin) -> tuple[Author, ...]:
     """An entry's authors as every format publishes them: its own, else its source's
     title (the Planet convention), never the site's title."""
-    return article.authors or (origin.title,)
+    return article.authors or (Author(name=origin.title),)
 
 
 def build_document(

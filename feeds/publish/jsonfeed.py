@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.model import Article, Origin
+from feeds.model import Article, Author, Origin
 from feeds.publish.document import FeedDocument
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -50,7 +50,7 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
     }
     if article.summary:
         item["summary"] = article.summary
-    item["authors"] = [{"name": name} for name in doc.authors(article)]
+    item["authors"] = [_author(author) for author in doc.authors(article)]
     tags = list(dict.fromkeys((*article.categories, *article.tags)))
     if tags:
         item["tags"] = tags
@@ -69,3 +69,13 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
             for e in article.enclosures
         ]
     return item
+
+
+def _author(author: Author) -> dict[str, str]:
+    # JSON Feed has no email field: an author's page, else their address as a mailto: URL.
+    person = {"name": author.name}
+    if author.uri:
+        person["url"] = author.uri
+    elif author.email:
+        person["url"] = "mailto:" + author.email
+    return person

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import PROJECT_URL, __version__
+from feeds.model import Author, Podcast
 from feeds.publish.atom import ATOM_NS
 from feeds.publish.document import FeedDocument
 
@@ -16,6 +18,8 @@ def render_rss(doc: FeedDocument) -> bytes:
     """The category as an RSS 2.0 channel, newest item first."""
     fg = FeedGenerator()
     fg.load_extension("dc")
+    if any(article.podcast for article in doc.articles):
+        fg.load_extension("podcast")  # the itunes namespace, only where an episode has tags
     fg.title(doc.title)
     fg.description(doc.description)
     # feedgen takes the channel <link> from the last link added: self first, site last.
@@ -36,7 +40,7 @@ def render_rss(doc: FeedDocument) -> bytes:
         # <description> is HTML in RSS: a plain-text summary must be escaped to stay text.
         fe.description(html.escape(article.summary or article.title, quote=False))
         fe.content(article.content)
-        fe.dc.dc_creator(list(doc.authors(article)))
+        _authors(fe, doc.authors(article))
         origin = doc.origin(article)
         if source_url := origin.feed_url or origin.site_url:
             fe.source(url=source_url, title=origin.title)
@@ -47,8 +51,36 @@ def render_rss(doc: FeedDocument) -> bytes:
             fe.enclosure(
                 first.url, str(first.length or 0), first.media_type or "application/octet-stream"
             )
+        if article.podcast is not None:
+            _podcast(fe, article.podcast)
     document = bytes(fg.rss_str(pretty=True))
     return _add_hub(document, doc.site.hub) if doc.site.hub else document
+
+
+def _authors(fe: Any, authors: tuple[Author, ...]) -> None:
+    """RSS has one ``<author>``, an email address with the name in parentheses: the first
+    author with an email goes there; every other author is a ``dc:creator`` name."""
+    emailed = next((a for a in authors if a.email), None)
+    if emailed is not None:
+        person = {"email": emailed.email}
+        if emailed.name != emailed.email:
+            person["name"] = emailed.name
+        fe.author(person)
+    creators = [a.name for a in authors if a is not emailed]
+    if creators:
+        fe.dc.dc_creator(creators)
+
+
+def _podcast(fe: Any, podcast: Podcast) -> None:
+    # Values were checked at ingest (feeds/normalise/podcast.py) against what feedgen takes.
+    if podcast.duration:
+        fe.podcast.itunes_duration(podcast.duration)
+    if podcast.image:
+        fe.podcast.itunes_image(podcast.image)
+    if podcast.explicit:
+        fe.podcast.itunes_explicit(podcast.explicit)
+    if podcast.episode:
+        fe.podcast.itunes_episode(podcast.episode)
 
 
 def _add_hub(document: bytes, hub: str) -> bytes:

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.model import RawEntry, RawFeed, Source
+from feeds.normalise.authors import authors_from_text
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -400,11 +401,16 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     language = _optional_text(meta.get("language"), "language", fail)
     link = _optional_text(meta.get("link"), "link", fail)
     tags = _text_list(meta.get("tags"), "tags", fail, split_commas=True)
-    authors = _dedupe(
-        [
-            *_text_list(meta.get("author"), "author", fail, split_commas=False),
-            *_text_list(meta.get("authors"), "authors", fail, split_commas=True),
-        ]
+    # Each text may be a name or an address: "Ann <ann@example.org>".
+    authors = tuple(
+        dict.fromkeys(
+            author
+            for text in (
+                *_text_list(meta.get("author"), "author", fail, split_commas=False),
+                *_text_list(meta.get("authors"), "authors", fail, split_commas=True),
+            )
+            for author in authors_from_text(text)
+        )
     )
 
     body = "\n".join(lines[end + 1 :]).strip("\n")

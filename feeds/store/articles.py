@@ -23,6 +23,12 @@ from feeds.model import (
     Lease,
 )
 from feeds.slugs import category_key
+from feeds.store.article_json import (
+    authors_from_json,
+    authors_to_json,
+    podcast_from_json,
+    podcast_to_json,
+)
 from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.migrations import SchemaError, migrate
@@ -740,7 +746,7 @@ def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str
         "link": article.link,
         "summary": article.summary,
         "content": article.content,
-        "authors": json.dumps(list(article.authors), ensure_ascii=False),
+        "authors": authors_to_json(article.authors),
         "published": article.published.isoformat(),
         "updated": article.updated.isoformat(),
         "published_utc": utc_text(article.published),
@@ -750,6 +756,7 @@ def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str
             [{"url": e.url, "type": e.media_type, "length": e.length} for e in article.enclosures]
         ),
         "tags": json.dumps(list(article.tags), ensure_ascii=False),
+        "podcast": podcast_to_json(article.podcast),
         "content_hash": content_hash,
         "first_seen_utc": utc_text(now),
         "expired": False,
@@ -765,7 +772,7 @@ def _article_from(row: Any) -> Article:
         link=row["link"],
         summary=row["summary"],
         content=row["content"],
-        authors=tuple(json.loads(row["authors"])),
+        authors=authors_from_json(row["authors"]),
         published=datetime.fromisoformat(row["published"]),
         updated=datetime.fromisoformat(row["updated"]),
         categories=tuple(json.loads(row["categories"])),
@@ -775,6 +782,7 @@ def _article_from(row: Any) -> Article:
             for e in json.loads(row["enclosures"])
         ),
         tags=tuple(json.loads(row["tags"])),
+        podcast=podcast_from_json(row["podcast"]),
     )
 
 

@@ -40,7 +40,7 @@ articles = Table(
     Column("link", Text),
     Column("summary", Text, nullable=False),
     Column("content", Text, nullable=False),
-    Column("authors", Text, nullable=False),  # JSON array
+    Column("authors", Text, nullable=False),  # JSON array of objects (or old: of names)
     Column("published", String(40), nullable=False),
     Column("updated", String(40), nullable=False),
     Column("published_utc", String(32), nullable=False),
@@ -48,6 +48,7 @@ articles = Table(
     Column("language", String(35)),
     Column("enclosures", Text, nullable=False),  # JSON array of objects
     Column("tags", Text, nullable=False),  # JSON array
+    Column("podcast", Text),  # JSON object of iTunes tags, or NULL (feeds/store/article_json.py)
     Column("content_hash", String(64), nullable=False),
     Column("first_seen_utc", String(32), nullable=False),
     # Retention keeps a tombstone, so an old entry still in its source's feed is not

@@ -1,0 +1,169 @@
+"""Plain-text fields keep angle brackets that are not HTML, lose markup that is, and every
+output escapes the result so that readers (feedparser, lxml, a browser) see the same text."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from html import escape
+from pathlib import Path
+
+import feedparser
+import pytest
+from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from conftest import run_feeds
+from feedserver import FeedServer
+from lxml import etree, html
+
+from feeds.normalise.plaintext import plain_text
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+# (value, is it HTML, the text it must give)
+CASES: list[tuple[str, bool, str]] = [
+    ("scheduler & <io_uring>", True, "scheduler & <io_uring>"),
+    ("Option<T>", True, "Option<T>"),
+    ("Vec<Option<T>>", True, "Vec<Option<T>>"),
+    ("a < b", True, "a < b"),
+    ("1 < 2 > 0", True, "1 < 2 > 0"),
+    ("a <b", True, "a <b"),
+    ("x &lt;io_uring&gt;", True, "x <io_uring>"),
+    ("AT&amp;T", True, "AT&T"),
+    ("<b>x</b> y", True, "x y"),
+    ("<B>x</B> y", True, "x y"),
+    ('<a href="https://e.org/">link</a> text', True, "link text"),
+    ("<script>alert(1)</script>Safe", True, "Safe"),
+    ("<style>p{color:red}</style>Safe", True, "Safe"),
+    ("&lt;b&gt;x&lt;/b&gt; y", True, "x y"),  # escaped once
+    ("&lt;script&gt;alert(1)&lt;/script&gt;Safe", True, "Safe"),
+    ("<p>one</p><p>two</p>", True, "one two"),
+    ("a <!-- hidden --> b", True, "a b"),
+    ("<br/>x", True, "x"),
+    # Text fields: only markup of HTML elements goes.
+    ("scheduler & <io_uring>", False, "scheduler & <io_uring>"),
+    ("Use <T> & <b>bold</b>", False, "Use <T> & bold"),
+    ("<b>x</b> y", False, "x y"),
+    ("&lt;b&gt;x&lt;/b&gt; y", False, "&lt;b&gt;x&lt;/b&gt; y"),  # text: entities are text
+    ("<script>alert(1)</script>Safe", False, "Safe"),
+    ("AT&amp;T", False, "AT&amp;T"),  # text is text
+    ("  spaced \n out  ", False, "spaced out"),
+]
+
+
+@pytest.mark.parametrize(("value", "is_html", "expected"), CASES)
+def test_plain_text(value: str, is_html: bool, expected: str) -> None:
+    assert plain_text(value, is_html=is_html) == expected
+
+
+def test_escapes_deeper_than_markup_in_text_stay_text() -> None:
+    # HTML whose text is escaped markup loses that markup; anything escaped deeper is text.
+    value = "<i>x</i>"
+    for _ in range(3):
+        value = escape(value)
+    assert plain_text(value, is_html=True) == escape(escape("<i>x</i>"))
+    assert plain_text("<b>" * 10_000 + "x", is_html=True) == "x"
+
+
+def test_hostile_text_costs_linear_time() -> None:
+    # Each of these took minutes with a pattern that rescans to the end from every start.
+    for value in ("<!--" * 200_000, "<a " * 200_000, "<" * 500_000, "&lt;b " * 100_000):
+        started = time.process_time()
+        plain_text(value, is_html=True)
+        plain_text(value)
+        assert time.process_time() - started < 5, value[:10]
+
+
+# Titles as sources write them, and the title every output must carry.
+RSS_TITLES = [
+    ("scheduler &amp; &lt;io_uring&gt;", "scheduler & <io_uring>"),
+    ("Option&lt;T&gt; in Rust", "Option<T> in Rust"),
+    ("a &lt; b", "a < b"),
+    ("&lt;b&gt;Fett&lt;/b&gt; gedruckt", "Fett gedruckt"),
+    ("&amp;lt;b&amp;gt;Zweimal&amp;lt;/b&amp;gt; maskiert", "Zweimal maskiert"),
+    ("&lt;script&gt;alert(1)&lt;/script&gt;Sicher", "Sicher"),
+    ('<![CDATA[<a href="https://e.org/">Link</a> & <io_uring>]]>', "Link & <io_uring>"),
+    ("Größe &amp; Maß", "Größe & Maß"),
+]
+ATOM_TITLES = [
+    ('<title type="text">Option&lt;T&gt; &amp; a &lt; b</title>', "Option<T> & a < b"),
+    ('<title type="html">&lt;i&gt;x&lt;/i&gt; &amp;lt;io_uring&amp;gt;</title>', "x <io_uring>"),
+    ('<title type="text">&lt;b&gt;escaped&lt;/b&gt; markup</title>', "escaped markup"),
+]
+JSON_TITLES = [("Option<T> & Vec<u8>", "Option<T> & Vec<u8>")]
+EXPECTED = {title for _, title in RSS_TITLES + ATOM_TITLES + JSON_TITLES}
+
+
+def _rss() -> bytes:
+    items = "".join(
+        f"<item><guid>r{n}</guid><title>{title}</title><link>https://e.org/r{n}</link>"
+        f"<description>d</description><pubDate>Sat, 10 May 2025 1{n}:00:00 +0000</pubDate></item>"
+        for n, (title, _) in enumerate(RSS_TITLES)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>R</title>'
+        f"<link>https://e.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def _atom() -> bytes:
+    entries = "".join(
+        f"<entry><id>urn:a{n}</id>{title}<updated>2025-05-11T0{n}:00:00Z</updated>"
+        f'<link href="https://e.org/a{n}"/><summary>s</summary></entry>'
+        for n, (title, _) in enumerate(ATOM_TITLES)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>A</title><id>urn:a</id><updated>2025-05-11T00:00:00Z</updated>{entries}</feed>"
+    ).encode()
+
+
+def _json() -> bytes:
+    items = [
+        {"id": f"j{n}", "title": title, "url": f"https://e.org/j{n}", "content_text": "x",
+         "date_published": "2025-05-12T00:00:00Z"}
+        for n, (title, _) in enumerate(JSON_TITLES)
+    ]  # fmt: skip
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": items}
+    ).encode()
+
+
+def test_titles_are_published_exactly_in_every_format(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    sources = []
+    for name, body, kind in (
+        ("rss", _rss(), "application/rss+xml"),
+        ("atom", _atom(), "application/atom+xml"),
+        ("json", _json(), "application/feed+json"),
+    ):
+        url = feed_server.add(f"/{name}", body, content_type=kind)
+        sources.append(f'[[sources]]\nname = "{name}"\nurl = "{url}"\ncategory = "Titel"\n')
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        '[output]\ndir = "out"\nbase_url = "https://news.example.org/"\ntitle = "Site"\n'
+        '[storage]\nurl = "sqlite:///feeds.db"\n' + "\n".join(sources),
+        encoding="utf-8",
+    )
+    result = run_feeds("--config", str(config), "update", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = tmp_path / "out" / "titel"
+    assert_valid_atom((out / "atom.xml").read_bytes())
+    assert_valid_rss((out / "rss.xml").read_bytes())
+    assert_valid_jsonfeed((out / "feed.json").read_bytes())
+
+    atom, rss = (out / "atom.xml").read_bytes(), (out / "rss.xml").read_bytes()
+    assert {e.findtext(f"{ATOM}title") for e in etree.fromstring(atom).iter(f"{ATOM}entry")} == (
+        EXPECTED
+    )
+    assert {i.findtext("title") for i in etree.fromstring(rss).iter("item")} == EXPECTED
+    for body in (atom, rss):
+        assert {e.title for e in feedparser.parse(io.BytesIO(body)).entries} == EXPECTED
+    document = json.loads((out / "feed.json").read_bytes())
+    assert {item["title"] for item in document["items"]} == EXPECTED
+    page = html.fromstring((out / "index.html").read_bytes())
+    assert {h.text_content() for h in page.iter("h2")} == EXPECTED
+    front = html.fromstring((tmp_path / "out" / "index.html").read_bytes())
+    assert {h.text_content() for h in front.iter("h3")} <= EXPECTED
+    assert b"<io_uring>" not in (out / "index.html").read_bytes()  # escaped in HTML
