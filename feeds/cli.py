@@ -283,6 +283,8 @@ def publish(config_path: str | None, wait: float) -> None:
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         result = _publish(lambda: publish_everything(config, store))
     stdout.print(f"{len(result.written)} file(s) written, {result.unchanged} unchanged.")
+    for problem in result.problems:
+        stdout.print(f"  not published: {problem}", markup=False)
 
 
 def _print_summary(config: Config, report: UpdateReport, published: PublishResult) -> None:
@@ -298,6 +300,8 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
         elif result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
+    for problem in published.problems:
+        stdout.print(f"  not published: {problem}", markup=False)
     stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
 
 

@@ -35,6 +35,7 @@ from feeds.model import (
     category_slug,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
+from feeds.normalise.warnings import bounded
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
@@ -51,6 +52,7 @@ Clock = Callable[[], datetime]
 
 CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
+WARNINGS_LIMIT = 2000  # characters of a source's warnings kept for `feeds status`
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,10 +413,10 @@ def _article_write(
         # Entries without dates keep the time we first saw them, not each fetch's `now`.
         known = store.first_seen(source.name, sorted(normalised.undated))
         articles = with_first_seen(articles, known)
-    errors = (*warnings, *normalised.errors)
+    errors = bounded((*warnings, *normalised.errors))
     saved = replace(
         _succeeded(state, FetchOutcome.NEW, now, next_due),
-        warnings="; ".join(errors)[:2000] or None,
+        warnings="; ".join(errors)[:WARNINGS_LIMIT] or None,
     )
     if ruled.dropped:
         log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)

@@ -100,7 +100,9 @@ class UpsertResult:
 
 def utc_text(value: datetime) -> str:
     """Fixed-width UTC text that sorts like the instant it names."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(UTC)
+    # Years are zero-padded by hand: strftime's %Y writes the year 999 as "999".
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def _from_utc_text(value: str | None) -> datetime | None:

@@ -1,0 +1,112 @@
+"""Caps on every field of an entry, applied once, where a raw entry becomes an article.
+
+No real article comes near these; they exist so that one hostile or broken entry cannot
+make a feed that no XML parser reads back (lxml refuses a text node over 10 MB) or a
+store that grows by megabytes per row. Text is cut on a character boundary; HTML is cut
+and sanitised again, so its markup stays well-formed; a URL or id that is too long is
+not cut (a cut URL points elsewhere): links are dropped and ids replaced by a digest.
+Every cut is counted in the read's warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from feeds.model import Enclosure, RawEntry
+from feeds.normalise.warnings import WarningTally
+
+TITLE = 2_000  # characters; a headline, even a long one, is under 300
+AUTHOR = 500  # one author's name (and address)
+MAX_AUTHORS = 50
+ENTRY_ID = 2_048  # longer ids become "sha256:<hex>" of the whole id
+LINK = 2_048  # links, enclosure and base URLs: what browsers and servers reliably take
+TAG = 200
+MAX_TAGS = 50
+CATEGORY = 100  # a category name; its slug names a folder, so it must stay short
+SUMMARY = 10_000  # of the summary's HTML; the published teaser is shorter still
+CONTENT = 1_000_000  # of the content's HTML: a long book chapter, 10x under lxml's limit
+MAX_ENCLOSURES = 20
+MEDIA_TYPE = 255  # RFC 6838's limit on a media type name
+LANGUAGE = 35  # the store's column; BCP 47 tags are far shorter
+
+_DIGEST_PREFIX = "sha256:"
+
+
+def capped_key(key: str) -> str:
+    """An entry id within `ENTRY_ID` characters: a longer one becomes its SHA-256."""
+    if len(key) <= ENTRY_ID:
+        return key
+    return _DIGEST_PREFIX + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def cap_entry(raw: RawEntry, key: str, who: str, tally: WarningTally) -> RawEntry:
+    """`raw` with every field within its cap; what was cut or dropped is added to `tally`,
+    the entry named by `who` (its file, or its id).
+
+    `key` is the entry's id (see `entry_key`): it becomes its `entry_id`, so cutting the
+    fields an id may be derived from (link, title, content) never changes the id.
+    """
+
+    def cut(value: str | None, limit: int, what: str) -> str | None:
+        if value is None or len(value) <= limit:
+            return value
+        tally.add(f"{what} cut to {limit:,} characters", f"{who} ({len(value):,})")
+        return value[:limit]
+
+    def url(value: str | None, what: str) -> str | None:
+        if value is None or len(value) <= LINK:
+            return value
+        tally.add(f"{what} over {LINK:,} characters dropped", f"{who} ({len(value):,})")
+        return None
+
+    def many(values: tuple[str, ...], limit: int, length: int, what: str) -> tuple[str, ...]:
+        if len(values) > limit:
+            tally.add(f"{what}s beyond {limit} dropped", f"{who} ({len(values):,})")
+            values = values[:limit]
+        too_long = sum(len(v) > length for v in values)
+        if too_long:  # one report per entry, however many of its values were cut
+            tally.add(f"{what}s cut to {length:,} characters", f"{who} ({too_long:,} of them)")
+        return tuple(v[:length] for v in values)
+
+    enclosures = raw.enclosures
+    if len(enclosures) > MAX_ENCLOSURES:
+        tally.add(f"enclosures beyond {MAX_ENCLOSURES} dropped", f"{who} ({len(enclosures):,})")
+        enclosures = enclosures[:MAX_ENCLOSURES]
+    kept_enclosures = tuple(
+        Enclosure(
+            url=e.url,
+            media_type=e.media_type if e.media_type and len(e.media_type) <= MEDIA_TYPE else None,
+            length=e.length,
+        )
+        for e in enclosures
+        if url(e.url, "enclosure URL") is not None
+    )
+    language = raw.language if raw.language and len(raw.language) <= LANGUAGE else None
+    return replace(
+        raw,
+        entry_id=key,
+        title=cut(raw.title, TITLE, "title"),
+        link=url(raw.link, "link"),
+        summary_html=cut(raw.summary_html, SUMMARY, "summary"),
+        content_html=cut(raw.content_html, CONTENT, "content"),
+        base_url=url(raw.base_url, "base URL"),
+        authors=many(raw.authors, MAX_AUTHORS, AUTHOR, "author"),
+        tags=many(raw.tags, MAX_TAGS, TAG, "tag"),
+        category=cut(raw.category, CATEGORY, "category"),
+        language=language,
+        enclosures=kept_enclosures,
+    )
+
+
+def fit_html(sanitised: str, sanitise: Callable[[str], str]) -> str:
+    """Sanitised HTML within about `CONTENT` characters.
+
+    Sanitising escapes text, so a fragment cut to the cap may come out longer: it is cut
+    again and sanitised once more, which closes the elements the cut left open (so it may
+    pass the cap by their closing tags, never by more).
+    """
+    if len(sanitised) <= CONTENT:
+        return sanitised
+    return sanitise(sanitised[:CONTENT])
