@@ -25,6 +25,7 @@ from feeds.model import (
     category_slug,
 )
 from feeds.store.migrations import SchemaError, migrate
+from feeds.store.retention import forget_missing, retire, retired_among
 from feeds.store.schema import (
     article_categories,
     articles,
@@ -273,7 +274,7 @@ class ArticleStore:
     def _known_hashes(
         self, conn: Connection, source: str, entry_ids: Sequence[str]
     ) -> dict[str, str | None]:
-        """Content hash of each stored entry; None for tombstones, which stay retired."""
+        """Content hash of each stored entry; None for retired ones, which stay retired."""
         known: dict[str, str | None] = {}
         for chunk in _chunks(entry_ids):
             query = select(articles.c.entry_id, articles.c.content_hash, articles.c.expired).where(
@@ -281,6 +282,8 @@ class ArticleStore:
             )
             for entry_id, content_hash, expired in conn.execute(query):
                 known[entry_id] = None if expired else content_hash
+        unknown = [entry_id for entry_id in entry_ids if entry_id not in known]
+        known.update(dict.fromkeys(retired_among(conn, source, unknown)))
         return known
 
     def _write(
@@ -429,6 +432,7 @@ class ArticleStore:
                     article_categories.delete().where(article_categories.c.article_id.in_(chunk))
                 )
                 conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+            forget_missing(conn, source, present)
             self._mark_pending(conn, slugs)
         return frozenset(slugs)
 
@@ -481,7 +485,12 @@ class ArticleStore:
         return (int(highest) - 1 if highest else 0), entries
 
     def expire_beyond(self, max_items: int) -> int:
-        """Retire articles that fell out of every category's newest `max_items`."""
+        """Retire articles that fell out of every category's newest `max_items`: each is
+        deleted, leaving a tombstone (feeds/store/retention.py). Returns how many.
+
+        Among equal dates the later arrival ranks newer, so a new arrival dated like the
+        oldest kept entries never retires at once (that would leave holes in archives).
+        """
         with self.engine.begin() as conn:
             slugs = (
                 conn.execute(
@@ -499,6 +508,7 @@ class ArticleStore:
                         .where(article_categories.c.category_slug == slug)
                         .order_by(
                             article_categories.c.published_utc.desc(),
+                            article_categories.c.seq.desc(),
                             article_categories.c.article_id,
                         )
                         .offset(max_items)
@@ -513,15 +523,17 @@ class ArticleStore:
                             article_categories.c.article_id.in_(chunk),
                         )
                     )
-            orphaned = select(article_categories.c.article_id).where(
+            linked = select(article_categories.c.article_id).where(
                 article_categories.c.article_id == articles.c.id
             )
-            result = conn.execute(
-                articles.update()
-                .where(articles.c.expired.is_(False), ~orphaned.exists())
-                .values(expired=True, content="", summary="", enclosures="[]")
-            )
-            return result.rowcount
+            # Rows an older store kept as tombstones (`expired`) become real ones too.
+            retiring = conn.execute(
+                select(articles.c.id, articles.c.source, articles.c.entry_id).where(
+                    articles.c.expired.is_(True) | ~linked.exists()
+                )
+            ).all()
+            retire(conn, _insert_for(conn), retiring)
+            return len(retiring)
 
     # -- fetch state ---------------------------------------------------------------------
 
