@@ -45,6 +45,7 @@ from feeds.websub import announce
 from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
+HELD_SHOWN = 20  # names of held sources in the summary; the rest are counted
 
 log = logging.getLogger("feeds")
 T = TypeVar("T")
@@ -110,6 +111,11 @@ def _open_store(config: Config) -> Iterator[ArticleStore]:
 def _exclusive(store: ArticleStore, wait: float) -> Iterator[None]:
     try:
         with run_lock(store.engine, wait):
+            if store.engine.dialect.name == "sqlite":
+                # No other process can be running: leases left are a killed run's.
+                taken = store.take_over_leases()
+                if taken:
+                    log.info("took over %d lease(s) a stopped run left behind", taken)
             yield
     except StoreBusyError as exc:
         raise Busy(f"{exc}; nothing done (use --wait SECONDS to wait for it)") from None
@@ -302,6 +308,13 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
     for problem in published.problems:
         stdout.print(f"  not published: {problem}", markup=False)
+    if report.held_elsewhere:
+        held = report.held_elsewhere
+        names = ", ".join(held[:HELD_SHOWN]) + (", ..." if len(held) > HELD_SHOWN else "")
+        stdout.print(
+            f"  skipped {len(held)} source(s) another running process holds: {names}",
+            markup=False,
+        )
     stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
 
 

@@ -58,6 +58,8 @@ WARNINGS_LIMIT = 2000  # characters of a source's warnings kept for `feeds statu
 @dataclass(frozen=True, slots=True)
 class UpdateReport:
     results: tuple[SourceResult, ...]
+    # Sources this run left alone because another live process holds their lease.
+    held_elsewhere: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[SourceResult, ...]:
@@ -241,7 +243,9 @@ class Updater:
                 if jobs and on_start is not None:
                     on_start(len(done))
             if not running:
-                return UpdateReport(tuple(results))
+                others = [name for name in self.remote if name not in done]
+                held = self.store.held_elsewhere(others, self.owner, self.clock())
+                return UpdateReport(tuple(results), tuple(held))
             finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             results.extend(task.result() for task in finished)
 

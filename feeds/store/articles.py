@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +47,8 @@ from feeds.store.schema import (
 
 # SQLite limits bound parameters per statement; stay well under it.
 _CHUNK = 500
+# PostgreSQL's view of open sessions: a lease whose owner's backend is not in it is free.
+_PG_STAT_ACTIVITY = table("pg_stat_activity", column("pid"))
 
 
 class StoreError(Exception):
@@ -49,7 +62,7 @@ class StaleLeaseError(Exception):
         super().__init__(f"{lease.source}: lease {lease.fence} of {lease.owner} no longer holds")
 
 
-_LEASE_COLUMNS = ("lease_owner", "lease_expires_utc", "fence")
+_LEASE_COLUMNS = ("lease_owner", "lease_expires_utc", "lease_backend", "fence")
 _STATE_COLUMNS = tuple(c.name for c in source_state.c if c.name not in ("source", *_LEASE_COLUMNS))
 # Statements built once (they run for every fetch) that touch a source's row only while
 # the lease is still the one we hold: release it, or save the fetch state and release it.
@@ -58,10 +71,11 @@ _RELEASED = source_state.update().where(
     source_state.c.lease_owner == bindparam("b_owner"),
     source_state.c.fence == bindparam("b_fence"),
 )
-_RELEASE = _RELEASED.values(lease_owner=None, lease_expires_utc=None)
+_RELEASE = _RELEASED.values(lease_owner=None, lease_expires_utc=None, lease_backend=None)
 _SAVE_AND_RELEASE = _RELEASED.values(
     lease_owner=None,
     lease_expires_utc=None,
+    lease_backend=None,
     **{name: bindparam(f"b_{name}") for name in _STATE_COLUMNS},
 )
 
@@ -122,6 +136,7 @@ class ArticleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._statements: dict[str, Any] = {}
+        self._presence: Connection | None = None  # PostgreSQL: see `_backend`
 
     @classmethod
     def open(cls, url: str) -> ArticleStore:
@@ -145,6 +160,9 @@ class ArticleStore:
         return store
 
     def close(self) -> None:
+        if self._presence is not None:
+            self._presence.close()
+            self._presence = None
         self.engine.dispose()
 
     def _create_schema(self) -> None:
@@ -593,7 +611,16 @@ class ArticleStore:
         serialises them. The fence grows with every claim.
         """
         leases: list[Lease] = []
-        stamp, free = utc_text(now), source_state.c.lease_expires_utc
+        stamp, expires = utc_text(now), source_state.c.lease_expires_utc
+        free = expires.is_(None) | (expires < stamp)
+        backend = self._backend()
+        if backend is not None:
+            # A lease whose owner's session has ended is free at once: its process died.
+            sessions = select(_PG_STAT_ACTIVITY.c.pid)
+            owner_gone = source_state.c.lease_backend.is_not(
+                None
+            ) & source_state.c.lease_backend.not_in(sessions)
+            free = free | owner_gone
         with self.engine.begin() as conn:
             for chunk in _chunks(sorted(sources)):
                 room = None if limit is None else limit - len(leases)
@@ -601,7 +628,7 @@ class ArticleStore:
                     break
                 candidates = select(source_state.c.source).where(
                     source_state.c.source.in_(chunk),
-                    free.is_(None) | (free < stamp),
+                    free,
                     source_state.c.retry_after_utc.is_(None)
                     | (source_state.c.retry_after_utc <= stamp),
                 )
@@ -619,6 +646,7 @@ class ArticleStore:
                     .values(
                         lease_owner=owner,
                         lease_expires_utc=utc_text(until),
+                        lease_backend=backend,
                         fence=source_state.c.fence + 1,
                     )
                     .returning(source_state.c.source, source_state.c.fence)
@@ -632,8 +660,59 @@ class ArticleStore:
             conn.execute(
                 source_state.update()
                 .where(source_state.c.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_utc=None)
+                .values(lease_owner=None, lease_expires_utc=None, lease_backend=None)
             )
+
+    def take_over_leases(self) -> int:
+        """Free every lease; returns how many were held. Only for a process holding the
+        SQLite run lock: no other process can be running, so any lease is a dead one's."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    source_state.update()
+                    .where(source_state.c.lease_owner.is_not(None))
+                    .values(lease_owner=None, lease_expires_utc=None, lease_backend=None)
+                ).rowcount
+            )
+
+    def held_elsewhere(self, sources: Collection[str], owner: str, now: datetime) -> list[str]:
+        """Those of `sources` leased by another process that is alive (its lease has not
+        expired and, on PostgreSQL, its session is open), by name."""
+        stamp = utc_text(now)
+        query = select(source_state.c.source).where(
+            source_state.c.lease_owner.is_not(None),
+            source_state.c.lease_owner != owner,
+            source_state.c.lease_expires_utc >= stamp,
+        )
+        if self.engine.dialect.name == "postgresql":
+            sessions = select(_PG_STAT_ACTIVITY.c.pid)
+            query = query.where(
+                source_state.c.lease_backend.is_(None) | source_state.c.lease_backend.in_(sessions)
+            )
+        held: list[str] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(sources)):
+                held.extend(conn.execute(query.where(source_state.c.source.in_(chunk))).scalars())
+        return sorted(held)
+
+    def _backend(self) -> int | None:
+        """PostgreSQL: the backend pid of this process's presence session, a connection
+        kept open for as long as the store is, so that the server ends it (and frees our
+        leases for others) the moment this process dies. None on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        for _attempt in range(2):
+            if self._presence is None:
+                self._presence = self.engine.connect()
+            try:
+                pid = self._presence.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                self._presence.commit()
+                return int(pid)
+            except SQLAlchemyError:  # the session was lost (a server restart): open another
+                self._presence.invalidate()
+                self._presence.close()
+                self._presence = None
+        raise StoreError("cannot keep a session open on the store for leases")
 
     def _release(self, conn: Connection, lease: Lease) -> bool:
         """Release `lease`; False when it no longer held."""

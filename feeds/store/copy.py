@@ -12,11 +12,19 @@ from feeds.store.schema import (
     articles,
     category_sequences,
     pending_publish,
+    retired_entries,
     source_state,
 )
 
 # Parents before children, so foreign keys hold at every step.
-TABLES = (articles, article_categories, category_sequences, source_state, pending_publish)
+TABLES = (
+    articles,
+    article_categories,
+    category_sequences,
+    source_state,
+    pending_publish,
+    retired_entries,
+)
 BATCH = 1000
 
 
@@ -40,7 +48,11 @@ def copy_store(
         with source.engine.connect() as src:
             for table in TABLES:
                 copied = 0
-                rows = src.execution_options(yield_per=BATCH).execute(select(table))
+                query = select(table)
+                if table is retired_entries:
+                    # In order, without ids: the target's own sequence numbers them anew.
+                    query = select(table.c.source, table.c.entry_hash).order_by(table.c.id)
+                rows = src.execution_options(yield_per=BATCH).execute(query)
                 for batch in rows.partitions(BATCH):
                     out.execute(table.insert(), [dict(row._mapping) for row in batch])
                     copied += len(batch)

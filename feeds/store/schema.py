@@ -116,6 +116,9 @@ source_state = Table(
     # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
     Column("lease_owner", Text),
     Column("lease_expires_utc", String(32)),
+    # PostgreSQL: the backend pid of the lease owner's presence session; a lease whose
+    # session has ended (the process died) is free at once, not when it expires.
+    Column("lease_backend", Integer),
     Column("fence", Integer, nullable=False, server_default="0"),
 )
 
