@@ -28,6 +28,7 @@ from feeds import __version__
 from feeds.config import Config, ConfigError, find_config_path, load_config, parse_duration
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
+from feeds.normalise.warnings import bounded
 from feeds.pipeline import (
     Updater,
     UpdateReport,
@@ -289,7 +290,7 @@ def publish(config_path: str | None, wait: float) -> None:
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         result = _publish(lambda: publish_everything(config, store))
     stdout.print(f"{len(result.written)} file(s) written, {result.unchanged} unchanged.")
-    for problem in result.problems:
+    for problem in bounded(result.problems):
         stdout.print(f"  not published: {problem}", markup=False)
 
 
@@ -306,7 +307,7 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
         elif result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
-    for problem in published.problems:
+    for problem in bounded(published.problems):
         stdout.print(f"  not published: {problem}", markup=False)
     if report.held_elsewhere:
         held = report.held_elsewhere

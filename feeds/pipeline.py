@@ -35,7 +35,7 @@ from feeds.model import (
     category_slug,
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
-from feeds.normalise.warnings import bounded
+from feeds.normalise.warnings import LINE_LIMIT, bounded, shorten
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
 from feeds.rules import apply_rules
@@ -477,7 +477,7 @@ async def _record_failure(
     now: datetime,
     lease: Lease | None,
 ) -> SourceResult:
-    error = response.error or "unknown error"
+    error = shorten(response.error or "unknown error", LINE_LIMIT)
     if response.status == 410:
         # Gone: no more requests until the config names another URL.
         gone = replace(state, last_outcome=FetchOutcome.GONE, last_error=error, next_due=None)

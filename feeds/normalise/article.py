@@ -162,7 +162,7 @@ def normalise_entry(
     text_title = (
         html_to_text(raw_title) if raw.title_is_html else clean_text(html.unescape(raw_title))
     )
-    title = text_title or _title_from(summary_source) or key
+    title = text_title or _title_from(summary_source) or key[: limits.TITLE]
     published, updated = _dates(raw, source, now, first_seen, tally, where)
     return Article(
         id=article_id(source.name, key),

@@ -32,6 +32,8 @@ MEDIA_TYPE = 255  # RFC 6838's limit on a media type name
 LANGUAGE = 35  # the store's column; BCP 47 tags are far shorter
 
 _DIGEST_PREFIX = "sha256:"
+_FIT_ATTEMPTS = 4
+_FIT_SLACK = 1024  # characters cut beyond the proportion: room for closing tags
 
 
 def capped_key(key: str) -> str:
@@ -101,12 +103,17 @@ def cap_entry(raw: RawEntry, key: str, who: str, tally: WarningTally) -> RawEntr
 
 
 def fit_html(sanitised: str, sanitise: Callable[[str], str]) -> str:
-    """Sanitised HTML within about `CONTENT` characters.
+    """Sanitised HTML within `CONTENT` characters.
 
-    Sanitising escapes text, so a fragment cut to the cap may come out longer: it is cut
-    again and sanitised once more, which closes the elements the cut left open (so it may
-    pass the cap by their closing tags, never by more).
+    Sanitising escapes text and closes open elements, so a fragment cut to the cap may come
+    out longer (`&` becomes `&amp;`, a run of `<b><i>` gains as many closing tags): it is
+    cut shorter, in proportion, and sanitised again, a few times; what still does not fit
+    (no article does) gives "", and the caller publishes the title instead.
     """
-    if len(sanitised) <= CONTENT:
-        return sanitised
-    return sanitise(sanitised[:CONTENT])
+    result, keep = sanitised, CONTENT
+    for _attempt in range(_FIT_ATTEMPTS):
+        if len(result) <= CONTENT:
+            return result
+        keep = keep * CONTENT // len(result) - _FIT_SLACK
+        result = sanitise(sanitised[:keep])
+    return result if len(result) <= CONTENT else ""

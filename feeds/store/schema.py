@@ -84,6 +84,7 @@ retired_entries = Table(
     Column("source", Text, nullable=False),
     Column("entry_hash", String(32), nullable=False),
     UniqueConstraint("source", "entry_hash", name="uq_retired_entries_source_hash"),
+    Index("ix_retired_entries_source", "source", "id"),  # trimming the oldest per source
 )
 
 # The next arrival number of each category, taken with a row lock (PostgreSQL) or under
