@@ -46,10 +46,11 @@ class EntryError(ValueError):
 @dataclass(frozen=True, slots=True)
 class NormalisedFeed:
     articles: tuple[Article, ...]
-    errors: tuple[str, ...]
+    errors: tuple[str, ...]  # one line per kind of problem, with a count and examples
     # Entry ids of articles dated `now` for want of a usable date (none, or one in the
     # future); the store's first-seen time should replace `now` for known ones.
     undated: frozenset[str] = frozenset()
+    dropped: int = 0  # entries that became no article (duplicates, no category, empty)
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -106,7 +107,8 @@ def normalise_feed(
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
-    return NormalisedFeed(tuple(articles), tally.lines(), frozenset(undated))
+    dropped = len(feed.entries) - len(articles)
+    return NormalisedFeed(tuple(articles), tally.lines(), frozenset(undated), dropped)
 
 
 def _where(raw: RawEntry, source: Source, key: str) -> str:
@@ -147,8 +149,7 @@ def normalise_entry(
     raw = limits.cap_entry(raw, key, where, tally)
     category = clean_text(raw.category or "") or clean_text(source.category or "")
     if not category:
-        kind = "no category (the entry names none and the source sets none)"
-        raise EntryError(kind, raw.location or source.name)
+        raise EntryError("no category (the entry names none and the source sets none)", where)
     base = safe_url(raw.base_url) or safe_url(feed.link) or fallback_base
     link = safe_url(raw.link, base)
     content = limits.fit_html(
