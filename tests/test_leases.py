@@ -21,6 +21,7 @@ from pathlib import Path
 from conftest import FEEDS_ENV, run_feeds
 from feedfactory import FeedItem, rss20
 from feedserver import FeedServer
+from sqlalchemy import text
 
 from feeds.store import ArticleStore
 
@@ -56,19 +57,28 @@ def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 60) -> 
         time.sleep(0.05)
 
 
+def _start_update(config: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "feeds", "--config", str(config), "update", "--all"],
+        cwd=cwd,
+        env={**FEEDS_ENV, "HOME": str(cwd)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _kill(child: subprocess.Popen[bytes]) -> None:
+    os.killpg(child.pid, signal.SIGKILL)  # the run and its parser workers
+    child.wait()
+
+
 def test_sqlite_a_killed_runs_leases_are_taken_over(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     database = tmp_path / "feeds.db"
     config = _config(tmp_path, feed_server, f"sqlite:///{database}", delay=10.0)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "--config", str(config), "update", "--all"],
-        cwd=tmp_path,
-        env={**FEEDS_ENV, "HOME": str(tmp_path)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    child = _start_update(config, tmp_path)
 
     def leased() -> int:
         if not database.exists():
@@ -83,8 +93,7 @@ def test_sqlite_a_killed_runs_leases_are_taken_over(
     try:
         _wait_for(lambda: leased() == len(NAMES), "the run to lease every source")
     finally:
-        os.killpg(child.pid, signal.SIGKILL)  # the run and its parser workers
-        child.wait()
+        _kill(child)
     for i, name in enumerate(NAMES):  # the hosts answer at once now
         feed_server.add(f"/{name}", _feed(i))
     result = run_feeds("--config", str(config), "update", "--all", cwd=tmp_path)
@@ -130,3 +139,31 @@ def test_update_names_the_sources_a_live_process_holds(
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("3 source(s) updated"), result.stdout
     assert "skipped 2 source(s) another running process holds: src0, src1" in result.stdout
+
+
+def test_postgresql_a_killed_runs_leases_are_free_at_once(
+    tmp_path: Path, feed_server: FeedServer, pg_url: str
+) -> None:
+    config = _config(tmp_path, feed_server, pg_url, delay=10.0)
+    child = _start_update(config, tmp_path)
+    store = ArticleStore.open(pg_url)
+
+    def leased() -> int:
+        with store.engine.connect() as conn:
+            query = text("SELECT count(*) FROM source_state WHERE lease_owner IS NOT NULL")
+            return int(conn.execute(query).scalar_one())
+
+    try:
+        try:
+            _wait_for(lambda: leased() == len(NAMES), "the run to lease every source")
+        finally:
+            _kill(child)
+        for i, name in enumerate(NAMES):
+            feed_server.add(f"/{name}", _feed(i))
+        # The lease is an hour; the dead run's session is gone, so its leases are free now.
+        result = run_feeds("--config", str(config), "update", "--all", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("5 source(s) updated: 5 new"), result.stdout
+        assert leased() == 0
+    finally:
+        store.close()
