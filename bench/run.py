@@ -207,11 +207,12 @@ def write_config(
 
 
 def count_articles(db: Path) -> tuple[int, int]:
-    """(all rows, expired rows) in the articles table."""
+    """(live articles and tombstones, tombstones): retention leaves a tombstone of each
+    article it retires."""
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        total = conn.execute("select count(*) from articles").fetchone()[0]
-        expired = conn.execute("select count(*) from articles where expired").fetchone()[0]
-    return int(total), int(expired)
+        live = conn.execute("select count(*) from articles").fetchone()[0]
+        retired = conn.execute("select count(*) from retired_entries").fetchone()[0]
+    return int(live) + int(retired), int(retired)
 
 
 # --- phases ---------------------------------------------------------------------------------

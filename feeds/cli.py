@@ -37,6 +37,7 @@ from feeds.config import (
 from feeds.lifecycle import serve_start_line, stop_line
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
+from feeds.normalise.warnings import bounded
 from feeds.pipeline import (
     Updater,
     UpdateReport,
@@ -64,6 +65,7 @@ from feeds.websub import announce
 from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
+HELD_SHOWN = 20  # names of held sources in the summary; the rest are counted
 
 log = logging.getLogger("feeds")
 T = TypeVar("T")
@@ -148,6 +150,11 @@ def _open_store(config: Config) -> Iterator[ArticleStore]:
 def _exclusive(store: ArticleStore, wait: float) -> Iterator[None]:
     try:
         with run_lock(store.engine, wait):
+            if store.engine.dialect.name == "sqlite":
+                # No other process can be running: leases left are a killed run's.
+                taken = store.take_over_leases()
+                if taken:
+                    log.info("took over %d lease(s) a stopped run left behind", taken)
             yield
     except StoreBusyError as exc:
         raise Busy(f"{exc}; nothing done (use --wait SECONDS to wait for it)") from None
@@ -293,7 +300,7 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float, quie
         if config.websub.hub:
             run_async(_announce(config, config.websub.hub, published))
     if quiet:
-        _print_failures(report)
+        _print_failures(report, published)
     else:
         _print_summary(config, report, published)
     if strict and report.failed:
@@ -383,6 +390,8 @@ def publish(config_path: str | None, wait: float) -> None:
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         result = _publish(lambda: publish_everything(config, store))
     stdout.print(f"{len(result.written)} file(s) written, {result.unchanged} unchanged.")
+    for problem in bounded(result.problems):
+        stdout.print(f"  not published: {problem}", markup=False)
 
 
 def _print_summary(config: Config, report: UpdateReport, published: PublishResult) -> None:
@@ -393,17 +402,29 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
         f"{len(report.failed)} failed; {len(published.written)} file(s) written, "
         f"{published.unchanged} unchanged."
     )
-    _print_failures(report, warnings=True)
+    _print_failures(report, published, warnings=True)
     stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
 
 
-def _print_failures(report: UpdateReport, *, warnings: bool = False) -> None:
-    """One line per failed source (and, with `warnings`, per source read with warnings)."""
+def _print_failures(
+    report: UpdateReport, published: PublishResult, *, warnings: bool = False
+) -> None:
+    """One line per failed source (and, with `warnings`, per source read with warnings),
+    per entry or file not published, and the sources another process holds."""
     for result in report.results:
         if result.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE):
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
         elif warnings and result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
+    for problem in bounded(published.problems):
+        stdout.print(f"  not published: {problem}", markup=False)
+    if report.held_elsewhere:
+        held = report.held_elsewhere
+        names = ", ".join(held[:HELD_SHOWN]) + (", ..." if len(held) > HELD_SHOWN else "")
+        stdout.print(
+            f"  skipped {len(held)} source(s) another running process holds: {names}",
+            markup=False,
+        )
 
 
 @main.command()

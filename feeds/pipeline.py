@@ -38,6 +38,7 @@ from feeds.model import (
 )
 from feeds.normalise.article import NormalisedFeed, normalise_feed, with_first_seen
 from feeds.normalise.html import clean_text
+from feeds.normalise.warnings import LINE_LIMIT, bounded, shorten
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
@@ -62,11 +63,14 @@ Clock = Callable[[], datetime]
 CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
 FRONT_STAMP = ".feeds-front"  # in the output folder: the source health the front page shows
+WARNINGS_LIMIT = 2000  # characters of a source's warnings kept for `feeds status`
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateReport:
     results: tuple[SourceResult, ...]
+    # Sources this run left alone because another live process holds their lease.
+    held_elsewhere: tuple[str, ...] = ()
 
     @property
     def failed(self) -> tuple[SourceResult, ...]:
@@ -262,7 +266,9 @@ class Updater:
                 if jobs and on_start is not None:
                     on_start(len(done))
             if not running:
-                return UpdateReport(tuple(results))
+                others = [name for name in self.remote if name not in done]
+                held = self.store.held_elsewhere(others, self.owner, self.clock())
+                return UpdateReport(tuple(results), tuple(held))
             finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             failures = [e for t in finished if (e := t.exception()) is not None]
             if failures:  # the store failed as a whole: stop the others, report it once
@@ -444,10 +450,10 @@ def _article_write(
         # Entries without dates keep the time we first saw them, not each fetch's `now`.
         known = store.first_seen(source.name, sorted(normalised.undated))
         articles = with_first_seen(articles, known)
-    errors = (*warnings, *normalised.errors)
+    errors = bounded((*warnings, *normalised.errors))
     saved = replace(
         _succeeded(state, FetchOutcome.NEW, now, next_due),
-        warnings="; ".join(errors)[:2000] or None,
+        warnings="; ".join(errors)[:WARNINGS_LIMIT] or None,
         feed_title=normalised.title or "",  # "": read, and the feed names no title
         site_url=normalised.site_url,
     )
@@ -507,7 +513,7 @@ async def _record_failure(
     now: datetime,
     lease: Lease | None,
 ) -> SourceResult:
-    error = response.error or "unknown error"
+    error = shorten(response.error or "unknown error", LINE_LIMIT)
     if response.status == 410:
         # Gone: no more requests until the config names another URL.
         gone = replace(

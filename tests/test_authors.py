@@ -263,8 +263,11 @@ def test_a_huge_author_text_is_a_name_and_quick() -> None:
 
 def test_authors_are_bounded_and_entities_are_not_expanded() -> None:
     creators = "".join(f"<dc:creator>p{n}@stadt.example (P{n})</dc:creator>" for n in range(5000))
-    (article,) = normalised(parse_feed(rss(creators, namespaces=DC), url=URL))
+    feed = parse_feed(rss(creators, namespaces=DC), url=URL)
+    result = normalise_feed(feed, source=SOURCE, now=NOW, first_seen={}, fallback_base=None)
+    (article,) = result.articles
     assert article.authors == tuple(A(f"P{n}", f"p{n}@stadt.example") for n in range(MAX_AUTHORS))
+    assert result.errors == (f"authors beyond {MAX_AUTHORS} dropped: 'g0' (5,000)",)
     # Our own read of the XML never expands entities (feedparser does, and its author
     # pattern then takes minutes: it runs in a worker under the parse deadline).
     laughs = (

@@ -304,10 +304,7 @@ def test_written_zones_are_fixed_offsets() -> None:
         "05/10/2025",  # month-first or day-first: unknowable
         "10/05/2025",
         "Friday",
-        "10.05.1969",  # before MIN_YEAR
-        "1969-12-31T23:59:59Z",
         "2201-01-01",  # after MAX_YEAR
-        "10.05.69",  # RFC 2822 reads 69 as 1969
         "12345678",  # ISO basic for the year 1234
         "99999999999",  # 11 digits: neither seconds nor milliseconds
         "9999999999",  # epoch seconds past MAX_YEAR
@@ -344,7 +341,7 @@ def test_from_struct_time() -> None:
 def test_from_struct_time_edges() -> None:
     leap = time.struct_time((2015, 6, 30, 23, 59, 60, 1, 181, 0))
     assert from_struct_time(leap) == datetime(2015, 6, 30, 23, 59, 59, tzinfo=UTC)
-    assert from_struct_time(time.struct_time((1969, 12, 31, 0, 0, 0, 2, 365, 0))) is None
+    assert from_struct_time(time.struct_time((999, 12, 31, 0, 0, 0, 2, 365, 0))) is None
     assert from_struct_time(time.struct_time((2201, 1, 1, 0, 0, 0, 0, 1, 0))) is None
     assert from_struct_time(time.struct_time((2025, 2, 30, 0, 0, 0, 0, 1, 0))) is None
 

@@ -268,8 +268,10 @@ def article_triggers(articles: Any) -> set[str]:
 def article_problems(raw: RawFeed, result: NormalisedFeed) -> list[str]:
     """Broken invariants of the normalised articles."""
     problems = []
-    if len(result.articles) + len(result.errors) != len(raw.entries):
-        problems.append("normalise: entries neither articles nor errors")
+    if len(result.articles) + result.dropped != len(raw.entries):
+        problems.append("normalise: entries neither articles nor dropped")
+    if result.dropped and not result.errors:
+        problems.append("normalise: entries dropped without a warning")
     for article in result.articles:
         if article.published.utcoffset() is None or article.updated.utcoffset() is None:
             problems.append("article: naive date")

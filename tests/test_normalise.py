@@ -151,8 +151,8 @@ def test_feed_duplicates_and_errors_are_reported_not_raised() -> None:
     result = normalise_feed(feed, source=source, now=NOW, first_seen={}, fallback_base=None)
     assert [a.title for a in result.articles] == ["one"]
     assert len(result.errors) == 2
-    assert "duplicate entry id 'a'" in result.errors[0]
-    assert "b.txt: no category" in result.errors[1]
+    assert result.errors[0] == "duplicate entry id, kept the first: 'a'"
+    assert result.errors[1].startswith("no category") and result.errors[1].endswith(": b.txt")
 
 
 def test_control_characters_never_reach_articles() -> None:

@@ -283,11 +283,15 @@ def test_claims_lease_each_source_once_until_it_expires(store: ArticleStore) -> 
 def test_concurrent_claims_from_many_workers_never_overlap(
     store: ArticleStore, tmp_path: Path
 ) -> None:
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     names = [f"s{i}" for i in range(200)]
     store.ensure_states(names)
     url = store.engine.url.render_as_string(hide_password=False)
+    # Every worker stays open until all have claimed: on PostgreSQL a closed store's
+    # leases are free at once (its session ended, as a dead process's does).
+    all_claimed = threading.Barrier(8, timeout=60)
 
     def worker(number: int) -> list[str]:
         mine = ArticleStore.open(url)
@@ -296,6 +300,7 @@ def test_concurrent_claims_from_many_workers_never_overlap(
             for _ in range(10):
                 leases = mine.claim(names, f"w{number}", NOW, NOW + timedelta(minutes=5))
                 got.extend(lease.source for lease in leases)
+            all_claimed.wait()
             return got
         finally:
             mine.close()

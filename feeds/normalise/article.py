@@ -14,44 +14,61 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from feeds.model import Article, Enclosure, RawEntry, RawFeed, Source, article_id
+from feeds.model import (
+    Article,
+    Enclosure,
+    RawEntry,
+    RawFeed,
+    Source,
+    SourceKind,
+    article_id,
+)
+from feeds.normalise import limits
 from feeds.normalise.authors import clean_authors
-from feeds.normalise.dates import clamp_future, parse_date
+from feeds.normalise.dates import ImpossibleDateError, clamp_future, read_date
 from feeds.normalise.html import clean_text, safe_url, sanitise_html
 from feeds.normalise.plaintext import plain_text
 from feeds.normalise.podcast import clean_podcast
+from feeds.normalise.warnings import WarningTally
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
 FEED_TITLE_LIMIT = 200  # characters of a source feed's own title, shown on every entry
 SITE_URL_LIMIT = 2048  # a longer site link is dropped rather than carried on every entry
-MAX_TAGS = 32
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$")
 
 
 class EntryError(ValueError):
-    """An entry that cannot become an article (no category for it, say)."""
+    """An entry that cannot become an article (no category for it, say): what is wrong
+    (`kind`) and with which entry (`where`)."""
+
+    def __init__(self, kind: str, where: str) -> None:
+        super().__init__(f"{where}: {kind}")
+        self.kind = kind
+        self.where = where
 
 
 @dataclass(frozen=True, slots=True)
 class NormalisedFeed:
     articles: tuple[Article, ...]
-    errors: tuple[str, ...]
+    errors: tuple[str, ...]  # one line per kind of problem, with a count and examples
     # Entry ids of articles dated `now` for want of a usable date (none, or one in the
     # future); the store's first-seen time should replace `now` for known ones.
     undated: frozenset[str] = frozenset()
     # The feed's own title (plain text) and site link: who published, for attribution.
     title: str | None = None
     site_url: str | None = None
+    dropped: int = 0  # entries that became no article (duplicates, no category, empty)
 
 
 def entry_key(raw: RawEntry) -> str:
-    """The entry's id within its source: its own id, else its link, else a content hash."""
+    """The entry's id within its source: its own id, else its link, else a content hash;
+    one longer than `limits.ENTRY_ID` is replaced by its digest."""
     # An id or link that cleans down to nothing (control characters only) is no id.
     if raw.entry_id and (key := clean_text(raw.entry_id)):
-        return key
+        return limits.capped_key(key)
     if raw.link and (key := clean_text(raw.link)):
-        return key
+        return limits.capped_key(key)
     digest = hashlib.sha256()
     for part in (raw.title, raw.content_html, raw.summary_html, raw.published):
         digest.update((part or "").encode("utf-8", "surrogatepass"))
@@ -67,17 +84,16 @@ def normalise_feed(
     first_seen: Mapping[str, datetime],
     fallback_base: str | None,
 ) -> NormalisedFeed:
-    """Every entry of a feed as an Article; entries that cannot be used become errors."""
+    """Every entry of a feed as an Article; entries that cannot be used become errors
+    (one line per kind of problem, with a count and a few examples)."""
     articles: list[Article] = []
-    errors: list[str] = []
+    tally = WarningTally()
     undated: set[str] = set()
     seen: set[str] = set()
     for raw in feed.entries:
         key = entry_key(raw)
         if key in seen:
-            errors.append(
-                f"{raw.location or source.name}: duplicate entry id {key!r}; kept the first"
-            )
+            tally.add("duplicate entry id, kept the first", _where(raw, source, key))
             continue
         seen.add(key)
         try:
@@ -89,27 +105,35 @@ def normalise_feed(
                     now=now,
                     first_seen=first_seen.get(key),
                     fallback_base=fallback_base,
+                    tally=tally,
                 )
             )
         except EntryError as exc:
-            errors.append(str(exc))
+            tally.add(exc.kind, exc.where)
             continue
         if articles[-1].published == now:
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
+    dropped = len(feed.entries) - len(articles)
     return NormalisedFeed(
         tuple(articles),
-        tuple(errors),
+        tally.lines(),
         frozenset(undated),
         title=_shorten(plain_text(feed.title or "", is_html=True), FEED_TITLE_LIMIT) or None,
         site_url=_site_url(feed.link),
+        dropped=dropped,
     )
 
 
 def _site_url(link: str | None) -> str | None:
     url = safe_url(link)
     return url if url is not None and len(url) <= SITE_URL_LIMIT else None
+
+
+def _where(raw: RawEntry, source: Source, key: str) -> str:
+    # A file names itself; a remote entry is named by its id.
+    return raw.location if raw.location and source.kind is SourceKind.LOCAL else repr(key)
 
 
 def with_first_seen(
@@ -132,19 +156,26 @@ def normalise_entry(
     now: datetime,
     first_seen: datetime | None,
     fallback_base: str | None,
+    tally: WarningTally | None = None,
 ) -> Article:
-    """One raw entry as an Article. Raises EntryError when it has no category."""
+    """One raw entry as an Article, every field within `limits`; what was cut, and dates
+    that cannot be, are added to `tally`. Raises EntryError when it has no category."""
+    tally = tally if tally is not None else WarningTally()
     key = entry_key(raw)
+    where = _where(raw, source, key)
     if not any((raw.title, raw.link, raw.content_html, raw.summary_html, raw.enclosures)):
         # Broken XML can yield an entry of nothing at all: publishing it helps nobody.
-        raise EntryError(f"{raw.location or source.name}: an entry with no title, link or text")
+        raise EntryError("an entry with no title, link or text", raw.location or source.name)
+    raw = limits.cap_entry(raw, key, where, tally)
     category = clean_text(raw.category or "") or clean_text(source.category or "")
     if not category:
-        where = raw.location or source.name
-        raise EntryError(f"{where}: no category (the entry names none and the source sets none)")
+        raise EntryError("no category (the entry names none and the source sets none)", where)
     base = safe_url(raw.base_url) or safe_url(feed.link) or fallback_base
     link = safe_url(raw.link, base)
-    content = sanitise_html(raw.content_html or raw.summary_html or "", base)
+    content = limits.fit_html(
+        sanitise_html(raw.content_html or raw.summary_html or "", base),
+        lambda cut: sanitise_html(cut, base),
+    )
     summary_source = raw.summary_html if raw.summary_html else content
     raw_title = raw.title or ""
     # Entities in plain-text titles (common in JSON Feed titles written by HTML tools) are
@@ -152,8 +183,8 @@ def normalise_entry(
     text_title = plain_text(
         raw_title if raw.title_is_html else html.unescape(raw_title), is_html=raw.title_is_html
     )
-    title = text_title or _title_from(summary_source) or key
-    published, updated = _dates(raw, source, now, first_seen)
+    title = text_title or _title_from(summary_source) or key[: limits.TITLE]
+    published, updated = _dates(raw, source, now, first_seen, tally, where)
     return Article(
         id=article_id(source.name, key),
         source=source.name,
@@ -168,18 +199,22 @@ def normalise_entry(
         categories=(category,),
         language=_language(raw.language) or _language(feed.language) or _language(source.language),
         enclosures=_enclosures(raw.enclosures, base),
-        tags=_unique(plain_text(t) for t in raw.tags)[:MAX_TAGS],
+        tags=_unique(plain_text(t) for t in raw.tags),
         podcast=clean_podcast(raw.podcast, base),
     )
 
 
 def _dates(
-    raw: RawEntry, source: Source, now: datetime, first_seen: datetime | None
+    raw: RawEntry,
+    source: Source,
+    now: datetime,
+    first_seen: datetime | None,
+    tally: WarningTally,
+    where: str,
 ) -> tuple[datetime, datetime]:
-    # Our own parser first: feedparser's readings of zone names and day-first dates are wrong.
     zone: tzinfo = ZoneInfo(source.timezone)
-    published = parse_date(raw.published, zone) or _plausible(raw.published_guess)
-    updated = parse_date(raw.updated, zone) or _plausible(raw.updated_guess)
+    published = _date(raw.published, raw.published_guess, zone, tally, where)
+    updated = _date(raw.updated, raw.updated_guess, zone, tally, where)
     published = published or updated or first_seen or now
     updated = updated or published
     published = _whole_minutes(clamp_future(published, now))
@@ -193,6 +228,19 @@ def _whole_minutes(value: datetime) -> datetime:
     if offset is None or offset.seconds % 60 == 0:
         return value
     return value.astimezone(timezone(timedelta(minutes=round(offset.total_seconds() / 60))))
+
+
+def _date(
+    text: str | None, guess: datetime | None, zone: tzinfo, tally: WarningTally, where: str
+) -> datetime | None:
+    # Our own parser first: feedparser's readings of zone names and day-first dates are
+    # wrong, and it rolls impossible dates over (2024-02-30 to March 1st): those are
+    # reported and not guessed at.
+    try:
+        return read_date(text, zone) or _plausible(guess)
+    except ImpossibleDateError:
+        tally.add("impossible date, dated when first seen", f"{where} {text!r}")
+        return None
 
 
 def _plausible(guess: datetime | None) -> datetime | None:

@@ -27,7 +27,11 @@ Decisions:
   month-first are both common and the text cannot tell which it is.
 - Two-digit years follow RFC 2822: 00-49 are 20xx, 50-99 are 19xx. A leap second (:60)
   reads as :59.
-- Dates outside the years `MIN_YEAR`..`MAX_YEAR` are unreadable.
+- Dates outside the years `MIN_YEAR`..`MAX_YEAR` are impossible, and so are days,
+  months and times that do not exist (``2024-02-30``, ``2025-13-01``, ``25:00``) and
+  signed years (``-0001-01-01``): `read_date` raises `ImpossibleDateError` for them, so
+  that the caller does not fall back to a parser that rolls them over (feedparser reads
+  ``2024-02-30`` as March 1st). Dates before 1970 are real dates (archives, history).
 
 python-dateutil is deliberately not used as a fallback: it fills missing fields from today
 and reads stray numbers as dates, which would turn unreadable text into wrong dates.
@@ -41,7 +45,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
-MIN_YEAR = 1970
+MIN_YEAR = 1000  # four-digit years: the store's text columns sort as text
 MAX_YEAR = 2200
 
 # No real date is longer; bounds the regexes' work on hostile input.
@@ -153,6 +157,8 @@ _TIME = (
 _YEAR = r"(?P<year>[0-9]{4}|[0-9]{2})(?![0-9])"
 
 _EPOCH_RE = re.compile(r"[0-9]{9,10}|[0-9]{13}")
+# ISO 8601's expanded years (-0001-01-01, +12025-05-10): never within our years.
+_SIGNED_YEAR_RE = re.compile(r"[+-][0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}(?![0-9]).*")
 _ISO_BASIC_RE = re.compile(
     r"(?P<year>[0-9]{4})(?P<month>[0-9]{2})(?P<day>[0-9]{2})"
     r"(?:t(?P<hour>[0-9]{2})(?P<minute>[0-9]{2})"
@@ -211,17 +217,33 @@ _ZONE_RE = re.compile(
 _COMMENT_RE = re.compile(r"\((?P<inner>[^()]*)\)$")
 
 
+class ImpossibleDateError(ValueError):
+    """A date in a form we read whose values cannot be: 2024-02-30, year 0, 25:00."""
+
+
 def parse_date(text: str | None, default_tz: tzinfo) -> datetime | None:
-    """Read a date as feeds and editors write it; timezone-aware, or None if unreadable.
+    """Read a date as feeds and editors write it; timezone-aware, or None if unreadable
+    or impossible.
 
     A date written without a zone is taken to be in `default_tz` (a `zoneinfo.ZoneInfo` or
     a fixed offset); one with a zone gets it as a fixed-offset `datetime.timezone`. See
     the module docstring for the forms read. Never raises.
     """
+    try:
+        return read_date(text, default_tz)
+    except ImpossibleDateError:
+        return None
+
+
+def read_date(text: str | None, default_tz: tzinfo) -> datetime | None:
+    """`parse_date`, but a date whose form is read and whose values cannot be raises
+    ImpossibleDateError instead of giving None (which means: not a form we read)."""
     if text is None:
         return None
     try:
         return _parse(text, default_tz)
+    except ImpossibleDateError:
+        raise
     except (ValueError, OverflowError):
         return None
 
@@ -261,6 +283,8 @@ def _parse(text: str, default_tz: tzinfo) -> datetime | None:
     cleaned = _clean(text)
     if cleaned is None:
         return None
+    if _SIGNED_YEAR_RE.fullmatch(cleaned):
+        raise ImpossibleDateError(f"year out of range: {cleaned!r}")
     if _EPOCH_RE.fullmatch(cleaned):
         number = int(cleaned)
         since = timedelta(milliseconds=number) if len(cleaned) == 13 else timedelta(seconds=number)
@@ -326,7 +350,7 @@ def _build(
     """The datetime of parsed fields: `date` has year and day, `clock` the time, if any."""
     year = _year(date["year"] or "")
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"year out of range: {year}")
+        raise ImpossibleDateError(f"year out of range: {year}")
     hour = int(clock.get("hour") or 0)
     minute = int(clock.get("minute") or 0)
     second = min(int(clock.get("second") or 0), 59)  # a leap second reads as :59
@@ -340,9 +364,19 @@ def _build(
     if end_of_day:
         hour = 0
     zone = _zone(zone_text or "")
-    result = datetime(
-        year, month, int(date["day"] or ""), hour, minute, second, micro, tzinfo=zone or default_tz
-    )
+    try:
+        result = datetime(
+            year,
+            month,
+            int(date["day"] or ""),
+            hour,
+            minute,
+            second,
+            micro,
+            tzinfo=zone or default_tz,
+        )
+    except ValueError as exc:  # the form was read; its day, month or time cannot be
+        raise ImpossibleDateError(str(exc)) from None
     if end_of_day:
         result += timedelta(days=1)
     return _checked(result)
@@ -378,5 +412,5 @@ def _zone(text: str) -> timezone | None:
 
 def _checked(value: datetime) -> datetime:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"year out of range: {value.year}")
+        raise ImpossibleDateError(f"year out of range: {value.year}")
     return value

@@ -90,11 +90,15 @@ def parse_json_feed(body: bytes, *, url: str) -> RawFeed:
     feed_language = _string(document.get("language"))
     feed_authors = _authors(document)
     entries: list[RawEntry] = []
+    skipped: list[str] = []
     for position, item in enumerate(items):
         if not isinstance(item, dict):
-            warnings.append(f"item {position} is a JSON {_json_type(item)}, not an object; skipped")
+            skipped.append(f"item {position} is a JSON {_json_type(item)}")
             continue
         entries.append(_entry(item, url=url, feed_authors=feed_authors, language=feed_language))
+    if skipped:  # one line, however many: a count and the first few
+        examples = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        warnings.append(f"{len(skipped)} item(s) not a JSON object, skipped: {examples}")
     return RawFeed(
         entries=tuple(entries),
         title=_string(document.get("title")),

@@ -17,10 +17,12 @@ from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER, FEED_FILES
 
 @dataclass(frozen=True, slots=True)
 class PublishResult:
-    """The files a publish wrote, and how many it left as they were."""
+    """The files a publish wrote, how many it left as they were, and what it could not
+    publish (an entry or a category a renderer refused), each said in one line."""
 
     written: tuple[Path, ...]
     unchanged: int
+    problems: tuple[str, ...] = ()
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

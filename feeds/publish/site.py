@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+import logging
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +23,11 @@ from feeds.publish.pages import (
 )
 from feeds.publish.rss import render_rss
 
+log = logging.getLogger(__name__)
+
 # A category's highest arrival number and its live (arrival number, article) pairs.
 Archive = tuple[int, list[tuple[int, Article]]]
+REASON_LIMIT = 200  # characters of a renderer's error in a publish problem
 
 
 def render_category(doc: FeedDocument) -> dict[Path, bytes]:
@@ -69,21 +73,89 @@ def publish_site(
         Category(name=site.title, slug=ALL_SLUG), everything, site, first_seen=first_seen
     )
     files: dict[Path, bytes] = {}
+    problems: list[str] = []
     for doc in (*documents, combined):
         if render is None or doc.category.slug in render or doc is combined:
-            highest, entries = (archives or {}).get(doc.category.slug, (0, []))
-            links, pages = archive_documents(doc.category, highest, entries, site, first_seen)
-            subscription = replace(doc, archive=links)
-            files.update(render_category(subscription))
-            files.update(_article_pages(doc.articles, site))
-            for page in pages:
-                assert page.archive.page is not None
-                path = site.layout.archive_path(doc.category.slug, page.archive.page)
-                files[path] = render_atom(page)
-    files.update(_source_pages(everything, sources, site))
-    files[site.layout.index_path] = render_index(documents, combined, site, sources)
-    files[site.layout.opml_path] = render_opml(documents, site.title)
-    return _write(files)
+            archive = (archives or {}).get(doc.category.slug, (0, []))
+            files.update(_isolated_category(doc, archive, site, first_seen, problems))
+    pages: dict[str, Callable[[], dict[Path, bytes]]] = {
+        "source pages": lambda: _source_pages(everything, sources, site),
+        site.layout.index_path.name: lambda: {
+            site.layout.index_path: render_index(documents, combined, site, sources)
+        },
+        site.layout.opml_path.name: lambda: {
+            site.layout.opml_path: render_opml(documents, site.title)
+        },
+    }
+    for name, page in pages.items():
+        try:
+            files.update(page())
+        except Exception as exc:  # the category files are still worth writing
+            problems.append(f"{name} not written: {_reason(exc)}")
+    for problem in problems:
+        log.error("publish: %s", problem)
+    return replace(_write(files), problems=tuple(problems))
+
+
+def _isolated_category(
+    doc: FeedDocument,
+    archive: Archive,
+    site: Site,
+    first_seen: Mapping[str, datetime] | None,
+    problems: list[str],
+) -> dict[Path, bytes]:
+    """The category's files; an entry that cannot be rendered is left out and reported,
+    and a category that cannot be rendered even so is reported and skipped (its old
+    files stay), so one bad entry never stops the rest of the site."""
+    try:
+        return _category_files(doc, archive, site, first_seen, frozenset())
+    except Exception:  # find the entries at fault below; the rest is published
+        log.debug("publish %s failed; rendering its entries one by one", doc.category.slug)
+    slug = doc.category.slug
+    bad: set[str] = set()
+    candidates = {a.id: a for a in (*doc.articles, *(a for _, a in archive[1]))}
+    for article in candidates.values():
+        try:
+            _category_files(
+                replace(doc, articles=(article,)), (0, []), site, first_seen, frozenset()
+            )
+        except Exception as exc:
+            bad.add(article.id)
+            problems.append(
+                f"{slug}: entry {article.entry_id!r} of {article.source!r} not published: "
+                f"{_reason(exc)}"
+            )
+    try:
+        return _category_files(doc, archive, site, first_seen, frozenset(bad))
+    except Exception as exc:
+        problems.append(f"{slug}: category not published: {_reason(exc)}")
+        return {}
+
+
+def _category_files(
+    doc: FeedDocument,
+    archive: Archive,
+    site: Site,
+    first_seen: Mapping[str, datetime] | None,
+    bad: frozenset[str],
+) -> dict[Path, bytes]:
+    """Every file of a category: its feeds, archive pages and local article pages,
+    without the articles whose ids are in `bad`."""
+    doc = replace(doc, articles=tuple(a for a in doc.articles if a.id not in bad))
+    highest, entries = archive
+    kept = [(seq, a) for seq, a in entries if a.id not in bad]
+    links, pages = archive_documents(doc.category, highest, kept, site, first_seen)
+    files = render_category(replace(doc, archive=links))
+    files.update(_article_pages(doc.articles, site))
+    for page in pages:
+        assert page.archive.page is not None
+        files[site.layout.archive_path(doc.category.slug, page.archive.page)] = render_atom(page)
+    return files
+
+
+def _reason(exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
 
 def _source_pages(

@@ -10,7 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +43,7 @@ from feeds.store.article_json import (
 from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.migrations import SchemaError, migrate
+from feeds.store.retention import forget_missing, retire, retired_among
 from feeds.store.schema import (
     article_categories,
     articles,
@@ -42,6 +54,8 @@ from feeds.store.schema import (
 
 # SQLite limits bound parameters per statement; stay well under it.
 _CHUNK = 500
+# PostgreSQL's view of open sessions: a lease whose owner's backend is not in it is free.
+_PG_STAT_ACTIVITY = table("pg_stat_activity", column("pid"))
 
 
 class StoreError(Exception):
@@ -55,7 +69,7 @@ class StaleLeaseError(Exception):
         super().__init__(f"{lease.source}: lease {lease.fence} of {lease.owner} no longer holds")
 
 
-_LEASE_COLUMNS = ("lease_owner", "lease_expires_utc", "fence")
+_LEASE_COLUMNS = ("lease_owner", "lease_expires_utc", "lease_backend", "fence")
 _STATE_COLUMNS = tuple(c.name for c in source_state.c if c.name not in ("source", *_LEASE_COLUMNS))
 # Statements built once (they run for every fetch) that touch a source's row only while
 # the lease is still the one we hold: release it, or save the fetch state and release it.
@@ -64,10 +78,11 @@ _RELEASED = source_state.update().where(
     source_state.c.lease_owner == bindparam("b_owner"),
     source_state.c.fence == bindparam("b_fence"),
 )
-_RELEASE = _RELEASED.values(lease_owner=None, lease_expires_utc=None)
+_RELEASE = _RELEASED.values(lease_owner=None, lease_expires_utc=None, lease_backend=None)
 _SAVE_AND_RELEASE = _RELEASED.values(
     lease_owner=None,
     lease_expires_utc=None,
+    lease_backend=None,
     **{name: bindparam(f"b_{name}") for name in _STATE_COLUMNS},
 )
 
@@ -107,7 +122,9 @@ class UpsertResult:
 
 def utc_text(value: datetime) -> str:
     """Fixed-width UTC text that sorts like the instant it names."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(UTC)
+    # Years are zero-padded by hand: strftime's %Y writes the year 999 as "999".
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def _from_utc_text(value: str | None) -> datetime | None:
@@ -126,6 +143,7 @@ class ArticleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._statements: dict[str, Any] = {}
+        self._presence: Connection | None = None  # PostgreSQL: see `_backend`
 
     @classmethod
     def open(cls, url: str) -> ArticleStore:
@@ -149,6 +167,9 @@ class ArticleStore:
         return store
 
     def close(self) -> None:
+        if self._presence is not None:
+            self._presence.close()
+            self._presence = None
         self.engine.dispose()
 
     def _create_schema(self) -> None:
@@ -295,7 +316,7 @@ class ArticleStore:
     def _known_hashes(
         self, conn: Connection, source: str, entry_ids: Sequence[str]
     ) -> dict[str, str | None]:
-        """Content hash of each stored entry; None for tombstones, which stay retired."""
+        """Content hash of each stored entry; None for retired ones, which stay retired."""
         known: dict[str, str | None] = {}
         for chunk in _chunks(entry_ids):
             query = select(articles.c.entry_id, articles.c.content_hash, articles.c.expired).where(
@@ -303,6 +324,8 @@ class ArticleStore:
             )
             for entry_id, content_hash, expired in conn.execute(query):
                 known[entry_id] = None if expired else content_hash
+        unknown = [entry_id for entry_id in entry_ids if entry_id not in known]
+        known.update(dict.fromkeys(retired_among(conn, source, unknown)))
         return known
 
     def _write(
@@ -452,6 +475,7 @@ class ArticleStore:
                     article_categories.delete().where(article_categories.c.article_id.in_(chunk))
                 )
                 conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+            forget_missing(conn, source, present)
             self._mark_pending(conn, slugs)
         return frozenset(slugs)
 
@@ -520,7 +544,12 @@ class ArticleStore:
         return (int(highest) - 1 if highest else 0), entries
 
     def expire_beyond(self, max_items: int) -> int:
-        """Retire articles that fell out of every category's newest `max_items`."""
+        """Retire articles that fell out of every category's newest `max_items`: each is
+        deleted, leaving a tombstone (feeds/store/retention.py). Returns how many.
+
+        Among equal dates the later arrival ranks newer, so a new arrival dated like the
+        oldest kept entries never retires at once (that would leave holes in archives).
+        """
         with self.engine.begin() as conn:
             slugs = (
                 conn.execute(
@@ -538,6 +567,7 @@ class ArticleStore:
                         .where(article_categories.c.category_slug == slug)
                         .order_by(
                             article_categories.c.published_utc.desc(),
+                            article_categories.c.seq.desc(),
                             article_categories.c.article_id,
                         )
                         .offset(max_items)
@@ -552,15 +582,17 @@ class ArticleStore:
                             article_categories.c.article_id.in_(chunk),
                         )
                     )
-            orphaned = select(article_categories.c.article_id).where(
+            linked = select(article_categories.c.article_id).where(
                 article_categories.c.article_id == articles.c.id
             )
-            result = conn.execute(
-                articles.update()
-                .where(articles.c.expired.is_(False), ~orphaned.exists())
-                .values(expired=True, content="", summary="", enclosures="[]")
-            )
-            return result.rowcount
+            # Rows an older store kept as tombstones (`expired`) become real ones too.
+            retiring = conn.execute(
+                select(articles.c.id, articles.c.source, articles.c.entry_id).where(
+                    articles.c.expired.is_(True) | ~linked.exists()
+                )
+            ).all()
+            retire(conn, _insert_for(conn), retiring)
+            return len(retiring)
 
     # -- fetch state ---------------------------------------------------------------------
 
@@ -620,7 +652,16 @@ class ArticleStore:
         serialises them. The fence grows with every claim.
         """
         leases: list[Lease] = []
-        stamp, free = utc_text(now), source_state.c.lease_expires_utc
+        stamp, expires = utc_text(now), source_state.c.lease_expires_utc
+        free = expires.is_(None) | (expires < stamp)
+        backend = self._backend()
+        if backend is not None:
+            # A lease whose owner's session has ended is free at once: its process died.
+            sessions = select(_PG_STAT_ACTIVITY.c.pid)
+            owner_gone = source_state.c.lease_backend.is_not(
+                None
+            ) & source_state.c.lease_backend.not_in(sessions)
+            free = free | owner_gone
         with self.engine.begin() as conn:
             for chunk in _chunks(sorted(sources)):
                 room = None if limit is None else limit - len(leases)
@@ -628,7 +669,7 @@ class ArticleStore:
                     break
                 candidates = select(source_state.c.source).where(
                     source_state.c.source.in_(chunk),
-                    free.is_(None) | (free < stamp),
+                    free,
                     source_state.c.retry_after_utc.is_(None)
                     | (source_state.c.retry_after_utc <= stamp),
                 )
@@ -646,6 +687,7 @@ class ArticleStore:
                     .values(
                         lease_owner=owner,
                         lease_expires_utc=utc_text(until),
+                        lease_backend=backend,
                         fence=source_state.c.fence + 1,
                     )
                     .returning(source_state.c.source, source_state.c.fence)
@@ -659,8 +701,59 @@ class ArticleStore:
             conn.execute(
                 source_state.update()
                 .where(source_state.c.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_utc=None)
+                .values(lease_owner=None, lease_expires_utc=None, lease_backend=None)
             )
+
+    def take_over_leases(self) -> int:
+        """Free every lease; returns how many were held. Only for a process holding the
+        SQLite run lock: no other process can be running, so any lease is a dead one's."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    source_state.update()
+                    .where(source_state.c.lease_owner.is_not(None))
+                    .values(lease_owner=None, lease_expires_utc=None, lease_backend=None)
+                ).rowcount
+            )
+
+    def held_elsewhere(self, sources: Collection[str], owner: str, now: datetime) -> list[str]:
+        """Those of `sources` leased by another process that is alive (its lease has not
+        expired and, on PostgreSQL, its session is open), by name."""
+        stamp = utc_text(now)
+        query = select(source_state.c.source).where(
+            source_state.c.lease_owner.is_not(None),
+            source_state.c.lease_owner != owner,
+            source_state.c.lease_expires_utc >= stamp,
+        )
+        if self.engine.dialect.name == "postgresql":
+            sessions = select(_PG_STAT_ACTIVITY.c.pid)
+            query = query.where(
+                source_state.c.lease_backend.is_(None) | source_state.c.lease_backend.in_(sessions)
+            )
+        held: list[str] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(sources)):
+                held.extend(conn.execute(query.where(source_state.c.source.in_(chunk))).scalars())
+        return sorted(held)
+
+    def _backend(self) -> int | None:
+        """PostgreSQL: the backend pid of this process's presence session, a connection
+        kept open for as long as the store is, so that the server ends it (and frees our
+        leases for others) the moment this process dies. None on SQLite."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        for _attempt in range(2):
+            if self._presence is None:
+                self._presence = self.engine.connect()
+            try:
+                pid = self._presence.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                self._presence.commit()
+                return int(pid)
+            except SQLAlchemyError:  # the session was lost (a server restart): open another
+                self._presence.invalidate()
+                self._presence.close()
+                self._presence = None
+        raise StoreError("cannot keep a session open on the store for leases")
 
     def _release(self, conn: Connection, lease: Lease) -> bool:
         """Release `lease`; False when it no longer held."""

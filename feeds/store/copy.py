@@ -13,6 +13,7 @@ from feeds.store.schema import (
     category_sequences,
     category_slugs,
     pending_publish,
+    retired_entries,
     source_state,
 )
 
@@ -24,6 +25,7 @@ TABLES = (
     category_slugs,
     source_state,
     pending_publish,
+    retired_entries,
 )
 BATCH = 1000
 
@@ -48,7 +50,11 @@ def copy_store(
         with source.engine.connect() as src:
             for table in TABLES:
                 copied = 0
-                rows = src.execution_options(yield_per=BATCH).execute(select(table))
+                query = select(table)
+                if table is retired_entries:
+                    # In order, without ids: the target's own sequence numbers them anew.
+                    query = select(table.c.source, table.c.entry_hash).order_by(table.c.id)
+                rows = src.execution_options(yield_per=BATCH).execute(query)
                 for batch in rows.partitions(BATCH):
                     out.execute(table.insert(), [dict(row._mapping) for row in batch])
                     copied += len(batch)

@@ -51,8 +51,8 @@ articles = Table(
     Column("podcast", Text),  # JSON object of iTunes tags, or NULL (feeds/store/article_json.py)
     Column("content_hash", String(64), nullable=False),
     Column("first_seen_utc", String(32), nullable=False),
-    # Retention keeps a tombstone, so an old entry still in its source's feed is not
-    # taken for a new one on the next fetch.
+    # Stores before `retired_entries` kept retired rows here with `expired` set; retention
+    # turns those into tombstones and deletes them. New rows are never expired.
     Column("expired", Boolean, nullable=False, default=False),
     UniqueConstraint("source", "entry_id", name="uq_articles_source_entry"),
 )
@@ -72,6 +72,20 @@ article_categories = Table(
     Index("ix_article_categories_recent", "category_slug", "published_utc"),
     # Lookups by article (its links on update, retention's orphan check) must not scan.
     Index("ix_article_categories_article", "article_id"),
+)
+
+# Tombstones of retired articles: only what deduplication needs, so that an old entry
+# still in its source's feed is not taken for a new one. A digest of the entry id (not the
+# id, title or link), at most `RETIRED_PER_SOURCE` per source (feeds/store/retention.py),
+# the oldest dropped first; `id` orders them by retirement.
+retired_entries = Table(
+    "retired_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("entry_hash", String(32), nullable=False),
+    UniqueConstraint("source", "entry_hash", name="uq_retired_entries_source_hash"),
+    Index("ix_retired_entries_source", "source", "id"),  # trimming the oldest per source
 )
 
 # The next arrival number of each category, taken with a row lock (PostgreSQL) or under
@@ -108,6 +122,9 @@ source_state = Table(
     # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
     Column("lease_owner", Text),
     Column("lease_expires_utc", String(32)),
+    # PostgreSQL: the backend pid of the lease owner's presence session; a lease whose
+    # session has ended (the process died) is free at once, not when it expires.
+    Column("lease_backend", Integer),
     Column("fence", Integer, nullable=False, server_default="0"),
 )
 

@@ -1,0 +1,93 @@
+"""Tombstones of retired articles: what deduplication needs of them, and nothing more.
+
+An article that falls out of every category's newest `max_items` is deleted; its source
+and a 128-bit digest of its entry id stay behind, so that the entry, still listed in its
+source's feed, is not taken for a new one on the next fetch. A source keeps at most
+`RETIRED_PER_SOURCE` of them, the oldest dropped first: a feed that lists more entries
+than that has its oldest ones arrive again and retire again at once, which costs a row
+for a moment, never growth. So the store's size follows the live articles and the number
+of sources, not the number of polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from feeds.store.schema import article_categories, articles, retired_entries
+
+RETIRED_PER_SOURCE = 2_000  # about 100 bytes each: 200 KB per source at most
+_CHUNK = 500  # SQLite limits bound parameters per statement
+
+
+def entry_hash(entry_id: str) -> str:
+    """The digest a tombstone keeps of an entry id: 32 hex digits."""
+    return hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) -> None:
+    """Delete the articles `rows` (with `id`, `source`, `entry_id`), leaving tombstones;
+    `insert` is the dialect's insert construct (for its ON CONFLICT)."""
+    if not rows:
+        return
+    tombstones = [{"source": r.source, "entry_hash": entry_hash(r.entry_id)} for r in rows]
+    statement = insert(retired_entries).on_conflict_do_nothing(
+        index_elements=["source", "entry_hash"]
+    )
+    conn.execute(statement, tombstones)
+    for chunk in _chunks([r.id for r in rows]):
+        conn.execute(article_categories.delete().where(article_categories.c.article_id.in_(chunk)))
+        conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+    trim(conn, {r.source for r in rows})
+
+
+def trim(conn: Connection, sources: Collection[str], keep: int = RETIRED_PER_SOURCE) -> None:
+    """Drop each source's oldest tombstones beyond `keep`."""
+    for source in sorted(sources):
+        newest_dropped = conn.execute(
+            select(retired_entries.c.id)
+            .where(retired_entries.c.source == source)
+            .order_by(retired_entries.c.id.desc())
+            .offset(keep)
+            .limit(1)
+        ).scalar()
+        if newest_dropped is not None:
+            conn.execute(
+                retired_entries.delete().where(
+                    retired_entries.c.source == source, retired_entries.c.id <= newest_dropped
+                )
+            )
+
+
+def retired_among(conn: Connection, source: str, entry_ids: Iterable[str]) -> set[str]:
+    """Those of `entry_ids` of `source` that were retired (and are remembered)."""
+    by_hash = {entry_hash(entry_id): entry_id for entry_id in entry_ids}
+    found: set[str] = set()
+    for chunk in _chunks(sorted(by_hash)):
+        query = select(retired_entries.c.entry_hash).where(
+            retired_entries.c.source == source, retired_entries.c.entry_hash.in_(chunk)
+        )
+        found.update(by_hash[digest] for digest in conn.execute(query).scalars())
+    return found
+
+
+def forget_missing(conn: Connection, source: str, present: Collection[str]) -> None:
+    """Drop the tombstones of `source` whose entries are not in `present` (a local folder's
+    files: a file that is deleted and comes back is a new article)."""
+    keep = {entry_hash(entry_id) for entry_id in present}
+    stored = conn.execute(
+        select(retired_entries.c.id, retired_entries.c.entry_hash).where(
+            retired_entries.c.source == source
+        )
+    ).all()
+    gone = [row.id for row in stored if row.entry_hash not in keep]
+    for chunk in _chunks(gone):
+        conn.execute(retired_entries.delete().where(retired_entries.c.id.in_(chunk)))
