@@ -675,3 +675,32 @@ def test_a_default_latin1_label_does_not_beat_the_document() -> None:
     wrong = declared.replace(b"koi8-r", b"iso-8859-5")
     koi = {"content-type": "application/rss+xml; charset=KOI8-R"}
     assert parse(wrong, url="https://e.org/f", headers=koi).entries[0].title == title
+
+
+@pytest.mark.parametrize("ttl", ["9" * 5000, "²", "٣٠", "-5", "1e3"])
+def test_a_refresh_hint_no_number_reads_is_ignored_not_fatal(ttl: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" '
+        'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>T</title>'
+        f"<link>https://example.org/</link><ttl>{ttl}</ttl>"
+        f"<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>{ttl}</sy:updateFrequency>"
+        "<item><guid>1</guid><title>kept</title></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, url="https://example.org/feed")
+    assert [e.title for e in feed.entries] == ["kept"]
+    assert feed.refresh_hint == timedelta(days=1)  # the period alone; the numbers are ignored
+
+
+def test_a_json_feed_with_an_integer_of_thousands_of_digits_still_reads() -> None:
+    huge = "9" * 5000
+    body = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": ['
+        f'{{"id": "1", "title": "kept", "_ext": {huge}, "attachments": '
+        f'[{{"url": "https://example.org/a.mp3", "size_in_bytes": {huge}}}]}}]}}'
+    ).encode()
+    feed = parse_feed(
+        body, url="https://example.org/feed.json", headers={"content-type": "application/feed+json"}
+    )
+    (entry,) = feed.entries
+    assert entry.title == "kept"
+    assert [(e.url, e.length) for e in entry.enclosures] == [("https://example.org/a.mp3", None)]

@@ -25,6 +25,7 @@ _DAYS = {
 }  # fmt: skip
 _SKIP_HOURS = re.compile(rb"<skipHours\b[^>]{0,200}>(.{0,2000}?)</skipHours>", re.S | re.I)
 _SKIP_DAYS = re.compile(rb"<skipDays\b[^>]{0,200}>(.{0,2000}?)</skipDays>", re.S | re.I)
+_SMALL_NUMBER = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() takes others, or refuses
 _HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>", re.I)
 _DAY = re.compile(rb"<day>\s*([A-Za-z]{3,9})\s*</day>", re.I)
 
@@ -32,15 +33,20 @@ _DAY = re.compile(rb"<day>\s*([A-Za-z]{3,9})\s*</day>", re.I)
 def refresh_hint(feed: Mapping[str, Any]) -> timedelta | None:
     """The longest wait the feed asks for (`ttl` minutes, or period / frequency)."""
     hints: list[timedelta] = []
-    ttl = str(feed.get("ttl") or "").strip()
-    if ttl.isdigit() and 0 < int(ttl) < 10**6:
-        hints.append(timedelta(minutes=int(ttl)))
+    ttl = _small_number(feed.get("ttl"))
+    if ttl:
+        hints.append(timedelta(minutes=ttl))
     period = _PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
     if period is not None:
-        frequency = str(feed.get("sy_updatefrequency") or "1").strip()
-        times = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
-        hints.append(period / times)
+        hints.append(period / (_small_number(feed.get("sy_updatefrequency")) or 1))
     return max(hints, default=None)
+
+
+def _small_number(value: object) -> int | None:
+    """A whole number of up to six ASCII digits, else None: a hint of thousands of digits,
+    or of other scripts' digits, is ignored rather than failing the feed."""
+    match = _SMALL_NUMBER.fullmatch(str(value or "").strip())
+    return int(match.group()) if match else None
 
 
 def skip_hours(body: bytes) -> frozenset[int]:

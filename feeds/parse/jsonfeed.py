@@ -20,6 +20,7 @@ from feeds.parse.urls import join_url, web_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
+MAX_INT_DIGITS = 30  # longer JSON integers read as absent (no field of ours needs one)
 
 # 15 digits reach a petabyte; int() refuses thousands of digits.
 _SIZE = re.compile(r"[0-9]{1,15}")
@@ -59,10 +60,16 @@ def looks_like_json_feed(body: bytes, content_type: str | None) -> bool:
     return media_type(content_type) in JSON_FEED_TYPES
 
 
+def _bounded_int(text: str) -> int | None:
+    # Python refuses to convert integers of more than 4,300 digits (a ValueError that would
+    # fail the whole feed); no field of ours holds one, so such a number reads as absent.
+    return int(text) if len(text) <= MAX_INT_DIGITS else None
+
+
 def parse_json_feed(body: bytes, *, url: str) -> RawFeed:
     """Map a JSON Feed document to a `RawFeed`; raise `JSONFeedError` if it is not one."""
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_int=_bounded_int)
     except json.JSONDecodeError as error:
         raise JSONFeedError(f"invalid JSON Feed: {error}") from error
     except UnicodeDecodeError as error:
