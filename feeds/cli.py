@@ -301,6 +301,35 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
     stdout.print(f"Feeds are in {config.output.dir} (index: {config.output.dir / 'index.html'})")
 
 
+def _server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--max-connections`, `--timeout` and `--access-log`, for `serve` and `run --serve`."""
+    options = (
+        click.option(
+            "--max-connections",
+            type=click.IntRange(min=1),
+            default=1000,
+            show_default=True,
+            help="Open connections served at once; more get a 503 and are closed.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            help="Seconds a client gets to send a whole request head.",
+        ),
+        click.option(
+            "--access-log",
+            metavar="FILE",
+            default=None,
+            help="Log each request in the combined format to FILE ('-': standard output).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.option(
     "--tick", default=5.0, show_default=True, help="Seconds between looks for due sources."
@@ -315,6 +344,7 @@ def _print_summary(config: Config, report: UpdateReport, published: PublishResul
 @click.option("--serve", "serve_output", is_flag=True, help="Also serve the output over HTTP.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
 @click.option("--port", default=8080, show_default=True, help="With --serve.")
+@_server_options
 @click.option(
     "--health-max-age",
     default="1h",
@@ -331,6 +361,9 @@ def run(
     host: str,
     port: int,
     health_max_age: str,
+    max_connections: int,
+    timeout: float,
+    access_log: str | None,
 ) -> None:
     """Run as a daemon: update sources as they come due, republish what changed."""
     from feeds.daemon import Daemon, DaemonSettings  # APScheduler is needed only here
@@ -351,10 +384,13 @@ def run(
     if metrics_port is not None:
         server = MetricsServer(metrics, metrics_host, metrics_port, max_age)
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
+    serve_options = None
+    if serve_output:
+        from feeds.http_server import ServerOptions  # uvicorn only when asked
+
+        serve_options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
     with _open_store(config) as store, _daemon_lock(store):
-        settings = DaemonSettings(
-            tick=tick, serve=(host, port) if serve_output else None, health_max_age=max_age
-        )
+        settings = DaemonSettings(tick=tick, serve=serve_options, health_max_age=max_age)
         daemon = Daemon(config, store, utc_now, settings, metrics, early_stop)
         try:
             run_async(daemon.run())
@@ -368,14 +404,24 @@ def run(
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
+@_server_options
 @click.pass_obj
-def serve(config_path: str | None, host: str, port: int) -> None:
-    """Serve the output folder to feed readers: ETags, 304s, gzip, /healthz."""
+def serve(
+    config_path: str | None,
+    host: str,
+    port: int,
+    max_connections: int,
+    timeout: float,
+    access_log: str | None,
+) -> None:
+    """Serve the output folder to feed readers: ETags, 304s, compressed variants, /healthz."""
+    from feeds.http_server import ServerOptions
     from feeds.serve import serve as serve_output  # the ASGI stack only when asked
 
     config = _load(config_path)
+    options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
     try:
-        serve_output(config.output.dir, host, port, cache_seconds=cache_seconds(config))
+        serve_output(config.output.dir, options, cache_seconds=cache_seconds(config))
     except OSError as exc:
         raise Fatal(f"cannot serve on {host}:{port}: {exc}") from None
 

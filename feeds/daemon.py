@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -45,6 +46,9 @@ from feeds.store import ArticleStore, publisher_lock
 from feeds.websub import announce
 from feeds.workers import ParserPool
 
+if TYPE_CHECKING:
+    from feeds.http_server import ServerOptions
+
 log = logging.getLogger(__name__)
 
 
@@ -57,7 +61,7 @@ class DaemonSettings:
     publish_every: float = 3.0  # debounce: at most one publish per this many seconds
     reload_every: float = 2.0  # seconds between looks at the config file
     shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
-    serve: tuple[str, int] | None = None  # also serve the output here (`feeds run --serve`)
+    serve: ServerOptions | None = None  # also serve the output (`feeds run --serve`)
     health_max_age: timedelta = timedelta(hours=1)
 
 
@@ -128,7 +132,8 @@ class Daemon:
     def _start_server(self) -> asyncio.Task[None] | None:
         if self.settings.serve is None:
             return None
-        from feeds.serve import create_app, serve_async  # the ASGI stack only when asked
+        from feeds.http_server import serve_async  # the ASGI stack only when asked
+        from feeds.serve import create_app
 
         app = create_app(
             self.config.output.dir,
@@ -136,8 +141,7 @@ class Daemon:
             health_max_age=self.settings.health_max_age,
             cache_seconds=cache_seconds(self.config),
         )
-        host, port = self.settings.serve
-        return asyncio.create_task(serve_async(app, host, port, stop=self.server_stop))
+        return asyncio.create_task(serve_async(app, self.settings.serve, stop=self.server_stop))
 
     def _stop(self, signum: int) -> None:
         if not self.stopping.is_set():
