@@ -34,9 +34,10 @@ class Variant:
 
 
 VARIANTS: tuple[Variant, ...] = (
-    # Brotli first: where a client accepts both equally, its smaller body wins.
-    Variant("br", ".br", lambda data: bytes(brotli.compress(data, quality=6))),
-    Variant("gzip", ".gz", lambda data: gzip.compress(data, compresslevel=9, mtime=0)),
+    # Brotli first: where a client accepts both equally, its smaller body wins. Fast levels:
+    # a publish may compress many files, and the last few percent cost several times more.
+    Variant("br", ".br", lambda data: bytes(brotli.compress(data, quality=4))),
+    Variant("gzip", ".gz", lambda data: gzip.compress(data, compresslevel=6, mtime=0)),
 )
 
 
