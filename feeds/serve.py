@@ -78,6 +78,7 @@ _NOT_FOUND_ERRNOS = frozenset(
 )  # fmt: skip
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _METHODS = ("GET", "HEAD")
+ROOT_RECHECK = 1.0  # seconds between lookups of the output folder's real path
 
 
 def content_type(relative: tuple[str, ...]) -> str:
@@ -205,34 +206,67 @@ def _visible_inside(root: str, real: str) -> bool:
     return not any(part.startswith(".") for part in real[len(root) + 1 :].split(os.sep))
 
 
+def _resolve_inside(root: str, names: tuple[str, ...]) -> tuple[str, int] | None:
+    """The real path of `root/names...` and its mode, or None when it does not exist or a
+    symlink on the way leads out of `root` or to a hidden name. `root` is a real path: one
+    lstat per name, and a realpath only where a name is a symlink."""
+    path = root
+    try:
+        mode = os.stat(root).st_mode if not names else 0
+        for name in names:
+            path = f"{path}{os.sep}{name}"
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                path = os.path.realpath(path)
+                if not _visible_inside(root, path):
+                    return None
+                mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return path, mode
+
+
 class _Files:
     """The output folder: a file, or a folder's index.html, with its precompressed variants."""
 
     def __init__(self, output_dir: Path, cache_seconds: int) -> None:
         self.output_dir = str(output_dir)
         self.cache_control = f"public, max-age={cache_seconds}"
+        self._root: str | None = None
+        self._root_checked = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self.respond(scope)
         await response(scope, receive, send)
+
+    def root(self) -> str:
+        """The output folder's real path, looked up again at most once a second (a folder
+        swapped by a symlink is followed within a second; per request it cost as much as
+        the rest of a 304)."""
+        now = time.monotonic()
+        if self._root is None or now - self._root_checked >= ROOT_RECHECK:
+            self._root, self._root_checked = os.path.realpath(self.output_dir), now
+        return self._root
 
     def respond(self, scope: Scope) -> Response:
         parsed = request_segments(scope)
         if parsed is None:
             return _not_found()
         segments, trailing = parsed
-        root = os.path.realpath(self.output_dir)
-        real = os.path.realpath(os.path.join(root, *segments))
-        if not _visible_inside(root, real):
+        root = self.root()
+        found = _resolve_inside(root, segments)
+        if found is None:
             return _not_found()
+        real, mode = found
         named = segments  # the name asked for, not a symlink's target, decides the type
-        if os.path.isdir(real):
+        if stat.S_ISDIR(mode):
             if not trailing:
                 return _redirect_to_folder(scope)
-            real = os.path.realpath(os.path.join(real, "index.html"))
-            named = (*segments, "index.html")
-            if not _visible_inside(root, real):
+            found = _resolve_inside(real, ("index.html",))
+            if found is None or not _visible_inside(root, found[0]):
                 return _not_found()
+            real = found[0]
+            named = (*segments, "index.html")
         elif trailing:
             return _not_found()  # a file asked for as a folder
         opened = _open_regular(real)
@@ -415,4 +449,10 @@ def serve(
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
-    asyncio.run(main())
+    try:
+        import uvloop  # the faster loop where it installs, as for `feeds run`
+    except ImportError:
+        asyncio.run(main())
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
