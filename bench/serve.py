@@ -9,7 +9,9 @@ the same temporary folder, one worker process like our one process, `gzip_static
 three kinds of response: 200 (identity), 304 (If-None-Match with the server's own ETag) and
 gzip 200 (Accept-Encoding: gzip, served from atom.xml.gz). Each cell runs ours, then nginx,
 `--repeat` times; the table shows medians. Peak memory is the highest resident set (VmRSS,
-all of a server's processes) sampled every 50 ms during a cell. Prints a Markdown table with
+all of a server's processes) sampled every 50 ms during a cell; CPU time per request is the
+servers' user + system time over the cell divided by wrk's request count (on a shared machine
+it varies less than the rate does). Prints a Markdown table with
 the ratios ours / nginx and checks the goals: 304s at 30% or more of nginx's rate, and our
 memory flat from the fewest to the most clients.
 
@@ -102,6 +104,19 @@ class Cell:
     rate: float
     peak_mib: float
     errors: int
+    cpu_us: float  # server CPU time (user + system, all its processes) per request
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far, from /proc/PID/stat."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -216,8 +231,10 @@ def wrk(server: Server, headers: dict[str, str], clients: int, duration: int) ->
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     args.append(f"http://127.0.0.1:{server.port}{FEED_PATH}")
+    cpu_before = cpu_seconds(server.pids())
     with peak_memory(server) as peak:
         result = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
+    cpu = cpu_seconds(server.pids()) - cpu_before
     if result.returncode != 0:
         raise SystemExit(f"wrk failed: {result.stderr}")
     rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
@@ -226,7 +243,9 @@ def wrk(server: Server, headers: dict[str, str], clients: int, duration: int) ->
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", result.stdout))
     non_success = re.search(r"Non-2xx or 3xx responses: (\d+)", result.stdout)
     errors += int(non_success.group(1)) if non_success else 0
-    return Cell(float(rate.group(1)), peak[0] / 1024, errors)
+    requests = re.search(r"(\d+) requests in", result.stdout)
+    count = int(requests.group(1)) if requests else 0
+    return Cell(float(rate.group(1)), peak[0] / 1024, errors, cpu / max(count, 1) * 1e6)
 
 
 def main() -> None:
@@ -237,6 +256,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000, help="feed bytes (1 MB)")
     parser.add_argument("--nginx-workers", type=int, default=1, help="nginx processes (1)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     for tool in (WRK, NGINX):
         if not os.access(tool, os.X_OK):
             raise SystemExit(f"{tool} is missing (Debian package {Path(tool).name})")
@@ -280,7 +300,7 @@ def main() -> None:
                             print(
                                 f"{kind.name:>8} c={clients:<4} run {run + 1} {server.name:>5}: "
                                 f"{cell.rate:>9.0f} req/s  peak {cell.peak_mib:6.1f} MiB  "
-                                f"errors {cell.errors}",
+                                f"CPU {cell.cpu_us:6.1f} us/request  errors {cell.errors}",
                                 file=sys.stderr,
                                 flush=True,
                             )
@@ -302,8 +322,9 @@ def report(
         f"{load:.2f}\n"
     )
     print("| response | clients | ours req/s | nginx req/s | ours / nginx "
-          "| ours peak MiB | nginx peak MiB | errors (ours, nginx) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+          "| ours peak MiB | nginx peak MiB | CPU µs/request ours, nginx "
+          "| errors (ours, nginx) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in KINDS:
         for clients in concurrencies:
             ours, theirs = (median(kind.name, clients, s, "rate") for s in ("ours", "nginx"))
@@ -312,9 +333,11 @@ def report(
             )
             errors = [sum(c.errors for c in results[(kind.name, clients, s)])
                       for s in ("ours", "nginx")]  # fmt: skip
+            cpu = [median(kind.name, clients, s, "cpu_us") for s in ("ours", "nginx")]
             print(
                 f"| {kind.name} | {clients} | {ours:,.0f} | {theirs:,.0f} | {ours / theirs:.2f} "
-                f"| {mem_ours:.0f} | {mem_nginx:.0f} | {errors[0]}, {errors[1]} |"
+                f"| {mem_ours:.0f} | {mem_nginx:.0f} | {cpu[0]:.0f}, {cpu[1]:.0f} "
+                f"| {errors[0]}, {errors[1]} |"
             )
     low, high = min(concurrencies), max(concurrencies)
     ratios = [

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 FDS_PER_CONNECTION = 2  # the socket, and the file being sent
 FDS_RESERVED = 64  # listening socket, logs, the store, the daemon's own
+WRITE_BUFFER = 16 * 1024  # bytes queued per connection before the response waits for the client
 GRACEFUL_SHUTDOWN = 5  # seconds requests in flight get when the server stops
 _RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _REFUSAL = (
@@ -111,6 +112,7 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.refusals("refusing connections: %d open (--max-connections)", self.max_connections)
             return
         super().connection_made(transport)
+        transport.set_write_buffer_limits(high=WRITE_BUFFER)
         self._arm_head_deadline()
 
     def on_headers_complete(self) -> None:
