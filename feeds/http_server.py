@@ -123,8 +123,10 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._arm_head_deadline()  # for the next request on this connection
+        # For the next request on this connection, unless a pipelined one (its head already
+        # read) has just started: its response may take as long as its client reads.
+        if not self.transport.is_closing() and self.cycle.response_complete:
+            self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.head_deadline is not None:

@@ -255,6 +255,27 @@ def test_a_trickling_head_is_cut_at_the_deadline(site: Path) -> None:
         assert httpx.get(server.url("/technik/atom.xml")).status_code == 200
 
 
+def test_a_slow_pipelined_response_is_not_cut_by_the_head_deadline(site: Path) -> None:
+    """Two requests in one write: the second's head is already read when the first response
+    ends, so no head deadline may start then, or a client that reads slowly loses it."""
+    body = big_feed(FEED_SIZE)  # more than the socket buffers hold: the server must wait
+    write_if_changed(site / "out" / "big" / "atom.xml", body)
+    request = b"GET /big/atom.xml HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n\r\n"
+    with serving(site, "--timeout", "1") as server, sockets(1, server.port, request * 2) as (c,):
+        received = b""
+        paused = False
+        while chunk := c.recv(65536):
+            received += chunk
+            if not paused and len(received) > len(body):
+                time.sleep(2)  # the first response is in: wait past the 1 s deadline
+                paused = True
+            if len(received) >= 2 * len(body) + 400:
+                break
+    first, second = received.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert first.partition(b"\r\n\r\n")[2] == body
+    assert second.partition(b"\r\n\r\n")[2] == body  # whole, not cut at the deadline
+
+
 def test_the_connection_cap_refuses_cleanly(site: Path) -> None:
     with serving(site, "--max-connections", "5") as server:
         with sockets(5, server.port, HEAD_START) as held:
