@@ -427,6 +427,35 @@ def _print_failures(
         )
 
 
+def _server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--max-connections`, `--timeout` and `--access-log`, for `serve` and `run --serve`."""
+    options = (
+        click.option(
+            "--max-connections",
+            type=click.IntRange(min=1),
+            default=1000,
+            show_default=True,
+            help="Open connections served at once; more get a 503 and are closed.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            help="Seconds a client gets to send a whole request head.",
+        ),
+        click.option(
+            "--access-log",
+            metavar="FILE",
+            default=None,
+            help="Log each request in the combined format to FILE ('-': standard output).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.option(
     "--tick", default=5.0, show_default=True, help="Seconds between looks for due sources."
@@ -441,6 +470,7 @@ def _print_failures(
 @click.option("--serve", "serve_output", is_flag=True, help="Also serve the output over HTTP.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
 @click.option("--port", default=8080, show_default=True, help="With --serve.")
+@_server_options
 @click.option(
     "--health-max-age",
     default="1h",
@@ -457,6 +487,9 @@ def run(
     host: str,
     port: int,
     health_max_age: str,
+    max_connections: int,
+    timeout: float,
+    access_log: str | None,
 ) -> None:
     """Run as a daemon: update sources as they come due, republish what changed."""
     # First of all: from here a SIGHUP asks for a reload and a SIGTERM or SIGINT for a clean
@@ -485,10 +518,15 @@ def run(
     if metrics_port is not None:
         server = MetricsServer(metrics, metrics_host, metrics_port, max_age)
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
+    serve_options = None
+    if serve_output:
+        from feeds.http_server import ServerOptions  # uvicorn only when asked
+
+        serve_options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
     with _open_store(config) as store, _daemon_lock(store):
         settings = DaemonSettings(
             tick=tick,
-            serve=(host, port) if serve_output else None,
+            serve=serve_options,
             health_max_age=max_age,
             metrics_address=(metrics_host, server.port) if server is not None else None,
         )
@@ -510,15 +548,25 @@ def run(
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
+@_server_options
 @click.pass_obj
-def serve(config_path: str | None, host: str, port: int) -> None:
-    """Serve the output folder to feed readers: ETags, 304s, gzip, /healthz."""
+def serve(
+    config_path: str | None,
+    host: str,
+    port: int,
+    max_connections: int,
+    timeout: float,
+    access_log: str | None,
+) -> None:
+    """Serve the output folder to feed readers: ETags, 304s, compressed variants, /healthz."""
+    from feeds.http_server import ServerOptions
     from feeds.serve import serve as serve_output  # the ASGI stack only when asked
 
     config = _load(config_path)
     log.info("%s", serve_start_line(config, (host, port)))
+    options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
     try:
-        serve_output(config.output.dir, host, port, cache_seconds=cache_seconds(config))
+        serve_output(config.output.dir, options, cache_seconds=cache_seconds(config))
     except OSError as exc:
         raise Fatal(f"cannot serve on {host}:{port}: {exc}") from None
     log.info("%s", stop_line("serve"))

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -46,6 +47,9 @@ from feeds.store import ArticleStore, publisher_lock
 from feeds.websub import announce
 from feeds.workers import ParserPool
 
+if TYPE_CHECKING:
+    from feeds.http_server import ServerOptions
+
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +62,7 @@ class DaemonSettings:
     publish_every: float = 3.0  # debounce: at most one publish per this many seconds
     reload_every: float = 2.0  # seconds between looks at the config file
     shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
-    serve: tuple[str, int] | None = None  # also serve the output here (`feeds run --serve`)
+    serve: ServerOptions | None = None  # also serve the output (`feeds run --serve`)
     health_max_age: timedelta = timedelta(hours=1)
     metrics_address: tuple[str, int] | None = None  # where /metrics is served, for the log
 
@@ -112,11 +116,12 @@ class Daemon:
             sweep_temp_files(self.config.output.dir)  # a killed run's leftovers
             scheduler.start()
             server = self._start_server()
+            serve = self.settings.serve
             log.info(
                 "%s",
                 start_line(
                     self.config,
-                    serving=self.settings.serve,
+                    serving=(serve.host, serve.port) if serve is not None else None,
                     metrics=self.settings.metrics_address,
                 ),
             )
@@ -139,7 +144,8 @@ class Daemon:
     def _start_server(self) -> asyncio.Task[None] | None:
         if self.settings.serve is None:
             return None
-        from feeds.serve import create_app, serve_async  # the ASGI stack only when asked
+        from feeds.http_server import serve_async  # the ASGI stack only when asked
+        from feeds.serve import create_app
 
         app = create_app(
             self.config.output.dir,
@@ -147,8 +153,7 @@ class Daemon:
             health_max_age=self.settings.health_max_age,
             cache_seconds=cache_seconds(self.config),
         )
-        host, port = self.settings.serve
-        return asyncio.create_task(serve_async(app, host, port, stop=self.server_stop))
+        return asyncio.create_task(serve_async(app, self.settings.serve, stop=self.server_stop))
 
     def _stop(self, signum: int) -> None:
         if not self.stopping.is_set():

@@ -1,79 +1,69 @@
 """Serving the published output folder over HTTP for feed readers (`feeds serve`).
 
-One Starlette app on uvicorn; it serves files from the output folder only and answers
-readers' conditional requests, so a poll of an unchanged feed costs a 304 and no body.
+Starlette's `FileResponse` streams each file from disk in 64 KB chunks (never the whole file
+in memory) with validators from the file's mtime and size: an ETag and Last-Modified that change
+exactly when the file does, since the publisher rewrites a file only when its bytes change.
+What this module adds around it:
 
-- **Types**: `<slug>/atom.xml` is `application/atom+xml`, `<slug>/rss.xml` is
-  `application/rss+xml`, `feed.json` is `application/feed+json`, `.html` and `.opml` are
-  `text/html` and `text/x-opml`, all with `charset=utf-8`; anything else by `mimetypes`.
-  A folder serves its `index.html` (never a listing); a folder named without its trailing
-  slash is redirected (301) to the slash form, so the pages' relative links work.
-- **Validators**: the ETag is the SHA-256 of the file's bytes, so it changes exactly when the
-  content does (the publisher rewrites a file only when its bytes change, and a rebuild of the
-  same bytes gives the same tag). It is cached per file by (mtime_ns, size, inode): a hot
-  feed is hashed once per version, not once per request. `Last-Modified` is the file's mtime.
-  `If-None-Match` (a list, `*`, weak comparison) decides when present; otherwise
-  `If-Modified-Since`.
-- **Compression**: Starlette's `GZipMiddleware` compresses bodies of `GZIP_MIN_SIZE` bytes and
-  more for clients that accept gzip (q-values are honoured: `gzip;q=0` means no). The gzip
-  representation has other bytes than the identity one, so it must not carry the same strong
-  ETag: it gets the identity tag with a `-gz` suffix (`"<sha256>-gz"`), still strong, so
-  caches and range requests treat the two as the different representations they are. A client
-  that sends either tag back is answered 304 (both name the same content), and the 304
-  carries the tag of the representation the client would get now.
+- **Types** with charset: `<slug>/atom.xml` is `application/atom+xml`, `<slug>/rss.xml`
+  `application/rss+xml`, `feed.json` `application/feed+json`, `.html` and `.opml` are
+  `text/html` and `text/x-opml`; anything else by `mimetypes`. A folder serves its
+  `index.html` (never a listing); a folder named without its trailing slash is redirected
+  (301) to the slash form, so the pages' relative links work.
+- **Precompressed variants**: `atom.xml.br` / `atom.xml.gz`, written by the publisher
+  (feeds/publish/variants.py), go to clients that accept them (RFC 9110 q-values), with
+  `Content-Encoding` and their own validators (other bytes, so another ETag); a variant whose
+  mtime is not its file's (stale) is ignored. Nothing is compressed per request.
+- **Conditional GET**: `If-None-Match` (a list, `*`, weak comparison) decides when present,
+  otherwise `If-Modified-Since`; both give 304.
 - **Containment**: only files inside the output folder are served. `..`, `%2e%2e`, encoded
   slashes (`%2f`) and backslashes, absolute paths (`//etc/passwd`), NUL bytes, empty path
   segments and symlinks that resolve outside the folder all give 404, as does every hidden
   name (a segment starting with `.`, e.g. the atomic writer's `.atom.xml.XXXX.tmp`).
 - `/healthz` and `/metrics`: see `create_app`. Only GET and HEAD are allowed (405 otherwise).
+
+Files are found, opened and read on the event loop, as nginx does without `aio`: a stat, an
+open or a 64 KB read of a file in the page cache take microseconds, less than a hop to a
+worker thread (a cold read from a slow disk holds the loop for its duration).
+The server around the app (deadlines, connection cap, access log) is feeds/http_server.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
-import hashlib
+import functools
 import logging
 import mimetypes
 import os
-import re
 import signal
 import stat
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
+from io import FileIO
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
-import anyio.to_thread
-import uvicorn
+import anyio
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.exposition import generate_latest
 from starlette.applications import Starlette
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware import Middleware
-from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.staticfiles import NotModifiedResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feeds.http_server import ServerOptions, serve_async
 from feeds.metrics import Metrics
+from feeds.publish.variants import VARIANTS, Variant
 
 log = logging.getLogger(__name__)
-
-GZIP_MIN_SIZE = 1024
-"""Bodies smaller than this go out uncompressed: gzip saves little there and costs a header."""
-
-GZIP_ETAG_SUFFIX = "-gz"
-ETAG_CACHE_SIZE = 4096
-"""Files whose tag is remembered (one entry per file, least recently used dropped first)."""
 
 _FEED_TYPES = {
     "atom.xml": "application/atom+xml; charset=utf-8",
@@ -88,7 +78,11 @@ _NOT_FOUND_ERRNOS = frozenset(
     {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES, errno.EPERM, errno.EISDIR,
      errno.ENAMETOOLONG, errno.EINVAL}
 )  # fmt: skip
-_ENTITY_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*(?:,|$)')
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_METHODS = ("GET", "HEAD")
+CHUNK_SIZE = 16 * 1024  # bytes read and sent at a time: what a waiting client holds, twice
+VALIDATOR_CACHE = 4096  # file versions whose validators are remembered
+ROOT_RECHECK = 1.0  # seconds between lookups of the output folder's real path
 
 
 def content_type(relative: tuple[str, ...]) -> str:
@@ -109,17 +103,14 @@ def content_type(relative: tuple[str, ...]) -> str:
     return guessed
 
 
-def _compressible(media_type: str) -> bool:
-    """Whether GZipMiddleware would compress this type (its default exclusion list)."""
-    base = media_type.partition(";")[0].strip().lower()
-    return base not in DEFAULT_EXCLUDED_CONTENT_TYPES and (
-        base.partition("/")[0] + "/*" not in DEFAULT_EXCLUDED_CONTENT_TYPES
-    )
+@functools.lru_cache(maxsize=256)
+def accepted_variants(accept_encoding: str) -> tuple[Variant, ...]:
+    """The variants a client with this `Accept-Encoding` takes, most preferred first.
 
-
-def accepts_gzip(accept_encoding: str) -> bool:
-    """RFC 9110 content negotiation for gzip: listed (or `x-gzip`, or `*`) with q > 0."""
-    explicit: float | None = None
+    RFC 9110 12.5.3: a coding listed with q > 0 (`x-gzip` counts as gzip), or covered by `*`
+    with q > 0 when not listed; `q=0` refuses. Equal q-values keep our order (Brotli first).
+    """
+    explicit: dict[str, float] = {}
     wildcard: float | None = None
     for item in accept_encoding.split(","):
         coding, *params = (part.strip() for part in item.split(";"))
@@ -131,38 +122,31 @@ def accepts_gzip(accept_encoding: str) -> bool:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        coding = coding.lower()
-        if coding in ("gzip", "x-gzip"):
-            explicit = quality if explicit is None else max(explicit, quality)
-        elif coding == "*":
+        coding = "gzip" if coding.lower() == "x-gzip" else coding.lower()
+        if coding == "*":
             wildcard = quality
-    if explicit is not None:
-        return explicit > 0
-    return wildcard is not None and wildcard > 0
+        elif coding:
+            explicit[coding] = max(explicit.get(coding, quality), quality)
+    ranked = []
+    for order, variant in enumerate(VARIANTS):
+        quality = explicit.get(variant.coding, wildcard if wildcard is not None else 0.0)
+        if quality > 0:
+            ranked.append((-quality, order, variant))
+    return tuple(variant for _, _, variant in sorted(ranked))
 
 
-def _opaque(tag: str) -> str:
-    """The content part of one of our tags: the representation suffix dropped."""
-    return tag.removesuffix(GZIP_ETAG_SUFFIX)
+def _tags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",")]
 
 
-def if_none_match_hits(header: str, etag: str) -> bool:
-    """Weak comparison of `If-None-Match` against a file's tag (RFC 9110 13.1.2).
-
-    `etag` is the bare content tag; `"<tag>"`, `W/"<tag>"` and the gzip form `"<tag>-gz"` all
-    match it, since they name the same content. `*` matches any file that exists.
-    """
-    if header.strip() == "*":
-        return True
-    return any(_opaque(tag) == etag for tag in _ENTITY_TAG.findall(header))
-
-
-def not_modified(headers: Headers, etag: str, mtime: float) -> bool:
-    """True when a GET or HEAD with these headers gets 304 for a file with this tag and mtime."""
-    if_none_match = headers.get("if-none-match")
+def not_modified(
+    if_none_match: str | None, if_modified_since: str | None, etag: str, mtime: float
+) -> bool:
+    """True when a GET or HEAD with these request headers gets 304 for a representation
+    with this ETag (quoted) and mtime: `If-None-Match` by weak comparison when present,
+    else `If-Modified-Since` (an HTTP date in the future is no validator)."""
     if if_none_match is not None:
-        return if_none_match_hits(if_none_match, etag)  # If-Modified-Since is then ignored
-    if_modified_since = headers.get("if-modified-since")
+        return if_none_match.strip() == "*" or etag in _tags(if_none_match)
     if if_modified_since is None:
         return False
     try:
@@ -170,51 +154,246 @@ def not_modified(headers: Headers, etag: str, mtime: float) -> bool:
     except (TypeError, ValueError, IndexError, OverflowError):
         return False  # not an HTTP-date: ignored
     if since > time.time():
-        return False  # a date in the future is not a valid validator
+        return False
     return int(mtime) <= since  # HTTP dates have whole seconds
 
 
-# -- the files --------------------------------------------------------------------------------
+class _InLoopFile(anyio.AsyncFile[bytes]):
+    """An open file read on the event loop, not in a worker thread: a 64 KB read from the
+    page cache takes microseconds, less than the hop to a thread, and with no threads
+    holding chunks, memory does not grow with the number of clients."""
+
+    def __init__(self, handle: FileIO) -> None:
+        super().__init__(handle)
+        self.handle = handle
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.handle.read(size) or b""
+
+    async def seek(self, offset: int, whence: int | None = os.SEEK_SET) -> int:
+        return self.handle.seek(offset, os.SEEK_SET if whence is None else whence)
+
+
+class _OpenFileResponse(FileResponse):
+    """A FileResponse that streams the file already opened and checked, not whatever its
+    path names by the time the body is sent: a file replaced in between cannot get the
+    old one's Content-Length, and a symlink swapped in cannot be followed."""
+
+    chunk_size = CHUNK_SIZE
+
+    def __init__(
+        self,
+        path: str,
+        handle: FileIO,
+        info: os.stat_result,
+        headers: dict[str, str],
+        media_type: str,
+    ) -> None:
+        super().__init__(path, stat_result=info, headers=headers, media_type=media_type)
+        self.handle = handle
+
+    @asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        yield _InLoopFile(self.handle)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.handle.close()
+
+
+def _open_regular(path: str) -> tuple[FileIO, os.stat_result] | None:
+    """`path` opened without following a final symlink, if it is a regular file."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in _NOT_FOUND_ERRNOS:
+            return None
+        raise
+    handle = os.fdopen(fd, "rb", buffering=0)
+    info = os.fstat(fd)  # the file we read, not whatever the path is now
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        return None
+    return handle, info
+
+
+def _visible_inside(root: str, real: str) -> bool:
+    """Whether the resolved `real` is `root` or below it with no hidden name on the way."""
+    if real == root:
+        return True
+    if not real.startswith(root + os.sep):
+        return False
+    return not any(part.startswith(".") for part in real[len(root) + 1 :].split(os.sep))
+
+
+def _resolve_inside(root: str, names: tuple[str, ...]) -> tuple[str, os.stat_result] | None:
+    """The real path of `root/names...` and its stat, or None when it does not exist or a
+    symlink on the way leads out of `root` or to a hidden name. `root` is a real path: one
+    lstat per name, and a realpath only where a name is a symlink."""
+    path = root
+    try:
+        info = os.stat(root)
+        for name in names:
+            path = f"{path}{os.sep}{name}"
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                path = os.path.realpath(path)
+                if not _visible_inside(root, path):
+                    return None
+                info = os.stat(path)
+    except OSError:
+        return None
+    return path, info
+
+
+def _request_header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 @dataclass(frozen=True, slots=True)
-class _File:
-    relative: tuple[str, ...]  # path segments below the output folder, as requested
-    etag: str  # SHA-256 of the bytes, hex, without quotes
-    mtime: float
-    size: int
-    body: bytes | None  # None when the request is answered 304
+class _Representation:
+    """A file or one of its variants as served: where, its stat, its `Content-Encoding`."""
+
+    path: str
+    info: os.stat_result
+    encoding: str | None
+
+    @property
+    def key(self) -> tuple[str, int, int, int, str | None]:
+        return (self.path, self.info.st_ino, self.info.st_size, self.info.st_mtime_ns,
+                self.encoding)  # fmt: skip
 
 
-class _EtagCache:
-    """path -> (mtime_ns, size, inode, tag), least recently used dropped first; thread-safe."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[str, tuple[int, int, int, str]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, path: str, key: tuple[int, int, int]) -> str | None:
-        with self.lock:
-            entry = self.entries.get(path)
-            if entry is None or entry[:3] != key:
-                return None
-            self.entries.move_to_end(path)
-            return entry[3]
-
-    def put(self, path: str, key: tuple[int, int, int], etag: str) -> None:
-        with self.lock:
-            self.entries[path] = (*key, etag)
-            self.entries.move_to_end(path)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+@dataclass(frozen=True, slots=True)
+class _Validators:
+    etag: str
+    not_modified_headers: list[tuple[bytes, bytes]]
 
 
-class _Redirect:
-    """`_load`'s answer when the path names a folder without its trailing slash."""
+class _NotModified:
+    """A 304 with headers prepared once per version of a file (see `_Files.validators`)."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 304, "headers": self.headers})
+        await send({"type": "http.response.body", "body": b""})
 
 
-_REDIRECT = _Redirect()
+class _Files:
+    """The output folder: a file, or a folder's index.html, with its precompressed variants."""
+
+    def __init__(self, output_dir: Path, cache_seconds: int) -> None:
+        self.output_dir = str(output_dir)
+        self.cache_control = f"public, max-age={cache_seconds}"
+        self._root: str | None = None
+        self._root_checked = 0.0
+        self._validators: OrderedDict[tuple[object, ...], _Validators] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = self.respond(scope)
+        await response(scope, receive, send)
+
+    def root(self) -> str:
+        """The output folder's real path, looked up again at most once a second (a folder
+        swapped by a symlink is followed within a second; per request it cost as much as
+        the rest of a 304)."""
+        now = time.monotonic()
+        if self._root is None or now - self._root_checked >= ROOT_RECHECK:
+            self._root, self._root_checked = os.path.realpath(self.output_dir), now
+        return self._root
+
+    def respond(self, scope: Scope) -> Response | _NotModified:
+        """The response to a GET or HEAD of a file (stat calls only, until a body is due)."""
+        parsed = request_segments(scope)
+        if parsed is None:
+            return _not_found()
+        segments, trailing = parsed
+        root = self.root()
+        found = _resolve_inside(root, segments)
+        if found is None:
+            return _not_found()
+        real, info = found
+        named = segments  # the name asked for, not a symlink's target, decides the type
+        if stat.S_ISDIR(info.st_mode):
+            if not trailing:
+                return _redirect_to_folder(scope)
+            found = _resolve_inside(real, ("index.html",))
+            if found is None or not _visible_inside(root, found[0]):
+                return _not_found()
+            real, info = found
+            named = (*segments, "index.html")
+        elif trailing:
+            return _not_found()  # a file asked for as a folder
+        if not stat.S_ISREG(info.st_mode):
+            return _not_found()
+        chosen = self.representation(scope, real, info)
+        media_type = content_type(named)
+        validators = self.validators(chosen, media_type)
+        if not_modified(
+            _request_header(scope, b"if-none-match"),
+            _request_header(scope, b"if-modified-since"),
+            validators.etag,
+            chosen.info.st_mtime,
+        ):
+            return _NotModified(validators.not_modified_headers)
+        opened = _open_regular(chosen.path)
+        if opened is None:
+            return _not_found()
+        handle, opened_info = opened  # the file streamed, even if replaced since the stat
+        return _OpenFileResponse(
+            chosen.path, handle, opened_info, self.extra_headers(chosen.encoding), media_type
+        )
+
+    def representation(self, scope: Scope, real: str, info: os.stat_result) -> _Representation:
+        """The file, or the first variant the client takes that was made from this version
+        of it (a variant carries its file's mtime; a stale one is passed over)."""
+        accept = _request_header(scope, b"accept-encoding") or ""
+        for variant in accepted_variants(accept):
+            candidate = f"{real}{variant.suffix}"
+            try:
+                variant_info = os.lstat(candidate)
+            except OSError:
+                continue
+            if stat.S_ISREG(variant_info.st_mode) and variant_info.st_mtime_ns == info.st_mtime_ns:
+                return _Representation(candidate, variant_info, variant.coding)
+        return _Representation(real, info, None)
+
+    def extra_headers(self, encoding: str | None) -> dict[str, str]:
+        extra = {
+            "cache-control": self.cache_control,
+            "vary": "Accept-Encoding",
+            "x-content-type-options": "nosniff",
+        }
+        if encoding is not None:
+            extra["content-encoding"] = encoding
+        return extra
+
+    def validators(self, chosen: _Representation, media_type: str) -> _Validators:
+        """`chosen`'s ETag (FileResponse's, from its stat) and its 304's headers, remembered
+        per version of the file: a poll of an unchanged file computes nothing again."""
+        key = (*chosen.key, media_type)
+        found = self._validators.get(key)
+        if found is None:
+            full = FileResponse(
+                chosen.path,
+                stat_result=chosen.info,
+                headers=self.extra_headers(chosen.encoding),
+                media_type=media_type,
+            )
+            found = _Validators(full.headers["etag"], NotModifiedResponse(full.headers).raw_headers)
+            self._validators[key] = found
+            while len(self._validators) > VALIDATOR_CACHE:
+                self._validators.popitem(last=False)
+        else:
+            self._validators.move_to_end(key)
+        return found
 
 
 def request_segments(scope: Scope) -> tuple[tuple[str, ...], bool] | None:
@@ -247,151 +426,39 @@ def request_segments(scope: Scope) -> tuple[tuple[str, ...], bool] | None:
     return segments, trailing
 
 
-def _inside(root: Path, path: Path) -> tuple[str, ...] | None:
-    """`path` (resolved) relative to `root` (resolved), or None when outside or hidden."""
-    try:
-        relative = path.relative_to(root).parts
-    except ValueError:
-        return None
-    if any(part.startswith(".") for part in relative):
-        return None
-    return relative
-
-
-def _load(
-    output_dir: Path, segments: tuple[str, ...], trailing: bool, headers: Headers, cache: _EtagCache
-) -> _File | _Redirect | None:
-    """Find, check and read one file (runs in a worker thread). None: 404."""
-    root = output_dir.resolve()
-    target = root.joinpath(*segments).resolve(strict=True)
-    if _inside(root, target) is None:
-        return None
-    named = segments  # as asked for: the name, not a symlink's target, decides the type
-    if target.is_dir():
-        if not trailing:
-            return _REDIRECT
-        target = (target / "index.html").resolve(strict=True)
-        named = (*segments, "index.html")
-    elif trailing:
-        return None  # a file asked for as a folder
-    if not _inside(root, target):
-        return None
-    # O_NOFOLLOW: a symlink swapped in after resolve() is refused, not followed.
-    fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())  # the file we read, not whatever the path is now
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        key = (info.st_mtime_ns, info.st_size, info.st_ino)
-        etag = cache.get(str(target), key)
-        if etag is not None and not_modified(headers, etag, info.st_mtime):
-            return _File(named, etag, info.st_mtime, info.st_size, None)
-        body = handle.read()
-    if etag is None:
-        etag = hashlib.sha256(body).hexdigest()
-        if len(body) == info.st_size:  # else it changed under us: do not remember
-            cache.put(str(target), key, etag)
-    if not_modified(headers, etag, info.st_mtime):
-        return _File(named, etag, info.st_mtime, info.st_size, None)
-    return _File(named, etag, info.st_mtime, info.st_size, body)
-
-
 def _not_found() -> Response:
     return PlainTextResponse("not found\n", status_code=404)
 
 
-class _Files:
-    """The catch-all route: a file or a folder's index.html from the output folder."""
-
-    def __init__(self, output_dir: Path, cache_seconds: int) -> None:
-        self.output_dir = output_dir
-        self.cache_control = f"public, max-age={cache_seconds}"
-        self.cache = _EtagCache(ETAG_CACHE_SIZE)
-
-    async def handle(self, request: Request) -> Response:
-        parsed = request_segments(request.scope)
-        if parsed is None:
-            return _not_found()
-        segments, trailing = parsed
-        try:
-            found = await anyio.to_thread.run_sync(
-                _load, self.output_dir, segments, trailing, request.headers, self.cache
-            )
-        except OSError as exc:
-            if exc.errno in _NOT_FOUND_ERRNOS:
-                return _not_found()
-            raise
-        if found is None:
-            return _not_found()
-        if isinstance(found, _Redirect):
-            raw = request.scope.get("raw_path") or request.url.path.encode()
-            location = bytes(raw).partition(b"?")[0].decode("ascii", "replace") + "/"
-            if request.url.query:
-                location += "?" + request.url.query
-            return RedirectResponse(location, status_code=301)
-        media_type = content_type(found.relative)
-        headers = {
-            "Last-Modified": formatdate(found.mtime, usegmt=True),
-            "Cache-Control": self.cache_control,
-            "Vary": "Accept-Encoding",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if found.body is None:
-            # The tag a 200 would carry now: the gzip form when it would be compressed.
-            gzipped = (
-                accepts_gzip(request.headers.get("accept-encoding", ""))
-                and found.size >= GZIP_MIN_SIZE
-                and _compressible(media_type)
-            )
-            suffix = GZIP_ETAG_SUFFIX if gzipped else ""
-            headers["ETag"] = f'"{found.etag}{suffix}"'
-            return Response(status_code=304, headers=headers)
-        headers["ETag"] = f'"{found.etag}"'  # _GzipETags adds the suffix when compressed
-        return Response(found.body, headers=headers, media_type=media_type)
+def _redirect_to_folder(scope: Scope) -> Response:
+    raw = scope.get("raw_path") or str(scope.get("path", "")).encode()
+    location = bytes(raw).partition(b"?")[0].decode("ascii", "replace") + "/"
+    query = scope.get("query_string", b"")
+    if query:
+        location += "?" + query.decode("latin-1")
+    return RedirectResponse(location, status_code=301)
 
 
-class _GzipETags:
-    """Around GZipMiddleware: negotiates gzip properly and keeps ETags apart.
+class _Site:
+    """The app: `/healthz` and `/metrics` through Starlette's routing, every other GET or
+    HEAD straight to the files (no router on the hot path), other methods 405."""
 
-    Requests: `Accept-Encoding` is reduced to `gzip` when gzip is acceptable (RFC 9110
-    q-values, `x-gzip`, `*`) and removed otherwise; GZipMiddleware itself only looks for the
-    substring, so `gzip;q=0` would get gzip. Responses: a gzip-encoded body gets the
-    `-gz` form of its ETag; duplicate `Vary` tokens are merged.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, files: _Files, endpoints: Starlette) -> None:
+        self.files = files
+        self.endpoints = endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
-        accept = Headers(scope=scope).get("accept-encoding", "")
-        if accept_gzip := accepts_gzip(accept):
-            headers.append((b"accept-encoding", b"gzip"))
-        scope = {**scope, "headers": headers}
-
-        async def send_fixed(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                fixed = MutableHeaders(raw=list(message.get("headers", [])))
-                etag = fixed.get("etag", "")
-                encoded = fixed.get("content-encoding", "").lower() == "gzip"
-                suffixed = etag.endswith(GZIP_ETAG_SUFFIX + '"')
-                if accept_gzip and encoded and etag.startswith('"') and not suffixed:
-                    fixed["etag"] = etag[:-1] + GZIP_ETAG_SUFFIX + '"'
-                vary = fixed.getlist("vary")
-                if vary:
-                    tokens: dict[str, str] = {}
-                    for value in vary:
-                        for token in value.split(","):
-                            if token.strip():
-                                tokens.setdefault(token.strip().lower(), token.strip())
-                    fixed["vary"] = ", ".join(tokens.values())
-                message = {**message, "headers": fixed.raw}
-            await send(message)
-
-        await self.app(scope, receive, send_fixed)
+            return  # no lifespan or websockets
+        if scope["method"] not in _METHODS:
+            response: Response = PlainTextResponse(
+                "method not allowed\n", status_code=405, headers={"Allow": ", ".join(_METHODS)}
+            )
+            await response(scope, receive, send)
+        elif scope["path"] in ("/healthz", "/metrics"):
+            await self.endpoints(scope, receive, send)
+        else:
+            await self.files(scope, receive, send)
 
 
 def create_app(
@@ -400,7 +467,7 @@ def create_app(
     metrics: Metrics | None,
     health_max_age: timedelta,
     cache_seconds: int,
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI app serving `output_dir` (see the module docstring), plus two endpoints.
 
     `/healthz`: with `metrics` (beside the daemon), 200 or 503 from
@@ -411,10 +478,9 @@ def create_app(
     `health_max_age` is then unused.
 
     `/metrics`: Prometheus text from `metrics.registry`; 404 without metrics.
-    Both are plain routes, so a category whose slug is `healthz` or `metrics` is reachable
+    Both are exact paths, so a category whose slug is `healthz` or `metrics` is reachable
     only with the trailing slash (`/metrics/`).
     """
-    files = _Files(output_dir, cache_seconds)
 
     async def healthz(request: Request) -> Response:
         if metrics is not None:
@@ -435,103 +501,18 @@ def create_app(
             headers={"Cache-Control": "no-store"},
         )
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _not_found()  # also for targets no route matches, e.g. `*` or absolute-form
-
-    methods = ["GET", "HEAD"]
-    return Starlette(
-        exception_handlers={404: not_found},
+    endpoints = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=methods),
-            Route("/metrics", metrics_page, methods=methods),
-            Route("/{path:path}", files.handle, methods=methods),
-        ],
-        middleware=[
-            Middleware(_GzipETags),
-            Middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE),
-        ],
+            Route("/healthz", healthz, methods=list(_METHODS)),
+            Route("/metrics", metrics_page, methods=list(_METHODS)),
+        ]
     )
-
-
-# -- running it -------------------------------------------------------------------------------
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves the signals to its host (the daemon or `serve`)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="off",
-        log_config=None,  # keep the project's logging setup
-        access_log=False,  # readers poll often; use a proxy's log for access logs
-        timeout_graceful_shutdown=5,
-        server_header=False,
-    )
-
-
-async def serve_async(
-    app: ASGIApp,
-    host: str,
-    port: int,
-    ready: asyncio.Event | None = None,
-    stop: asyncio.Event | None = None,
-) -> None:
-    """Serve `app` inside the running event loop until `stop` is set (or the task is cancelled).
-
-    Installs no signal handlers: the caller owns them. `ready` is set once the socket
-    listens; the bound address (useful with port 0) is logged at info level as
-    `serving on http://HOST:PORT/`. On `stop` (or cancellation) the server stops accepting,
-    lets requests in flight finish (5 s at most) and returns.
-    Raises OSError when it cannot listen on host:port.
-    """
-    server = _EmbeddedServer(_uvicorn_config(app, host, port))
-
-    async def run() -> None:
-        try:
-            await server.serve()
-        except SystemExit:  # uvicorn's answer to a port it cannot bind; it logged why
-            raise OSError(f"cannot serve on {host}:{port} (see the log above)") from None
-
-    serving = asyncio.ensure_future(run())
-    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
-    try:
-        while not server.started and not serving.done():
-            if stopping is not None and stopping.done():
-                break
-            await asyncio.wait({serving}, timeout=0.02)
-        if serving.done():
-            serving.result()  # raises the startup failure
-            return
-        if server.started:
-            bound = server.servers[0].sockets[0].getsockname()
-            log.info("serving on http://%s:%d/", bound[0], bound[1])
-            if ready is not None:
-                ready.set()
-        waiting: set[asyncio.Future[Any]] = {serving}
-        if stopping is not None:
-            waiting.add(stopping)
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if stopping is not None:
-            stopping.cancel()
-        if not serving.done():
-            server.should_exit = True
-            await serving
-    serving.result()
+    return _Site(_Files(output_dir, cache_seconds), endpoints)
 
 
 def serve(
     output_dir: Path,
-    host: str,
-    port: int,
+    options: ServerOptions,
     *,
     metrics: Metrics | None = None,
     health_max_age: timedelta = timedelta(hours=1),
@@ -541,7 +522,7 @@ def serve(
 
     Blocking; for `feeds serve`. A signal stops accepting new connections and lets requests
     in flight finish (5 s at most); the function then returns normally (exit code 0).
-    Raises OSError when it cannot listen on host:port.
+    Raises OSError when it cannot listen on the address.
     """
     app = create_app(
         output_dir, metrics=metrics, health_max_age=health_max_age, cache_seconds=cache_seconds
@@ -557,9 +538,15 @@ def serve(
         for sig in signals:
             loop.add_signal_handler(sig, stop.set)
         try:
-            await serve_async(app, host, port, stop=stop)
+            await serve_async(app, options, stop=stop)
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
 
-    asyncio.run(main())
+    try:
+        import uvloop  # the faster loop where it installs, as for `feeds run`
+    except ImportError:
+        asyncio.run(main())
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())

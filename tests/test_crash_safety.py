@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gzip
 import json
 import os
 import random
@@ -31,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import lxml.html
 import pytest
@@ -382,10 +384,16 @@ VALIDATORS: dict[str, Callable[[bytes], None]] = {
 }
 
 
+DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {".gz": gzip.decompress, ".br": brotli.decompress}
+
+
 def validate_file(relative: Path, data: bytes) -> None:
-    """Raise AssertionError unless `data` is a complete, valid file of its kind."""
+    """Raise AssertionError unless `data` is a complete, valid file of its kind (a
+    precompressed variant: complete, and a valid file of its kind once decompressed)."""
     name = relative.name
-    if name in VALIDATORS:
+    if relative.suffix in DECOMPRESS:
+        validate_file(relative.with_suffix(""), DECOMPRESS[relative.suffix](data))
+    elif name in VALIDATORS:
         VALIDATORS[name](data)
     elif relative.parent.name == "archive" and name.endswith(".xml"):
         assert_valid_atom(data)  # an RFC 5005 archive page

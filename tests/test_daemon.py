@@ -278,7 +278,8 @@ def test_run_with_serve_answers_readers_with_304s(site: Path) -> None:
             base + "technik/atom.xml", headers={"If-None-Match": first.headers["etag"]}
         )
         assert again.status_code == 304 and again.content == b""
-        assert httpx.get(base + "healthz").status_code == 200
+        # The metrics hear of a publish once all its files are written, after this one.
+        assert wait_for(lambda: httpx.get(base + "healthz").status_code == 200)
         assert httpx.get(base + "../feeds.toml").status_code == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

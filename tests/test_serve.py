@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import hashlib
 import os
 import signal
 import socket
@@ -14,19 +13,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 
+import brotli
 import httpx
 import pytest
 from conftest import FEEDS_ENV
 from starlette.types import ASGIApp
 
+from feeds.http_server import ServerOptions, serve_async
 from feeds.metrics import Metrics
 from feeds.model import FetchOutcome, SourceResult
-from feeds.serve import GZIP_MIN_SIZE, accepts_gzip, create_app, serve_async
+from feeds.publish.files import write_if_changed
+from feeds.serve import accepted_variants, create_app
 
 # -- a server in a thread ---------------------------------------------------------------------
 
@@ -47,9 +49,12 @@ class Running:
 
 
 @contextmanager
-def running(app: ASGIApp, port: int | None = None) -> Iterator[Running]:
+def running(
+    app: ASGIApp, port: int | None = None, options: ServerOptions | None = None
+) -> Iterator[Running]:
     """`serve_async` on its own event loop in a thread, stopped through its `stop` event."""
     port = port or free_port()
+    options = replace(options or ServerOptions(), host="127.0.0.1", port=port)
     started = threading.Event()
     box: dict[str, object] = {}
 
@@ -57,7 +62,7 @@ def running(app: ASGIApp, port: int | None = None) -> Iterator[Running]:
         async def run() -> None:
             stop, ready = asyncio.Event(), asyncio.Event()
             box["loop"], box["stop"] = asyncio.get_running_loop(), stop
-            task = asyncio.ensure_future(serve_async(app, "127.0.0.1", port, ready, stop))
+            task = asyncio.ensure_future(serve_async(app, options, ready, stop))
             waiter = asyncio.ensure_future(ready.wait())
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
@@ -143,8 +148,11 @@ def write_site(out: Path) -> dict[str, bytes]:
     }
     for name, body in files.items():
         path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
+        if name.startswith(".") or "/." in name:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)  # what the publisher never writes
+        else:
+            write_if_changed(path, body)  # with its compressed variants
     return files
 
 
@@ -201,10 +209,6 @@ def own_client(own_out: Path) -> Iterator[httpx.Client]:
         yield c
 
 
-def strong_tag(body: bytes) -> str:
-    return f'"{hashlib.sha256(body).hexdigest()}"'
-
-
 # -- types, folders, caching headers ----------------------------------------------------------
 
 
@@ -242,7 +246,7 @@ def test_folders_serve_their_index_and_redirect_to_the_slash(
     assert front.headers["content-type"] == "text/html; charset=utf-8"
     category = client.get("/welt-nachrichten/")
     assert category.content == (out / "welt-nachrichten" / "index.html").read_bytes()
-    assert category.headers["etag"] == strong_tag(category.content)
+    assert category.headers["etag"] == client.get("/welt-nachrichten/index.html").headers["etag"]
 
     moved = client.get("/welt-nachrichten")
     assert moved.status_code == 301
@@ -278,77 +282,42 @@ def test_cache_control_on_feeds_and_pages(out: Path) -> None:
 # -- validators -------------------------------------------------------------------------------
 
 
-def test_etag_is_the_content_hash_stable_and_changes_with_the_content(
+def test_validators_change_with_the_file_and_survive_an_unchanged_republish(
     own_client: httpx.Client, own_out: Path
 ) -> None:
     client, out = own_client, own_out
     feed = out / "welt-nachrichten" / "atom.xml"
     first = client.get("/welt-nachrichten/atom.xml")
-    assert first.headers["etag"] == strong_tag(ATOM)
-    assert client.get("/welt-nachrichten/atom.xml").headers["etag"] == first.headers["etag"]
-    assert client.get("/all/atom.xml").headers["etag"] == first.headers["etag"]  # same bytes
+    tag = first.headers["etag"]
+    assert tag.startswith('"') and tag.endswith('"') and len(tag) > 8  # strong
+    assert first.headers["last-modified"] == formatdate(feed.stat().st_mtime, usegmt=True)
+    assert client.get("/welt-nachrichten/atom.xml").headers["etag"] == tag
 
-    # Rewritten with the same bytes (a rebuild): a new mtime, the same tag.
-    later = time.time() + 5
-    feed.write_bytes(ATOM)
-    os.utime(feed, (later, later))
-    again = client.get("/welt-nachrichten/atom.xml")
-    assert again.headers["etag"] == first.headers["etag"]
-    assert again.headers["last-modified"] == formatdate(later, usegmt=True)
+    # The publisher writes the same bytes again: nothing changes, readers get 304s.
+    assert not write_if_changed(feed, ATOM)
+    again = client.get("/welt-nachrichten/atom.xml", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag
 
-    # New content, atomically replaced like the publisher does: a new tag.
+    # New content, published: a new tag, and the old one no longer gives 304.
     changed = ATOM.replace(b"</feed>", b"<entry><title>neu</title></entry></feed>")
-    temporary = feed.parent / ".atom.xml.new.tmp"
-    temporary.write_bytes(changed)
-    temporary.replace(feed)
-    response = client.get("/welt-nachrichten/atom.xml")
-    assert response.content == changed
-    assert response.headers["etag"] == strong_tag(changed) != first.headers["etag"]
-
-
-def test_etags_are_cached_by_mtime_size_and_inode(own_client: httpx.Client, own_out: Path) -> None:
-    """A hot file is hashed once per version: same mtime, size and inode reuse the tag."""
-    client, out = own_client, own_out
-    feed = out / "welt-nachrichten" / "rss.xml"
-    original = feed.read_bytes()
-    tag = client.get("/welt-nachrichten/rss.xml").headers["etag"]
-    info = feed.stat()
-    # Overwrite in place with other bytes of the same length and put the mtime back:
-    # nothing in the cache key changed, so the remembered tag is used, not a new hash.
-    swapped = original.replace(b"rss", b"RSS")
-    assert len(swapped) == len(original) and swapped != original
-    with feed.open("r+b") as handle:
-        handle.write(swapped)
-    os.utime(feed, ns=(info.st_atime_ns, info.st_mtime_ns))
-    cached = client.get("/welt-nachrichten/rss.xml")
-    assert cached.content == swapped
-    assert cached.headers["etag"] == tag
-    # Any change of the key (here the mtime) makes it hash again.
-    os.utime(feed, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
-    assert client.get("/welt-nachrichten/rss.xml").headers["etag"] == strong_tag(swapped)
+    assert write_if_changed(feed, changed)
+    response = client.get("/welt-nachrichten/atom.xml", headers={"If-None-Match": tag})
+    assert response.status_code == 200 and response.content == changed
+    assert response.headers["etag"] != tag
 
 
 @pytest.mark.parametrize(
-    "if_none_match",
-    [
-        "{tag}",
-        "W/{tag}",
-        '"abc", {tag}',
-        '"abc",{tag} , W/"def"',
-        "*",
-        "{tag_gz}",
-    ],
+    "if_none_match", ["{tag}", "W/{tag}", '"abc", {tag}', '"abc",{tag} , W/"def"', "*"]
 )
 def test_if_none_match_gives_304(client: httpx.Client, if_none_match: str) -> None:
-    tag = strong_tag(ATOM)
-    header = if_none_match.format(tag=tag, tag_gz=tag[:-1] + '-gz"')
+    tag = client.get("/welt-nachrichten/atom.xml").headers["etag"]
+    header = if_none_match.format(tag=tag)
     response = client.get("/welt-nachrichten/atom.xml", headers={"If-None-Match": header})
     assert response.status_code == 304
     assert response.content == b""
     assert response.headers["etag"] == tag  # this client asked for identity
     assert response.headers["cache-control"] == "public, max-age=300"
     assert response.headers["vary"] == "Accept-Encoding"
-    assert "last-modified" in response.headers
     assert "content-type" not in response.headers
 
 
@@ -363,7 +332,8 @@ def test_if_modified_since(own_client: httpx.Client, own_out: Path) -> None:
     path = "/welt-nachrichten/atom.xml"
     mtime = time.time() - 3600.5
     os.utime(out / "welt-nachrichten" / "atom.xml", (mtime, mtime))
-    last_modified = client.get(path).headers["last-modified"]
+    first = client.get(path)
+    last_modified = first.headers["last-modified"]
     assert last_modified == formatdate(mtime, usegmt=True)
 
     def status(**headers: str) -> int:
@@ -376,12 +346,12 @@ def test_if_modified_since(own_client: httpx.Client, own_out: Path) -> None:
     assert status(**{"If-Modified-Since": formatdate(time.time() + 86400, usegmt=True)}) == 200
     # If-None-Match wins over If-Modified-Since (RFC 9110 13.1.3).
     assert status(**{"If-Modified-Since": last_modified, "If-None-Match": '"other"'}) == 200
-    assert status(**{"If-Modified-Since": "x", "If-None-Match": strong_tag(ATOM)}) == 304
+    assert status(**{"If-Modified-Since": "x", "If-None-Match": first.headers["etag"]}) == 304
 
 
 def test_head_has_the_headers_of_get_and_no_body(server: Running) -> None:
     with httpx.Client(base_url=server.url) as client:
-        for encoding in ("identity", "gzip"):
+        for encoding in ("identity", "gzip", "br"):
             headers = {"Accept-Encoding": encoding}
             get = client.get("/welt-nachrichten/atom.xml", headers=headers)
             head = client.head("/welt-nachrichten/atom.xml", headers=headers)
@@ -395,7 +365,7 @@ def test_head_has_the_headers_of_get_and_no_body(server: Running) -> None:
         assert client.head("/missing").status_code == 404
 
 
-# -- gzip -------------------------------------------------------------------------------------
+# -- precompressed variants -------------------------------------------------------------------
 
 
 def raw_body(client: httpx.Client, path: str, **headers: str) -> tuple[httpx.Response, bytes]:
@@ -403,71 +373,115 @@ def raw_body(client: httpx.Client, path: str, **headers: str) -> tuple[httpx.Res
         return response, b"".join(response.iter_raw())
 
 
-def test_gzip_when_asked_with_its_own_etag(server: Running) -> None:
-    assert len(ATOM) >= GZIP_MIN_SIZE
+DECODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.decompress, "br": brotli.decompress}
+
+
+def test_variants_are_served_with_their_own_validators(server: Running, out: Path) -> None:
+    feed = out / "welt-nachrichten" / "atom.xml"
     with httpx.Client(base_url=server.url) as client:
-        plain, body = raw_body(
-            client, "/welt-nachrichten/atom.xml", **{"Accept-Encoding": "identity"}
-        )
-        assert "content-encoding" not in plain.headers
-        assert body == ATOM and plain.headers["etag"] == strong_tag(ATOM)
-
-        zipped, body = raw_body(client, "/welt-nachrichten/atom.xml", **{"Accept-Encoding": "gzip"})
-        assert zipped.headers["content-encoding"] == "gzip"
-        assert gzip.decompress(body) == ATOM
-        assert len(body) < len(ATOM) and zipped.headers["content-length"] == str(len(body))
-        # Other bytes, so another (still strong) tag; the same content hash in it.
-        assert zipped.headers["etag"] == strong_tag(ATOM)[:-1] + '-gz"'
-        assert zipped.headers["vary"] == "Accept-Encoding"
-        assert zipped.headers["content-type"] == "application/atom+xml; charset=utf-8"
-
-        for accept in ("gzip;q=0", "br", "deflate, gzip;q=0.0", "*;q=0", ""):
+        tags = {}
+        for accept, coding in (("identity", None), ("gzip", "gzip"), ("br", "br")):
             response, body = raw_body(
                 client, "/welt-nachrichten/atom.xml", **{"Accept-Encoding": accept}
             )
-            assert "content-encoding" not in response.headers, accept
-            assert body == ATOM and response.headers["etag"] == strong_tag(ATOM), accept
-        for accept in ("br;q=1.0, gzip;q=0.5", "*", "x-gzip", "GZIP"):
-            response, body = raw_body(
-                client, "/welt-nachrichten/atom.xml", **{"Accept-Encoding": accept}
+            assert response.headers.get("content-encoding") == coding, accept
+            assert response.headers["vary"] == "Accept-Encoding"
+            assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+            assert response.headers["content-length"] == str(len(body))
+            assert response.headers["last-modified"] == formatdate(
+                feed.stat().st_mtime, usegmt=True
             )
-            assert response.headers.get("content-encoding") == "gzip", accept
-            assert gzip.decompress(body) == ATOM
+            if coding is None:
+                assert body == ATOM
+            else:
+                assert body == (out / f"welt-nachrichten/atom.xml.{coding[:2]}").read_bytes()
+                assert DECODERS[coding](body) == ATOM and len(body) < len(ATOM)
+            tags[accept] = response.headers["etag"]
+        assert len(set(tags.values())) == 3, tags  # other bytes, other tags
 
-        # Small files are not worth compressing: identity, and the identity tag.
-        small, body = raw_body(client, "/feeds.opml", **{"Accept-Encoding": "gzip"})
-        assert "content-encoding" not in small.headers
-        assert small.headers["etag"] == strong_tag(body)
-
-        # httpx decodes for us: the content a reader sees is the file.
-        assert client.get("/", headers={"Accept-Encoding": "gzip"}).content.startswith(b"<!doctype")
-
-
-def test_conditional_requests_across_encodings(server: Running) -> None:
-    tag, tag_gz = strong_tag(ATOM), strong_tag(ATOM)[:-1] + '-gz"'
-    with httpx.Client(base_url=server.url) as client:
-        for sent in (tag, tag_gz, f"W/{tag_gz}"):
-            for accept, expected in (("gzip", tag_gz), ("identity", tag)):
+        # Each representation answers 304 to its own tag, and 200 to another's.
+        for accept, tag in tags.items():
+            for sent_for, sent in tags.items():
                 response = client.get(
                     "/welt-nachrichten/atom.xml",
                     headers={"If-None-Match": sent, "Accept-Encoding": accept},
                 )
-                assert response.status_code == 304, (sent, accept)
-                assert response.headers["etag"] == expected, (sent, accept)  # what a 200 carries
+                assert response.status_code == (304 if sent_for == accept else 200), (
+                    accept,
+                    sent_for,
+                )
+                assert response.headers["etag"] == tag
+
+        # httpx decodes for us: the content a reader sees is the file.
+        page = client.get("/", headers={"Accept-Encoding": "gzip"})
+        assert page.headers["content-encoding"] == "gzip"
+        assert page.content == (out / "index.html").read_bytes()
 
 
-def test_accepts_gzip() -> None:
-    assert accepts_gzip("gzip, deflate, br")
-    assert accepts_gzip("br;q=1, gzip;q=0.1")
-    assert accepts_gzip("*")
-    assert accepts_gzip("gzip;q=0, x-gzip")
-    assert not accepts_gzip("")
-    assert not accepts_gzip("identity")
-    assert not accepts_gzip("gzip;q=0")
-    assert not accepts_gzip("gzip;q=0.000")
-    assert not accepts_gzip("*;q=0")
-    assert not accepts_gzip("*, gzip;q=0")
-    assert not accepts_gzip("gzip;q=x")
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("gzip;q=0", None),
+        ("deflate, gzip;q=0.0", None),
+        ("*;q=0", None),
+        ("", None),
+        ("identity", None),
+        ("br;q=0, gzip;q=0", None),
+        ("gzip, deflate", "gzip"),
+        ("br;q=0.5, gzip;q=1.0", "gzip"),
+        ("x-gzip", "gzip"),
+        ("GZIP", "gzip"),
+        ("gzip, deflate, br", "br"),
+        ("br", "br"),
+        ("*", "br"),
+        ("*, br;q=0", "gzip"),
+    ],
+)
+def test_the_variant_follows_accept_encoding(
+    server: Running, accept: str, coding: str | None
+) -> None:
+    with httpx.Client(base_url=server.url) as client:
+        response, body = raw_body(
+            client, "/welt-nachrichten/atom.xml", **{"Accept-Encoding": accept}
+        )
+    assert response.headers.get("content-encoding") == coding
+    assert (body if coding is None else DECODERS[coding](body)) == ATOM
+
+
+def test_a_stale_or_missing_variant_is_not_served(own_client: httpx.Client, own_out: Path) -> None:
+    out, client = own_out, own_client
+    feed = out / "welt-nachrichten" / "atom.xml"
+    # A file replaced behind the publisher's back (or a crash between the two renames):
+    # the variants no longer carry its mtime, so they are ignored.
+    changed = ATOM.replace(b"</feed>", b"<entry><title>neu</title></entry></feed>")
+    feed.write_bytes(changed)
+    for accept in ("gzip", "br"):
+        response, body = raw_body(
+            client, "/welt-nachrichten/atom.xml", **{"Accept-Encoding": accept}
+        )
+        assert "content-encoding" not in response.headers and body == changed
+    # Small files get no variants at all: identity for everyone.
+    small, body = raw_body(client, "/feeds.opml", **{"Accept-Encoding": "gzip, br"})
+    assert "content-encoding" not in small.headers
+    assert body == (out / "feeds.opml").read_bytes()
+
+
+def test_accepted_variants() -> None:
+    def codings(header: str) -> list[str]:
+        return [variant.coding for variant in accepted_variants(header)]
+
+    assert codings("gzip, deflate, br") == ["br", "gzip"]
+    assert codings("br;q=1, gzip;q=0.1") == ["br", "gzip"]
+    assert codings("gzip;q=0.9, br;q=0.1") == ["gzip", "br"]
+    assert codings("*") == ["br", "gzip"]
+    assert codings("gzip;q=0, x-gzip") == ["gzip"]
+    assert codings("") == []
+    assert codings("identity") == []
+    assert codings("gzip;q=0") == []
+    assert codings("gzip;q=0.000") == []
+    assert codings("*;q=0") == []
+    assert codings("*, gzip;q=0") == ["br"]
+    assert codings("gzip;q=x") == []
 
 
 # -- containment ------------------------------------------------------------------------------
@@ -626,7 +640,7 @@ def test_serve_async_stops_on_the_event_and_reports_a_busy_port(out: Path) -> No
         assert httpx.get(srv.url + "/healthz").status_code == 200
 
         async def second() -> None:
-            await serve_async(app_for(out), "127.0.0.1", srv.port)
+            await serve_async(app_for(out), ServerOptions("127.0.0.1", srv.port))
 
         with pytest.raises(OSError, match=f"cannot serve on 127.0.0.1:{srv.port}"):
             asyncio.run(second())
@@ -639,7 +653,9 @@ def test_serve_async_ends_when_cancelled(out: Path) -> None:
 
     async def scenario() -> int:
         ready = asyncio.Event()
-        task = asyncio.create_task(serve_async(app_for(out), "127.0.0.1", port, ready))
+        task = asyncio.create_task(
+            serve_async(app_for(out), ServerOptions("127.0.0.1", port), ready)
+        )
         await asyncio.wait_for(ready.wait(), 10)
         async with httpx.AsyncClient() as client:
             status = (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code
@@ -668,7 +684,8 @@ def test_serve_blocks_and_exits_cleanly_on_a_signal(out: Path, sig: signal.Signa
     port = free_port()
     code = (
         "import sys; from pathlib import Path; from feeds.serve import serve\n"
-        f"serve(Path({str(out)!r}), '127.0.0.1', {port}, cache_seconds=60)\n"
+        "from feeds.http_server import ServerOptions\n"
+        f"serve(Path({str(out)!r}), ServerOptions('127.0.0.1', {port}), cache_seconds=60)\n"
         "print('returned', flush=True)\n"
     )
     process = subprocess.Popen(

@@ -22,6 +22,7 @@ scanned as text. Every finding is attributed to the entry it came from (titles `
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
 import posixpath
@@ -35,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 import xss_vectors as xv
 from conftest import FEEDS_ENV
@@ -949,6 +951,10 @@ def cross_check(scan: Scan) -> None:
             scan.add(label, page, [f"page shows {shown}, not the feed's text"])
 
 
+VARIANT_DECODERS: dict[str, Callable[[bytes], bytes]] = {
+    ".gz": gzip.decompress,
+    ".br": brotli.decompress,
+}
 SCANNERS = {
     "atom.xml": scan_atom,
     "rss.xml": scan_rss,
@@ -962,6 +968,11 @@ def scan_output(site: Site) -> Scan:
     for path in sorted(p for p in site.out.rglob("*") if p.is_file()):
         rel = path.relative_to(site.out).as_posix()
         if path.name.startswith("."):
+            continue
+        if path.suffix in VARIANT_DECODERS:  # a precompressed variant: its file's very bytes
+            plain = path.with_suffix("")
+            if VARIANT_DECODERS[path.suffix](path.read_bytes()) != plain.read_bytes():
+                scan.add(f"page:{rel}", rel, ["a compressed variant that is not its file"])
             continue
         scanner = SCANNERS.get(path.name)
         if scanner is None and path.suffix == ".xml" and path.parent.name == "archive":

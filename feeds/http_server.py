@@ -1,0 +1,299 @@
+"""The HTTP server under `feeds serve` and `feeds run --serve`: uvicorn, made fit for the internet.
+
+uvicorn (with httptools) runs inside the caller's event loop, which the daemon needs, and is
+fast; what it lacks against slow or many clients is added here, in a protocol subclass:
+
+- **a deadline for the request head**: from the moment a connection opens, and from the end
+  of each response on a kept-alive connection, the next request's head must be complete
+  within `timeout` seconds, or the connection is closed. Bytes trickling in do not extend it
+  (uvicorn itself has no head timeout: one header line every few seconds held a connection
+  for ever);
+- **an idle keep-alive timeout** (uvicorn's own `timeout_keep_alive`);
+- **a cap on connections**: beyond `max_connections`, a new connection gets a short 503
+  (`Connection: close`, `Retry-After`) and is closed at once, before anything is read. The
+  process's open-file limit is raised to fit the cap (a connection may hold a socket and a
+  file), or the cap is lowered to fit the limit, so clients cannot run the process out of
+  descriptors;
+- **accept errors** (`EMFILE` and its kin), which the event loop reports per event, are
+  logged at most once per second with a count of those left out.
+
+The access log (off by default) is feeds/access_log.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
+
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from feeds.access_log import AccessLog
+
+log = logging.getLogger(__name__)
+
+FDS_PER_CONNECTION = 2  # the socket, and the file being sent
+FDS_RESERVED = 64  # listening socket, logs, the store, the daemon's own
+WRITE_BUFFER = 16 * 1024  # bytes queued per connection before the response waits for the client
+GRACEFUL_SHUTDOWN = 5  # seconds requests in flight get when the server stops
+_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_REFUSAL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 21\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    b"too many connections\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """Where and how to serve: the command line's `--host`, `--port`, `--max-connections`,
+    `--timeout` and `--access-log` (a file, `-` for standard output, None for none)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_connections: int = 1000
+    timeout: float = 10.0  # seconds for a whole request head
+    keep_alive: float = 5.0  # seconds an idle kept-alive connection stays open
+    access_log: str | None = None
+
+
+class RateLimitedLog:
+    """Logs a recurring event at most once per `interval` seconds, counting the ones left out."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        level: int,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.level = level
+        self.interval = interval
+        self.clock = clock
+        self.last: float | None = None
+        self.left_out = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            self.left_out += 1
+            return
+        if self.left_out:
+            message += f" ({self.left_out} more like it not logged)"
+        self.logger.log(self.level, message, *args)
+        self.last, self.left_out = now, 0
+
+
+class _GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a head deadline and a connection cap."""
+
+    max_connections: ClassVar[int]
+    head_timeout: ClassVar[float]
+    refusals: ClassVar[RateLimitedLog]
+
+    head_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.max_connections:
+            self.transport = transport  # connection_lost closes it
+            transport.write(_REFUSAL)
+            transport.close()
+            self.refusals("refusing connections: %d open (--max-connections)", self.max_connections)
+            return
+        super().connection_made(transport)
+        transport.set_write_buffer_limits(high=WRITE_BUFFER)
+        self._arm_head_deadline()
+
+    def on_headers_complete(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # For the next request on this connection, unless a pipelined one (its head already
+        # read) has just started: its response may take as long as its client reads.
+        if not self.transport.is_closing() and self.cycle.response_complete:
+            self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        if self.head_deadline is None:
+            self.head_deadline = self.loop.call_later(self.head_timeout, self._head_too_slow)
+
+    def _head_too_slow(self) -> None:
+        self.head_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _protocol_for(options: ServerOptions, max_connections: int) -> type[_GuardedProtocol]:
+    class Protocol(_GuardedProtocol):
+        pass
+
+    Protocol.max_connections = max_connections
+    Protocol.head_timeout = options.timeout
+    Protocol.refusals = RateLimitedLog(log, logging.WARNING)
+    return Protocol
+
+
+def fit_connection_cap(wanted: int) -> int:
+    """The connection cap the open-file limit allows, raising the soft limit up to the hard
+    one where the cap needs it; logs a warning when it must lower the cap."""
+    needed = wanted * FDS_PER_CONNECTION + FDS_RESERVED
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return wanted
+    fitting = max(1, (soft - FDS_RESERVED) // FDS_PER_CONNECTION)
+    log.warning(
+        "--max-connections %d lowered to %d: the open-file limit is %d (ulimit -n)",
+        wanted,
+        fitting,
+        soft,
+    )
+    return fitting
+
+
+class _AcceptErrors:
+    """An event-loop exception handler: accept errors rate-limited, the rest passed on."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.previous = loop.get_exception_handler()
+        self.report = RateLimitedLog(log, logging.ERROR)
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRNOS:
+            self.report("cannot accept connections: %s", exc)
+        elif self.previous is not None:
+            self.previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+
+@contextlib.contextmanager
+def _accept_errors_rate_limited(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+    handler = _AcceptErrors(loop)
+    loop.set_exception_handler(handler)
+    try:
+        yield
+    finally:
+        loop.set_exception_handler(handler.previous)
+
+
+@contextlib.contextmanager
+def _access_log_stream(target: str | None) -> Iterator[TextIO | None]:
+    if target is None:
+        yield None
+    elif target == "-":
+        yield sys.stdout
+    else:
+        with Path(target).open("a", encoding="utf-8", buffering=1) as stream:
+            yield stream
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves the signals to its host (the daemon or `serve`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_async(
+    app: ASGIApp,
+    options: ServerOptions,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve `app` inside the running event loop until `stop` is set (or the task is cancelled).
+
+    Installs no signal handlers: the caller owns them. `ready` is set once the socket
+    listens; the bound address (useful with port 0) is logged at info level as
+    `serving on http://HOST:PORT/`. On `stop` (or cancellation) the server stops accepting,
+    lets requests in flight finish (5 s at most) and returns.
+    Raises OSError when it cannot listen on host:port.
+    """
+    host, port = options.host, options.port
+    with (
+        _access_log_stream(options.access_log) as access_stream,
+        _accept_errors_rate_limited(asyncio.get_running_loop()),
+    ):
+        if access_stream is not None:
+            app = AccessLog(app, access_stream.write)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            http=_protocol_for(options, fit_connection_cap(options.max_connections)),
+            lifespan="off",
+            log_config=None,  # keep the project's logging setup
+            access_log=False,  # ours is AccessLog, in the combined format
+            timeout_keep_alive=max(1, round(options.keep_alive)),
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+            server_header=False,
+        )
+        await _run(_EmbeddedServer(config), host, port, ready, stop)
+
+
+async def _run(
+    server: uvicorn.Server,
+    host: str,
+    port: int,
+    ready: asyncio.Event | None,
+    stop: asyncio.Event | None,
+) -> None:
+    async def run() -> None:
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn's answer to a port it cannot bind; it logged why
+            raise OSError(f"cannot serve on {host}:{port} (see the log above)") from None
+
+    serving = asyncio.ensure_future(run())
+    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    try:
+        while not server.started and not serving.done():
+            if stopping is not None and stopping.done():
+                break
+            await asyncio.wait({serving}, timeout=0.02)
+        if serving.done():
+            serving.result()  # raises the startup failure
+            return
+        if server.started:
+            bound = server.servers[0].sockets[0].getsockname()
+            log.info("serving on http://%s:%d/", bound[0], bound[1])
+            if ready is not None:
+                ready.set()
+        waiting: set[asyncio.Future[Any]] = {serving}
+        if stopping is not None:
+            waiting.add(stopping)
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if stopping is not None:
+            stopping.cancel()
+        if not serving.done():
+            server.should_exit = True
+            await serving
+    serving.result()

@@ -1,0 +1,88 @@
+"""Precompressed variants of published files (`atom.xml.gz`, `atom.xml.br`), made at publish time.
+
+A variant is made once per version of its file, beside it, so a server sends compressed bytes
+without compressing per request (nginx's `gzip_static` reads the same files). A variant carries
+its file's exact mtime: a server serves it only while the two mtimes agree, so a variant left
+stale by a crash between the two renames is never sent for the new file, and the next publish
+of an unchanged file repairs it (`variants_current`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+
+MIN_SIZE = 1024
+"""Files smaller than this get no variants: compression saves little there."""
+
+COMPRESSIBLE_SUFFIXES = frozenset({".xml", ".json", ".html", ".opml", ".txt", ".css", ".js"})
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One content coding: its `Content-Encoding` token, the file suffix, and the compressor."""
+
+    coding: str
+    suffix: str
+    compress: Callable[[bytes], bytes]
+
+
+VARIANTS: tuple[Variant, ...] = (
+    # Brotli first: where a client accepts both equally, its smaller body wins. Fast levels:
+    # a publish may compress many files, and the last few percent cost several times more.
+    Variant("br", ".br", lambda data: bytes(brotli.compress(data, quality=4))),
+    Variant("gzip", ".gz", lambda data: gzip.compress(data, compresslevel=6, mtime=0)),
+)
+
+
+def variant_path(path: Path, variant: Variant) -> Path:
+    """Where the `variant` of the file at `path` lives."""
+    return path.with_name(path.name + variant.suffix)
+
+
+def wants_variants(path: Path, size: int) -> bool:
+    """Whether a published file of this name and size gets compressed variants."""
+    return size >= MIN_SIZE and path.suffix.lower() in COMPRESSIBLE_SUFFIXES
+
+
+def variants_current(path: Path) -> bool:
+    """True when every variant `path` should have exists and carries its mtime (and none is
+    left when it should have none)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return True
+    wanted = wants_variants(path, info.st_size)
+    for variant in VARIANTS:
+        try:
+            mtime_ns = variant_path(path, variant).stat().st_mtime_ns
+        except FileNotFoundError:
+            if wanted:
+                return False
+            continue
+        if not wanted or mtime_ns != info.st_mtime_ns:
+            return False
+    return True
+
+
+def compressed_variants(path: Path, data: bytes) -> dict[Path, bytes]:
+    """The variants to write beside `path` for these bytes: only those smaller than `data`."""
+    if not wants_variants(path, len(data)):
+        return {}
+    made = {variant_path(path, v): v.compress(data) for v in VARIANTS}
+    return {target: body for target, body in made.items() if len(body) < len(data)}
+
+
+def remove_stale_variants(path: Path, kept: set[Path]) -> None:
+    """Remove the variants of `path` that were not just written (no longer worth having)."""
+    for variant in VARIANTS:
+        target = variant_path(path, variant)
+        if target not in kept:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
