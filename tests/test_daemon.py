@@ -138,7 +138,14 @@ def test_metrics_and_health(tmp_path: Path, feed_server: FeedServer) -> None:
                 return False
 
         assert wait_for(healthy)
-        metrics = urllib.request.urlopen(base + "/metrics", timeout=2).read().decode()
+
+        def scraped() -> str:
+            return str(urllib.request.urlopen(base + "/metrics", timeout=2).read().decode())
+
+        # The publish is recorded once all its files (and their variants) are written: the
+        # atom.xml above may appear a moment before.
+        assert wait_for(lambda: "feeds_last_publish_timestamp_seconds{" in scraped())
+        metrics = scraped()
         assert 'feeds_fetches_total{outcome="new"} 1.0' in metrics
         assert 'feeds_entries_stored_total{kind="new"} 1.0' in metrics
         assert "feeds_publish_duration_seconds_count" in metrics
