@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from feeds.model import RawEntry, RawFeed, Source, SourceKind
+from feeds.model import Author, RawEntry, RawFeed, Source, SourceKind
 from feeds.normalise.article import normalise_feed
 from feeds.store import ArticleStore
 from feeds.store.retention import RETIRED_PER_SOURCE
@@ -49,7 +49,7 @@ def poll_feed(poll: int, items: int, title_kb: int) -> RawFeed:
                 title=title,
                 link=f"https://churn.example/{poll}/{n}",
                 content_html=f"<p>poll {poll}, item {n}</p>",
-                authors=("Churner",),
+                authors=(Author("Churner"),),
                 tags=("churn",),
                 published=(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=poll)).isoformat(),
             )
