@@ -36,11 +36,11 @@ import brotli
 import httpx
 import lxml.html
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import REPO, SEED
-from feedfactory import FeedItem, atom10, jsonfeed, rss20
-from feedserver import FeedServer
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feedfactory import FeedItem, atom10, jsonfeed, rss20
+from support.feeds_cli import REPO, SEED
+from support.feedserver import FeedServer
 
 from feeds.model import article_id
 from feeds.slugs import readable_slug

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conformance import assert_valid_atom
-from conftest import FEEDS_ENV, SEED, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.conformance import assert_valid_atom
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
+from support.feedserver import FeedServer
 
 pytestmark = pytest.mark.slow
 

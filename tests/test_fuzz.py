@@ -49,8 +49,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from feedfactory import (
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feedfactory import (
     FeedItem,
     atom03,
     atom10,
@@ -61,8 +63,6 @@ from feedfactory import (
     rss20,
     sample_items,
 )
-from hypothesis import HealthCheck, given, seed, settings
-from hypothesis import strategies as st
 
 from feeds.model import Category, RawFeed, Source, SourceKind
 from feeds.normalise.article import NormalisedFeed, normalise_feed

@@ -20,9 +20,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feedserver import FeedServer
 
 from feeds.metrics import LOOPS, Metrics, loop_health
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV
+from support.feedserver import FeedServer
 
 from feeds import __version__
 from feeds.config import load_config

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SEED
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import SEED
+from support.feedserver import FeedServer
 
 from feeds.config import Config, load_config
 from feeds.model import FetchOutcome

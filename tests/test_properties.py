@@ -40,9 +40,9 @@ from urllib.parse import urlsplit
 
 import nh3
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 
 from feeds.config import ConfigError, load_config
 from feeds.model import (
@@ -85,7 +85,7 @@ CLAMP_TOLERANCE = timedelta(minutes=10)  # feeds.normalise.dates.clamp_future's 
 BASE_URL = "http://localhost:8080/"
 LAYOUT = OutputLayout(Path("/nonexistent/feeds-property-output"), BASE_URL)
 
-# XML 1.0 Char production (section 2.2), as in tests/conformance.py.
+# XML 1.0 Char production (section 2.2), as in tests/support/conformance.py.
 XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 LANGUAGE_TAG = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,8})*")
 
@@ -150,7 +150,7 @@ def url_paths(draw: st.DrawFn) -> str:
     return path
 
 
-# What a published URL may not contain (as tests/conformance.py checks IRIs).
+# What a published URL may not contain (as tests/support/conformance.py checks IRIs).
 _IRI_UNSAFE_RE = re.compile(r"[\s\"<>{}|\\^`\x00-\x1f\x7f-\x9f]|%(?![0-9A-Fa-f]{2})")
 
 

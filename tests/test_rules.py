@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feedserver import FeedServer
 
 from feeds.config import ConfigError, load_config
 from feeds.model import Article, Author, Rule, RuleAction, article_id

@@ -21,8 +21,8 @@ from pathlib import Path
 import brotli
 import httpx
 import pytest
-from conftest import FEEDS_ENV
 from starlette.types import ASGIApp
+from support.feeds_cli import FEEDS_ENV
 
 from feeds.http_server import ServerOptions, serve_async
 from feeds.metrics import Metrics

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FEEDS_ENV
+from support.feeds_cli import FEEDS_ENV
 
 from feeds.access_log import combined_line, escape
 from feeds.publish.files import write_if_changed

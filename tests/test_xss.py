@@ -38,12 +38,12 @@ from typing import Any
 
 import brotli
 import pytest
-import xss_vectors as xv
-from conftest import FEEDS_ENV
-from feedfactory import FeedItem, atom10, jsonfeed, rss20
-from feedserver import FeedServer, serve
+import support.xss_vectors as xv
 from lxml import etree
 from lxml import html as lxml_html
+from support.feedfactory import FeedItem, atom10, jsonfeed, rss20
+from support.feeds_cli import FEEDS_ENV
+from support.feedserver import FeedServer, serve
 
 from feeds.slugs import slug_of
 from feeds.store import ArticleStore

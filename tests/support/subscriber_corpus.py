@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feedfactory import rfc822, rfc3339
 from lxml import etree
+
+from support.feedfactory import rfc822, rfc3339
 
 NS_ATOM = "http://www.w3.org/2005/Atom"
 NS_DC = "http://purl.org/dc/elements/1.1/"

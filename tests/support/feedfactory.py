@@ -22,7 +22,7 @@ become numeric character references.
 
 Example::
 
-    from feedfactory import FeedItem, rss20  # tests/ is on sys.path under pytest
+    from support.feedfactory import FeedItem, rss20  # tests/ is on sys.path under pytest
     body = rss20([FeedItem(id="1", title="Grüße", link="https://example.com/1")])
 """
 

@@ -36,7 +36,7 @@ Every title (or, for entries without one, the summary it is derived from, or the
 the entry's tag ``W<feed>-<entry>`` (``W012-003``), so an entry found in a category's output
 can be traced back to its feed.
 
-Run ``python tests/wildcorpus.py`` for the composition of the corpus.
+Run ``python -m support.wildcorpus`` in tests/ for the composition of the corpus.
 """
 
 from __future__ import annotations
