@@ -51,7 +51,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
-from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.conformance import (
+    XML_ILLEGAL,
+    assert_valid_atom,
+    assert_valid_jsonfeed,
+    assert_valid_rss,
+)
 from support.feedfactory import (
     FeedItem,
     atom03,
@@ -102,7 +107,6 @@ SOURCE = Source(
     category=CATEGORY.name,
     timezone="Europe/Berlin",
 )
-XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 FEED_URLS = (
     "https://example.com/feed.xml",

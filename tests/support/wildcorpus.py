@@ -54,6 +54,9 @@ from functools import reduce
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
+from support.conformance import XML_ILLEGAL
+from support.date_names import MONTHS_DE, MONTHS_EN, WEEKDAYS_DE, WEEKDAYS_EN
+
 __all__ = [
     "CATEGORIES",
     "CHARSETS",
@@ -114,12 +117,11 @@ ENTITY_DOCTYPE = (
 )
 
 _WHITESPACE = re.compile(r"\s+")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def fold(text: str) -> str:
     """A title as compared: XML-illegal characters removed, whitespace folded, stripped."""
-    return _WHITESPACE.sub(" ", _XML_ILLEGAL.sub("", text)).strip()
+    return _WHITESPACE.sub(" ", XML_ILLEGAL.sub("", text)).strip()
 
 
 # --- encodings ------------------------------------------------------------------------------
@@ -343,24 +345,6 @@ def composition(corpus: Sequence[WildFeed]) -> dict[str, Counter[str]]:
 
 # --- dates ----------------------------------------------------------------------------------
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DE_MONTHS = (
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-)
-_DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-
 DATE_STYLES = (
     "rfc822",
     "rfc822-gmt",
@@ -385,7 +369,7 @@ DateText = tuple[str | None, datetime | str]
 def _rfc822(local: datetime, zone: str, *, two_digit: bool = False) -> str:
     year = f"{local.year % 100:02d}" if two_digit else str(local.year)
     return (
-        f"{_DAYS[local.weekday()]}, {local.day:02d} {_MONTHS[local.month - 1]} {year} "
+        f"{WEEKDAYS_EN[local.weekday()]}, {local.day:02d} {MONTHS_EN[local.month - 1]} {year} "
         f"{local:%H:%M:%S} {zone}"
     )
 
@@ -444,10 +428,10 @@ def date_text(style: str, instant: datetime, zone: ZoneInfo, rng: random.Random)
     if style == "day-first":
         return f"{local:%d.%m.%Y %H:%M}", local
     if style == "german":
-        month = _DE_MONTHS[local.month - 1]
+        month = MONTHS_DE[local.month - 1]
         if rng.random() < 0.5:
             return f"{local.day}. {month} {local.year} {local:%H:%M}", local
-        day = _DE_DAYS[local.weekday()]
+        day = WEEKDAYS_DE[local.weekday()]
         return f"{day}, {local.day}. {month} {local.year}, {local:%H:%M} Uhr", local
     raise ValueError(f"unknown date style {style!r}")
 
