@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support.cannedweb import CannedWeb
 from support.feedserver import FeedServer, serve
 from support.postgres import PG, wait_for_postgres
 
@@ -17,6 +18,12 @@ from feeds.store import ArticleStore
 def feed_server() -> Iterator[FeedServer]:
     """A real HTTP server on 127.0.0.1 serving the routes a test adds."""
     yield from serve()
+
+
+@pytest.fixture
+def canned_web() -> CannedWeb:
+    """Canned responses for the production HTTP client, with no server (`web.client(...)`)."""
+    return CannedWeb()
 
 
 @pytest.fixture
