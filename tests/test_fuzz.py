@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 from support.conformance import (
     XML_ILLEGAL,
@@ -64,6 +64,7 @@ from support.mutators import (
     corpus_mutations,
     mutate,
 )
+from support.strategies import SETTINGS
 
 from feeds.model import Category, RawFeed, Source, SourceKind
 from feeds.normalise.article import NormalisedFeed, normalise_feed
@@ -393,16 +394,6 @@ def shrink(failure: Failure, seconds: float = 5.0) -> bytes:
 # that runs out of its time skips the remaining examples' work, and time a test leaves
 # unused goes to the random loop, which runs last and takes what is left.
 RATES = {"binary": 150, "mutations": 40}
-HYPOTHESIS = settings(
-    deadline=None,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-        HealthCheck.large_base_example,
-    ],
-)
 
 
 _FILE_START: list[float] = []  # when the first fuzz test of this run started
@@ -442,7 +433,7 @@ HEAD = CORPUS[0][1][:200]
 
 
 @seed(SEED)
-@settings(HYPOTHESIS, max_examples=_examples("binary"))
+@settings(SETTINGS, max_examples=_examples("binary"))
 @given(
     st.one_of(
         st.binary(max_size=4096),
@@ -469,7 +460,7 @@ def test_fuzz_hypothesis_binary(record_property: Any, capsys: Any) -> None:
 
 
 @seed(SEED)
-@settings(HYPOTHESIS, max_examples=_examples("mutations"))
+@settings(SETTINGS, max_examples=_examples("mutations"))
 @given(corpus_mutations(), st.sampled_from(HEADERS), st.sampled_from(FEED_URLS))
 def _mutation_fuzz(case: tuple[str, bytes], headers: dict[str, str] | None, url: str) -> None:
     if MUTATIONS_BUDGET.left():

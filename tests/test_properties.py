@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from support.conformance import (
     XML_ILLEGAL,
@@ -48,6 +48,7 @@ from support.conformance import (
 )
 from support.strategies import (
     BASE_URL,
+    SETTINGS,
     SOURCE_NAMES,
     Case,
     cases,
@@ -77,16 +78,6 @@ from feeds.publish.site import render_category
 # --------------------------------------------------------------------------- settings
 
 # Sized for about a minute for the whole file on the shared 2-core machine.
-SETTINGS = settings(
-    deadline=None,
-    database=None,  # write nothing into the tree; failures print their reproduction
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-        HealthCheck.large_base_example,
-    ],
-)
 NORMALISE_EXAMPLES = 200
 PUBLISH_EXAMPLES = 150
 SMALL_EXAMPLES = 100

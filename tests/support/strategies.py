@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind
@@ -25,6 +26,18 @@ from feeds.normalise.article import NormalisedFeed, entry_key, normalise_feed
 from feeds.normalise.html import clean_text, safe_url
 from support.conformance import XML_ILLEGAL
 from support.date_names import MONTHS_DE, MONTHS_EN, WEEKDAYS_EN
+
+# What every property and fuzz test runs under; each sets its own max_examples.
+SETTINGS = settings(
+    deadline=None,
+    database=None,  # write nothing into the tree; failures print their reproduction
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+        HealthCheck.large_base_example,
+    ],
+)
 
 # The base URL the published site has; a feed without a base of its own falls back to it.
 BASE_URL = "http://localhost:8080/"
