@@ -30,7 +30,7 @@ NS_XML = "http://www.w3.org/XML/1998/namespace"
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"feedfactory needs timezone-aware datetimes, got {value!r}")
+        raise ValueError(f"feed dates must be timezone-aware, got {value!r}")
     return value
 
 
