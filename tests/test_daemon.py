@@ -130,7 +130,14 @@ def test_metrics_and_health(tmp_path: Path, feed_server: FeedServer) -> None:
                 return False
 
         assert wait_for(healthy)
-        metrics = urllib.request.urlopen(base + "/metrics", timeout=2).read().decode()
+
+        def read_metrics() -> str:
+            return urllib.request.urlopen(base + "/metrics", timeout=2).read().decode()
+
+        # The publish metrics are set when the publish step returns, after atom.xml is written.
+        published = 'feeds_last_publish_timestamp_seconds{category="technik"}'
+        assert wait_for(lambda: published in read_metrics())
+        metrics = read_metrics()
         assert 'feeds_fetches_total{outcome="new"} 1.0' in metrics
         assert 'feeds_entries_stored_total{kind="new"} 1.0' in metrics
         assert "feeds_publish_duration_seconds_count" in metrics
