@@ -1,38 +1,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from feedserver import FeedServer, serve
+from support.cannedweb import CannedWeb
+from support.feedserver import FeedServer, serve
+from support.postgres import PG, wait_for_postgres
 
 from feeds.store import ArticleStore
-
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "config" / "articles" / "000_eea36ed84745c21c.txt"
-PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-# What a `feeds` subprocess sees: no proxies or user settings, this checkout importable.
-FEEDS_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
-
-
-def run_feeds(
-    *args: str, cwd: Path = REPO, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """`python -m feeds ARGS` run as a user would, in `cwd` (also its HOME)."""
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**FEEDS_ENV, "HOME": str(cwd)},
-    )
 
 
 @pytest.fixture
@@ -42,21 +21,14 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
+def canned_web() -> CannedWeb:
+    """Canned responses for the production HTTP client, with no server (`web.client(...)`)."""
+    return CannedWeb()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'feeds.db'}"
-
-
-def wait_for_postgres(seconds: float = 60) -> None:
-    """Return once the PostgreSQL on 127.0.0.1 accepts connections (after a restart)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            psycopg.connect(PG, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 @pytest.fixture

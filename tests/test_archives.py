@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
-from conformance import assert_valid_atom
 from lxml import etree
+from support.conformance import assert_valid_atom
 
 from feeds.config import load_config
 from feeds.model import Article, Author, article_id

@@ -15,11 +15,11 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 import lxml.html
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import run_feeds
+from support.feedserver import FeedServer
 
 from feeds.model import (
     Article,

@@ -12,12 +12,12 @@ from xml.sax.saxutils import escape
 
 import feedparser
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import run_feeds
-from feedfactory import FeedItem, broken_rss
-from feedserver import FeedServer
 from lxml import etree
 from sqlalchemy import update
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feedfactory import FeedItem, broken_rss
+from support.feeds_cli import run_feeds
+from support.feedserver import FeedServer
 
 from feeds.model import Article, Author, RawFeed, Rule, RuleAction, Source, SourceKind, article_id
 from feeds.normalise.article import normalise_feed

@@ -12,10 +12,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import run_feeds
-from feedfactory import FeedItem, jsonfeed, rss20
-from feedserver import FeedServer
 from lxml import etree
+from support.feedfactory import FeedItem, jsonfeed, rss20
+from support.feeds_cli import run_feeds
+from support.feedserver import FeedServer
 
 from feeds.model import (
     Article,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FEEDS_ENV
-from default_site import install_default_site
 from lxml import etree
+from support.default_site import install_default_site
+from support.feeds_cli import FEEDS_ENV
 from test_serve import Running, free_port, running
 
 from feeds.serve import create_app

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feedserver import FeedServer
 
 from feeds.model import FetchOutcome, FetchState
 from feeds.status import SourceStatus, age_text, narrow_lines, next_due_text

@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from default_site import install_default_site
+from support.default_site import install_default_site
 
 from feeds.config import ConfigError, find_config_path, load_config, parse_duration, parse_size
 from feeds.model import SourceKind

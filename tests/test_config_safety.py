@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_feeds
+from support.feeds_cli import run_feeds
 
 from feeds.config import ConfigError, load_config
 

@@ -1,4 +1,4 @@
-"""Tests of the feed validator in tests/conformance.py.
+"""Tests of the feed validator in tests/support/conformance.py.
 
 Each rule family gets a hand-written document that breaks exactly that rule, and the
 minimal/rich documents prove the validator raises no false alarms.
@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 import pytest
-from conformance import (
+from feedgen.feed import FeedGenerator
+from support.conformance import (
     assert_valid_atom,
     assert_valid_jsonfeed,
     assert_valid_rss,
@@ -17,7 +18,6 @@ from conformance import (
     jsonfeed_violations,
     rss_violations,
 )
-from feedgen.feed import FeedGenerator
 
 
 def mutate(document: str, old: str, new: str) -> bytes:

@@ -36,11 +36,11 @@ import brotli
 import httpx
 import lxml.html
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import REPO, SEED
-from feedfactory import FeedItem, atom10, jsonfeed, rss20
-from feedserver import FeedServer
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feedfactory import FeedItem, atom10, jsonfeed, rss20
+from support.feeds_cli import FEEDS_ENV, SEED
+from support.feedserver import FeedServer
 
 from feeds.model import article_id
 from feeds.slugs import readable_slug
@@ -48,7 +48,7 @@ from feeds.store import ArticleStore
 
 pytestmark = pytest.mark.slow
 
-ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(REPO)}
+ENV = {**FEEDS_ENV, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}  # mount is in sbin
 MARK = "FEEDS_CRASH_TEST_RUN"  # in every child's environment: finds what outlives a kill
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -185,6 +185,12 @@ class World:
             slug = readable_slug(categories[source])
             by_slug.setdefault(slug, set()).add(article_id(source, entry_id))
         return by_slug
+
+
+def site_paths(config: Path) -> tuple[Path, str, Path]:
+    """The store file, its URL and the output folder of a site `World.write_config` wrote."""
+    database = config.parent / "var" / "feeds.db"
+    return database, f"sqlite:///{database}", config.parent / "out"
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -593,9 +599,7 @@ def test_kill_9_during_update_never_corrupts_output_or_store(
     rng = random.Random(SEED_VALUE)
     world = World(feed_server, 120)
     config = world.write_config(tmp_path / "site")
-    database = config.parent / "var" / "feeds.db"
-    url = f"sqlite:///{database}"
-    out = config.parent / "out"
+    database, url, out = site_paths(config)
     checker = OutputChecker(out)
 
     # A first run fills the store; the second, timed from its logs, is the reference: the
@@ -764,9 +768,7 @@ def test_kill_9_of_the_daemon_never_corrupts_and_a_clean_stop_converges(
     world = World(feed_server, 60)  # half the sources of the update test: time is short
     # A short interval keeps the daemon fetching, so it picks up each new generation.
     config = world.write_config(tmp_path / "site", interval="4s")
-    database = config.parent / "var" / "feeds.db"
-    url = f"sqlite:///{database}"
-    out = config.parent / "out"
+    database, url, out = site_paths(config)
     checker = OutputChecker(out)
 
     def daemon() -> Run:
@@ -937,9 +939,7 @@ def test_read_only_output_fails_clearly_and_keeps_the_last_output(
 ) -> None:
     world = World(feed_server, 12, slow_every=0)
     config = world.write_config(tmp_path / "site")
-    database = config.parent / "var" / "feeds.db"
-    url = f"sqlite:///{database}"
-    out = config.parent / "out"
+    database, url, out = site_paths(config)
     run = processes.start(config, "update")
     assert run.wait() == 0, run.err()
     before = snapshot(out)
@@ -994,9 +994,7 @@ def test_full_disk_fails_clearly_leaves_no_partial_file_and_recovers(
 ) -> None:
     world = World(feed_server, 12, slow_every=0)
     config = world.write_config(tmp_path / "site")
-    database = config.parent / "var" / "feeds.db"
-    url = f"sqlite:///{database}"
-    out = config.parent / "out"
+    database, url, out = site_paths(config)
     out.mkdir()
     checker = OutputChecker(out, ignore=frozenset({".fill"}))
 

@@ -9,25 +9,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conformance import assert_valid_atom
-from conftest import FEEDS_ENV, SEED, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.conformance import assert_valid_atom
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
+from support.feedserver import FeedServer
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def source(name: str, url: str, category: str) -> str:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import FEEDS_ENV, SEED, run_feeds
-from default_site import install_default_site
-from feedfactory import FeedItem, atom03, atom10, broken_rss, jsonfeed, rss10, rss20
-from feedserver import FeedServer
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.default_site import install_default_site
+from support.feedfactory import FeedItem, atom03, atom10, broken_rss, jsonfeed, rss10, rss20
+from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
+from support.feedserver import FeedServer
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Hostile feed hosts against the real fetcher and pipeline.
 
-One hostile server (tests/hostile.py) serves every fault for the whole module; each test
+One hostile server (tests/support/hostile.py) serves every fault for the whole module; each test
 tags its URLs (``?t=...``) so it can read its own requests from the shared log. The pipeline
 runs in-process on a real SQLite file with a fake clock; the config sets small limits
 (connect/read 2 s, deadline 4 s, max_body 2 MB) so every fault resolves within seconds.
@@ -25,9 +25,10 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conformance import assert_valid_atom
-from conftest import REPO, run_feeds
-from hostile import (
+from lxml import etree
+from support.conformance import assert_valid_atom
+from support.feeds_cli import REPO, run_feeds
+from support.hostile import (
     CHAIN_LENGTH,
     MIB,
     WRONG_CHARSET_TITLES,
@@ -37,7 +38,6 @@ from hostile import (
     serve,
     zstd_bomb,
 )
-from lxml import etree
 
 from feeds.config import Config, FetchConfig, load_config
 from feeds.model import FetchOutcome, FetchState

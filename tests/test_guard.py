@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feedserver import FeedServer
 
 from feeds.config import load_config
 from feeds.sources.guard import refusal

@@ -15,14 +15,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feedserver import FeedServer
+from support.waiting import wait_for
 
 from feeds.metrics import LOOPS, Metrics, loop_health
 
@@ -89,15 +89,6 @@ def test_metrics_health_follows_the_ticks_it_observed() -> None:
     for loop in LOOPS:
         metrics.observe_tick(loop)
     assert metrics.healthy(HOUR) == (True, "ok: claim loop ran 0s ago, publish loop ran 0s ago")
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def get(url: str) -> tuple[int, str]:

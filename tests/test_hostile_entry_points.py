@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_feeds
+from support.feeds_cli import run_feeds
 
 import feeds.sources.local
 from feeds.cli_sources import MAX_OPML_BYTES, opml

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import FEEDS_ENV, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
 from sqlalchemy import text
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feedserver import FeedServer
 
 from feeds.store import ArticleStore
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SEED
+from support.feeds_cli import SEED
 
 from feeds.model import Author, RawEntry, Source, SourceKind
 from feeds.sources.local import (

@@ -9,7 +9,7 @@ import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import run_feeds
+from support.feeds_cli import run_feeds
 
 from feeds.model import Source, SourceKind
 from feeds.sources.local import MAX_ARTICLE_BYTES, LocalRead, read_local_source

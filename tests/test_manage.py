@@ -20,10 +20,10 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FEEDS_ENV, run_feeds
-from feedfactory import FeedItem, atom10, jsonfeed, rss20, sample_items
-from feedserver import FeedServer
 from lxml import etree
+from support.feedfactory import FeedItem, atom10, jsonfeed, rss20, sample_items
+from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feedserver import FeedServer
 
 from feeds.cli_sources import opml, sources, write_config
 from feeds.config import load_config

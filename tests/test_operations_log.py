@@ -7,14 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV
+from support.feedserver import FeedServer
+from support.waiting import wait_for
 
 from feeds import __version__
 from feeds.config import load_config
@@ -84,15 +83,6 @@ def test_the_web_servers_loggers_carry_our_names() -> None:
     assert our_name("uvicornish") == "uvicornish"  # a prefix only at a dot
     assert our_name("feeds.daemon") == "feeds.daemon"
     assert all(name.startswith("feeds.serve") for name in SERVER_LOGGERS.values())
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 class Logged:

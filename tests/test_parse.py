@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from feedfactory import (
+from support.feedfactory import (
     FeedItem,
     atom03,
     atom10,

@@ -1,4 +1,5 @@
-"""The pipeline in-process: real files, a real SQLite store, a real HTTP server, a fake clock."""
+"""The pipeline in-process: real files, a real SQLite store, a fake clock, and canned
+responses (`canned_web`) or, where the HTTP exchange is the point, a real HTTP server."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SEED
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.cannedweb import CannedWeb
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import SEED
+from support.feedserver import FeedServer
 
 from feeds.config import Config, load_config
 from feeds.model import FetchOutcome
@@ -35,9 +37,16 @@ def write_config(tmp_path: Path, sources: str) -> Config:
     return load_config(path)
 
 
-def update(config: Config, store: ArticleStore, clock: Clock, force: bool = False) -> UpdateReport:
+def update(
+    config: Config,
+    store: ArticleStore,
+    clock: Clock,
+    force: bool = False,
+    web: CannedWeb | None = None,
+) -> UpdateReport:
     async def go() -> UpdateReport:
-        async with make_client(config.fetch) as client:
+        client = make_client(config.fetch) if web is None else web.client(config.fetch)
+        async with client:
             return await update_sources(config, store, client, clock, force=force)
 
     return asyncio.run(go())
@@ -83,27 +92,27 @@ def test_local_files_deleted_or_broken(tmp_path: Path, clock: Clock) -> None:
 
 
 def test_remote_states_backoff_and_permanent_redirects(
-    tmp_path: Path, clock: Clock, feed_server: FeedServer
+    tmp_path: Path, clock: Clock, canned_web: CannedWeb
 ) -> None:
     body = rss20([FeedItem(id="1", title="One", link="https://example.com/1")])
-    feed_server.add("/new-home", body)
-    feed_server.add("/old", b"", status=301, headers={"location": feed_server.url("/new-home")})
-    feed_server.add("/down", b"oops", status=500)
+    canned_web.add("/new-home", body)
+    canned_web.add("/old", b"", status=301, headers={"location": canned_web.url("/new-home")})
+    canned_web.add("/down", b"oops", status=500)
     config = write_config(
         tmp_path,
-        f'[[sources]]\nname = "moved"\nurl = "{feed_server.url("/old")}"\ncategory = "C"\n'
+        f'[[sources]]\nname = "moved"\nurl = "{canned_web.url("/old")}"\ncategory = "C"\n'
         f'interval = "10m"\n'
-        f'[[sources]]\nname = "down"\nurl = "{feed_server.url("/down")}"\ncategory = "C"\n'
+        f'[[sources]]\nname = "down"\nurl = "{canned_web.url("/down")}"\ncategory = "C"\n'
         f'interval = "10m"\n',
     )
     store = ArticleStore.open(config.storage.url)
-    report = update(config, store, clock)
+    report = update(config, store, clock, web=canned_web)
     outcomes = {r.source: r.outcome for r in report.results}
     assert outcomes == {"moved": FetchOutcome.NEW, "down": FetchOutcome.FAILED}
 
     moved = store.fetch_state("moved")
     assert moved is not None
-    assert moved.url == feed_server.url("/new-home")
+    assert moved.url == canned_web.url("/new-home")
     assert moved.next_due is not None
     assert timedelta(minutes=10) <= moved.next_due - clock.now <= timedelta(minutes=11)
     down = store.fetch_state("down")
@@ -117,51 +126,51 @@ def test_remote_states_backoff_and_permanent_redirects(
     # Nothing is due before its time.
     clock.now += timedelta(minutes=5)
     assert is_due(config.sources[0], store.fetch_state("moved"), clock.now) is False
-    assert update(config, store, clock).results == ()
+    assert update(config, store, clock, web=canned_web).results == ()
 
     # The moved feed is fetched at its new home directly, with its validators: a 304.
     clock.now += timedelta(minutes=7)
-    report = update(config, store, clock)
+    report = update(config, store, clock, web=canned_web)
     outcomes = {r.source: r.outcome for r in report.results}
     assert outcomes == {"moved": FetchOutcome.NOT_MODIFIED, "down": FetchOutcome.FAILED}
-    assert len(feed_server.requests_to("/old")) == 1
-    assert feed_server.requests_to("/new-home")[-1].headers["if-none-match"]
+    assert len(canned_web.requests_to("/old")) == 1
+    assert canned_web.requests_to("/new-home")[-1].headers["if-none-match"]
     down = store.fetch_state("down")
     assert down is not None and down.error_count == 2
     assert down.next_due is not None  # backing off: 2 x 10 minutes, plus up to 10% jitter
     assert timedelta(minutes=20) <= down.next_due - clock.now <= timedelta(minutes=22)
 
     # The user edits the config to another URL: that one is used, not the learnt one.
-    feed_server.add("/edited", body)
+    canned_web.add("/edited", body)
     edited = write_config(
         tmp_path,
-        f'[[sources]]\nname = "moved"\nurl = "{feed_server.url("/edited")}"\ncategory = "C"\n',
+        f'[[sources]]\nname = "moved"\nurl = "{canned_web.url("/edited")}"\ncategory = "C"\n',
     )
-    update(edited, store, clock, force=True)
-    assert len(feed_server.requests_to("/edited")) == 1
-    assert len(feed_server.requests_to("/new-home")) == 2
+    update(edited, store, clock, force=True, web=canned_web)
+    assert len(canned_web.requests_to("/edited")) == 1
+    assert len(canned_web.requests_to("/new-home")) == 2
     store.close()
 
 
 def test_undated_and_future_dated_entries_keep_their_first_seen_time(
-    tmp_path: Path, clock: Clock, feed_server: FeedServer
+    tmp_path: Path, clock: Clock, canned_web: CannedWeb
 ) -> None:
     future = datetime(2099, 1, 1, tzinfo=UTC)
     items = [
         FeedItem(id="undated", title="No date", link="https://example.com/u"),
         FeedItem(id="future", title="Future", link="https://example.com/f", published=future),
     ]
-    feed_server.add("/f", rss20(items))
+    canned_web.add("/f", rss20(items))
     config = write_config(
-        tmp_path, f'[[sources]]\nname = "f"\nurl = "{feed_server.url("/f")}"\ncategory = "C"\n'
+        tmp_path, f'[[sources]]\nname = "f"\nurl = "{canned_web.url("/f")}"\ncategory = "C"\n'
     )
     store = ArticleStore.open(config.storage.url)
     first = clock.now
-    update(config, store, clock, force=True)
+    update(config, store, clock, force=True, web=canned_web)
     # The body changes (a new item), so the old items are normalised again, a day later.
-    feed_server.add("/f", rss20([*items, FeedItem(id="new", title="New", link="https://e.com/n")]))
+    canned_web.add("/f", rss20([*items, FeedItem(id="new", title="New", link="https://e.com/n")]))
     clock.now += timedelta(days=1)
-    result = update(config, store, clock, force=True).results[0]
+    result = update(config, store, clock, force=True, web=canned_web).results[0]
     assert (result.new, result.updated) == (1, 0)  # the old two did not "change"
     dates = {a.entry_id: a.published for a in store.recent_articles(None, 10)}
     assert dates == {"undated": first, "future": first, "new": clock.now}

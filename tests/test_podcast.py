@@ -9,10 +9,10 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import run_feeds
-from feedserver import FeedServer
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feeds_cli import run_feeds
+from support.feedserver import FeedServer
 
 from feeds.model import Article, Category, Enclosure, Podcast, article_id
 from feeds.normalise.podcast import clean_podcast

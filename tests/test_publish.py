@@ -12,8 +12,8 @@ from typing import Any
 
 import feedparser
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 
 from feeds.model import Article, Author, Category, Enclosure, article_id
 from feeds.publish import OutputLayout

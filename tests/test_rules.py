@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.cannedweb import CannedWeb
+from support.feedfactory import FeedItem, rss20
 
 from feeds.config import ConfigError, load_config
 from feeds.model import Article, Author, Rule, RuleAction, article_id
 from feeds.pipeline import update_sources
 from feeds.rules import apply_rules, matches
-from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -83,13 +82,13 @@ def test_rule_config_errors_name_the_source_rule_and_key(tmp_path: Path) -> None
     assert "sources[1] (\"S\") rules[1] key 'colour': unknown key" in text
 
 
-def test_rules_in_the_pipeline(tmp_path: Path, feed_server: FeedServer) -> None:
+def test_rules_in_the_pipeline(tmp_path: Path, canned_web: CannedWeb) -> None:
     items = [
         FeedItem(id="1", title="Python release", link="https://e.org/1", html="<p>x</p>"),
         FeedItem(id="2", title="Sponsored: buy now", link="https://e.org/2", html="<p>x</p>"),
         FeedItem(id="3", title="Podcast episode", link="https://e.org/3.mp3", html="<p>x</p>"),
     ]
-    url = feed_server.add("/f", rss20(items))
+    url = canned_web.add("/f", rss20(items))
     path = tmp_path / "feeds.toml"
     path.write_text(
         '[storage]\nurl = "sqlite:///feeds.db"\n'
@@ -102,7 +101,7 @@ def test_rules_in_the_pipeline(tmp_path: Path, feed_server: FeedServer) -> None:
     store = ArticleStore.open(config.storage.url)
 
     async def run() -> None:
-        async with make_client(config.fetch) as client:
+        async with canned_web.client(config.fetch) as client:
             await update_sources(config, store, client, lambda: NOW)
 
     asyncio.run(run())

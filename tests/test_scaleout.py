@@ -19,11 +19,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conformance import assert_valid_atom
-from conftest import FEEDS_ENV, PG, SEED, run_feeds, wait_for_postgres
-from default_site import install_default_site
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+from support.conformance import assert_valid_atom
+from support.default_site import install_default_site
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
+from support.feedserver import FeedServer
+from support.postgres import PG, wait_for_postgres
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import brotli
 import httpx
 import pytest
-from conftest import FEEDS_ENV
 from starlette.types import ASGIApp
+from support.feeds_cli import FEEDS_ENV
+from support.waiting import wait_for
 
 from feeds.http_server import ServerOptions, serve_async
 from feeds.metrics import Metrics
@@ -667,15 +668,6 @@ def test_serve_async_ends_when_cancelled(out: Path) -> None:
     assert asyncio.run(scenario()) == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/")
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.mark.slow

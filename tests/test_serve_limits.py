@@ -18,12 +18,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FEEDS_ENV
+from support.feeds_cli import FEEDS_ENV
+from support.waiting import wait_for
 
 from feeds.access_log import combined_line, escape
 from feeds.publish.files import write_if_changed
@@ -32,15 +33,6 @@ pytestmark = pytest.mark.slow
 
 CONFIG = '[output]\ndir = "out"\n[storage]\nurl = "sqlite:///var/feeds.db"\n'
 SMALL_FEED = b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'></feed>\n"
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 class ServeProcess:

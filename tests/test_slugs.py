@@ -12,9 +12,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import PG, run_feeds
 from lxml import etree
 from sqlalchemy import text
+from support.feeds_cli import run_feeds
+from support.postgres import PG
 
 from feeds.model import Article, article_id
 from feeds.slugs import MAX_SLUG, assign_slugs, category_key, readable_slug, slug_of

@@ -7,6 +7,7 @@ code, the log lines and the process list, never a timing.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -18,9 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV, SEED
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
+import support.waiting as waiting
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, SEED
+from support.feedserver import FeedServer
 
 from feeds.early_signals import command_of
 
@@ -31,13 +33,8 @@ pytestmark = pytest.mark.slow
 MOMENTS = (0.0, 0.1, 0.3, 0.6, 1.0)
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
+# The moments these tests aim a signal at are short: look often.
+wait_for = functools.partial(waiting.wait_for, every=0.01)
 
 
 class Daemon:

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FEEDS_ENV, REPO, SEED, run_feeds
-from feedfactory import FeedItem, rss20
-from feedserver import FeedServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
+from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import FEEDS_ENV, REPO, SEED, run_feeds
+from support.feedserver import FeedServer
 
 from feeds.failures import explain_failure
 

@@ -30,10 +30,10 @@ from typing import Any
 
 import feedparser
 import pytest
-from conftest import run_feeds
-from feedserver import FeedServer, serve
 from lxml import etree
-from subscriber_corpus import (
+from support.feeds_cli import run_feeds
+from support.feedserver import FeedServer, serve
+from support.subscriber_corpus import (
     ANON,
     ANY_NAME,
     CATEGORY_SLUGS,

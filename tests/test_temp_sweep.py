@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from conftest import SEED, run_feeds
+from support.feeds_cli import SEED, run_feeds
 
 from feeds.publish.files import (
     is_temp_file_name,

@@ -10,10 +10,10 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import feedparser
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import SEED, run_feeds
-from feedserver import FeedServer
 from lxml import etree
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feeds_cli import SEED, run_feeds
+from support.feedserver import FeedServer
 
 
 def run_update(config: Path) -> subprocess.CompletedProcess[str]:

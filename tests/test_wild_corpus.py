@@ -47,11 +47,11 @@ from typing import Any
 
 import feedparser
 import pytest
-from conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
-from conftest import FEEDS_ENV
-from feedserver import FeedServer, Route, serve
 from lxml import etree
-from wildcorpus import (
+from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.feeds_cli import FEEDS_ENV
+from support.feedserver import FeedServer, Route, serve
+from support.wildcorpus import (
     CATEGORIES,
     CHARSETS,
     LEGACY,

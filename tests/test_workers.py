@@ -6,7 +6,7 @@ import asyncio
 import pickle
 from datetime import UTC, datetime, timedelta
 
-from feedfactory import rss20, sample_items
+from support.feedfactory import rss20, sample_items
 
 from feeds.model import Source, SourceKind
 from feeds.workers import BodyJob, Digest, ParserPool, digest_body

@@ -38,12 +38,13 @@ from typing import Any
 
 import brotli
 import pytest
-import xss_vectors as xv
-from conftest import FEEDS_ENV
-from feedfactory import FeedItem, atom10, jsonfeed, rss20
-from feedserver import FeedServer, serve
+import support.xss_vectors as xv
 from lxml import etree
 from lxml import html as lxml_html
+from support.conformance import XML_ILLEGAL
+from support.feedfactory import FeedItem, atom10, jsonfeed, rss20
+from support.feeds_cli import FEEDS_ENV
+from support.feedserver import FeedServer, serve
 
 from feeds.slugs import slug_of
 from feeds.store import ArticleStore
@@ -147,7 +148,6 @@ _FORBIDDEN_OPEN = re.compile(
     re.IGNORECASE,
 )
 _LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def fold(text: str) -> str:
@@ -1074,7 +1074,7 @@ def test_body_vector_is_neutralised(xss_scan: Scan, label: str) -> None:
     assert json_content
     if kind == "seed":
         # Paragraph text: it comes out as the same text, in <p> only.
-        expected = fold(_XML_ILLEGAL.sub("", vector))
+        expected = fold(XML_ILLEGAL.sub("", vector))
         for markup in json_content:
             assert fragment_tags(markup) <= SEED_TAGS, markup[:200]
             assert fold(fragment_text(markup)) == expected
@@ -1204,7 +1204,7 @@ def test_control_character_references_do_not_break_publishing(
         contents += [item["content_html"] for item in document["items"]]
         assert len(contents) == 2 * len(items)
         for markup in contents:
-            assert not _XML_ILLEGAL.search(markup), repr(markup)
+            assert not XML_ILLEGAL.search(markup), repr(markup)
             assert not fragment_problems(markup), markup
         text = " ".join(fragment_text(m) for m in contents)
         assert "before" in text and "after" in text

@@ -66,10 +66,14 @@ class NoCookies(http.cookiejar.CookieJar):
         pass
 
 
-def make_client(config: FetchConfig) -> httpx.AsyncClient:
+def make_client(
+    config: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     """The shared HTTP client: HTTP/1.1, our User-Agent, per-phase timeouts.
 
     Redirects are followed by `fetch_source` itself, so their bodies are never read.
+    `transport` replaces the network (and its connection guard) for tests that answer
+    from canned responses; headers, timeouts, cookies and redirects stay as here.
     """
     timeout = httpx.Timeout(
         connect=config.connect_timeout,
@@ -86,16 +90,17 @@ def make_client(config: FetchConfig) -> httpx.AsyncClient:
         max_keepalive_connections=config.per_host,
         keepalive_expiry=5,
     )
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    if not config.allow_private_addresses:
-        # httpx takes no network backend; its pool does: the same pool, guarded.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(),
-        )
+    if transport is None:
+        transport = httpx.AsyncHTTPTransport(limits=limits)
+        if not config.allow_private_addresses:
+            # httpx takes no network backend; its pool does: the same pool, guarded.
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=httpx.create_ssl_context(),
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=GuardedBackend(),
+            )
     return httpx.AsyncClient(
         timeout=timeout,
         transport=transport,

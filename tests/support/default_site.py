@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import SEED
+from support.feeds_cli import SEED
 
-DEFAULT_CONFIG = Path(__file__).parent / "data" / "default-feeds.toml"
+DEFAULT_CONFIG = Path(__file__).parent.parent / "data" / "default-feeds.toml"
 
 
 def install_default_site(root: Path) -> Path:

@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 import feedparser
 from lxml import etree
 
+from support.date_names import WEEKDAYS_EN
+
 __all__ = [
     "ATOM_NS",
     "XHTML_NS",
@@ -58,7 +60,7 @@ _Element = etree._Element
 
 # XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD]
 #                               | [#x10000-#x10FFFF]
-_ILLEGAL_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _CHAR_REF = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
 # Sections where "&#1;" is literal text rather than a character reference.
 _NON_MARKUP = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>", re.DOTALL)
@@ -72,7 +74,6 @@ _RFC3339 = re.compile(
 _RFC3339_ANY_CASE = re.compile(_RFC3339.pattern, re.IGNORECASE)
 
 # RFC 822 section 5 date-time, with the four-digit year RSS 2.0 prefers.
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _RFC822 = re.compile(
     r"(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun),\s*)?"
     r"(\d{1,2})\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(\d{4}|\d{2})\s+"
@@ -180,7 +181,7 @@ def _rfc822_problem(value: str) -> str | None:
     if parsed.tzinfo is None:
         return f"{value!r} has no usable time zone ('-0000' means 'unknown')"
     day_name = match.group(1)
-    if day_name is not None and day_name != _DAY_NAMES[parsed.weekday()]:
+    if day_name is not None and day_name != WEEKDAYS_EN[parsed.weekday()]:
         return f"{value!r}: day of week {day_name} is wrong (the date is a {parsed:%a})"
     return None
 
@@ -246,14 +247,14 @@ def _illegal_characters(document: bytes) -> list[str]:
     except UnicodeDecodeError as exc:
         return [f"document: not valid {encoding}: {exc}"]
     found: list[str] = []
-    for match in _ILLEGAL_XML_CHAR.finditer(text):
+    for match in XML_ILLEGAL.finditer(text):
         char = ord(match.group())
         found.append(f"{_line_col(text, match.start())}: XML-illegal character U+{char:04X}")
     markup = _NON_MARKUP.sub(lambda m: " " * len(m.group()), text)
     for match in _CHAR_REF.finditer(markup):
         hex_digits, dec_digits = match.groups()
         code = int(hex_digits, 16) if hex_digits else int(dec_digits)
-        if code > 0x10FFFF or _ILLEGAL_XML_CHAR.fullmatch(chr(code)):
+        if code > 0x10FFFF or XML_ILLEGAL.fullmatch(chr(code)):
             found.append(
                 f"{_line_col(text, match.start())}: character reference {match.group()} "
                 "refers to an XML-illegal character"

@@ -59,7 +59,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import zstandard
-from feedfactory import FeedItem, atom10, rss20
+
+from support.feedfactory import FeedItem, atom10, rss20
 
 __all__ = [
     "CHAIN_LENGTH",

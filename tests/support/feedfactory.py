@@ -22,7 +22,7 @@ become numeric character references.
 
 Example::
 
-    from feedfactory import FeedItem, rss20  # tests/ is on sys.path under pytest
+    from support.feedfactory import FeedItem, rss20  # tests/ is on sys.path under pytest
     body = rss20([FeedItem(id="1", title="Grüße", link="https://example.com/1")])
 """
 
@@ -33,11 +33,26 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from html import escape as html_escape
 from typing import Any
 
 from lxml import etree
+
+from support.feedxml import (
+    NS_ATOM,
+    NS_ATOM03,
+    NS_CONTENT,
+    NS_DC,
+    NS_RDF,
+    NS_RSS10,
+    NS_XML,
+    nsmap,
+    q,
+    rfc822,
+    rfc3339,
+    serialise,
+    sub,
+)
 
 __all__ = [
     "DEFAULT_LINK",
@@ -47,8 +62,6 @@ __all__ = [
     "atom10",
     "broken_rss",
     "jsonfeed",
-    "rfc822",
-    "rfc3339",
     "rss091",
     "rss10",
     "rss20",
@@ -58,13 +71,6 @@ __all__ = [
 DEFAULT_TITLE = "Test feed"
 DEFAULT_LINK = "https://example.com/"
 
-NS_ATOM = "http://www.w3.org/2005/Atom"
-NS_ATOM03 = "http://purl.org/atom/ns#"
-NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-NS_RSS10 = "http://purl.org/rss/1.0/"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
 
 Enclosure = tuple[str, str, int]  # (url, media type, length in bytes)
 
@@ -117,62 +123,6 @@ def sample_items(count: int = 3) -> list[FeedItem]:
     return items
 
 
-# --- dates --------------------------------------------------------------------------------
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"feedfactory needs timezone-aware datetimes, got {value!r}")
-    return value
-
-
-def rfc822(value: datetime) -> str:
-    """RFC 822 / RFC 2822 date as RSS 2.0 writes it: ``Wed, 01 May 2024 08:30:00 +0000``."""
-    return format_datetime(_aware(value))
-
-
-def rfc3339(value: datetime) -> str:
-    """RFC 3339 (also W3CDTF) date: ``2024-05-01T08:30:00Z`` or with a numeric offset."""
-    text = _aware(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-# --- XML helpers --------------------------------------------------------------------------
-
-
-def _q(namespace: str, name: str) -> str:
-    return f"{{{namespace}}}{name}"
-
-
-def _sub(
-    parent: etree._Element,
-    tag: str,
-    text: str | None = None,
-    attrib: dict[str, str] | None = None,
-) -> etree._Element:
-    element = etree.SubElement(parent, tag, attrib or {})
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _nsmap(default: str, **prefixed: str) -> Any:
-    """An lxml namespace map with a default namespace (its key is None)."""
-    return {None: default, **prefixed}
-
-
-def _serialise(root: etree._Element, encoding: str) -> bytes:
-    body = etree.tostring(root, encoding=encoding, xml_declaration=True, pretty_print=True)
-    assert isinstance(body, bytes)
-    # lxml writes the prolog with single quotes; write the common double-quoted form.
-    return re.sub(
-        rb"^<\?xml version='1.0' encoding='([^']+)'\?>",
-        lambda m: b'<?xml version="1.0" encoding="' + m.group(1) + b'"?>',
-        body,
-        count=1,
-    )
-
-
 def _text_as_html(text: str) -> str:
     return "<p>" + html_escape(text, quote=False) + "</p>"
 
@@ -197,35 +147,35 @@ def rss20(
     ``category`` per tag and one ``enclosure`` per enclosure.
     """
     root = etree.Element("rss", {"version": "2.0"}, nsmap={"content": NS_CONTENT, "dc": NS_DC})
-    channel = _sub(root, "channel")
-    _sub(channel, "title", title)
-    _sub(channel, "link", link)
-    _sub(channel, "description", description)
+    channel = sub(root, "channel")
+    sub(channel, "title", title)
+    sub(channel, "link", link)
+    sub(channel, "description", description)
     if language:
-        _sub(channel, "language", language)
+        sub(channel, "language", language)
     for item in items:
-        element = _sub(channel, "item")
+        element = sub(channel, "item")
         if item.title is not None:
-            _sub(element, "title", item.title)
+            sub(element, "title", item.title)
         if item.link is not None:
-            _sub(element, "link", item.link)
+            sub(element, "link", item.link)
         if item.id is not None:
             permalink = "true" if item.id == item.link else "false"
-            _sub(element, "guid", item.id, {"isPermaLink": permalink})
+            sub(element, "guid", item.id, {"isPermaLink": permalink})
         if item.summary is not None:
-            _sub(element, "description", _text_as_html(item.summary))
+            sub(element, "description", _text_as_html(item.summary))
         if item.html is not None:
-            _sub(element, _q(NS_CONTENT, "encoded"), item.html)
+            sub(element, q(NS_CONTENT, "encoded"), item.html)
         if item.published is not None:
-            _sub(element, "pubDate", rfc822(item.published))
+            sub(element, "pubDate", rfc822(item.published))
         for author in item.authors:
-            _sub(element, _q(NS_DC, "creator"), author)
+            sub(element, q(NS_DC, "creator"), author)
         for tag in item.tags:
-            _sub(element, "category", tag)
+            sub(element, "category", tag)
         for url, media_type, length in item.enclosures:
             attrib = {"url": url, "type": media_type, "length": str(length)}
-            _sub(element, "enclosure", None, attrib)
-    return _serialise(root, encoding)
+            sub(element, "enclosure", None, attrib)
+    return serialise(root, encoding)
 
 
 def rss10(
@@ -246,37 +196,37 @@ def rss10(
     """
     items = list(items)
     root = etree.Element(
-        _q(NS_RDF, "RDF"),
-        nsmap=_nsmap(NS_RSS10, rdf=NS_RDF, dc=NS_DC, content=NS_CONTENT),
+        q(NS_RDF, "RDF"),
+        nsmap=nsmap(NS_RSS10, rdf=NS_RDF, dc=NS_DC, content=NS_CONTENT),
     )
-    channel = _sub(root, _q(NS_RSS10, "channel"), None, {_q(NS_RDF, "about"): link})
-    _sub(channel, _q(NS_RSS10, "title"), title)
-    _sub(channel, _q(NS_RSS10, "link"), link)
-    _sub(channel, _q(NS_RSS10, "description"), description)
+    channel = sub(root, q(NS_RSS10, "channel"), None, {q(NS_RDF, "about"): link})
+    sub(channel, q(NS_RSS10, "title"), title)
+    sub(channel, q(NS_RSS10, "link"), link)
+    sub(channel, q(NS_RSS10, "description"), description)
     if language:
-        _sub(channel, _q(NS_DC, "language"), language)
+        sub(channel, q(NS_DC, "language"), language)
     abouts = [item.id or item.link or f"{link}#item-{n}" for n, item in enumerate(items)]
-    sequence = _sub(_sub(channel, _q(NS_RSS10, "items")), _q(NS_RDF, "Seq"))
+    sequence = sub(sub(channel, q(NS_RSS10, "items")), q(NS_RDF, "Seq"))
     for about in abouts:
-        _sub(sequence, _q(NS_RDF, "li"), None, {_q(NS_RDF, "resource"): about})
+        sub(sequence, q(NS_RDF, "li"), None, {q(NS_RDF, "resource"): about})
     for item, about in zip(items, abouts, strict=True):
-        element = _sub(root, _q(NS_RSS10, "item"), None, {_q(NS_RDF, "about"): about})
+        element = sub(root, q(NS_RSS10, "item"), None, {q(NS_RDF, "about"): about})
         if item.title is not None:
-            _sub(element, _q(NS_RSS10, "title"), item.title)
+            sub(element, q(NS_RSS10, "title"), item.title)
         if item.link is not None:
-            _sub(element, _q(NS_RSS10, "link"), item.link)
+            sub(element, q(NS_RSS10, "link"), item.link)
         if item.summary is not None:
-            _sub(element, _q(NS_RSS10, "description"), _text_as_html(item.summary))
+            sub(element, q(NS_RSS10, "description"), _text_as_html(item.summary))
         if item.html is not None:
-            _sub(element, _q(NS_CONTENT, "encoded"), item.html)
+            sub(element, q(NS_CONTENT, "encoded"), item.html)
         date = item.published or item.updated
         if date is not None:
-            _sub(element, _q(NS_DC, "date"), rfc3339(date))
+            sub(element, q(NS_DC, "date"), rfc3339(date))
         for author in item.authors:
-            _sub(element, _q(NS_DC, "creator"), author)
+            sub(element, q(NS_DC, "creator"), author)
         for tag in item.tags:
-            _sub(element, _q(NS_DC, "subject"), tag)
-    return _serialise(root, encoding)
+            sub(element, q(NS_DC, "subject"), tag)
+    return serialise(root, encoding)
 
 
 def rss091(
@@ -295,22 +245,22 @@ def rss091(
     enclosures are not written (0.91 has no place for them).
     """
     root = etree.Element("rss", {"version": "0.91"})
-    channel = _sub(root, "channel")
-    _sub(channel, "title", title)
-    _sub(channel, "link", link)
-    _sub(channel, "description", description)
-    _sub(channel, "language", language)
+    channel = sub(root, "channel")
+    sub(channel, "title", title)
+    sub(channel, "link", link)
+    sub(channel, "description", description)
+    sub(channel, "language", language)
     for item in items:
-        element = _sub(channel, "item")
+        element = sub(channel, "item")
         if item.title is not None:
-            _sub(element, "title", item.title)
+            sub(element, "title", item.title)
         if item.link is not None:
-            _sub(element, "link", item.link)
+            sub(element, "link", item.link)
         if item.html is not None:
-            _sub(element, "description", item.html)
+            sub(element, "description", item.html)
         elif item.summary is not None:
-            _sub(element, "description", _text_as_html(item.summary))
-    return _serialise(root, encoding)
+            sub(element, "description", _text_as_html(item.summary))
+    return serialise(root, encoding)
 
 
 def broken_rss(
@@ -367,41 +317,41 @@ def atom10(
     items = list(items)
     fallback = updated or datetime(1970, 1, 1, tzinfo=UTC)
     dates = [d for item in items for d in (item.updated, item.published) if d is not None]
-    root = etree.Element(_q(NS_ATOM, "feed"), nsmap=_nsmap(NS_ATOM))
+    root = etree.Element(q(NS_ATOM, "feed"), nsmap=nsmap(NS_ATOM))
     if language:
-        root.set(_q(NS_XML, "lang"), language)
+        root.set(q(NS_XML, "lang"), language)
     if xml_base:
-        root.set(_q(NS_XML, "base"), xml_base)
-    _sub(root, _q(NS_ATOM, "id"), feed_id)
-    _sub(root, _q(NS_ATOM, "title"), title)
-    _sub(root, _q(NS_ATOM, "updated"), rfc3339(updated or max(dates, default=fallback)))
-    _sub(root, _q(NS_ATOM, "link"), None, {"rel": "alternate", "href": link})
+        root.set(q(NS_XML, "base"), xml_base)
+    sub(root, q(NS_ATOM, "id"), feed_id)
+    sub(root, q(NS_ATOM, "title"), title)
+    sub(root, q(NS_ATOM, "updated"), rfc3339(updated or max(dates, default=fallback)))
+    sub(root, q(NS_ATOM, "link"), None, {"rel": "alternate", "href": link})
     for name in feed_authors:
-        _sub(_sub(root, _q(NS_ATOM, "author")), _q(NS_ATOM, "name"), name)
+        sub(sub(root, q(NS_ATOM, "author")), q(NS_ATOM, "name"), name)
     for item in items:
-        entry = _sub(root, _q(NS_ATOM, "entry"))
+        entry = sub(root, q(NS_ATOM, "entry"))
         if item.id is not None:
-            _sub(entry, _q(NS_ATOM, "id"), item.id)
-        _sub(entry, _q(NS_ATOM, "title"), item.title or "", {"type": "text"})
+            sub(entry, q(NS_ATOM, "id"), item.id)
+        sub(entry, q(NS_ATOM, "title"), item.title or "", {"type": "text"})
         if item.link is not None:
-            _sub(entry, _q(NS_ATOM, "link"), None, {"rel": "alternate", "href": item.link})
+            sub(entry, q(NS_ATOM, "link"), None, {"rel": "alternate", "href": item.link})
         if item.published is not None:
-            _sub(entry, _q(NS_ATOM, "published"), rfc3339(item.published))
-        _sub(entry, _q(NS_ATOM, "updated"), rfc3339(item.updated or item.published or fallback))
+            sub(entry, q(NS_ATOM, "published"), rfc3339(item.published))
+        sub(entry, q(NS_ATOM, "updated"), rfc3339(item.updated or item.published or fallback))
         for name in item.authors:
-            _sub(_sub(entry, _q(NS_ATOM, "author")), _q(NS_ATOM, "name"), name)
+            sub(sub(entry, q(NS_ATOM, "author")), q(NS_ATOM, "name"), name)
         for tag in item.tags:
-            _sub(entry, _q(NS_ATOM, "category"), None, {"term": tag})
+            sub(entry, q(NS_ATOM, "category"), None, {"term": tag})
         if item.summary is not None:
-            _sub(entry, _q(NS_ATOM, "summary"), item.summary, {"type": "text"})
+            sub(entry, q(NS_ATOM, "summary"), item.summary, {"type": "text"})
         if item.html is not None:
-            _sub(entry, _q(NS_ATOM, "content"), item.html, {"type": "html"})
+            sub(entry, q(NS_ATOM, "content"), item.html, {"type": "html"})
         elif item.text is not None:
-            _sub(entry, _q(NS_ATOM, "content"), item.text, {"type": "text"})
+            sub(entry, q(NS_ATOM, "content"), item.text, {"type": "text"})
         for url, media_type, length in item.enclosures:
             attrib = {"rel": "enclosure", "href": url, "type": media_type, "length": str(length)}
-            _sub(entry, _q(NS_ATOM, "link"), None, attrib)
-    return _serialise(root, encoding)
+            sub(entry, q(NS_ATOM, "link"), None, attrib)
+    return serialise(root, encoding)
 
 
 def atom03(
@@ -423,41 +373,39 @@ def atom03(
     items = list(items)
     dates = [d for item in items for d in (item.updated, item.published) if d is not None]
     feed_modified = modified or max(dates, default=datetime(1970, 1, 1, tzinfo=UTC))
-    root = etree.Element(
-        _q(NS_ATOM03, "feed"), {"version": "0.3"}, nsmap=_nsmap(NS_ATOM03, dc=NS_DC)
-    )
+    root = etree.Element(q(NS_ATOM03, "feed"), {"version": "0.3"}, nsmap=nsmap(NS_ATOM03, dc=NS_DC))
     if language:
-        root.set(_q(NS_XML, "lang"), language)
-    _sub(root, _q(NS_ATOM03, "title"), title)
-    _sub(root, _q(NS_ATOM03, "link"), None, {"rel": "alternate", "type": "text/html", "href": link})
-    _sub(root, _q(NS_ATOM03, "modified"), rfc3339(feed_modified))
+        root.set(q(NS_XML, "lang"), language)
+    sub(root, q(NS_ATOM03, "title"), title)
+    sub(root, q(NS_ATOM03, "link"), None, {"rel": "alternate", "type": "text/html", "href": link})
+    sub(root, q(NS_ATOM03, "modified"), rfc3339(feed_modified))
     for item in items:
-        entry = _sub(root, _q(NS_ATOM03, "entry"))
+        entry = sub(root, q(NS_ATOM03, "entry"))
         if item.title is not None:
-            _sub(entry, _q(NS_ATOM03, "title"), item.title)
+            sub(entry, q(NS_ATOM03, "title"), item.title)
         if item.link is not None:
             attrib = {"rel": "alternate", "type": "text/html", "href": item.link}
-            _sub(entry, _q(NS_ATOM03, "link"), None, attrib)
+            sub(entry, q(NS_ATOM03, "link"), None, attrib)
         if item.id is not None:
-            _sub(entry, _q(NS_ATOM03, "id"), item.id)
+            sub(entry, q(NS_ATOM03, "id"), item.id)
         if item.published is not None:
-            _sub(entry, _q(NS_ATOM03, "issued"), rfc3339(item.published))
+            sub(entry, q(NS_ATOM03, "issued"), rfc3339(item.published))
         changed = item.updated or item.published
         if changed is not None:
-            _sub(entry, _q(NS_ATOM03, "modified"), rfc3339(changed))
+            sub(entry, q(NS_ATOM03, "modified"), rfc3339(changed))
         for name in item.authors:
-            _sub(_sub(entry, _q(NS_ATOM03, "author")), _q(NS_ATOM03, "name"), name)
+            sub(sub(entry, q(NS_ATOM03, "author")), q(NS_ATOM03, "name"), name)
         for tag in item.tags:
-            _sub(entry, _q(NS_DC, "subject"), tag)
+            sub(entry, q(NS_DC, "subject"), tag)
         if item.summary is not None:
-            _sub(entry, _q(NS_ATOM03, "summary"), item.summary, {"type": "text/plain"})
+            sub(entry, q(NS_ATOM03, "summary"), item.summary, {"type": "text/plain"})
         if item.html is not None:
             attrib = {"type": "text/html", "mode": "escaped"}
-            _sub(entry, _q(NS_ATOM03, "content"), item.html, attrib)
+            sub(entry, q(NS_ATOM03, "content"), item.html, attrib)
         for url, media_type, length in item.enclosures:
             attrib = {"rel": "enclosure", "href": url, "type": media_type, "length": str(length)}
-            _sub(entry, _q(NS_ATOM03, "link"), None, attrib)
-    return _serialise(root, encoding)
+            sub(entry, q(NS_ATOM03, "link"), None, attrib)
+    return serialise(root, encoding)
 
 
 # --- JSON Feed ----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ Every title (or, for entries without one, the summary it is derived from, or the
 the entry's tag ``W<feed>-<entry>`` (``W012-003``), so an entry found in a category's output
 can be traced back to its feed.
 
-Run ``python tests/wildcorpus.py`` for the composition of the corpus.
+Run ``python -m support.wildcorpus`` in tests/ for the composition of the corpus.
 """
 
 from __future__ import annotations
@@ -53,6 +53,23 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import reduce
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
+
+from support.conformance import XML_ILLEGAL
+from support.date_names import MONTHS_DE, MONTHS_EN, WEEKDAYS_DE, WEEKDAYS_EN
+from support.feedxml import (
+    NS_ATOM,
+    NS_ATOM03,
+    NS_CONTENT,
+    NS_DC,
+    NS_ITUNES,
+    NS_RDF,
+    NS_RSS090,
+    NS_RSS10,
+    NS_XHTML,
+    cdata,
+    xml_attr,
+    xml_text,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -91,15 +108,6 @@ CATEGORIES = (
 
 TIMEZONES = ("UTC", "Europe/Berlin", "Asia/Tokyo", "Europe/Moscow", "America/New_York")
 
-NS_ATOM = "http://www.w3.org/2005/Atom"
-NS_ATOM03 = "http://purl.org/atom/ns#"
-NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-NS_RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
-NS_RSS10 = "http://purl.org/rss/1.0/"
-NS_XHTML = "http://www.w3.org/1999/xhtml"
 
 NETSCAPE_DOCTYPE = (
     '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"\n'
@@ -114,12 +122,11 @@ ENTITY_DOCTYPE = (
 )
 
 _WHITESPACE = re.compile(r"\s+")
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def fold(text: str) -> str:
     """A title as compared: XML-illegal characters removed, whitespace folded, stripped."""
-    return _WHITESPACE.sub(" ", _XML_ILLEGAL.sub("", text)).strip()
+    return _WHITESPACE.sub(" ", XML_ILLEGAL.sub("", text)).strip()
 
 
 # --- encodings ------------------------------------------------------------------------------
@@ -343,24 +350,6 @@ def composition(corpus: Sequence[WildFeed]) -> dict[str, Counter[str]]:
 
 # --- dates ----------------------------------------------------------------------------------
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DE_MONTHS = (
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-)
-_DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-
 DATE_STYLES = (
     "rfc822",
     "rfc822-gmt",
@@ -385,7 +374,7 @@ DateText = tuple[str | None, datetime | str]
 def _rfc822(local: datetime, zone: str, *, two_digit: bool = False) -> str:
     year = f"{local.year % 100:02d}" if two_digit else str(local.year)
     return (
-        f"{_DAYS[local.weekday()]}, {local.day:02d} {_MONTHS[local.month - 1]} {year} "
+        f"{WEEKDAYS_EN[local.weekday()]}, {local.day:02d} {MONTHS_EN[local.month - 1]} {year} "
         f"{local:%H:%M:%S} {zone}"
     )
 
@@ -444,10 +433,10 @@ def date_text(style: str, instant: datetime, zone: ZoneInfo, rng: random.Random)
     if style == "day-first":
         return f"{local:%d.%m.%Y %H:%M}", local
     if style == "german":
-        month = _DE_MONTHS[local.month - 1]
+        month = MONTHS_DE[local.month - 1]
         if rng.random() < 0.5:
             return f"{local.day}. {month} {local.year} {local:%H:%M}", local
-        day = _DE_DAYS[local.weekday()]
+        day = WEEKDAYS_DE[local.weekday()]
         return f"{day}, {local.day}. {month} {local.year}, {local:%H:%M} Uhr", local
     raise ValueError(f"unknown date style {style!r}")
 
@@ -493,18 +482,6 @@ class Item:
     more_links: bool = False  # Atom: related, non-HTML alternate, replies, edit around it
 
 
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attr(text: str) -> str:
-    return _esc(text).replace('"', "&quot;")
-
-
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
 TITLE_STYLES = (
     "plain",
     "charrefs",
@@ -541,35 +518,35 @@ def _title(style: str, phrase: str, tag: str, kind: str) -> Title | None:
     atom = kind in ("atom10", "atom03")
     html_type = "html" if kind == "atom10" else ("text/html" if kind == "atom03" else None)
     if style == "plain":
-        return Title(_esc(text), text)
+        return Title(xml_text(text), text)
     if style == "charrefs":
         refs = "&#8220;Zitat&#8221; &#x2014; &#128512;"
-        return Title(f"{refs} {_esc(text)}", f"“Zitat” — 😀 {text}", style=style)
+        return Title(f"{refs} {xml_text(text)}", f"“Zitat” — 😀 {text}", style=style)
     if style == "entities":
         source = f"Caf&eacute; &amp; Bar &mdash; {html.escape(text, quote=False)}"
-        return Title(_esc(source), f"Café & Bar — {text}", html_type, style)
+        return Title(xml_text(source), f"Café & Bar — {text}", html_type, style)
     if style == "cdata":
-        return Title(_cdata(f"{text} & <b>fett</b>"), f"{text} & fett", html_type, style)
+        return Title(cdata(f"{text} & <b>fett</b>"), f"{text} & fett", html_type, style)
     if style == "long":
         words = []
         while sum(len(w) + 1 for w in words) < 1500:
             words.append(phrase)
         long_text = " ".join(words) + f" {tag}"
-        return Title(_esc(long_text), long_text, style=style)
+        return Title(xml_text(long_text), long_text, style=style)
     if style == "whitespace":
-        return Title(f"\n    {_esc(phrase)}\t\t {tag}  \n  ", text, style=style)
+        return Title(f"\n    {xml_text(phrase)}\t\t {tag}  \n  ", text, style=style)
     if style == "empty":
         return Title(" " if atom else "", None, style=style)
     if style == "missing":
         return None
     if style == "xhtml":
-        xml = f'<div xmlns="{NS_XHTML}">{_esc(phrase)} <em>{tag}</em></div>'
+        xml = f'<div xmlns="{NS_XHTML}">{xml_text(phrase)} <em>{tag}</em></div>'
         return Title(xml, text, "xhtml", style)
     if style == "angle":
         literal = f"Vec<T> und Option<&str>: {text}"
-        return Title(_esc(literal), literal, "text" if kind == "atom10" else None, style)
+        return Title(xml_text(literal), literal, "text" if kind == "atom10" else None, style)
     if style == "dtd":
-        return Title(f"Caf&eacute;&nbsp;&mdash; {_esc(text)}", f"Café — {text}", style=style)
+        return Title(f"Caf&eacute;&nbsp;&mdash; {xml_text(text)}", f"Café — {text}", style=style)
     raise ValueError(f"unknown title style {style!r}")
 
 
@@ -766,51 +743,51 @@ def _title_element(name: str, title: Title | None, *, atom10: bool = False) -> s
 
 def _description(item: Item) -> str | None:
     if item.html is not None:
-        return _cdata(item.html) if item.cdata else _esc(item.html)
+        return cdata(item.html) if item.cdata else xml_text(item.html)
     if item.summary is not None:
-        return _esc(item.summary)
+        return xml_text(item.summary)
     return None
 
 
 def _rss_item(kind: str, item: Item) -> str:
-    base = f' xml:base="{_attr(item.base)}"' if item.base else ""
+    base = f' xml:base="{xml_attr(item.base)}"' if item.base else ""
     parts = [f"    <item{base}>"]
     if item.title is not None:
         parts.append("      " + _title_element("title", item.title))
     permalink = item.guid_style == "permalink" and item.guid is not None
     if item.link is not None and not permalink:
-        parts.append(f"      <link>{_esc(item.link)}</link>")
+        parts.append(f"      <link>{xml_text(item.link)}</link>")
     if item.guid is not None:
         attrs = ' isPermaLink="false"' if item.guid_style == "urn" else ""
-        parts.append(f"      <guid{attrs}>{_esc(item.guid)}</guid>")
+        parts.append(f"      <guid{attrs}>{xml_text(item.guid)}</guid>")
     namespaced = kind in ("rss20-ns", "podcast")
     if namespaced:
         if item.summary is not None:
-            parts.append(f"      <description>{_esc(item.summary)}</description>")
+            parts.append(f"      <description>{xml_text(item.summary)}</description>")
         if item.html is not None:
-            parts.append(f"      <content:encoded>{_cdata(item.html)}</content:encoded>")
+            parts.append(f"      <content:encoded>{cdata(item.html)}</content:encoded>")
     else:
         description = _description(item)
         if description is not None:
             parts.append(f"      <description>{description}</description>")
     if item.date is not None:
         if namespaced and item.date_role == "updated":
-            parts.append(f"      <dc:date>{_esc(item.date)}</dc:date>")
+            parts.append(f"      <dc:date>{xml_text(item.date)}</dc:date>")
         else:
-            parts.append(f"      <pubDate>{_esc(item.date)}</pubDate>")
+            parts.append(f"      <pubDate>{xml_text(item.date)}</pubDate>")
     if item.author is not None:
         if namespaced:
-            parts.append(f"      <dc:creator>{_esc(item.author)}</dc:creator>")
+            parts.append(f"      <dc:creator>{xml_text(item.author)}</dc:creator>")
         elif kind not in ("rss091u", "rss091n", "rss092", "rss093"):
-            parts.append(f"      <author>wild@example.org ({_esc(item.author)})</author>")
+            parts.append(f"      <author>wild@example.org ({xml_text(item.author)})</author>")
     if item.enclosure is not None:
         url, kind_of, length = item.enclosure
-        parts.append(f'      <enclosure url="{_attr(url)}" length="{length}" type="{kind_of}"/>')
+        parts.append(f'      <enclosure url="{xml_attr(url)}" length="{length}" type="{kind_of}"/>')
     if kind == "podcast":
         number = int(item.tag.rsplit("-", 1)[1])
         duration = f"00:{number % 60:02d}:{(number * 7) % 60:02d}"
         parts += [
-            f"      <itunes:author>{_esc(item.author or 'Wild')}</itunes:author>",
+            f"      <itunes:author>{xml_text(item.author or 'Wild')}</itunes:author>",
             f"      <itunes:duration>{duration}</itunes:duration>",
             "      <itunes:explicit>false</itunes:explicit>",
             f"      <itunes:episode>{number}</itunes:episode>",
@@ -832,18 +809,18 @@ def write_rss(kind: str, channel: Channel, items: Sequence[Item]) -> str:
         attrs += ' xmlns="http://backend.userland.com/rss2"'
     if kind == "rss20-harvard":
         attrs += ' xmlns="http://blogs.law.harvard.edu/tech/rss"'
-    base = f' xml:base="{_attr(channel.base)}"' if channel.base else ""
+    base = f' xml:base="{xml_attr(channel.base)}"' if channel.base else ""
     lines = [
         channel.doctype + f"<rss{attrs}>",
         f"  <channel{base}>",
-        f"    <title>{_esc(channel.title)}</title>",
-        f"    <link>{_esc(channel.link)}</link>",
-        f"    <description>{_esc(channel.description)}</description>",
+        f"    <title>{xml_text(channel.title)}</title>",
+        f"    <link>{xml_text(channel.link)}</link>",
+        f"    <description>{xml_text(channel.description)}</description>",
         f"    <language>{channel.language}</language>",
     ]
     if kind == "podcast":
         lines += [
-            f"    <itunes:author>{_esc(channel.author)}</itunes:author>",
+            f"    <itunes:author>{xml_text(channel.author)}</itunes:author>",
             "    <itunes:owner><itunes:name>Wild</itunes:name>"
             "<itunes:email>wild@example.org</itunes:email></itunes:owner>",
             '    <itunes:image href="https://cdn.example.com/art/cover.jpg"/>',
@@ -860,29 +837,29 @@ def write_rdf(channel: Channel, items: Sequence[Item]) -> str:
     lines = [
         f'<rdf:RDF xmlns:rdf="{NS_RDF}" xmlns="{NS_RSS10}" xmlns:dc="{NS_DC}" '
         f'xmlns:content="{NS_CONTENT}">',
-        f'  <channel rdf:about="{_attr(channel.link)}">',
-        f"    <title>{_esc(channel.title)}</title>",
-        f"    <link>{_esc(channel.link)}</link>",
-        f"    <description>{_esc(channel.description)}</description>",
+        f'  <channel rdf:about="{xml_attr(channel.link)}">',
+        f"    <title>{xml_text(channel.title)}</title>",
+        f"    <link>{xml_text(channel.link)}</link>",
+        f"    <description>{xml_text(channel.description)}</description>",
         f"    <dc:language>{channel.language}</dc:language>",
         "    <items><rdf:Seq>",
     ]
-    lines += [f'      <rdf:li rdf:resource="{_attr(item.guid or "")}"/>' for item in items]
+    lines += [f'      <rdf:li rdf:resource="{xml_attr(item.guid or "")}"/>' for item in items]
     lines += ["    </rdf:Seq></items>", "  </channel>"]
     for item in items:
-        lines.append(f'  <item rdf:about="{_attr(item.guid or "")}">')
+        lines.append(f'  <item rdf:about="{xml_attr(item.guid or "")}">')
         if item.title is not None:
             lines.append("    " + _title_element("title", item.title))
         if item.link is not None:
-            lines.append(f"    <link>{_esc(item.link)}</link>")
+            lines.append(f"    <link>{xml_text(item.link)}</link>")
         if item.summary is not None:
-            lines.append(f"    <description>{_esc(item.summary)}</description>")
+            lines.append(f"    <description>{xml_text(item.summary)}</description>")
         if item.html is not None:
-            lines.append(f"    <content:encoded>{_cdata(item.html)}</content:encoded>")
+            lines.append(f"    <content:encoded>{cdata(item.html)}</content:encoded>")
         if item.date is not None:
-            lines.append(f"    <dc:date>{_esc(item.date)}</dc:date>")
+            lines.append(f"    <dc:date>{xml_text(item.date)}</dc:date>")
         if item.author is not None:
-            lines.append(f"    <dc:creator>{_esc(item.author)}</dc:creator>")
+            lines.append(f"    <dc:creator>{xml_text(item.author)}</dc:creator>")
         lines.append("  </item>")
     lines += ["</rdf:RDF>", ""]
     return "\n".join(lines)
@@ -892,34 +869,34 @@ def write_rss090(channel: Channel, items: Sequence[Item]) -> str:
     lines = [
         f'<rdf:RDF xmlns:rdf="{NS_RDF}" xmlns="{NS_RSS090}">',
         "  <channel>",
-        f"    <title>{_esc(channel.title)}</title>",
-        f"    <link>{_esc(channel.link)}</link>",
-        f"    <description>{_esc(channel.description)}</description>",
+        f"    <title>{xml_text(channel.title)}</title>",
+        f"    <link>{xml_text(channel.link)}</link>",
+        f"    <description>{xml_text(channel.description)}</description>",
         "  </channel>",
     ]
     for item in items:
         lines.append("  <item>")
         if item.title is not None:
             lines.append("    " + _title_element("title", item.title))
-        lines.append(f"    <link>{_esc(item.link or '')}</link>")
+        lines.append(f"    <link>{xml_text(item.link or '')}</link>")
         lines.append("  </item>")
     lines += ["</rdf:RDF>", ""]
     return "\n".join(lines)
 
 
 def write_atom10(channel: Channel, items: Sequence[Item]) -> str:
-    base = f' xml:base="{_attr(channel.base)}"' if channel.base else ""
+    base = f' xml:base="{xml_attr(channel.base)}"' if channel.base else ""
     lines = [
         f'<feed xmlns="{NS_ATOM}" xml:lang="{channel.language}"{base}>',
-        f"  <title>{_esc(channel.title)}</title>",
-        f"  <subtitle>{_esc(channel.description)}</subtitle>",
-        f"  <id>urn:wild:feed:{_esc(channel.link)}</id>",
+        f"  <title>{xml_text(channel.title)}</title>",
+        f"  <subtitle>{xml_text(channel.description)}</subtitle>",
+        f"  <id>urn:wild:feed:{xml_text(channel.link)}</id>",
         f"  <updated>{channel.updated}</updated>",
-        f'  <link rel="alternate" type="text/html" href="{_attr(channel.link)}"/>',
-        f"  <author><name>{_esc(channel.author)}</name></author>",
+        f'  <link rel="alternate" type="text/html" href="{xml_attr(channel.link)}"/>',
+        f"  <author><name>{xml_text(channel.author)}</name></author>",
     ]
     for item in items:
-        entry_base = f' xml:base="{_attr(item.base)}"' if item.base else ""
+        entry_base = f' xml:base="{xml_attr(item.base)}"' if item.base else ""
         lines.append(f"  <entry{entry_base}>")
         if item.title is not None:
             lines.append("    " + _title_element("title", item.title, atom10=True))
@@ -930,10 +907,10 @@ def write_atom10(channel: Channel, items: Sequence[Item]) -> str:
             ]
         if item.link is not None:
             if item.more_links or item.tag.endswith("1"):
-                lines.append(f'    <link href="{_attr(item.link)}"/>')
+                lines.append(f'    <link href="{xml_attr(item.link)}"/>')
             else:
                 lines.append(
-                    f'    <link rel="alternate" type="text/html" href="{_attr(item.link)}"/>'
+                    f'    <link rel="alternate" type="text/html" href="{xml_attr(item.link)}"/>'
                 )
         if item.more_links:
             lines += [
@@ -942,30 +919,30 @@ def write_atom10(channel: Channel, items: Sequence[Item]) -> str:
                 '    <link rel="self" type="application/atom+xml" href="self.xml"/>',
             ]
         if item.guid is not None:
-            lines.append(f"    <id>{_esc(item.guid)}</id>")
+            lines.append(f"    <id>{xml_text(item.guid)}</id>")
         if item.date is not None:
             if item.date_role in ("published", "both"):
-                lines.append(f"    <published>{_esc(item.date)}</published>")
+                lines.append(f"    <published>{xml_text(item.date)}</published>")
             if item.date_role in ("updated", "both"):
-                lines.append(f"    <updated>{_esc(item.date)}</updated>")
+                lines.append(f"    <updated>{xml_text(item.date)}</updated>")
         if item.author is not None:
-            lines.append(f"    <author><name>{_esc(item.author)}</name></author>")
+            lines.append(f"    <author><name>{xml_text(item.author)}</name></author>")
         if item.summary is not None:
-            lines.append(f'    <summary type="text">{_esc(item.summary)}</summary>')
+            lines.append(f'    <summary type="text">{xml_text(item.summary)}</summary>')
         if item.html is not None:
             if item.xhtml:
                 lines.append(
                     f'    <content type="xhtml"><div xmlns="{NS_XHTML}">{item.html}</div></content>'
                 )
             elif item.cdata:
-                lines.append(f'    <content type="html">{_cdata(item.html)}</content>')
+                lines.append(f'    <content type="html">{cdata(item.html)}</content>')
             else:
-                lines.append(f'    <content type="html">{_esc(item.html)}</content>')
+                lines.append(f'    <content type="html">{xml_text(item.html)}</content>')
         if item.enclosure is not None:
             url, kind_of, length = item.enclosure
             lines.append(
                 f'    <link rel="enclosure" type="{kind_of}" length="{length}" '
-                f'href="{_attr(url)}"/>'
+                f'href="{xml_attr(url)}"/>'
             )
         lines.append("  </entry>")
     lines += ["</feed>", ""]
@@ -973,32 +950,34 @@ def write_atom10(channel: Channel, items: Sequence[Item]) -> str:
 
 
 def write_atom03(channel: Channel, items: Sequence[Item]) -> str:
-    base = f' xml:base="{_attr(channel.base)}"' if channel.base else ""
+    base = f' xml:base="{xml_attr(channel.base)}"' if channel.base else ""
     lines = [
         f'<feed version="0.3" xmlns="{NS_ATOM03}" xml:lang="{channel.language}"{base}>',
-        f"  <title>{_esc(channel.title)}</title>",
-        f'  <link rel="alternate" type="text/html" href="{_attr(channel.link)}"/>',
+        f"  <title>{xml_text(channel.title)}</title>",
+        f'  <link rel="alternate" type="text/html" href="{xml_attr(channel.link)}"/>',
         f"  <modified>{channel.updated}</modified>",
-        f"  <author><name>{_esc(channel.author)}</name></author>",
+        f"  <author><name>{xml_text(channel.author)}</name></author>",
     ]
     for item in items:
-        entry_base = f' xml:base="{_attr(item.base)}"' if item.base else ""
+        entry_base = f' xml:base="{xml_attr(item.base)}"' if item.base else ""
         lines.append(f"  <entry{entry_base}>")
         if item.title is not None:
             lines.append("    " + _title_element("title", item.title))
         if item.link is not None:
-            lines.append(f'    <link rel="alternate" type="text/html" href="{_attr(item.link)}"/>')
+            lines.append(
+                f'    <link rel="alternate" type="text/html" href="{xml_attr(item.link)}"/>'
+            )
         if item.guid is not None:
-            lines.append(f"    <id>{_esc(item.guid)}</id>")
+            lines.append(f"    <id>{xml_text(item.guid)}</id>")
         if item.date is not None:
             if item.date_role in ("published", "both"):
-                lines.append(f"    <issued>{_esc(item.date)}</issued>")
+                lines.append(f"    <issued>{xml_text(item.date)}</issued>")
             if item.date_role in ("updated", "both"):
-                lines.append(f"    <modified>{_esc(item.date)}</modified>")
+                lines.append(f"    <modified>{xml_text(item.date)}</modified>")
         if item.author is not None:
-            lines.append(f"    <author><name>{_esc(item.author)}</name></author>")
+            lines.append(f"    <author><name>{xml_text(item.author)}</name></author>")
         if item.summary is not None:
-            lines.append(f'    <summary type="text/plain">{_esc(item.summary)}</summary>')
+            lines.append(f'    <summary type="text/plain">{xml_text(item.summary)}</summary>')
         if item.html is not None:
             if item.xhtml:
                 lines.append(
@@ -1007,13 +986,13 @@ def write_atom03(channel: Channel, items: Sequence[Item]) -> str:
                 )
             else:
                 lines.append(
-                    f'    <content type="text/html" mode="escaped">{_esc(item.html)}</content>'
+                    f'    <content type="text/html" mode="escaped">{xml_text(item.html)}</content>'
                 )
         if item.enclosure is not None:
             url, kind_of, length = item.enclosure
             lines.append(
                 f'    <link rel="enclosure" type="{kind_of}" length="{length}" '
-                f'href="{_attr(url)}"/>'
+                f'href="{xml_attr(url)}"/>'
             )
         lines.append("  </entry>")
     lines += ["</feed>", ""]
@@ -1022,14 +1001,14 @@ def write_atom03(channel: Channel, items: Sequence[Item]) -> str:
 
 def write_cdf(channel: Channel, items: Sequence[Item]) -> str:
     lines = [
-        f'<CHANNEL HREF="{_attr(channel.link)}" LASTMOD="2025-05-10T11:33">',
-        f"  <TITLE>{_esc(channel.title)}</TITLE>",
-        f"  <ABSTRACT>{_esc(channel.description)}</ABSTRACT>",
+        f'<CHANNEL HREF="{xml_attr(channel.link)}" LASTMOD="2025-05-10T11:33">',
+        f"  <TITLE>{xml_text(channel.title)}</TITLE>",
+        f"  <ABSTRACT>{xml_text(channel.description)}</ABSTRACT>",
     ]
     for item in items:
-        attrs = f' HREF="{_attr(item.link)}"' if item.link is not None else ""
+        attrs = f' HREF="{xml_attr(item.link)}"' if item.link is not None else ""
         if item.date is not None:
-            attrs += f' LASTMOD="{_attr(item.date)}"'
+            attrs += f' LASTMOD="{xml_attr(item.date)}"'
         lines.append(f"  <ITEM{attrs}>")
         if item.title is not None:
             lines.append("    " + _title_element("TITLE", item.title))

@@ -29,6 +29,16 @@ class LoggedRequest:
     body: bytes = b""
 
 
+def answer(route: Route | None, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body for a GET of `route` with request `headers` (lower-case)."""
+    if route is None:
+        return 404, {"content-type": "text/plain"}, b"not found"
+    etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
+    if route.conditional and route.status == 200 and headers.get("if-none-match") == etag:
+        return 304, {"etag": etag}, b""
+    return route.status, {"etag": etag, **route.headers}, route.body
+
+
 class FeedServer:
     """Serve `routes` (path -> Route) until closed; `requests` logs what arrived."""
 
@@ -46,21 +56,9 @@ class FeedServer:
                 with server._lock:
                     server.requests.append(LoggedRequest("GET", self.path, headers))
                     route = server.routes.get(self.path)
-                if route is None:
-                    self._send(404, {"content-type": "text/plain"}, b"not found")
-                    return
-                if route.delay:
+                if route is not None and route.delay:
                     time.sleep(route.delay)
-                etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
-                response_headers = {"etag": etag, **route.headers}
-                if (
-                    route.conditional
-                    and route.status == 200
-                    and headers.get("if-none-match") == etag
-                ):
-                    self._send(304, {"etag": etag}, b"")
-                    return
-                self._send(route.status, response_headers, route.body)
+                self._send(*answer(route, headers))
 
             def do_POST(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}

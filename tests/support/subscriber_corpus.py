@@ -21,15 +21,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feedfactory import rfc822, rfc3339
 from lxml import etree
 
-NS_ATOM = "http://www.w3.org/2005/Atom"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-NS_RSS10 = "http://purl.org/rss/1.0/"
-NS_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
+from support.feedxml import (
+    NS_ATOM,
+    NS_DC,
+    NS_ITUNES,
+    NS_RDF,
+    NS_RSS10,
+    NS_XML,
+    rfc822,
+    rfc3339,
+    serialise,
+    sub,
+)
 
 SITE_TITLE = "Subscriber Test Site"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -125,17 +130,6 @@ class SourceFeed:
 # --- writers -----------------------------------------------------------------------------
 
 
-def _sub(parent: Any, tag: str, text: str | None = None, **attrib: str) -> Any:
-    element = etree.SubElement(parent, tag, {k.replace("_", ":"): v for k, v in attrib.items()})
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _xml(root: Any) -> bytes:
-    return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True))
-
-
 def _body(entry: Entry) -> str:
     return f"<p>Body of {entry.key}.</p>"
 
@@ -143,34 +137,34 @@ def _body(entry: Entry) -> str:
 def write_rss(feed: SourceFeed) -> bytes:
     nsmap = {"dc": NS_DC, "itunes": NS_ITUNES}
     root = etree.Element("rss", {"version": "2.0"}, nsmap=nsmap)  # type: ignore[arg-type]
-    channel = _sub(root, "channel")
-    _sub(channel, "title", feed.title or "")
-    _sub(channel, "link", feed.site)
-    _sub(channel, "description", f"{feed.name} for subscriber tests")
-    _sub(channel, "language", feed.language)
+    channel = sub(root, "channel")
+    sub(channel, "title", feed.title or "")
+    sub(channel, "link", feed.site)
+    sub(channel, "description", f"{feed.name} for subscriber tests")
+    sub(channel, "language", feed.language)
     for entry in feed.entries:
-        item = _sub(channel, "item")
-        _sub(item, "title", entry.source_text)
-        _sub(item, "link", entry.link)
-        _sub(item, "guid", f"urn:corpus:{entry.key}", isPermaLink="false")
-        _sub(item, "description", _body(entry))
-        _sub(item, "pubDate", rfc822(entry.published))
+        item = sub(channel, "item")
+        sub(item, "title", entry.source_text)
+        sub(item, "link", entry.link)
+        sub(item, "guid", f"urn:corpus:{entry.key}", {"isPermaLink": "false"})
+        sub(item, "description", _body(entry))
+        sub(item, "pubDate", rfc822(entry.published))
         if entry.rss_author is not None:
-            _sub(item, "author", entry.rss_author)
+            sub(item, "author", entry.rss_author)
         if entry.creator is not None:
-            _sub(item, f"{{{NS_DC}}}creator", entry.creator)
+            sub(item, f"{{{NS_DC}}}creator", entry.creator)
         if entry.itunes_author is not None:
-            _sub(item, f"{{{NS_ITUNES}}}author", entry.itunes_author)
+            sub(item, f"{{{NS_ITUNES}}}author", entry.itunes_author)
         if entry.enclosure is not None:
             url, media_type, length = entry.enclosure
-            _sub(item, "enclosure", url=url, type=media_type, length=str(length))
+            sub(item, "enclosure", None, {"url": url, "type": media_type, "length": str(length)})
         if entry.podcast is not None:
             podcast = entry.podcast
-            _sub(item, f"{{{NS_ITUNES}}}duration", podcast.duration)
-            _sub(item, f"{{{NS_ITUNES}}}image", href=podcast.image)
-            _sub(item, f"{{{NS_ITUNES}}}explicit", "true" if podcast.explicit else "false")
-            _sub(item, f"{{{NS_ITUNES}}}episode", str(podcast.episode))
-    return _xml(root)
+            sub(item, f"{{{NS_ITUNES}}}duration", podcast.duration)
+            sub(item, f"{{{NS_ITUNES}}}image", None, {"href": podcast.image})
+            sub(item, f"{{{NS_ITUNES}}}explicit", "true" if podcast.explicit else "false")
+            sub(item, f"{{{NS_ITUNES}}}episode", str(podcast.episode))
+    return serialise(root, "utf-8")
 
 
 def write_rdf(feed: SourceFeed) -> bytes:
@@ -178,53 +172,52 @@ def write_rdf(feed: SourceFeed) -> bytes:
     root = etree.Element(f"{{{NS_RDF}}}RDF", nsmap=nsmap)  # type: ignore[arg-type]
     about = {f"{{{NS_RDF}}}about": feed.site}
     channel = etree.SubElement(root, f"{{{NS_RSS10}}}channel", about)
-    _sub(channel, f"{{{NS_RSS10}}}title", feed.title or "")
-    _sub(channel, f"{{{NS_RSS10}}}link", feed.site)
-    _sub(channel, f"{{{NS_RSS10}}}description", f"{feed.name} for subscriber tests")
-    _sub(channel, f"{{{NS_DC}}}language", feed.language)
-    sequence = _sub(_sub(channel, f"{{{NS_RSS10}}}items"), f"{{{NS_RDF}}}Seq")
+    sub(channel, f"{{{NS_RSS10}}}title", feed.title or "")
+    sub(channel, f"{{{NS_RSS10}}}link", feed.site)
+    sub(channel, f"{{{NS_RSS10}}}description", f"{feed.name} for subscriber tests")
+    sub(channel, f"{{{NS_DC}}}language", feed.language)
+    sequence = sub(sub(channel, f"{{{NS_RSS10}}}items"), f"{{{NS_RDF}}}Seq")
     for entry in feed.entries:
         etree.SubElement(sequence, f"{{{NS_RDF}}}li", {f"{{{NS_RDF}}}resource": entry.link or ""})
     for entry in feed.entries:
         item = etree.SubElement(root, f"{{{NS_RSS10}}}item", {f"{{{NS_RDF}}}about": entry.link})
-        _sub(item, f"{{{NS_RSS10}}}title", entry.source_text)
-        _sub(item, f"{{{NS_RSS10}}}link", entry.link)
-        _sub(item, f"{{{NS_RSS10}}}description", _body(entry))
-        _sub(item, f"{{{NS_DC}}}date", rfc3339(entry.published))
+        sub(item, f"{{{NS_RSS10}}}title", entry.source_text)
+        sub(item, f"{{{NS_RSS10}}}link", entry.link)
+        sub(item, f"{{{NS_RSS10}}}description", _body(entry))
+        sub(item, f"{{{NS_DC}}}date", rfc3339(entry.published))
         if entry.creator is not None:
-            _sub(item, f"{{{NS_DC}}}creator", entry.creator)
-    return _xml(root)
+            sub(item, f"{{{NS_DC}}}creator", entry.creator)
+    return serialise(root, "utf-8")
 
 
 def write_atom(feed: SourceFeed) -> bytes:
     root = etree.Element(f"{{{NS_ATOM}}}feed", nsmap={None: NS_ATOM})  # type: ignore[dict-item]
     root.set(f"{{{NS_XML}}}lang", feed.language)
     a = f"{{{NS_ATOM}}}"
-    _sub(root, a + "id", f"urn:corpus:feed:{feed.path}")
-    _sub(root, a + "title", feed.title or "")
-    _sub(root, a + "updated", rfc3339(max(e.published for e in feed.entries)))
-    _sub(root, a + "link", rel="alternate", href=feed.site)
+    sub(root, a + "id", f"urn:corpus:feed:{feed.path}")
+    sub(root, a + "title", feed.title or "")
+    sub(root, a + "updated", rfc3339(max(e.published for e in feed.entries)))
+    sub(root, a + "link", None, {"rel": "alternate", "href": feed.site})
     for entry in feed.entries:
-        element = _sub(root, a + "entry")
-        _sub(element, a + "id", f"urn:corpus:{entry.key}")
-        _sub(element, a + "title", entry.source_text, type=entry.title_type)
-        _sub(element, a + "link", rel="alternate", href=entry.link or "")
-        _sub(element, a + "published", rfc3339(entry.published))
-        _sub(element, a + "updated", rfc3339(entry.published))
+        element = sub(root, a + "entry")
+        sub(element, a + "id", f"urn:corpus:{entry.key}")
+        sub(element, a + "title", entry.source_text, {"type": entry.title_type})
+        sub(element, a + "link", None, {"rel": "alternate", "href": entry.link or ""})
+        sub(element, a + "published", rfc3339(entry.published))
+        sub(element, a + "updated", rfc3339(entry.published))
         if entry.person is not None:
-            author = _sub(element, a + "author")
-            _sub(author, a + "name", entry.person.name)
+            author = sub(element, a + "author")
+            sub(author, a + "name", entry.person.name)
             if entry.person.email:
-                _sub(author, a + "email", entry.person.email)
+                sub(author, a + "email", entry.person.email)
             if entry.person.uri:
-                _sub(author, a + "uri", entry.person.uri)
-        _sub(element, a + "content", _body(entry), type="html")
+                sub(author, a + "uri", entry.person.uri)
+        sub(element, a + "content", _body(entry), {"type": "html"})
         if entry.enclosure is not None:
             url, media_type, length = entry.enclosure
-            _sub(
-                element, a + "link", rel="enclosure", href=url, type=media_type, length=str(length)
-            )
-    return _xml(root)
+            attrib = {"rel": "enclosure", "href": url, "type": media_type, "length": str(length)}
+            sub(element, a + "link", None, attrib)
+    return serialise(root, "utf-8")
 
 
 def write_json(feed: SourceFeed) -> bytes:
