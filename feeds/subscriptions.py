@@ -1,8 +1,4 @@
-"""Subscriptions: plan the import of an OPML subscription list into the config.
-
-What an OPML file from elsewhere may put into the config: every outline becomes a source
-that validates, so one odd outline never makes the whole import refused.
-"""
+"""Subscriptions: plan the import of an OPML subscription list into the config."""
 
 from __future__ import annotations
 
@@ -21,6 +17,8 @@ from feeds.web_url import is_web_url
 __all__ = ["DEFAULT_CATEGORY", "ImportPlan", "Skipped", "plan_import", "unique_name"]
 
 DEFAULT_CATEGORY = "Imported"  # for OPML outlines outside any folder
+# What an OPML file from elsewhere may put into the config: every outline becomes a source
+# that validates, so one odd outline never makes the whole import refused.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MAX_NAME = 200
 _MAX_URL = 2048
@@ -89,7 +87,6 @@ def plan_import(
     plan = ImportPlan()
     for feed in feeds:
         url = feed.url.strip()
-        parts = urlsplit(url)
         if _CONTROL.search(url) or len(url) > _MAX_URL:
             plan.skipped.append(Skipped(feed, "URL with control characters or too long"))
             continue
@@ -113,7 +110,8 @@ def plan_import(
         if failures and url in failures:
             plan.skipped.append(Skipped(feed, failures[url]))
             continue
-        wanted = _clean(feed.title) or _clean((titles or {}).get(url)) or (parts.hostname or url)
+        host = urlsplit(url).hostname  # is_web_url split it already
+        wanted = _clean(feed.title) or _clean((titles or {}).get(url)) or (host or url)
         name = unique_name(wanted, names)
         names.add(name)
         source = NewSource(

@@ -712,6 +712,25 @@ def test_opml_import_warns_about_every_address_a_fetch_would_refuse(
     assert "Public" not in result.stderr
 
 
+def test_opml_import_skips_a_url_that_cannot_be_split(config: Path, tmp_path: Path) -> None:
+    """The web-URL test is feeds/web_url.py's: "http://[" is skipped as no http(s) URL,
+    where splitting it first raised ValueError out of the whole import."""
+    file = tmp_path / "subs.opml"
+    file.write_text(
+        """<opml version="2.0"><body>
+        <outline text="Broken" xmlUrl="http://[::1/feed"/>
+        <outline text="Fine" xmlUrl="https://fine.example/feed.xml"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    result = run(opml, config, "import", str(file), "--no-check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("added 1, skipped 1\n")
+    assert "skipped 'Broken' <http://[::1/feed>: not an http(s) URL: 'http://[::1/feed'" in (
+        result.stdout
+    )
+
+
 def test_opml_import_checks_each_feed(
     config: Path, tmp_path: Path, feed_server: FeedServer
 ) -> None:
