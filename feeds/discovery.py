@@ -7,7 +7,6 @@ feed, and parses the feed to prove it is one.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from urllib.parse import urljoin
 
 import httpx
 import lxml.html
@@ -16,8 +15,8 @@ from lxml import etree
 from feeds.config import FetchConfig
 from feeds.errors import FeedsError
 from feeds.parse import ParseError, parse_feed
+from feeds.parse.urls import join_url, web_url
 from feeds.sources.remote import fetch_source
-from feeds.web_url import is_web_url
 
 __all__ = [
     "FEED_TYPES",
@@ -59,7 +58,7 @@ def discover_feed_urls(html: bytes, base_url: str) -> list[str]:
     for element in document.iter("base"):
         href = (element.get("href") or "").strip()
         if href:
-            base = urljoin(base_url, href)
+            base = join_url(base_url, href) or base_url
             break
     found: list[tuple[int, int, str]] = []
     for position, element in enumerate(document.iter("link")):
@@ -68,8 +67,8 @@ def discover_feed_urls(html: bytes, base_url: str) -> list[str]:
         href = (element.get("href") or "").strip()
         if "alternate" not in rel or media not in FEED_TYPES or not href:
             continue
-        url = urljoin(base, href)
-        if is_web_url(url):
+        url = web_url(base, href)
+        if url is not None:
             found.append((FEED_TYPES.index(media), position, url))
     return list(dict.fromkeys(url for _, _, url in sorted(found)))
 

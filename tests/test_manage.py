@@ -293,6 +293,19 @@ def test_remove_refuses_what_tomlkit_cannot_edit_losslessly() -> None:
         remove_source(text, "A")
 
 
+def test_discovery_skips_links_that_cannot_be_joined() -> None:
+    """A page's link or base that urljoin cannot take ("http://[") is passed over with the
+    parser's own URL rule (feeds/parse/urls.py), where it raised ValueError out of
+    `feeds sources add`."""
+    page = (
+        b'<html><head><base href="http://[base/">'
+        b'<link rel="alternate" type="application/atom+xml" href="http://[x/feed">'
+        b'<link rel="alternate" type="application/rss+xml" href="/ok.xml">'
+        b"</head></html>"
+    )
+    assert discover_feed_urls(page, "https://example.com/a/") == ["https://example.com/ok.xml"]
+
+
 def test_normalise_url() -> None:
     assert normalise_url("HTTP://Example.COM:80") == "http://example.com/"
     assert normalise_url("https://example.com:8443/a?b=1#c") == "https://example.com:8443/a?b=1"
