@@ -44,7 +44,7 @@ from feeds.config_edit import (
     remove_source,
     write_config,
 )
-from feeds.discovery import CheckError, FeedCheck, check_feed
+from feeds.discovery import CheckError, FeedCheck, check_feed, check_feeds
 from feeds.opml_file import OpmlError, read_opml, write_opml
 from feeds.sources.remote import make_client
 from feeds.subscriptions import plan_import
@@ -338,24 +338,9 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
 
 
 def _check_many(config: FetchConfig, urls: Sequence[str]) -> dict[str, FeedCheck | CheckError]:
-    """Check every URL (without discovery), within the configured concurrency limits."""
-
     async def run() -> dict[str, FeedCheck | CheckError]:
-        everything = asyncio.Semaphore(config.concurrency)
-        hosts: dict[str, asyncio.Semaphore] = {}
-
-        async def one(url: str) -> tuple[str, FeedCheck | CheckError]:
-            host = hosts.setdefault(
-                urlsplit(url).hostname or "", asyncio.Semaphore(config.per_host)
-            )
-            async with everything, host:
-                try:
-                    return url, await check_feed(client, url, config, discover=False)
-                except CheckError as exc:
-                    return url, exc
-
         async with make_client(config) as client:
-            return dict(await asyncio.gather(*(one(url) for url in urls)))
+            return await check_feeds(client, urls, config)
 
     return asyncio.run(run())
 

@@ -6,7 +6,10 @@ feed, and parses the feed to prove it is one.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 import httpx
 import lxml.html
@@ -23,6 +26,7 @@ __all__ = [
     "CheckError",
     "FeedCheck",
     "check_feed",
+    "check_feeds",
     "discover_feed_url",
     "discover_feed_urls",
     "looks_like_html",
@@ -129,3 +133,21 @@ async def check_feed(
             raise CheckError(f"{url} is not a feed: {exc}", network=False) from None
     title = " ".join((feed.title or "").split()) or None
     return FeedCheck(url, title, len(feed.entries), None, feed.link)
+
+
+async def check_feeds(
+    client: httpx.AsyncClient, urls: Sequence[str], config: FetchConfig
+) -> dict[str, FeedCheck | CheckError]:
+    """Check every URL (without discovery), within the configured concurrency limits."""
+    everything = asyncio.Semaphore(config.concurrency)
+    hosts: dict[str, asyncio.Semaphore] = {}
+
+    async def one(url: str) -> tuple[str, FeedCheck | CheckError]:
+        host = hosts.setdefault(urlsplit(url).hostname or "", asyncio.Semaphore(config.per_host))
+        async with everything, host:
+            try:
+                return url, await check_feed(client, url, config, discover=False)
+            except CheckError as exc:
+                return url, exc
+
+    return dict(await asyncio.gather(*(one(url) for url in urls)))

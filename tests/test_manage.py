@@ -507,6 +507,16 @@ def test_add_an_unreachable_host_exits_1(config: Path) -> None:
     assert config.read_text(encoding="utf-8") == CONFIG
 
 
+@pytest.mark.parametrize("url", ["http://[::1/feed", "ftp://example.com/feed", "example.com/feed"])
+def test_add_refuses_what_is_no_web_url(config: Path, url: str) -> None:
+    """`feeds sources add` takes the URLs the config takes (feeds/web_url.py): a URL that
+    cannot be split is a usage error (exit 2), where it raised ValueError."""
+    result = run(sources, config, "add", url, "--category", "K", "--no-check")
+    assert result.exit_code == 2
+    assert f"must be an absolute http(s) URL, not {url!r}" in result.stderr
+    assert config.read_text(encoding="utf-8") == CONFIG
+
+
 def test_add_a_page_without_feeds_explains(config: Path, feed_server: FeedServer) -> None:
     url = feed_server.add("/plain.html", page(), content_type="text/html")
     result = run(sources, config, "add", url, "--category", "K")
