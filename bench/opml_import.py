@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from feeds.model import Source, SourceKind
-from feeds.opml import write_opml
+from feeds.opml_file import write_opml
 
 CONFIG = """\
 [output]

@@ -1,7 +1,6 @@
 """Command line: turns commands into calls of the stages, and results into text and exit codes.
 
-Exit codes: 0 completed (even if some sources failed), 1 fatal error, 2 config error,
-3 some sources failed (`update --strict` only), 4 another run holds the store.
+Exit codes: see feeds/cli_errors.py, which maps each kind of error to its code.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from feeds import __version__, early_signals
+from feeds.cli_errors import EXIT_CONFIG, EXIT_FAILED_SOURCES, Fatal, failed
 from feeds.config import (
     CONFIG_ENV,
     Config,
@@ -64,7 +64,6 @@ from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
 from feeds.websub import announce
 from feeds.workers import ParserPool
 
-EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
 HELD_SHOWN = 20  # names of held sources in the summary; the rest are counted
 
 log = logging.getLogger("feeds")
@@ -90,18 +89,6 @@ stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatt
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class Fatal(click.ClickException):
-    """A failure that ends the command with exit code 1 and a one-line reason."""
-
-    exit_code = EXIT_FATAL
-
-
-class Busy(click.ClickException):
-    """Another run holds the store: exit code 4."""
-
-    exit_code = EXIT_BUSY
 
 
 def _load(config_path: str | None) -> Config:
@@ -157,7 +144,7 @@ def _exclusive(store: ArticleStore, wait: float) -> Iterator[None]:
                     log.info("took over %d lease(s) a stopped run left behind", taken)
             yield
     except StoreBusyError as exc:
-        raise Busy(f"{exc}; nothing done (use --wait SECONDS to wait for it)") from None
+        raise failed(f"{exc}; nothing done (use --wait SECONDS to wait for it)", exc) from None
 
 
 @contextmanager

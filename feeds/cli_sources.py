@@ -5,8 +5,8 @@ sets it from ``--config``), else $FEEDS_CONFIG, else config/feeds.toml. A change
 validated as a whole (`load_config`) before it replaces the old one atomically; when it
 would not validate, nothing is written.
 
-Exit codes as elsewhere: 0 done, 1 fatal (network, I/O), 2 config or usage problem
-(including a duplicate or unknown source and a URL that is no feed).
+Exit codes as elsewhere (feeds/cli_errors.py): 0 done, 1 fatal (network, I/O), 2 config
+or usage problem (including a duplicate or unknown source and a URL that is no feed).
 """
 
 from __future__ import annotations
@@ -14,57 +14,45 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import stat
 import sys
-import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
 
+from feeds.cli_errors import EXIT_CONFIG, Fatal, Refused, failed
 from feeds.config import (
+    DEFAULT_INTERVAL,
     Config,
     ConfigError,
     FetchConfig,
     find_config_path,
+    format_duration,
     load_config,
     parse_duration,
 )
-from feeds.manage import (
-    CheckError,
+from feeds.config_edit import (
+    ConfigWriteError,
     EditError,
-    FeedCheck,
     add_source,
     add_sources,
-    check_feed,
     configured_sources,
     find_duplicate,
     find_source,
-    plan_import,
     remove_source,
+    write_config,
 )
-from feeds.opml import OpmlError, format_duration, read_opml, write_opml
+from feeds.discovery import CheckError, FeedCheck, check_feed, check_feeds
+from feeds.opml_file import OpmlError, read_opml, write_opml
 from feeds.sources.remote import make_client
+from feeds.subscriptions import plan_import
+from feeds.web_url import is_web_url
 
 __all__ = ["opml", "sources"]
 
-EXIT_OK, EXIT_FATAL, EXIT_CONFIG = 0, 1, 2
 MAX_OPML_BYTES = 32 * 1024**2  # a list of 20,000 feeds is about 3 MB
-
-
-class Fatal(click.ClickException):
-    """Network or I/O trouble: exit code 1."""
-
-    exit_code = EXIT_FATAL
-
-
-class Refused(click.ClickException):
-    """A config or usage problem (duplicate, unknown source, not a feed): exit code 2."""
-
-    exit_code = EXIT_CONFIG
 
 
 class ConfigProblems(click.ClickException):
@@ -115,44 +103,19 @@ def _decode(path: Path, data: bytes) -> str:
         raise Refused(f"{path}: not UTF-8 text: {exc}") from None
 
 
-def write_config(path: Path, original: bytes, text: str) -> Config:
-    """Replace the config at `path` (read as `original`) by `text`, atomically, but only if
-    `text` validates and the file did not change meanwhile. Returns the new config."""
-    target = path.resolve()  # through a symlink: replace the file, not the link
+def _write(path: Path, original: bytes, text: str) -> None:
     try:
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-    except OSError as exc:
-        raise Fatal(f"cannot write next to {path}: {exc}") from None
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
-        try:
-            config = load_config(temp)
-        except ConfigError as exc:
-            moved = ConfigError([replace(p, file=path) for p in exc.problems])
-            raise ConfigProblems(
-                path, moved, "nothing written: the change would make the config invalid,"
-            ) from None
-        if target.read_bytes() != original:
-            raise Fatal(f"{path} changed while this command ran; nothing written, try again")
-        os.replace(temp, target)
-    except OSError as exc:
-        raise Fatal(f"cannot write {path}: {exc}") from None
-    finally:
-        temp.unlink(missing_ok=True)
-    return replace(config, path=path)
+        write_config(path, original, text)
+    except ConfigError as exc:
+        intro = "nothing written: the change would make the config invalid,"
+        raise ConfigProblems(path, exc, intro) from None
+    except ConfigWriteError as exc:
+        raise failed(str(exc), exc) from None
 
 
 def _checked_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not is_web_url(url):
         raise click.BadParameter(f"must be an absolute http(s) URL, not {url!r}", param_hint="URL")
     return url
 
@@ -169,7 +132,11 @@ def sources() -> None:
 @click.argument("url")
 @click.option("--category", required=True, help="The category its articles go to.")
 @click.option("--name", default=None, help="Its name (default: the feed's title, else the host).")
-@click.option("--interval", default=None, help="How often to fetch it: 15m, 2h, 1d (default 30m).")
+@click.option(
+    "--interval",
+    default=None,
+    help=f"How often to fetch it: 15m, 2h, 1d (default {format_duration(DEFAULT_INTERVAL)}).",
+)
 @click.option(
     "--no-check", is_flag=True, help="Do not fetch the URL: take it as the feed URL as it is."
 )
@@ -215,12 +182,12 @@ def add(
     duplicate = find_duplicate(existing, name=name, url=feed_url)
     if duplicate is not None:
         hint = " (the name comes from the feed's title)" if derived and title else ""
-        raise Refused(f"{duplicate}{hint}; nothing written")
+        raise failed(f"{duplicate}{hint}; nothing written", duplicate)
     try:
         new_text = add_source(text, name=name, url=feed_url, category=category, interval=interval)
     except EditError as exc:
-        raise Refused(f"{path}: {exc}; nothing written") from None
-    write_config(path, original, new_text)
+        raise failed(f"{path}: {exc}; nothing written", exc) from None
+    _write(path, original, new_text)
     click.echo(f"Added source {name!r} ({category}): {feed_url} to {path}")
 
 
@@ -228,13 +195,13 @@ def _configured(text: str) -> list[dict[str, Any]]:
     try:
         return configured_sources(text)
     except EditError as exc:
-        raise Refused(str(exc)) from None
+        raise failed(str(exc), exc) from None
 
 
 def _refuse_duplicate(existing: Sequence[dict[str, Any]], name: str | None, url: str) -> None:
     duplicate = find_duplicate(existing, name=name, url=url)
     if duplicate is not None:
-        raise Refused(f"{duplicate}; nothing written")
+        raise failed(f"{duplicate}; nothing written", duplicate)
 
 
 def _check_one(config: FetchConfig, url: str) -> FeedCheck:
@@ -245,9 +212,7 @@ def _check_one(config: FetchConfig, url: str) -> FeedCheck:
     try:
         return asyncio.run(run())
     except CheckError as exc:
-        if exc.network:
-            raise Fatal(f"{exc}; nothing written") from None
-        raise Refused(f"{exc}; nothing written") from None
+        raise failed(f"{exc}; nothing written", exc) from None
 
 
 @sources.command("list")
@@ -300,8 +265,8 @@ def remove(ctx: click.Context, key: str) -> None:
         table = configured_sources(text)[index]
         new_text = remove_source(text, key)
     except EditError as exc:
-        raise Refused(f"{path}: {exc}") from None
-    write_config(path, original, new_text)
+        raise failed(f"{path}: {exc}", exc) from None
+    _write(path, original, new_text)
     where = table.get("url") or table.get("path") or ""
     click.echo(f"Removed source {table.get('name')!r} ({where}) from {path}")
 
@@ -341,7 +306,7 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
     try:
         feeds = read_opml(data)
     except OpmlError as exc:
-        raise Refused(f"{file}: {exc}") from None
+        raise failed(f"{file}: {exc}", exc) from None
     path = _config_path(ctx)
     original = _read(path)
     config = _load(path)
@@ -361,9 +326,9 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
             plan = plan_import(text, feeds, category=category, failures=failures, titles=titles)
         new_text = add_sources(text, plan.add)
     except EditError as exc:
-        raise Refused(f"{path}: {exc}; nothing written") from None
+        raise failed(f"{path}: {exc}; nothing written", exc) from None
     if plan.add:
-        write_config(path, original, new_text)
+        _write(path, original, new_text)
     click.echo(f"added {len(plan.add)}, skipped {len(plan.skipped)}")
     for source in plan.add:
         click.echo(f"  added   {source.name!r} ({source.category}): {source.url}")
@@ -373,24 +338,9 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
 
 
 def _check_many(config: FetchConfig, urls: Sequence[str]) -> dict[str, FeedCheck | CheckError]:
-    """Check every URL (without discovery), within the configured concurrency limits."""
-
     async def run() -> dict[str, FeedCheck | CheckError]:
-        everything = asyncio.Semaphore(config.concurrency)
-        hosts: dict[str, asyncio.Semaphore] = {}
-
-        async def one(url: str) -> tuple[str, FeedCheck | CheckError]:
-            host = hosts.setdefault(
-                urlsplit(url).hostname or "", asyncio.Semaphore(config.per_host)
-            )
-            async with everything, host:
-                try:
-                    return url, await check_feed(client, url, config, discover=False)
-                except CheckError as exc:
-                    return url, exc
-
         async with make_client(config) as client:
-            return dict(await asyncio.gather(*(one(url) for url in urls)))
+            return await check_feeds(client, urls, config)
 
     return asyncio.run(run())
 

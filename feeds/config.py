@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import PROJECT_URL, __version__
+from feeds.errors import FeedsError
 from feeds.model import Rule, RuleAction, Source, SourceKind
 from feeds.source_identity import normalise_url
+from feeds.web_url import is_web_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 CONFIG_ENV = "FEEDS_CONFIG"
+DEFAULT_INTERVAL = timedelta(minutes=30)  # how often a source is fetched unless it says
 MAX_CONFIG_BYTES = 16 * 1024**2  # 20,000 sources take about 3 MB
 
 
@@ -41,7 +43,7 @@ class ConfigProblem:
         return f"{self.file}: {place}{key}{self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(FeedsError):
     """The config cannot be used; `problems` lists every reason."""
 
     def __init__(self, problems: list[ConfigProblem]) -> None:
@@ -125,6 +127,19 @@ def parse_duration(value: object) -> timedelta:
         return timedelta(seconds=seconds)
     except OverflowError:  # beyond timedelta's 999,999,999 days
         raise ValueError(f"duration {value!r} is too long") from None
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration as the config writes it: ``30m``, ``1h30m``, ``1d``, ``1.5s``."""
+    seconds = value.total_seconds()
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"
 
 
 def parse_size(value: object) -> int:
@@ -263,7 +278,7 @@ class _ConfigReader:
         self.check_keys(data, where, {"dir", "base_url", "title", "max_items", "archive_size"})
         directory = self.resolve(self.get(data, where, "dir", str, "../output"))
         base_url = self.get(data, where, "base_url", str, "http://localhost:8080/")
-        if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+        if not is_web_url(base_url):
             self.problem(where, "base_url", f"must be an absolute http(s) URL, not {base_url!r}")
         if not base_url.endswith("/"):
             base_url += "/"
@@ -345,9 +360,7 @@ class _ConfigReader:
         where = "[websub]"
         self.check_keys(data, where, {"hub"})
         hub = self.get(data, where, "hub", str, None)
-        if hub is not None and (
-            urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc
-        ):
+        if hub is not None and not is_web_url(hub):
             self.problem(where, "hub", f"must be an absolute http(s) URL, not {hub!r}")
             hub = None
         return WebSubConfig(hub)
@@ -450,7 +463,9 @@ class _ConfigReader:
             self.problem(where, "category", "must not be empty")
         elif category is not None and _CONTROL.search(category):
             self.problem(where, "category", "must not contain control characters")
-        interval = self.convert(data, where, "interval", parse_duration, "30m")
+        interval = self.convert(
+            data, where, "interval", parse_duration, format_duration(DEFAULT_INTERVAL)
+        )
         language = self.get(data, where, "language", str, None)
         timezone = self.get(data, where, "timezone", str, "UTC")
         rules = self.read_rules(data.get("rules", []), where)
@@ -464,10 +479,9 @@ class _ConfigReader:
             both = "both" if url is not None else "neither"
             self.problem(where, "url", f"has {both} of 'url' and 'path': give exactly one")
         elif url is not None:
-            parts = urlsplit(url)
             if _CONTROL.search(url):  # urlsplit drops tabs and newlines without a word
                 self.problem(where, "url", "must not contain control characters")
-            elif parts.scheme not in ("http", "https") or not parts.netloc:
+            elif not is_web_url(url):
                 self.problem(where, "url", f"must be an absolute http(s) URL, not {url!r}")
             if category is None:
                 self.problem(where, "category", "missing: a remote source needs a category")

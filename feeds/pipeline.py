@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.exc import DataError, IntegrityError
 
 from feeds import __version__
-from feeds.config import Config
+from feeds.config import DEFAULT_INTERVAL, Config
 from feeds.model import (
     Article,
     Category,
@@ -572,7 +572,7 @@ def site_for(config: Config, slugs: Mapping[str, str] | None = None) -> Site:
     category without one is taken at the slug it would be given.
     """
     assigned = slugs or {}
-    shortest = min((s.interval for s in config.sources), default=timedelta(minutes=30))
+    shortest = min((s.interval for s in config.sources), default=DEFAULT_INTERVAL)
     ttls: dict[str, timedelta] = {ALL_SLUG: shortest}
     for source in config.sources:
         if source.category:

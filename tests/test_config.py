@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 from support.default_site import install_default_site
 
-from feeds.config import ConfigError, find_config_path, load_config, parse_duration, parse_size
+from feeds.config import (
+    DEFAULT_INTERVAL,
+    ConfigError,
+    find_config_path,
+    load_config,
+    parse_duration,
+    parse_size,
+)
 from feeds.model import SourceKind
 
 
@@ -155,3 +162,25 @@ def test_config_path_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDS_CONFIG", "/etc/feeds.toml")
     assert find_config_path(None) == Path("/etc/feeds.toml")
     assert find_config_path("mine.toml") == Path("mine.toml")
+
+
+def test_a_malformed_url_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """The web-URL test is the one of feeds/web_url.py everywhere: a URL that urlsplit
+    cannot split ("http://[") is refused with the others, where it raised ValueError."""
+    path = write(
+        tmp_path,
+        '[output]\nbase_url = "http://[::1/"\n[websub]\nhub = "https://[hub/"\n'
+        '[[sources]]\nname = "A"\nurl = "http://[::1/feed"\ncategory = "C"\n',
+    )
+    found = problems(path)
+    assert any("base_url" in p and "must be an absolute http(s) URL" in p for p in found)
+    assert any("hub" in p and "must be an absolute http(s) URL" in p for p in found)
+    assert any(
+        "sources[1]" in p and "must be an absolute http(s) URL, not 'http://[::1/feed'" in p
+        for p in found
+    )
+
+
+def test_the_default_interval_is_thirty_minutes(tmp_path: Path) -> None:
+    path = write(tmp_path, '[[sources]]\nname = "A"\nurl = "https://a.example/"\ncategory = "C"\n')
+    assert load_config(path).sources[0].interval == timedelta(minutes=30) == DEFAULT_INTERVAL

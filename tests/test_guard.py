@@ -9,8 +9,8 @@ import pytest
 from support.feedfactory import FeedItem, rss20
 from support.feedserver import FeedServer
 
+from feeds.addresses import refusal
 from feeds.config import load_config
-from feeds.sources.guard import refusal
 from feeds.sources.remote import fetch_source, make_client
 
 

@@ -353,6 +353,25 @@ def test_markdown_dates(tmp_path: Path, date_text: str, iso: str) -> None:
     assert entry.published == date_text.strip('"')
 
 
+@pytest.mark.parametrize(
+    ("date_text", "iso"),
+    [
+        pytest.param("10.5.25 11:33", "2025-05-10T11:33:00+02:00", id="short-day-month-year"),
+        pytest.param("10.05.2025", "2025-05-10T00:00:00+02:00", id="date-only"),
+        pytest.param("10. Mai 2025, 11:33 Uhr", "2025-05-10T11:33:00+02:00", id="month-name"),
+        pytest.param("2025-05-10T09:33:00Z", "2025-05-10T11:33:00+02:00", id="iso-utc"),
+    ],
+)
+def test_seed_dates_read_as_feed_dates_are(tmp_path: Path, date_text: str, iso: str) -> None:
+    """A seed header's date is read by the same rule as a feed's (feeds/normalise/dates.py),
+    not by a narrower one of its own."""
+    write(tmp_path / "a.txt", f"Veröffentlichungsdatum: {date_text} / X\n\nTitel\n\nText.\n")
+    entry = only_entry(read(tmp_path))
+    assert entry.published == date_text
+    assert entry.published_guess is not None
+    assert entry.published_guess.isoformat() == iso
+
+
 def test_markdown_fields(tmp_path: Path) -> None:
     write(tmp_path / "a.md", MD.format(date="2025-05-10T11:33:00", tags="[Politik, Welt, Politik]"))
     entry = only_entry(read(tmp_path))

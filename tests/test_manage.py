@@ -25,9 +25,12 @@ from support.feedfactory import FeedItem, atom10, jsonfeed, rss20, sample_items
 from support.feeds_cli import FEEDS_ENV, run_feeds
 from support.feedserver import FeedServer
 
-from feeds.cli_sources import opml, sources, write_config
-from feeds.config import load_config
-from feeds.manage import (
+from feeds.addresses import private_address
+from feeds.cli_errors import exit_code
+from feeds.cli_sources import opml, sources
+from feeds.config import ConfigError, load_config
+from feeds.config_edit import (
+    ConfigWriteError,
     DuplicateSourceError,
     EditError,
     NewSource,
@@ -35,17 +38,15 @@ from feeds.manage import (
     add_source,
     add_sources,
     configured_sources,
-    discover_feed_url,
-    discover_feed_urls,
     find_source,
-    looks_like_html,
-    normalise_url,
-    plan_import,
-    private_address,
     remove_source,
+    write_config,
 )
+from feeds.discovery import discover_feed_url, discover_feed_urls, looks_like_html
 from feeds.model import Source, SourceKind
-from feeds.opml import FEEDS_NS, OpmlError, OpmlFeed, read_opml, write_opml
+from feeds.opml_file import FEEDS_NS, OpmlError, OpmlFeed, read_opml, write_opml
+from feeds.source_identity import normalise_url
+from feeds.subscriptions import plan_import
 
 # A hand-edited config: comments everywhere, odd spacing, a literal string, a local source,
 # a commented-out key and a closing comment block. Edits must leave all of it alone.
@@ -292,6 +293,19 @@ def test_remove_refuses_what_tomlkit_cannot_edit_losslessly() -> None:
         remove_source(text, "A")
 
 
+def test_discovery_skips_links_that_cannot_be_joined() -> None:
+    """A page's link or base that urljoin cannot take ("http://[") is passed over with the
+    parser's own URL rule (feeds/parse/urls.py), where it raised ValueError out of
+    `feeds sources add`."""
+    page = (
+        b'<html><head><base href="http://[base/">'
+        b'<link rel="alternate" type="application/atom+xml" href="http://[x/feed">'
+        b'<link rel="alternate" type="application/rss+xml" href="/ok.xml">'
+        b"</head></html>"
+    )
+    assert discover_feed_urls(page, "https://example.com/a/") == ["https://example.com/ok.xml"]
+
+
 def test_normalise_url() -> None:
     assert normalise_url("HTTP://Example.COM:80") == "http://example.com/"
     assert normalise_url("https://example.com:8443/a?b=1#c") == "https://example.com:8443/a?b=1"
@@ -306,6 +320,7 @@ def test_normalise_url() -> None:
      ("http://192.168.0.1/", True), ("http://172.16.5.4/", True), ("http://169.254.169.254/", True),
      ("http://[::1]/", True), ("http://[fe80::1]/", True), ("http://[fd00::1]/", True),
      ("http://[::ffff:127.0.0.1]/", True), ("http://0.0.0.0/", True),
+     ("http://224.0.0.1/", True), ("http://100.64.0.1/", True), ("http://[ff02::1]/", True),
      ("https://example.com/", False), ("https://8.8.8.8/", False),
      ("https://localhost.example.com/", False)],
 )  # fmt: skip
@@ -492,6 +507,16 @@ def test_add_an_unreachable_host_exits_1(config: Path) -> None:
     assert config.read_text(encoding="utf-8") == CONFIG
 
 
+@pytest.mark.parametrize("url", ["http://[::1/feed", "ftp://example.com/feed", "example.com/feed"])
+def test_add_refuses_what_is_no_web_url(config: Path, url: str) -> None:
+    """`feeds sources add` takes the URLs the config takes (feeds/web_url.py): a URL that
+    cannot be split is a usage error (exit 2), where it raised ValueError."""
+    result = run(sources, config, "add", url, "--category", "K", "--no-check")
+    assert result.exit_code == 2
+    assert f"must be an absolute http(s) URL, not {url!r}" in result.stderr
+    assert config.read_text(encoding="utf-8") == CONFIG
+
+
 def test_add_a_page_without_feeds_explains(config: Path, feed_server: FeedServer) -> None:
     url = feed_server.add("/plain.html", page(), content_type="text/html")
     result = run(sources, config, "add", url, "--category", "K")
@@ -561,17 +586,17 @@ def test_write_config_validates_first_and_leaves_no_temp_file(config: Path) -> N
     original = config.read_bytes()
     os.chmod(config, 0o640)
     bad = CONFIG + '\n[[sources]]\nname = "Bad"\nurl = "https://b.example/"\n'
-    with pytest.raises(click.ClickException) as caught:
+    with pytest.raises(ConfigError) as caught:
         write_config(config, original, bad)
-    assert caught.value.exit_code == 2
-    assert f"{config}: sources[4] (\"Bad\") key 'category'" in caught.value.message
+    assert exit_code(caught.value) == 2
+    assert f"{config}: sources[4] (\"Bad\") key 'category'" in str(caught.value.problems[0])
     assert config.read_bytes() == original
     assert leftovers(config) == []
     good = add_source(CONFIG, name="New", url="https://n.example/", category="K")
     # The file changed since it was read: refuse rather than overwrite someone's edit.
-    with pytest.raises(click.ClickException) as changed:
+    with pytest.raises(ConfigWriteError) as changed:
         write_config(config, original + b"\n", good)
-    assert changed.value.exit_code == 1
+    assert exit_code(changed.value) == 1
     assert config.read_bytes() == original
     written = write_config(config, original, good)
     assert written.path == config and written.sources[-1].name == "New"
@@ -682,6 +707,51 @@ def test_opml_import_nested_duplicates_and_private_addresses(config: Path, tmp_p
     again = run(opml, config, "import", str(file), "--no-check")
     assert again.exit_code == 0
     assert again.stdout.startswith("added 0, skipped 11\n")
+
+
+def test_opml_import_warns_about_every_address_a_fetch_would_refuse(
+    config: Path, tmp_path: Path
+) -> None:
+    """OPML import warns by the connection guard's own rule (feeds/addresses.py): multicast
+    and shared (carrier-grade NAT) addresses too, which it let pass unmentioned before."""
+    file = tmp_path / "subs.opml"
+    file.write_text(
+        """<opml version="2.0"><body>
+        <outline text="Multicast" xmlUrl="http://224.0.0.1/feed.xml"/>
+        <outline text="Shared" xmlUrl="http://100.64.0.1/feed.xml"/>
+        <outline text="Public" xmlUrl="https://public.example/feed.xml"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    result = run(opml, config, "import", str(file), "--no-check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("added 3, skipped 0\n")
+    assert "'Multicast' <http://224.0.0.1/feed.xml> (224.0.0.1 is a multicast address)" in (
+        result.stderr
+    )
+    assert "'Shared' <http://100.64.0.1/feed.xml> (100.64.0.1 is not a public address)" in (
+        result.stderr
+    )
+    assert "Public" not in result.stderr
+
+
+def test_opml_import_skips_a_url_that_cannot_be_split(config: Path, tmp_path: Path) -> None:
+    """The web-URL test is feeds/web_url.py's: "http://[" is skipped as no http(s) URL,
+    where splitting it first raised ValueError out of the whole import."""
+    file = tmp_path / "subs.opml"
+    file.write_text(
+        """<opml version="2.0"><body>
+        <outline text="Broken" xmlUrl="http://[::1/feed"/>
+        <outline text="Fine" xmlUrl="https://fine.example/feed.xml"/>
+        </body></opml>""",
+        encoding="utf-8",
+    )
+    result = run(opml, config, "import", str(file), "--no-check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("added 1, skipped 1\n")
+    assert "skipped 'Broken' <http://[::1/feed>: not an http(s) URL: 'http://[::1/feed'" in (
+        result.stdout
+    )
 
 
 def test_opml_import_checks_each_feed(
@@ -876,17 +946,20 @@ def test_import_normalises_each_url_a_bounded_number_of_times(
 ) -> None:
     """Issue 12 #9: planning and adding n outlines to a config of m sources normalises
     O(n + m) URLs (it was one per pair: 20,000 outlines never finished)."""
-    import feeds.manage
+    import feeds.config_edit
+    import feeds.source_identity
+    import feeds.subscriptions
 
     calls = 0
-    real = feeds.manage.normalise_url
+    real = feeds.source_identity.normalise_url
 
     def counted(url: str) -> str:
         nonlocal calls
         calls += 1
         return real(url)
 
-    monkeypatch.setattr(feeds.manage, "normalise_url", counted)
+    monkeypatch.setattr(feeds.config_edit, "normalise_url", counted)
+    monkeypatch.setattr(feeds.subscriptions, "normalise_url", counted)
     configured = "".join(
         f'[[sources]]\nname = "Old {i}"\nurl = "https://old.example/{i}.xml"\ncategory = "C"\n\n'
         for i in range(1000)

@@ -191,6 +191,28 @@ def test_sample_items_round_trip_through_every_format() -> None:
 # --- JSON Feed ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("text", "guess"),
+    [
+        ("Sat, 10 May 2025 11:33:00 +0200", datetime(2025, 5, 10, 9, 33, tzinfo=UTC)),
+        ("10.05.2025 11:33 +02:00", datetime(2025, 5, 10, 9, 33, tzinfo=UTC)),
+        ("2025-05-10T11:33:00", None),  # no zone: the normaliser reads it in the source zone
+        ("2025-W19-6T11:33:00+02:00", None),  # a form feeds reads nowhere else
+    ],
+)
+def test_json_feed_dates_read_by_the_one_date_rule(text: str, guess: datetime | None) -> None:
+    """A JSON Feed date's guess is read by feeds/normalise/dates.py, as every other date,
+    not by a reader of its own that took other forms than the rest of feeds."""
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "T",
+        "items": [{"id": "1", "content_text": "x", "date_published": text}],
+    }
+    [entry] = parse(json.dumps(document).encode()).entries
+    assert entry.published == text
+    assert entry.published_guess == guess
+
+
 def test_json_feed_11() -> None:
     feed = parse(jsonfeed(ITEMS, version="1.1"))
     first, second = _check_common(feed)

@@ -52,6 +52,7 @@ MAX_YEAR = 2200
 MAX_LENGTH = 200
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OTHER_ZONE = timezone(timedelta(hours=1))  # any zone but UTC, to tell zoned dates apart
 
 
 def _fixed(minutes: Mapping[str, int]) -> dict[str, timezone]:
@@ -246,6 +247,15 @@ def read_date(text: str | None, default_tz: tzinfo) -> datetime | None:
         raise
     except (ValueError, OverflowError):
         return None
+
+
+def read_zoned_date(text: str | None) -> datetime | None:
+    """A date that names its zone, as UTC; None when it names none (the caller cannot know
+    the source's zone: the normaliser reads it then), or is unreadable or impossible."""
+    in_utc = parse_date(text, UTC)
+    if in_utc is None or parse_date(text, _OTHER_ZONE) != in_utc:
+        return None  # read differently in another default zone: it names none
+    return in_utc.astimezone(UTC)
 
 
 def from_struct_time(value: time.struct_time | None) -> datetime | None:

@@ -13,6 +13,8 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from feeds.web_url import is_web_url
+
 # Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
 # frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
 _EXTRA_ATTRIBUTES = {"a": {"title"}, "img": {"title"}, "abbr": {"title"}}
@@ -92,7 +94,7 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
         parts = urlsplit(candidate)
     except ValueError:  # "http://[" and the like
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if not is_web_url(candidate):
         return None
     if _BAD_HOST.search(parts.netloc):
         return None

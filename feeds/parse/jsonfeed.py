@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
 from feeds.model import Author, Enclosure, RawEntry, RawFeed
 from feeds.normalise.authors import authors_from_text
+from feeds.normalise.dates import read_zoned_date
 from feeds.parse.urls import join_url, web_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -149,8 +149,8 @@ def _entry(
         authors=_authors(item) or feed_authors,
         published=published,
         updated=updated,
-        published_guess=_rfc3339(published),
-        updated_guess=_rfc3339(updated),
+        published_guess=read_zoned_date(published),
+        updated_guess=read_zoned_date(updated),
         tags=_unique(tag.strip() for tag in _list(item.get("tags")) if isinstance(tag, str)),
         language=_string(item.get("language")) or language,
         enclosures=_attachments(item.get("attachments"), url=url),
@@ -215,22 +215,6 @@ def _size(value: Any) -> int | None:
     if isinstance(value, str) and _SIZE.fullmatch(value.strip()):
         return int(value.strip())
     return None
-
-
-def _rfc3339(text: str | None) -> datetime | None:
-    """An RFC 3339 date as an aware UTC datetime; None if unreadable or without an offset."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().upper())
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        return None  # no zone: leave the reading to normalise, which knows the source's zone
-    try:
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
 
 
 def _string(value: Any) -> str | None:

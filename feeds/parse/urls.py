@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-WEB_SCHEMES = frozenset({"http", "https"})
+from feeds.web_url import is_web_url
 
 
 def join_url(base: str, reference: str) -> str | None:
@@ -22,8 +22,4 @@ def web_url(base: str, reference: str | None) -> str | None:
     if not reference:
         return None
     resolved = join_url(base, reference)
-    try:
-        scheme = urlsplit(resolved).scheme.lower() if resolved else ""
-    except ValueError:
-        return None
-    return resolved if scheme in WEB_SCHEMES else None
+    return resolved if resolved is not None and is_web_url(resolved) else None

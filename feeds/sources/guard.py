@@ -9,28 +9,16 @@ checked: a DNS answer that changes between check and connect cannot slip through
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Iterable
 
 import httpcore
 
+from feeds.addresses import refusal
+
 
 class BlockedAddressError(httpcore.ConnectError):
     """A connection to an address the guard refuses."""
-
-
-def refusal(address: str) -> str | None:
-    """Why the guard refuses `address` (an IP literal), or None when it is public."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
-        if getattr(ip, f"is_{kind}"):
-            return f"{address} is a {kind.replace('_', '-')} address"
-    if not ip.is_global:
-        return f"{address} is not a public address"
-    return None
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.model import RawEntry, RawFeed, Source
 from feeds.normalise.authors import authors_from_text
+from feeds.normalise.dates import parse_date
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -77,10 +78,6 @@ _DATE_EXPECTED = "expected DD.MM.YYYY HH:MM"
 _FRONT_MATTER_DATE_EXPECTED = "expected ISO 8601 such as 2025-05-10T11:33 or DD.MM.YYYY HH:MM"
 
 _HEADER_RE = re.compile(r"veröffentlichungsdatum\s*:(?P<rest>.*)", re.IGNORECASE)
-_GERMAN_DATE_RE = re.compile(
-    r"(?P<day>\d{1,2})\.(?P<month>\d{1,2})\.(?P<year>\d{4})"
-    r"\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
-)
 _FRONT_MATTER_FENCE = "---"
 _FRONT_MATTER_ENDS = frozenset({"---", "..."})
 _TOP_LEVEL_KEY_RE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*)\s*:(?P<value>.*)")
@@ -304,7 +301,7 @@ def _read_seed(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -> Ra
     date_text = date_text.strip()
     if not date_text:
         raise _fail(path, header_line, f"missing date in the header ({_DATE_EXPECTED})")
-    published = _parse_german_date(date_text, zone)
+    published = _read_date(date_text, zone)
     if published is None:
         raise _fail(path, header_line, f"bad date {_preview(date_text, 24)!r} ({_DATE_EXPECTED})")
     category = _normalise_space(category_text) or None
@@ -538,24 +535,6 @@ def _blocks(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
     return blocks
 
 
-def _parse_german_date(text: str, zone: tzinfo) -> datetime | None:
-    match = _GERMAN_DATE_RE.fullmatch(text.strip())
-    if match is None:
-        return None
-    try:
-        return datetime(
-            int(match["year"]),
-            int(match["month"]),
-            int(match["day"]),
-            int(match["hour"]),
-            int(match["minute"]),
-            int(match["second"] or 0),
-            tzinfo=zone,
-        )
-    except ValueError:
-        return None
-
-
 def _in_zone(value: datetime, zone: tzinfo) -> datetime:
     """Naive datetimes are in the source's zone; aware ones are shown in it."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -570,17 +549,13 @@ def _front_matter_date(value: object, zone: tzinfo) -> datetime | None:
         return datetime.combine(value, time(), tzinfo=zone)
     if not isinstance(value, str):
         return None
-    german = _parse_german_date(value, zone)
-    if german is not None:
-        return german
-    text = value.strip()
-    if not text or not text[0].isdigit():
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return _in_zone(parsed, zone)
+    return _read_date(value, zone)
+
+
+def _read_date(text: str, zone: tzinfo) -> datetime | None:
+    """A date as `parse_date` reads it, shown in the source's zone."""
+    parsed = parse_date(text, zone)
+    return None if parsed is None else _in_zone(parsed, zone)
 
 
 def _key_lines(yaml_lines: list[str], first_line: int) -> dict[str, tuple[int, str]]:

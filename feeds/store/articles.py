@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from feeds.errors import FeedsError
 from feeds.model import (
     Article,
     Category,
@@ -58,7 +59,7 @@ _CHUNK = 500
 _PG_STAT_ACTIVITY = table("pg_stat_activity", column("pid"))
 
 
-class StoreError(Exception):
+class StoreError(FeedsError):
     """The store cannot be opened or used (bad URL, unreachable database, wrong schema)."""
 
 

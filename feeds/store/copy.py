@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
+from feeds.errors import FeedsError
 from feeds.store.articles import ArticleStore
 from feeds.store.schema import (
     article_categories,
@@ -30,7 +31,7 @@ TABLES = (
 BATCH = 1000
 
 
-class CopyError(Exception):
+class CopyError(FeedsError):
     """The target store is not empty, or the copy did not come out whole."""
 
 

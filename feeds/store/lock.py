@@ -15,13 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from feeds.errors import FeedsError
+
 # Arbitrary constants that name our advisory locks among others on the server.
 ADVISORY_KEY = 0x6665656473  # "feeds": the run lock
 PUBLISHER_KEY = 0x6665656474  # one publisher at a time among many `feeds run` processes
 POLL = 0.2
 
 
-class StoreBusyError(Exception):
+class StoreBusyError(FeedsError):
     """Another run holds the store's run lock."""
 
 

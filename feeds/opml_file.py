@@ -16,18 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 
 from feeds import PROJECT_URL
+from feeds.config import DEFAULT_INTERVAL, format_duration
+from feeds.errors import FeedsError
 from feeds.model import Source, SourceKind
 
-__all__ = ["FEEDS_NS", "OpmlError", "OpmlFeed", "format_duration", "read_opml", "write_opml"]
+__all__ = ["FEEDS_NS", "OpmlError", "OpmlFeed", "read_opml", "write_opml"]
 
 FEEDS_NS = PROJECT_URL + "#opml"
-DEFAULT_INTERVAL = timedelta(minutes=30)  # the config's default: not written to OPML
 
 
 _ENTITIES = (
@@ -36,7 +36,7 @@ _ENTITIES = (
 )
 
 
-class OpmlError(Exception):
+class OpmlError(FeedsError):
     """The file is not an OPML document we read; the message says why."""
 
 
@@ -155,21 +155,8 @@ def write_opml(
         if html_url:
             attributes["htmlUrl"] = html_url
         outline = etree.SubElement(folder, "outline", attributes)
-        if source.interval != DEFAULT_INTERVAL:
+        if source.interval != DEFAULT_INTERVAL:  # the config's default: not written
             outline.set(f"{{{FEEDS_NS}}}interval", format_duration(source.interval))
         if source.language:
             outline.set(f"{{{FEEDS_NS}}}language", source.language)
     return bytes(etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-
-
-def format_duration(value: timedelta) -> str:
-    """A duration as the config writes it: ``30m``, ``1h30m``, ``1d``, ``1.5s``."""
-    seconds = value.total_seconds()
-    if seconds != int(seconds):
-        return f"{seconds:g}s"
-    rest, parts = int(seconds), []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            parts.append(f"{rest // size}{unit}")
-            rest %= size
-    return "".join(parts) or "0s"

@@ -1,4 +1,4 @@
-"""Source management: edit the config's ``[[sources]]`` tables and find a site's feed.
+"""Config editing: change the config's ``[[sources]]`` tables and write the result.
 
 The editing functions take the config text and return the new text; they never touch a
 file. Everything outside the edited table stays byte for byte: a new source is appended
@@ -8,75 +8,53 @@ written directly above its header. tomlkit renders the new tables and locates th
 ones; every edit is then checked by reading the result back (tomllib): the sources must be
 exactly the old ones plus or minus the one changed, and every other setting unchanged.
 
-`check_feed` fetches a URL once, follows an HTML page's ``<link rel="alternate">`` to its
-feed, and parses the feed to prove it is one.
+`write_config` then replaces the file atomically, only with text that validates.
 """
 
 from __future__ import annotations
 
 import difflib
-import ipaddress
-import re
+import os
+import stat
+import tempfile
 import tomllib
-from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-import httpx
-import lxml.html
 import tomlkit
-from lxml import etree
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Comment, Table, Whitespace
 
-from feeds.config import FetchConfig, parse_duration
-from feeds.opml import OpmlFeed, format_duration
-from feeds.parse import ParseError, parse_feed
+from feeds.config import Config, ConfigError, load_config
+from feeds.errors import FeedsError
 from feeds.source_identity import normalise_url
-from feeds.sources.remote import fetch_source
 
 __all__ = [
-    "DEFAULT_CATEGORY",
-    "CheckError",
+    "ConfigWriteError",
     "DuplicateSourceError",
     "EditError",
-    "FeedCheck",
-    "ImportPlan",
     "NewSource",
     "SourceIndex",
     "UnknownSourceError",
     "add_source",
     "add_sources",
-    "check_feed",
     "close_matches",
     "configured_sources",
-    "discover_feed_url",
-    "discover_feed_urls",
+    "find_duplicate",
     "find_source",
-    "format_duration",
-    "looks_like_html",
-    "normalise_url",
-    "plan_import",
-    "private_address",
     "remove_source",
+    "write_config",
 ]
 
-DEFAULT_CATEGORY = "Imported"  # for OPML outlines outside any folder
-# What an OPML file from elsewhere may put into the config: every outline becomes a source
-# that validates, so one odd outline never makes the whole import refused.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_MAX_NAME = 200
-_MAX_URL = 2048
 
-# Feed types in order of preference: Atom, then RSS, then JSON Feed.
-FEED_TYPES = ("application/atom+xml", "application/rss+xml", "application/feed+json")
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_WEB_SCHEMES = frozenset({"http", "https"})
-
-
-class EditError(Exception):
+class EditError(FeedsError):
     """The config cannot be changed as asked; the message says why."""
+
+
+class ConfigWriteError(FeedsError):
+    """The config file cannot be written, or it changed meanwhile; nothing was written."""
 
 
 class DuplicateSourceError(EditError):
@@ -483,235 +461,40 @@ def remove_source(text: str, key: str) -> str:
     return result
 
 
-# --- feed discovery -----------------------------------------------------------------------
+# --- writing ------------------------------------------------------------------------------
 
 
-def looks_like_html(body: bytes, content_type: str | None) -> bool:
-    """Is this response an HTML page (by its Content-Type, else by its first bytes)?"""
-    if content_type:
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media in _HTML_TYPES:
-            return True
-        if media and media != "text/plain" and media != "application/octet-stream":
-            return False
-    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html"))
+def write_config(path: Path, original: bytes, text: str) -> Config:
+    """Replace the config at `path` (read as `original`) by `text`, atomically, but only if
+    `text` validates and the file did not change meanwhile. Returns the new config.
 
-
-def discover_feed_urls(html: bytes, base_url: str) -> list[str]:
-    """The absolute feed URLs an HTML page names in ``<link rel="alternate">``, best first:
-    Atom, then RSS, then JSON Feed, each in page order. Honours ``<base href>``."""
-    if not html.strip():
-        return []
+    Raises `ConfigError` (naming `path`) when `text` would not validate, and
+    `ConfigWriteError` when the file cannot be written or changed meanwhile."""
+    target = path.resolve()  # through a symlink: replace the file, not the link
     try:
-        document = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return []
-    base = base_url
-    for element in document.iter("base"):
-        href = (element.get("href") or "").strip()
-        if href:
-            base = urljoin(base_url, href)
-            break
-    found: list[tuple[int, int, str]] = []
-    for position, element in enumerate(document.iter("link")):
-        rel = (element.get("rel") or "").lower().split()
-        media = (element.get("type") or "").split(";", 1)[0].strip().lower()
-        href = (element.get("href") or "").strip()
-        if "alternate" not in rel or media not in FEED_TYPES or not href:
-            continue
-        url = urljoin(base, href)
-        if urlsplit(url).scheme.lower() in _WEB_SCHEMES:
-            found.append((FEED_TYPES.index(media), position, url))
-    return list(dict.fromkeys(url for _, _, url in sorted(found)))
-
-
-def discover_feed_url(html: bytes, base_url: str) -> str | None:
-    """The best feed an HTML page links to (see `discover_feed_urls`), or None."""
-    urls = discover_feed_urls(html, base_url)
-    return urls[0] if urls else None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedCheck:
-    """A URL that was fetched and parsed as a feed."""
-
-    url: str  # the feed's URL: the one given, or the one the page linked to
-    title: str | None
-    entries: int
-    page_url: str | None = None  # the HTML page the feed was discovered on
-    link: str | None = None  # the feed's own link to its site
-
-
-class CheckError(Exception):
-    """A URL is no usable feed. `network` tells a failed fetch (worth retrying later)
-    from a body that is no feed (a wrong URL)."""
-
-    def __init__(self, message: str, *, network: bool) -> None:
-        super().__init__(message)
-        self.network = network
-
-
-async def check_feed(
-    client: httpx.AsyncClient, url: str, config: FetchConfig, *, discover: bool = True
-) -> FeedCheck:
-    """Fetch `url` once; if it is an HTML page, find and fetch its feed; parse the feed."""
-    response = await fetch_source(client, url, None, config)
-    if response.error is not None:
-        raise CheckError(f"cannot fetch {url}: {response.error}", network=True)
-    body = response.body or b""
-    headers = response.headers
-    if discover and looks_like_html(body, headers.get("content-type")):
-        feed_url = discover_feed_url(body, response.final_url)
-        if feed_url is not None:
-            found = await check_feed(client, feed_url, config, discover=False)
-            return replace(found, page_url=url)
-        try:
-            feed = parse_feed(body, url=response.final_url, headers=headers)
-        except ParseError:
-            raise CheckError(
-                f'{url} is an HTML page that links to no feed (no <link rel="alternate"> '
-                "of type application/atom+xml, application/rss+xml or application/feed+json); "
-                "give the feed's own URL",
-                network=False,
-            ) from None
-    else:
-        try:
-            feed = parse_feed(body, url=response.final_url, headers=headers)
-        except ParseError as exc:
-            raise CheckError(f"{url} is not a feed: {exc}", network=False) from None
-    title = " ".join((feed.title or "").split()) or None
-    return FeedCheck(url, title, len(feed.entries), None, feed.link)
-
-
-# --- OPML import --------------------------------------------------------------------------
-
-
-def private_address(url: str) -> str | None:
-    """Why `url` points into a private network (its host is ``localhost`` or a literal
-    private, loopback or link-local IP address), or None. Host names are not resolved."""
-    try:
-        host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
-        return None
-    if host == "localhost" or host.endswith(".localhost"):
-        return f"{host} is this machine"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address.is_loopback:
-        return f"{host} is a loopback address"
-    if address.is_link_local:
-        return f"{host} is a link-local address"
-    if address.is_unspecified:
-        return f"{host} is the unspecified address"
-    if address.is_private:
-        return f"{host} is a private address"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """An OPML feed not imported, and why."""
-
-    feed: OpmlFeed
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class ImportPlan:
-    """What importing an OPML file would do."""
-
-    add: list[NewSource] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    private: list[tuple[NewSource, str]] = field(default_factory=list)  # (source, why)
-
-
-def _clean(text: str | None) -> str:
-    """Text from an OPML file as a config value: control characters (the config refuses
-    them in names and categories) dropped, runs of white space made one space, and cut
-    to `_MAX_NAME` characters."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())[:_MAX_NAME].strip()
-
-
-def unique_name(wanted: str, taken: Container[str]) -> str:
-    """`wanted`, or ``wanted (2)``, ``wanted (3)``... whichever is not in `taken`."""
-    name, number = wanted, 1
-    while name in taken:
-        number += 1
-        name = f"{wanted} ({number})"
-    return name
-
-
-def _bad_interval(text: str) -> str | None:
-    try:
-        parse_duration(text)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def plan_import(
-    text: str,
-    feeds: Sequence[OpmlFeed],
-    *,
-    category: str | None = None,
-    failures: Mapping[str, str] | None = None,
-    titles: Mapping[str, str] | None = None,
-) -> ImportPlan:
-    """Which of `feeds` to add to the config `text`, under which names, and which to skip.
-
-    Skips non-http(s) URLs, URLs configured already or listed twice, and the URLs in
-    `failures` (url -> reason, from checking them). The category is `category`, else the
-    feed's folder, else "Imported"; the name is the outline's title or text, else
-    `titles[url]` (the feed's own title), else the host, made unique.
-    """
-    existing = configured_sources(text)
-    names = {t["name"] for t in existing if isinstance(t.get("name"), str)}
-    configured = SourceIndex(existing)
-    seen: set[str] = set()
-    plan = ImportPlan()
-    for feed in feeds:
-        url = feed.url.strip()
-        parts = urlsplit(url)
-        if _CONTROL.search(url) or len(url) > _MAX_URL:
-            plan.skipped.append(Skipped(feed, "URL with control characters or too long"))
-            continue
-        if parts.scheme.lower() not in _WEB_SCHEMES or not parts.netloc:
-            plan.skipped.append(Skipped(feed, f"not an http(s) URL: {url!r}"))
-            continue
-        if feed.interval is not None and (bad := _bad_interval(feed.interval)) is not None:
-            plan.skipped.append(Skipped(feed, f"feeds:interval: {bad}"))
-            continue
-        key = normalise_url(url)
-        label = configured.label_of_url(url)
-        if label is not None or key in seen:
-            reason = (
-                f"already configured as source {label!r}"
-                if label is not None
-                else "listed twice in this OPML"
-            )
-            plan.skipped.append(Skipped(feed, reason))
-            continue
-        seen.add(key)
-        if failures and url in failures:
-            plan.skipped.append(Skipped(feed, failures[url]))
-            continue
-        wanted = _clean(feed.title) or _clean((titles or {}).get(url)) or (parts.hostname or url)
-        name = unique_name(wanted, names)
-        names.add(name)
-        source = NewSource(
-            name=name,
-            url=url,
-            category=_clean(category) or _clean(feed.category) or DEFAULT_CATEGORY,
-            interval=feed.interval,
-            language=_clean(feed.language) or None,
+        handle, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
-        plan.add.append(source)
-        why = private_address(url)
-        if why is not None:
-            plan.private.append((source, why))
-    return plan
+    except OSError as exc:
+        raise ConfigWriteError(f"cannot write next to {path}: {exc}") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, stat.S_IMODE(target.stat().st_mode))
+        try:
+            config = load_config(temp)
+        except ConfigError as exc:
+            raise ConfigError([replace(p, file=path) for p in exc.problems]) from None
+        if target.read_bytes() != original:
+            raise ConfigWriteError(
+                f"{path} changed while this command ran; nothing written, try again"
+            )
+        os.replace(temp, target)
+    except OSError as exc:
+        raise ConfigWriteError(f"cannot write {path}: {exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return replace(config, path=path)

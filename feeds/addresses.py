@@ -1,0 +1,37 @@
+"""Which network addresses are internal: the one rule the connection guard enforces and
+OPML import warns by, so an import warns about exactly the addresses a fetch would refuse."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+__all__ = ["private_address", "refusal"]
+
+
+def refusal(address: str) -> str | None:
+    """Why `address` (an IP literal) is not public, or None when it is."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{kind}"):
+            return f"{address} is a {kind.replace('_', '-')} address"
+    if not ip.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+def private_address(url: str) -> str | None:
+    """Why `url` points into a private network (its host is ``localhost`` or a literal IP
+    address that `refusal` refuses), or None. Host names are not resolved."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is this machine"
+    try:
+        return refusal(host)
+    except ValueError:
+        return None
