@@ -25,6 +25,7 @@ from feeds.publish.formats import (
     main_feed,
     renderer_of,
 )
+from feeds.publish.layout import ARCHIVE_FOLDER
 from feeds.publish.site import publish_site
 from feeds.publish.variants import wants_variants
 from feeds.serve import content_type, create_app
@@ -87,6 +88,10 @@ def test_the_registry_is_consistent() -> None:
     assert len(names) == len(set(names)), f"two formats write one file: {names}"
     for key, output in FORMATS.items():
         assert key == output.key
+        # One plain name in the category folder: `feeds serve` refuses hidden names, and
+        # the archive folder is taken.
+        assert "/" not in output.file_name and not output.file_name.startswith("."), output
+        assert output.file_name != ARCHIVE_FOLDER, output
         assert callable(renderer_of(output)), output
         assert ";" not in output.media_type and "/" in output.media_type, output
         assert output.content_type == f"{output.media_type}; charset=utf-8"
