@@ -57,7 +57,8 @@ def wants_variants(path: Path, size: int) -> bool:
 def compressible_suffixes() -> frozenset[str]:
     """The suffixes of files worth compressing: every output format's (all are text) and
     the other text the site holds."""
-    return OTHER_COMPRESSIBLE_SUFFIXES | {Path(f.file_name).suffix for f in FORMATS.values()}
+    formats = {Path(output.file_name).suffix.lower() for output in FORMATS.values()}
+    return OTHER_COMPRESSIBLE_SUFFIXES | formats
 
 
 def variants_current(path: Path) -> bool:
