@@ -5,11 +5,11 @@ in memory) with validators from the file's mtime and size: an ETag and Last-Modi
 exactly when the file does, since the publisher rewrites a file only when its bytes change.
 What this module adds around it:
 
-- **Types** with charset: `<slug>/atom.xml` is `application/atom+xml`, `<slug>/rss.xml`
-  `application/rss+xml`, `feed.json` `application/feed+json`, `.html` and `.opml` are
-  `text/html` and `text/x-opml`; anything else by `mimetypes`. A folder serves its
-  `index.html` (never a listing); a folder named without its trailing slash is redirected
-  (301) to the slash form, so the pages' relative links work.
+- **Types** with charset: a category's file of an output format (`<slug>/atom.xml`,
+  `<slug>/feed.json`, ...) has its format's media type (feeds/publish/formats.py); other
+  `.html` and `.opml` are `text/html` and `text/x-opml`; anything else by `mimetypes`. A
+  folder serves its `index.html` (never a listing); a folder named without its trailing
+  slash is redirected (301) to the slash form, so the pages' relative links work.
 - **Precompressed variants**: `atom.xml.br` / `atom.xml.gz`, written by the publisher
   (feeds/publish/variants.py), go to clients that accept them (RFC 9110 q-values), with
   `Content-Encoding` and their own validators (other bytes, so another ETag); a variant whose
@@ -61,14 +61,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feeds.http_server import ServerOptions, serve_async
 from feeds.metrics import Metrics
+from feeds.publish.formats import by_file_name
 from feeds.publish.variants import VARIANTS, Variant
 
 log = logging.getLogger(__name__)
 
-_FEED_TYPES = {
-    "atom.xml": "application/atom+xml; charset=utf-8",
-    "rss.xml": "application/rss+xml; charset=utf-8",
-}
 _SUFFIX_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
@@ -88,10 +85,8 @@ ROOT_RECHECK = 1.0  # seconds between lookups of the output folder's real path
 def content_type(relative: tuple[str, ...]) -> str:
     """The Content-Type of the file at these path segments below the output folder."""
     name = relative[-1]
-    if len(relative) == 2 and name in _FEED_TYPES:  # <slug>/atom.xml, <slug>/rss.xml
-        return _FEED_TYPES[name]
-    if name == "feed.json":
-        return "application/feed+json; charset=utf-8"
+    if len(relative) == 2 and (output := by_file_name(name)):  # <slug>/atom.xml, ...
+        return output.content_type
     suffix = os.path.splitext(name)[1].lower()
     if suffix in _SUFFIX_TYPES:
         return _SUFFIX_TYPES[suffix]

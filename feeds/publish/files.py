@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER, FEED_FILES
+from feeds.publish.formats import FORMATS
+from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER
 from feeds.publish.variants import (
     compressed_variants,
     remove_stale_variants,
@@ -137,7 +138,7 @@ def _published_folders(directory: Path) -> Iterator[Path]:
         if child.name == ARTICLES_FOLDER:  # a reserved slug: no category is named so
             yield child
             yield from (f for f in _entries(child) if _SLUG.fullmatch(f.name) and _is_folder(f))
-        elif any((child / name).is_file() for name in FEED_FILES.values()):
+        elif any((child / f.file_name).is_file() for f in FORMATS.values()):
             yield child
             if _is_folder(child / ARCHIVE_FOLDER):
                 yield child / ARCHIVE_FOLDER

@@ -2,7 +2,7 @@
 
 <dir>/index.html                      the front page
 <dir>/feeds.opml                      every category feed, for import into readers
-<dir>/<slug>/atom.xml|rss.xml|feed.json|index.html   one set per category
+<dir>/<slug>/atom.xml|rss.xml|feed.json|index.html   a file per output format (formats.py)
 <dir>/all/...                         the same set for every category together
 <dir>/articles/<source>/<page>.html   pages of local articles, which have no page elsewhere
 <dir>/articles/<source>/index.html    a local source's page: its articles (its <source> link)
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.model import Article, slugify
+from feeds.publish.formats import FORMATS, feed_formats
 
 PREVIEW = 5  # items per category on the front page
 ALL_SLUG = "all"
 ARTICLES_FOLDER = "articles"  # articles/<source>/<page>.html
 ARCHIVE_FOLDER = "archive"  # <slug>/archive/<n>.xml
-FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json", "html": "index.html"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +30,14 @@ class OutputLayout:
     base_url: str  # ends with "/"
 
     def feed_path(self, slug: str, kind: str) -> Path:
-        return self.directory / slug / FEED_FILES[kind]
+        return self.directory / slug / FORMATS[kind].file_name
 
     def feed_url(self, slug: str, kind: str) -> str:
-        name = "" if kind == "html" else FEED_FILES[kind]
-        return f"{self.base_url}{slug}/{name}"
+        return f"{self.base_url}{slug}/{FORMATS[kind].url_name}"
 
     def feed_file(self, slug: str, kind: str) -> str:
         """Path of a category's file relative to the output folder (pages link these)."""
-        return f"{slug}/{FEED_FILES[kind]}"
+        return f"{slug}/{FORMATS[kind].file_name}"
 
     def archive_path(self, slug: str, page: int) -> Path:
         return self.directory / slug / ARCHIVE_FOLDER / f"{page}.xml"
@@ -60,7 +59,7 @@ class OutputLayout:
 
     def feed_urls(self, paths: Iterable[Path]) -> list[str]:
         """The public URLs of the feed documents (not pages) among written `paths`."""
-        feeds = set(FEED_FILES[k] for k in ("atom", "rss", "json"))
+        feeds = {output.file_name for output in feed_formats()}
         return [
             self.base_url + path.relative_to(self.directory).as_posix()
             for path in paths

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from feeds import PROJECT_URL
 from feeds.model import Article, Origin, SourceKind
 from feeds.publish.document import FeedDocument, Site
+from feeds.publish.formats import feed_formats, linked_formats, main_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 
 
@@ -79,8 +80,14 @@ class PageLinks:
 
 
 def _render(template: str, **context: object) -> bytes:
-    page = _environment().get_template(template).render(project_url=PROJECT_URL, **context)
-    return page.encode("utf-8")
+    # The formats are read per page, not kept in the cached environment: the table decides.
+    formats = {
+        "feed_formats": feed_formats(),
+        "linked_formats": linked_formats(),
+        "main_feed": main_feed(),
+    }
+    template_of = _environment().get_template(template)
+    return template_of.render(project_url=PROJECT_URL, **formats, **context).encode("utf-8")
 
 
 def render_index(
@@ -117,7 +124,8 @@ def render_article_page(article: Article, site: Site) -> bytes:
     layout = site.layout
     links = PageLinks(layout, layout.article_page(article))
     category_feeds = {
-        name: layout.feed_url(site.category_slug(name), "atom") for name in article.categories
+        name: layout.feed_url(site.category_slug(name), main_feed().key)
+        for name in article.categories
     }
     category_urls = {
         name: links.feed(site.category_slug(name), "html") for name in article.categories

@@ -9,19 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 from feeds.model import Article, Category, Origin, SourceKind
-from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_if_changed
-from feeds.publish.jsonfeed import render_json_feed
+from feeds.publish.formats import FORMATS, archive_format
 from feeds.publish.layout import ALL_SLUG
 from feeds.publish.opml import render_opml
-from feeds.publish.pages import (
-    render_article_page,
-    render_category_page,
-    render_index,
-    render_source_page,
-)
-from feeds.publish.rss import render_rss
+from feeds.publish.pages import render_article_page, render_index, render_source_page
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +24,9 @@ REASON_LIMIT = 200  # characters of a renderer's error in a publish problem
 
 
 def render_category(doc: FeedDocument) -> dict[Path, bytes]:
-    """Every file of one category, by path."""
+    """Every file of one category, by path: one per output format."""
     layout, slug = doc.layout, doc.category.slug
-    return {
-        layout.feed_path(slug, "atom"): render_atom(doc),
-        layout.feed_path(slug, "rss"): render_rss(doc),
-        layout.feed_path(slug, "json"): render_json_feed(doc),
-        layout.feed_path(slug, "html"): render_category_page(doc),
-    }
+    return {layout.feed_path(slug, key): output.render(doc) for key, output in FORMATS.items()}
 
 
 def publish_category(category: Category, articles: list[Article], site: Site) -> PublishResult:
@@ -147,9 +135,11 @@ def _category_files(
     links, pages = archive_documents(doc.category, highest, kept, site, first_seen)
     files = render_category(replace(doc, archive=links))
     files.update(_article_pages(doc.articles, site))
+    archived = archive_format()
     for page in pages:
         assert page.archive.page is not None
-        files[site.layout.archive_path(doc.category.slug, page.archive.page)] = render_atom(page)
+        path = site.layout.archive_path(doc.category.slug, page.archive.page)
+        files[path] = archived.render(page)
     return files
 
 

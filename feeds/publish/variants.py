@@ -18,10 +18,13 @@ from pathlib import Path
 
 import brotli
 
+from feeds.publish.formats import FORMATS
+
 MIN_SIZE = 1024
 """Files smaller than this get no variants: compression saves little there."""
 
-COMPRESSIBLE_SUFFIXES = frozenset({".xml", ".json", ".html", ".opml", ".txt", ".css", ".js"})
+# Text the site holds besides the output formats' files (archive pages, OPML, assets).
+OTHER_COMPRESSIBLE_SUFFIXES = frozenset({".xml", ".html", ".opml", ".txt", ".css", ".js"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,14 @@ def variant_path(path: Path, variant: Variant) -> Path:
 
 def wants_variants(path: Path, size: int) -> bool:
     """Whether a published file of this name and size gets compressed variants."""
-    return size >= MIN_SIZE and path.suffix.lower() in COMPRESSIBLE_SUFFIXES
+    return size >= MIN_SIZE and path.suffix.lower() in compressible_suffixes()
+
+
+def compressible_suffixes() -> frozenset[str]:
+    """The suffixes of files worth compressing: every output format's (all are text) and
+    the other text the site holds."""
+    formats = {Path(output.file_name).suffix.lower() for output in FORMATS.values()}
+    return OTHER_COMPRESSIBLE_SUFFIXES | formats
 
 
 def variants_current(path: Path) -> bool:
