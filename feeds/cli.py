@@ -38,17 +38,16 @@ from feeds.lifecycle import serve_start_line, stop_line
 from feeds.logs import configure_logging
 from feeds.model import FetchOutcome, SourceResult
 from feeds.normalise.warnings import bounded
-from feeds.pipeline import (
-    Updater,
-    UpdateReport,
+from feeds.publish import PublishResult
+from feeds.publish.files import sweep_temp_files
+from feeds.publish.orchestrate import (
     cache_seconds,
     config_category_names,
+    publish_and_announce,
     publish_everything,
     publish_pending,
     site_for,
 )
-from feeds.publish import PublishResult
-from feeds.publish.files import sweep_temp_files
 from feeds.slugs import assign_slugs, category_key
 from feeds.sources.remote import make_client
 from feeds.status import (
@@ -61,7 +60,7 @@ from feeds.status import (
     terminal_safe,
 )
 from feeds.store import ArticleStore, StoreBusyError, StoreError, run_lock
-from feeds.websub import announce
+from feeds.update.run import Updater, UpdateReport
 from feeds.workers import ParserPool
 
 EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_FAILED_SOURCES, EXIT_BUSY = 0, 1, 2, 3, 4
@@ -296,9 +295,7 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float, quie
     with _open_store(config) as store, _exclusive(store, wait):
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
         report = run_async(_update(config, store, force, show_progress=not quiet))
-        published = _publish(lambda: publish_pending(config, store)[1])
-        if config.websub.hub:
-            run_async(_announce(config, config.websub.hub, published))
+        published = _publish(lambda: _publish_and_announce(config, store))
     if quiet:
         _print_failures(report, published)
     else:
@@ -366,11 +363,10 @@ class _UpdateProgress:
         self.progress.stop()
 
 
-async def _announce(config: Config, hub: str, published: PublishResult) -> None:
-    topics = site_for(config).layout.feed_urls(published.written)
-    if topics:
-        async with make_client(config.fetch) as client:
-            await announce(client, hub, topics)
+def _publish_and_announce(config: Config, store: ArticleStore) -> PublishResult:
+    published = run_async(publish_and_announce(config, lambda: publish_pending(config, store)))
+    assert published is not None  # publish_pending always publishes
+    return published[1]
 
 
 def _publish(publish: Callable[[], PublishResult]) -> PublishResult:

@@ -14,10 +14,10 @@ from feedserver import FeedServer
 
 from feeds.config import ConfigError, load_config
 from feeds.model import Article, Author, Rule, RuleAction, article_id
-from feeds.pipeline import update_sources
 from feeds.rules import apply_rules, matches
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
+from feeds.update.run import update_sources
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
