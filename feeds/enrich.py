@@ -75,6 +75,9 @@ def enrich_articles(job: EnrichJob) -> Enriched:
             checked = tuple(articles)
             if not all(isinstance(a, Article) for a in checked):
                 raise TypeError("returned something that is not an Article")
+            # An article credited to another source would be stored under that one.
+            if any(a.source != job.source.name for a in checked):
+                raise ValueError("returned an article of another source")
         except Exception as exc:  # an enricher's bug fails its source's enrichment only
             name = getattr(enricher, "name", type(enricher).__name__)
             return Enriched(None, f"enricher {name} failed: {type(exc).__name__}: {exc}")

@@ -44,6 +44,13 @@ class NotArticles:
         return ["not an article"]  # type: ignore[list-item]
 
 
+class Thief:
+    name = "thief"
+
+    def enrich(self, source: Source, articles: Sequence[Article]) -> Sequence[Article]:
+        return [replace(a, source="Other") for a in articles]
+
+
 LAUNCH = """
 import sys
 from feeds.__main__ import main
@@ -128,7 +135,7 @@ def test_no_enricher_is_registered_by_default_and_registration_ends_with_its_blo
     assert enrichers_for(source) == ()
 
 
-def test_an_enricher_that_returns_what_is_not_an_article_fails_its_source() -> None:
+def test_an_enricher_that_returns_what_is_not_its_sources_articles_fails_its_source() -> None:
     source = Source("s", SourceKind.REMOTE, timedelta(minutes=30), url="https://e.org/f")
     when = datetime(2026, 1, 1, tzinfo=UTC)
     article = Article(
@@ -150,5 +157,8 @@ def test_an_enricher_that_returns_what_is_not_an_article_fails_its_source() -> N
     assert done.error == (
         "enricher not-articles failed: TypeError: returned something that is not an Article"
     )
+    done = enrich_articles(EnrichJob(source, (article,), (Thief(),)))
+    assert done.articles is None
+    assert done.error == "enricher thief failed: ValueError: returned an article of another source"
     tagged = enrich_articles(EnrichJob(source, (article,), (Tagger(),)))
     assert tagged.articles == (replace(article, tags=("enriched",)),)
