@@ -851,14 +851,14 @@ def test_as_a_program(config: Path, feed_server: FeedServer) -> None:
 
 
 def _wired() -> bool:
-    from feeds.cli import main
+    from feeds.cli.app import main
 
     context = click.Context(main)
     return all(main.get_command(context, name) is not None for name in ("sources", "opml"))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _wired(), reason="awaiting wiring into feeds.cli.main")
+@pytest.mark.skipif(not _wired(), reason="awaiting wiring into feeds.cli.app.main")
 def test_wired_into_feeds(config: Path) -> None:
     def feeds(*args: str) -> subprocess.CompletedProcess[str]:
         return run_feeds("--config", str(config), *args, cwd=config.parent, timeout=60)
