@@ -9,7 +9,7 @@ from feeds.early_signals import hold_for
 def main() -> None:
     """Entry point of the `feeds` command."""
     hold_for(sys.argv[1:])
-    from feeds.cli import main as cli  # after the hold: importing the stages takes a moment
+    from feeds.cli.app import main as cli  # after the hold: importing the stages takes a moment
 
     cli()
 

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import signal
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,29 +31,25 @@ from feeds.early_signals import StartupSignals
 from feeds.lifecycle import start_line, stop_line
 from feeds.metrics import Metrics
 from feeds.model import Source, SourceKind, SourceResult
-from feeds.pipeline import (
-    CLAIM_BATCH,
-    Clock,
-    Job,
-    Updater,
+from feeds.publish.files import sweep_temp_files
+from feeds.publish.orchestrate import (
+    Published,
     cache_seconds,
+    publish_and_announce,
     publish_pending,
-    site_for,
 )
-from feeds.publish.files import PublishResult, sweep_temp_files
 from feeds.sources.local import local_fingerprint
+from feeds.sources.reader import Clock
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, publisher_lock
-from feeds.websub import announce
+from feeds.update import decide
+from feeds.update.run import Job, Updater
 from feeds.workers import ParserPool
 
 if TYPE_CHECKING:
     from feeds.http_server import ServerOptions
 
 log = logging.getLogger(__name__)
-
-
-PUBLISH_BACKOFF = 5.0  # publish at most 1/5 of the time while changes keep coming
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +175,12 @@ class Daemon:
     async def _claim(self) -> None:
         if self.stopping.is_set():
             return
-        room = CLAIM_BATCH * self.config.fetch.concurrency - len(self.in_flight)
-        if room > 0:
-            for job in self.updater.due(limit=room, exclude=self.in_flight):
-                name = job.source.name
-                if name in self.in_flight or not self._local_changed(job.source):
-                    continue
-                self.in_flight[name] = asyncio.create_task(self._update(self.updater, job))
+        self.updater.top_up(
+            self.in_flight,
+            lambda job: self._update(self.updater, job),
+            exclude=self.in_flight,
+            accept=lambda job: self._local_changed(job.source),
+        )
         self._ticked("claim")  # also with nothing due, or no room: the loop is alive
 
     def _ticked(self, loop: str) -> None:
@@ -232,20 +227,25 @@ class Daemon:
 
     async def _publish_now(self, started: float) -> None:
         try:
-            # In a thread: rendering takes seconds on a big site, and the event loop goes
-            # on fetching meanwhile instead of standing still.
-            published = await asyncio.to_thread(self._publish_if_first, self.config)
+            published = await publish_and_announce(
+                self.config,
+                lambda: self._publish_if_first(self.config),
+                client=self.client,
+                then=lambda done: self._published(done, started),
+            )
         except Exception:
             log.exception("publishing failed; will retry")
             return  # no tick: a publish that keeps failing makes /healthz late
-        self._ticked("publish")  # nothing to publish counts too
         if published is None:
-            return  # another process is publishing; it will pick our changes up
+            self._ticked("publish")  # another process is publishing; it will pick ours up
+
+    def _published(self, published: Published, started: float) -> None:
+        self._ticked("publish")  # nothing to publish counts too
         categories, result = published
         if not result.written and not categories:
             return
         seconds = time.monotonic() - started
-        self.quiet_until = started + PUBLISH_BACKOFF * seconds
+        self.quiet_until = decide.quiet_until(started, seconds)
         if self.metrics is not None:
             self.metrics.observe_publish(sorted(categories) or ["*"], seconds)
         log.info(
@@ -254,12 +254,8 @@ class Daemon:
             seconds,
             _listed(sorted(categories)) or "the site",
         )
-        hub = self.config.websub.hub
-        topics = site_for(self.config).layout.feed_urls(result.written)
-        if hub and topics:
-            await announce(self.client, hub, topics)
 
-    def _publish_if_first(self, config: Config) -> tuple[frozenset[str], PublishResult] | None:
+    def _publish_if_first(self, config: Config) -> Published | None:
         with publisher_lock(self.store.engine) as mine:
             return publish_pending(config, self.store) if mine else None
 
@@ -285,16 +281,15 @@ class Daemon:
         await self._claim()
 
     def _apply_interval_changes(self, config: Config) -> None:
-        # A shorter interval applies now, not after the old, longer wait has run out.
         old = {s.name: s for s in self.config.sources}
         states = self.store.fetch_states()
         for source in config.sources:
-            before, state = old.get(source.name), states.get(source.name)
-            if before is None or state is None or state.last_fetch is None:
+            before = old.get(source.name)
+            if before is None:
                 continue
-            sooner = state.last_fetch + source.interval
-            if source.interval < before.interval and state.next_due and sooner < state.next_due:
-                self.store.save_fetch_state(replace(state, next_due=sooner, due_reason=None))
+            sooner = decide.after_interval_change(before, source, states.get(source.name))
+            if sooner is not None:
+                self.store.save_fetch_state(sooner)
 
 
 def _listed(names: list[str], most: int = 5) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 DAEMON_SIGNALS = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGTERM})
-# The CLI's global options that take a value (see feeds/cli.py `main`).
+# The CLI's global options that take a value (see feeds/cli/app.py `main`).
 _GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--config", "--log-format"})
 
 _held = False

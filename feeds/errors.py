@@ -1,5 +1,5 @@
 """The base of the errors feeds reports to whoever runs it: the CLI gives each subclass its
-exit code in one place (feeds/cli_errors.py) instead of every command choosing its own."""
+exit code in one place (feeds/cli/errors.py) instead of every command choosing its own."""
 
 from __future__ import annotations
 

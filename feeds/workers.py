@@ -1,4 +1,5 @@
-"""Worker processes for the CPU work of an update: parse a body and normalise its entries.
+"""Worker processes for the CPU work of an update: parse a body and normalise its entries,
+then enrich a source's articles (`feeds.enrich`).
 
 Parsing dominates the cost of an update and holds the GIL, so it runs in a process pool that
 keeps both cores busy while the event loop goes on fetching. A parse that overruns its
@@ -13,17 +14,22 @@ import logging
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+from feeds.enrich import Enriched, EnrichJob, enrich_articles
 from feeds.model import Source
 from feeds.normalise.article import NormalisedFeed, normalise_feed
 
 log = logging.getLogger(__name__)
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,22 +136,42 @@ class ParserPool:
         return self._executor
 
     async def digest(self, job: BodyJob) -> Digest:
+        """Parse and normalise one body within the deadline."""
         if self.workers == 0:
             return digest_body(job)
+        return await self._run(
+            digest_body,
+            job,
+            overrun=Digest(None, error=f"parsing took longer than {self.deadline:g}s"),
+            died=Digest(None, error="the parser process died on this feed"),
+        )
+
+    async def enrich(self, job: EnrichJob) -> Enriched:
+        """Enrich one source's articles within the same deadline as a parse."""
+        if self.workers == 0:
+            return enrich_articles(job)
+        return await self._run(
+            enrich_articles,
+            job,
+            overrun=Enriched(None, error=f"enrichment took longer than {self.deadline:g}s"),
+            died=Enriched(None, error="the worker process died enriching this source"),
+        )
+
+    async def _run(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
         for attempt in (1, 2):
             executor = self._pool()
             with _terminal_signals_held():  # submitting may start a worker
-                future = asyncio.get_running_loop().run_in_executor(executor, digest_body, job)
+                future = asyncio.get_running_loop().run_in_executor(executor, work, job)
             try:
                 return await asyncio.wait_for(future, self.deadline)
             except TimeoutError:
                 self._restart(executor)
-                return Digest(None, error=f"parsing took longer than {self.deadline:g}s")
+                return overrun
             except BrokenProcessPool:
                 # Another job's overrun (or a crashed worker) broke the pool: retry once.
                 self._restart(executor)
                 if attempt == 2:
-                    return Digest(None, error="the parser process died on this feed")
+                    return died
         raise AssertionError("unreachable")
 
     def _restart(self, executor: ProcessPoolExecutor) -> None:

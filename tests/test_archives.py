@@ -11,7 +11,7 @@ from support.conformance import assert_valid_atom
 
 from feeds.config import load_config
 from feeds.model import Article, Author, article_id
-from feeds.pipeline import publish_everything
+from feeds.publish.orchestrate import publish_everything
 from feeds.store import ArticleStore
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

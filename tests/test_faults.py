@@ -41,9 +41,10 @@ from support.hostile import (
 
 from feeds.config import Config, FetchConfig, load_config
 from feeds.model import FetchOutcome, FetchState
-from feeds.pipeline import UpdateReport, is_due, update_sources
 from feeds.sources.remote import MAX_REDIRECTS, FetchResponse, fetch_source, make_client
 from feeds.store import ArticleStore
+from feeds.update.decide import is_due
+from feeds.update.run import UpdateReport, update_sources
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from support.feeds_cli import run_feeds
 
 import feeds.sources.local
-from feeds.cli_sources import MAX_OPML_BYTES, opml
+from feeds.cli.sources import MAX_OPML_BYTES, opml
 from feeds.config import MAX_CONFIG_BYTES, ConfigError, load_config
 from feeds.model import Source, SourceKind
 from feeds.sources.local import read_local_source

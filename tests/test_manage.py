@@ -26,8 +26,8 @@ from support.feeds_cli import FEEDS_ENV, run_feeds
 from support.feedserver import FeedServer
 
 from feeds.addresses import private_address
-from feeds.cli_errors import exit_code
-from feeds.cli_sources import opml, sources
+from feeds.cli.errors import exit_code
+from feeds.cli.sources import opml, sources
 from feeds.config import ConfigError, load_config
 from feeds.config_edit import (
     ConfigWriteError,
@@ -891,7 +891,7 @@ def test_opml_round_trip(config: Path, tmp_path: Path) -> None:
 
 
 def program(group: str, *args: str, config: Path) -> subprocess.CompletedProcess[str]:
-    code = f"from feeds.cli_sources import {group}; {group}()"
+    code = f"from feeds.cli.sources import {group}; {group}()"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -921,14 +921,14 @@ def test_as_a_program(config: Path, feed_server: FeedServer) -> None:
 
 
 def _wired() -> bool:
-    from feeds.cli import main
+    from feeds.cli.app import main
 
     context = click.Context(main)
     return all(main.get_command(context, name) is not None for name in ("sources", "opml"))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _wired(), reason="awaiting wiring into feeds.cli.main")
+@pytest.mark.skipif(not _wired(), reason="awaiting wiring into feeds.cli.app.main")
 def test_wired_into_feeds(config: Path) -> None:
     def feeds(*args: str) -> subprocess.CompletedProcess[str]:
         return run_feeds("--config", str(config), *args, cwd=config.parent, timeout=60)

@@ -16,9 +16,10 @@ from support.feedserver import FeedServer
 
 from feeds.config import Config, load_config
 from feeds.model import FetchOutcome
-from feeds.pipeline import UpdateReport, is_due, update_sources
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
+from feeds.update.decide import is_due
+from feeds.update.run import UpdateReport, update_sources
 
 
 class Clock:

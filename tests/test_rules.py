@@ -14,9 +14,9 @@ from support.feedfactory import FeedItem, rss20
 
 from feeds.config import ConfigError, load_config
 from feeds.model import Article, Author, Rule, RuleAction, article_id
-from feeds.pipeline import update_sources
 from feeds.rules import apply_rules, matches
 from feeds.store import ArticleStore
+from feeds.update.run import update_sources
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

@@ -9,7 +9,6 @@ import pytest
 
 from feeds.model import FetchOutcome, FetchState, Source, SourceKind
 from feeds.parse.hints import refresh_hint, skip_days, skip_hours
-from feeds.pipeline import is_due, url_hash
 from feeds.schedule import (
     MAX_HINT,
     NextFetch,
@@ -19,6 +18,7 @@ from feeds.schedule import (
     next_fetch,
     retry_after,
 )
+from feeds.update.decide import is_due, url_hash
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a Friday
 SOURCE = Source(

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from feeds.cli import main
+from feeds.cli.app import main
 from feeds.early_signals import command_of
 
 UNITS = Path(__file__).resolve().parent.parent / "contrib" / "systemd"

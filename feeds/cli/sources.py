@@ -5,7 +5,7 @@ sets it from ``--config``), else $FEEDS_CONFIG, else config/feeds.toml. A change
 validated as a whole (`load_config`) before it replaces the old one atomically; when it
 would not validate, nothing is written.
 
-Exit codes as elsewhere (feeds/cli_errors.py): 0 done, 1 fatal (network, I/O), 2 config
+Exit codes as elsewhere (feeds/cli/errors.py): 0 done, 1 fatal (network, I/O), 2 config
 or usage problem (including a duplicate or unknown source and a URL that is no feed).
 """
 
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from feeds.cli_errors import EXIT_CONFIG, Fatal, Refused, failed
+from feeds.cli.errors import EXIT_CONFIG, Fatal, Refused, failed
 from feeds.config import (
     DEFAULT_INTERVAL,
     Config,

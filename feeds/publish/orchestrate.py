@@ -1,0 +1,219 @@
+"""Publishing a config's site from the store: what changed, everything, or what any process
+marked; then the WebSub announce. Used by `feeds update`, `feeds publish` and the daemon.
+
+The renderers (`feeds.publish.site` and below) take plain values and know no config; this
+module turns a config and a store into those values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from feeds import __version__
+from feeds.config import DEFAULT_INTERVAL, Config
+from feeds.model import Category, Origin, Source
+from feeds.normalise.html import clean_text
+from feeds.origins import attribution_digest, health_digest, source_origins
+from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
+from feeds.publish.files import write_if_changed
+from feeds.slugs import slug_of
+from feeds.sources.remote import make_client
+from feeds.store import ArticleStore
+from feeds.websub import announce
+
+SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
+FRONT_STAMP = ".feeds-front"  # in the output folder: the source health the front page shows
+
+Published = tuple[frozenset[str], PublishResult]
+
+
+def config_category_names(config: Config) -> list[str]:
+    """Every category the config names, in config order: the sources', then the rules'
+    (each source's, then the global ones)."""
+    rules = [*(r for s in config.sources for r in s.rules), *config.rules]
+    named = [*(s.category for s in config.sources), *(r.category for r in rules)]
+    return list(dict.fromkeys(clean_text(name) for name in named if name))
+
+
+def configured_categories(sources: Iterable[Source], slugs: Mapping[str, str]) -> list[Category]:
+    """Categories of the sources in the config, published even before they have items,
+    with their slugs from `slugs` (the store's, by name)."""
+    names = dict.fromkeys(clean_text(s.category) for s in sources if s.category)
+    return [Category(name, slug_of(slugs, name)) for name in names]
+
+
+def site_for(config: Config, slugs: Mapping[str, str] | None = None) -> Site:
+    """The publishing settings of a config; a category's ttl is its fastest source's interval.
+
+    `slugs` are the store's category slugs by name (`ArticleStore.category_slugs`); a
+    category without one is taken at the slug it would be given.
+    """
+    assigned = slugs or {}
+    shortest = min((s.interval for s in config.sources), default=DEFAULT_INTERVAL)
+    ttls: dict[str, timedelta] = {ALL_SLUG: shortest}
+    for source in config.sources:
+        if source.category:
+            slug = slug_of(assigned, clean_text(source.category))
+            ttls[slug] = min(ttls.get(slug, source.interval), source.interval)
+    layout = OutputLayout(config.output.dir, config.output.base_url)
+    return Site(
+        layout,
+        config.output.title,
+        config.websub.hub,
+        ttls,
+        default_ttl=shortest,
+        archive_size=config.output.archive_size,
+        category_slugs=assigned,
+    )
+
+
+def publish_everything(
+    config: Config,
+    store: ArticleStore,
+    changed: Collection[str] | None = None,
+    origins: Sequence[Origin] | None = None,
+) -> PublishResult:
+    """Apply retention, then write the `changed` categories (every one when None), `all/`,
+    the front page and the OPML. Unchanged files are not rewritten either way. `origins`
+    are the sources as published (read from the store when None)."""
+    # The renderers (feedgen, lxml, Jinja2) load here, when there is something to publish.
+    from feeds.publish.site import publish_site
+
+    store.expire_beyond(config.output.max_items)
+    limit = config.output.max_items
+    slugs = store.assign_category_slugs(config_category_names(config))
+    configured = configured_categories(config.sources, slugs)
+    categories: dict[str, Category] = {c.slug: c for c in configured}
+    categories.update({c.slug: c for c in store.categories()})
+    ordered = sorted(categories.values(), key=lambda c: c.name.casefold())
+    content = [
+        (
+            c,
+            store.recent_articles(
+                c.slug, limit if changed is None or c.slug in changed else PREVIEW
+            ),
+        )
+        for c in ordered
+    ]
+    everything = store.recent_articles(None, limit)
+    if origins is None:
+        origins = source_origins(config.sources, store.fetch_states())
+    site = replace(site_for(config, slugs), origins={o.name: o for o in origins})
+    archives = {
+        c.slug: store.archive(c.slug)
+        for c in ordered
+        if site.archive_size and (changed is None or c.slug in changed)
+    }
+    ids = {a.id for _, articles in content for a in articles} | {a.id for a in everything}
+    ids |= {a.id for _, entries in archives.values() for _, a in entries}
+    return publish_site(
+        content,
+        everything,
+        site,
+        render=changed,
+        sources=origins,
+        archives=archives,
+        first_seen=store.first_seen_by_id(ids),
+    )
+
+
+def cache_seconds(config: Config) -> int:
+    """How long readers and proxies may cache output: the fastest source's interval."""
+    return max(60, int(site_for(config).default_ttl.total_seconds()))
+
+
+def site_stamp(
+    config: Config, origins: Sequence[Origin] = (), slugs: Mapping[str, str] | None = None
+) -> str:
+    """A digest of everything that shapes every output file but is not an item: the site's
+    settings, what entries say about their sources (`origins`) and the store's category
+    slugs (`slugs`, which place the ttls)."""
+    site = site_for(config, slugs)
+    shape = (
+        __version__,
+        repr(site),
+        config.output.max_items,
+        sorted(site.ttls.items()),
+        attribution_digest(origins),
+    )
+    return hashlib.sha256(repr(shape).encode("utf-8")).hexdigest()
+
+
+def _stamp_holds(path: Path, stamp: str) -> bool:
+    try:
+        return path.read_text(encoding="ascii").strip() == stamp
+    except OSError:
+        return False
+
+
+def publish_changes(config: Config, store: ArticleStore, changed: Collection[str]) -> PublishResult:
+    """Publish after an update: the `changed` categories, `all/`, the front page and the
+    OPML; nothing when no category changed and the front page's source health did not.
+
+    Everything is rewritten when the site's shape (URL, title, hub, ttls, version, the
+    sources' titles and links) differs from the last full publish, recorded in a dotfile
+    that `feeds serve` never serves; the health the front page shows is recorded beside it.
+    """
+    origins = source_origins(config.sources, store.fetch_states())
+    stamp_path = config.output.dir / SITE_STAMP
+    slugs = store.assign_category_slugs(config_category_names(config))
+    stamp = site_stamp(config, origins, slugs)
+    current = _stamp_holds(stamp_path, stamp)
+    front_path = config.output.dir / FRONT_STAMP
+    front = health_digest(origins)
+    if current and not changed and _stamp_holds(front_path, front):
+        return PublishResult(written=(), unchanged=0)
+    result = publish_everything(config, store, changed if current else None, origins)
+    if not current:
+        write_if_changed(stamp_path, stamp.encode("ascii"))
+    write_if_changed(front_path, front.encode("ascii"))
+    return result
+
+
+def publish_pending(config: Config, store: ArticleStore) -> tuple[frozenset[str], PublishResult]:
+    """Publish the categories any process marked changed, then clear what was published.
+
+    Returns the categories and the result. A mark set while publishing stays for next time.
+    """
+    seen = store.pending()
+    result = publish_changes(config, store, frozenset(seen))
+    store.published(seen)
+    return frozenset(seen), result
+
+
+async def publish_and_announce(
+    config: Config,
+    publish: Callable[[], Published | None],
+    *,
+    client: httpx.AsyncClient | None = None,
+    then: Callable[[Published], None] | None = None,
+) -> Published | None:
+    """Publish, then tell the WebSub hub which feeds were rewritten: the one publish step
+    of `feeds update` and the daemon.
+
+    `publish` runs in a thread (rendering takes seconds on a big site, and the event loop
+    goes on fetching meanwhile); None from it means nothing was published here (another
+    process publishes). `then` hears what was published before the hub is pinged. Without
+    a `client`, one is opened only when there is something to announce.
+    """
+    published = await asyncio.to_thread(publish)
+    if published is None:
+        return None
+    if then is not None:
+        then(published)
+    hub = config.websub.hub
+    topics = site_for(config).layout.feed_urls(published[1].written) if hub else []
+    if hub and topics:
+        if client is not None:
+            await announce(client, hub, topics)
+        else:
+            async with make_client(config.fetch) as own:
+                await announce(own, hub, topics)
+    return published

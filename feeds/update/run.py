@@ -1,0 +1,357 @@
+"""The update run: claim due sources, read each with its kind's reader, enrich, store.
+
+`feeds update` and the daemon share the `Updater` and its claim step (`top_up`); the clock,
+the HTTP client and the worker pool are passed in. What a read does to a source's state is
+decided in `feeds.update.decide`; this module does the I/O around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Collection, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy.exc import DataError, IntegrityError
+
+from feeds.config import Config
+from feeds.enrich import EnrichJob, enrichers_for
+from feeds.model import Article, FetchOutcome, FetchState, Lease, Source, SourceKind, SourceResult
+from feeds.normalise.article import with_first_seen
+from feeds.normalise.warnings import bounded
+from feeds.publish.orchestrate import config_category_names
+from feeds.rules import apply_rules
+from feeds.sources.kinds import readers
+from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure
+from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
+from feeds.update import decide
+from feeds.workers import ParserPool
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    results: tuple[SourceResult, ...]
+    # Sources this run left alone because another live process holds their lease.
+    held_elsewhere: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> tuple[SourceResult, ...]:
+        return tuple(
+            r for r in self.results if r.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE)
+        )
+
+    @property
+    def changed_categories(self) -> frozenset[str]:
+        return frozenset(slug for r in self.results for slug in r.changed_categories)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A source to update now, its last state, and this process's lease on it (remote)."""
+
+    source: Source
+    state: FetchState | None
+    lease: Lease | None = None
+
+
+class Updater:
+    """Updates sources within shared limits: overall concurrency and per host.
+
+    One per `feeds update` run, or per loaded config in the daemon, so every fetch in
+    flight counts against the same limits.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: ArticleStore,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        pool: ParserPool | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.parser = pool or ParserPool(workers=0)
+        self.readers = readers(ReadContext(config, client, clock, self.parser))
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.sources = {s.name: s for s in config.sources}
+        self.remote = [s.name for s in config.sources if s.kind is SourceKind.REMOTE]
+        self.local = [s for s in config.sources if s.kind is SourceKind.LOCAL]
+        self.states_ensured = False  # every remote source has a state row to claim
+        # Write-backs of sources updated side by side share transactions; a group of half
+        # the slots goes out even while one slow fetch holds the other half.
+        self.writer = GroupWriter(store, size=max(1, config.fetch.concurrency // 2))
+        self.limit = asyncio.Semaphore(config.fetch.concurrency)
+        # Per-host limits keep a host with many feeds from seeing a burst of requests from us.
+        self.hosts: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(config.fetch.per_host)
+        )
+
+    def due(
+        self, *, force: bool = False, limit: int | None = None, exclude: Collection[str] = ()
+    ) -> list[Job]:
+        """Claim the configured sources due now (`force`: all not held back).
+
+        Remote sources are leased in the store, so several processes sharing one store
+        (`feeds run` on many machines) never fetch a source twice; local files are read by
+        whoever has them. `limit` caps the remote claims, so a lease is taken only for work
+        that starts before it runs out; `exclude` names sources this run already did.
+
+        The claim itself decides what is due (next due time, Retry-After, leases), so only
+        the 410 Gone states and the claimed sources' states are read, not every source's.
+        """
+        now = self.clock()
+        gone = self.store.fetch_states(outcome=FetchOutcome.GONE)
+        held = {
+            name
+            for name, state in gone.items()
+            if name in self.sources
+            and not decide.is_due(self.sources[name], state, now, force=force)
+        }
+        if not self.states_ensured:
+            self.store.ensure_states(self.remote)
+            # The config's categories get their slugs in config order, before any
+            # article can claim one: what `feeds check` showed is what they get.
+            self.store.assign_category_slugs(config_category_names(self.config))
+            self.states_ensured = True
+        remote = [name for name in self.remote if name not in exclude and name not in held]
+        until = now + self.config.fetch.lease
+        leases = {
+            lease.source: lease
+            for lease in self.store.claim(remote, self.owner, now, until, force=force, limit=limit)
+        }
+        chosen = [
+            *(s for s in self.local if s.name not in exclude),
+            *(self.sources[name] for name in leases),
+        ]
+        states = self.store.fetch_states([s.name for s in chosen]) if chosen else {}
+        return [Job(s, states.get(s.name), leases.get(s.name)) for s in chosen]
+
+    def top_up(
+        self,
+        running: dict[str, asyncio.Task[T]],
+        start: Callable[[Job], Coroutine[Any, Any, T]],
+        *,
+        force: bool = False,
+        exclude: Collection[str] = (),
+        refill_at_half: bool = False,
+        accept: Callable[[Job], bool] | None = None,
+    ) -> list[Job] | None:
+        """One step of the claim loop of `feeds update` and the daemon: claim what there is
+        room for (`decide.claim_room`) and start `start(job)` for each job `accept`s, in
+        `running` by source name. Returns the jobs claimed, or None when there was no room."""
+        room = decide.claim_room(
+            self.config.fetch.concurrency, len(running), refill_at_half=refill_at_half
+        )
+        if room <= 0:
+            return None
+        jobs = self.due(force=force, limit=room, exclude=exclude)
+        for job in jobs:
+            name = job.source.name
+            if name in running or (accept is not None and not accept(job)):
+                continue
+            running[name] = asyncio.create_task(start(job))
+        return jobs
+
+    async def update(self, job: Job) -> SourceResult:
+        """Update one claimed source within the limits, writing back with the others."""
+        source = job.source
+        host = (urlsplit(source.url).hostname or "") if source.url else ""
+        try:
+            async with self.hosts[host], self.limit:
+                self.writer.holding += 1
+                try:
+                    return await self.update_source(job)
+                finally:
+                    self.writer.holding -= 1
+                    self.writer.flush_if_ready()
+        except StaleLeaseError as exc:
+            # Another worker took the source over while this one stalled: its result
+            # stands, ours is dropped (the article writes were idempotent anyway).
+            log.warning("%s", exc)
+            return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
+        except (IntegrityError, DataError) as exc:
+            # Its own rows were refused, alone too (a failed group is retried one source
+            # at a time): this source fails, the others go on, and it is tried again. A
+            # failure of the store itself (full, read-only, damaged) ends the run instead.
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+            log.warning("%s: store refused its write: %s", source.name, reason)
+            return SourceResult(
+                source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
+            )
+
+    async def update_due(
+        self,
+        *,
+        force: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_result: Callable[[SourceResult], None] | None = None,
+    ) -> UpdateReport:
+        """Update every due source (`force`: every source not held back) concurrently;
+        `on_start` hears how many were claimed, `on_result` each outcome."""
+
+        async def one(job: Job) -> SourceResult:
+            result = await self.update(job)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        results: list[SourceResult] = []
+        done: set[str] = set()
+        running: dict[str, asyncio.Task[SourceResult]] = {}
+        more = True
+        while True:
+            if more:
+                jobs = self.top_up(running, one, force=force, exclude=done, refill_at_half=True)
+                if jobs is not None:
+                    more = bool(jobs)
+                    done.update(job.source.name for job in jobs)
+                    if jobs and on_start is not None:
+                        on_start(len(done))
+            if not running:
+                others = [name for name in self.remote if name not in done]
+                held = self.store.held_elsewhere(others, self.owner, self.clock())
+                return UpdateReport(tuple(results), tuple(held))
+            finished, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+            running = {name: t for name, t in running.items() if t not in finished}
+            failures = [e for t in finished if (e := t.exception()) is not None]
+            if failures:  # the store failed as a whole: stop the others, report it once
+                for task in running.values():
+                    task.cancel()
+                await asyncio.gather(*running.values(), return_exceptions=True)
+                raise failures[0]
+            results.extend(task.result() for task in finished)
+
+    async def update_source(self, job: Job) -> SourceResult:
+        """Read, enrich and store one source; never raises for what the source does.
+
+        With a lease, the write-back happens only while the lease holds (StaleLeaseError),
+        and shares a transaction with other sources' write-backs.
+        """
+        source, state = job.source, job.state
+        reading = await self.readers[source.kind].read(source, state)
+        if isinstance(reading, ReadFailure):
+            result = await self._record_failure(source, reading, job.lease)
+        elif isinstance(reading, NotModified):
+            unchanged = decide.succeeded(
+                reading.state, FetchOutcome.NOT_MODIFIED, reading.at, reading.next_due
+            )
+            await self._commit(SourceWrite(source.name, state=unchanged, lease=job.lease))
+            result = SourceResult(source.name, FetchOutcome.NOT_MODIFIED)
+        else:
+            result = await self._store(source, reading, job.lease)
+        if state is not None and state.error_count and not result.errors:
+            log.info("%s: recovered after %d failure(s)", source.name, state.error_count)
+        log.debug(
+            "%s: %s, %d new, %d updated", source.name, result.outcome, result.new, result.updated
+        )
+        return result
+
+    async def _store(self, source: Source, read: Fresh, lease: Lease | None) -> SourceResult:
+        ruled = apply_rules(read.feed.articles, (*source.rules, *self.config.rules))
+        if ruled.dropped:
+            log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
+        articles: Sequence[Article] = ruled.articles
+        warnings = (*read.warnings, *read.feed.errors)
+        enrichers = enrichers_for(source)
+        if enrichers and articles:
+            # After the rules: what they drop is not worth enriching.
+            enriched = await self.parser.enrich(EnrichJob(source, tuple(articles), enrichers))
+            if enriched.articles is None:
+                log.warning("%s: stored unenriched: %s", source.name, enriched.error)
+                warnings = (*warnings, f"stored unenriched: {enriched.error}")
+            else:
+                articles = enriched.articles
+        if read.feed.undated:
+            # Entries without dates keep the time we first saw them, not each fetch's `now`.
+            known = self.store.first_seen(source.name, sorted(read.feed.undated))
+            articles = with_first_seen(articles, known)
+        errors = bounded(warnings)
+        saved = decide.stored(
+            read.state,
+            read.at,
+            read.next_due,
+            errors=errors,
+            title=read.feed.title,
+            site_url=read.feed.site_url,
+        )
+        for message in errors:  # shown by `feeds status`; per fetch, so not at the default level
+            log.debug("%s: %s", source.name, message)
+        upserted = await self._commit(SourceWrite(source.name, read.at, articles, saved, lease))
+        result = SourceResult(
+            source=source.name,
+            outcome=FetchOutcome.NEW,
+            new=upserted.new,
+            updated=upserted.updated,
+            unchanged=upserted.unchanged,
+            errors=errors,
+            changed_categories=upserted.changed_categories,
+        )
+        if read.present is None:
+            return result
+        removed = self.store.delete_missing(source.name, read.present)
+        return replace(result, changed_categories=result.changed_categories | removed)
+
+    async def _record_failure(
+        self, source: Source, failure: ReadFailure, lease: Lease | None
+    ) -> SourceResult:
+        decided = decide.failed(
+            source,
+            failure.state,
+            status=failure.status,
+            headers=failure.headers,
+            error=failure.error,
+            now=failure.at,
+        )
+        if decided.outcome is FetchOutcome.GONE:
+            await self._commit(SourceWrite(source.name, state=decided.state, lease=lease))
+            log.warning("%s: 410 Gone; disabled until its URL in the config changes", source.name)
+        else:
+            log.log(
+                decided.log_level,
+                "%s: fetch failed (%d in a row): %s",
+                source.name,
+                decided.state.error_count,
+                decided.error,
+            )
+            await self._commit(SourceWrite(source.name, state=decided.state, lease=lease))
+        return SourceResult(source.name, decided.outcome, errors=(decided.error,))
+
+    async def _commit(self, write: SourceWrite) -> UpsertResult:
+        """Write back, in a group when leased (a remote source); StaleLeaseError when the
+        lease no longer held and nothing was written. A local source writes alone: the
+        files it no longer has are deleted after its own write."""
+        if write.lease is None:
+            return self.store.write_one(write)
+        result = await self.writer.write(write)
+        if result is None:
+            raise StaleLeaseError(write.lease)
+        return result
+
+
+async def update_sources(
+    config: Config,
+    store: ArticleStore,
+    client: httpx.AsyncClient,
+    clock: Clock,
+    *,
+    pool: ParserPool | None = None,
+    force: bool = False,
+    on_result: Callable[[SourceResult], None] | None = None,
+) -> UpdateReport:
+    """Update every due source once: what `feeds update` does."""
+    updater = Updater(config, store, client, clock, pool)
+    return await updater.update_due(force=force, on_result=on_result)
