@@ -920,15 +920,7 @@ def test_as_a_program(config: Path, feed_server: FeedServer) -> None:
     assert config.read_text(encoding="utf-8") == CONFIG
 
 
-def _wired() -> bool:
-    from feeds.cli.app import main
-
-    context = click.Context(main)
-    return all(main.get_command(context, name) is not None for name in ("sources", "opml"))
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _wired(), reason="awaiting wiring into feeds.cli.app.main")
 def test_wired_into_feeds(config: Path) -> None:
     def feeds(*args: str) -> subprocess.CompletedProcess[str]:
         return run_feeds("--config", str(config), *args, cwd=config.parent, timeout=60)
