@@ -19,6 +19,7 @@ import pytest
 from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import FEEDS_ENV, run_feeds
 from support.feedserver import FeedServer
+from support.terminal import read_terminal
 
 from feeds.model import FetchOutcome, FetchState
 from feeds.status import SourceStatus, age_text, narrow_lines, next_due_text
@@ -219,15 +220,7 @@ def on_a_terminal(args: list[str], cwd: Path, columns: int) -> str:
         env={**FEEDS_ENV, "HOME": str(cwd), "TERM": "xterm"},
     )  # fmt: skip
     os.close(follower)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(leader)
     assert process.wait(timeout=60) == 0, output
     os.close(leader)
     text = output.decode("utf-8", "replace").replace("\r\n", "\n")

@@ -17,6 +17,7 @@ from support.conformance import assert_valid_atom
 from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
 from support.feedserver import FeedServer
+from support.terminal import read_terminal
 from support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -299,15 +300,7 @@ def test_update_on_a_terminal_shows_progress_and_updates_everything(site: Path) 
         env={**FEEDS_ENV, "HOME": str(site.parent), "TERM": "xterm", "COLUMNS": "120"},
     )  # fmt: skip
     os.close(follower)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed: the process is done
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(leader)
     assert process.wait(timeout=60) == 0
     os.close(leader)
     text = output.decode("utf-8", "replace")
