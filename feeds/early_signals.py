@@ -1,13 +1,14 @@
-"""Signals that reach `feeds run` while it starts: held, then honoured, never fatal.
+"""Signals that reach `feeds run` or `feeds serve` while it starts: held, then honoured.
 
 Python starts with SIGHUP and SIGTERM at their default action (the process ends, exit 129 or
 143) and SIGINT as KeyboardInterrupt, and `feeds run` spends a moment importing its stages
 before the daemon's own handlers exist. So the entry point calls `hold_for(argv)` before any
-heavy import: for the `run` command it blocks the three signals, and the kernel keeps what
-arrives. The `run` command then installs `StartupSignals` (which only record what came) and
-calls `release()`; what was held is delivered at once: a SIGHUP becomes a config reload, a
-SIGTERM or SIGINT a clean stop once the daemon is up. Every other command releases at once,
-so its signals act as before.
+heavy import: for the `run` and `serve` commands it blocks the three signals, and the kernel
+keeps what arrives. The `run` command then installs `StartupSignals` (which only record what
+came) and calls `release()`; what was held is delivered at once: a SIGHUP becomes a config reload, a
+SIGTERM or SIGINT a clean stop once the daemon is up. `serve` releases once its event loop's
+handlers are in (feeds/serve.py), so a stop asked for during its start-up is a clean stop too.
+Every other command releases at once, so its signals act as before.
 
 This module imports nothing heavy: it runs before the rest of the program is loaded.
 """
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 DAEMON_SIGNALS = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGTERM})
+# The commands whose start-up holds the signals.
+HOLDING_COMMANDS = frozenset({"run", "serve"})
 # The CLI's global options that take a value (see feeds/cli/app.py `main`).
 _GLOBAL_OPTIONS_WITH_VALUE = frozenset({"--config", "--log-format"})
 
@@ -40,21 +43,25 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 
 def hold_for(argv: Sequence[str]) -> bool:
-    """Block SIGHUP, SIGINT and SIGTERM if `argv` runs the daemon; True if it did."""
+    """Block SIGHUP, SIGINT and SIGTERM if `argv` runs the daemon or the server; True if it
+    did."""
     global _held
-    if command_of(argv) != "run":
+    if command_of(argv) not in HOLDING_COMMANDS:
         return False
     signal.pthread_sigmask(signal.SIG_BLOCK, DAEMON_SIGNALS)
     _held = True
     return True
 
 
-def release() -> None:
-    """Unblock what `hold_for` blocked; signals held meanwhile are delivered now."""
+def release() -> bool:
+    """Unblock what `hold_for` blocked; signals held meanwhile are delivered now. True if
+    anything was held."""
     global _held
-    if _held:
-        _held = False
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, DAEMON_SIGNALS)
+    if not _held:
+        return False
+    _held = False
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, DAEMON_SIGNALS)
+    return True
 
 
 def hold() -> None:

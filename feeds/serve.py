@@ -59,6 +59,7 @@ from starlette.routing import Route
 from starlette.staticfiles import NotModifiedResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feeds import early_signals
 from feeds.http_server import ServerOptions, serve_async
 from feeds.metrics import Metrics
 from feeds.publish.formats import by_file_name
@@ -529,12 +530,20 @@ def serve(
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        signals = (signal.SIGTERM, signal.SIGINT)
-        for sig in signals:
+        signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        for sig in signals[:2]:
             loop.add_signal_handler(sig, stop.set)
+        # A reload sent to every feeds process (or a closed terminal) must not end the server.
+        loop.add_signal_handler(
+            signal.SIGHUP, log.info, "SIGHUP: serve has nothing to reload; still serving"
+        )
+        # `feeds serve` held the signals since it started: what came meanwhile stops us now.
+        held = early_signals.release()
         try:
             await serve_async(app, options, stop=stop)
         finally:
+            if held:  # removing a handler puts back the fatal default: keep them held
+                early_signals.hold()
             for sig in signals:
                 loop.remove_signal_handler(sig)
 

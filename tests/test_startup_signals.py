@@ -1,4 +1,5 @@
-"""Signals early in `feeds run`'s start-up (issue 12, finding 7): never fatal.
+"""Signals early in `feeds run`'s and `feeds serve`'s start-up (issue 12, finding 7): never
+fatal.
 
 Each case starts a real daemon and sends the signal at one of a spread of moments after the
 process began loading its stages (seen in /proc/PID/maps); the pass criteria are the exit
@@ -38,12 +39,12 @@ wait_for = functools.partial(waiting.wait_for, every=0.01)
 
 
 class Daemon:
-    """A `feeds run` subprocess in its own session, its stderr collected line by line."""
+    """A `feeds run` (or other command's) subprocess in its own session, its stderr
+    collected line by line."""
 
-    def __init__(self, site: Path, *extra: str) -> None:
+    def __init__(self, site: Path, *command: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "feeds", "--config", str(site), "run", "--tick", "0.5",
-             *extra],
+            [sys.executable, "-m", "feeds", "--config", str(site), *command],
             cwd=site.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**FEEDS_ENV, "HOME": str(site.parent)}, start_new_session=True,
         )  # fmt: skip
@@ -109,8 +110,8 @@ def site(tmp_path: Path, feed_server: FeedServer) -> Path:
 def start(site: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
-    def start(*extra: str) -> Daemon:
-        daemon = Daemon(site, *extra)
+    def start(*command: str) -> Daemon:
+        daemon = Daemon(site, *(command or ("run", "--tick", "0.5")))
         started.append(daemon)
         assert wait_for(daemon.importing), "the daemon never started its imports"
         return daemon
@@ -131,6 +132,18 @@ def test_a_stop_early_in_start_up_exits_0(
     assert daemon.wait() == 0, daemon.log
     assert "Traceback" not in daemon.log
     assert daemon.logged("stopped") or not daemon.logged("started:"), daemon.log
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_stop_early_in_the_servers_start_up_exits_0(
+    start: Callable[..., Daemon], moment: float
+) -> None:
+    server = start("serve", "--port", "0")
+    time.sleep(moment)
+    server.process.send_signal(signal.SIGTERM)
+    assert server.wait() == 0, server.log
+    assert "Traceback" not in server.log
+    assert server.logged("serve stopped") or not server.logged("serve started:"), server.log
 
 
 @pytest.mark.parametrize("moment", MOMENTS)
@@ -186,6 +199,24 @@ def test_late_signals_at_shutdown_are_not_fatal(start: Callable[..., Daemon]) ->
     assert "Traceback" not in daemon.log
 
 
+def test_the_server_outlives_a_sighup_and_late_signals_at_its_shutdown(
+    start: Callable[..., Daemon],
+) -> None:
+    server = start("serve", "--port", "0")
+    assert wait_for(lambda: server.logged("serving on http://")), server.log
+    server.process.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: server.logged("nothing to reload")), server.log
+    assert server.process.poll() is None, server.log
+    server.process.send_signal(signal.SIGTERM)
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if server.process.poll() is not None:
+            break
+        server.process.send_signal(signum)
+    assert server.wait() == 0, server.log
+    assert server.logged("serve stopped"), server.log
+    assert "Traceback" not in server.log
+
+
 @pytest.mark.parametrize(
     ("argv", "command"),
     [
@@ -194,6 +225,7 @@ def test_late_signals_at_shutdown_are_not_fatal(start: Callable[..., Daemon]) ->
         (["--config=x.toml", "-vv", "run", "--serve"], "run"),
         (["--log-format", "json", "-v", "run"], "run"),
         (["-v", "status"], "status"),
+        (["--config", "f.toml", "serve", "--port", "0"], "serve"),
         (["--version"], None),
         ([], None),
         (["--", "run"], "run"),

@@ -81,8 +81,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
     # What start-up loaded lives as long as the process: out of the collector's reach, a
     # full collection no longer walks every module's objects (5-10% of a warm update).
     gc.freeze()
-    if ctx.invoked_subcommand != "run":
-        early_signals.release()  # held only for the daemon (see feeds/__main__.py)
+    if ctx.invoked_subcommand not in early_signals.HOLDING_COMMANDS:
+        early_signals.release()  # held only for the daemon and the server (feeds/__main__.py)
     configure_logging(
         max(logging.WARNING - 10 * verbose, logging.DEBUG),
         log_format,
