@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cssselect import SelectorError
+from lxml.cssselect import CSSSelector
+
 from feeds import PROJECT_URL, __version__
 from feeds.errors import FeedsError
 from feeds.model import Rule, RuleAction, Source, SourceKind
@@ -95,6 +98,8 @@ class Config:
     websub: WebSubConfig = WebSubConfig()
 
 
+FULL_TEXT_KEYS = {"full_text", "content_selector"}
+MAX_SELECTOR = 1000  # characters of a content_selector: a real one is under 100
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)", re.IGNORECASE)
 _DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _RULE_FIELDS = ("title", "content", "author", "link")
@@ -454,7 +459,7 @@ class _ConfigReader:
 
     def read_source(self, data: Mapping[str, Any], where: str, name: str) -> Source | None:
         keys = {"name", "url", "path", "category", "interval", "language", "timezone", "rules"}
-        self.check_keys(data, where, keys)
+        self.check_keys(data, where, keys | FULL_TEXT_KEYS)
         before = len(self.problems)
         url = self.get(data, where, "url", str, None)
         path = self.get(data, where, "path", str, None)
@@ -469,6 +474,7 @@ class _ConfigReader:
         language = self.get(data, where, "language", str, None)
         timezone = self.get(data, where, "timezone", str, "UTC")
         rules = self.read_rules(data.get("rules", []), where)
+        full_text, content_selector = self.read_full_text(data, where)
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -498,4 +504,26 @@ class _ConfigReader:
             language=language,
             timezone=timezone,
             rules=rules,
+            full_text=full_text,
+            content_selector=content_selector,
         )
+
+    def read_full_text(self, data: Mapping[str, Any], where: str) -> tuple[bool, str | None]:
+        """`full_text` and `content_selector` of a remote source: whether to fetch each
+        entry's page for its article text, and where on the page the article is."""
+        full_text = self.get(data, where, "full_text", bool, False)
+        selector = self.get(data, where, "content_selector", str, None)
+        if selector is not None and len(selector) > MAX_SELECTOR:
+            self.problem(where, "content_selector", f"longer than {MAX_SELECTOR} characters")
+        elif selector is not None:
+            try:
+                CSSSelector(selector)
+            except SelectorError as exc:
+                self.problem(where, "content_selector", f"invalid CSS selector {selector!r}: {exc}")
+            if data.get("full_text") is False:
+                self.problem(where, "content_selector", "is set but full_text = false")
+            full_text = True  # a selector says where the full text is: it asks for it
+        if full_text and "url" not in data:
+            key = "content_selector" if selector is not None else "full_text"
+            self.problem(where, key, "applies to remote sources (url) only")
+        return full_text, selector

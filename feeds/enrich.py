@@ -5,9 +5,15 @@ text will be the first). Enrichers run in the parser pool under the parse deadli
 that raises or overruns fails only that source's enrichment: its articles are stored as
 they were, with a warning.
 
-The registry is empty by default; every registered enricher applies to every source for
-now (the config will choose them per source). `registered` is the hook for tests and
-embedders: enrichers must be picklable (module-level classes) to reach the pool's workers.
+The registry is empty by default; every registered enricher applies to every source.
+`registered` is the hook for tests and embedders: enrichers must be picklable
+(module-level classes) to reach the pool's workers.
+
+An enricher that needs I/O (full text fetches each entry's page) is an `EdgeEnricher`: it
+runs first, in the event loop, where fetching belongs (the run's HTTP client, its per-host
+limits), and hands its CPU work to the pool as ordinary `EnrichJob`s of its own making, one
+per piece, so a piece that overruns the deadline fails alone. The updater builds its edge
+enrichers once per run with what they need; each says which sources it `applies` to.
 """
 
 from __future__ import annotations
@@ -20,10 +26,37 @@ from typing import Protocol
 from feeds.model import Article, Source
 
 
+@dataclass(frozen=True, slots=True)
+class EdgeEnriched:
+    """An edge enricher's answer: the articles, and whether it is done with them. Not
+    `complete`: some wait for the next run (a bound was reached), so the run must read the
+    source again then even if it has not changed."""
+
+    articles: tuple[Article, ...]
+    complete: bool = True
+
+
+class EdgeEnricher(Protocol):
+    """Makes a source's articles richer with I/O; runs in the event loop, never in the pool."""
+
+    name: str
+
+    def applies(self, source: Source) -> bool:
+        """Whether `source` (its config) asks for this enricher."""
+        ...
+
+    async def enrich(self, source: Source, articles: Sequence[Article]) -> EdgeEnriched:
+        """The articles of `source`, enriched; may raise (the source keeps them unenriched)."""
+        ...
+
+
 class Enricher(Protocol):
     """Makes a source's articles richer; runs in a worker process."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """What errors call it."""
+        ...
 
     def enrich(self, source: Source, articles: Sequence[Article]) -> Sequence[Article]:
         """The articles of `source`, enriched; may raise (the source keeps them unenriched)."""

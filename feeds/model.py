@@ -94,6 +94,8 @@ class Source:
     language: str | None = None
     timezone: str = "UTC"  # the zone of local articles' naive dates
     rules: tuple[Rule, ...] = ()  # this source's own rules, applied before the global ones
+    full_text: bool = False  # fetch each entry's page and publish its article text
+    content_selector: str | None = None  # CSS selector of the article on its page (full text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,22 @@ class RawFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class FullText:
+    """What fetching an entry's page for its full text gave (`feeds.fulltext`).
+
+    `entry_hash` is the `content_hash` of the entry as its feed gave it: while the feed
+    gives the same, the page is not fetched again. With an `error`, the article kept its
+    feed's content (the teaser) and `error` says why; without one, its content is the
+    page's article text. `etag` and `last_modified` are the page's validators.
+    """
+
+    entry_hash: str
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     """One normalised, sanitised article: what the store keeps and the publisher writes.
 
@@ -198,6 +216,7 @@ class Article:
     enclosures: tuple[Enclosure, ...] = ()
     tags: tuple[str, ...] = ()
     podcast: Podcast | None = None
+    full_text: FullText | None = None  # set for sources with full text once it was tried
 
     def __post_init__(self) -> None:
         if self.published.tzinfo is None or self.updated.tzinfo is None:
@@ -228,6 +247,8 @@ class Article:
         ]
         if self.podcast is not None:  # only then, so articles without one keep their digest
             parts.append(repr(self.podcast))
+        if self.full_text is not None:  # a failure recorded is a change to store
+            parts.append(repr(self.full_text))
         for part in parts:
             digest.update(part.encode("utf-8"))
             digest.update(b"\x1e")

@@ -11,6 +11,7 @@ import hashlib
 import http.cookiejar
 import urllib.request
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.client import HTTPResponse
 from urllib.parse import urljoin
@@ -30,6 +31,8 @@ from feeds.sources.decoding import (
 from feeds.sources.guard import GuardedBackend
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
+# Asked before a redirect is followed: None to follow it, else why not.
+FollowCheck = Callable[[str], Awaitable[str | None]]
 MAX_REDIRECTS = 5
 
 
@@ -127,10 +130,25 @@ async def fetch_source(
         headers["If-None-Match"] = state.etag
     if state is not None and state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
+    return await fetch_url(client, url, headers, config)
+
+
+async def fetch_url(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    config: FetchConfig,
+    *,
+    max_bytes: int | None = None,
+    may_follow: FollowCheck | None = None,
+) -> FetchResponse:
+    """GET `url` with `headers`, within the configured deadline and `max_bytes` (default:
+    `max_body`); `may_follow` may refuse a redirect's target (its reason ends the fetch)."""
+    limit = config.max_bytes if max_bytes is None else max_bytes
     try:
         # The read timeout is per chunk; only an overall deadline stops a trickling server.
         async with asyncio.timeout(config.deadline):
-            return await _exchange(client, url, headers, config.max_bytes)
+            return await _exchange(client, url, headers, limit, may_follow)
     except TimeoutError:
         error = f"timed out: no complete response within {config.deadline:g}s"
     except RedirectError as exc:
@@ -144,7 +162,7 @@ async def fetch_source(
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}{_detail(exc)}"
     except BodyTooLargeError:
-        error = f"body larger than {config.max_bytes} bytes (max_body)"
+        error = f"body larger than {limit} bytes" + (" (max_body)" if max_bytes is None else "")
     except UnsupportedEncodingError as exc:
         error = str(exc)
     except (zlib.error, brotli.error) as exc:
@@ -158,7 +176,11 @@ def _detail(exc: Exception) -> str:
 
 
 async def _exchange(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    may_follow: FollowCheck | None,
 ) -> FetchResponse:
     hops: list[int] = []
     seen = {url}
@@ -175,6 +197,9 @@ async def _exchange(
                 if len(hops) > MAX_REDIRECTS:
                     raise RedirectError(f"too many redirects (more than {MAX_REDIRECTS})")
                 seen.add(current)
+                refusal = await may_follow(current) if may_follow is not None else None
+                if refusal is not None:
+                    raise RedirectError(f"redirect to {current} not followed: {refusal}")
                 continue
             return await _read(response, url, hops, max_bytes)
 

@@ -32,6 +32,7 @@ from feeds.model import (
     Enclosure,
     FetchOutcome,
     FetchState,
+    FullText,
     Lease,
 )
 from feeds.slugs import category_key
@@ -121,6 +122,17 @@ class UpsertResult:
     changed_categories: frozenset[str] = field(default_factory=frozenset)  # slugs
 
 
+@dataclass(frozen=True, slots=True)
+class FullTextTally:
+    """How the pages of a source's live articles went: `tried` of `total`, `failed` of
+    them (their teasers kept), and how many failed for each reason."""
+
+    total: int
+    tried: int
+    failed: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
 def utc_text(value: datetime) -> str:
     """Fixed-width UTC text that sorts like the instant it names."""
     utc = value.astimezone(UTC)
@@ -193,6 +205,51 @@ class ArticleStore:
                 for entry_id, seen in conn.execute(query):
                     found[entry_id] = _from_utc_text(seen)  # type: ignore[assignment]
         return found
+
+    def stored_entries(self, source: str, entry_ids: Sequence[str]) -> dict[str, Article | None]:
+        """The stored article of each known entry of `source`; None for a retired entry,
+        which stays retired (full text: neither is fetched again while it is unchanged)."""
+        found: dict[str, Article | None] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(entry_ids):
+                query = select(articles).where(
+                    articles.c.source == source, articles.c.entry_id.in_(chunk)
+                )
+                for row in conn.execute(query):
+                    article = None if row.expired else _article_from(row._mapping)
+                    found[row.entry_id] = article
+            unknown = [entry_id for entry_id in entry_ids if entry_id not in found]
+            found.update(dict.fromkeys(retired_among(conn, source, unknown)))
+        return found
+
+    def full_text_tallies(self) -> dict[str, FullTextTally]:
+        """Per source with full text tried: how its live articles' pages went."""
+        live = articles.c.expired.is_(False)
+        counts = (
+            select(
+                articles.c.source,
+                func.count(),
+                func.count(articles.c.full_text_for),
+                func.count(articles.c.full_text_error),
+            )
+            .where(live)
+            .group_by(articles.c.source)
+            .having(func.count(articles.c.full_text_for) > 0)
+        )
+        reasons = (
+            select(articles.c.source, articles.c.full_text_error, func.count())
+            .where(live, articles.c.full_text_error.is_not(None))
+            .group_by(articles.c.source, articles.c.full_text_error)
+        )
+        with self.engine.connect() as conn:
+            tallies = {
+                source: FullTextTally(int(total), int(tried), int(failed))
+                for source, total, tried, failed in conn.execute(counts)
+            }
+            for source, reason, count in conn.execute(reasons):
+                if source in tallies:
+                    tallies[source].reasons[reason] = int(count)
+        return tallies
 
     def first_seen_by_id(self, ids: Collection[str]) -> dict[str, datetime]:
         """When each article (by id) was first stored: which of the copies several sources
@@ -852,6 +909,7 @@ def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str
         "tags": json.dumps(list(article.tags), ensure_ascii=False),
         "podcast": podcast_to_json(article.podcast),
         "content_hash": content_hash,
+        **_full_text_row(article.full_text),
         "first_seen_utc": utc_text(now),
         "expired": False,
     }
@@ -877,6 +935,31 @@ def _article_from(row: Any) -> Article:
         ),
         tags=tuple(json.loads(row["tags"])),
         podcast=podcast_from_json(row["podcast"]),
+        full_text=_full_text_from(row),
+    )
+
+
+def _full_text_row(full_text: FullText | None) -> dict[str, str | None]:
+    if full_text is None:
+        return dict.fromkeys(
+            ("full_text_for", "full_text_error", "full_text_etag", "full_text_modified")
+        )
+    return {
+        "full_text_for": full_text.entry_hash,
+        "full_text_error": full_text.error,
+        "full_text_etag": full_text.etag,
+        "full_text_modified": full_text.last_modified,
+    }
+
+
+def _full_text_from(row: Any) -> FullText | None:
+    if row["full_text_for"] is None:
+        return None
+    return FullText(
+        row["full_text_for"],
+        row["full_text_error"],
+        row["full_text_etag"],
+        row["full_text_modified"],
     )
 
 

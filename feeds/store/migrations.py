@@ -91,7 +91,7 @@ def _add_leases(conn: Connection) -> None:
 
 
 def _add_new_columns(conn: Connection) -> None:
-    # Version 5 added columns to several tables (new tables are made by create_all). Every
+    # Version 5 (and 6) added columns to several tables (new tables are made by create_all). Every
     # column it added is nullable or has a server default, so adding what a table lacks is
     # the whole step; data that needs filling is filled where the column is read.
     for table in metadata.sorted_tables:
@@ -113,6 +113,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     2: _number_arrivals,
     3: _add_leases,
     4: _add_new_columns,
+    5: _add_new_columns,  # version 6: the full-text columns of articles
 }
 
 

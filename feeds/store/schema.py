@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 5  # feeds/store/migrations.py upgrades older stores
+SCHEMA_VERSION = 6  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
@@ -50,6 +50,12 @@ articles = Table(
     Column("tags", Text, nullable=False),  # JSON array
     Column("podcast", Text),  # JSON object of iTunes tags, or NULL (feeds/store/article_json.py)
     Column("content_hash", String(64), nullable=False),
+    # Full text (feeds/fulltext): the content_hash of the entry as its feed gave it when its
+    # page was tried (NULL: not tried), why the teaser was kept, and the page's validators.
+    Column("full_text_for", String(64)),
+    Column("full_text_error", Text),
+    Column("full_text_etag", Text),
+    Column("full_text_modified", Text),
     Column("first_seen_utc", String(32), nullable=False),
     # Stores before `retired_entries` kept retired rows here with `expired` set; retention
     # turns those into tombstones and deletes them. New rows are never expired.

@@ -22,14 +22,16 @@ import httpx
 from sqlalchemy.exc import DataError, IntegrityError
 
 from feeds.config import Config
-from feeds.enrich import EnrichJob, enrichers_for
+from feeds.enrich import EdgeEnricher, EnrichJob, enrichers_for
+from feeds.fulltext.pages import FullTextPages
+from feeds.fulltext.robots import RobotsRules
 from feeds.model import Article, FetchOutcome, FetchState, Lease, Source, SourceKind, SourceResult
 from feeds.normalise.article import with_first_seen
 from feeds.normalise.warnings import bounded
 from feeds.publish.orchestrate import config_category_names
 from feeds.rules import apply_rules
 from feeds.sources.kinds import readers
-from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure
+from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.update import decide
 from feeds.workers import ParserPool
@@ -99,6 +101,10 @@ class Updater:
         self.hosts: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(config.fetch.per_host)
         )
+        robots = RobotsRules(client, config.fetch, clock)
+        self.edge_enrichers: tuple[EdgeEnricher, ...] = (
+            FullTextPages(client, config.fetch, store, self.parser, self.hosts, robots),
+        )
 
     def due(
         self, *, force: bool = False, limit: int | None = None, exclude: Collection[str] = ()
@@ -167,17 +173,26 @@ class Updater:
         return jobs
 
     async def update(self, job: Job) -> SourceResult:
-        """Update one claimed source within the limits, writing back with the others."""
+        """Update one claimed source within the limits, writing back with the others.
+
+        The source's host slot and a fetch slot are held for the read (fetch and parse);
+        edge enrichers fetch later, each page within its own host's slot, so no update ever
+        waits for a slot while holding another.
+        """
         source = job.source
         host = (urlsplit(source.url).hostname or "") if source.url else ""
         try:
             async with self.hosts[host], self.limit:
                 self.writer.holding += 1
                 try:
-                    return await self.update_source(job)
-                finally:
-                    self.writer.holding -= 1
-                    self.writer.flush_if_ready()
+                    reading = await self.readers[source.kind].read(source, job.state)
+                except BaseException:
+                    self._let_go()
+                    raise
+            try:
+                return await self.update_source(job, reading)
+            finally:
+                self._let_go()
         except StaleLeaseError as exc:
             # Another worker took the source over while this one stalled: its result
             # stands, ours is dropped (the article writes were idempotent anyway).
@@ -192,6 +207,11 @@ class Updater:
             return SourceResult(
                 source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
             )
+
+    def _let_go(self) -> None:
+        """An update's write-back is done (or will never come): the group need not wait."""
+        self.writer.holding -= 1
+        self.writer.flush_if_ready()
 
     async def update_due(
         self,
@@ -235,14 +255,14 @@ class Updater:
                 raise failures[0]
             results.extend(task.result() for task in finished)
 
-    async def update_source(self, job: Job) -> SourceResult:
-        """Read, enrich and store one source; never raises for what the source does.
+    async def update_source(self, job: Job, reading: Reading) -> SourceResult:
+        """Enrich and store what reading one source gave; never raises for what the source
+        does.
 
         With a lease, the write-back happens only while the lease holds (StaleLeaseError),
         and shares a transaction with other sources' write-backs.
         """
         source, state = job.source, job.state
-        reading = await self.readers[source.kind].read(source, state)
         if isinstance(reading, ReadFailure):
             result = await self._record_failure(source, reading, job.lease)
         elif isinstance(reading, NotModified):
@@ -265,7 +285,23 @@ class Updater:
         if ruled.dropped:
             log.debug("%s: %d entries dropped by rules", source.name, ruled.dropped)
         articles: Sequence[Article] = ruled.articles
-        warnings = (*read.warnings, *read.feed.errors)
+        warnings: tuple[str, ...] = (*read.warnings, *read.feed.errors)
+        if read.feed.undated:
+            # Entries without dates keep the time we first saw them, not each fetch's `now`;
+            # before enriching, so an entry reads the same on every fetch.
+            known = self.store.first_seen(source.name, sorted(read.feed.undated))
+            articles = with_first_seen(articles, known)
+        complete = True
+        for edge in self.edge_enrichers:
+            if articles and edge.applies(source):
+                try:
+                    done = await edge.enrich(source, articles)
+                except Exception as exc:  # its bug fails its source's enrichment only
+                    error = f"enricher {edge.name} failed: {type(exc).__name__}: {exc}"
+                    log.warning("%s: stored unenriched: %s", source.name, error)
+                    warnings = (*warnings, f"stored unenriched: {error}")
+                else:
+                    articles, complete = done.articles, complete and done.complete
         enrichers = enrichers_for(source)
         if enrichers and articles:
             # After the rules: what they drop is not worth enriching.
@@ -275,13 +311,13 @@ class Updater:
                 warnings = (*warnings, f"stored unenriched: {enriched.error}")
             else:
                 articles = enriched.articles
-        if read.feed.undated:
-            # Entries without dates keep the time we first saw them, not each fetch's `now`.
-            known = self.store.first_seen(source.name, sorted(read.feed.undated))
-            articles = with_first_seen(articles, known)
         errors = bounded(warnings)
+        state = read.state
+        if not complete:
+            # Some entries wait for the next run: it must not take the feed for unchanged.
+            state = replace(state, etag=None, last_modified=None, body_hash=None)
         saved = decide.stored(
-            read.state,
+            state,
             read.at,
             read.next_due,
             errors=errors,
