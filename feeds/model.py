@@ -315,6 +315,17 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class FullTextTally:
+    """How the pages of a source's live articles went: `tried` of `total`, `failed` of
+    them (their teasers kept), and how many failed for each reason."""
+
+    total: int
+    tried: int
+    failed: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Lease:
     """A claim on a source by one process: its write-back counts only while `fence` holds."""
 

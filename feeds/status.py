@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.config import Config
-from feeds.model import FetchOutcome, FetchState
+from feeds.model import FetchOutcome, FetchState, FullTextTally
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class SourceStatus:
     next_due: datetime | None
     retry_after: datetime | None
     due_reason: str | None = None  # why next_due is later than the interval ("ttl 60m")
+    full_text: str | None = None  # "18 of 20, 2 failed: HTTP 404 Not Found (2)"
 
     @property
     def trouble(self) -> int:
@@ -47,7 +48,10 @@ class SourceStatus:
 
 
 def source_statuses(
-    config: Config, states: Mapping[str, FetchState], counts: Mapping[str, int]
+    config: Config,
+    states: Mapping[str, FetchState],
+    counts: Mapping[str, int],
+    full_text: Mapping[str, FullTextTally] | None = None,
 ) -> list[SourceStatus]:
     rows = []
     for source in config.sources:
@@ -68,9 +72,27 @@ def source_statuses(
                 next_due=state.next_due,
                 retry_after=state.retry_after,
                 due_reason=state.due_reason,
+                full_text=full_text_text((full_text or {}).get(source.name)),
             )
         )
     return sorted(rows, key=lambda r: (r.trouble, -r.error_count, r.name.casefold()))
+
+
+def full_text_text(tally: FullTextTally | None) -> str | None:
+    """How a source's pages went: "18 of 20, 2 failed: <reason> (2)", the commonest
+    reasons first; None when no page was tried."""
+    if tally is None:
+        return None
+    text = f"{tally.tried - tally.failed} of {tally.total}"
+    if tally.failed:
+        ranked = sorted(tally.reasons.items(), key=lambda item: (-item[1], item[0]))
+        reasons = "; ".join(f"{reason} ({count})" for reason, count in ranked[:_REASONS])
+        more = "; ..." if len(ranked) > _REASONS else ""
+        text += f", {tally.failed} failed: {reasons}{more}"
+    return text
+
+
+_REASONS = 3  # failure reasons shown per source
 
 
 def age_text(when: datetime | None, now: datetime) -> str:
@@ -131,6 +153,8 @@ def narrow_lines(rows: list[SourceStatus], now: datetime, width: int = 80) -> li
             lines.append(_cut("    ", errors, width))
         elif row.warnings:
             lines.append(_cut("    ", f"warnings: {row.warnings}", width))
+        if row.full_text:
+            lines.append(_cut("    ", f"full text: {row.full_text}", width))
     return lines
 
 

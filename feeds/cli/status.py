@@ -28,7 +28,9 @@ def status(config_path: str | None, as_json: bool) -> None:
     """Show every source's last fetch, outcome, items and errors; trouble first."""
     config = load(config_path)
     with open_store(config) as store:
-        rows = source_statuses(config, store.fetch_states(), store.article_counts())
+        rows = source_statuses(
+            config, store.fetch_states(), store.article_counts(), store.full_text_tallies()
+        )
     if as_json:
         stdout.print_json(json.dumps([r.as_json() for r in rows], ensure_ascii=False))
         return
@@ -58,7 +60,7 @@ def _print_status(rows: list[SourceStatus], now: datetime) -> None:
             row.category or "(files)",
             age_text(row.last_fetch, now),
             outcome_text(row),
-            str(row.items),
+            str(row.items) + (f"\nfull text: {row.full_text}" if row.full_text else ""),
             errors,
             next_due_text(row, now),
         )

@@ -5,7 +5,6 @@ The only module that knows about rows: everything in and out is a model type.
 
 from feeds.store.articles import (
     ArticleStore,
-    FullTextTally,
     SourceWrite,
     StaleLeaseError,
     StoreError,
@@ -16,7 +15,6 @@ from feeds.store.lock import StoreBusyError, publisher_lock, run_lock
 
 __all__ = [
     "ArticleStore",
-    "FullTextTally",
     "GroupWriter",
     "SourceWrite",
     "StaleLeaseError",

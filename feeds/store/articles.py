@@ -33,6 +33,7 @@ from feeds.model import (
     FetchOutcome,
     FetchState,
     FullText,
+    FullTextTally,
     Lease,
 )
 from feeds.slugs import category_key
@@ -120,17 +121,6 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     changed_categories: frozenset[str] = field(default_factory=frozenset)  # slugs
-
-
-@dataclass(frozen=True, slots=True)
-class FullTextTally:
-    """How the pages of a source's live articles went: `tried` of `total`, `failed` of
-    them (their teasers kept), and how many failed for each reason."""
-
-    total: int
-    tried: int
-    failed: int
-    reasons: dict[str, int] = field(default_factory=dict)
 
 
 def utc_text(value: datetime) -> str:

@@ -33,10 +33,14 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-BODY_WORDS = (
+from support.feedfactory import FeedItem, rss20
+from support.feedserver import FeedServer
+
+_BODY_TEXT = (
     "the river council approved new plans for bridge repairs after months of debate "
     "residents said traffic delays had grown worse since spring engineers measured cracks "
     "in three supports and warned that heavy lorries should take another route while "
@@ -51,9 +55,9 @@ BODY_WORDS = (
     "cyclists demanded protected lanes contractors expect finish before autumn festival "
     "conditions permitting materials delivered barges harbour quay cranes lifted segments "
     "night shifts noise complaints neighbours compensation scheme announced families"
-).split()
+)
 
-BOILER_WORDS = (
+_BOILER_TEXT = (
     "home sports politics weather subscribe login register newsletter privacy cookies "
     "accept reject settings manage preferences partners advertising consent imprint "
     "contact careers about sitemap archive tags share tweet facebook email print "
@@ -63,7 +67,9 @@ BOILER_WORDS = (
     "notice help faq shop deals offers app download follow instagram youtube podcast "
     "video gallery live ticker breaking editor picks opinion culture travel motoring "
     "tracking analytics vendors storage device identifiers purposes legitimate interest"
-).split()
+)
+BODY_WORDS = tuple(_BODY_TEXT.split())
+BOILER_WORDS = tuple(_BOILER_TEXT.split())
 
 assert not set(BODY_WORDS) & set(BOILER_WORDS)
 
@@ -180,7 +186,8 @@ class _Parts:
     def nav(self) -> str:
         items = [self.w.boiler(1, 2) for _ in range(8)]
         self.keep(*items)
-        return f'<header class="site-header"><nav class="main-nav"><ul>{_links(items)}</ul></nav></header>'
+        nav = f'<nav class="main-nav"><ul>{_links(items)}</ul></nav>'
+        return f'<header class="site-header">{nav}</header>'
 
     def breadcrumbs(self) -> str:
         items = [self.w.boiler(1, 2) for _ in range(3)]
@@ -190,7 +197,8 @@ class _Parts:
     def related(self, heading: str = "Related stories") -> str:
         items = [self.w.boiler(4, 8) for _ in range(5)]
         self.keep(heading, *items)
-        return f'<aside class="related"><h3>{_e(heading)}</h3><ul>{_links(items, "/story/")}</ul></aside>'
+        listed = _links(items, "/story/")
+        return f'<aside class="related"><h3>{_e(heading)}</h3><ul>{listed}</ul></aside>'
 
     def comments(self, count: int = 4) -> str:
         out = []
@@ -202,7 +210,8 @@ class _Parts:
                 f"<p>{_e(text)}</p></li>"
             )
         self.keep("Comments")
-        return f'<section id="comments" class="comments"><h3>Comments</h3><ol>{"".join(out)}</ol></section>'
+        thread = f"<h3>Comments</h3><ol>{''.join(out)}</ol>"
+        return f'<section id="comments" class="comments">{thread}</section>'
 
     def footer(self, columns: int = 2) -> str:
         cols = []
@@ -212,7 +221,8 @@ class _Parts:
             cols.append(f"<ul>{_links(items, '/info/')}</ul>")
         note = self.w.boiler_sentence()
         self.keep(note)
-        return f'<footer class="site-footer">{"".join(cols)}<p class="copyright">{_e(note)}</p></footer>'
+        copyright_line = f'<p class="copyright">{_e(note)}</p>'
+        return f'<footer class="site-footer">{"".join(cols)}{copyright_line}</footer>'
 
     def cookie_banner(self) -> str:
         texts = [self.w.boiler_sentence() for _ in range(4)]
@@ -225,7 +235,8 @@ class _Parts:
     def share(self) -> str:
         items = [self.w.boiler(1, 1) for _ in range(4)]
         self.keep(*items)
-        return f'<div class="share-buttons">{"".join(f"<a href=/share/{i}>{_e(t)}</a>" for i, t in enumerate(items))}</div>'
+        links = "".join(f"<a href=/share/{i}>{_e(t)}</a>" for i, t in enumerate(items))
+        return f'<div class="share-buttons">{links}</div>'
 
     def box(self, cls: str) -> str:
         text = self.w.boiler_sentence()
@@ -257,7 +268,9 @@ def _blog(w: _Writer, b: _Parts, title: str, body: list[str]) -> str:
     b.keep(*archive, *tags)
     sidebar = (
         f'<div id="sidebar" class="widget-area"><h4>Archive</h4><ul>{_links(archive, "/20")}</ul>'
-        f'<div class="tagcloud">{" ".join(f"<a href=/tag/{i}>{_e(t)}</a>" for i, t in enumerate(tags))}</div></div>'
+        + '<div class="tagcloud">'
+        + " ".join(f"<a href=/tag/{i}>{_e(t)}</a>" for i, t in enumerate(tags))
+        + "</div></div>"
     )
     b.keep("Archive")
     return (
@@ -277,7 +290,8 @@ def _cookie(w: _Writer, b: _Parts, title: str, body: list[str]) -> str:
 def _jsonld(w: _Writer, b: _Parts, title: str, body: list[str]) -> str:
     inner = "".join(f'<div class="x{i % 3}">{_e(p)}</div>' for i, p in enumerate(body))
     return (
-        f'{b.nav()}<div class="wrap"><div class="c1"><div class="c2"><span class="h">{_e(title)}</span>'
+        f'{b.nav()}<div class="wrap"><div class="c1"><div class="c2">'
+        f'<span class="h">{_e(title)}</span>'
         f'{inner}</div></div><div class="c3">{b.related()}</div></div>{b.footer()}'
     )
 
@@ -360,7 +374,8 @@ def _figures(w: _Writer, b: _Parts, title: str, body: list[str]) -> str:
         if i % 3 == 0:
             caption = b.w.boiler(3, 5)  # neither body nor boilerplate: not scored
             parts.append(
-                f'<figure><img src="/img/{i}.jpg" alt=""><figcaption>{_e(caption)}</figcaption></figure>'
+                f'<figure><img src="/img/{i}.jpg" alt="">'
+                f"<figcaption>{_e(caption)}</figcaption></figure>"
             )
     return f"{b.nav()}<article><h1>{_e(title)}</h1>{''.join(parts)}</article>{b.footer(4)}"
 
@@ -430,7 +445,8 @@ def failing_pages() -> tuple[ArticlePage, ...]:
     index = _page(
         "Index",
         "",
-        f"{parts.nav()}<ul>{_links([writer.boiler(3, 6) for _ in range(30)], '/story/')}</ul>{parts.footer()}",
+        f"{parts.nav()}<ul>{_links([writer.boiler(3, 6) for _ in range(30)], '/story/')}</ul>"
+        + parts.footer(),
     )
     return (
         ArticlePage("/gone.html", "404", "<h1>Not found</h1>", "", (), (), status=404),
@@ -451,3 +467,34 @@ def failing_pages() -> tuple[ArticlePage, ...]:
 def site(seeds: tuple[int, ...] = (1, 2)) -> tuple[ArticlePage, ...]:
     """Every shape drawn with every seed: 24 article pages by default."""
     return tuple(article_page(shape, seed) for seed in seeds for shape in SHAPES)
+
+
+def teaser(page: ArticlePage) -> str:
+    """What a truncating feed gives of `page`: its first sentence."""
+    first = page.body[0] if page.body else f"Teaser of {page.path}"
+    return first.split(". ")[0] + " ..."
+
+
+def serve_site(server: FeedServer, pages: Sequence[ArticlePage], robots: str) -> None:
+    """Add `pages` and a robots.txt to `server`."""
+    for page in pages:
+        server.add(
+            page.path, page.html.encode("utf-8"), status=page.status, content_type=page.content_type
+        )
+    server.add("/robots.txt", robots.encode("utf-8"), content_type="text/plain")
+
+
+def site_feed(server: FeedServer, pages: Sequence[ArticlePage]) -> bytes:
+    """An RSS feed of teasers linking to `pages` on `server`."""
+    return rss20(
+        [
+            FeedItem(
+                id=page.path,
+                title=page.title or page.path,
+                link=server.url(page.path),
+                summary=teaser(page),
+                published=datetime(2026, 11, 30, 8, tzinfo=UTC) - timedelta(hours=n),
+            )
+            for n, page in enumerate(pages)
+        ]
+    )

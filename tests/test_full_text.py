@@ -1,0 +1,242 @@
+"""Full text: a loopback site of generated article pages read through the real update run
+(real HTTP, real SQLite, the production client), its extracts scored against the known
+bodies; robots.txt, failures, the once-per-entry rule, the per-run bound and the config."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.article_site import (
+    ArticlePage,
+    article_page,
+    failing_pages,
+    score,
+    serve_site,
+    site,
+    site_feed,
+    teaser,
+)
+from support.feedserver import FeedServer
+
+from feeds.config import Config, ConfigError, load_config
+from feeds.model import Article
+from feeds.normalise.html import html_to_text
+from feeds.sources.remote import make_client
+from feeds.status import narrow_lines, source_statuses
+from feeds.store import ArticleStore
+from feeds.update.run import UpdateReport, update_sources
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+ROBOTS = "User-agent: *\nDisallow: /private/\n"
+ADS_SELECTOR = "div.article-text > p"
+
+
+def write_config(tmp_path: Path, sources: str, fetch: str = "") -> Config:
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        f'[output]\ndir = "out"\n[storage]\nurl = "sqlite:///feeds.db"\n[fetch]\n{fetch}\n'
+        + sources,
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def update(config: Config, *, force: bool = True) -> UpdateReport:
+    store = ArticleStore.open(config.storage.url)
+
+    async def run() -> UpdateReport:
+        async with make_client(config.fetch) as client:
+            return await update_sources(config, store, client, lambda: NOW, force=force)
+
+    try:
+        return asyncio.run(run())
+    finally:
+        store.close()
+
+
+def stored(config: Config) -> dict[str, Article]:
+    store = ArticleStore.open(config.storage.url)
+    try:
+        return {a.entry_id: a for a in store.recent_articles(None, 1000)}
+    finally:
+        store.close()
+
+
+def private_page() -> ArticlePage:
+    page = article_page("news", 7)
+    return replace(page, path="/private/secret.html")
+
+
+def test_the_generated_site_is_extracted_within_the_bounds_and_failures_keep_teasers(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    pages = site()
+    ads = [p for p in pages if p.shape == "ads"]
+    automatic = [p for p in pages if p.shape != "ads"]
+    failing = failing_pages()
+    secret = private_page()
+    serve_site(feed_server, [*pages, *failing, secret], ROBOTS)
+    feed_server.add("/site.xml", site_feed(feed_server, automatic))
+    feed_server.add("/broken.xml", site_feed(feed_server, [*failing, secret]))
+    feed_server.add("/ads.xml", site_feed(feed_server, ads))
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "Site"\nurl = "{feed_server.url("/site.xml")}"\n'
+        'category = "News"\nfull_text = true\n'
+        f'[[sources]]\nname = "Broken"\nurl = "{feed_server.url("/broken.xml")}"\n'
+        'category = "News"\nfull_text = true\n'
+        f'[[sources]]\nname = "Ads"\nurl = "{feed_server.url("/ads.xml")}"\n'
+        f'category = "News"\ncontent_selector = "{ADS_SELECTOR}"\n',
+    )
+    report = update(config)
+    assert not report.failed
+    articles = stored(config)
+    assert len(articles) == len(pages) + len(failing) + 1
+
+    for page in pages:
+        article = articles[page.path]
+        assert article.full_text is not None and article.full_text.error is None, page.path
+        got = score(page, html_to_text(article.content))
+        assert got.recall >= 0.9, (page.path, got)
+        assert got.boilerplate <= 0.1, (page.path, got)
+        assert article.summary == teaser(page)  # the feed's own summary stays the summary
+        for banned in ("<script", "<iframe", "<object", "onclick", "style="):
+            assert banned not in article.content, (page.path, banned)
+    figures = articles["/figures/1.html"].content
+    assert f'src="{feed_server.url("/img/0.jpg")}"' in figures  # resolved against the page
+
+    reasons = {
+        "/gone.html": "HTTP 404",
+        "/broken.html": "HTTP 500",
+        "/index.html": "no article text in the page",
+        "/download.bin": "not an HTML page (application/octet-stream)",
+        secret.path: f"disallowed by {feed_server.base_url}/robots.txt",
+    }
+    for path, reason in reasons.items():
+        article = articles[path]
+        assert article.full_text is not None and article.full_text.error is not None
+        assert reason in article.full_text.error, (path, article.full_text.error)
+        assert html_to_text(article.content) == html_to_text(f"<p>{teaser_of(path)}</p>")
+    assert feed_server.requests_to(secret.path) == []  # disallowed: never asked for
+    assert len(feed_server.requests_to("/robots.txt")) == 1  # once per host per run
+
+    # The operator sees it in `feeds status`.
+    store = ArticleStore.open(config.storage.url)
+    try:
+        rows = source_statuses(
+            config, store.fetch_states(), store.article_counts(), store.full_text_tallies()
+        )
+    finally:
+        store.close()
+    lines = "\n".join(narrow_lines(rows, NOW, width=400))
+    assert f"full text: {len(automatic)} of {len(automatic)}" in lines.splitlines()[-1]
+    assert f"full text: 0 of {len(failing) + 1}, {len(failing) + 1} failed: " in lines
+    assert "disallowed by" in lines and "HTTP 404 Not Found" in lines
+    assert f"full text: {len(ads)} of {len(ads)}" in lines
+
+    # Fetched once per entry: an unchanged feed entry reuses what was stored.
+    before = len(feed_server.requests)
+    update(config)
+    page_paths = {p.path for p in [*pages, *failing]}
+    again = [r.path for r in feed_server.requests[before:] if r.path in page_paths]
+    assert again == []
+    assert stored(config) == articles
+
+
+def teaser_of(path: str) -> str:
+    page = next(p for p in (*failing_pages(), private_page()) if p.path == path)
+    return teaser(page)
+
+
+def test_a_changed_entry_asks_for_its_page_again_conditionally(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    page = article_page("blog", 3)
+    serve_site(feed_server, [page], "")
+    feed_server.add("/f.xml", site_feed(feed_server, [page]))
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "S"\nurl = "{feed_server.url("/f.xml")}"\ncategory = "C"\n'
+        "full_text = true\n",
+    )
+    update(config)
+    first = stored(config)[page.path]
+    assert first.full_text is not None and first.full_text.etag is not None
+    # The feed changes the entry's title: its page is asked for with the validators we hold.
+    feed_server.add("/f.xml", site_feed(feed_server, [replace(page, title="A new title")]))
+    update(config)
+    asked = feed_server.requests_to(page.path)
+    assert len(asked) == 2
+    assert asked[1].headers.get("if-none-match") == first.full_text.etag
+    second = stored(config)[page.path]
+    assert second.title == "A new title"
+    assert second.content == first.content  # 304: the stored text stands
+    assert (
+        second.full_text is not None and second.full_text.entry_hash != first.full_text.entry_hash
+    )
+
+
+def test_pages_beyond_the_per_run_bound_wait_for_the_next_run(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    from feeds.fulltext.pages import PAGES_PER_RUN
+
+    pages = site((1, 2, 3))[: PAGES_PER_RUN + 5]
+    serve_site(feed_server, pages, "")
+    feed_server.add("/f.xml", site_feed(feed_server, pages))
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "S"\nurl = "{feed_server.url("/f.xml")}"\ncategory = "C"\n'
+        "full_text = true\n",
+    )
+    update(config)
+    tried = [a for a in stored(config).values() if a.full_text is not None]
+    assert len(tried) == PAGES_PER_RUN
+    # The feed has not changed, but it is not taken for unchanged: the rest come now.
+    update(config)
+    assert all(a.full_text is not None for a in stored(config).values())
+    assert all(len(feed_server.requests_to(p.path)) == 1 for p in pages)
+
+
+@pytest.mark.parametrize(
+    ("lines", "key", "message"),
+    [
+        ('content_selector = "div..x"', "content_selector", "invalid CSS selector 'div..x'"),
+        ('content_selector = ""', "content_selector", "invalid CSS selector ''"),
+        ('content_selector = "p::before"', "content_selector", "invalid CSS selector"),
+        ('full_text = "yes"', "full_text", "must be"),
+        ('full_text = false\ncontent_selector = "p"', "content_selector", "full_text = false"),
+    ],
+)
+def test_bad_full_text_keys_are_config_errors_naming_source_and_key(
+    tmp_path: Path, lines: str, key: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        write_config(
+            tmp_path,
+            f'[[sources]]\nname = "Blog"\nurl = "https://e.org/f"\ncategory = "C"\n{lines}\n',
+        )
+    text = str(caught.value)
+    assert 'sources[1] ("Blog")' in text and key in text and message in text, text
+
+
+def test_full_text_is_for_remote_sources_and_a_selector_asks_for_it(tmp_path: Path) -> None:
+    (tmp_path / "local").mkdir()
+    with pytest.raises(ConfigError) as caught:
+        write_config(tmp_path, '[[sources]]\nname = "L"\npath = "local"\nfull_text = true\n')
+    assert "sources[1] (\"L\") key 'full_text': applies to remote sources (url) only" in str(
+        caught.value
+    )
+    config = write_config(
+        tmp_path,
+        '[[sources]]\nname = "A"\nurl = "https://e.org/a"\ncategory = "C"\n'
+        'content_selector = "article .body"\n'
+        '[[sources]]\nname = "B"\nurl = "https://e.org/b"\ncategory = "C"\n',
+    )
+    a, b = config.sources
+    assert (a.full_text, a.content_selector) == (True, "article .body")
+    assert (b.full_text, b.content_selector) == (False, None)
