@@ -1,0 +1,219 @@
+"""Full text against hostile pages: one that never ends, one of 50 MB, deep nesting, a link to
+a private address, redirects to another host (allowed, and disallowed by that host's
+robots.txt), an extraction over the deadline. Each keeps its entry's teaser and says why;
+the other entries of the source are not held up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.article_site import article_page, serve_site, teaser
+from support.feedfactory import FeedItem, rss20
+from support.feedserver import FeedServer, serve
+from support.hostile import HostileServer
+from support.hostile import serve as serve_hostile
+
+from feeds.config import Config, FetchConfig, load_config
+from feeds.enrich import EdgeEnriched
+from feeds.fulltext.pages import PAGE_MAX_BYTES, FullTextPages
+from feeds.fulltext.robots import RobotsRules
+from feeds.model import Article, Source, SourceKind, article_id
+from feeds.normalise.html import html_to_text
+from feeds.sources.remote import make_client
+from feeds.store import ArticleStore
+from feeds.update.run import update_sources
+from feeds.workers import ParserPool
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+DEADLINE = 2  # seconds: [fetch] deadline, which each page fetch gets
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileServer]:
+    yield from serve_hostile(
+        trickle_seconds=30, bomb_size=2 << 20, compressed_bomb_size=2 << 20, timeout_cap=30
+    )
+
+
+@pytest.fixture
+def other_host() -> Iterator[FeedServer]:
+    yield from serve()
+
+
+def config_for(tmp_path: Path, feed_url: str, fetch: str = "") -> Config:
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        f'[storage]\nurl = "sqlite:///feeds.db"\n[fetch]\ndeadline = "{DEADLINE}s"\n{fetch}\n'
+        f'[[sources]]\nname = "S"\nurl = "{feed_url}"\ncategory = "C"\nfull_text = true\n',
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def run_update(config: Config) -> dict[str, Article]:
+    store = ArticleStore.open(config.storage.url)
+
+    async def run() -> None:
+        async with make_client(config.fetch) as client:
+            await update_sources(config, store, client, lambda: NOW, force=True)
+
+    try:
+        asyncio.run(run())
+        return {a.link or "": a for a in store.recent_articles(None, 100)}
+    finally:
+        store.close()
+
+
+def items(*links: str) -> bytes:
+    return rss20(
+        [
+            FeedItem(id=link, title=f"Entry {n}", link=link, summary=f"Teaser {n} of the entry")
+            for n, link in enumerate(links)
+        ]
+    )
+
+
+def nested_page(depth: int) -> bytes:
+    body = article_page("blog", 5).body
+    text = "".join(f"<p>{p}</p>" for p in body)
+    return f"<html><body>{'<div>' * depth}{text}{'</div>' * depth}</body></html>".encode()
+
+
+def test_hostile_pages_keep_their_teasers_and_say_why(
+    tmp_path: Path, feed_server: FeedServer, hostile: HostileServer
+) -> None:
+    good = article_page("news", 4)
+    serve_site(feed_server, [good], "")
+    feed_server.add("/nested.html", nested_page(20_000), content_type="text/html")
+    links = (
+        hostile.url("/trickle"),
+        hostile.url("/huge"),
+        hostile.url("/timeout"),
+        feed_server.url("/nested.html"),
+        feed_server.url(good.path),
+    )
+    feed_server.add("/f.xml", items(*links))
+    articles = run_update(config_for(tmp_path, feed_server.url("/f.xml")))
+    reasons = {link: a.full_text.error if a.full_text else None for link, a in articles.items()}
+    assert reasons[links[0]] == f"timed out: no complete response within {DEADLINE}s"
+    assert reasons[links[1]] == f"body larger than {PAGE_MAX_BYTES} bytes"
+    assert reasons[links[2]] == f"timed out: no complete response within {DEADLINE}s"
+    # libxml2's HTML parser stops descending at 256 levels: the text below is not reached.
+    assert reasons[links[3]] == "no article text in the page (0 words)"
+    assert reasons[links[4]] is None
+    for n, link in enumerate(links[:3]):
+        assert html_to_text(articles[link].content) == f"Teaser {n} of the entry"
+    # The 50 MB page was not read to its end.
+    (huge,) = hostile.requests_to("/huge")
+    assert hostile.wait_ended(huge, 10)
+    assert huge.sent < 2 * PAGE_MAX_BYTES
+
+
+def test_a_redirect_to_another_host_is_followed_under_that_hosts_robots_txt(
+    tmp_path: Path, feed_server: FeedServer, other_host: FeedServer
+) -> None:
+    page = article_page("figures", 4)
+    allowed = other_host.url(page.path)
+    serve_site(other_host, [page], "User-agent: *\nDisallow: /private/\n")
+    other_host.add("/private/p.html", page.html.encode(), content_type="text/html")
+    feed_server.add("/go/1", b"", status=302, headers={"location": allowed})
+    feed_server.add(
+        "/go/2", b"", status=302, headers={"location": other_host.url("/private/p.html")}
+    )
+    feed_server.add("/robots.txt", b"", content_type="text/plain")
+    links = (feed_server.url("/go/1"), feed_server.url("/go/2"))
+    feed_server.add("/f.xml", items(*links))
+    articles = run_update(config_for(tmp_path, feed_server.url("/f.xml")))
+
+    followed = articles[links[0]]
+    assert followed.full_text is not None and followed.full_text.error is None
+    assert "bridge" in followed.content or "river" in followed.content
+    assert f'src="{other_host.url("/img/0.jpg")}"' in followed.content  # the final page's base
+
+    refused = articles[links[1]]
+    assert refused.full_text is not None
+    assert refused.full_text.error == (
+        f"redirect to {other_host.url('/private/p.html')} not followed: "
+        f"disallowed by {other_host.base_url}/robots.txt"
+    )
+    assert other_host.requests_to("/private/p.html") == []
+    assert len(other_host.requests_to("/robots.txt")) == 1
+
+
+def test_the_ssrf_guard_refuses_a_private_address_and_the_teaser_stays(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    page = article_page("blog", 6)
+    serve_site(feed_server, [page], "")
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        '[storage]\nurl = "sqlite:///feeds.db"\n[fetch]\nallow_private_addresses = false\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    article = entry(feed_server.url(page.path), teaser(page))
+    (done,) = asyncio.run(enrich_alone(config, [article])).articles
+    assert done.content == article.content
+    assert done.full_text is not None and done.full_text.error is not None
+    assert "refused to connect to 127.0.0.1" in done.full_text.error
+    assert feed_server.requests == []  # not a byte was sent, not even for robots.txt
+
+
+def test_an_extraction_over_the_deadline_fails_its_page_only(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    page = article_page("german", 6)
+    serve_site(feed_server, [page], "")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    article = entry(feed_server.url(page.path), teaser(page))
+    # A worker process cannot even start in a millisecond: the extraction always overruns.
+    pool = ParserPool(workers=1, deadline=0.001)
+    try:
+        (done,) = asyncio.run(enrich_alone(config, [article], pool)).articles
+    finally:
+        pool.close()
+    assert done.content == article.content
+    assert done.full_text is not None
+    assert done.full_text.error == "enrichment took longer than 0.001s"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feeds.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+SOURCE = Source("S", SourceKind.REMOTE, NOW - NOW, url="https://e.org/f", full_text=True)
+
+
+def entry(link: str, summary: str) -> Article:
+    return Article(
+        id=article_id("S", link), source="S", entry_id=link, title="T", link=link,
+        summary=summary, content=f"<p>{summary}</p>", authors=(), published=NOW,
+        updated=NOW, categories=("C",), language=None,
+    )  # fmt: skip
+
+
+async def enrich_alone(
+    config: Config, articles: list[Article], pool: ParserPool | None = None
+) -> EdgeEnriched:
+    fetch: FetchConfig = config.fetch
+    store = ArticleStore.open(config.storage.url)
+    try:
+        async with make_client(fetch) as client:
+            pages = FullTextPages(
+                client,
+                fetch,
+                store,
+                pool or ParserPool(workers=0),
+                defaultdict(lambda: asyncio.Semaphore(fetch.per_host)),
+                RobotsRules(client, fetch, lambda: NOW),
+            )
+            return await pages.enrich(SOURCE, articles)
+    finally:
+        store.close()
