@@ -20,6 +20,7 @@ from support.article_site import (
     site_feed,
     teaser,
 )
+from support.feedfactory import FeedItem, rss20
 from support.feedserver import FeedServer
 
 from feeds.config import Config, ConfigError, load_config
@@ -240,3 +241,22 @@ def test_full_text_is_for_remote_sources_and_a_selector_asks_for_it(tmp_path: Pa
     a, b = config.sources
     assert (a.full_text, a.content_selector) == (True, "article .body")
     assert (b.full_text, b.content_selector) == (False, None)
+
+
+def test_feedparser_does_not_run_chardet_which_readability_brings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import chardet
+
+    from feeds.parse import parse_feed
+
+    def refuse(data: bytes) -> dict[str, str]:
+        raise AssertionError("chardet ran")
+
+    monkeypatch.setattr(chardet, "detect", refuse)
+    # Declared UTF-8, written in windows-1252: the declared encoding fails.
+    body = rss20([FeedItem(id="1", title="Bäume € 1", link="https://e.org/1")]).replace(
+        "Bäume € 1".encode(), "Bäume € 1".encode("cp1252")
+    )
+    feed = parse_feed(body, url="https://e.org/f", headers={"content-type": "application/xml"})
+    assert [e.title for e in feed.entries] == ["Bäume € 1"]
