@@ -5,6 +5,7 @@ bodies; robots.txt, failures, the once-per-entry rule, the per-run bound and the
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from support.article_site import (
     teaser,
 )
 from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 
 from feeds.config import Config, ConfigError, load_config
@@ -260,3 +262,30 @@ def test_feedparser_does_not_run_chardet_which_readability_brings(
     )
     feed = parse_feed(body, url="https://e.org/f", headers={"content-type": "application/xml"})
     assert [e.title for e in feed.entries] == ["Bäume € 1"]
+
+
+def test_feeds_update_publishes_the_full_text_and_feeds_status_tells_how_it_went(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    pages = [article_page("news", 9), article_page("cookie", 9)]
+    gone = failing_pages()[0]
+    serve_site(feed_server, [*pages, gone], ROBOTS)
+    feed_server.add("/f.xml", site_feed(feed_server, [*pages, gone]))
+    (tmp_path / "feeds.toml").write_text(
+        '[output]\ndir = "out"\n[storage]\nurl = "sqlite:///feeds.db"\n'
+        f'[[sources]]\nname = "Zeitung"\nurl = "{feed_server.url("/f.xml")}"\n'
+        'category = "News"\nfull_text = true\n',
+        encoding="utf-8",
+    )
+    done = run_feeds("--config", "feeds.toml", "update", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    published = json.loads((tmp_path / "out" / "all" / "feed.json").read_text(encoding="utf-8"))
+    items = {item["url"]: item for item in published["items"]}
+    for page in pages:
+        item = items[feed_server.url(page.path)]
+        assert score(page, html_to_text(item["content_html"])).recall >= 0.9
+        assert item["summary"] == teaser(page)
+    assert html_to_text(items[feed_server.url(gone.path)]["content_html"]) == teaser(gone)
+    status = run_feeds("--config", "feeds.toml", "status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "full text: 2 of 3, 1 failed: HTTP 404 Not Found (1)" in status.stdout

@@ -87,8 +87,16 @@ class FullTextPages:
                 todo[index] = known
             else:
                 waiting = True
+        # A source's pages are fetched and extracted `per_host` at a time, even when they
+        # lie on many hosts: at most that many page bodies of a source are held at once.
+        slots = asyncio.Semaphore(self.config.per_host)
+
+        async def one(article: Article, known: Article | None) -> Article:
+            async with slots:
+                return await self._fetched(source, article, known)
+
         tasks = {
-            asyncio.create_task(self._fetched(source, articles[index], known)): index
+            asyncio.create_task(one(articles[index], known)): index
             for index, known in todo.items()
         }
         if tasks:
