@@ -96,8 +96,7 @@ class FullTextPages:
                 return await self._fetched(source, article, known)
 
         tasks = {
-            asyncio.create_task(one(articles[index], known)): index
-            for index, known in todo.items()
+            asyncio.create_task(one(articles[index], known)): index for index, known in todo.items()
         }
         if tasks:
             done, unfinished = await asyncio.wait(tasks, timeout=self.budget)
