@@ -26,6 +26,7 @@ from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 
 from feeds.config import Config, ConfigError, load_config
+from feeds.fulltext.extract import ExtractionError, Page, decode_page, extract_article
 from feeds.model import Article
 from feeds.normalise.html import html_to_text
 from feeds.sources.remote import make_client
@@ -289,3 +290,24 @@ def test_feeds_update_publishes_the_full_text_and_feeds_status_tells_how_it_went
     status = run_feeds("--config", "feeds.toml", "status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert "full text: 2 of 3, 1 failed: HTTP 404 Not Found (1)" in status.stdout
+
+
+def test_a_page_is_decoded_by_its_header_else_its_meta_charset_else_as_utf8() -> None:
+    text = "<p>Grüße aus Köln für 5 €</p>"
+    meta = f'<html><head><meta charset="windows-1252"></head><body>{text}</body></html>'
+    assert "Grüße aus Köln für 5 €" in decode_page(meta.encode("cp1252"), "text/html")
+    latin = f"<html><body>{text.replace(' €', '')}</body></html>".encode("latin-1")
+    assert "Grüße aus Köln" in decode_page(latin, "text/html; charset=ISO-8859-1")
+    assert "Grüße" in decode_page(text.encode(), None)
+    assert "\ufffd" in decode_page(b"<p>\xff</p>", "text/html; charset=no-such-charset")
+
+
+def test_a_selector_that_matches_nothing_or_too_little_keeps_the_teaser() -> None:
+    page = article_page("blog", 4)
+    fetched = Page(page.html.encode(), "https://blog.example/p", "text/html")
+    with pytest.raises(ExtractionError, match=r"content_selector 'main' matched nothing"):
+        extract_article(fetched, "main")
+    with pytest.raises(ExtractionError, match=r"no article text in content_selector 'h2'"):
+        extract_article(fetched, "h2")
+    body = extract_article(fetched, "div.entry-content")
+    assert score(page, html_to_text(body)).recall == 1.0

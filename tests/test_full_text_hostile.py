@@ -217,3 +217,20 @@ async def enrich_alone(
             return await pages.enrich(SOURCE, articles)
     finally:
         store.close()
+
+
+def test_a_robots_txt_that_fails_with_a_5xx_keeps_the_whole_host_uncrawled(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    page = article_page("cookie", 6)
+    serve_site(feed_server, [page], "")
+    feed_server.add("/robots.txt", b"down", status=503, content_type="text/plain")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    article = entry(feed_server.url(page.path), teaser(page))
+    (done,) = asyncio.run(enrich_alone(config, [article])).articles
+    assert done.full_text is not None
+    assert done.full_text.error == (
+        f"{feed_server.base_url}/robots.txt unreadable (HTTP 503 Service Unavailable): "
+        "the site is not crawled"
+    )
+    assert feed_server.requests_to(page.path) == []

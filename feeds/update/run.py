@@ -13,7 +13,8 @@ import os
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -208,6 +209,16 @@ class Updater:
                 source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
             )
 
+    @contextmanager
+    def _fetching_more(self) -> Iterator[None]:
+        """While an edge enricher fetches (many pages, minutes perhaps), the others'
+        write-backs do not wait for this update's."""
+        self._let_go()
+        try:
+            yield
+        finally:
+            self.writer.holding += 1
+
     def _let_go(self) -> None:
         """An update's write-back is done (or will never come): the group need not wait."""
         self.writer.holding -= 1
@@ -295,7 +306,8 @@ class Updater:
         for edge in self.edge_enrichers:
             if articles and edge.applies(source):
                 try:
-                    done = await edge.enrich(source, articles)
+                    with self._fetching_more():
+                        done = await edge.enrich(source, articles)
                 except Exception as exc:  # its bug fails its source's enrichment only
                     error = f"enricher {edge.name} failed: {type(exc).__name__}: {exc}"
                     log.warning("%s: stored unenriched: %s", source.name, error)
