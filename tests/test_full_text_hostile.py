@@ -21,7 +21,7 @@ from support.hostile import serve as serve_hostile
 from feeds.config import Config, FetchConfig, load_config
 from feeds.enrich import EdgeEnriched
 from feeds.fulltext.pages import PAGE_MAX_BYTES, FullTextPages
-from feeds.fulltext.robots import RobotsRules
+from feeds.fulltext.robots import ROBOTS_MAX_BYTES, RobotsRules
 from feeds.model import Article, Source, SourceKind, article_id
 from feeds.normalise.html import html_to_text
 from feeds.sources.remote import make_client
@@ -200,7 +200,10 @@ def entry(link: str, summary: str) -> Article:
 
 
 async def enrich_alone(
-    config: Config, articles: list[Article], pool: ParserPool | None = None
+    config: Config,
+    articles: list[Article],
+    pool: ParserPool | None = None,
+    budget: float | None = None,
 ) -> EdgeEnriched:
     fetch: FetchConfig = config.fetch
     store = ArticleStore.open(config.storage.url)
@@ -213,6 +216,7 @@ async def enrich_alone(
                 pool or ParserPool(workers=0),
                 defaultdict(lambda: asyncio.Semaphore(fetch.per_host)),
                 RobotsRules(client, fetch, lambda: NOW),
+                budget=budget,
             )
             return await pages.enrich(SOURCE, articles)
     finally:
@@ -234,3 +238,34 @@ def test_a_robots_txt_that_fails_with_a_5xx_keeps_the_whole_host_uncrawled(
         "the site is not crawled"
     )
     assert feed_server.requests_to(page.path) == []
+
+
+def test_pages_over_the_sources_time_budget_wait_for_the_next_run(
+    tmp_path: Path, feed_server: FeedServer, hostile: HostileServer
+) -> None:
+    page = article_page("news", 6)
+    serve_site(feed_server, [page], "")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    quick = entry(feed_server.url(page.path), teaser(page))
+    endless = entry(hostile.url("/trickle", tag="budget"), "Teaser")
+    done = asyncio.run(enrich_alone(config, [quick, endless], budget=4.0))
+    assert not done.complete  # the run must read the feed again next time
+    got_quick, got_endless = done.articles
+    assert got_quick.full_text is not None and got_quick.full_text.error is None
+    assert got_endless == endless  # untouched: neither text nor failure recorded
+
+
+def test_a_robots_txt_over_its_size_cap_keeps_the_host_uncrawled(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    page = article_page("blog", 8)
+    serve_site(feed_server, [page], "")
+    huge = b"User-agent: *\n" + b"Disallow: /nothing-here\n" * (ROBOTS_MAX_BYTES // 20)
+    feed_server.add("/robots.txt", huge, content_type="text/plain")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    (done,) = asyncio.run(enrich_alone(config, [entry(feed_server.url(page.path), "T")])).articles
+    assert done.full_text is not None
+    assert done.full_text.error == (
+        f"{feed_server.base_url}/robots.txt unreadable (body larger than {ROBOTS_MAX_BYTES} "
+        "bytes): the site is not crawled"
+    )

@@ -99,9 +99,11 @@ class FullTextPages:
             asyncio.create_task(one(articles[index], known)): index for index, known in todo.items()
         }
         if tasks:
-            done, unfinished = await asyncio.wait(tasks, timeout=self.budget)
-            for task in unfinished:
-                task.cancel()
+            try:
+                done, unfinished = await asyncio.wait(tasks, timeout=self.budget)
+            finally:  # over the budget, or this update cancelled: no fetch outlives it
+                for task in tasks:
+                    task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
             waiting = waiting or bool(unfinished)
             for task in done:
