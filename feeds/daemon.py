@@ -149,7 +149,14 @@ class Daemon:
             health_max_age=self.settings.health_max_age,
             cache_seconds=cache_seconds(self.config),
         )
-        return asyncio.create_task(serve_async(app, self.settings.serve, stop=self.server_stop))
+        return asyncio.create_task(
+            serve_async(
+                app,
+                self.settings.serve,
+                stop=self.server_stop,
+                answer_at_once=app,
+            )
+        )
 
     def _stop(self, signum: int) -> None:
         if not self.stopping.is_set():
