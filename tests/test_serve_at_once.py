@@ -3,6 +3,7 @@ the same answer as the app's, keep-alive and pipelining intact, the app's path f
 
 from __future__ import annotations
 
+import select
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 from support.inprocess_server import Running, running
 
+from feeds.http_server import ServerOptions
 from feeds.publish.files import write_if_changed
 from feeds.serve import Site, create_app
 
@@ -249,3 +251,31 @@ def test_a_removed_file_or_variant_is_seen_at_once(counted: tuple[Counted, Runni
         headers={"Accept-Encoding": accept, "If-None-Match": response.headers["etag"]},
     )
     assert gone.status_code == 404
+
+
+def test_the_head_deadline_still_guards_a_connection_after_a_304(site: Site) -> None:
+    """After a 304 answered at once, a client that trickles the next head line by line is
+    cut off (by the head deadline: each line postpones the idle keep-alive timeout)."""
+    app = Counted(site)
+    options = ServerOptions(timeout=1)
+    with running(app, options=options, answer_at_once=app) as server:
+        etag = validators(server, "identity").headers["etag"]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(
+                f"GET {PATH} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n"
+                f"If-None-Match: {etag}\r\n\r\nGET {PATH} HTTP/1.1\r\n".encode()
+            )
+            assert read_responses(sock, 1, b"\r\n\r\n").startswith(b"HTTP/1.1 304")
+            closed = False
+            for line in range(60):  # 15 s at most; the deadline is 1 s
+                try:
+                    sock.sendall(f"X-Line-{line}: a\r\n".encode())
+                    readable, _, _ = select.select([sock], [], [], 0.25)
+                    if readable and sock.recv(65536) == b"":
+                        closed = True
+                        break
+                except OSError:  # reset by the server
+                    closed = True
+                    break
+            assert closed
+    assert app.calls == 1
