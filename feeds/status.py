@@ -10,6 +10,7 @@ from typing import Any
 
 from feeds.config import Config
 from feeds.model import FetchOutcome, FetchState
+from feeds.shorten import shorten
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +136,7 @@ def narrow_lines(rows: list[SourceStatus], now: datetime, width: int = 80) -> li
 
 
 def _cut(indent: str, text: str, width: int) -> str:
-    line = indent + terminal_safe(text)
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return shorten(indent + terminal_safe(text), width)
 
 
 # C0 and C1 control characters (escape sequences start with ESC or CSI) and DEL.

@@ -15,6 +15,7 @@ from feeds.publish.formats import FORMATS, archive_format
 from feeds.publish.layout import ALL_SLUG
 from feeds.publish.opml import render_opml
 from feeds.publish.pages import render_article_page, render_index, render_source_page
+from feeds.shorten import shorten
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,7 @@ def _category_files(
 
 
 def _reason(exc: Exception) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+    return shorten(f"{type(exc).__name__}: {exc}", REASON_LIMIT)
 
 
 def _source_pages(

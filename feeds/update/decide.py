@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from feeds.model import FetchOutcome, FetchState, Source, SourceKind
-from feeds.normalise.warnings import LINE_LIMIT, shorten
+from feeds.normalise.warnings import LINE_LIMIT
 from feeds.schedule import NextFetch, cache_lifetime, next_after_failure, next_fetch, retry_after
+from feeds.shorten import shorten
 
 CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
 WARNINGS_LIMIT = 2000  # characters of a source's warnings kept for `feeds status`
