@@ -47,7 +47,7 @@ from feeds.update.run import Job, Updater
 from feeds.workers import ParserPool
 
 if TYPE_CHECKING:
-    from feeds.http_server import ServerOptions
+    from feeds.server_options import ServerOptions
 
 log = logging.getLogger(__name__)
 

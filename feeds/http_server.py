@@ -37,7 +37,6 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TextIO, cast
 
@@ -46,6 +45,7 @@ from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from feeds.access_log import AccessLog
+from feeds.server_options import ServerOptions
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +68,6 @@ class AnswerAtOnce(Protocol):
 
     def not_modified_headers(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
         """The headers of the 304 that answers `scope`, or None: the app answers it."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServerOptions:
-    """Where and how to serve: the command line's `--host`, `--port`, `--max-connections`,
-    `--timeout` and `--access-log` (a file, `-` for standard output, None for none)."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    max_connections: int = 1000
-    timeout: float = 10.0  # seconds for a whole request head
-    keep_alive: float = 5.0  # seconds an idle kept-alive connection stays open
-    access_log: str | None = None
 
 
 class RateLimitedLog:

@@ -60,10 +60,11 @@ from starlette.staticfiles import NotModifiedResponse
 from starlette.types import Receive, Scope, Send
 
 from feeds import early_signals
-from feeds.http_server import ServerOptions, serve_async
+from feeds.http_server import serve_async
 from feeds.metrics import Metrics
 from feeds.publish.formats import by_file_name
 from feeds.publish.variants import VARIANTS, Variant
+from feeds.server_options import ServerOptions
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from support.feeds_cli import FEEDS_ENV
 from support.inprocess_server import Running, free_port, running
 from support.waiting import wait_for
 
-from feeds.http_server import ServerOptions, serve_async
+from feeds.http_server import serve_async
 from feeds.metrics import Metrics
 from feeds.model import FetchOutcome, SourceResult
 from feeds.publish.files import write_if_changed
 from feeds.serve import accepted_variants, create_app
+from feeds.server_options import ServerOptions
 
 
 @dataclass
@@ -615,7 +616,7 @@ def test_serve_blocks_and_exits_cleanly_on_a_signal(out: Path, sig: signal.Signa
     port = free_port()
     code = (
         "import sys; from pathlib import Path; from feeds.serve import serve\n"
-        "from feeds.http_server import ServerOptions\n"
+        "from feeds.server_options import ServerOptions\n"
         f"serve(Path({str(out)!r}), ServerOptions('127.0.0.1', {port}), cache_seconds=60)\n"
         "print('returned', flush=True)\n"
     )

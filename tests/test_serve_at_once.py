@@ -15,9 +15,9 @@ import pytest
 from starlette.types import Receive, Scope, Send
 from support.inprocess_server import Running, running
 
-from feeds.http_server import ServerOptions
 from feeds.publish.files import write_if_changed
 from feeds.serve import Site, create_app
+from feeds.server_options import ServerOptions
 
 FEED = (
     "<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">"

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 
 from starlette.types import ASGIApp
 
-from feeds.http_server import AnswerAtOnce, ServerOptions, serve_async
+from feeds.http_server import AnswerAtOnce, serve_async
 from feeds.serve import Site
+from feeds.server_options import ServerOptions
 
 
 def free_port() -> int:
