@@ -81,6 +81,7 @@ class SourceKind(StrEnum):
 
     REMOTE = "remote"
     LOCAL = "local"
+    PAGE = "page"
 
 
 @dataclass(frozen=True, slots=True)

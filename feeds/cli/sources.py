@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import click
 
 from feeds.cli.errors import EXIT_CONFIG, Fatal, Refused, failed
+from feeds.cli.page_source import PageRequest, add_page, page_options
 from feeds.config import (
     DEFAULT_INTERVAL,
     Config,
@@ -140,6 +141,7 @@ def sources() -> None:
 @click.option(
     "--no-check", is_flag=True, help="Do not fetch the URL: take it as the feed URL as it is."
 )
+@page_options
 @click.pass_context
 def add(
     ctx: click.Context,
@@ -148,8 +150,36 @@ def add(
     name: str | None,
     interval: str | None,
     no_check: bool,
+    preview: bool,
+    item: str | None,
+    title: str | None,
+    link: str | None,
+    date: str | None,
+    date_format: str | None,
+    summary: str | None,
+    image: str | None,
 ) -> None:
-    """Add the feed at URL (or the feed an HTML page at URL links to) to the config."""
+    """Add the feed at URL (or the feed an HTML page at URL links to) to the config.
+
+    With --items, URL is a page without a feed: a page source is written, whose entries
+    are the elements --items selects (after showing the first of them)."""
+    if item is not None:
+        selectors = {
+            "item": item,
+            "title": title,
+            "link": link,
+            "date": date,
+            "date_format": date_format,
+            "summary": summary,
+            "image": image,
+        }
+        _add_page(ctx, url, category, name, interval, preview, selectors)
+        return
+    if preview or any((title, date, date_format, summary, image)):
+        raise click.UsageError(
+            "--preview, --title, --date, --date-format, --summary and --image are for page "
+            "sources: give --items too"
+        )
     url = _checked_url(url)
     category = " ".join(category.split())
     if not category:
@@ -189,6 +219,39 @@ def add(
         raise failed(f"{path}: {exc}; nothing written", exc) from None
     _write(path, original, new_text)
     click.echo(f"Added source {name!r} ({category}): {feed_url} to {path}")
+
+
+def _add_page(
+    ctx: click.Context,
+    url: str,
+    category: str,
+    name: str | None,
+    interval: str | None,
+    preview: bool,
+    selectors: dict[str, str | None],
+) -> None:
+    url = _checked_url(url)
+    category = " ".join(category.split())
+    if not category:
+        raise click.BadParameter("must not be empty", param_hint="--category")
+    if interval is not None:
+        try:
+            parse_duration(interval)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--interval") from None
+    path = _config_path(ctx)
+    original = _read(path)
+    config = _load(path)
+    text = _decode(path, original)
+    _refuse_duplicate(_configured(text), name, url)
+    given = {key: value for key, value in selectors.items() if value is not None}
+    request = PageRequest(url, category, name, interval, given)
+    new_text = add_page(config, path, text, request, preview=preview)
+    if new_text is None:
+        click.echo("Preview only: nothing written")
+        return
+    _write(path, original, new_text)
+    click.echo(f"Added page source ({category}): {url} to {path}")
 
 
 def _configured(text: str) -> list[dict[str, Any]]:

@@ -10,11 +10,12 @@ from feeds.model import SourceKind
 from feeds.sources.feed_kind import FEED
 from feeds.sources.files_kind import FILES
 from feeds.sources.kind import KindDescription, Target
+from feeds.sources.page_kind import PAGE
 
 if TYPE_CHECKING:
     from feeds.sources.reader import ReadContext, SourceReader
 
-KINDS: Mapping[SourceKind, KindDescription] = {kind.kind: kind for kind in (FEED, FILES)}
+KINDS: Mapping[SourceKind, KindDescription] = {kind.kind: kind for kind in (FEED, FILES, PAGE)}
 
 
 def describe(kind: SourceKind) -> KindDescription:
