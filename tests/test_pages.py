@@ -3,6 +3,7 @@ and the whole way through `feeds update` into the published Atom, with condition
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from feeds.opml_file import write_opml
 from feeds.parse import ParseError
 from feeds.parse.page import parse_page
 from feeds.sources.page_kind import PageOptions
+from feeds.workers import BodyJob, ParserPool
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -67,6 +69,15 @@ DOCS = [
     ListItem("Protokoll", "https://other.example/protokoll.html"),
 ]
 
+PRESS_OPTIONS = PageOptions(
+    item="article.press",
+    title="h2",
+    link="a",
+    date="span.datum",
+    date_format=PRESS_DATE_FORMAT,
+    summary="p.teaser",
+    image="img",
+)
 PRESS_KEYS = (
     'item = "article.press"\ntitle = "h2"\nlink = "a"\ndate = "span.datum"\n'
     f'date_format = "{PRESS_DATE_FORMAT}"\nsummary = "p.teaser"\nimage = "img"\n'
@@ -98,15 +109,7 @@ def test_a_page_source_is_read_with_its_selectors(tmp_path: Path) -> None:
     [source] = load_config(path).sources
     assert source.kind is SourceKind.PAGE
     assert source.url == "https://stadt.example/presse/"
-    assert source.options == PageOptions(
-        item="article.press",
-        title="h2",
-        link="a",
-        date="span.datum",
-        date_format=PRESS_DATE_FORMAT,
-        summary="p.teaser",
-        image="img",
-    )
+    assert source.options == PRESS_OPTIONS
 
 
 @pytest.mark.parametrize(
@@ -495,15 +498,7 @@ def test_sources_add_previews_a_page_then_writes_it(
     assert added.returncode == 0, added.stderr
     [source] = load_config(config).sources
     assert (source.name, source.kind, source.url) == ("Presse", SourceKind.PAGE, page)
-    assert source.options == PageOptions(
-        item="article.press",
-        title="h2",
-        link="a",
-        date="span.datum",
-        date_format=PRESS_DATE_FORMAT,
-        summary="p.teaser",
-        image="img",
-    )
+    assert source.options == PRESS_OPTIONS
     again = run_feeds(*args, "--name", "Presse 2")
     assert again.returncode == 2 and "already configured" in again.stderr
 
@@ -517,3 +512,43 @@ def test_a_page_source_is_no_feed_to_export(tmp_path: Path) -> None:
     opml = write_opml(load_config(path).sources, title="t")
     assert b"https://stadt.example/feed.xml" in opml
     assert b"presse" not in opml
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"", "not an HTML page"),
+        (b"\x00\x01\x02\xff" * 1000, "matched nothing"),
+        (b'{"items": [{"title": "json, not html"}]}', "matched nothing"),
+    ],
+)
+def test_what_is_no_list_page_is_an_error_not_an_empty_success(body: bytes, error: str) -> None:
+    with pytest.raises(ParseError, match=error):
+        _parse(body, SIMPLE)
+
+
+def test_a_page_url_that_is_no_web_address_is_a_config_error(tmp_path: Path) -> None:
+    keys = 'item = "li"\ntitle = "b"\nlink = "a"'
+    path = _config(tmp_path, _page_source("P", "javascript:alert(1)", "C", keys))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert (
+        "sources[1] (\"P\") key 'page': must be an absolute http(s) URL, not 'javascript:alert(1)'"
+        in str(caught.value)
+    )
+
+
+def test_a_page_parse_runs_in_the_worker_pool_under_the_parse_deadline() -> None:
+    # A valid XPath whose cost grows with the cube of the page: the worker is killed at the
+    # deadline and the source fails with the pool's reason, as a feed's parse would.
+    options = PageOptions(item="xpath://li[count(//li[count(//li) > 0]) > 0]", title="b", link="a")
+    body = b"<ul>" + b"<li><b>t</b><a href=/x>x</a></li>" * 3000 + b"</ul>"
+    source = Source("S", SourceKind.PAGE, timedelta(hours=1), url="https://s.example/",
+                    category="C", options=options)  # fmt: skip
+    job = BodyJob(body, "https://s.example/", {}, source, NOW, None)
+    pool = ParserPool(workers=1, deadline=2.0)
+    try:
+        digest = asyncio.run(pool.digest(job))
+    finally:
+        pool.close()
+    assert (digest.normalised, digest.error) == (None, "parsing took longer than 2s")

@@ -49,7 +49,7 @@ class PageRequest:
     category: str
     name: str | None
     interval: str | None
-    selectors: dict[str, str]  # page key -> value, only those given
+    selectors: dict[str, str | None]  # page key -> value (None: not given)
 
 
 def checked_options(selectors: dict[str, str]) -> PageOptions:
@@ -69,7 +69,8 @@ def add_page(
 ) -> str | None:
     """Show the first entries the page gives; unless `preview`, the config text with the
     source added (None when only previewing). Refuses a page that gives no entries."""
-    options = checked_options(request.selectors)
+    given = {key: value for key, value in request.selectors.items() if value is not None}
+    options = checked_options(given)
     name = request.name or request.url
     interval = parse_duration(request.interval) if request.interval else DEFAULT_INTERVAL
     source = Source(
@@ -96,7 +97,7 @@ def add_page(
     if preview:
         return None
     name = request.name or reading.feed.title or request.url
-    extra = tuple((key, value) for key, value in request.selectors.items())
+    extra = tuple(given.items())
     new = NewSource(name, request.url, request.category, request.interval, key="page", extra=extra)
     try:
         return add_sources(text, [new])

@@ -163,19 +163,7 @@ def add(
 
     With --items, URL is a page without a feed: a page source is written, whose entries
     are the elements --items selects (after showing the first of them)."""
-    if item is not None:
-        selectors = {
-            "item": item,
-            "title": title,
-            "link": link,
-            "date": date,
-            "date_format": date_format,
-            "summary": summary,
-            "image": image,
-        }
-        _add_page(ctx, url, category, name, interval, preview, selectors)
-        return
-    if preview or any((title, date, date_format, summary, image)):
+    if item is None and (preview or any((title, date, date_format, summary, image))):
         raise click.UsageError(
             "--preview, --title, --date, --date-format, --summary and --image are for page "
             "sources: give --items too"
@@ -199,6 +187,12 @@ def add(
     text = _decode(path, original)
     existing = _configured(text)
     _refuse_duplicate(existing, name, url)
+    if item is not None:
+        page = {"item": item, "title": title, "link": link, "date": date,
+                "date_format": date_format, "summary": summary, "image": image}  # fmt: skip
+        request = PageRequest(url, category, name, interval, page)
+        _add_page(config, path, original, text, request, preview)
+        return
 
     feed_url, title = url, None
     if not no_check:
@@ -222,36 +216,15 @@ def add(
 
 
 def _add_page(
-    ctx: click.Context,
-    url: str,
-    category: str,
-    name: str | None,
-    interval: str | None,
-    preview: bool,
-    selectors: dict[str, str | None],
+    config: Config, path: Path, original: bytes, text: str, request: PageRequest, preview: bool
 ) -> None:
-    url = _checked_url(url)
-    category = " ".join(category.split())
-    if not category:
-        raise click.BadParameter("must not be empty", param_hint="--category")
-    if interval is not None:
-        try:
-            parse_duration(interval)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--interval") from None
-    path = _config_path(ctx)
-    original = _read(path)
-    config = _load(path)
-    text = _decode(path, original)
-    _refuse_duplicate(_configured(text), name, url)
-    given = {key: value for key, value in selectors.items() if value is not None}
-    request = PageRequest(url, category, name, interval, given)
+    """`feeds sources add PAGE --items ...`, once the config is read and the URL is free."""
     new_text = add_page(config, path, text, request, preview=preview)
     if new_text is None:
         click.echo("Preview only: nothing written")
         return
     _write(path, original, new_text)
-    click.echo(f"Added page source ({category}): {url} to {path}")
+    click.echo(f"Added page source ({request.category}): {request.url} to {path}")
 
 
 def _configured(text: str) -> list[dict[str, Any]]:
