@@ -30,7 +30,7 @@ from feeds.config import Config, ConfigError, load_config
 from feeds.early_signals import StartupSignals
 from feeds.lifecycle import start_line, stop_line
 from feeds.metrics import Metrics
-from feeds.model import Source, SourceKind, SourceResult
+from feeds.model import Source, SourceResult
 from feeds.publish.files import sweep_temp_files
 from feeds.publish.orchestrate import (
     Published,
@@ -38,7 +38,7 @@ from feeds.publish.orchestrate import (
     publish_and_announce,
     publish_pending,
 )
-from feeds.sources.local import local_fingerprint
+from feeds.sources.kinds import describe
 from feeds.sources.reader import Clock
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, publisher_lock
@@ -195,10 +195,11 @@ class Daemon:
             self.metrics.observe_tick(loop)
 
     def _local_changed(self, source: Source) -> bool:
-        # Local sources are re-read only when their files changed (always due otherwise).
-        if source.kind is not SourceKind.LOCAL:
+        # Kinds that are always due (local files) are re-read only when they changed.
+        tell = describe(source.kind).fingerprint
+        if tell is None:
             return True
-        fingerprint = local_fingerprint(source)
+        fingerprint = tell(source)
         if self.local_prints.get(source.name) == fingerprint:
             return False
         self.local_prints[source.name] = fingerprint

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.config import Config
-from feeds.model import FetchOutcome, FetchState
+from feeds.model import FetchOutcome, FetchState, SourceKind
 from feeds.shorten import shorten
+from feeds.sources.kinds import describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,7 @@ def outcome_text(row: SourceStatus) -> str:
 
 def next_due_text(row: SourceStatus, now: datetime) -> str:
     """When the source is next fetched, and why when that is later than its interval."""
-    if row.kind == "local":
+    if not describe(SourceKind(row.kind)).scheduled:
         return "on change"
     if row.outcome == FetchOutcome.GONE.value:
         return "never (410 Gone)"

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from feeds.model import Article, Category, Origin, SourceKind
+from feeds.model import Article, Category, Origin
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_if_changed
 from feeds.publish.formats import FORMATS, archive_format
@@ -156,9 +156,9 @@ def _source_pages(
     layout = site.layout
     names: dict[str, list[str]] = {}
     for origin in sources:
-        if origin.kind is SourceKind.LOCAL:
+        if origin.own_pages:
             names.setdefault(layout.source_page(origin.name), []).append(origin.name)
-    local = {origin.name for origin in sources if origin.kind is SourceKind.LOCAL}
+    local = {origin.name for origin in sources if origin.own_pages}
     listed: dict[str, list[Article]] = {page: [] for page in names}
     for article in everything:
         if article.link is None or article.source in local:
