@@ -21,8 +21,10 @@ from lxml.cssselect import CSSSelector
 
 from feeds import PROJECT_URL, __version__
 from feeds.errors import FeedsError
-from feeds.model import Rule, RuleAction, Source, SourceKind
+from feeds.model import Rule, RuleAction, Source
 from feeds.source_identity import normalise_url
+from feeds.sources.kind import KindDescription, Target
+from feeds.sources.kinds import KINDS, describe, marker_keys
 from feeds.web_url import is_web_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
@@ -103,6 +105,8 @@ MAX_SELECTOR = 1000  # characters of a content_selector: a real one is under 100
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)", re.IGNORECASE)
 _DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _RULE_FIELDS = ("title", "content", "author", "link")
+# The keys of every [[sources]] table; a kind adds the key that marks it and its own.
+_SOURCE_KEYS = {"name", "category", "interval", "language", "timezone", "rules"}
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _OWN = 'give the feeds a folder of their own, e.g. dir = "../output"'
@@ -378,7 +382,9 @@ class _ConfigReader:
             if source.url is not None:
                 other = urls.setdefault(normalise_url(source.url), where)
                 if other != where:
-                    self.problem(where, "url", f"same feed as {other} ({source.url!r})")
+                    kind = describe(source.kind)
+                    noun = "feed" if kind.is_feed else "address"
+                    self.problem(where, kind.key, f"same {noun} as {other} ({source.url!r})")
             elif source.path is not None:
                 path = source.path.resolve()
                 clash = next((o for o in folders if _overlap(path, o[1])), None)
@@ -458,11 +464,14 @@ class _ConfigReader:
         return tuple(rules)
 
     def read_source(self, data: Mapping[str, Any], where: str, name: str) -> Source | None:
-        keys = {"name", "url", "path", "category", "interval", "language", "timezone", "rules"}
-        self.check_keys(data, where, keys | FULL_TEXT_KEYS)
+        """One [[sources]] table: the keys every source has, and its kind's own (the kind
+        is the one whose key is present: url, path, ...; see `feeds.sources.kinds`)."""
+        marked = [kind for kind in KINDS.values() if kind.key in data]
+        kind = marked[0] if len(marked) == 1 else None
+        own = kind.own_keys if kind is not None else frozenset()
+        self.check_keys(data, where, _SOURCE_KEYS | set(marker_keys()) | own | FULL_TEXT_KEYS)
         before = len(self.problems)
-        url = self.get(data, where, "url", str, None)
-        path = self.get(data, where, "path", str, None)
+        target = self.get(data, where, kind.key, str, None) if kind is not None else None
         category = self.get(data, where, "category", str, None)
         if category is not None and not category.strip():
             self.problem(where, "category", "must not be empty")
@@ -474,43 +483,53 @@ class _ConfigReader:
         language = self.get(data, where, "language", str, None)
         timezone = self.get(data, where, "timezone", str, "UTC")
         rules = self.read_rules(data.get("rules", []), where)
-        full_text, content_selector = self.read_full_text(data, where)
+        full_text, content_selector = self.read_full_text(data, where, kind)
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             self.problem(
                 where, "timezone", f"unknown time zone {timezone!r} (use e.g. Europe/Berlin)"
             )
-        if (url is None) == (path is None):
-            both = "both" if url is not None else "neither"
-            self.problem(where, "url", f"has {both} of 'url' and 'path': give exactly one")
-        elif url is not None:
-            if _CONTROL.search(url):  # urlsplit drops tabs and newlines without a word
-                self.problem(where, "url", "must not contain control characters")
-            elif not is_web_url(url):
-                self.problem(where, "url", f"must be an absolute http(s) URL, not {url!r}")
-            if category is None:
-                self.problem(where, "category", "missing: a remote source needs a category")
-        if len(self.problems) > before:
+        if kind is None:
+            keys = [f"'{key}'" for key in marker_keys()]
+            named = " and ".join([", ".join(keys[:-1]), keys[-1]])
+            self.problem(
+                where, "url", f"has {'both' if marked else 'neither'} of {named}: give exactly one"
+            )
             return None
-        kind = SourceKind.REMOTE if url is not None else SourceKind.LOCAL
+        options = None
+        if kind.read_options is not None:
+            options = kind.read_options(data, lambda key, text: self.problem(where, key, text))
+        if target is not None and kind.target is Target.WEB:
+            if _CONTROL.search(target):  # urlsplit drops tabs and newlines without a word
+                self.problem(where, kind.key, "must not contain control characters")
+            elif not is_web_url(target):
+                self.problem(where, kind.key, f"must be an absolute http(s) URL, not {target!r}")
+        if category is None and kind.needs_category:
+            self.problem(where, "category", f"missing: a {kind.noun} needs a category")
+        if len(self.problems) > before or target is None:
+            return None
+        web = kind.target is Target.WEB
         return Source(
             name=name,
-            kind=kind,
+            kind=kind.kind,
             interval=interval,
-            url=url,
-            path=self.resolve(path) if path is not None else None,
+            url=target if web else None,
+            path=None if web else self.resolve(target),
             category=category,
             language=language,
             timezone=timezone,
             rules=rules,
+            options=options,
             full_text=full_text,
             content_selector=content_selector,
         )
 
-    def read_full_text(self, data: Mapping[str, Any], where: str) -> tuple[bool, str | None]:
-        """`full_text` and `content_selector` of a remote source: whether to fetch each
-        entry's page for its article text, and where on the page the article is."""
+    def read_full_text(
+        self, data: Mapping[str, Any], where: str, kind: KindDescription | None
+    ) -> tuple[bool, str | None]:
+        """`full_text` and `content_selector` of a source fetched from the web: whether to
+        fetch each entry's page for its article text, and where on the page the article is."""
         full_text = self.get(data, where, "full_text", bool, False)
         selector = self.get(data, where, "content_selector", str, None)
         if selector is not None and len(selector) > MAX_SELECTOR:
@@ -523,7 +542,8 @@ class _ConfigReader:
             if data.get("full_text") is False:
                 self.problem(where, "content_selector", "is set but full_text = false")
             full_text = True  # a selector says where the full text is: it asks for it
-        if full_text and "url" not in data:
+        if full_text and kind is not None and kind.target is not Target.WEB:
             key = "content_selector" if selector is not None else "full_text"
-            self.problem(where, key, "applies to remote sources (url) only")
+            web = ", ".join(k.key for k in KINDS.values() if k.target is Target.WEB)
+            self.problem(where, key, f"applies to sources fetched from the web ({web}) only")
         return full_text, selector

@@ -30,6 +30,7 @@ from tomlkit.items import AoT, Comment, Table, Whitespace
 from feeds.config import Config, ConfigError, load_config
 from feeds.errors import FeedsError
 from feeds.source_identity import normalise_url
+from feeds.sources.kinds import marker_keys, web_keys
 
 __all__ = [
     "ConfigWriteError",
@@ -77,17 +78,21 @@ class UnknownSourceError(EditError):
 
 @dataclass(frozen=True, slots=True)
 class NewSource:
-    """A remote source to add, as it will be written."""
+    """A source to add, as it will be written: a remote feed (`key` "url"), or another web
+    kind with its own keys (`extra`, e.g. a page's selectors)."""
 
     name: str
     url: str
     category: str
     interval: str | None = None
     language: str | None = None
+    key: str = "url"  # the key that marks its kind (`feeds.sources.kinds`)
+    extra: tuple[tuple[str, str], ...] = ()
 
     def table(self) -> dict[str, str]:
         """The keys of its ``[[sources]]`` table, in writing order."""
-        keys = {"name": self.name, "url": self.url, "category": self.category}
+        keys = {"name": self.name, self.key: self.url, "category": self.category}
+        keys.update(self.extra)
         if self.interval is not None:
             keys["interval"] = self.interval
         if self.language is not None:
@@ -114,7 +119,7 @@ def configured_sources(text: str) -> list[dict[str, Any]]:
 
 
 def _where(table: Mapping[str, Any]) -> str:
-    for key in ("url", "path"):
+    for key in marker_keys():
         if isinstance(table.get(key), str):
             return str(table[key])
     return ""
@@ -139,9 +144,11 @@ class SourceIndex:
     def add(self, table: Mapping[str, Any]) -> None:
         """Index one more source table (the first of equal URLs or names stays found)."""
         self._labels[id(table)] = _label(table, len(self._labels))
-        url, name = table.get("url"), table.get("name")
-        if isinstance(url, str):
-            self._by_url.setdefault(normalise_url(url), table)
+        name = table.get("name")
+        for key in web_keys():
+            url = table.get(key)
+            if isinstance(url, str):
+                self._by_url.setdefault(normalise_url(url), table)
         if isinstance(name, str):
             self._by_name.setdefault(name, table)
 

@@ -30,7 +30,7 @@ from feeds.config import Config, ConfigError, load_config
 from feeds.early_signals import StartupSignals
 from feeds.lifecycle import start_line, stop_line
 from feeds.metrics import Metrics
-from feeds.model import Source, SourceKind, SourceResult
+from feeds.model import Source, SourceResult
 from feeds.publish.files import sweep_temp_files
 from feeds.publish.orchestrate import (
     Published,
@@ -38,7 +38,7 @@ from feeds.publish.orchestrate import (
     publish_and_announce,
     publish_pending,
 )
-from feeds.sources.local import local_fingerprint
+from feeds.sources.kinds import describe
 from feeds.sources.reader import Clock
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore, publisher_lock
@@ -47,7 +47,7 @@ from feeds.update.run import Job, Updater
 from feeds.workers import ParserPool
 
 if TYPE_CHECKING:
-    from feeds.http_server import ServerOptions
+    from feeds.server_options import ServerOptions
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,14 @@ class Daemon:
             health_max_age=self.settings.health_max_age,
             cache_seconds=cache_seconds(self.config),
         )
-        return asyncio.create_task(serve_async(app, self.settings.serve, stop=self.server_stop))
+        return asyncio.create_task(
+            serve_async(
+                app,
+                self.settings.serve,
+                stop=self.server_stop,
+                answer_at_once=app,
+            )
+        )
 
     def _stop(self, signum: int) -> None:
         if not self.stopping.is_set():
@@ -188,10 +195,11 @@ class Daemon:
             self.metrics.observe_tick(loop)
 
     def _local_changed(self, source: Source) -> bool:
-        # Local sources are re-read only when their files changed (always due otherwise).
-        if source.kind is not SourceKind.LOCAL:
+        # Kinds that are always due (local files) are re-read only when they changed.
+        tell = describe(source.kind).fingerprint
+        if tell is None:
             return True
-        fingerprint = local_fingerprint(source)
+        fingerprint = tell(source)
         if self.local_prints.get(source.name) == fingerprint:
             return False
         self.local_prints[source.name] = fingerprint

@@ -15,7 +15,14 @@ fast; what it lacks against slow or many clients is added here, in a protocol su
   file), or the cap is lowered to fit the limit, so clients cannot run the process out of
   descriptors;
 - **accept errors** (`EMFILE` and its kin), which the event loop reports per event, are
-  logged at most once per second with a count of those left out.
+  logged at most once per second with a count of those left out;
+- **304s without a task**: a feed reader's poll is a conditional GET answered 304, most of
+  the traffic of a feed server. uvicorn runs every request as an asyncio task through the
+  ASGI app, which costs several times the stat calls that decide a 304. The app may hand the
+  server an `AnswerAtOnce`: the protocol asks it as soon as a request head is parsed and, when
+  it gives a 304's headers, writes the response there and then, keeping uvicorn's keep-alive,
+  pipelining and flow-control bookkeeping. With the access log on, every request goes
+  through the app (which logs it).
 
 The access log (off by default) is feeds/access_log.py.
 """
@@ -30,15 +37,15 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any, ClassVar, Protocol, TextIO, cast
 
 import uvicorn
-from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import ASGIApp, Scope
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from feeds.access_log import AccessLog
+from feeds.server_options import ServerOptions
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,8 @@ FDS_RESERVED = 64  # listening socket, logs, the store, the daemon's own
 WRITE_BUFFER = 16 * 1024  # bytes queued per connection before the response waits for the client
 GRACEFUL_SHUTDOWN = 5  # seconds requests in flight get when the server stops
 _RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_NOT_MODIFIED = b"HTTP/1.1 304 Not Modified\r\n"
+_CLOSE = b"connection: close\r\n"
 _REFUSAL = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Content-Length: 21\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
@@ -54,17 +63,11 @@ _REFUSAL = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ServerOptions:
-    """Where and how to serve: the command line's `--host`, `--port`, `--max-connections`,
-    `--timeout` and `--access-log` (a file, `-` for standard output, None for none)."""
+class AnswerAtOnce(Protocol):
+    """What may answer a request's 304 without running the ASGI app."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    max_connections: int = 1000
-    timeout: float = 10.0  # seconds for a whole request head
-    keep_alive: float = 5.0  # seconds an idle kept-alive connection stays open
-    access_log: str | None = None
+    def not_modified_headers(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
+        """The headers of the 304 that answers `scope`, or None: the app answers it."""
 
 
 class RateLimitedLog:
@@ -101,8 +104,11 @@ class _GuardedProtocol(HttpToolsProtocol):
     max_connections: ClassVar[int]
     head_timeout: ClassVar[float]
     refusals: ClassVar[RateLimitedLog]
+    answer_at_once: ClassVar[AnswerAtOnce | None]
 
     head_deadline: asyncio.TimerHandle | None = None
+    completing = False  # inside on_response_complete: a completion asked for is looped, not nested
+    completion_asked = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections:
@@ -122,11 +128,55 @@ class _GuardedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # For the next request on this connection, unless a pipelined one (its head already
-        # read) has just started: its response may take as long as its client reads.
-        if not self.transport.is_closing() and self.cycle.response_complete:
-            self._arm_head_deadline()
+        # A response completed at once starts the next pipelined request, which may complete
+        # at once too: loop rather than nest, however many requests one packet carried.
+        if self.completing:
+            self.completion_asked = True
+            return
+        self.completing = True
+        try:
+            self.completion_asked = True
+            while self.completion_asked:
+                self.completion_asked = False
+                super().on_response_complete()
+                # For the next request on this connection, unless a pipelined one (its head
+                # already read) has just started: its response may take as long as its
+                # client reads.
+                if not self.transport.is_closing() and self.cycle.response_complete:
+                    self._arm_head_deadline()
+        finally:
+            self.completing = False
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # Not while the client is not reading what was sent (the app's send waits for it),
+        # nor for uvicorn's own refusals (`app` is then not ours).
+        if self.answer_at_once is not None and app is self.app and not self.flow.write_paused:
+            try:
+                # The scope uvicorn hands the ASGI app, typed there as its own TypedDict.
+                headers = self.answer_at_once.not_modified_headers(cast(Scope, cycle.scope))
+            except Exception:  # the app meets the same fault, and answers and logs it
+                headers = None
+            if headers is not None:
+                self._not_modified(cycle, headers)
+                return
+        super()._start_asgi_task(cycle, app)
+
+    def _not_modified(
+        self, cycle: RequestResponseCycle, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Write a 304 for `cycle` and complete it, as uvicorn's send would."""
+        content = [_NOT_MODIFIED]
+        for name, value in (*cycle.default_headers, *headers):
+            content.extend((name, b": ", value, b"\r\n"))
+        if not cycle.keep_alive:
+            content.append(_CLOSE)
+        content.append(b"\r\n")
+        self.transport.write(b"".join(content))
+        cycle.response_started = cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.head_deadline is not None:
@@ -144,13 +194,16 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def _protocol_for(options: ServerOptions, max_connections: int) -> type[_GuardedProtocol]:
+def _protocol_for(
+    options: ServerOptions, max_connections: int, answer_at_once: AnswerAtOnce | None
+) -> type[_GuardedProtocol]:
     class Protocol(_GuardedProtocol):
         pass
 
     Protocol.max_connections = max_connections
     Protocol.head_timeout = options.timeout
     Protocol.refusals = RateLimitedLog(log, logging.WARNING)
+    Protocol.answer_at_once = None if options.access_log is not None else answer_at_once
     return Protocol
 
 
@@ -227,8 +280,12 @@ async def serve_async(
     options: ServerOptions,
     ready: asyncio.Event | None = None,
     stop: asyncio.Event | None = None,
+    answer_at_once: AnswerAtOnce | None = None,
 ) -> None:
     """Serve `app` inside the running event loop until `stop` is set (or the task is cancelled).
+
+    `answer_at_once`, if given, answers the 304s it can without running `app` (see the
+    module docstring); it must answer exactly as `app` would.
 
     Installs no signal handlers: the caller owns them. `ready` is set once the socket
     listens; the bound address (useful with port 0) is logged at info level as
@@ -247,7 +304,9 @@ async def serve_async(
             app,
             host=host,
             port=port,
-            http=_protocol_for(options, fit_connection_cap(options.max_connections)),
+            http=_protocol_for(
+                options, fit_connection_cap(options.max_connections), answer_at_once
+            ),
             lifespan="off",
             log_config=None,  # keep the project's logging setup
             access_log=False,  # ours is AccessLog, in the combined format

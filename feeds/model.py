@@ -77,13 +77,23 @@ class Rule:
 
 
 class SourceKind(StrEnum):
+    """The kinds of source; what each declares about itself is `feeds.sources.kinds`."""
+
     REMOTE = "remote"
     LOCAL = "local"
+    PAGE = "page"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """The base of a kind's own options (its own [[sources]] keys, validated), which the
+    kind's module defines and its reader reads."""
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A configured source: a remote feed (url) or local article files (path)."""
+    """A configured source: what it reads (a URL or a path, by its kind), and its kind's
+    own options."""
 
     name: str
     kind: SourceKind
@@ -94,6 +104,7 @@ class Source:
     language: str | None = None
     timezone: str = "UTC"  # the zone of local articles' naive dates
     rules: tuple[Rule, ...] = ()  # this source's own rules, applied before the global ones
+    options: SourceOptions | None = None  # the kind's own keys (see `feeds.sources.kind`)
     full_text: bool = False  # fetch each entry's page and publish its article text
     content_selector: str | None = None  # CSS selector of the article on its page (full text)
 
@@ -303,6 +314,7 @@ class Origin:
     error_count: int = 0
     last_error: str | None = None
     fetched: bool = False  # read at least once
+    own_pages: bool = False  # its entries have no page elsewhere: we write theirs and its own
 
     @property
     def health(self) -> str:

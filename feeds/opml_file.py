@@ -23,7 +23,8 @@ from lxml import etree
 from feeds import PROJECT_URL
 from feeds.config import DEFAULT_INTERVAL, format_duration
 from feeds.errors import FeedsError
-from feeds.model import Source, SourceKind
+from feeds.model import Source
+from feeds.sources.kinds import describe
 
 __all__ = ["FEEDS_NS", "OpmlError", "OpmlFeed", "read_opml", "write_opml"]
 
@@ -138,7 +139,7 @@ def write_opml(
     body = etree.SubElement(opml, "body")
     folders: dict[str, etree._Element] = {}
     for source in sources:
-        if source.kind is not SourceKind.REMOTE or source.url is None:
+        if not describe(source.kind).is_feed or source.url is None:
             continue
         category = source.category or "Uncategorised"
         folder = folders.get(category)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
-from feeds.model import FetchState, Origin, Source, SourceKind
+from feeds.model import FetchState, Origin, Source
+from feeds.sources.kind import Target
+from feeds.sources.kinds import describe
 
 
 def source_origins(sources: Iterable[Source], states: Mapping[str, FetchState]) -> list[Origin]:
@@ -18,19 +20,21 @@ def source_origins(sources: Iterable[Source], states: Mapping[str, FetchState]) 
     origins = []
     for source in sources:
         state = states.get(source.name) or FetchState(source=source.name)
-        remote = source.kind is SourceKind.REMOTE
+        kind = describe(source.kind)
+        web = kind.target is Target.WEB
         origins.append(
             Origin(
                 name=source.name,
                 kind=source.kind,
                 title=state.feed_title or source.name,
-                site_url=state.site_url if remote else None,
-                feed_url=(state.url or source.url) if remote else None,
+                site_url=state.site_url if web else None,
+                feed_url=(state.url or source.url) if kind.is_feed and web else None,
                 category=source.category,
                 outcome=state.last_outcome,
                 error_count=state.error_count,
                 last_error=state.last_error,
                 fetched=state.last_fetch is not None,
+                own_pages=kind.own_pages,
             )
         )
     return sorted(origins, key=lambda o: (_TROUBLE[o.health], -o.error_count, o.name.casefold()))

@@ -57,13 +57,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.staticfiles import NotModifiedResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from feeds import early_signals
-from feeds.http_server import ServerOptions, serve_async
+from feeds.http_server import serve_async
 from feeds.metrics import Metrics
 from feeds.publish.formats import by_file_name
 from feeds.publish.variants import VARIANTS, Variant
+from feeds.server_options import ServerOptions
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ _NOT_FOUND_ERRNOS = frozenset(
 )  # fmt: skip
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _METHODS = ("GET", "HEAD")
+_CONDITIONAL = (b"if-none-match", b"if-modified-since")
 CHUNK_SIZE = 16 * 1024  # bytes read and sent at a time: what a waiting client holds, twice
 VALIDATOR_CACHE = 4096  # file versions whose validators are remembered
 ROOT_RECHECK = 1.0  # seconds between lookups of the output folder's real path
@@ -142,7 +144,7 @@ def not_modified(
     with this ETag (quoted) and mtime: `If-None-Match` by weak comparison when present,
     else `If-Modified-Since` (an HTTP date in the future is no validator)."""
     if if_none_match is not None:
-        return if_none_match.strip() == "*" or etag in _tags(if_none_match)
+        return if_none_match == etag or if_none_match.strip() == "*" or etag in _tags(if_none_match)
     if if_modified_since is None:
         return False
     try:
@@ -271,6 +273,58 @@ class _Validators:
     not_modified_headers: list[tuple[bytes, bytes]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """The representation a request asks for (`chosen`: the file or a variant of it), with
+    its type and validators."""
+
+    chosen: _Representation
+    file: _Representation
+    media_type: str
+    validators: _Validators
+
+    def not_modified(self, scope: Scope) -> bool:
+        """Whether the request's validators match this representation (a 304)."""
+        return not_modified(
+            _request_header(scope, b"if-none-match"),
+            _request_header(scope, b"if-modified-since"),
+            self.validators.etag,
+            self.chosen.info.st_mtime,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """A `_Found` remembered until `until` (monotonic seconds)."""
+
+    found: _Found
+    until: float
+
+    def current(self) -> bool:
+        """Whether the file and the variant chosen are still the versions found."""
+        file, chosen = self.found.file, self.found.chosen
+        return _unchanged(file) and (chosen is file or _unchanged(chosen))
+
+
+def _unchanged(representation: _Representation) -> bool:
+    try:
+        info = os.lstat(representation.path)
+    except OSError:
+        return False
+    was = representation.info
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_ino == was.st_ino
+        and info.st_dev == was.st_dev
+        and info.st_size == was.st_size
+        and info.st_mtime_ns == was.st_mtime_ns
+    )
+
+
+def _is_conditional(scope: Scope) -> bool:
+    return any(key in _CONDITIONAL for key, _ in scope["headers"])
+
+
 class _NotModified:
     """A 304 with headers prepared once per version of a file (see `_Files.validators`)."""
 
@@ -291,6 +345,7 @@ class _Files:
         self._root: str | None = None
         self._root_checked = 0.0
         self._validators: OrderedDict[tuple[object, ...], _Validators] = OrderedDict()
+        self._located: OrderedDict[tuple[bytes, str], _Located] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self.respond(scope)
@@ -307,6 +362,57 @@ class _Files:
 
     def respond(self, scope: Scope) -> Response | _NotModified:
         """The response to a GET or HEAD of a file (stat calls only, until a body is due)."""
+        found = self.locate(scope)
+        if not isinstance(found, _Found):
+            return found
+        if found.not_modified(scope):
+            return _NotModified(found.validators.not_modified_headers)
+        opened = _open_regular(found.chosen.path)
+        if opened is None:
+            return _not_found()
+        handle, opened_info = opened  # the file streamed, even if replaced since the stat
+        return _OpenFileResponse(
+            found.chosen.path,
+            handle,
+            opened_info,
+            self.extra_headers(found.chosen.encoding),
+            found.media_type,
+        )
+
+    def not_modified_headers(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
+        """The headers of a 304 when `scope` is a conditional GET or HEAD of a file whose
+        validators it matches; None for anything else (the full path answers it)."""
+        if not _is_conditional(scope):
+            return None
+        found = self.locate(scope)
+        if isinstance(found, _Found) and found.not_modified(scope):
+            return found.validators.not_modified_headers
+        return None
+
+    def locate(self, scope: Scope) -> _Found | Response:
+        """The representation a GET or HEAD asks for, or the response that refuses it.
+
+        What a path and an `Accept-Encoding` resolved to is remembered for up to a second,
+        like the folder's real path, and used only while the file and the variant chosen are
+        still the same versions (an lstat of each): a poll of an unchanged feed then costs
+        those two calls, not the walk down its path.
+        """
+        raw = scope.get("raw_path") or b""
+        accept = _request_header(scope, b"accept-encoding") or ""
+        key = (bytes(raw), accept)
+        remembered = self._located.get(key)
+        now = time.monotonic()
+        if remembered is not None and now < remembered.until and remembered.current():
+            return remembered.found
+        found = self._walk(scope, accept)
+        if isinstance(found, _Found) and raw:
+            self._located[key] = _Located(found, now + ROOT_RECHECK)
+            self._located.move_to_end(key)
+            while len(self._located) > VALIDATOR_CACHE:
+                self._located.popitem(last=False)
+        return found
+
+    def _walk(self, scope: Scope, accept: str) -> _Found | Response:
         parsed = request_segments(scope)
         if parsed is None:
             return _not_found()
@@ -329,28 +435,16 @@ class _Files:
             return _not_found()  # a file asked for as a folder
         if not stat.S_ISREG(info.st_mode):
             return _not_found()
-        chosen = self.representation(scope, real, info)
+        file = _Representation(real, info, None)
+        chosen = self.representation(accept, file)
         media_type = content_type(named)
-        validators = self.validators(chosen, media_type)
-        if not_modified(
-            _request_header(scope, b"if-none-match"),
-            _request_header(scope, b"if-modified-since"),
-            validators.etag,
-            chosen.info.st_mtime,
-        ):
-            return _NotModified(validators.not_modified_headers)
-        opened = _open_regular(chosen.path)
-        if opened is None:
-            return _not_found()
-        handle, opened_info = opened  # the file streamed, even if replaced since the stat
-        return _OpenFileResponse(
-            chosen.path, handle, opened_info, self.extra_headers(chosen.encoding), media_type
-        )
+        return _Found(chosen, file, media_type, self.validators(chosen, media_type))
 
-    def representation(self, scope: Scope, real: str, info: os.stat_result) -> _Representation:
-        """The file, or the first variant the client takes that was made from this version
-        of it (a variant carries its file's mtime; a stale one is passed over)."""
-        accept = _request_header(scope, b"accept-encoding") or ""
+    def representation(self, accept: str, file: _Representation) -> _Representation:
+        """The file, or the first variant a client with this `Accept-Encoding` takes that was
+        made from this version of it (a variant carries its file's mtime; a stale one is
+        passed over)."""
+        real, info = file.path, file.info
         for variant in accepted_variants(accept):
             candidate = f"{real}{variant.suffix}"
             try:
@@ -359,7 +453,7 @@ class _Files:
                 continue
             if stat.S_ISREG(variant_info.st_mode) and variant_info.st_mtime_ns == info.st_mtime_ns:
                 return _Representation(candidate, variant_info, variant.coding)
-        return _Representation(real, info, None)
+        return file
 
     def extra_headers(self, encoding: str | None) -> dict[str, str]:
         extra = {
@@ -435,7 +529,7 @@ def _redirect_to_folder(scope: Scope) -> Response:
     return RedirectResponse(location, status_code=301)
 
 
-class _Site:
+class Site:
     """The app: `/healthz` and `/metrics` through Starlette's routing, every other GET or
     HEAD straight to the files (no router on the hot path), other methods 405."""
 
@@ -456,6 +550,14 @@ class _Site:
         else:
             await self.files(scope, receive, send)
 
+    def not_modified_headers(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
+        """The headers of a 304 for a conditional GET or HEAD of a file whose validators
+        match, else None: what the server may answer without running the app (see
+        `feeds.http_server.AnswerAtOnce`)."""
+        if scope["method"] not in _METHODS or scope["path"] in ("/healthz", "/metrics"):
+            return None
+        return self.files.not_modified_headers(scope)
+
 
 def create_app(
     output_dir: Path,
@@ -463,7 +565,7 @@ def create_app(
     metrics: Metrics | None,
     health_max_age: timedelta,
     cache_seconds: int,
-) -> ASGIApp:
+) -> Site:
     """The ASGI app serving `output_dir` (see the module docstring), plus two endpoints.
 
     `/healthz`: with `metrics` (beside the daemon), 200 or 503 from
@@ -503,7 +605,7 @@ def create_app(
             Route("/metrics", metrics_page, methods=list(_METHODS)),
         ]
     )
-    return _Site(_Files(output_dir, cache_seconds), endpoints)
+    return Site(_Files(output_dir, cache_seconds), endpoints)
 
 
 def serve(
@@ -540,7 +642,7 @@ def serve(
         # `feeds serve` held the signals since it started: what came meanwhile stops us now.
         held = early_signals.release()
         try:
-            await serve_async(app, options, stop=stop)
+            await serve_async(app, options, stop=stop, answer_at_once=app)
         finally:
             if held:  # removing a handler puts back the fatal default: keep them held
                 early_signals.hold()

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.config import Config
-from feeds.model import FetchOutcome, FetchState, FullTextTally
+from feeds.model import FetchOutcome, FetchState, FullTextTally, SourceKind
+from feeds.shorten import shorten
+from feeds.sources.kinds import describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ def outcome_text(row: SourceStatus) -> str:
 
 def next_due_text(row: SourceStatus, now: datetime) -> str:
     """When the source is next fetched, and why when that is later than its interval."""
-    if row.kind == "local":
+    if not describe(SourceKind(row.kind)).scheduled:
         return "on change"
     if row.outcome == FetchOutcome.GONE.value:
         return "never (410 Gone)"
@@ -159,8 +161,7 @@ def narrow_lines(rows: list[SourceStatus], now: datetime, width: int = 80) -> li
 
 
 def _cut(indent: str, text: str, width: int) -> str:
-    line = indent + terminal_safe(text)
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return shorten(indent + terminal_safe(text), width)
 
 
 # C0 and C1 control characters (escape sequences start with ESC or CSI) and DEL.

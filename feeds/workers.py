@@ -25,6 +25,7 @@ from typing import TypeVar
 from feeds.enrich import Enriched, EnrichJob, enrich_articles
 from feeds.model import Source
 from feeds.normalise.article import NormalisedFeed, normalise_feed
+from feeds.sources.kinds import describe
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,17 @@ class Digest:
 
 
 def digest_body(job: BodyJob) -> Digest:
-    """Parse and normalise one body; runs in a worker process, so it must not raise."""
+    """Parse (as the source's kind reads a body) and normalise one body; runs in a worker
+    process, so it must not raise."""
     # Imported here, where parsing runs: feeds that answer 304 need no parser.
-    from feeds.parse import ParseError, parse_feed
+    from feeds.parse import ParseError
 
+    kind = describe(job.source.kind)
+    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
     try:
-        feed = parse_feed(job.body, url=job.url, headers=job.headers)
+        feed = kind.parse(job.body, job.url, job.headers, job.source)
     except ParseError as exc:
-        return Digest(None, error=f"unparseable feed: {exc}")
+        return Digest(None, error=f"{kind.parse_failure}: {exc}")
     normalised = normalise_feed(
         feed, source=job.source, now=job.now, first_seen={}, fallback_base=job.fallback_base
     )

@@ -80,7 +80,9 @@ BETA = Origin(
     site_url="https://beta.example/", feed_url="https://beta.example/rss",
     outcome=FetchOutcome.NEW, fetched=True,
 )  # fmt: skip
-LOKAL = Origin(name="Lokal Redaktion", kind=SourceKind.LOCAL, title="Lokal Redaktion")
+LOKAL = Origin(
+    name="Lokal Redaktion", kind=SourceKind.LOCAL, title="Lokal Redaktion", own_pages=True
+)
 
 
 def site_with(tmp_path: Path, *origins: Origin) -> Site:
@@ -581,8 +583,12 @@ def test_a_hostile_source_title_stays_text_everywhere(tmp_path: Path) -> None:
 
 
 def test_local_sources_whose_names_give_one_folder_share_its_page(tmp_path: Path) -> None:
-    one = Origin(name="Lokal Redaktion", kind=SourceKind.LOCAL, title="Lokal Redaktion")
-    two = Origin(name="lokal-redaktion", kind=SourceKind.LOCAL, title="lokal-redaktion")
+    one = Origin(
+        name="Lokal Redaktion", kind=SourceKind.LOCAL, title="Lokal Redaktion", own_pages=True
+    )
+    two = Origin(
+        name="lokal-redaktion", kind=SourceKind.LOCAL, title="lokal-redaktion", own_pages=True
+    )
     site = site_with(tmp_path, one, two)
     first = article("Lokal Redaktion", "a.md")
     second = article("lokal-redaktion", "b.md", hours=1)

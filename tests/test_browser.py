@@ -21,7 +21,7 @@ import pytest
 from lxml import etree
 from support.default_site import install_default_site
 from support.feeds_cli import FEEDS_ENV
-from test_serve import Running, free_port, running
+from support.inprocess_server import Running, free_port, running
 
 from feeds.serve import create_app
 

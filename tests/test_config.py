@@ -132,7 +132,7 @@ def test_every_problem_is_reported_with_source_and_key(tmp_path: Path) -> None:
     text = "\n".join(found)
     assert all(m.startswith(f"{path}: ") for m in found)
     assert "[output] key 'colour': unknown key" in text
-    assert "sources[1] (\"Both\") key 'url': has both of 'url' and 'path'" in text
+    assert "sources[1] (\"Both\") key 'url': has both of 'url', 'path' and 'page'" in text
     assert "sources[2] (\"Neither\") key 'url': has neither" in text
     assert "sources[3] (\"Both\") key 'name': duplicate name, already used by sources[1]" in text
     assert "sources[3] (\"Both\") key 'interval': bad duration '5x'" in text

@@ -10,7 +10,7 @@ import httpx
 import lxml.html
 import pytest
 from lxml import etree
-from test_serve import running
+from support.inprocess_server import running
 
 from feeds.model import Article, Author, Category, article_id
 from feeds.publish import OutputLayout, Site

@@ -228,13 +228,12 @@ def test_bad_full_text_keys_are_config_errors_naming_source_and_key(
     assert 'sources[1] ("Blog")' in text and key in text and message in text, text
 
 
-def test_full_text_is_for_remote_sources_and_a_selector_asks_for_it(tmp_path: Path) -> None:
+def test_full_text_is_for_web_sources_and_a_selector_asks_for_it(tmp_path: Path) -> None:
     (tmp_path / "local").mkdir()
     with pytest.raises(ConfigError) as caught:
         write_config(tmp_path, '[[sources]]\nname = "L"\npath = "local"\nfull_text = true\n')
-    assert "sources[1] (\"L\") key 'full_text': applies to remote sources (url) only" in str(
-        caught.value
-    )
+    message = "key 'full_text': applies to sources fetched from the web (url, page) only"
+    assert f'sources[1] ("L") {message}' in str(caught.value)
     config = write_config(
         tmp_path,
         '[[sources]]\nname = "A"\nurl = "https://e.org/a"\ncategory = "C"\n'
@@ -311,3 +310,25 @@ def test_a_selector_that_matches_nothing_or_too_little_keeps_the_teaser() -> Non
         extract_article(fetched, "h2")
     body = extract_article(fetched, "div.entry-content")
     assert score(page, html_to_text(body)).recall == 1.0
+
+
+def test_a_page_source_gets_the_full_text_of_its_entries(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    pages = [article_page("german", 11), article_page("breaks", 11)]
+    serve_site(feed_server, pages, ROBOTS)
+    links = "".join(f'<li><a href="{p.path}">{p.title}</a></li>' for p in pages)
+    feed_server.add(
+        "/presse/", f"<html><body><ul>{links}</ul></body></html>".encode(), content_type="text/html"
+    )
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "Presse"\npage = "{feed_server.url("/presse/")}"\n'
+        'category = "Lokal"\nitem = "li"\ntitle = "a"\nlink = "a"\nfull_text = true\n',
+    )
+    update(config)
+    by_link = {a.link: a for a in stored(config).values()}
+    for page in pages:
+        article = by_link[feed_server.url(page.path)]
+        assert article.full_text is not None and article.full_text.error is None
+        assert score(page, html_to_text(article.content)).recall >= 0.9

@@ -9,11 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
@@ -23,73 +21,15 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 from support.feeds_cli import FEEDS_ENV
+from support.inprocess_server import Running, free_port, running
 from support.waiting import wait_for
 
-from feeds.http_server import ServerOptions, serve_async
+from feeds.http_server import serve_async
 from feeds.metrics import Metrics
 from feeds.model import FetchOutcome, SourceResult
 from feeds.publish.files import write_if_changed
 from feeds.serve import accepted_variants, create_app
-
-# -- a server in a thread ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Running:
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@contextmanager
-def running(
-    app: ASGIApp, port: int | None = None, options: ServerOptions | None = None
-) -> Iterator[Running]:
-    """`serve_async` on its own event loop in a thread, stopped through its `stop` event."""
-    port = port or free_port()
-    options = replace(options or ServerOptions(), host="127.0.0.1", port=port)
-    started = threading.Event()
-    box: dict[str, object] = {}
-
-    def main() -> None:
-        async def run() -> None:
-            stop, ready = asyncio.Event(), asyncio.Event()
-            box["loop"], box["stop"] = asyncio.get_running_loop(), stop
-            task = asyncio.ensure_future(serve_async(app, options, ready, stop))
-            waiter = asyncio.ensure_future(ready.wait())
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            started.set()
-            await task
-
-        try:
-            asyncio.run(run())
-        except BaseException as exc:
-            box["error"] = exc
-            started.set()
-
-    thread = threading.Thread(target=main, daemon=True)
-    thread.start()
-    assert started.wait(15), "server did not start"
-    if "error" in box:
-        raise AssertionError(f"server failed: {box['error']!r}")
-    try:
-        yield Running(port)
-    finally:
-        loop, stop = box["loop"], box["stop"]
-        assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(stop, asyncio.Event)
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(15)
-        assert not thread.is_alive(), "server did not stop"
-        assert "error" not in box, box.get("error")
+from feeds.server_options import ServerOptions
 
 
 @dataclass
@@ -676,7 +616,7 @@ def test_serve_blocks_and_exits_cleanly_on_a_signal(out: Path, sig: signal.Signa
     port = free_port()
     code = (
         "import sys; from pathlib import Path; from feeds.serve import serve\n"
-        "from feeds.http_server import ServerOptions\n"
+        "from feeds.server_options import ServerOptions\n"
         f"serve(Path({str(out)!r}), ServerOptions('127.0.0.1', {port}), cache_seconds=60)\n"
         "print('returned', flush=True)\n"
     )

@@ -290,7 +290,8 @@ EXHAUSTED = """
 import asyncio, os, resource, sys
 from pathlib import Path
 from feeds.logs import configure_logging
-from feeds.http_server import ServerOptions, serve_async
+from feeds.http_server import serve_async
+from feeds.server_options import ServerOptions
 from feeds.serve import create_app
 from datetime import timedelta
 

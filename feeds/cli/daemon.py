@@ -12,6 +12,9 @@ from feeds.cli.runtime import daemon_lock, load, log, open_store, run_async, utc
 from feeds.config import parse_duration
 from feeds.lifecycle import serve_start_line, stop_line
 from feeds.publish.orchestrate import cache_seconds
+from feeds.server_options import ServerOptions
+
+DEFAULTS = ServerOptions()
 
 
 def _server_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -20,14 +23,14 @@ def _server_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--max-connections",
             type=click.IntRange(min=1),
-            default=1000,
+            default=DEFAULTS.max_connections,
             show_default=True,
             help="Open connections served at once; more get a 503 and are closed.",
         ),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0.1),
-            default=10.0,
+            default=DEFAULTS.timeout,
             show_default=True,
             help="Seconds a client gets to send a whole request head.",
         ),
@@ -55,8 +58,8 @@ def _server_options(command: Callable[..., None]) -> Callable[..., None]:
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @click.option("--serve", "serve_output", is_flag=True, help="Also serve the output over HTTP.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
-@click.option("--port", default=8080, show_default=True, help="With --serve.")
+@click.option("--host", default=DEFAULTS.host, show_default=True, help="With --serve.")
+@click.option("--port", default=DEFAULTS.port, show_default=True, help="With --serve.")
 @_server_options
 @click.option(
     "--health-max-age",
@@ -107,8 +110,6 @@ def run(
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
     serve_options = None
     if serve_output:
-        from feeds.http_server import ServerOptions  # uvicorn only when asked
-
         serve_options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
     with open_store(config) as store, daemon_lock(store):
         settings = DaemonSettings(
@@ -133,8 +134,8 @@ def run(
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
+@click.option("--host", default=DEFAULTS.host, show_default=True)
+@click.option("--port", default=DEFAULTS.port, show_default=True)
 @_server_options
 @click.pass_obj
 def serve(
@@ -146,7 +147,6 @@ def serve(
     access_log: str | None,
 ) -> None:
     """Serve the output folder to feed readers: ETags, 304s, compressed variants, /healthz."""
-    from feeds.http_server import ServerOptions
     from feeds.serve import serve as serve_output  # the ASGI stack only when asked
 
     config = load(config_path)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import click
 
 from feeds.cli.errors import EXIT_CONFIG, Fatal, Refused, failed
+from feeds.cli.page_source import PageRequest, add_page, page_options
 from feeds.config import (
     DEFAULT_INTERVAL,
     Config,
@@ -140,6 +141,7 @@ def sources() -> None:
 @click.option(
     "--no-check", is_flag=True, help="Do not fetch the URL: take it as the feed URL as it is."
 )
+@page_options
 @click.pass_context
 def add(
     ctx: click.Context,
@@ -148,8 +150,24 @@ def add(
     name: str | None,
     interval: str | None,
     no_check: bool,
+    preview: bool,
+    item: str | None,
+    title: str | None,
+    link: str | None,
+    date: str | None,
+    date_format: str | None,
+    summary: str | None,
+    image: str | None,
 ) -> None:
-    """Add the feed at URL (or the feed an HTML page at URL links to) to the config."""
+    """Add the feed at URL (or the feed an HTML page at URL links to) to the config.
+
+    With --items, URL is a page without a feed: a page source is written, whose entries
+    are the elements --items selects (after showing the first of them)."""
+    if item is None and (preview or any((title, date, date_format, summary, image))):
+        raise click.UsageError(
+            "--preview, --title, --date, --date-format, --summary and --image are for page "
+            "sources: give --items too"
+        )
     url = _checked_url(url)
     category = " ".join(category.split())
     if not category:
@@ -169,6 +187,12 @@ def add(
     text = _decode(path, original)
     existing = _configured(text)
     _refuse_duplicate(existing, name, url)
+    if item is not None:
+        page = {"item": item, "title": title, "link": link, "date": date,
+                "date_format": date_format, "summary": summary, "image": image}  # fmt: skip
+        request = PageRequest(url, category, name, interval, page)
+        _add_page(config, path, original, text, request, preview)
+        return
 
     feed_url, title = url, None
     if not no_check:
@@ -189,6 +213,18 @@ def add(
         raise failed(f"{path}: {exc}; nothing written", exc) from None
     _write(path, original, new_text)
     click.echo(f"Added source {name!r} ({category}): {feed_url} to {path}")
+
+
+def _add_page(
+    config: Config, path: Path, original: bytes, text: str, request: PageRequest, preview: bool
+) -> None:
+    """`feeds sources add PAGE --items ...`, once the config is read and the URL is free."""
+    new_text = add_page(config, path, text, request, preview=preview)
+    if new_text is None:
+        click.echo("Preview only: nothing written")
+        return
+    _write(path, original, new_text)
+    click.echo(f"Added page source ({request.category}): {request.url} to {path}")
 
 
 def _configured(text: str) -> list[dict[str, Any]]:

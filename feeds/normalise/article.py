@@ -20,7 +20,6 @@ from feeds.model import (
     RawEntry,
     RawFeed,
     Source,
-    SourceKind,
     article_id,
 )
 from feeds.normalise import limits
@@ -30,6 +29,7 @@ from feeds.normalise.html import clean_text, safe_url, sanitise_html
 from feeds.normalise.plaintext import plain_text
 from feeds.normalise.podcast import clean_podcast
 from feeds.normalise.warnings import WarningTally
+from feeds.sources.kinds import describe
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
 FEED_TITLE_LIMIT = 200  # characters of a source feed's own title, shown on every entry
@@ -133,7 +133,8 @@ def _site_url(link: str | None) -> str | None:
 
 def _where(raw: RawEntry, source: Source, key: str) -> str:
     # A file names itself; a remote entry is named by its id.
-    return raw.location if raw.location and source.kind is SourceKind.LOCAL else repr(key)
+    by_location = describe(source.kind).entries_by_location
+    return raw.location if raw.location and by_location else repr(key)
 
 
 def with_first_seen(

@@ -249,6 +249,33 @@ def read_date(text: str | None, default_tz: tzinfo) -> datetime | None:
         return None
 
 
+def read_formatted_date(text: str | None, date_format: str, default_tz: tzinfo) -> datetime | None:
+    """A date in a form the source configured (`strptime` directives, e.g. ``%d.%m.%Y``),
+    in `default_tz` unless the format reads a zone (``%z``); None when it does not fit or is
+    out of range. For pages whose dates our own reader cannot read, or reads otherwise."""
+    if text is None or len(text) > MAX_LENGTH:
+        return None
+    try:
+        value = datetime.strptime(" ".join(text.split()), date_format)
+        return _checked(value if value.tzinfo is not None else value.replace(tzinfo=default_tz))
+    except (ValueError, OverflowError):  # ImpossibleDateError included: not a guess
+        return None
+
+
+def check_date_format(date_format: str) -> None:
+    """Raise ValueError unless `date_format` is a `strptime` format that reads back a date
+    it wrote (so it names at least the day, month and year)."""
+    sample = datetime(2025, 5, 10, 11, 33)
+    if "%" not in date_format:
+        raise ValueError(f"{date_format!r} has no % directive (use e.g. '%d.%m.%Y')")
+    try:
+        read = datetime.strptime(sample.strftime(date_format), date_format)
+    except ValueError as exc:
+        raise ValueError(f"{date_format!r} does not read what it writes: {exc}") from None
+    if read.date() != sample.date():
+        raise ValueError(f"{date_format!r} must name the day, month and year")
+
+
 def read_zoned_date(text: str | None) -> datetime | None:
     """A date that names its zone, as UTC; None when it names none (the caller cannot know
     the source's zone: the normaliser reads it then), or is unreadable or impossible."""

@@ -28,6 +28,7 @@ CATEGORY = 100  # a category name; its slug names a folder, so it must stay shor
 SUMMARY = 10_000  # of the summary's HTML; the published teaser is shorter still
 CONTENT = 1_000_000  # of the content's HTML: a long book chapter, 10x under lxml's limit
 MAX_ENCLOSURES = 20
+PAGE_ITEMS = 500  # entries read from one page source's page; a list page shows far fewer
 MEDIA_TYPE = 255  # RFC 6838's limit on a media type name
 LANGUAGE = 35  # the store's column; BCP 47 tags are far shorter
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from feeds.shorten import shorten
+
 EXAMPLES = 3  # examples kept per kind
 EXAMPLE_LIMIT = 80  # characters of one example
 LINE_LIMIT = 400  # characters of one warning line
@@ -57,8 +59,3 @@ def bounded(lines: Iterable[str]) -> tuple[str, ...]:
     if dropped:
         kept.append(f"... and {dropped} more warning(s)")
     return tuple(kept)
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -113,9 +113,13 @@ class FeedDocument:
         return newest
 
     def _origin(self, name: str, local: bool) -> Origin:
+        # A source no longer configured: its articles without a link of their own were
+        # local ones, whose pages we wrote.
         kind = SourceKind.LOCAL if local else SourceKind.REMOTE
-        found = self.site.origins.get(name) or Origin(name=name, kind=kind, title=name)
-        if found.kind is SourceKind.LOCAL:
+        found = self.site.origins.get(name) or Origin(
+            name=name, kind=kind, title=name, own_pages=local
+        )
+        if found.own_pages:
             # Local articles have no feed elsewhere: their source is the page we write.
             return replace(found, site_url=self.layout.source_page_url(name))
         return found

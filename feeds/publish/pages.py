@@ -17,7 +17,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from feeds import PROJECT_URL
-from feeds.model import Article, Origin, SourceKind
+from feeds.model import Article, Origin
 from feeds.publish.document import FeedDocument, Site
 from feeds.publish.formats import feed_formats, linked_formats, main_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
@@ -74,7 +74,7 @@ class PageLinks:
 
     def source(self, origin: Origin) -> str | None:
         """A source's site: a remote feed's own, or the page of a local source's articles."""
-        if origin.kind is SourceKind.LOCAL:
+        if origin.own_pages:
             return self.to(self.layout.source_page(origin.name))
         return origin.site_url
 

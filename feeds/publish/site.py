@@ -8,13 +8,14 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from feeds.model import Article, Category, Origin, SourceKind
+from feeds.model import Article, Category, Origin
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_if_changed
 from feeds.publish.formats import FORMATS, archive_format
 from feeds.publish.layout import ALL_SLUG
 from feeds.publish.opml import render_opml
 from feeds.publish.pages import render_article_page, render_index, render_source_page
+from feeds.shorten import shorten
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,7 @@ def _category_files(
 
 
 def _reason(exc: Exception) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+    return shorten(f"{type(exc).__name__}: {exc}", REASON_LIMIT)
 
 
 def _source_pages(
@@ -156,9 +156,9 @@ def _source_pages(
     layout = site.layout
     names: dict[str, list[str]] = {}
     for origin in sources:
-        if origin.kind is SourceKind.LOCAL:
+        if origin.own_pages:
             names.setdefault(layout.source_page(origin.name), []).append(origin.name)
-    local = {origin.name for origin in sources if origin.kind is SourceKind.LOCAL}
+    local = {origin.name for origin in sources if origin.own_pages}
     listed: dict[str, list[Article]] = {page: [] for page in names}
     for article in everything:
         if article.link is None or article.source in local:

@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds.model import RawEntry, RawFeed, Source
 from feeds.normalise.authors import authors_from_text
 from feeds.normalise.dates import parse_date
+from feeds.shorten import shorten
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -303,7 +304,7 @@ def _read_seed(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -> Ra
         raise _fail(path, header_line, f"missing date in the header ({_DATE_EXPECTED})")
     published = _read_date(date_text, zone)
     if published is None:
-        raise _fail(path, header_line, f"bad date {_preview(date_text, 24)!r} ({_DATE_EXPECTED})")
+        raise _fail(path, header_line, f"bad date {shorten(date_text, 24)!r} ({_DATE_EXPECTED})")
     category = _normalise_space(category_text) or None
 
     blocks = _blocks(lines, first + 1)
@@ -350,10 +351,10 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
         mark = exc.problem_mark or exc.context_mark
         line = first_yaml_line + mark.line if mark is not None else 1
         reason = ": ".join(part for part in (exc.context, exc.problem) if part)
-        reason = _preview(reason or "cannot parse", 120)
+        reason = shorten(reason or "cannot parse", 120)
         raise _fail(path, line, f"invalid YAML in front matter: {reason}") from None
     except yaml.YAMLError as exc:
-        reason = _preview(str(exc), 120)
+        reason = shorten(str(exc), 120)
         raise _fail(path, 1, f"invalid YAML in front matter: {reason}") from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise _fail(path, first_yaml_line, "front matter is nested too deeply") from None
@@ -391,7 +392,7 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     else:
         date_text = str(date_value)
     if published is None:
-        raise fail("date", f"bad date {_preview(date_text, 24)!r} ({_FRONT_MATTER_DATE_EXPECTED})")
+        raise fail("date", f"bad date {shorten(date_text, 24)!r} ({_FRONT_MATTER_DATE_EXPECTED})")
 
     category = _optional_text(meta.get("category"), "category", fail)
     summary = _optional_text(meta.get("summary"), "summary", fail)
@@ -502,10 +503,6 @@ def _display_path(path: Path) -> str:
 
 def _os_reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
-
-
-def _preview(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _normalise_space(text: str) -> str:

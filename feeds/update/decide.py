@@ -14,9 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from feeds.model import FetchOutcome, FetchState, Source, SourceKind
-from feeds.normalise.warnings import LINE_LIMIT, shorten
+from feeds.model import FetchOutcome, FetchState, Source
+from feeds.normalise.warnings import LINE_LIMIT
 from feeds.schedule import NextFetch, cache_lifetime, next_after_failure, next_fetch, retry_after
+from feeds.shorten import shorten
+from feeds.sources.kinds import describe
 
 CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
 WARNINGS_LIMIT = 2000  # characters of a source's warnings kept for `feeds status`
@@ -41,11 +43,11 @@ def is_gone(source: Source, state: FetchState | None) -> bool:
 def is_due(source: Source, state: FetchState | None, now: datetime, *, force: bool = False) -> bool:
     """Whether to read `source` now.
 
-    Local files are cheap and ask no host for anything: always due. A remote source is due
-    when its next due time has come (`force`: at once), but never before a server's
-    Retry-After and never after a 410 Gone, forced or not.
+    A kind that is not scheduled (local files: cheap, they ask no host for anything) is
+    always due. A scheduled source is due when its next due time has come (`force`: at
+    once), but never before a server's Retry-After and never after a 410 Gone, forced or not.
     """
-    if source.kind is SourceKind.LOCAL:
+    if not describe(source.kind).scheduled:
         return True
     if state is None:
         return True

@@ -26,12 +26,12 @@ from feeds.config import Config
 from feeds.enrich import EdgeEnricher, EnrichJob, enrichers_for
 from feeds.fulltext.pages import FullTextPages
 from feeds.fulltext.robots import RobotsRules
-from feeds.model import Article, FetchOutcome, FetchState, Lease, Source, SourceKind, SourceResult
+from feeds.model import Article, FetchOutcome, FetchState, Lease, Source, SourceResult
 from feeds.normalise.article import with_first_seen
 from feeds.normalise.warnings import bounded
 from feeds.publish.orchestrate import config_category_names
 from feeds.rules import apply_rules
-from feeds.sources.kinds import readers
+from feeds.sources.kinds import describe, readers
 from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.update import decide
@@ -91,9 +91,12 @@ class Updater:
         self.readers = readers(ReadContext(config, client, clock, self.parser))
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sources = {s.name: s for s in config.sources}
-        self.remote = [s.name for s in config.sources if s.kind is SourceKind.REMOTE]
-        self.local = [s for s in config.sources if s.kind is SourceKind.LOCAL]
-        self.states_ensured = False  # every remote source has a state row to claim
+        # Scheduled kinds (remote feeds, pages) are leased and due by the store's times;
+        # the others (local files) are read by whoever has them, on every claim.
+        scheduled = {s.name: describe(s.kind).scheduled for s in config.sources}
+        self.remote = [s.name for s in config.sources if scheduled[s.name]]
+        self.local = [s for s in config.sources if not scheduled[s.name]]
+        self.states_ensured = False  # every scheduled source has a state row to claim
         # Write-backs of sources updated side by side share transactions; a group of half
         # the slots goes out even while one slow fetch holds the other half.
         self.writer = GroupWriter(store, size=max(1, config.fetch.concurrency // 2))
