@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cssselect import SelectorError
-from lxml.cssselect import CSSSelector
-
 from feeds import PROJECT_URL, __version__
 from feeds.errors import FeedsError
 from feeds.model import Rule, RuleAction, Source
 from feeds.source_identity import normalise_url
 from feeds.sources.kind import KindDescription, Target
 from feeds.sources.kinds import KINDS, describe, marker_keys
+from feeds.sources.page_kind import SELECTOR_LIMIT
 from feeds.web_url import is_web_url
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
@@ -101,7 +99,6 @@ class Config:
 
 
 FULL_TEXT_KEYS = {"full_text", "content_selector"}
-MAX_SELECTOR = 1000  # characters of a content_selector: a real one is under 100
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)", re.IGNORECASE)
 _DURATION_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _RULE_FIELDS = ("title", "content", "author", "link")
@@ -532,13 +529,15 @@ class _ConfigReader:
         fetch each entry's page for its article text, and where on the page the article is."""
         full_text = self.get(data, where, "full_text", bool, False)
         selector = self.get(data, where, "content_selector", str, None)
-        if selector is not None and len(selector) > MAX_SELECTOR:
-            self.problem(where, "content_selector", f"longer than {MAX_SELECTOR} characters")
+        if selector is not None and len(selector) > SELECTOR_LIMIT:
+            self.problem(where, "content_selector", f"longer than {SELECTOR_LIMIT} characters")
         elif selector is not None:
+            from feeds.parse.page import SelectorError, compile_selector  # parsing: when used
+
             try:
-                CSSSelector(selector)
+                compile_selector(selector)
             except SelectorError as exc:
-                self.problem(where, "content_selector", f"invalid CSS selector {selector!r}: {exc}")
+                self.problem(where, "content_selector", str(exc))
             if data.get("full_text") is False:
                 self.problem(where, "content_selector", "is set but full_text = false")
             full_text = True  # a selector says where the full text is: it asks for it

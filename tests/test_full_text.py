@@ -212,6 +212,8 @@ def test_pages_beyond_the_per_run_bound_wait_for_the_next_run(
         ('content_selector = "div..x"', "content_selector", "invalid CSS selector 'div..x'"),
         ('content_selector = ""', "content_selector", "invalid CSS selector ''"),
         ('content_selector = "p::before"', "content_selector", "invalid CSS selector"),
+        ('content_selector = "xpath://p["', "content_selector", "invalid XPath '//p['"),
+        (f'content_selector = "{"p " * 600}"', "content_selector", "longer than 1000 characters"),
         ('full_text = "yes"', "full_text", "must be"),
         ('full_text = false\ncontent_selector = "p"', "content_selector", "full_text = false"),
     ],
@@ -310,6 +312,8 @@ def test_a_selector_that_matches_nothing_or_too_little_keeps_the_teaser() -> Non
         extract_article(fetched, "h2")
     body = extract_article(fetched, "div.entry-content")
     assert score(page, html_to_text(body)).recall == 1.0
+    by_xpath = extract_article(fetched, "xpath://div[@class='entry-content']")
+    assert by_xpath == body
 
 
 def test_a_page_source_gets_the_full_text_of_its_entries(

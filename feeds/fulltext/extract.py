@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 
 import lxml.etree
 import lxml.html
-from cssselect import SelectorError
-from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement
 from readability import Document
 from readability.readability import Unparseable
 
 from feeds.model import Article, FullText, Source
 from feeds.normalise import limits
 from feeds.normalise.html import html_to_text, sanitise_html
+from feeds.parse.page import compile_selector
 
 # Fewer words than this is a navigation block, a consent wall or an error page, not the
 # article: the teaser is kept instead.
@@ -97,10 +97,9 @@ def _readable(text: str) -> str:
 def _selected(text: str, selector: str) -> str:
     try:
         root = lxml.html.document_fromstring(text)
-        matches = CSSSelector(selector)(root)
-        found = [e for e in matches if isinstance(e, lxml.html.HtmlElement)]  # type: ignore[union-attr]
-    except (lxml.etree.ParserError, ValueError, SelectorError) as exc:
-        raise ExtractionError(f"unparseable page: {exc}") from None
+        found = [e for e in compile_selector(selector)(root) if isinstance(e, HtmlElement)]
+    except (lxml.etree.ParserError, lxml.etree.XPathError, ValueError) as exc:
+        raise ExtractionError(f"unparseable page or selector: {exc}") from None
     if not found:
         raise ExtractionError(f"content_selector {selector!r} matched nothing on the page")
     return "".join(lxml.html.tostring(element, encoding="unicode") for element in found)
