@@ -19,6 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds import PROJECT_URL, __version__
 from feeds.errors import FeedsError
 from feeds.model import Rule, RuleAction, Source, SourceKind
+from feeds.request_options import (
+    OPTION_KEYS,
+    RequestOptions,
+    proxy_problem,
+    read_request_options,
+)
 from feeds.source_identity import normalise_url
 from feeds.web_url import is_web_url
 
@@ -77,6 +83,7 @@ class FetchConfig:
     parse_deadline: float  # seconds one body may take to parse before its worker is killed
     lease: timedelta = timedelta(minutes=5)  # a claim on a source; others take over after it
     allow_private_addresses: bool = True  # false: the SSRF guard refuses internal targets
+    proxy: str | None = None  # None: the environment's (HTTP_PROXY...); "none": direct
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +342,7 @@ class _ConfigReader:
         where = "[fetch]"
         keys = {"user_agent", "connect_timeout", "read_timeout", "deadline", "max_body",
                 "concurrency", "per_host", "parse_deadline", "lease",
-                "allow_private_addresses"}  # fmt: skip
+                "allow_private_addresses", "proxy"}  # fmt: skip
         self.check_keys(data, where, keys)
         user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
         concurrency = self.get(data, where, "concurrency", int, 16)
@@ -354,7 +361,26 @@ class _ConfigReader:
             parse_deadline=self.seconds(data, where, "parse_deadline", "30s"),
             lease=self.convert(data, where, "lease", parse_duration, "5m"),
             allow_private_addresses=self.get(data, where, "allow_private_addresses", bool, True),
+            proxy=self.read_proxy(data, where),
         )
+
+    def read_proxy(self, data: Mapping[str, Any], where: str) -> str | None:
+        """`[fetch] proxy`: an http(s) proxy URL or "none" (see feeds.request_options)."""
+        proxy: str | None = self.get(data, where, "proxy", str, None)
+        reason = proxy_problem(proxy) if proxy is not None else None
+        if reason is not None:
+            self.problem(where, "proxy", reason)
+            return None
+        return proxy
+
+    def read_request_options(
+        self, data: Mapping[str, Any], where: str, *, remote: bool
+    ) -> RequestOptions:
+        """A source's own request options (feeds.request_options), secrets read now."""
+        options, problems = read_request_options(data, self.root, os.environ, remote=remote)
+        for key, message in problems:
+            self.problem(where, key, message)
+        return options
 
     def read_websub(self, data: Mapping[str, Any]) -> WebSubConfig:
         where = "[websub]"
@@ -454,7 +480,7 @@ class _ConfigReader:
 
     def read_source(self, data: Mapping[str, Any], where: str, name: str) -> Source | None:
         keys = {"name", "url", "path", "category", "interval", "language", "timezone", "rules"}
-        self.check_keys(data, where, keys)
+        self.check_keys(data, where, keys | OPTION_KEYS)
         before = len(self.problems)
         url = self.get(data, where, "url", str, None)
         path = self.get(data, where, "path", str, None)
@@ -485,6 +511,7 @@ class _ConfigReader:
                 self.problem(where, "url", f"must be an absolute http(s) URL, not {url!r}")
             if category is None:
                 self.problem(where, "category", "missing: a remote source needs a category")
+        request = self.read_request_options(data, where, remote=url is not None)
         if len(self.problems) > before:
             return None
         kind = SourceKind.REMOTE if url is not None else SourceKind.LOCAL
@@ -498,4 +525,5 @@ class _ConfigReader:
             language=language,
             timezone=timezone,
             rules=rules,
+            request=request,
         )

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from feeds.request_options import RequestOptions
 from feeds.slugs import readable_slug
 
 # Fixed namespace for article ids: the same (source, entry id) gives the same id in every
@@ -94,6 +95,9 @@ class Source:
     language: str | None = None
     timezone: str = "UTC"  # the zone of local articles' naive dates
     rules: tuple[Rule, ...] = ()  # this source's own rules, applied before the global ones
+    request: RequestOptions = field(
+        default_factory=RequestOptions
+    )  # own user agent, headers, auth, proxy
 
 
 @dataclass(frozen=True, slots=True)
