@@ -19,6 +19,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = True  # answer 304 to a matching If-None-Match
     delay: float = 0.0  # seconds to wait before answering (a slow host)
+    # Request headers (lower-case name: exact value) without which the answer is 401/403.
+    demands: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ def answer(route: Route | None, headers: dict[str, str]) -> tuple[int, dict[str,
     """Status, headers and body for a GET of `route` with request `headers` (lower-case)."""
     if route is None:
         return 404, {"content-type": "text/plain"}, b"not found"
+    for name, value in route.demands.items():
+        if headers.get(name) != value:
+            status = 401 if name == "authorization" else 403
+            return status, {"content-type": "text/plain"}, f"{name} missing".encode()
     etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
     if route.conditional and route.status == 200 and headers.get("if-none-match") == etag:
         return 304, {"etag": etag}, b""
@@ -45,6 +51,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[LoggedRequest] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most GETs this server answered at the same time
         self._lock = threading.Lock()
         server = self
 
@@ -56,9 +64,15 @@ class FeedServer:
                 with server._lock:
                     server.requests.append(LoggedRequest("GET", self.path, headers))
                     route = server.routes.get(self.path)
-                if route is not None and route.delay:
-                    time.sleep(route.delay)
-                self._send(*answer(route, headers))
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    if route is not None and route.delay:
+                        time.sleep(route.delay)
+                    self._send(*answer(route, headers))
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
 
             def do_POST(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -102,9 +116,14 @@ class FeedServer:
         content_type: str = "application/xml",
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        demands: dict[str, str] | None = None,
     ) -> str:
         self.routes[path] = Route(
-            body, status, {"content-type": content_type, **(headers or {})}, delay=delay
+            body,
+            status,
+            {"content-type": content_type, **(headers or {})},
+            delay=delay,
+            demands=demands or {},
         )
         return self.url(path)
 
