@@ -26,11 +26,13 @@ from support.forwardproxy import ForwardProxy
 
 from feeds.config import Config, FetchConfig, load_config
 from feeds.model import FetchOutcome, FetchState, Source
+from feeds.request_options import RequestOptions
 from feeds.sources.proxies import EnvironmentProxies, Route
 from feeds.sources.remote import FetchResponse, fetch_source, make_client
-from feeds.sources.transport import RoutingTransport
+from feeds.sources.transport import MAX_PROXY_POOLS, RoutingTransport
 from feeds.store import ArticleStore
 from feeds.update.run import UpdateReport, update_sources
+from feeds.websub import announce
 
 FEED = rss20([FeedItem(id="1", title="one", link="https://e.org/1")])
 UA = "Mozilla/5.0 (compatible; feeds)"
@@ -298,6 +300,42 @@ def test_one_pool_per_distinct_proxy_not_per_source(
     assert asyncio.run(go()) == 1
     assert len(proxy.urls()) == 11
     assert len(feed_server.requests_to("/f4")) == 1
+
+
+def test_idle_proxy_pools_are_bounded(
+    tmp_path: Path, feed_server: FeedServer, proxy: ForwardProxy
+) -> None:
+    url = feed_server.add("/f", FEED)
+    config = load_config(write_config(tmp_path, "")).fetch
+    host_port = proxy.url.removeprefix("http://")
+    spellings = [f"http://user{index}@{host_port}" for index in range(MAX_PROXY_POOLS + 8)]
+
+    async def go() -> int:
+        transport = RoutingTransport(config, {})
+        async with make_client(config, transport) as client:
+            for spelling in spellings:  # each a distinct proxy to the pool cache
+                options = RequestOptions(proxy=spelling)
+                assert (await fetch_source(client, url, None, config, options)).error is None
+            return len(transport.proxied)
+
+    assert asyncio.run(go()) == MAX_PROXY_POOLS
+    assert len(proxy.urls()) == len(spellings)
+
+
+def test_websub_pings_go_through_the_fetch_proxy(
+    tmp_path: Path, feed_server: FeedServer, proxy: ForwardProxy
+) -> None:
+    hub = feed_server.url("/hub")
+    feed_server.add("/hub", b"", status=204)
+    config = load_config(write_config(tmp_path, f'[fetch]\nproxy = "{proxy.url}"\n')).fetch
+
+    async def go() -> list[str]:
+        async with make_client(config, env={}) as client:
+            return await announce(client, hub, ["https://example.org/feed.xml"])
+
+    assert asyncio.run(go()) == []
+    assert proxy.urls() == [hub]
+    assert feed_server.requests_to("/hub")[0].method == "POST"
 
 
 # -- per-source request options ------------------------------------------------------------

@@ -3,14 +3,15 @@ a proxy chosen per request (`feeds.sources.proxies`).
 
 One client serves every source: a request names its configured proxies in the
 `PROXY_EXTENSION` request extension, and each distinct proxy gets one connection pool, made
-when first used and kept for the client's life; sources without a proxy of their own share
-the direct pool. (httpx turns its own environment proxies off under a custom transport, so
-the environment is read here.)
+when first used; sources without a proxy of their own share the direct pool. Past
+`MAX_PROXY_POOLS`, the least recently used idle pool is closed for a new one. (httpx turns
+its own environment proxies off under a custom transport, so the environment is read here.)
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import httpcore
@@ -23,6 +24,7 @@ from feeds.sources.guard import GuardedBackend, checked_addresses
 from feeds.sources.proxies import EnvironmentProxies, Route, choose
 
 PROXY_EXTENSION = "feeds.proxies"  # (the source's proxy, [fetch] proxy), each str | None
+MAX_PROXY_POOLS = 32
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,13 @@ class RoutingTransport(httpx.AsyncBaseTransport):
                 keepalive_expiry=self.limits.keepalive_expiry,
                 network_backend=GuardedBackend(),
             )
-        self.proxied: dict[str, httpx.AsyncHTTPTransport] = {}
+        self.proxied: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
+        self.fetch_proxy = config.proxy  # for requests that name none (a WebSub ping)
+        self.ssl_context = httpx.create_ssl_context()  # loading CAs once, not per pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        source_proxy, fetch_proxy = request.extensions.pop(PROXY_EXTENSION, (None, None))
+        default = (None, self.fetch_proxy)
+        source_proxy, fetch_proxy = request.extensions.pop(PROXY_EXTENSION, default)
         route = choose(str(request.url), source_proxy, fetch_proxy, self.environment)
         if route is None:
             return await self.direct.handle_async_request(request)
@@ -70,7 +75,8 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         try:
             if self.guarded:
                 await self.judge(request)
-            return await self.through(route).handle_async_request(request)
+            transport = await self.through(route)
+            return await transport.handle_async_request(request)
         except httpx.TransportError as exc:
             # Name the proxy (masked) and keep its credentials out of the message.
             message = f"{scrub(str(exc), secrets)} (through {masked_proxy(route.proxy)})"
@@ -85,18 +91,32 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         except httpcore.ConnectError as exc:
             raise httpx.ConnectError(str(exc), request=request) from None
 
-    def through(self, route: Route) -> httpx.AsyncHTTPTransport:
+    async def through(self, route: Route) -> httpx.AsyncHTTPTransport:
         """The pool for `route`'s proxy, made on first use."""
         transport = self.proxied.get(route.proxy)
         if transport is not None:
+            self.proxied.move_to_end(route.proxy)
             return transport
         reason = proxy_problem(route.proxy)
         if reason is not None:
             raise httpx.ProxyError(f"the proxy from {route.origin} is unusable: {reason}")
+        await self.make_room()
         log.debug("fetching through proxy %s (%s)", masked_proxy(route.proxy), route.origin)
-        transport = httpx.AsyncHTTPTransport(proxy=httpx.Proxy(route.proxy), limits=self.limits)
+        transport = httpx.AsyncHTTPTransport(
+            verify=self.ssl_context, proxy=httpx.Proxy(route.proxy), limits=self.limits
+        )
         self.proxied[route.proxy] = transport
         return transport
+
+    async def make_room(self) -> None:
+        """Close the least recently used idle pools beyond `MAX_PROXY_POOLS - 1`. Pools
+        with a request in flight stay (at most `concurrency` of them are busy)."""
+        for proxy, transport in list(self.proxied.items()):
+            if len(self.proxied) < MAX_PROXY_POOLS:
+                return
+            if all(c.is_idle() or c.is_closed() for c in transport._pool.connections):
+                del self.proxied[proxy]
+                await transport.aclose()
 
     async def aclose(self) -> None:
         await self.direct.aclose()

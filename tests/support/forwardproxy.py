@@ -1,6 +1,6 @@
-"""A plain HTTP forward proxy on 127.0.0.1 for tests: it forwards `GET http://host/path`
-requests to their host and logs each one (the absolute URL and the headers it came with).
-No CONNECT: the tests have no TLS."""
+"""A plain HTTP forward proxy on 127.0.0.1 for tests: it forwards `GET` and `POST` requests
+for `http://host/path` to their host and logs each one (the absolute URL and the headers it
+came with). No CONNECT: the tests have no TLS."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ class ForwardProxy:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                self._forward("GET", b"")
+
+            def do_POST(self) -> None:
+                self._forward("POST", self.rfile.read(int(self.headers["content-length"] or 0)))
+
+            def _forward(self, method: str, body: bytes) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with proxy._lock:
                     proxy.requests.append(ProxiedRequest(self.path, headers))
@@ -54,11 +60,10 @@ class ForwardProxy:
                     return
                 upstream = http.client.HTTPConnection(host, port, timeout=10)
                 try:
-                    upstream.request("GET", path, headers=forwarded)
+                    upstream.request(method, path, body=body or None, headers=forwarded)
                     answer = upstream.getresponse()
-                    body = answer.read()
                     kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
-                    self._send(answer.status, kept, body)
+                    self._send(answer.status, kept, answer.read())
                 except OSError:
                     self._send(502, [], b"bad gateway")
                 finally:
