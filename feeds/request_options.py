@@ -128,7 +128,8 @@ class RequestOptions:
         if self.token is not None:
             parts.append(f"bearer token from {self.token.origin}")
         if self.proxy is not None:
-            parts.append("direct (no proxy)" if self.proxy == DIRECT else masked_proxy(self.proxy))
+            shown = "none (direct)" if self.proxy == DIRECT else masked_proxy(self.proxy)
+            parts.append(f"proxy {shown}")
         return parts
 
 

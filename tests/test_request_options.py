@@ -258,8 +258,8 @@ def test_check_shows_options_with_secrets_masked(tmp_path: Path) -> None:
     assert "proxy: http://***@proxy.internal:3128 ([fetch] proxy)" in text
     assert "user_agent 'Mozilla/5.0 (compatible; feeds)'" in text
     assert "headers X-Api-Key: ***; cookies consent=***" in text
-    assert f"basic auth 'editor', password from file {tmp_path / 'pw'}; direct (no proxy)" in text
-    assert "bearer token from $FEEDS_CHECK_TOKEN; http://***@proxy2:8080" in text
+    assert f"basic auth 'editor', password from file {tmp_path / 'pw'}; proxy none (direct)" in text
+    assert "bearer token from $FEEDS_CHECK_TOKEN; proxy http://***@proxy2:8080" in text
     for secret in ("file-secret-pw", "key-abc-123", "yes-please", "tok-check-42", "pxsecret77",
                    "pxuser", "second-secret", "u2:"):  # fmt: skip
         assert secret not in text + done.stderr
