@@ -556,3 +556,36 @@ def test_secrets_reach_no_log_status_or_error(tmp_path: Path, feed_server: FeedS
     for secret in (PASSWORD, TOKEN, encoded, "key-abc-123", "sess-98765", "proxy-pw-4242",
                    "pxuser"):  # fmt: skip
         assert secret not in text, secret
+
+
+def test_user_agent_is_per_source(tmp_path: Path, feed_server: FeedServer) -> None:
+    own = feed_server.add("/own", FEED)
+    default = feed_server.add("/default", FEED)
+    path = write_config(
+        tmp_path,
+        '[fetch]\nuser_agent = "fleet/1"\n'
+        + source_table("Own", own, f'user_agent = "{UA}"')
+        + source_table("Default", default),
+    )
+    assert all(r.errors == () for r in update(load_config(path)).results)
+    assert feed_server.requests_to("/own")[0].headers["user-agent"] == UA
+    assert feed_server.requests_to("/default")[0].headers["user-agent"] == "fleet/1"
+
+
+def test_editing_the_config_keeps_options_and_writes_no_secret(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """`feeds sources add` and `remove` leave a source's options as written: variable and
+    file names, never the secrets they hold."""
+    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
+    options = 'username = "editor"\npassword_file = "pw"\n'
+    path = write_config(tmp_path, source_table("S", feed_server.url("/s"), options))
+    added = run_feeds(
+        "--config", str(path), "sources", "add", feed_server.url("/new"), "--no-check",
+        "--category", "C", "--name", "New", cwd=tmp_path,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    text = path.read_text(encoding="utf-8")
+    assert 'username = "editor"\npassword_file = "pw"' in text
+    assert PASSWORD not in text
+    assert [s.name for s in load_config(path).sources] == ["S", "New"]
