@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.configfile import write_config
 from support.feeds_cli import run_feeds
 
 from feeds.config import Config, ConfigError, load_config
@@ -16,16 +17,8 @@ from feeds.request_options import MAX_SECRET_FILE, RequestOptions, masked_proxy,
 SOURCE = '[[sources]]\nname = "S"\nurl = "https://example.org/feed"\ncategory = "C"\n'
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "feeds.toml"
-    path.write_text(
-        '[output]\ndir = "out"\n[storage]\nurl = "sqlite:///feeds.db"\n' + text, encoding="utf-8"
-    )
-    return path
-
-
 def load(tmp_path: Path, options: str, fetch: str = "") -> Config:
-    return load_config(write(tmp_path, f"[fetch]\n{fetch}\n{SOURCE}{options}\n"))
+    return load_config(write_config(tmp_path, f"[fetch]\n{fetch}\n{SOURCE}{options}\n"))
 
 
 def problems(tmp_path: Path, options: str, fetch: str = "") -> list[str]:
@@ -134,7 +127,7 @@ def test_too_many_headers_are_refused(tmp_path: Path) -> None:
 
 def test_options_on_a_local_source_are_refused(tmp_path: Path) -> None:
     (tmp_path / "articles").mkdir()
-    path = write(
+    path = write_config(
         tmp_path, '[[sources]]\nname = "L"\npath = "articles"\nuser_agent = "x"\nproxy = "none"\n'
     )
     with pytest.raises(ConfigError) as caught:
@@ -240,7 +233,7 @@ def test_same_origin(home: str, url: str, same: bool) -> None:
 
 def test_check_shows_options_with_secrets_masked(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("file-secret-pw\n", encoding="utf-8")
-    path = write(
+    path = write_config(
         tmp_path,
         '[fetch]\nproxy = "http://pxuser:pxsecret77@proxy.internal:3128"\n'
         + SOURCE
@@ -266,7 +259,7 @@ def test_check_shows_options_with_secrets_masked(tmp_path: Path) -> None:
 
 
 def test_check_names_the_environment_proxies(tmp_path: Path) -> None:
-    path = write(tmp_path, SOURCE)
+    path = write_config(tmp_path, SOURCE)
     proxies = {"HTTPS_PROXY": "envuser:envpw99@proxy.corp:8080", "NO_PROXY": "localhost,.corp"}
     done = run_feeds("--config", str(path), "check", cwd=tmp_path, env=proxies)
     assert done.returncode == 0, done.stderr
@@ -278,7 +271,7 @@ def test_check_names_the_environment_proxies(tmp_path: Path) -> None:
 
 
 def test_a_missing_secret_variable_fails_check_naming_it(tmp_path: Path) -> None:
-    path = write(tmp_path, SOURCE + 'token_env = "FEEDS_NOT_SET_HERE"\n')
+    path = write_config(tmp_path, SOURCE + 'token_env = "FEEDS_NOT_SET_HERE"\n')
     done = run_feeds("--config", str(path), "check", cwd=tmp_path)
     assert done.returncode == 2
     assert (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -45,6 +45,32 @@ def answer(route: Route | None, headers: dict[str, str]) -> tuple[int, dict[str,
     return route.status, {"etag": etag, **route.headers}, route.body
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, answers with a Content-Length, and no log lines in the test output."""
+
+    protocol_version = "HTTP/1.1"
+
+    def send(self, status: int, headers: Iterable[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output quiet
+
+
+def start(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A threading server of `handler` on a free port of 127.0.0.1, serving until shut down."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 class FeedServer:
     """Serve `routes` (path -> Route) until closed; `requests` logs what arrived."""
 
@@ -56,9 +82,7 @@ class FeedServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
@@ -69,7 +93,8 @@ class FeedServer:
                 try:
                     if route is not None and route.delay:
                         time.sleep(route.delay)
-                    self._send(*answer(route, headers))
+                    status, answer_headers, body = answer(route, headers)
+                    self.send(status, answer_headers.items(), body)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
@@ -81,23 +106,9 @@ class FeedServer:
                     server.requests.append(LoggedRequest("POST", self.path, headers, body))
                     route = server.routes.get(self.path)
                 status = route.status if route is not None else 404
-                self._send(status, {"content-type": "text/plain"}, b"")
+                self.send(status, [("content-type", "text/plain")], b"")
 
-            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output quiet
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = start(Handler)
 
     @property
     def base_url(self) -> str:

@@ -8,9 +8,9 @@ import http.client
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import urlsplit
+
+from support.feedserver import QuietHandler, start
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "te",
                "trailer", "transfer-encoding", "upgrade"}  # fmt: skip
@@ -33,13 +33,11 @@ class ForwardProxy:
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server names it
                 self._forward("GET", b"")
 
-            def do_POST(self) -> None:
+            def do_POST(self) -> None:  # noqa: N802 - http.server names it
                 self._forward("POST", self.rfile.read(int(self.headers["content-length"] or 0)))
 
             def _forward(self, method: str, body: bytes) -> None:
@@ -48,7 +46,7 @@ class ForwardProxy:
                     proxy.requests.append(ProxiedRequest(self.path, headers))
                 target = urlsplit(self.path)
                 if target.scheme != "http" or not target.hostname:
-                    self._send(400, [], b"absolute http:// URLs only")
+                    self.send(400, [], b"absolute http:// URLs only")
                     return
                 path = target.path or "/"
                 path += f"?{target.query}" if target.query else ""
@@ -56,35 +54,20 @@ class ForwardProxy:
                 asked = f"{target.hostname}:{target.port or 80}"
                 host, port = proxy.upstream.get(asked, (target.hostname, target.port or 80))
                 if host not in ("127.0.0.1", "localhost", "::1"):
-                    self._send(502, [], b"this test proxy forwards to loopback only")
+                    self.send(502, [], b"this test proxy forwards to loopback only")
                     return
                 upstream = http.client.HTTPConnection(host, port, timeout=10)
                 try:
                     upstream.request(method, path, body=body or None, headers=forwarded)
                     answer = upstream.getresponse()
                     kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
-                    self._send(answer.status, kept, answer.read())
+                    self.send(answer.status, kept, answer.read())
                 except OSError:
-                    self._send(502, [], b"bad gateway")
+                    self.send(502, [], b"bad gateway")
                 finally:
                     upstream.close()
 
-            def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers:
-                    if name.lower() != "content-length":
-                        self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output quiet
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = start(Handler)
 
     @property
     def url(self) -> str:
