@@ -61,8 +61,15 @@ class EnvironmentProxies:
         no_proxy = tuple(e.strip().lower() for e in entries.split(",") if e.strip())
         return cls(routes[0], routes[1], routes[2], no_proxy)
 
+    @property
+    def any(self) -> bool:
+        """Does the environment name a proxy at all?"""
+        return self.http is not None or self.https is not None or self.fallback is not None
+
     def route(self, url: str) -> Route | None:
         """The proxy for `url`, or None to go direct."""
+        if not self.any:
+            return None
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         route = (self.https if scheme == "https" else self.http) or self.fallback
