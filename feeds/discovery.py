@@ -48,7 +48,6 @@ __all__ = [
     "FeedCheck",
     "FeedLink",
     "PageLinks",
-    "clean_title",
     "discover",
     "discover_all",
     "find_feed_links",
@@ -109,7 +108,7 @@ def looks_like_html(body: bytes, content_type: str | None) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
-def clean_title(text: str | None, *, is_html: bool = False) -> str | None:
+def _clean_title(text: str | None, *, is_html: bool = False) -> str | None:
     """A title from a page or a feed as plain text on one line: markup removed, control
     characters dropped, at most `_MAX_TITLE` characters; None when nothing is left."""
     cleaned = " ".join(_CONTROL.sub(" ", plain_text(text or "", is_html=is_html)).split())
@@ -193,7 +192,7 @@ def find_feed_links(
         if len(found) >= limit:
             left_out += 1
             continue
-        found[url] = FeedLink(url, clean_title(element.get("title")), FEED_TYPES[media])
+        found[url] = FeedLink(url, _clean_title(element.get("title")), FEED_TYPES[media])
     return PageLinks(tuple(found.values()), left_out)
 
 
@@ -255,7 +254,7 @@ def summarise_body(job: FeedBody) -> _Summary:
         feed = parse_feed(job.body, url=job.url, headers=job.headers)
     except ParseError as exc:
         return _Summary(None, str(exc))
-    title = clean_title(feed.title, is_html=True)
+    title = _clean_title(feed.title, is_html=True)
     kind = _format(job.body, job.headers.get("content-type"))
     return _Summary(FeedCheck(job.url, title, len(feed.entries), kind, feed.link))
 

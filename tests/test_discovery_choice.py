@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import click
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 from support.cannedweb import CannedWeb
@@ -25,10 +26,11 @@ from support.feeds_cli import FEEDS_ENV
 from support.feedserver import FeedServer
 from support.terminal import read_terminal, read_until
 
-from feeds.cli.feed_choice import listing
+from feeds.cli.feed_choice import choose, listing
 from feeds.cli.sources import opml, sources
 from feeds.config import load_config
 from feeds.discovery import (
+    FETCHES_AT_ONCE,
     MAX_CANDIDATES,
     WELL_KNOWN_PATHS,
     Candidate,
@@ -477,3 +479,52 @@ def test_hostile_titles_reach_the_terminal_as_plain_text(
     # C1 controls in HTML are read as windows-1252 (the HTML standard's rule): "›", "…".
     assert "1. [2J›31mred (the feed calls itself A›2J…pwned) - RSS, 1 entry" in text
     assert "2. B - Atom, 1 entry" in text  # markup is no title: the feed's own is shown
+
+
+HTML, RSS = {"content-type": "text/html"}, {"content-type": "application/rss+xml"}
+
+
+def test_candidates_are_fetched_at_most_four_at_a_time(config: Path) -> None:
+    """Ten feeds on ten hosts: the fetches overlap, but never more than FETCHES_AT_ONCE."""
+    hosts = [f"https://h{n}.example" for n in range(10)]
+    page = html_page(*(("application/rss+xml", f"H{n}", f"{h}/f.xml") for n, h in enumerate(hosts)))
+    feed = rss20(sample_items(1))
+    in_flight = peak = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        if request.url.host == "page.example":
+            return httpx.Response(200, headers=HTML, stream=httpx.ByteStream(page))
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)  # hold the slot while the others are started
+        in_flight -= 1
+        return httpx.Response(200, headers=RSS, stream=httpx.ByteStream(feed))
+
+    fetch = load_config(config).fetch
+
+    async def go() -> Discovery:
+        client = make_client(fetch, transport=httpx.MockTransport(answer))
+        async with client:
+            return await discover(client, "https://page.example/", fetch, ParserPool(workers=0))
+
+    found = asyncio.run(go())
+    assert [c.check.entries if c.check else c.error for c in found.candidates] == [1] * 10
+    assert peak == FETCHES_AT_ONCE
+
+
+def test_a_prompt_answer_of_many_digits_is_asked_again() -> None:
+    """int() refuses strings of thousands of digits: such an answer is just not a number."""
+    discovery = Discovery(
+        "https://x.example/",
+        tuple(
+            Candidate(FeedLink(url), FeedCheck(url, None, 1))
+            for url in ("https://x.example/a", "https://x.example/b")
+        ),
+        page_url="https://x.example/",
+    )
+    answers = iter(["1" * 5000, "٢", "2"])
+    said: list[str] = []
+    chosen = choose(discovery, pick=None, first=False, ask=lambda _: next(answers), say=said.append)
+    assert chosen.url == "https://x.example/b"
+    assert len(said) == 2 and all("is not one of 1 to 2" in line for line in said)

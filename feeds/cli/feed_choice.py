@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import click
@@ -205,7 +205,7 @@ def _asked(candidates: Sequence[Candidate], ask: Ask, say: Callable[[str], None]
             answer = ""
         if not answer:
             raise Refused("no feed chosen; nothing written")
-        number = int(answer) if answer.isascii() and answer.isdigit() else 0
+        number = int(answer) if answer.isascii() and answer.isdigit() and len(answer) < 9 else 0
         if not 1 <= number <= count:
             say(f"{terminal_safe(answer)!r} is not one of 1 to {count}")
             continue
@@ -250,7 +250,7 @@ def choose_for_import(discovery: Discovery, *, first: bool, category: str) -> Im
     count = len(discovery.candidates)
     where = "at a well-known path" if discovery.probed else "advertised by the page"
     if not usable:
-        errors = "; ".join(
+        errors = _some(
             f"{c.link.url}: {terminal_safe(c.error or '?')}" for c in discovery.candidates
         )
         return ImportChoice(None, reason=f"an HTML page whose feeds cannot be used ({errors})")
@@ -260,7 +260,7 @@ def choose_for_import(discovery: Discovery, *, first: bool, category: str) -> Im
         how = "its only feed" if count == 1 else f"feed {number} of {count} (--first)"
         note = f"an HTML page; in its place {how}, {where}: {chosen.link.url}"
         return ImportChoice(chosen.check, note=note)
-    urls = ", ".join(f"{n}. {c.link.url}" for n, c in enumerate(discovery.candidates, 1))
+    urls = _some(f"{n}. {c.link.url}" for n, c in enumerate(discovery.candidates, 1))
     command = f"feeds sources add {shlex.quote(discovery.url)} --category {shlex.quote(category)}"
     command += " --pick N"
     return ImportChoice(
@@ -270,3 +270,13 @@ def choose_for_import(discovery: Discovery, *, first: bool, category: str) -> Im
             f"`{command}`, or import again with --first"
         ),
     )
+
+
+_SHOWN = 5  # candidates named in one line of the import's report
+
+
+def _some(texts: Iterable[str]) -> str:
+    """The first `_SHOWN` texts and how many more: a page's 20 long URLs make no line."""
+    listed = list(texts)
+    more = f", and {len(listed) - _SHOWN} more" if len(listed) > _SHOWN else ""
+    return "; ".join(listed[:_SHOWN]) + more
