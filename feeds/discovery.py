@@ -10,8 +10,9 @@ failed. Choosing is the caller's business: nothing here picks one.
 
 Bounds, since pages come from elsewhere: at most `MAX_CANDIDATES` advertised feeds are
 considered (the rest are counted as left out), `WELL_KNOWN_PATHS` on at most two folders
-are probed, at most `FETCHES_AT_ONCE` fetches run at once (and `per_host` per host), and a
-page on a public host cannot make us fetch a private address (`private_address`).
+are probed, at most `FETCHES_AT_ONCE` fetches run at once (and `per_host` per host), all of
+a page's candidates get `candidates_budget` seconds together, and a page on a public host
+cannot make us fetch a private address (`private_address`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "FeedCheck",
     "FeedLink",
     "PageLinks",
+    "candidates_budget",
     "discover",
     "discover_all",
     "find_feed_links",
@@ -229,7 +231,6 @@ class FeedCheck:
     title: str | None  # the feed's own title, plain text
     entries: int
     format: str | None = None  # RSS, Atom, RDF, JSON Feed (from the body)
-    link: str | None = None  # the feed's own link to its site
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +257,7 @@ def summarise_body(job: FeedBody) -> _Summary:
         return _Summary(None, str(exc))
     title = _clean_title(feed.title, is_html=True)
     kind = _format(job.body, job.headers.get("content-type"))
-    return _Summary(FeedCheck(job.url, title, len(feed.entries), kind, feed.link))
+    return _Summary(FeedCheck(job.url, title, len(feed.entries), kind))
 
 
 # --- discovery ------------------------------------------------------------------------------
@@ -289,17 +290,29 @@ class Discovery:
         return [c for c in self.candidates if c.check is not None]
 
 
+def candidates_budget(config: FetchConfig) -> float:
+    """Seconds one discovery's candidates may take together: twice what one fetch and its
+    parse may take. Twenty candidates on one slow host would take ten times that."""
+    return 2 * (config.deadline + config.parse_deadline)
+
+
 class _Fetcher:
     """Fetches and parses for discoveries: at most `at_once` fetches in flight and
     `per_host` per host. A slot is held for the fetch alone, never while waiting for others,
     so discoveries sharing a fetcher cannot wait on each other."""
 
     def __init__(
-        self, client: httpx.AsyncClient, config: FetchConfig, pool: ParserPool, at_once: int
+        self,
+        client: httpx.AsyncClient,
+        config: FetchConfig,
+        pool: ParserPool,
+        at_once: int,
+        budget: float,
     ) -> None:
         self.client, self.config, self.pool = client, config, pool
         self.everything = asyncio.Semaphore(max(1, at_once))
         self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.budget = budget
 
     async def fetch(self, url: str) -> FetchResponse:
         host = urlsplit(url).hostname or ""
@@ -332,22 +345,43 @@ class _Fetcher:
             return Candidate(link, error=summary.error)
         return Candidate(link, _as_asked(link.url, summary.check), final_url=response.final_url)
 
+    async def candidates(self, links: Sequence[FeedLink], page_url: str) -> list[Candidate]:
+        """Each link fetched and parsed, all within `budget` seconds: the ones not done by
+        then are cancelled and say so."""
+        tasks = [asyncio.ensure_future(self.candidate(link, page_url)) for link in links]
+        done, pending = await asyncio.wait(tasks, timeout=self.budget)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        late = f"not checked: the candidates took longer than {self.budget:g}s together"
+        return [
+            task.result() if task in done else Candidate(link, error=late, network=True)
+            for task, link in zip(tasks, links, strict=True)
+        ]
+
 
 def _as_asked(url: str, check: FeedCheck) -> FeedCheck:
     """The check under the URL that was asked for: the config keeps that one (an update
     follows its redirects and remembers the permanent ones)."""
-    return FeedCheck(url, check.title, check.entries, check.format, check.link)
+    return FeedCheck(url, check.title, check.entries, check.format)
 
 
 async def discover(
-    client: httpx.AsyncClient, url: str, config: FetchConfig, pool: ParserPool
+    client: httpx.AsyncClient,
+    url: str,
+    config: FetchConfig,
+    pool: ParserPool,
+    *,
+    budget: float | None = None,
 ) -> Discovery:
-    """Every feed `url` leads to (see the module doc), each fetched and parsed.
+    """Every feed `url` leads to (see the module doc), each fetched and parsed; the
+    candidates within `budget` seconds (default `candidates_budget`).
 
     Raises `CheckError` when `url` cannot be fetched, is neither a page nor a feed, or is a
     page that leads to no feed."""
     at_once = min(FETCHES_AT_ONCE, config.concurrency)
-    return await _discover(_Fetcher(client, config, pool, at_once), url)
+    seconds = candidates_budget(config) if budget is None else budget
+    return await _discover(_Fetcher(client, config, pool, at_once, seconds), url)
 
 
 async def _discover(fetcher: _Fetcher, url: str) -> Discovery:
@@ -363,16 +397,14 @@ async def _discover(fetcher: _Fetcher, url: str) -> Discovery:
     page_url = response.final_url
     advertised = find_feed_links(body, page_url, response.headers.get("content-type"))
     if advertised.links:
-        candidates = await asyncio.gather(
-            *(fetcher.candidate(link, page_url) for link in advertised.links)
-        )
+        candidates = await fetcher.candidates(advertised.links, page_url)
         return Discovery(url, tuple(candidates), page_url, advertised.left_out)
     # A feed served as text/html is a feed.
     summary = await fetcher.parse(response)
     if summary.check is not None:
         return _itself(url, summary.check)
     guesses = [FeedLink(guess) for guess in well_known_urls(page_url)]
-    tried = await asyncio.gather(*(fetcher.candidate(link, page_url) for link in guesses))
+    tried = await fetcher.candidates(guesses, page_url)
     found: dict[str | None, Candidate] = {}
     for candidate in tried:  # /feed and /rss often redirect to one feed: show it once
         if candidate.check is not None:
@@ -398,7 +430,7 @@ async def discover_all(
 ) -> dict[str, Discovery | CheckError]:
     """`discover` every URL (an OPML file's): one fetcher for all, so `concurrency` and
     `per_host` bound the whole import."""
-    fetcher = _Fetcher(client, config, pool, config.concurrency)
+    fetcher = _Fetcher(client, config, pool, config.concurrency, candidates_budget(config))
 
     async def one(url: str) -> tuple[str, Discovery | CheckError]:
         try:

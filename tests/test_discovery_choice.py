@@ -528,3 +528,26 @@ def test_a_prompt_answer_of_many_digits_is_asked_again() -> None:
     chosen = choose(discovery, pick=None, first=False, ask=lambda _: next(answers), say=said.append)
     assert chosen.url == "https://x.example/b"
     assert len(said) == 2 and all("is not one of 1 to 2" in line for line in said)
+
+
+def test_the_candidates_of_a_slow_host_share_one_time_budget(
+    config: Path, feed_server: FeedServer
+) -> None:
+    """Four feeds on one host answering one at a time, 0.4 s each: within a budget of 0.5 s
+    not all can be done (however fast the machine), and the late ones say why."""
+    config.write_text(CONFIG + "per_host = 1\n", encoding="utf-8")
+    links = []
+    for n in range(4):
+        feed_server.add(f"/slow{n}.xml", rss20(sample_items(1)), delay=0.4)
+        links.append(("application/rss+xml", f"Slow {n}", f"/slow{n}.xml"))
+    page = feed_server.add("/slow", html_page(*links), content_type="text/html")
+    fetch = load_config(config).fetch
+
+    async def go() -> Discovery:
+        async with make_client(fetch) as client:
+            return await discover(client, page, fetch, ParserPool(workers=0), budget=0.5)
+
+    found = asyncio.run(go())
+    late = [c for c in found.candidates if c.check is None]
+    assert len(found.candidates) == 4 and len(late) >= 2
+    assert {c.error for c in late} == {"not checked: the candidates took longer than 0.5s together"}
