@@ -397,8 +397,9 @@ def test_opml_first_takes_the_first_usable_feed_of_a_page(
 # --- on a terminal --------------------------------------------------------------------------
 
 
-def on_a_terminal(config: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
-    """`feeds sources add ARGS` with a pseudo-terminal as stdin, stdout and stderr."""
+def on_a_terminal(config: Path, args: list[str], answers: list[tuple[bytes, bytes]]) -> bytes:
+    """`feeds sources add ARGS` with a pseudo-terminal as stdin, stdout and stderr: at each
+    (prompt, answer), wait for the prompt and type the answer. What the terminal showed."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "feeds", "--config", str(config), "sources", "add", *args],
@@ -406,7 +407,16 @@ def on_a_terminal(config: Path, *args: str) -> tuple[subprocess.Popen[bytes], in
         env={**FEEDS_ENV, "HOME": str(config.parent), "TERM": "xterm"},
     )  # fmt: skip
     os.close(follower)
-    return process, leader
+    shown = b""
+    try:
+        for prompt, answer in answers:
+            shown += read_until(leader, prompt)
+            os.write(leader, answer)
+        shown += read_terminal(leader)
+        process.wait(timeout=60)
+    finally:
+        os.close(leader)
+    return shown + f"\n(exit {process.returncode})".encode()
 
 
 PROMPT = b"Which feed? 1-5, empty to cancel: "
@@ -416,17 +426,9 @@ PROMPT = b"Which feed? 1-5, empty to cancel: "
 def test_the_editor_is_asked_until_the_answer_is_a_usable_feed(
     config: Path, five_feeds: str, feed_server: FeedServer
 ) -> None:
-    process, leader = on_a_terminal(config, five_feeds, "--category", "K")
-    try:
-        shown = read_until(leader, PROMPT)
-        for answer in (b"x", b"9", b"5"):  # no number, out of range, the feed that is gone
-            os.write(leader, answer + b"\n")
-            shown += read_until(leader, PROMPT)
-        os.write(leader, b"2\n")
-        shown += read_terminal(leader)
-        assert process.wait(timeout=60) == 0, shown
-    finally:
-        os.close(leader)
+    answers = [b"x\n", b"9\n", b"5\n", b"2\n"]  # no number, out of range, gone, then one
+    shown = on_a_terminal(config, [five_feeds, "--category", "K"], [(PROMPT, a) for a in answers])
+    assert shown.endswith(b"(exit 0)"), shown
     text = shown.decode().replace("\r\n", "\n")
     assert "  1. Ada's blog - RSS, 4 entries" in text
     assert "'x' is not one of 1 to 5" in text and "'9' is not one of 1 to 5" in text
@@ -440,14 +442,8 @@ def test_the_editor_is_asked_until_the_answer_is_a_usable_feed(
 def test_ctrl_d_or_an_empty_answer_writes_nothing(
     config: Path, five_feeds: str, answer: bytes
 ) -> None:
-    process, leader = on_a_terminal(config, five_feeds, "--category", "K")
-    try:
-        shown = read_until(leader, PROMPT)
-        os.write(leader, answer)
-        shown += read_terminal(leader)
-        assert process.wait(timeout=60) == 2, shown
-    finally:
-        os.close(leader)
+    shown = on_a_terminal(config, [five_feeds, "--category", "K"], [(PROMPT, answer)])
+    assert shown.endswith(b"(exit 2)"), shown
     assert b"no feed chosen; nothing written" in shown
     assert config.read_text(encoding="utf-8") == CONFIG
 
@@ -466,14 +462,9 @@ def test_hostile_titles_reach_the_terminal_as_plain_text(
         ),
         content_type="text/html",
     )
-    process, leader = on_a_terminal(config, page, "--category", "K")
-    try:
-        shown = read_until(leader, b"Which feed? 1-2, empty to cancel: ")
-        os.write(leader, b"\x04")
-        shown += read_terminal(leader)
-        assert process.wait(timeout=60) == 2, shown
-    finally:
-        os.close(leader)
+    prompt = b"Which feed? 1-2, empty to cancel: "
+    shown = on_a_terminal(config, [page, "--category", "K"], [(prompt, b"\x04")])
+    assert shown.endswith(b"(exit 2)"), shown
     assert b"\x1b" not in shown and b"\xc2\x9b" not in shown and b"\x07" not in shown
     text = shown.decode()
     # C1 controls in HTML are read as windows-1252 (the HTML standard's rule): "›", "…".

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import click
+import httpx
 
 from feeds.cli.errors import Refused, failed
 from feeds.config import FetchConfig
@@ -45,42 +47,37 @@ __all__ = [
     "listing",
 ]
 
+T = TypeVar("T")
 Ask = Callable[[str], str]  # shows a prompt, returns the answer; raises click.Abort on EOF
 
 
-def _pool(config: FetchConfig) -> ParserPool:
-    return ParserPool(deadline=config.parse_deadline)
+async def _with_client(
+    config: FetchConfig, work: Callable[[httpx.AsyncClient, ParserPool], Awaitable[T]]
+) -> T:
+    """`work` with the update's client and a parser pool under `parse_deadline`."""
+    pool = ParserPool(deadline=config.parse_deadline)
+    try:
+        async with make_client(config) as client:
+            return await work(client, pool)
+    finally:
+        pool.close()
 
 
 def discover_one(config: FetchConfig, url: str) -> Discovery:
     """Every feed `url` leads to, or the command ends with the reason (nothing written)."""
-
-    async def run() -> Discovery:
-        pool = _pool(config)
-        try:
-            async with make_client(config) as client:
-                return await discover(client, url, config, pool)
-        finally:
-            pool.close()
-
     try:
-        return asyncio.run(run())
+        return asyncio.run(
+            _with_client(config, lambda client, pool: discover(client, url, config, pool))
+        )
     except CheckError as exc:
         raise failed(f"{exc}; nothing written", exc) from None
 
 
 def discover_many(config: FetchConfig, urls: Sequence[str]) -> dict[str, Discovery | CheckError]:
     """`discover_one` for each URL, together; a failure is that URL's answer."""
-
-    async def run() -> dict[str, Discovery | CheckError]:
-        pool = _pool(config)
-        try:
-            async with make_client(config) as client:
-                return await discover_all(client, urls, config, pool)
-        finally:
-            pool.close()
-
-    return asyncio.run(run())
+    return asyncio.run(
+        _with_client(config, lambda client, pool: discover_all(client, urls, config, pool))
+    )
 
 
 # --- what is shown ----------------------------------------------------------------------------
