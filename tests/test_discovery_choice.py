@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pty
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from support.feeds_cli import FEEDS_ENV
 from support.feedserver import FeedServer
 from support.terminal import read_terminal, read_until
 
+from feeds.addresses import private_address, refusal
 from feeds.cli.feed_choice import choose, listing
 from feeds.cli.sources import opml, sources
 from feeds.config import load_config
@@ -542,3 +544,61 @@ def test_the_candidates_of_a_slow_host_share_one_time_budget(
     late = [c for c in found.candidates if c.check is None]
     assert len(found.candidates) == 4 and len(late) >= 2
     assert {c.error for c in late} == {"not checked: the candidates took longer than 0.5s together"}
+
+
+class _PublicPage(httpx.AsyncBaseTransport):
+    """page.example answered from memory (a public page), every other host through the
+    production transport with its SSRF guard."""
+
+    def __init__(self, page: bytes, guarded: httpx.AsyncBaseTransport) -> None:
+        self.page, self.guarded = page, guarded
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "page.example":
+            return httpx.Response(200, headers=HTML, stream=httpx.ByteStream(self.page))
+        return await self.guarded.handle_async_request(request)
+
+
+def test_the_ssrf_guard_judges_every_candidate(config: Path, feed_server: FeedServer) -> None:
+    """With allow_private_addresses = false, a candidate whose name resolves to this machine
+    is refused where the connection is made: the page-level rule cannot see a name's
+    address, the guard resolves it."""
+    config.write_text(CONFIG + "allow_private_addresses = false\n", encoding="utf-8")
+    fetch = load_config(config).fetch
+    feed_server.add("/inside.xml", rss20(sample_items(1)))
+    name = socket.gethostname()  # a name that resolves to this machine (/etc/hosts)
+    try:
+        resolved = socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)[0][4][0]
+    except OSError:
+        pytest.skip(f"this machine's name {name!r} does not resolve")
+    if refusal(str(resolved)) is None:
+        pytest.skip(f"this machine's name {name!r} resolves to a public address")
+    port = feed_server.url("/").rsplit(":", 1)[1].rstrip("/")
+    inside = f"http://{name}:{port}/inside.xml"
+    page = html_page(("application/rss+xml", "Inside", inside))
+    guarded = make_client(fetch)._transport  # the production transport, guard included
+
+    async def go() -> Discovery:
+        async with make_client(fetch, transport=_PublicPage(page, guarded)) as client:
+            return await discover(client, "https://page.example/", fetch, ParserPool(workers=0))
+
+    (candidate,) = asyncio.run(go()).candidates
+    assert candidate.check is None
+    assert f"refused to connect to {name}:" in (candidate.error or "")
+    assert feed_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        ("127.1", "127.1 (127.0.0.1) is a loopback address"),
+        ("0x7f.1", "0x7f.1 (127.0.0.1) is a loopback address"),
+        ("2130706433", "2130706433 (127.0.0.1) is a loopback address"),
+        ("10.1", "10.1 (10.0.0.1) is a private address"),
+        ("8.8.8.8", None),
+        ("1.example", None),
+    ],
+)
+def test_numeric_ipv4_forms_count_as_addresses(host: str, why: str | None) -> None:
+    """The resolver reads 127.1 as 127.0.0.1: a page naming it is caught like 127.0.0.1."""
+    assert private_address(f"http://{host}:8080/feed") == why
