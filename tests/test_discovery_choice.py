@@ -264,7 +264,7 @@ def test_a_page_with_no_feed_advertised_is_probed_at_well_known_paths(
     page = feed_server.add("/site/about.html", html_page(), content_type="text/html")
     result = run(sources, config, "add", page, "--category", "K")
     assert result.exit_code == 0, result.output
-    assert "advertises no feed; found at well-known paths of its site: 1" in result.stdout
+    assert "is an HTML page that advertises no feed; 1 feed at well-known paths:" in result.stdout
     assert "  1. Found - Atom, 3 entries" in result.stdout  # /rss leads to the same feed
     assert added(config) == [("Found", feed_server.url("/site/feed.xml"))]
     asked = {r.path for r in feed_server.requests}

@@ -110,10 +110,8 @@ def listing(discovery: Discovery) -> list[str]:
     if discovery.page_url is None:
         head = f"{url} is a feed:"
     elif discovery.probed:
-        head = (
-            f"{url} is an HTML page that advertises no feed; found at well-known paths of "
-            f"its site: {count}"
-        )
+        found = "1 feed" if count == 1 else f"{count} feeds"
+        head = f"{url} is an HTML page that advertises no feed; {found} at well-known paths:"
     else:
         plural = "feed" if count == 1 else "feeds"
         head = f"{url} is an HTML page that advertises {count} {plural}:"
@@ -175,9 +173,9 @@ def choose(
     if not usable:
         raise _nothing_usable(discovery)
     if first:
-        chosen = usable[0]
-        say(f"--first: taking feed {candidates.index(chosen) + 1}, the first that reads as a feed")
-        return _usable(candidates.index(chosen) + 1, chosen)
+        number = candidates.index(usable[0]) + 1
+        say(f"--first: taking feed {number}, the first that reads as a feed")
+        return _usable(number, usable[0])
     if ask is None:
         raise Refused(
             f"{terminal_safe(discovery.url)} leads to {count} feeds and this is no terminal to "
