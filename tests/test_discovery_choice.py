@@ -602,3 +602,24 @@ def test_the_ssrf_guard_judges_every_candidate(config: Path, feed_server: FeedSe
 def test_numeric_ipv4_forms_count_as_addresses(host: str, why: str | None) -> None:
     """The resolver reads 127.1 as 127.0.0.1: a page naming it is caught like 127.0.0.1."""
     assert private_address(f"http://{host}:8080/feed") == why
+
+
+@pytest.mark.slow
+def test_on_a_terminal_one_feed_is_taken_unasked_and_none_is_an_error(
+    config: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add("/only.xml", rss20(sample_items(2), title="Only feed"))
+    one = feed_server.add(
+        "/one", html_page(("application/rss+xml", "Only", "/only.xml")), content_type="text/html"
+    )
+    none = feed_server.add("/none", html_page(), content_type="text/html")
+
+    taken = on_a_terminal(config, [one, "--category", "K"], [])
+    assert taken.endswith(b"(exit 0)"), taken
+    assert b"Which feed?" not in taken and b"advertises 1 feed:" in taken
+    assert added(config) == [("Only feed", feed_server.url("/only.xml"))]
+
+    refused = on_a_terminal(config, [none, "--category", "K"], [])
+    assert refused.endswith(b"(exit 2)"), refused
+    assert b"Which feed?" not in refused and b"links to no feed" in refused
+    assert added(config) == [("Only feed", feed_server.url("/only.xml"))]
