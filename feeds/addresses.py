@@ -4,6 +4,7 @@ OPML import warns by, so an import warns about exactly the addresses a fetch wou
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 __all__ = ["private_address", "refusal"]
@@ -24,7 +25,8 @@ def refusal(address: str) -> str | None:
 
 def private_address(url: str) -> str | None:
     """Why `url` points into a private network (its host is ``localhost`` or a literal IP
-    address that `refusal` refuses), or None. Host names are not resolved."""
+    address that `refusal` refuses), or None. Host names are not resolved, but the numeric
+    IPv4 forms the resolver reads (``127.1``, ``0x7f.1``, ``2130706433``) count as literals."""
     try:
         host = (urlsplit(url).hostname or "").rstrip(".").lower()
     except ValueError:
@@ -34,4 +36,10 @@ def private_address(url: str) -> str | None:
     try:
         return refusal(host)
     except ValueError:
+        pass
+    try:
+        address = socket.inet_ntoa(socket.inet_aton(host))  # refuses what is no number
+    except OSError:
         return None
+    why = refusal(address)
+    return None if why is None else f"{host} ({address}){why.removeprefix(address)}"

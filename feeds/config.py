@@ -19,6 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feeds import PROJECT_URL, __version__
 from feeds.errors import FeedsError
 from feeds.model import Rule, RuleAction, Source
+from feeds.request_options import (
+    OPTION_KEYS,
+    RequestOptions,
+    proxy_problem,
+    read_request_options,
+)
 from feeds.source_identity import normalise_url
 from feeds.sources.kind import KindDescription, Target
 from feeds.sources.kinds import KINDS, describe, marker_keys
@@ -80,6 +86,7 @@ class FetchConfig:
     parse_deadline: float  # seconds one body may take to parse before its worker is killed
     lease: timedelta = timedelta(minutes=5)  # a claim on a source; others take over after it
     allow_private_addresses: bool = True  # false: the SSRF guard refuses internal targets
+    proxy: str | None = None  # None: the environment's (HTTP_PROXY...); "none": direct
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +348,7 @@ class _ConfigReader:
         where = "[fetch]"
         keys = {"user_agent", "connect_timeout", "read_timeout", "deadline", "max_body",
                 "concurrency", "per_host", "parse_deadline", "lease",
-                "allow_private_addresses"}  # fmt: skip
+                "allow_private_addresses", "proxy"}  # fmt: skip
         self.check_keys(data, where, keys)
         user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
         concurrency = self.get(data, where, "concurrency", int, 16)
@@ -360,7 +367,26 @@ class _ConfigReader:
             parse_deadline=self.seconds(data, where, "parse_deadline", "30s"),
             lease=self.convert(data, where, "lease", parse_duration, "5m"),
             allow_private_addresses=self.get(data, where, "allow_private_addresses", bool, True),
+            proxy=self.read_proxy(data, where),
         )
+
+    def read_proxy(self, data: Mapping[str, Any], where: str) -> str | None:
+        """`[fetch] proxy`: an http(s) proxy URL or "none" (see feeds.request_options)."""
+        proxy: str | None = self.get(data, where, "proxy", str, None)
+        reason = proxy_problem(proxy) if proxy is not None else None
+        if reason is not None:
+            self.problem(where, "proxy", reason)
+            return None
+        return proxy
+
+    def read_request_options(
+        self, data: Mapping[str, Any], where: str, *, remote: bool
+    ) -> RequestOptions:
+        """A source's own request options (feeds.request_options), secrets read now."""
+        options, problems = read_request_options(data, self.root, os.environ, remote=remote)
+        for key, message in problems:
+            self.problem(where, key, message)
+        return options
 
     def read_websub(self, data: Mapping[str, Any]) -> WebSubConfig:
         where = "[websub]"
@@ -466,7 +492,8 @@ class _ConfigReader:
         marked = [kind for kind in KINDS.values() if kind.key in data]
         kind = marked[0] if len(marked) == 1 else None
         own = kind.own_keys if kind is not None else frozenset()
-        self.check_keys(data, where, _SOURCE_KEYS | set(marker_keys()) | own | FULL_TEXT_KEYS)
+        known = _SOURCE_KEYS | set(marker_keys()) | own | OPTION_KEYS | FULL_TEXT_KEYS
+        self.check_keys(data, where, known)
         before = len(self.problems)
         target = self.get(data, where, kind.key, str, None) if kind is not None else None
         category = self.get(data, where, "category", str, None)
@@ -504,9 +531,10 @@ class _ConfigReader:
                 self.problem(where, kind.key, f"must be an absolute http(s) URL, not {target!r}")
         if category is None and kind.needs_category:
             self.problem(where, "category", f"missing: a {kind.noun} needs a category")
+        web = kind.target is Target.WEB
+        request = self.read_request_options(data, where, remote=web)
         if len(self.problems) > before or target is None:
             return None
-        web = kind.target is Target.WEB
         return Source(
             name=name,
             kind=kind.kind,
@@ -518,6 +546,7 @@ class _ConfigReader:
             timezone=timezone,
             rules=rules,
             options=options,
+            request=request,
             full_text=full_text,
             content_selector=content_selector,
         )

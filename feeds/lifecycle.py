@@ -6,28 +6,11 @@ where it listens; pure functions of values, so they are tested without starting 
 
 from __future__ import annotations
 
-import re
-
 from feeds import __version__
 from feeds.config import Config
+from feeds.masking import masked_url
 
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
-
-
-def masked_url(url: str) -> str:
-    """`url` with any password replaced by `***` (store URLs end up in logs): the one in
-    the user info, and a `password=` query parameter (libpq takes one there too). The rest
-    is kept as written (`sqlite:////abs/path` stays as it is)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return _QUERY_PASSWORD.sub(r"\1***", url)
-    # The user info ends at the last "@" before the query: a password may hold "/" or "@".
-    query_at = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
-    at = rest.rfind("@", 0, query_at)
-    user_info = rest[:at] if at >= 0 else ""
-    if ":" in user_info:
-        rest = f"{user_info.split(':', 1)[0]}:***{rest[at:]}"
-    return f"{scheme}://" + _QUERY_PASSWORD.sub(r"\1***", rest)
+__all__ = ["masked_url", "serve_start_line", "start_line", "stop_line"]
 
 
 def _http(address: tuple[str, int]) -> str:

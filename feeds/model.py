@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from feeds.request_options import RequestOptions
 from feeds.slugs import readable_slug
 
 # Fixed namespace for article ids: the same (source, entry id) gives the same id in every
@@ -105,6 +106,9 @@ class Source:
     timezone: str = "UTC"  # the zone of local articles' naive dates
     rules: tuple[Rule, ...] = ()  # this source's own rules, applied before the global ones
     options: SourceOptions | None = None  # the kind's own keys (see `feeds.sources.kind`)
+    request: RequestOptions = field(
+        default_factory=RequestOptions
+    )  # own user agent, headers, auth, proxy
     full_text: bool = False  # fetch each entry's page and publish its article text
     content_selector: str | None = None  # CSS selector of the article on its page (full text)
 

@@ -161,6 +161,13 @@ class ParserPool:
             died=Enriched(None, error="the worker process died enriching this source"),
         )
 
+    async def run(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
+        """`work(job)` under the same deadline (`work` a module-level function that must
+        not raise): `overrun` when it took too long, `died` when its worker died twice."""
+        if self.workers == 0:
+            return work(job)
+        return await self._run(work, job, overrun=overrun, died=died)
+
     async def _run(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
         for attempt in (1, 2):
             executor = self._pool()

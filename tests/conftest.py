@@ -66,3 +66,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ArticleSto
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """feeds honours HTTP_PROXY and friends: a proxy set where the tests run must not carry
+    their loopback requests away (tests of proxies give their own environment)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)

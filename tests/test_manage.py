@@ -42,7 +42,7 @@ from feeds.config_edit import (
     remove_source,
     write_config,
 )
-from feeds.discovery import discover_feed_url, discover_feed_urls, looks_like_html
+from feeds.discovery import find_feed_links, looks_like_html
 from feeds.model import Source, SourceKind
 from feeds.opml_file import FEEDS_NS, OpmlError, OpmlFeed, read_opml, write_opml
 from feeds.source_identity import normalise_url
@@ -135,28 +135,30 @@ def blog_feed(count: int = 3, title: str = "Das Blog") -> bytes:
 # --- discovery ----------------------------------------------------------------------------
 
 
-def test_discovery_prefers_atom_then_rss_then_json_and_resolves_relative_hrefs() -> None:
+def urls_of(html: bytes, base_url: str) -> list[str]:
+    return [link.url for link in find_feed_links(html, base_url).links]
+
+
+def test_discovery_keeps_page_order_and_resolves_relative_hrefs() -> None:
     html = page(
         ("application/feed+json", "feed.json"),
         ("application/rss+xml; charset=utf-8", "/rss.xml"),
         ("application/atom+xml", "../atom.xml"),
         ("application/atom+xml", "comments/atom.xml"),
     )
-    assert discover_feed_urls(html, "https://blog.example/posts/index.html") == [
+    assert urls_of(html, "https://blog.example/posts/index.html") == [
+        "https://blog.example/posts/feed.json",
+        "https://blog.example/rss.xml",
         "https://blog.example/atom.xml",
         "https://blog.example/posts/comments/atom.xml",
-        "https://blog.example/rss.xml",
-        "https://blog.example/posts/feed.json",
     ]
-    rss_and_json = page(("application/feed+json", "f.json"), ("application/rss+xml", "r.xml"))
-    assert discover_feed_url(rss_and_json, "https://x.example/") == "https://x.example/r.xml"
     only_json = page(("application/feed+json", "//cdn.example/f.json"))
-    assert discover_feed_url(only_json, "https://x.example/") == "https://cdn.example/f.json"
+    assert urls_of(only_json, "https://x.example/") == ["https://cdn.example/f.json"]
 
 
 def test_discovery_honours_base_and_ignores_other_links() -> None:
     html = page(("application/rss+xml", "feed"), base="https://other.example/sub/")
-    assert discover_feed_url(html, "https://x.example/") == "https://other.example/sub/feed"
+    assert urls_of(html, "https://x.example/") == ["https://other.example/sub/feed"]
     others = (
         b'<html><head><link rel="alternate" hreflang="de" href="/de/">'
         b'<link rel="stylesheet alternate" type="text/css" href="a.css">'
@@ -165,12 +167,12 @@ def test_discovery_honours_base_and_ignores_other_links() -> None:
         b'<link rel="ALTERNATE home" type="Application/Atom+XML" href="/a.xml">'
         b"</head></html>"
     )
-    assert discover_feed_urls(others, "https://x.example/p") == ["https://x.example/a.xml"]
+    assert urls_of(others, "https://x.example/p") == ["https://x.example/a.xml"]
 
 
 @pytest.mark.parametrize("html", [b"", b"   ", b"<html><body>no feeds</body></html>", b"\x00\xff"])
 def test_discovery_without_feeds_finds_nothing(html: bytes) -> None:
-    assert discover_feed_url(html, "https://x.example/") is None
+    assert urls_of(html, "https://x.example/") == []
 
 
 def test_looks_like_html() -> None:
@@ -303,7 +305,7 @@ def test_discovery_skips_links_that_cannot_be_joined() -> None:
         b'<link rel="alternate" type="application/rss+xml" href="/ok.xml">'
         b"</head></html>"
     )
-    assert discover_feed_urls(page, "https://example.com/a/") == ["https://example.com/ok.xml"]
+    assert urls_of(page, "https://example.com/a/") == ["https://example.com/ok.xml"]
 
 
 def test_normalise_url() -> None:
@@ -449,7 +451,7 @@ def test_plan_import_skips_and_names() -> None:
 # --- feeds sources add --------------------------------------------------------------------
 
 
-def test_add_discovers_the_feed_of_an_html_page(config: Path, feed_server: FeedServer) -> None:
+def test_add_discovers_the_feeds_of_an_html_page(config: Path, feed_server: FeedServer) -> None:
     feed_server.add("/blog/feeds/atom.xml", blog_feed(3), content_type="application/atom+xml")
     feed_server.add("/blog/rss.xml", rss20(sample_items(1)), content_type="application/rss+xml")
     html = page(
@@ -457,17 +459,17 @@ def test_add_discovers_the_feed_of_an_html_page(config: Path, feed_server: FeedS
     )
     page_url = feed_server.add("/blog/", html, content_type="text/html; charset=utf-8")
 
-    result = run(sources, config, "add", page_url, "--category", "Kultur")
+    result = run(sources, config, "add", page_url, "--category", "Kultur", "--pick", "2")
 
     assert result.exit_code == 0, result.output
     feed_url = feed_server.url("/blog/feeds/atom.xml")
-    assert f"links to the feed {feed_url}" in result.stdout
+    assert f"{page_url} is an HTML page that advertises 2 feeds:" in result.stdout
     assert "'Das Blog', 3 entries" in result.stdout
     after = config.read_text(encoding="utf-8")
     assert_appended(CONFIG, after)
     added = load_config(config).sources[-1]
     assert (added.name, added.url, added.category) == ("Das Blog", feed_url, "Kultur")
-    assert feed_server.requests_to("/blog/rss.xml") == []  # Atom preferred, RSS never fetched
+    assert len(feed_server.requests_to("/blog/rss.xml")) == 1  # counted for the list
     assert leftovers(config) == []
 
 
@@ -762,6 +764,7 @@ def test_opml_import_checks_each_feed(
     html = feed_server.add(
         "/page", page(("application/rss+xml", "/good")), content_type="text/html"
     )
+    text = feed_server.add("/text", b"just text", content_type="text/plain")
     missing = feed_server.url("/missing")
     file = tmp_path / "subs.opml"
     file.write_text(
@@ -769,16 +772,20 @@ def test_opml_import_checks_each_feed(
         <outline text="Good" xmlUrl="{good}"/>
         <outline xmlUrl="{untitled}"/>
         <outline text="A page" xmlUrl="{html}"/>
+        <outline text="Text" xmlUrl="{text}"/>
         <outline text="Gone" xmlUrl="{missing}"/>
         </outline></body></opml>""",
         encoding="utf-8",
     )
     result = run(opml, config, "import", str(file), "--category", "Geprüft")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("added 2, skipped 2\n")
+    assert result.stdout.startswith("added 2, skipped 3\n")
     assert "HTTP 404" in result.stdout
-    assert f"{html} is not a feed" in result.stdout
-    assert result.stderr.count("private address") == 4  # the test server is on 127.0.0.1
+    assert f"{text} is not a feed" in result.stdout
+    # The page's feed is "Good", listed above it: found, then skipped as a duplicate.
+    assert f"found   <{html}>: an HTML page; in its place its only feed" in result.stdout
+    assert f"skipped 'A page' <{good}>: listed twice in this OPML" in result.stdout
+    assert result.stderr.count("private address") == 5  # the test server is on 127.0.0.1
     added = [(s.name, s.url, s.category) for s in load_config(config).sources[3:]]
     assert added == [("Good", good, "Geprüft"), ("From the feed", untitled, "Geprüft")]
 

@@ -11,11 +11,11 @@ or usage problem (including a duplicate or unknown source and a URL that is no f
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +23,14 @@ from urllib.parse import urlsplit
 import click
 
 from feeds.cli.errors import EXIT_CONFIG, Fatal, Refused, failed
+from feeds.cli.feed_choice import (
+    choose,
+    choose_for_import,
+    discover_many,
+    discover_one,
+    listing,
+    terminal_prompt,
+)
 from feeds.cli.page_source import PageRequest, add_page, page_options
 from feeds.config import (
     DEFAULT_INTERVAL,
@@ -37,6 +45,7 @@ from feeds.config import (
 from feeds.config_edit import (
     ConfigWriteError,
     EditError,
+    NewSource,
     add_source,
     add_sources,
     configured_sources,
@@ -45,9 +54,8 @@ from feeds.config_edit import (
     remove_source,
     write_config,
 )
-from feeds.discovery import CheckError, FeedCheck, check_feed, check_feeds
-from feeds.opml_file import OpmlError, read_opml, write_opml
-from feeds.sources.remote import make_client
+from feeds.discovery import CheckError, Discovery, FeedCheck
+from feeds.opml_file import OpmlError, OpmlFeed, read_opml, write_opml
 from feeds.subscriptions import plan_import
 from feeds.web_url import is_web_url
 
@@ -131,7 +139,7 @@ def sources() -> None:
 
 @sources.command("add")
 @click.argument("url")
-@click.option("--category", required=True, help="The category its articles go to.")
+@click.option("--category", default=None, help="The category its articles go to (required).")
 @click.option("--name", default=None, help="Its name (default: the feed's title, else the host).")
 @click.option(
     "--interval",
@@ -142,11 +150,22 @@ def sources() -> None:
     "--no-check", is_flag=True, help="Do not fetch the URL: take it as the feed URL as it is."
 )
 @page_options
+@click.option(
+    "--pick",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Of the feeds a page leads to, take number N (as --list numbers them).",
+)
+@click.option("--first", is_flag=True, help="Of the feeds a page leads to, take the first usable.")
+@click.option(
+    "--list", "list_only", is_flag=True, help="Only list the feeds URL leads to; write nothing."
+)
 @click.pass_context
 def add(
     ctx: click.Context,
     url: str,
-    category: str,
+    category: str | None,
     name: str | None,
     interval: str | None,
     no_check: bool,
@@ -158,8 +177,12 @@ def add(
     date_format: str | None,
     summary: str | None,
     image: str | None,
+    pick: int | None,
+    first: bool,
+    list_only: bool,
 ) -> None:
-    """Add the feed at URL (or the feed an HTML page at URL links to) to the config.
+    """Add the feed at URL to the config; for an HTML page, one of the feeds it advertises
+    (asked on a terminal when there are several, else --pick N or --first).
 
     With --items, URL is a page without a feed: a page source is written, whose entries
     are the elements --items selects (after showing the first of them)."""
@@ -168,7 +191,15 @@ def add(
             "--preview, --title, --date, --date-format, --summary and --image are for page "
             "sources: give --items too"
         )
+    if item is not None and (pick is not None or first or list_only):
+        raise click.UsageError("--pick, --first and --list choose among feeds, not with --items")
     url = _checked_url(url)
+    _refuse_conflicts(no_check=no_check, pick=pick, first=first, list_only=list_only)
+    if list_only:
+        _list_feeds(ctx, url)
+        return
+    if category is None:
+        raise click.UsageError("Missing option '--category'.")
     category = " ".join(category.split())
     if not category:
         raise click.BadParameter("must not be empty", param_hint="--category")
@@ -196,9 +227,7 @@ def add(
 
     feed_url, title = url, None
     if not no_check:
-        check = _check_one(config.fetch, url)
-        if check.page_url is not None:
-            click.echo(f"{url} is an HTML page; it links to the feed {check.url}")
+        check = _choose_feed(config.fetch, url, pick=pick, first=first)
         feed_url, title = check.url, check.title
         click.echo(f"Checked {feed_url}: {title or '(no title)'!r}, {check.entries} entries")
     derived = name is None
@@ -240,15 +269,30 @@ def _refuse_duplicate(existing: Sequence[dict[str, Any]], name: str | None, url:
         raise failed(f"{duplicate}; nothing written", duplicate)
 
 
-def _check_one(config: FetchConfig, url: str) -> FeedCheck:
-    async def run() -> FeedCheck:
-        async with make_client(config) as client:
-            return await check_feed(client, url, config)
+def _refuse_conflicts(*, no_check: bool, pick: int | None, first: bool, list_only: bool) -> None:
+    given = [
+        option
+        for option, on in (("--pick", pick is not None), ("--first", first), ("--list", list_only))
+        if on
+    ]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} exclude each other")
+    if no_check and given:
+        raise click.UsageError(f"--no-check fetches nothing, so {given[0]} has nothing to choose")
 
-    try:
-        return asyncio.run(run())
-    except CheckError as exc:
-        raise failed(f"{exc}; nothing written", exc) from None
+
+def _list_feeds(ctx: click.Context, url: str) -> None:
+    config = _load(_config_path(ctx))
+    for line in listing(discover_one(config.fetch, url)):
+        click.echo(line)
+
+
+def _choose_feed(config: FetchConfig, url: str, *, pick: int | None, first: bool) -> FeedCheck:
+    discovery = discover_one(config, url)
+    if discovery.page_url is not None:  # a feed itself: the "Checked" line says it all
+        for line in listing(discovery):
+            click.echo(line)
+    return choose(discovery, pick=pick, first=first, ask=terminal_prompt(), say=click.echo)
 
 
 @sources.command("list")
@@ -319,16 +363,27 @@ def opml() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--category", default=None, help="Put every feed in this category.")
 @click.option("--no-check", is_flag=True, help="Do not fetch the feeds to check them.")
+@click.option(
+    "--first",
+    is_flag=True,
+    help="For an entry that is an HTML page with several feeds, import the first usable.",
+)
 @click.pass_context
-def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: bool) -> None:
+def import_opml(
+    ctx: click.Context, file: Path, category: str | None, no_check: bool, first: bool
+) -> None:
     """Add the feeds of an OPML file (- for stdin) to the config, in one change.
 
     Each feed's category is --category, else its folder in the OPML, else "Imported".
     Feeds configured already, listed twice, with a non-http(s) URL or (unless --no-check)
-    not fetchable as a feed are skipped.
+    not fetchable as a feed are skipped. An entry that is an HTML page is replaced by its
+    feed when it has one (said in the output); one with several is skipped with the command
+    that adds one of them, unless --first is given.
     """
     if category is not None and not category.strip():
         raise click.BadParameter("must not be empty", param_hint="--category")
+    if first and no_check:
+        raise click.UsageError("--no-check fetches nothing, so --first has nothing to choose")
     try:
         if str(file) == "-":
             data = sys.stdin.buffer.read(MAX_OPML_BYTES + 1)
@@ -355,10 +410,10 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
                 f"<{source.url}> ({why}); importing it anyway, remove it if that is wrong",
                 err=True,
             )
+        notes: list[str] = []
         if not no_check and plan.add:
-            checks = _check_many(config.fetch, [source.url for source in plan.add])
-            failures = {u: str(r) for u, r in checks.items() if isinstance(r, CheckError)}
-            titles = {u: r.title for u, r in checks.items() if isinstance(r, FeedCheck) and r.title}
+            found = discover_many(config.fetch, [source.url for source in plan.add])
+            feeds, failures, titles, notes = _found_feeds(feeds, plan.add, found, first)
             plan = plan_import(text, feeds, category=category, failures=failures, titles=titles)
         new_text = add_sources(text, plan.add)
     except EditError as exc:
@@ -366,6 +421,8 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
     if plan.add:
         _write(path, original, new_text)
     click.echo(f"added {len(plan.add)}, skipped {len(plan.skipped)}")
+    for note in notes:
+        click.echo(note)
     for source in plan.add:
         click.echo(f"  added   {source.name!r} ({source.category}): {source.url}")
     for skipped in plan.skipped:
@@ -373,12 +430,34 @@ def import_opml(ctx: click.Context, file: Path, category: str | None, no_check: 
         click.echo(f"  skipped {label}<{skipped.feed.url}>: {skipped.reason}")
 
 
-def _check_many(config: FetchConfig, urls: Sequence[str]) -> dict[str, FeedCheck | CheckError]:
-    async def run() -> dict[str, FeedCheck | CheckError]:
-        async with make_client(config) as client:
-            return await check_feeds(client, urls, config)
-
-    return asyncio.run(run())
+def _found_feeds(
+    feeds: Sequence[OpmlFeed],
+    planned: Sequence[NewSource],
+    found: Mapping[str, Discovery | CheckError],
+    first: bool,
+) -> tuple[list[OpmlFeed], dict[str, str], dict[str, str], list[str]]:
+    """The OPML feeds with each page replaced by the feed found on it, the reasons to skip
+    (by URL), the feeds' own titles (by URL) and a note for each replaced page."""
+    categories = {source.url: source.category for source in planned}
+    failures: dict[str, str] = {}
+    titles: dict[str, str] = {}
+    notes: list[str] = []
+    replaced: dict[str, str] = {}
+    for url, result in found.items():
+        if isinstance(result, CheckError):
+            failures[url] = str(result)
+            continue
+        choice = choose_for_import(result, first=first, category=categories[url])
+        if choice.check is None:
+            failures[url] = choice.reason or "no feed"
+            continue
+        if choice.check.title:
+            titles[choice.check.url] = choice.check.title
+        if choice.note is not None:
+            replaced[url] = choice.check.url
+            notes.append(f"  found   <{url}>: {choice.note}")
+    kept = [replace(feed, url=replaced.get(feed.url.strip(), feed.url)) for feed in feeds]
+    return kept, failures, titles, notes
 
 
 @opml.command("export")

@@ -118,7 +118,12 @@ class FullTextPages:
         def failed(reason: str) -> Article:
             return replace(article, full_text=FullText(entry_hash, reason))
 
-        refusal = await self.robots.refusal(article.link)
+        options = source.request
+
+        async def may_fetch(url: str) -> str | None:
+            return await self.robots.refusal(url, options)
+
+        refusal = await may_fetch(article.link)
         if refusal is not None:
             return failed(refusal)
         have = known.full_text if known is not None else None
@@ -129,13 +134,17 @@ class FullTextPages:
             if have.last_modified:
                 headers["If-Modified-Since"] = have.last_modified
         async with self.hosts[urlsplit(article.link).hostname or ""]:
+            # The source's options as its feed fetch sends them: its headers, cookies and
+            # credentials to the feed's own origin only.
             response = await fetch_url(
                 self.client,
                 article.link,
                 headers,
                 self.config,
+                options=options,
+                home=source.url,
                 max_bytes=self.max_bytes,
-                may_follow=self.robots.refusal,
+                may_follow=may_fetch,
             )
         if response.error is not None:
             return failed(response.error)

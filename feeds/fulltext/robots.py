@@ -18,6 +18,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from feeds.config import FetchConfig
+from feeds.request_options import RequestOptions
 from feeds.sources.remote import fetch_url
 
 ROBOTS_MAX_BYTES = 500 * 1024  # what RFC 9309 asks crawlers to read at least
@@ -52,24 +53,27 @@ class RobotsRules:
         # could deadlock two hosts redirecting to each other).
         self.locks: dict[str, asyncio.Lock] = {}
 
-    async def refusal(self, url: str) -> str | None:
-        """Why `url` may not be fetched by our user agent, or None when it may."""
+    async def refusal(self, url: str, options: RequestOptions | None = None) -> str | None:
+        """Why `url` may not be fetched with a source's `options` (its user agent, else
+        ours; its proxy), or None when it may."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        rules = await self._rules(origin)
+        proxy = options.proxy if options is not None else None
+        rules = await self._rules(origin, proxy)
         if rules.parser is None:
             return f"{origin}/robots.txt unreadable ({rules.problem}): the site is not crawled"
-        if not rules.parser.can_fetch(self.config.user_agent, url):
+        agent = (options.user_agent if options is not None else None) or self.config.user_agent
+        if not rules.parser.can_fetch(agent, url):
             return f"disallowed by {origin}/robots.txt"
         return None
 
-    async def _rules(self, origin: str) -> _Rules:
+    async def _rules(self, origin: str, proxy: str | None) -> _Rules:
         lock = self.locks.setdefault(origin, asyncio.Lock())
         async with lock:
             known = self.rules.get(origin)
             if known is not None and known.until > self.clock():
                 return known
-            rules = await self._fetch(origin)
+            rules = await self._fetch(origin, proxy)
             if len(self.rules) >= MAX_HOSTS:
                 oldest = min(self.rules, key=lambda host: self.rules[host].until)
                 del self.rules[oldest]
@@ -77,12 +81,14 @@ class RobotsRules:
             self.rules[origin] = rules
             return rules
 
-    async def _fetch(self, origin: str) -> _Rules:
+    async def _fetch(self, origin: str, proxy: str | None) -> _Rules:
+        # Through the source's proxy, if it has one, but none of its headers or secrets.
         response = await fetch_url(
             self.client,
             f"{origin}/robots.txt",
             {"Accept": "text/plain"},
             self.config,
+            options=RequestOptions(proxy=proxy),
             max_bytes=ROBOTS_MAX_BYTES,
         )
         until = self.clock() + self.ttl

@@ -24,7 +24,9 @@ class FeedReader:
         url = decide.fetch_url(source, state)
         state = decide.before_fetch(state)
         previous = state or FetchState(source=source.name)
-        response = await fetch_source(context.client, url, state, context.config.fetch)
+        response = await fetch_source(
+            context.client, url, state, context.config.fetch, source.request, home=source.url
+        )
         now = context.clock()
         tried = decide.attempted(source, state, url, now, response.status)
         if response.error is not None:

@@ -4,6 +4,9 @@ private, loopback, link-local or otherwise internal address.
 The check runs where the connection is made, for every connection (so after redirects too),
 on the addresses the name resolved to, and the connection goes to the address that was
 checked: a DNS answer that changes between check and connect cannot slip through.
+
+Through a proxy, the connection goes to the proxy (the operator's choice, not judged); the
+target's name is judged before the request is sent, and the proxy resolves it again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,24 @@ class BlockedAddressError(httpcore.ConnectError):
     """A connection to an address the guard refuses."""
 
 
+async def checked_addresses(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to, each one allowed; else BlockedAddressError (or a
+    ConnectError when the name does not resolve)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:
+        reason = refusal(address)
+        if reason is not None:
+            raise BlockedAddressError(
+                f"refused to connect to {host}: {reason} (allow_private_addresses = false)"
+            )
+    return addresses
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, refusing non-public addresses at connect time."""
 
@@ -35,18 +56,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[object] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        for address in addresses:
-            reason = refusal(address)
-            if reason is not None:
-                raise BlockedAddressError(
-                    f"refused to connect to {host}: {reason} (allow_private_addresses = false)"
-                )
+        addresses = await checked_addresses(host, port)
         return await self.inner.connect_tcp(
             addresses[0],
             port,

@@ -9,26 +9,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import http.cookiejar
+import os
 import urllib.request
 import zlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from http.client import HTTPResponse
 from urllib.parse import urljoin
 
 import brotli
-import httpcore
 import httpx
 
 from feeds.config import FetchConfig
+from feeds.masking import scrub
 from feeds.model import FetchState
+from feeds.request_options import RequestOptions, proxy_secrets
 from feeds.sources.decoding import (
     ACCEPT_ENCODING,
     BodyTooLargeError,
     BoundedDecoder,
     UnsupportedEncodingError,
 )
-from feeds.sources.guard import GuardedBackend
+from feeds.sources.transport import PROXY_EXTENSION, RoutingTransport
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 # Asked before a redirect is followed: None to follow it, else why not.
@@ -70,13 +72,16 @@ class NoCookies(http.cookiejar.CookieJar):
 
 
 def make_client(
-    config: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+    config: FetchConfig,
+    transport: httpx.AsyncBaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> httpx.AsyncClient:
-    """The shared HTTP client: HTTP/1.1, our User-Agent, per-phase timeouts.
+    """The shared HTTP client: HTTP/1.1, our User-Agent, per-phase timeouts, proxies.
 
     Redirects are followed by `fetch_source` itself, so their bodies are never read.
-    `transport` replaces the network (and its connection guard) for tests that answer
-    from canned responses; headers, timeouts, cookies and redirects stay as here.
+    Proxies come from the config and from `env` (default: this process's environment).
+    `transport` replaces the network (and its connection guard and proxies) for tests that
+    answer from canned responses; headers, timeouts, cookies and redirects stay as here.
     """
     timeout = httpx.Timeout(
         connect=config.connect_timeout,
@@ -84,26 +89,8 @@ def make_client(
         write=config.read_timeout,
         pool=config.deadline,
     )
-    # Few idle connections, briefly: feeds of one host fetched back to back reuse one, but
-    # httpcore checks every pooled connection (a poll() each) for every request, so a large
-    # idle pool cost more than the handshakes it saved (10% of a cold run's main process
-    # in bench/run.py), and idle sockets held open are a burden on the hosts we poll.
-    limits = httpx.Limits(
-        max_connections=config.concurrency,
-        max_keepalive_connections=config.per_host,
-        keepalive_expiry=5,
-    )
     if transport is None:
-        transport = httpx.AsyncHTTPTransport(limits=limits)
-        if not config.allow_private_addresses:
-            # httpx takes no network backend; its pool does: the same pool, guarded.
-            transport._pool = httpcore.AsyncConnectionPool(
-                ssl_context=httpx.create_ssl_context(),
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.max_keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
-                network_backend=GuardedBackend(),
-            )
+        transport = RoutingTransport(config, os.environ if env is None else env)
     return httpx.AsyncClient(
         timeout=timeout,
         transport=transport,
@@ -122,15 +109,26 @@ def make_client(
 
 
 async def fetch_source(
-    client: httpx.AsyncClient, url: str, state: FetchState | None, config: FetchConfig
+    client: httpx.AsyncClient,
+    url: str,
+    state: FetchState | None,
+    config: FetchConfig,
+    options: RequestOptions | None = None,
+    home: str | None = None,
 ) -> FetchResponse:
-    """GET one feed with the validators we hold, within the configured deadline and size."""
+    """GET one feed with the validators we hold, within the configured deadline and size.
+
+    `options` are the source's own (user agent, headers, credentials, proxy); its extra
+    headers, cookies and credentials go only to the origin of `home` (the configured URL,
+    default `url`), never to another host a redirect names. Their secrets are scrubbed
+    from the error.
+    """
     headers = {}
     if state is not None and state.etag:
         headers["If-None-Match"] = state.etag
     if state is not None and state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
-    return await fetch_url(client, url, headers, config)
+    return await fetch_url(client, url, headers, config, options=options, home=home)
 
 
 async def fetch_url(
@@ -139,16 +137,36 @@ async def fetch_url(
     headers: dict[str, str],
     config: FetchConfig,
     *,
+    options: RequestOptions | None = None,
+    home: str | None = None,
     max_bytes: int | None = None,
     may_follow: FollowCheck | None = None,
 ) -> FetchResponse:
-    """GET `url` with `headers`, within the configured deadline and `max_bytes` (default:
+    """GET `url` with `headers` (validators, Accept) and a source's `options` as
+    `fetch_source` sends them, within the configured deadline and `max_bytes` (default:
     `max_body`); `may_follow` may refuse a redirect's target (its reason ends the fetch)."""
+    options = options or RequestOptions()
+    request = _Request(headers, options, home or url, (options.proxy, config.proxy))
+    response = await _fetch(client, url, request, config, max_bytes, may_follow)
+    if response.error is None:
+        return response
+    secrets = (*options.secrets(), *proxy_secrets(config.proxy or ""))
+    return replace(response, error=scrub(response.error, secrets))
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    request: _Request,
+    config: FetchConfig,
+    max_bytes: int | None,
+    may_follow: FollowCheck | None,
+) -> FetchResponse:
     limit = config.max_bytes if max_bytes is None else max_bytes
     try:
         # The read timeout is per chunk; only an overall deadline stops a trickling server.
         async with asyncio.timeout(config.deadline):
-            return await _exchange(client, url, headers, limit, may_follow)
+            return await _exchange(client, url, request, limit, may_follow)
     except TimeoutError:
         error = f"timed out: no complete response within {config.deadline:g}s"
     except RedirectError as exc:
@@ -170,6 +188,20 @@ async def fetch_url(
     return FetchResponse(url, url, error=error)
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What every hop of one fetch sends: its own headers (validators, Accept), the
+    source's options, its proxies."""
+
+    own_headers: dict[str, str]
+    options: RequestOptions
+    home: str
+    proxies: tuple[str | None, str | None]
+
+    def headers(self, url: str) -> dict[str, str]:
+        return {**self.options.headers_for(url, self.home), **self.own_headers}
+
+
 def _detail(exc: Exception) -> str:
     text = str(exc)
     return f": {text}" if text else ""
@@ -178,7 +210,7 @@ def _detail(exc: Exception) -> str:
 async def _exchange(
     client: httpx.AsyncClient,
     url: str,
-    headers: dict[str, str],
+    request: _Request,
     max_bytes: int,
     may_follow: FollowCheck | None,
 ) -> FetchResponse:
@@ -186,7 +218,12 @@ async def _exchange(
     seen = {url}
     current = url
     while True:
-        async with client.stream("GET", current, headers=headers) as response:
+        async with client.stream(
+            "GET",
+            current,
+            headers=request.headers(current),
+            extensions={PROXY_EXTENSION: request.proxies},
+        ) as response:
             location = response.headers.get("location")
             if response.is_redirect and location:
                 # Leave without reading the body: a redirect's body is nobody's business.

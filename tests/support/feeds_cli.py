@@ -13,14 +13,15 @@ FEEDS_ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
 
 
 def run_feeds(
-    *args: str, cwd: Path = REPO, timeout: float = 120
+    *args: str, cwd: Path = REPO, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m feeds ARGS` run as a user would, in `cwd` (also its HOME)."""
+    """`python -m feeds ARGS` run as a user would, in `cwd` (also its HOME), with `env`
+    added to its environment."""
     return subprocess.run(
         [sys.executable, "-m", "feeds", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**FEEDS_ENV, "HOME": str(cwd)},
+        env={**FEEDS_ENV, "HOME": str(cwd), **(env or {})},
     )

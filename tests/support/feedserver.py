@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +19,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = True  # answer 304 to a matching If-None-Match
     delay: float = 0.0  # seconds to wait before answering (a slow host)
+    # Request headers (lower-case name: exact value) without which the answer is 401/403.
+    demands: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,40 @@ def answer(route: Route | None, headers: dict[str, str]) -> tuple[int, dict[str,
     """Status, headers and body for a GET of `route` with request `headers` (lower-case)."""
     if route is None:
         return 404, {"content-type": "text/plain"}, b"not found"
+    for name, value in route.demands.items():
+        if headers.get(name) != value:
+            status = 401 if name == "authorization" else 403
+            return status, {"content-type": "text/plain"}, f"{name} missing".encode()
     etag = '"' + hashlib.sha256(route.body).hexdigest()[:16] + '"'
     if route.conditional and route.status == 200 and headers.get("if-none-match") == etag:
         return 304, {"etag": etag}, b""
     return route.status, {"etag": etag, **route.headers}, route.body
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, answers with a Content-Length, and no log lines in the test output."""
+
+    protocol_version = "HTTP/1.1"
+
+    def send(self, status: int, headers: Iterable[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output quiet
+
+
+def start(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A threading server of `handler` on a free port of 127.0.0.1, serving until shut down."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
 
 
 class FeedServer:
@@ -45,20 +77,27 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[LoggedRequest] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most GETs this server answered at the same time
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
                     server.requests.append(LoggedRequest("GET", self.path, headers))
                     route = server.routes.get(self.path)
-                if route is not None and route.delay:
-                    time.sleep(route.delay)
-                self._send(*answer(route, headers))
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    if route is not None and route.delay:
+                        time.sleep(route.delay)
+                    status, answer_headers, body = answer(route, headers)
+                    self.send(status, answer_headers.items(), body)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
 
             def do_POST(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -67,23 +106,9 @@ class FeedServer:
                     server.requests.append(LoggedRequest("POST", self.path, headers, body))
                     route = server.routes.get(self.path)
                 status = route.status if route is not None else 404
-                self._send(status, {"content-type": "text/plain"}, b"")
+                self.send(status, [("content-type", "text/plain")], b"")
 
-            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output quiet
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = start(Handler)
 
     @property
     def base_url(self) -> str:
@@ -102,9 +127,14 @@ class FeedServer:
         content_type: str = "application/xml",
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        demands: dict[str, str] | None = None,
     ) -> str:
         self.routes[path] = Route(
-            body, status, {"content-type": content_type, **(headers or {})}, delay=delay
+            body,
+            status,
+            {"content-type": content_type, **(headers or {})},
+            delay=delay,
+            demands=demands or {},
         )
         return self.url(path)
 

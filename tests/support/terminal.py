@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 
 
 def read_terminal(leader: int) -> bytes:
@@ -16,5 +17,24 @@ def read_terminal(leader: int) -> bytes:
             break
         if not chunk:
             break
+        output += chunk
+    return output
+
+
+def read_until(leader: int, marker: bytes, timeout: float = 60) -> bytes:
+    """What the process writes to the terminal up to and including `marker` (a prompt it
+    shows before it reads); raises AssertionError with what came if the terminal closes or
+    nothing matching comes within `timeout` seconds (a hang, not a measure of speed)."""
+    output = b""
+    while marker not in output:
+        ready, _, _ = select.select([leader], [], [], timeout)
+        if not ready:
+            raise AssertionError(f"no {marker!r} within {timeout}s; the terminal showed {output!r}")
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            raise AssertionError(f"the terminal closed before {marker!r}: {output!r}")
         output += chunk
     return output

@@ -1,0 +1,124 @@
+"""The network under the shared HTTP client: direct (guarded when configured so), or through
+a proxy chosen per request (`feeds.sources.proxies`).
+
+One client serves every source: a request names its configured proxies in the
+`PROXY_EXTENSION` request extension, and each distinct proxy gets one connection pool, made
+when first used; sources without a proxy of their own share the direct pool. Past
+`MAX_PROXY_POOLS`, the least recently used idle pool is closed for a new one. (httpx turns
+its own environment proxies off under a custom transport, so the environment is read here.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import httpcore
+import httpx
+
+from feeds.config import FetchConfig
+from feeds.masking import scrub
+from feeds.request_options import masked_proxy, proxy_problem, proxy_secrets
+from feeds.sources.guard import GuardedBackend, checked_addresses
+from feeds.sources.proxies import EnvironmentProxies, Route, choose
+
+PROXY_EXTENSION = "feeds.proxies"  # (the source's proxy, [fetch] proxy), each str | None
+MAX_PROXY_POOLS = 32
+
+log = logging.getLogger(__name__)
+
+
+def client_limits(config: FetchConfig) -> httpx.Limits:
+    """Each pool's limits.
+
+    Few idle connections, briefly: feeds of one host fetched back to back reuse one, but
+    httpcore checks every pooled connection (a poll() each) for every request, so a large
+    idle pool cost more than the handshakes it saved (10% of a cold run's main process in
+    bench/run.py), and idle sockets held open are a burden on the hosts we poll.
+    """
+    return httpx.Limits(
+        max_connections=config.concurrency,
+        max_keepalive_connections=config.per_host,
+        keepalive_expiry=5,
+    )
+
+
+class RoutingTransport(httpx.AsyncBaseTransport):
+    """Sends each request direct or through its proxy; judges targets when guarded."""
+
+    def __init__(self, config: FetchConfig, env: Mapping[str, str]) -> None:
+        self.limits = client_limits(config)
+        self.guarded = not config.allow_private_addresses
+        self.environment = EnvironmentProxies.read(env)
+        self.direct = httpx.AsyncHTTPTransport(limits=self.limits)
+        if self.guarded:
+            # httpx takes no network backend; its pool does: the same pool, guarded.
+            self.direct._pool = httpcore.AsyncConnectionPool(
+                ssl_context=httpx.create_ssl_context(),
+                max_connections=self.limits.max_connections,
+                max_keepalive_connections=self.limits.max_keepalive_connections,
+                keepalive_expiry=self.limits.keepalive_expiry,
+                network_backend=GuardedBackend(),
+            )
+        self.proxied: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
+        self.fetch_proxy = config.proxy  # for requests that name none (a WebSub ping)
+        self.ssl_context = httpx.create_ssl_context()  # loading CAs once, not per pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        default = (None, self.fetch_proxy)
+        source_proxy, fetch_proxy = request.extensions.pop(PROXY_EXTENSION, default)
+        route = choose(str(request.url), source_proxy, fetch_proxy, self.environment)
+        if route is None:
+            return await self.direct.handle_async_request(request)
+        secrets = proxy_secrets(route.proxy)
+        try:
+            if self.guarded:
+                await self.judge(request)
+            transport = await self.through(route)
+            return await transport.handle_async_request(request)
+        except httpx.TransportError as exc:
+            # Name the proxy (masked) and keep its credentials out of the message.
+            message = f"{scrub(str(exc), secrets)} (through {masked_proxy(route.proxy)})"
+            raise type(exc)(message, request=request) from None
+
+    async def judge(self, request: httpx.Request) -> None:
+        """Refuse a target the guard refuses, as a direct connection would be refused: the
+        connection goes to the proxy, so the target is judged by its name here."""
+        url = request.url
+        try:
+            await checked_addresses(url.host, url.port or (443 if url.scheme == "https" else 80))
+        except httpcore.ConnectError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from None
+
+    async def through(self, route: Route) -> httpx.AsyncHTTPTransport:
+        """The pool for `route`'s proxy, made on first use."""
+        transport = self.proxied.get(route.proxy)
+        if transport is not None:
+            self.proxied.move_to_end(route.proxy)
+            return transport
+        reason = proxy_problem(route.proxy)
+        if reason is not None:
+            raise httpx.ProxyError(f"the proxy from {route.origin} is unusable: {reason}")
+        await self.make_room()
+        log.debug("fetching through proxy %s (%s)", masked_proxy(route.proxy), route.origin)
+        transport = httpx.AsyncHTTPTransport(
+            verify=self.ssl_context, proxy=httpx.Proxy(route.proxy), limits=self.limits
+        )
+        self.proxied[route.proxy] = transport
+        return transport
+
+    async def make_room(self) -> None:
+        """Close the least recently used idle pools beyond `MAX_PROXY_POOLS - 1`. Pools
+        with a request in flight stay (at most `concurrency` of them are busy)."""
+        for proxy, transport in list(self.proxied.items()):
+            if len(self.proxied) < MAX_PROXY_POOLS:
+                return
+            if all(c.is_idle() or c.is_closed() for c in transport._pool.connections):
+                del self.proxied[proxy]
+                await transport.aclose()
+
+    async def aclose(self) -> None:
+        await self.direct.aclose()
+        for transport in self.proxied.values():
+            await transport.aclose()
