@@ -432,13 +432,15 @@ def _atom10(feed: Feed) -> str:
         _person(root, person)
     for entry in feed.entries:
         element = root.add("entry", None, [("xml:base", entry.base)])
-        if entry.id is not None:
-            element.add("id", str(entry.id))
         if entry.title is not None:
             title = _xhtml(entry.title) if entry.title_type == "xhtml" else entry.title
             element.add("title", title, [("type", entry.title_type)])
         alternate = Link(entry.link, "alternate") if entry.link is not None else None
         _links(element, entry, alternate)
+        # title and links before the id, as in Atom 0.3 (the wild corpus breaks titles: what
+        # feedparser recovers of a broken entry, its expected result, depends on this order)
+        if entry.id is not None:
+            element.add("id", str(entry.id))
         if entry.published is not None:
             element.add("published", _date(entry.published))
         if entry.updated is not None:
