@@ -18,6 +18,7 @@ from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert
 from support.feedfactory import FeedItem, broken_rss
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM
 
 from feeds.model import Article, Author, RawFeed, Rule, RuleAction, Source, SourceKind, article_id
 from feeds.normalise.article import normalise_feed
@@ -43,7 +44,6 @@ SOURCE = Source(
     name="Example", kind=SourceKind.REMOTE, interval=timedelta(minutes=30), url=URL,
     category="Technik",
 )  # fmt: skip
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def A(name: str, email: str | None = None, uri: str | None = None) -> Author:  # noqa: N802

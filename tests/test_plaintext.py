@@ -15,10 +15,9 @@ from lxml import etree, html
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM
 
 from feeds.normalise.plaintext import plain_text
-
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 # (value, is it HTML, the text it must give)
 CASES: list[tuple[str, bool, str]] = [

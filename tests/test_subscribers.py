@@ -33,7 +33,7 @@ import pytest
 from lxml import etree
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer, serve
-from support.feedwriter import NS_ATOM, NS_ITUNES, NS_XML
+from support.namespaces import NS_ATOM, NS_ITUNES, NS_XML
 from support.subscriber_corpus import (
     ANON,
     ANY_NAME,

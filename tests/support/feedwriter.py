@@ -29,16 +29,17 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-NS_ATOM = "http://www.w3.org/2005/Atom"
-NS_ATOM03 = "http://purl.org/atom/ns#"
-NS_CONTENT = "http://purl.org/rss/1.0/modules/content/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-NS_RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
-NS_RSS10 = "http://purl.org/rss/1.0/"
-NS_XHTML = "http://www.w3.org/1999/xhtml"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
+from support.namespaces import (
+    NS_ATOM,
+    NS_ATOM03,
+    NS_CONTENT,
+    NS_DC,
+    NS_ITUNES,
+    NS_RDF,
+    NS_RSS090,
+    NS_RSS10,
+    NS_XHTML,
+)
 
 # The prefixes a document may use, and their namespaces.
 PREFIXES = {"content": NS_CONTENT, "dc": NS_DC, "itunes": NS_ITUNES, "rdf": NS_RDF}

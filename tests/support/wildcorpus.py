@@ -56,8 +56,6 @@ from zoneinfo import ZoneInfo
 from support.conformance import XML_ILLEGAL
 from support.date_names import MONTHS_DE, MONTHS_EN, WEEKDAYS_DE, WEEKDAYS_EN
 from support.feedwriter import (
-    NS_CONTENT,
-    NS_DC,
     Enclosure,
     Entry,
     Episode,
@@ -72,6 +70,7 @@ from support.feedwriter import (
     prolog,
     xml_text,
 )
+from support.namespaces import NS_CONTENT, NS_DC
 
 __all__ = [
     "CATEGORIES",
