@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape as html_escape
+from typing import Any
 
 from support.feedwriter import Enclosure as Attachment
 from support.feedwriter import Entry, Feed, Person, document, encode, json_feed
@@ -118,6 +119,29 @@ def _attachments(item: FeedItem) -> tuple[Attachment, ...]:
     return tuple(Attachment(*enclosure) for enclosure in item.enclosures)
 
 
+def _entry(item: FeedItem, **in_format: Any) -> Entry:
+    """`item` as the writer takes it: its values where every format puts them, and where a
+    format puts them otherwise, `in_format`."""
+    values: dict[str, Any] = {
+        "id": item.id,
+        "title": item.title,
+        "link": item.link,
+        "published": item.published,
+        "updated": item.updated,
+        "summary": item.summary,
+        "content": item.html,
+        "text": item.text,
+        "authors": _people(item.authors),
+        "tags": tuple(item.tags),
+        "enclosures": _attachments(item),
+    }
+    return Entry(**(values | in_format))
+
+
+def _html_summary(item: FeedItem) -> str | None:
+    return None if item.summary is None else _text_as_html(item.summary)
+
+
 def _newest(items: Sequence[FeedItem]) -> datetime:
     dates = [d for item in items for d in (item.updated, item.published) if d is not None]
     return max(dates, default=datetime(1970, 1, 1, tzinfo=UTC))
@@ -143,18 +167,7 @@ def rss20(
     ``category`` per tag and one ``enclosure`` per enclosure.
     """
     entries = tuple(
-        Entry(
-            id=item.id,
-            permalink=item.id == item.link,
-            title=item.title,
-            link=item.link,
-            summary=None if item.summary is None else _text_as_html(item.summary),
-            content=item.html,
-            published=item.published,
-            authors=_people(item.authors),
-            tags=tuple(item.tags),
-            enclosures=_attachments(item),
-        )
+        _entry(item, permalink=item.id == item.link, summary=_html_summary(item), updated=None)
         for item in items
     )
     feed = Feed(title, link, description, language, declare=("content", "dc"), entries=entries)
@@ -178,17 +191,7 @@ def rss10(
     RSS 1.0 core has no enclosures; they are not written.
     """
     entries = tuple(
-        Entry(
-            id=item.id or item.link or f"{link}#item-{n}",
-            title=item.title,
-            link=item.link,
-            summary=None if item.summary is None else _text_as_html(item.summary),
-            content=item.html,
-            published=item.published,
-            updated=item.updated,
-            authors=_people(item.authors),
-            tags=tuple(item.tags),
-        )
+        _entry(item, id=item.id or item.link or f"{link}#item-{n}", summary=_html_summary(item))
         for n, item in enumerate(items)
     )
     feed = Feed(title, link, description, language, declare=("dc", "content"), entries=entries)
@@ -211,14 +214,7 @@ def rss091(
     enclosures are not written (0.91 has no place for them).
     """
     entries = tuple(
-        Entry(
-            id=None,
-            title=item.title,
-            link=item.link,
-            summary=item.html
-            if item.html is not None
-            else (None if item.summary is None else _text_as_html(item.summary)),
-        )
+        _entry(item, summary=item.html if item.html is not None else _html_summary(item))
         for item in items
     )
     feed = Feed(title, link, description, language, entries=entries)
@@ -279,20 +275,12 @@ def atom10(
     items = list(items)
     fallback = updated or datetime(1970, 1, 1, tzinfo=UTC)
     entries = tuple(
-        Entry(
-            id=item.id,
+        _entry(
+            item,
             title=item.title or "",
             title_type="text",
-            link=item.link,
-            published=item.published,
             updated=item.updated or item.published or fallback,
-            authors=_people(item.authors),
-            tags=tuple(item.tags),
-            summary=item.summary,
             summary_type="text",
-            content=item.html,
-            text=item.text,
-            enclosures=_attachments(item),
         )
         for item in items
     )
@@ -326,21 +314,7 @@ def atom03(
     ``link rel="enclosure"`` per enclosure.
     """
     items = list(items)
-    entries = tuple(
-        Entry(
-            id=item.id,
-            title=item.title,
-            link=item.link,
-            published=item.published,
-            updated=item.updated or item.published,
-            authors=_people(item.authors),
-            tags=tuple(item.tags),
-            summary=item.summary,
-            content=item.html,
-            enclosures=_attachments(item),
-        )
-        for item in items
-    )
+    entries = tuple(_entry(item, updated=item.updated or item.published) for item in items)
     feed = Feed(
         title,
         link,
@@ -376,18 +350,10 @@ def jsonfeed(
     if version not in ("1.0", "1.1"):
         raise ValueError(f"unknown JSON Feed version {version!r}")
     entries = tuple(
-        Entry(
+        _entry(
+            item,
             id=item.id if item.id is not None else (item.link or ""),
-            title=item.title,
-            link=item.link,
-            content=item.html,
             text="" if item.html is None and item.text is None else item.text,
-            summary=item.summary,
-            published=item.published,
-            updated=item.updated,
-            authors=_people(item.authors),
-            tags=tuple(item.tags),
-            enclosures=_attachments(item),
         )
         for item in items
     )

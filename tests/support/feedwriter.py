@@ -205,10 +205,10 @@ class Enclosure:
 class Episode:
     """The iTunes tags of a podcast episode."""
 
-    duration: str
+    duration: str  # as written: "HH:MM:SS" or seconds
     image: str
     explicit: bool
-    number: int
+    episode: int
     episode_type: str | None = None
 
 
@@ -307,6 +307,8 @@ def _rss(version: str | None, default_ns: str | None, feed: Feed) -> str:
         channel.add("itunes:explicit", "false")
         channel.add("itunes:type", show.kind)
     for entry in feed.entries:
+        if version == "0.91":  # its items have nothing else
+            entry = Entry(title=entry.title, link=entry.link, summary=entry.summary)
         item = channel.add("item", None, [("xml:base", entry.base)])
         if entry.title is not None:
             item.add("title", entry.title)
@@ -339,7 +341,7 @@ def _rss(version: str | None, default_ns: str | None, feed: Feed) -> str:
             item.add("itunes:duration", episode.duration)
             item.add("itunes:image", None, [("href", episode.image)])
             item.add("itunes:explicit", str(episode.explicit).lower())
-            item.add("itunes:episode", str(episode.number))
+            item.add("itunes:episode", str(episode.episode))
             if episode.episode_type is not None:
                 item.add("itunes:episodeType", episode.episode_type)
     return _serialise(root, default_ns, feed.declare, feed.doctype)

@@ -20,9 +20,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from support.feedwriter import Enclosure, Episode, Feed, document, encode, json_feed
+from support.feedwriter import Enclosure, Episode, Feed, Person, document, encode, json_feed
 from support.feedwriter import Entry as FeedEntry
-from support.feedwriter import Person as Author
 
 SITE_TITLE = "Subscriber Test Site"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -34,25 +33,6 @@ def offset(hours: float) -> timezone:
 
 #: A `Person.name` that pins nothing but "some name": a bare address names nobody.
 ANY_NAME = ""
-
-
-@dataclass(frozen=True)
-class Person:
-    """An author as a subscriber should read it back."""
-
-    name: str
-    email: str | None = None
-    uri: str | None = None
-
-
-@dataclass(frozen=True)
-class Podcast:
-    """The iTunes item tags of a podcast episode."""
-
-    duration: str  # as written: "HH:MM:SS" or seconds
-    image: str
-    explicit: bool
-    episode: int
 
 
 @dataclass(frozen=True)
@@ -78,7 +58,7 @@ class Entry:
     person: Person | None = None
     author: Person | None = None
     enclosure: tuple[str, str, int] | None = None
-    podcast: Podcast | None = None
+    podcast: Episode | None = None
     language: str | None = None  # overrides the source's language (JSON items, Markdown)
 
     @property
@@ -122,12 +102,6 @@ def _body(entry: Entry) -> str:
     return f"<p>Body of {entry.key}.</p>"
 
 
-def _episode(podcast: Podcast | None) -> Episode | None:
-    if podcast is None:
-        return None
-    return Episode(podcast.duration, podcast.image, podcast.explicit, podcast.episode)
-
-
 def _feed(feed: SourceFeed, kind: str) -> Feed:
     """`feed` as the one writer describes it, for the remote `kind` (each says what it can)."""
     rdf = kind == "rdf"
@@ -145,27 +119,18 @@ def _feed(feed: SourceFeed, kind: str) -> Feed:
             rss_author=entry.rss_author,
             itunes_author=entry.itunes_author,
             enclosures=() if entry.enclosure is None else (Enclosure(*entry.enclosure),),
-            episode=_episode(entry.podcast),
+            episode=entry.podcast,
             language=entry.language,
         )
         for entry in feed.entries
     )
-    if kind == "rss":
+    if kind in ("rss", "rdf"):
         return Feed(
             feed.title or "",
             feed.site,
             f"{feed.name} for subscriber tests",
             feed.language,
-            declare=("dc", "itunes"),
-            entries=entries,
-        )
-    if kind == "rdf":
-        return Feed(
-            feed.title or "",
-            feed.site,
-            f"{feed.name} for subscriber tests",
-            feed.language,
-            declare=("dc",),
+            declare=("dc", "itunes") if kind == "rss" else ("dc",),
             entries=entries,
         )
     return Feed(
@@ -178,12 +143,11 @@ def _feed(feed: SourceFeed, kind: str) -> Feed:
     )
 
 
-def _authors(entry: Entry, kind: str) -> tuple[Author, ...]:
+def _authors(entry: Entry, kind: str) -> tuple[Person, ...]:
     """RSS and RDF carry `creator` (``dc:creator``), Atom and JSON Feed the `person`."""
     if kind in ("rss", "rdf"):
-        return () if entry.creator is None else (Author(entry.creator),)
-    person = entry.person
-    return () if person is None else (Author(person.name, person.email, person.uri),)
+        return () if entry.creator is None else (Person(entry.creator),)
+    return () if entry.person is None else (entry.person,)
 
 
 def write_rss(feed: SourceFeed) -> bytes:
@@ -772,7 +736,7 @@ def build_corpus() -> list[SourceFeed]:
                     itunes_author="Pod Caster",
                     author=Person("Pod Caster"),
                     enclosure=("https://cdn.cast.example/ep7.mp3", "audio/mpeg", 48_123_456),
-                    podcast=Podcast("01:02:03", "https://cdn.cast.example/ep7.jpg", True, 7),
+                    podcast=Episode("01:02:03", "https://cdn.cast.example/ep7.jpg", True, 7),
                 ),
                 e(
                     "episode-8",
@@ -782,7 +746,7 @@ def build_corpus() -> list[SourceFeed]:
                     itunes_author="Pod Caster",
                     author=Person("Pod Caster"),
                     enclosure=("https://cdn.cast.example/ep8.m4a", "audio/x-m4a", 3_333),
-                    podcast=Podcast("1800", "https://cdn.cast.example/ep8.png", False, 8),
+                    podcast=Episode("1800", "https://cdn.cast.example/ep8.png", False, 8),
                 ),
             ),
         ),

@@ -782,7 +782,7 @@ def _rss_entry(kind: str, item: Item) -> Entry:
         number = int(item.tag.rsplit("-", 1)[1])
         duration = f"00:{number % 60:02d}:{(number * 7) % 60:02d}"
         image = f"https://cdn.example.com/art/{item.tag}.jpg"
-        episode = Episode(duration, image, explicit=False, number=number, episode_type="full")
+        episode = Episode(duration, image, explicit=False, episode=number, episode_type="full")
     return Entry(
         id=item.guid,
         permalink=False if item.guid_style == "urn" else None,
