@@ -420,6 +420,54 @@ def _links(parent: _Node, entry: Entry, alternate: Link | None) -> None:
         parent.add("link", None, [("rel", link.rel), ("type", link.type), ("href", link.href)])
 
 
+# Atom 0.3 names a content type by media type, and how it is written by its mode.
+_ATOM03_TYPES = {
+    "text": [("type", "text/plain")],
+    "html": [("type", "text/html"), ("mode", "escaped")],
+    "xhtml": [("type", "application/xhtml+xml"), ("mode", "xml")],
+}
+
+
+def _atom_entry(parent: _Node, entry: Entry, *, v03: bool) -> None:
+    """One Atom 1.0 entry, or (`v03`) Atom 0.3 with its own names of dates, types, tags."""
+
+    def typed(kind: str | None) -> Sequence[tuple[str, str | None]]:
+        return _ATOM03_TYPES.get(kind or "", []) if v03 else [("type", kind)]
+
+    element = parent.add("entry", None, [("xml:base", entry.base)])
+    if entry.title is not None:
+        title = _xhtml(entry.title) if entry.title_type == "xhtml" else entry.title
+        element.add("title", title, typed(entry.title_type))
+    alternate = None
+    if entry.link is not None:
+        alternate = Link(entry.link, "alternate", "text/html" if v03 else None)
+    _links(element, entry, alternate)
+    # title and links before the id (the wild corpus breaks titles: what feedparser recovers
+    # of a broken entry, its expected result, depends on this order)
+    if entry.id is not None:
+        element.add("id", str(entry.id))
+    if entry.published is not None:
+        element.add("issued" if v03 else "published", _date(entry.published))
+    if entry.updated is not None:
+        element.add("modified" if v03 else "updated", _date(entry.updated))
+    for person in entry.authors:
+        _person(element, person)
+    for tag in entry.tags:
+        if v03:
+            element.add("dc:subject", tag)
+        else:
+            element.add("category", None, [("term", tag)])
+    if entry.summary is not None:
+        element.add("summary", entry.summary, typed("text" if v03 else entry.summary_type))
+    if entry.content is not None:
+        xhtml = entry.content_type == "xhtml"
+        content = _xhtml(entry.content) if xhtml else entry.content
+        element.add("content", content, typed(entry.content_type))
+    elif entry.text is not None and not v03:
+        element.add("content", entry.text, typed("text"))
+    _enclosure_links(element, entry)
+
+
 def _atom10(feed: Feed) -> str:
     root = _Node("feed", [("xml:lang", feed.language), ("xml:base", feed.base)])
     if feed.id is not None:
@@ -434,42 +482,8 @@ def _atom10(feed: Feed) -> str:
     for person in feed.authors:
         _person(root, person)
     for entry in feed.entries:
-        element = root.add("entry", None, [("xml:base", entry.base)])
-        if entry.title is not None:
-            title = _xhtml(entry.title) if entry.title_type == "xhtml" else entry.title
-            element.add("title", title, [("type", entry.title_type)])
-        alternate = Link(entry.link, "alternate") if entry.link is not None else None
-        _links(element, entry, alternate)
-        # title and links before the id, as in Atom 0.3 (the wild corpus breaks titles: what
-        # feedparser recovers of a broken entry, its expected result, depends on this order)
-        if entry.id is not None:
-            element.add("id", str(entry.id))
-        if entry.published is not None:
-            element.add("published", _date(entry.published))
-        if entry.updated is not None:
-            element.add("updated", _date(entry.updated))
-        for person in entry.authors:
-            _person(element, person)
-        for tag in entry.tags:
-            element.add("category", None, [("term", tag)])
-        if entry.summary is not None:
-            element.add("summary", entry.summary, [("type", entry.summary_type)])
-        if entry.content is not None:
-            xhtml = entry.content_type == "xhtml"
-            content = _xhtml(entry.content) if xhtml else entry.content
-            element.add("content", content, [("type", entry.content_type)])
-        elif entry.text is not None:
-            element.add("content", entry.text, [("type", "text")])
-        _enclosure_links(element, entry)
+        _atom_entry(root, entry, v03=False)
     return _serialise(root, NS_ATOM, feed.declare, feed.doctype)
-
-
-# Atom 0.3 names a content type by media type, and how it is written by its mode.
-_ATOM03_TYPES = {
-    "text": [("type", "text/plain")],
-    "html": [("type", "text/html"), ("mode", "escaped")],
-    "xhtml": [("type", "application/xhtml+xml"), ("mode", "xml")],
-}
 
 
 def _atom03(feed: Feed) -> str:
@@ -482,28 +496,7 @@ def _atom03(feed: Feed) -> str:
     for person in feed.authors:
         _person(root, person)
     for entry in feed.entries:
-        element = root.add("entry", None, [("xml:base", entry.base)])
-        if entry.title is not None:
-            element.add("title", entry.title, _ATOM03_TYPES.get(entry.title_type or "", []))
-        alternate = Link(entry.link, "alternate", "text/html") if entry.link is not None else None
-        _links(element, entry, alternate)
-        if entry.id is not None:
-            element.add("id", str(entry.id))
-        if entry.published is not None:
-            element.add("issued", _date(entry.published))
-        if entry.updated is not None:
-            element.add("modified", _date(entry.updated))
-        for person in entry.authors:
-            _person(element, person)
-        for tag in entry.tags:
-            element.add("dc:subject", tag)
-        if entry.summary is not None:
-            element.add("summary", entry.summary, _ATOM03_TYPES["text"])
-        if entry.content is not None:
-            xhtml = entry.content_type == "xhtml"
-            content = _xhtml(entry.content) if xhtml else entry.content
-            element.add("content", content, _ATOM03_TYPES[entry.content_type])
-        _enclosure_links(element, entry)
+        _atom_entry(root, entry, v03=True)
     return _serialise(root, NS_ATOM03, feed.declare, feed.doctype)
 
 
