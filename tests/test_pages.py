@@ -17,6 +17,7 @@ from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 from support.listpages import PRESS_DATE_FORMAT, ListItem, blog_index, link_list, press_list
+from support.namespaces import ATOM
 
 from feeds.config import ConfigError, load_config
 from feeds.model import Source, SourceKind, article_id
@@ -300,9 +301,6 @@ def site(tmp_path: Path, feed_server: FeedServer) -> Path:
         + f'[[sources]]\nname = "Feed"\nurl = "{feed}"\ncategory = "Technik"\n'
     )
     return _config(tmp_path, sources)
-
-
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @dataclass(frozen=True)
