@@ -8,7 +8,8 @@ fast; what it lacks against slow or many clients is added here, in a protocol su
   within `timeout` seconds, or the connection is closed. Bytes trickling in do not extend it
   (uvicorn itself has no head timeout: one header line every few seconds held a connection
   for ever);
-- **an idle keep-alive timeout** (uvicorn's own `timeout_keep_alive`);
+- **an idle keep-alive timeout** (uvicorn's `timeout_keep_alive`); both deadlines are
+  checked for all connections four times a second, not by a timer per request;
 - **a cap on connections**: beyond `max_connections`, a new connection gets a short 503
   (`Connection: close`, `Retry-After`) and is closed at once, before anything is read. The
   process's open-file limit is raised to fit the cap (a connection may hold a socket and a
@@ -53,6 +54,7 @@ FDS_PER_CONNECTION = 2  # the socket, and the file being sent
 FDS_RESERVED = 64  # listening socket, logs, the store, the daemon's own
 WRITE_BUFFER = 16 * 1024  # bytes queued per connection before the response waits for the client
 GRACEFUL_SHUTDOWN = 5  # seconds requests in flight get when the server stops
+DEADLINE_SWEEP = 0.25  # seconds between checks of the connections' deadlines
 _RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _NOT_MODIFIED = b"HTTP/1.1 304 Not Modified\r\n"
 _CLOSE = b"connection: close\r\n"
@@ -99,14 +101,22 @@ class RateLimitedLog:
 
 
 class _GuardedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a head deadline and a connection cap."""
+    """uvicorn's httptools protocol with a head deadline, a connection cap and 304s answered
+    at once.
+
+    Its two deadlines (the request head's, and the idle keep-alive one that uvicorn would
+    arm as a timer per response) are times kept on the connection, which one sweep a
+    fraction of a second apart enforces for all connections (`sweep_deadlines`): a timer
+    armed and cancelled per request costs more than the rest of a 304.
+    """
 
     max_connections: ClassVar[int]
     head_timeout: ClassVar[float]
     refusals: ClassVar[RateLimitedLog]
     answer_at_once: ClassVar[AnswerAtOnce | None]
 
-    head_deadline: asyncio.TimerHandle | None = None
+    head_due: float | None = None  # loop time by which the next request head must be in
+    idle_due: float | None = None  # loop time at which an idle kept-alive connection closes
     completing = False  # inside on_response_complete: a completion asked for is looped, not nested
     completion_asked = False
 
@@ -119,17 +129,22 @@ class _GuardedProtocol(HttpToolsProtocol):
             return
         super().connection_made(transport)
         transport.set_write_buffer_limits(high=WRITE_BUFFER)
-        self._arm_head_deadline()
+        self.head_due = self.loop.time() + self.head_timeout
+
+    def data_received(self, data: bytes) -> None:
+        self.idle_due = None  # not idle: only the head deadline runs on
+        super().data_received(data)
 
     def on_headers_complete(self) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
+        self.head_due = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
-        # A response completed at once starts the next pipelined request, which may complete
-        # at once too: loop rather than nest, however many requests one packet carried.
+        """uvicorn's bookkeeping after a response, with deadlines for the timers it arms.
+
+        A response completed at once starts the next pipelined request, which may complete
+        at once too: loop rather than nest, however many requests one packet carried.
+        """
         if self.completing:
             self.completion_asked = True
             return
@@ -138,14 +153,28 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.completion_asked = True
             while self.completion_asked:
                 self.completion_asked = False
-                super().on_response_complete()
-                # For the next request on this connection, unless a pipelined one (its head
-                # already read) has just started: its response may take as long as its
-                # client reads.
-                if not self.transport.is_closing() and self.cycle.response_complete:
-                    self._arm_head_deadline()
+                self._after_response()
         finally:
             self.completing = False
+
+    def _after_response(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # a request whose head is already read: its response may take
+            cycle, app = self.pipeline.pop()  # as long as its client reads, so no deadline
+            self._start_asgi_task(cycle, app)
+        else:
+            now = self.loop.time()
+            self.idle_due = now + self.timeout_keep_alive
+            self.head_due = now + self.head_timeout
+
+    def past_deadline(self, now: float) -> bool:
+        """Whether the connection missed its head deadline or stayed idle too long."""
+        return (self.head_due is not None and now >= self.head_due) or (
+            self.idle_due is not None and now >= self.idle_due
+        )
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # Not while the client is not reading what was sent (the app's send waits for it),
@@ -178,20 +207,20 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.transport.close()
         self.on_response_complete()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.head_deadline is not None:
-            self.head_deadline.cancel()
-            self.head_deadline = None
-        super().connection_lost(exc)
 
-    def _arm_head_deadline(self) -> None:
-        if self.head_deadline is None:
-            self.head_deadline = self.loop.call_later(self.head_timeout, self._head_too_slow)
-
-    def _head_too_slow(self) -> None:
-        self.head_deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
+async def sweep_deadlines(connections: set[Any], every: float = DEADLINE_SWEEP) -> None:
+    """Close the connections past a deadline, every `every` seconds, until cancelled."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        now = loop.time()
+        for connection in list(connections):
+            if (
+                isinstance(connection, _GuardedProtocol)
+                and connection.past_deadline(now)
+                and not connection.transport.is_closing()
+            ):
+                connection.transport.close()
 
 
 def _protocol_for(
@@ -332,6 +361,7 @@ async def _run(
 
     serving = asyncio.ensure_future(run())
     stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    sweeping = asyncio.ensure_future(sweep_deadlines(server.server_state.connections))
     try:
         while not server.started and not serving.done():
             if stopping is not None and stopping.done():
@@ -355,4 +385,5 @@ async def _run(
         if not serving.done():
             server.should_exit = True
             await serving
+        sweeping.cancel()
     serving.result()

@@ -8,6 +8,7 @@ from pathlib import Path
 import feedparser
 from lxml import etree
 from support.conformance import assert_valid_atom
+from support.namespaces import ATOM
 
 from feeds.config import load_config
 from feeds.model import Article, Author, article_id
@@ -15,7 +16,6 @@ from feeds.publish.orchestrate import publish_everything
 from feeds.store import ArticleStore
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
-ATOM = "{http://www.w3.org/2005/Atom}"
 HISTORY = "{http://purl.org/syndication/history/1.0}"
 
 

@@ -20,6 +20,7 @@ from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert
 from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM, XML_LANG
 
 from feeds.model import (
     Article,
@@ -44,8 +45,6 @@ from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_site
 from feeds.store import ArticleStore
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 WHEN = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
 BASE = "https://news.example.org/"
 

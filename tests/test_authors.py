@@ -18,6 +18,7 @@ from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert
 from support.feedfactory import FeedItem, broken_rss
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM, NS_DC, NS_ITUNES
 
 from feeds.model import Article, Author, RawFeed, Rule, RuleAction, Source, SourceKind, article_id
 from feeds.normalise.article import normalise_feed
@@ -43,7 +44,6 @@ SOURCE = Source(
     name="Example", kind=SourceKind.REMOTE, interval=timedelta(minutes=30), url=URL,
     category="Technik",
 )  # fmt: skip
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def A(name: str, email: str | None = None, uri: str | None = None) -> Author:  # noqa: N802
@@ -115,8 +115,8 @@ def rss(*items: str, namespaces: str = "") -> bytes:
     ).encode()
 
 
-DC = 'xmlns:dc="http://purl.org/dc/elements/1.1/"'
-ITUNES = 'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+DC = f'xmlns:dc="{NS_DC}"'
+ITUNES = f'xmlns:itunes="{NS_ITUNES}"'
 
 
 def test_the_table_has_at_least_25_forms() -> None:

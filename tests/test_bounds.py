@@ -16,6 +16,7 @@ from lxml import etree
 from support.feedfactory import FeedItem, jsonfeed, rss20
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM
 
 from feeds.model import (
     Article,
@@ -44,7 +45,6 @@ SOURCE = Source(
 )  # fmt: skip
 FEED = RawFeed(entries=(), link="https://example.org/")
 MB = 1024 * 1024
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def _normalise(raw: RawEntry, tally: WarningTally) -> Article:
@@ -220,7 +220,7 @@ def test_huge_entries_are_cut_and_every_category_is_published(
     out = tmp_path / "out"
     for slug, ids in (("big", 2), ("title", 2), ("small", 1), ("lokal", 1), ("all", 6)):
         root = etree.parse(out / slug / "atom.xml").getroot()  # no huge_tree needed
-        entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+        entries = root.findall(f"{ATOM}entry")
         assert len(entries) == ids, slug
     # The next run publishes again, and the stored rows are within the caps.
     assert run_feeds("--config", str(config), "publish", cwd=tmp_path).returncode == 0
@@ -262,7 +262,7 @@ def test_an_entry_that_cannot_be_rendered_is_left_out_and_reported(
     assert "not published: all: entry 'old-huge'" in result.stdout
     for slug, ids in (("small", {"urn:test:1"}), ("other", {"urn:test:2"})):
         root = etree.parse(tmp_path / "out" / slug / "atom.xml").getroot()
-        links = root.findall("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}link")
+        links = root.findall(f"{ATOM}entry/{ATOM}link")
         assert {link.get("href").rsplit("/", 1)[-1] for link in links} == {
             i.rsplit(":", 1)[-1] for i in ids
         }

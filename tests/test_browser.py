@@ -22,6 +22,7 @@ from lxml import etree
 from support.default_site import install_default_site
 from support.feeds_cli import FEEDS_ENV
 from support.inprocess_server import Running, free_port, running
+from support.namespaces import ATOM
 
 from feeds.serve import create_app
 
@@ -32,7 +33,6 @@ SEED_TITLE = "Russland und USA planen bald Botschaftsgespräche"
 SEED_QUOTE = "„Ja, es wird stattfinden."
 PHONE = (390, 844)
 KEPT_SCREENSHOT = Path("/tmp/feeds-front.png")
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert
 from support.feedfactory import FeedItem, atom10, jsonfeed, rss20
 from support.feeds_cli import FEEDS_ENV, SEED
 from support.feedserver import FeedServer
+from support.namespaces import ATOM
 
 from feeds.model import article_id
 from feeds.slugs import readable_slug
@@ -50,7 +51,6 @@ pytestmark = pytest.mark.slow
 
 ENV = {**FEEDS_ENV, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}  # mount is in sbin
 MARK = "FEEDS_CRASH_TEST_RUN"  # in every child's environment: finds what outlives a kill
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 CATEGORIES = (
     "Technik",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.feedwriter import Entry, Feed, document, encode
 
 from feeds.model import Category, Source, SourceKind
 from feeds.normalise.article import normalise_feed
@@ -50,12 +51,13 @@ BEFORE_1970 = [
 ]
 
 
-def _rss(date: str) -> bytes:
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>H</title>'
-        "<link>https://example.org/</link><item><guid>entry-1</guid><title>T</title>"
-        f"<description>text</description><pubDate>{date}</pubDate></item></channel></rss>"
-    ).encode()
+def _rss(*dates: str) -> bytes:
+    """An RSS 2.0 feed with an item per date, its ``pubDate`` the text as it is given."""
+    entries = tuple(
+        Entry(id=f"entry-{n}", permalink=None, title=f"T{n}", summary="text", published=date)
+        for n, date in enumerate(dates, start=1)
+    )
+    return encode(document("rss20", Feed("H", "https://example.org/", entries=entries)))
 
 
 @pytest.mark.parametrize("text", IMPOSSIBLE)
@@ -87,15 +89,7 @@ def test_dates_before_1970_are_kept(text: str, expected: str) -> None:
 
 
 def test_dates_before_1970_survive_the_store_and_every_output(tmp_path: Path) -> None:
-    entries = "".join(
-        f"<item><guid>e{i}</guid><title>T{i}</title><description>x</description>"
-        f"<pubDate>{text}</pubDate></item>"
-        for i, (text, _) in enumerate(BEFORE_1970)
-    )
-    body = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>H</title>'
-        f"<link>https://example.org/</link>{entries}</channel></rss>"
-    ).encode()
+    body = _rss(*(text for text, _ in BEFORE_1970))
     feed = parse_feed(body, url="https://example.org/feed.xml")
     result = normalise_feed(feed, source=SOURCE, now=NOW, first_seen={}, fallback_base=None)
     store = ArticleStore.open(f"sqlite:///{tmp_path / 'feeds.db'}")

@@ -22,6 +22,7 @@ from support.default_site import install_default_site
 from support.feedfactory import FeedItem, atom03, atom10, broken_rss, jsonfeed, rss10, rss20
 from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM, XML_LANG
 
 pytestmark = pytest.mark.slow
 
@@ -166,18 +167,17 @@ def test_default_config_publishes_the_seed_offline(tmp_path: Path) -> None:
     out = tmp_path / "output" / "welt-nachrichten"
     atom = (out / "atom.xml").read_bytes()
     assert_valid_atom(atom)
-    entry = etree.fromstring(atom).find("{http://www.w3.org/2005/Atom}entry")
-    ns = "{http://www.w3.org/2005/Atom}"
-    assert entry.findtext(f"{ns}title") == "Russland und USA planen bald Botschaftsgespräche"
-    assert entry.findtext(f"{ns}published") == "2025-05-10T11:33:00+02:00"
-    assert entry.findtext(f"{ns}id") == "urn:uuid:794c525b-11c3-5d83-8dfd-ec9531277c7e"
-    assert etree.fromstring(atom).get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
-    content = entry.findtext(f"{ns}content")
+    entry = etree.fromstring(atom).find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "Russland und USA planen bald Botschaftsgespräche"
+    assert entry.findtext(f"{ATOM}published") == "2025-05-10T11:33:00+02:00"
+    assert entry.findtext(f"{ATOM}id") == "urn:uuid:794c525b-11c3-5d83-8dfd-ec9531277c7e"
+    assert etree.fromstring(atom).get(XML_LANG) == "de"
+    content = entry.findtext(f"{ATOM}content")
     assert content.count("<p>") == 5
     assert "„Ja, es wird stattfinden." in content
     assert "Botschaftsgespräche" not in content  # the headline is not repeated
-    assert entry.findtext(f"{ns}summary").startswith("Der russische Vizeaußenminister")
-    link = entry.find(f"{ns}link").get("href")
+    assert entry.findtext(f"{ATOM}summary").startswith("Der russische Vizeaußenminister")
+    link = entry.find(f"{ATOM}link").get("href")
     page = tmp_path / "output" / link.removeprefix("http://localhost:8080/")
     assert page.is_file() and "„Sondierungsphase“" in page.read_text(encoding="utf-8")
     rss = feedparser.parse(io.BytesIO((out / "rss.xml").read_bytes()))

@@ -38,6 +38,7 @@ from support.hostile import (
     serve,
     zstd_bomb,
 )
+from support.namespaces import ATOM
 
 from feeds.config import Config, FetchConfig, load_config
 from feeds.model import FetchOutcome, FetchState
@@ -46,7 +47,6 @@ from feeds.store import ArticleStore
 from feeds.update.decide import is_due
 from feeds.update.run import UpdateReport, update_sources
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LIMITS = '[fetch]\nconnect_timeout = "2s"\nread_timeout = "2s"\ndeadline = "4s"\nmax_body = "2MB"\n'
 CAP = "body larger than 2000000 bytes (max_body)"

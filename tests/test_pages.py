@@ -4,6 +4,7 @@ and the whole way through `feeds update` into the published Atom, with condition
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 from support.listpages import PRESS_DATE_FORMAT, ListItem, blog_index, link_list, press_list
+from support.namespaces import ATOM
 
 from feeds.config import ConfigError, load_config
 from feeds.model import Source, SourceKind, article_id
@@ -301,9 +303,6 @@ def site(tmp_path: Path, feed_server: FeedServer) -> Path:
     return _config(tmp_path, sources)
 
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-
-
 @dataclass(frozen=True)
 class Published:
     """One entry of a published Atom feed, as a subscriber reads it."""
@@ -448,6 +447,41 @@ def test_a_page_over_max_body_fails_alone(tmp_path: Path, feed_server: FeedServe
     }
     assert rows["Gross"]["last_error"] == "body larger than 64000 bytes (max_body)"
     assert rows["Klein"]["outcome"] == "new"
+
+
+def test_a_page_source_is_fetched_as_a_feed_is_guard_and_request_options(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The same client as feeds: the SSRF guard refuses a private page before a byte is
+    sent, and a page behind a header and a login is read with the source's request options."""
+    items = [ListItem("Meldung 1", "/p/1")]
+    keys = 'item = "article.press"\ntitle = "h2"\nlink = "a"\n'
+    guarded = feed_server.add("/privat/", press_list(items), content_type="text/html")
+    config = _config(
+        tmp_path, _page_source("Privat", guarded, "A", keys), "allow_private_addresses = false"
+    )
+    assert "refused to connect to 127.0.0.1" in run_feeds("--config", str(config), "update").stdout
+    [row] = json.loads(run_feeds("--config", str(config), "status", "--json").stdout)
+    assert "refused to connect to 127.0.0.1" in row["last_error"]
+    assert feed_server.requests_to("/privat/") == []
+
+    login = "Basic " + base64.b64encode(b"editor:geheim").decode()
+    member = feed_server.add(
+        "/mitglieder/",
+        press_list(items),
+        content_type="text/html",
+        demands={"x-api-key": "abc", "authorization": login},
+    )
+    (tmp_path / "pw").write_text("geheim\n", encoding="utf-8")
+    options = 'headers = { "X-Api-Key" = "abc" }\nusername = "editor"\npassword_file = "pw"\n'
+    config = _config(tmp_path, _page_source("Mitglieder", member, "A", keys + options))
+    assert run_feeds("--config", str(config), "update").returncode == 0
+    rows = {
+        r["name"]: r
+        for r in json.loads(run_feeds("--config", str(config), "status", "--json").stdout)
+    }
+    assert rows["Mitglieder"]["outcome"] == "new", rows
+    assert rows["Mitglieder"]["items"] == 1
 
 
 # --- feeds sources add PAGE --items ... --------------------------------------------------

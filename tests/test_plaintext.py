@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
@@ -15,10 +16,10 @@ from lxml import etree, html
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.feedwriter import Entry, Feed, Raw, document, encode, json_feed
+from support.namespaces import ATOM
 
 from feeds.normalise.plaintext import plain_text
-
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 # (value, is it HTML, the text it must give)
 CASES: list[tuple[str, bool, str]] = [
@@ -74,7 +75,7 @@ def test_hostile_text_costs_linear_time() -> None:
         assert time.process_time() - started < 5, value[:10]
 
 
-# Titles as sources write them, and the title every output must carry.
+# Titles as sources write them (the XML as it is), and the title every output must carry.
 RSS_TITLES = [
     ("scheduler &amp; &lt;io_uring&gt;", "scheduler & <io_uring>"),
     ("Option&lt;T&gt; in Rust", "Option<T> in Rust"),
@@ -85,48 +86,59 @@ RSS_TITLES = [
     ('<![CDATA[<a href="https://e.org/">Link</a> & <io_uring>]]>', "Link & <io_uring>"),
     ("Größe &amp; Maß", "Größe & Maß"),
 ]
+# (Atom title type, the title as written, the title every output must carry)
 ATOM_TITLES = [
-    ('<title type="text">Option&lt;T&gt; &amp; a &lt; b</title>', "Option<T> & a < b"),
-    ('<title type="html">&lt;i&gt;x&lt;/i&gt; &amp;lt;io_uring&amp;gt;</title>', "x <io_uring>"),
-    ('<title type="text">&lt;b&gt;escaped&lt;/b&gt; markup</title>', "escaped markup"),
+    ("text", "Option&lt;T&gt; &amp; a &lt; b", "Option<T> & a < b"),
+    ("html", "&lt;i&gt;x&lt;/i&gt; &amp;lt;io_uring&amp;gt;", "x <io_uring>"),
+    ("text", "&lt;b&gt;escaped&lt;/b&gt; markup", "escaped markup"),
 ]
 JSON_TITLES = [("Option<T> & Vec<u8>", "Option<T> & Vec<u8>")]
-EXPECTED = {title for _, title in RSS_TITLES + ATOM_TITLES + JSON_TITLES}
+EXPECTED = {title for *_, title in RSS_TITLES + ATOM_TITLES + JSON_TITLES}
 
 
 def _rss() -> bytes:
-    items = "".join(
-        f"<item><guid>r{n}</guid><title>{title}</title><link>https://e.org/r{n}</link>"
-        f"<description>d</description><pubDate>Sat, 10 May 2025 1{n}:00:00 +0000</pubDate></item>"
+    entries = tuple(
+        Entry(
+            id=f"r{n}",
+            permalink=None,
+            title=Raw(title),
+            link=f"https://e.org/r{n}",
+            summary="d",
+            published=datetime(2025, 5, 10, 10 + n, tzinfo=UTC),
+        )
         for n, (title, _) in enumerate(RSS_TITLES)
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>R</title>'
-        f"<link>https://e.org/</link>{items}</channel></rss>"
-    ).encode()
+    return encode(document("rss20", Feed("R", "https://e.org/", entries=entries)))
 
 
 def _atom() -> bytes:
-    entries = "".join(
-        f"<entry><id>urn:a{n}</id>{title}<updated>2025-05-11T0{n}:00:00Z</updated>"
-        f'<link href="https://e.org/a{n}"/><summary>s</summary></entry>'
-        for n, (title, _) in enumerate(ATOM_TITLES)
+    entries = tuple(
+        Entry(
+            id=f"urn:a{n}",
+            title=Raw(title),
+            title_type=kind,
+            link=f"https://e.org/a{n}",
+            updated=datetime(2025, 5, 11, n, tzinfo=UTC),
+            summary="s",
+        )
+        for n, (kind, title, _) in enumerate(ATOM_TITLES)
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>A</title><id>urn:a</id><updated>2025-05-11T00:00:00Z</updated>{entries}</feed>"
-    ).encode()
+    feed = Feed("A", id="urn:a", updated=datetime(2025, 5, 11, tzinfo=UTC), entries=entries)
+    return encode(document("atom10", feed))
 
 
 def _json() -> bytes:
-    items = [
-        {"id": f"j{n}", "title": title, "url": f"https://e.org/j{n}", "content_text": "x",
-         "date_published": "2025-05-12T00:00:00Z"}
+    entries = tuple(
+        Entry(
+            id=f"j{n}",
+            title=title,
+            link=f"https://e.org/j{n}",
+            text="x",
+            published=datetime(2025, 5, 12, tzinfo=UTC),
+        )
         for n, (title, _) in enumerate(JSON_TITLES)
-    ]  # fmt: skip
-    return json.dumps(
-        {"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": items}
-    ).encode()
+    )
+    return json_feed(Feed("J", entries=entries)).encode()
 
 
 def test_titles_are_published_exactly_in_every_format(

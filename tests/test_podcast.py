@@ -13,6 +13,7 @@ from lxml import etree
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
+from support.namespaces import ATOM, NS_ITUNES
 
 from feeds.model import Article, Category, Enclosure, Podcast, article_id
 from feeds.normalise.podcast import clean_podcast
@@ -22,9 +23,7 @@ from feeds.publish.document import Site, build_document
 from feeds.publish.layout import OutputLayout
 from feeds.store import ArticleStore
 
-ATOM = "{http://www.w3.org/2005/Atom}"
-ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-IT = "{" + ITUNES_NS + "}"
+IT = "{" + NS_ITUNES + "}"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
@@ -70,7 +69,7 @@ def test_clean_podcast(raw: Podcast, expected: Podcast | None) -> None:
 
 
 EPISODES = f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0" xmlns:itunes="{ITUNES_NS}"><channel><title>Pod</title>
+<rss version="2.0" xmlns:itunes="{NS_ITUNES}"><channel><title>Pod</title>
 <link>https://pod.example/</link>
 <item><guid>e1</guid><title>Folge 1</title><link>https://pod.example/1</link>
  <description>Eins</description><pubDate>Sat, 10 May 2025 12:00:00 +0000</pubDate>
@@ -225,7 +224,7 @@ def test_podcast_feed_is_republished_with_its_tags(tmp_path: Path, feed_server: 
         {"url": "https://cdn.example/e2.m4a", "mime_type": "audio/x-m4a"}
     ]
     # A channel without podcast tags declares no itunes namespace.
-    assert ITUNES_NS.encode() not in (out / "text" / "rss.xml").read_bytes()
+    assert NS_ITUNES.encode() not in (out / "text" / "rss.xml").read_bytes()
     combined = etree.fromstring((out / "all" / "rss.xml").read_bytes())
     assert [d.text for d in combined.iter(f"{IT}duration")] == ["1:02:03", "45:07"]
 

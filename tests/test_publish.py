@@ -14,6 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
+from support.namespaces import ATOM, XML_LANG
 
 from feeds.model import Article, Author, Category, Enclosure, article_id
 from feeds.publish import OutputLayout
@@ -25,7 +26,6 @@ from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_category, publish_site
 
 BERLIN = timezone(timedelta(hours=2))
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def make(
@@ -83,7 +83,7 @@ def test_atom_feed_metadata_comes_from_the_data(layout: OutputLayout) -> None:
     atom = render_atom(doc_of(layout, make("a"), make("b", hours=3)))
     root = etree.fromstring(atom)
     assert root.findtext(f"{ATOM}updated") == "2025-05-10T11:33:00+02:00"
-    assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "de"
+    assert root.get(XML_LANG) == "de"
     self_links = [l.get("href") for l in root.findall(f"{ATOM}link") if l.get("rel") == "self"]
     assert self_links == ["http://localhost:8080/welt-nachrichten/atom.xml"]
     entry = root.find(f"{ATOM}entry")

@@ -15,6 +15,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import text
 from support.feeds_cli import run_feeds
+from support.namespaces import ATOM
 from support.postgres import PG
 
 from feeds.model import Article, article_id
@@ -22,7 +23,6 @@ from feeds.slugs import MAX_SLUG, assign_slugs, category_key, readable_slug, slu
 from feeds.store import ArticleStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-ATOM = "{http://www.w3.org/2005/Atom}"
 
 READABLE = [
     # German: the folds come first, so existing slugs stay as they were

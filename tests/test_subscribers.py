@@ -33,15 +33,13 @@ import pytest
 from lxml import etree
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer, serve
+from support.namespaces import NS_ATOM, NS_ITUNES, NS_XML
 from support.subscriber_corpus import (
     ANON,
     ANY_NAME,
     CATEGORY_SLUGS,
     CHINESE,
     MIXED,
-    NS_ATOM,
-    NS_ITUNES,
-    NS_XML,
     PODCASTS,
     SHARED,
     SHARED_LINK,

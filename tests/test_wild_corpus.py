@@ -51,6 +51,7 @@ from lxml import etree
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.feeds_cli import FEEDS_ENV
 from support.feedserver import FeedServer, Route, serve
+from support.namespaces import ATOM
 from support.wildcorpus import (
     CATEGORIES,
     CHARSETS,
@@ -69,7 +70,6 @@ pytestmark = pytest.mark.slow
 
 UPDATE_LIMIT = 75.0  # seconds for `feeds update` on the whole corpus (about 15 s here)
 MAX_ITEMS = 5000  # per category: high enough that retention keeps everything
-ATOM = "{http://www.w3.org/2005/Atom}"
 TAG = re.compile(r"W(\d{3})-\d{3}")
 # The page we write for an entry without a link names its source (slugified).
 PAGE = re.compile(r"^https://wild\.example\.org/articles/w(\d{3})-")

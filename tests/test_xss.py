@@ -45,6 +45,7 @@ from support.conformance import XML_ILLEGAL
 from support.feedfactory import FeedItem, atom10, jsonfeed, rss20
 from support.feeds_cli import FEEDS_ENV
 from support.feedserver import FeedServer, serve
+from support.namespaces import ATOM, XML_LANG
 
 from feeds.slugs import slug_of
 from feeds.store import ArticleStore
@@ -648,44 +649,43 @@ def text_element_problems(element: Any, what: str) -> list[str]:
 
 
 def scan_atom(scan: Scan, rel: str, data: bytes) -> None:
-    ns = "{http://www.w3.org/2005/Atom}"
     root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     label = scan.page_label(rel)
-    feed_problems = text_element_problems(root.find(f"{ns}title"), "feed title")
-    feed_problems += text_element_problems(root.find(f"{ns}subtitle"), "feed subtitle")
+    feed_problems = text_element_problems(root.find(f"{ATOM}title"), "feed title")
+    feed_problems += text_element_problems(root.find(f"{ATOM}subtitle"), "feed subtitle")
     feed_problems += [
-        p for link in root.findall(f"{ns}link") if (p := url_problem(link.get("href", "")))
+        p for link in root.findall(f"{ATOM}link") if (p := url_problem(link.get("href", "")))
     ]
     scan.add(label, rel, feed_problems)
-    check_language(scan, rel, root.get("{http://www.w3.org/XML/1998/namespace}lang"))
+    check_language(scan, rel, root.get(XML_LANG))
     folder = rel.split("/", 1)[0]
-    for entry in root.iter(f"{ns}entry"):
-        title_element = entry.find(f"{ns}title")
+    for entry in root.iter(f"{ATOM}entry"):
+        title_element = entry.find(f"{ATOM}title")
         title = title_element.text if title_element is not None else None
-        summary_element = entry.find(f"{ns}summary")
-        content = entry.find(f"{ns}content")
+        summary_element = entry.find(f"{ATOM}summary")
+        content = entry.find(f"{ATOM}content")
         markup = (content.text or "") if content is not None else ""
         label = entry_label(rel, title, markup)
         problems = text_element_problems(title_element, "title")
         problems += text_element_problems(summary_element, "summary")
         if content is not None and (content.get("type") != "html" or len(content)):
             problems.append(f"content type={content.get('type')!r} or child elements")
-        for author in entry.findall(f"{ns}author"):
-            problems += text_element_problems(author.find(f"{ns}name"), "author name")
+        for author in entry.findall(f"{ATOM}author"):
+            problems += text_element_problems(author.find(f"{ATOM}name"), "author name")
         problems += [
             f"link: {p}"
-            for link in entry.findall(f"{ns}link")
+            for link in entry.findall(f"{ATOM}link")
             if (p := url_problem(link.get("href", "")))
         ]
         scan.add(label, rel, problems)
         scan.content(label, rel, "atom content", markup)
-        entry_id = entry.findtext(f"{ns}id") or ""
+        entry_id = entry.findtext(f"{ATOM}id") or ""
         scan.records[(folder, entry_id)][rel] = {
             "label": label,
             "title": title or "",
             "summary": None if summary_element is None else summary_element.text or "",
-            "authors": [a.findtext(f"{ns}name") or "" for a in entry.findall(f"{ns}author")],
-            "tags": {c.get("term") for c in entry.findall(f"{ns}category")},
+            "authors": [a.findtext(f"{ATOM}name") or "" for a in entry.findall(f"{ATOM}author")],
+            "tags": {c.get("term") for c in entry.findall(f"{ATOM}category")},
         }
 
 
@@ -696,9 +696,7 @@ def scan_rss(scan: Scan, rel: str, data: bytes) -> None:
     channel = root.find("channel")
     assert channel is not None
     feed_problems = [
-        p
-        for link in channel.iter("{http://www.w3.org/2005/Atom}link")
-        if (p := url_problem(link.get("href", "")))
+        p for link in channel.iter(f"{ATOM}link") if (p := url_problem(link.get("href", "")))
     ]
     if (p := url_problem(channel.findtext("link") or "")) is not None:
         feed_problems.append(f"channel link: {p}")
@@ -1199,7 +1197,7 @@ def test_control_character_references_do_not_break_publishing(
     for slug in ("xss-refs", "all"):
         folder = tmp_path / "out" / slug
         atom = etree.fromstring((folder / "atom.xml").read_bytes())
-        contents = [e.text or "" for e in atom.iter("{http://www.w3.org/2005/Atom}content")]
+        contents = [e.text or "" for e in atom.iter(f"{ATOM}content")]
         document = json.loads((folder / "feed.json").read_bytes())
         contents += [item["content_html"] for item in document["items"]]
         assert len(contents) == 2 * len(items)

@@ -35,10 +35,9 @@ import feedparser
 from lxml import etree
 
 from support.date_names import WEEKDAYS_EN
+from support.namespaces import NS_ATOM, NS_XHTML, XML_BASE, XML_LANG
 
 __all__ = [
-    "ATOM_NS",
-    "XHTML_NS",
     "assert_valid_atom",
     "assert_valid_jsonfeed",
     "assert_valid_rss",
@@ -47,11 +46,6 @@ __all__ = [
     "rss_violations",
 ]
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
-XHTML_NS = "http://www.w3.org/1999/xhtml"
-XML_NS = "http://www.w3.org/XML/1998/namespace"
-XML_LANG = f"{{{XML_NS}}}lang"
-XML_BASE = f"{{{XML_NS}}}base"
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 _Element = etree._Element
@@ -298,7 +292,7 @@ def _local(el: _Element) -> str:
     return etree.QName(el).localname
 
 
-_PREFIXES = {ATOM_NS: "atom", XHTML_NS: "xhtml"}
+_PREFIXES = {NS_ATOM: "atom", NS_XHTML: "xhtml"}
 
 
 class _Paths:
@@ -347,7 +341,7 @@ class _Paths:
 
 class _AtomPaths(_Paths):
     def __init__(self) -> None:
-        super().__init__(ATOM_NS, frozenset({"entry", "author", "contributor", "link", "category"}))
+        super().__init__(NS_ATOM, frozenset({"entry", "author", "contributor", "link", "category"}))
 
     def __call__(self, el: _Element) -> str:
         segments = self.segments(el)
@@ -471,7 +465,7 @@ class _Atom:
         """Atom children of ``el`` by local name; unknown Atom elements are reported."""
         found: dict[str, list[_Element]] = {}
         for child in _elements(el):
-            if _ns(child) != ATOM_NS:
+            if _ns(child) != NS_ATOM:
                 continue  # extension element (RFC 4287 section 6)
             local = _local(child)
             if local not in allowed:
@@ -558,7 +552,7 @@ class _Atom:
         self.alternates(entry, links)
 
         source_has_author = any(
-            _ns(child) == ATOM_NS and _local(child) == "author"
+            _ns(child) == NS_ATOM and _local(child) == "author"
             for source in found.get("source", [])
             for child in _elements(source)
         )
@@ -721,7 +715,7 @@ class _Atom:
     def no_atom_children(self, el: _Element) -> None:
         """atom:link and atom:category hold only undefinedContent (foreign markup)."""
         for child in _elements(el):
-            if _ns(child) == ATOM_NS:
+            if _ns(child) == NS_ATOM:
                 self.report(child, f"unknown or misplaced Atom element atom:{_local(child)}")
 
     def check_text_construct(self, el: _Element) -> None:
@@ -737,7 +731,7 @@ class _Atom:
         if text_type == "xhtml":
             kids = _elements(el)
             stray_text = _text(el).strip()
-            if len(kids) != 1 or kids[0].tag != f"{{{XHTML_NS}}}div" or stray_text:
+            if len(kids) != 1 or kids[0].tag != f"{{{NS_XHTML}}}div" or stray_text:
                 self.report(
                     el, "type='xhtml' requires exactly one xhtml:div child (and no other content)"
                 )
@@ -808,8 +802,8 @@ def atom_violations(document: bytes) -> list[str]:
     root = _parse_xml(document, out)
     if root is None:
         return out
-    if root.tag != f"{{{ATOM_NS}}}feed":
-        out.append(f"document: root element is {root.tag!r}, not {{{ATOM_NS}}}feed")
+    if root.tag != f"{{{NS_ATOM}}}feed":
+        out.append(f"document: root element is {root.tag!r}, not {{{NS_ATOM}}}feed")
         return out
     checker = _Atom()
     checker.check_feed(root)
@@ -979,7 +973,7 @@ class _Rss:
         for image in found.get("image", []):
             self.check_image(image)
 
-        atom_links = [child for child in _elements(channel) if child.tag == f"{{{ATOM_NS}}}link"]
+        atom_links = [child for child in _elements(channel) if child.tag == f"{{{NS_ATOM}}}link"]
         for link in atom_links:
             href = link.get("href")
             if href is None:

@@ -1,8 +1,8 @@
 """Feed documents for tests, written by our own code.
 
 Each writer takes a list of `FeedItem`s and returns the bytes of one feed document in one
-format, built with lxml (so every text is escaped properly) and dated in that format's own
-style:
+format: each turns the items into one `feedwriter.Feed` (what goes where in that format, with
+these defaults) and has `feedwriter` write it, dated in the format's own style:
 
 =============  ==========================================  =================================
 writer         format                                      dates
@@ -28,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,23 +35,8 @@ from datetime import UTC, datetime
 from html import escape as html_escape
 from typing import Any
 
-from lxml import etree
-
-from support.feedxml import (
-    NS_ATOM,
-    NS_ATOM03,
-    NS_CONTENT,
-    NS_DC,
-    NS_RDF,
-    NS_RSS10,
-    NS_XML,
-    nsmap,
-    q,
-    rfc822,
-    rfc3339,
-    serialise,
-    sub,
-)
+from support.feedwriter import Enclosure as Attachment
+from support.feedwriter import Entry, Feed, Person, document, encode, json_feed
 
 __all__ = [
     "DEFAULT_LINK",
@@ -127,6 +111,42 @@ def _text_as_html(text: str) -> str:
     return "<p>" + html_escape(text, quote=False) + "</p>"
 
 
+def _people(names: Iterable[str]) -> tuple[Person, ...]:
+    return tuple(Person(name) for name in names)
+
+
+def _attachments(item: FeedItem) -> tuple[Attachment, ...]:
+    return tuple(Attachment(*enclosure) for enclosure in item.enclosures)
+
+
+def _entry(item: FeedItem, **in_format: Any) -> Entry:
+    """`item` as the writer takes it: its values where every format puts them, and where a
+    format puts them otherwise, `in_format`."""
+    values: dict[str, Any] = {
+        "id": item.id,
+        "title": item.title,
+        "link": item.link,
+        "published": item.published,
+        "updated": item.updated,
+        "summary": item.summary,
+        "content": item.html,
+        "text": item.text,
+        "authors": _people(item.authors),
+        "tags": tuple(item.tags),
+        "enclosures": _attachments(item),
+    }
+    return Entry(**(values | in_format))
+
+
+def _html_summary(item: FeedItem) -> str | None:
+    return None if item.summary is None else _text_as_html(item.summary)
+
+
+def _newest(items: Sequence[FeedItem]) -> datetime:
+    dates = [d for item in items for d in (item.updated, item.published) if d is not None]
+    return max(dates, default=datetime(1970, 1, 1, tzinfo=UTC))
+
+
 # --- RSS ------------------------------------------------------------------------------------
 
 
@@ -146,36 +166,12 @@ def rss20(
     ``pubDate`` (RFC 822; RSS 2.0 has no updated date), one ``dc:creator`` per author, one
     ``category`` per tag and one ``enclosure`` per enclosure.
     """
-    root = etree.Element("rss", {"version": "2.0"}, nsmap={"content": NS_CONTENT, "dc": NS_DC})
-    channel = sub(root, "channel")
-    sub(channel, "title", title)
-    sub(channel, "link", link)
-    sub(channel, "description", description)
-    if language:
-        sub(channel, "language", language)
-    for item in items:
-        element = sub(channel, "item")
-        if item.title is not None:
-            sub(element, "title", item.title)
-        if item.link is not None:
-            sub(element, "link", item.link)
-        if item.id is not None:
-            permalink = "true" if item.id == item.link else "false"
-            sub(element, "guid", item.id, {"isPermaLink": permalink})
-        if item.summary is not None:
-            sub(element, "description", _text_as_html(item.summary))
-        if item.html is not None:
-            sub(element, q(NS_CONTENT, "encoded"), item.html)
-        if item.published is not None:
-            sub(element, "pubDate", rfc822(item.published))
-        for author in item.authors:
-            sub(element, q(NS_DC, "creator"), author)
-        for tag in item.tags:
-            sub(element, "category", tag)
-        for url, media_type, length in item.enclosures:
-            attrib = {"url": url, "type": media_type, "length": str(length)}
-            sub(element, "enclosure", None, attrib)
-    return serialise(root, encoding)
+    entries = tuple(
+        _entry(item, permalink=item.id == item.link, summary=_html_summary(item), updated=None)
+        for item in items
+    )
+    feed = Feed(title, link, description, language, declare=("content", "dc"), entries=entries)
+    return encode(document("rss20", feed), encoding)
 
 
 def rss10(
@@ -194,39 +190,12 @@ def rss10(
     date, else the updated one), ``dc:creator`` per author and ``dc:subject`` per tag.
     RSS 1.0 core has no enclosures; they are not written.
     """
-    items = list(items)
-    root = etree.Element(
-        q(NS_RDF, "RDF"),
-        nsmap=nsmap(NS_RSS10, rdf=NS_RDF, dc=NS_DC, content=NS_CONTENT),
+    entries = tuple(
+        _entry(item, id=item.id or item.link or f"{link}#item-{n}", summary=_html_summary(item))
+        for n, item in enumerate(items)
     )
-    channel = sub(root, q(NS_RSS10, "channel"), None, {q(NS_RDF, "about"): link})
-    sub(channel, q(NS_RSS10, "title"), title)
-    sub(channel, q(NS_RSS10, "link"), link)
-    sub(channel, q(NS_RSS10, "description"), description)
-    if language:
-        sub(channel, q(NS_DC, "language"), language)
-    abouts = [item.id or item.link or f"{link}#item-{n}" for n, item in enumerate(items)]
-    sequence = sub(sub(channel, q(NS_RSS10, "items")), q(NS_RDF, "Seq"))
-    for about in abouts:
-        sub(sequence, q(NS_RDF, "li"), None, {q(NS_RDF, "resource"): about})
-    for item, about in zip(items, abouts, strict=True):
-        element = sub(root, q(NS_RSS10, "item"), None, {q(NS_RDF, "about"): about})
-        if item.title is not None:
-            sub(element, q(NS_RSS10, "title"), item.title)
-        if item.link is not None:
-            sub(element, q(NS_RSS10, "link"), item.link)
-        if item.summary is not None:
-            sub(element, q(NS_RSS10, "description"), _text_as_html(item.summary))
-        if item.html is not None:
-            sub(element, q(NS_CONTENT, "encoded"), item.html)
-        date = item.published or item.updated
-        if date is not None:
-            sub(element, q(NS_DC, "date"), rfc3339(date))
-        for author in item.authors:
-            sub(element, q(NS_DC, "creator"), author)
-        for tag in item.tags:
-            sub(element, q(NS_DC, "subject"), tag)
-    return serialise(root, encoding)
+    feed = Feed(title, link, description, language, declare=("dc", "content"), entries=entries)
+    return encode(document("rss10", feed), encoding)
 
 
 def rss091(
@@ -244,23 +213,12 @@ def rss091(
     html if there is any, else the summary as escaped HTML. Ids, dates, authors, tags and
     enclosures are not written (0.91 has no place for them).
     """
-    root = etree.Element("rss", {"version": "0.91"})
-    channel = sub(root, "channel")
-    sub(channel, "title", title)
-    sub(channel, "link", link)
-    sub(channel, "description", description)
-    sub(channel, "language", language)
-    for item in items:
-        element = sub(channel, "item")
-        if item.title is not None:
-            sub(element, "title", item.title)
-        if item.link is not None:
-            sub(element, "link", item.link)
-        if item.html is not None:
-            sub(element, "description", item.html)
-        elif item.summary is not None:
-            sub(element, "description", _text_as_html(item.summary))
-    return serialise(root, encoding)
+    entries = tuple(
+        _entry(item, summary=item.html if item.html is not None else _html_summary(item))
+        for item in items
+    )
+    feed = Feed(title, link, description, language, entries=entries)
+    return encode(document("rss091", feed), encoding)
 
 
 def broken_rss(
@@ -316,42 +274,27 @@ def atom10(
     """
     items = list(items)
     fallback = updated or datetime(1970, 1, 1, tzinfo=UTC)
-    dates = [d for item in items for d in (item.updated, item.published) if d is not None]
-    root = etree.Element(q(NS_ATOM, "feed"), nsmap=nsmap(NS_ATOM))
-    if language:
-        root.set(q(NS_XML, "lang"), language)
-    if xml_base:
-        root.set(q(NS_XML, "base"), xml_base)
-    sub(root, q(NS_ATOM, "id"), feed_id)
-    sub(root, q(NS_ATOM, "title"), title)
-    sub(root, q(NS_ATOM, "updated"), rfc3339(updated or max(dates, default=fallback)))
-    sub(root, q(NS_ATOM, "link"), None, {"rel": "alternate", "href": link})
-    for name in feed_authors:
-        sub(sub(root, q(NS_ATOM, "author")), q(NS_ATOM, "name"), name)
-    for item in items:
-        entry = sub(root, q(NS_ATOM, "entry"))
-        if item.id is not None:
-            sub(entry, q(NS_ATOM, "id"), item.id)
-        sub(entry, q(NS_ATOM, "title"), item.title or "", {"type": "text"})
-        if item.link is not None:
-            sub(entry, q(NS_ATOM, "link"), None, {"rel": "alternate", "href": item.link})
-        if item.published is not None:
-            sub(entry, q(NS_ATOM, "published"), rfc3339(item.published))
-        sub(entry, q(NS_ATOM, "updated"), rfc3339(item.updated or item.published or fallback))
-        for name in item.authors:
-            sub(sub(entry, q(NS_ATOM, "author")), q(NS_ATOM, "name"), name)
-        for tag in item.tags:
-            sub(entry, q(NS_ATOM, "category"), None, {"term": tag})
-        if item.summary is not None:
-            sub(entry, q(NS_ATOM, "summary"), item.summary, {"type": "text"})
-        if item.html is not None:
-            sub(entry, q(NS_ATOM, "content"), item.html, {"type": "html"})
-        elif item.text is not None:
-            sub(entry, q(NS_ATOM, "content"), item.text, {"type": "text"})
-        for url, media_type, length in item.enclosures:
-            attrib = {"rel": "enclosure", "href": url, "type": media_type, "length": str(length)}
-            sub(entry, q(NS_ATOM, "link"), None, attrib)
-    return serialise(root, encoding)
+    entries = tuple(
+        _entry(
+            item,
+            title=item.title or "",
+            title_type="text",
+            updated=item.updated or item.published or fallback,
+            summary_type="text",
+        )
+        for item in items
+    )
+    feed = Feed(
+        title,
+        link,
+        language=language,
+        id=feed_id,
+        updated=updated or _newest(items),
+        authors=_people(feed_authors),
+        base=xml_base,
+        entries=entries,
+    )
+    return encode(document("atom10", feed), encoding)
 
 
 def atom03(
@@ -371,41 +314,16 @@ def atom03(
     ``link rel="enclosure"`` per enclosure.
     """
     items = list(items)
-    dates = [d for item in items for d in (item.updated, item.published) if d is not None]
-    feed_modified = modified or max(dates, default=datetime(1970, 1, 1, tzinfo=UTC))
-    root = etree.Element(q(NS_ATOM03, "feed"), {"version": "0.3"}, nsmap=nsmap(NS_ATOM03, dc=NS_DC))
-    if language:
-        root.set(q(NS_XML, "lang"), language)
-    sub(root, q(NS_ATOM03, "title"), title)
-    sub(root, q(NS_ATOM03, "link"), None, {"rel": "alternate", "type": "text/html", "href": link})
-    sub(root, q(NS_ATOM03, "modified"), rfc3339(feed_modified))
-    for item in items:
-        entry = sub(root, q(NS_ATOM03, "entry"))
-        if item.title is not None:
-            sub(entry, q(NS_ATOM03, "title"), item.title)
-        if item.link is not None:
-            attrib = {"rel": "alternate", "type": "text/html", "href": item.link}
-            sub(entry, q(NS_ATOM03, "link"), None, attrib)
-        if item.id is not None:
-            sub(entry, q(NS_ATOM03, "id"), item.id)
-        if item.published is not None:
-            sub(entry, q(NS_ATOM03, "issued"), rfc3339(item.published))
-        changed = item.updated or item.published
-        if changed is not None:
-            sub(entry, q(NS_ATOM03, "modified"), rfc3339(changed))
-        for name in item.authors:
-            sub(sub(entry, q(NS_ATOM03, "author")), q(NS_ATOM03, "name"), name)
-        for tag in item.tags:
-            sub(entry, q(NS_DC, "subject"), tag)
-        if item.summary is not None:
-            sub(entry, q(NS_ATOM03, "summary"), item.summary, {"type": "text/plain"})
-        if item.html is not None:
-            attrib = {"type": "text/html", "mode": "escaped"}
-            sub(entry, q(NS_ATOM03, "content"), item.html, attrib)
-        for url, media_type, length in item.enclosures:
-            attrib = {"rel": "enclosure", "href": url, "type": media_type, "length": str(length)}
-            sub(entry, q(NS_ATOM03, "link"), None, attrib)
-    return serialise(root, encoding)
+    entries = tuple(_entry(item, updated=item.updated or item.published) for item in items)
+    feed = Feed(
+        title,
+        link,
+        language=language,
+        updated=modified or _newest(items),
+        declare=("dc",),
+        entries=entries,
+    )
+    return encode(document("atom03", feed), encoding)
 
 
 # --- JSON Feed ----------------------------------------------------------------------------
@@ -431,53 +349,21 @@ def jsonfeed(
     """
     if version not in ("1.0", "1.1"):
         raise ValueError(f"unknown JSON Feed version {version!r}")
-    modern = version == "1.1"
-
-    def people(names: Sequence[str]) -> dict[str, Any]:
-        if not names:
-            return {}
-        if modern:
-            return {"authors": [{"name": name} for name in names]}
-        return {"author": {"name": names[0]}}
-
-    document: dict[str, Any] = {
-        "version": f"https://jsonfeed.org/version/{version}",
-        "title": title,
-    }
-    if link is not None:
-        document["home_page_url"] = link
-    if feed_url is not None:
-        document["feed_url"] = feed_url
-    if language and modern:
-        document["language"] = language
-    document.update(people(feed_authors))
-    entries: list[dict[str, Any]] = []
-    for item in items:
-        entry: dict[str, Any] = {"id": item.id if item.id is not None else (item.link or "")}
-        if item.link is not None:
-            entry["url"] = item.link
-        if item.title is not None:
-            entry["title"] = item.title
-        if item.html is not None:
-            entry["content_html"] = item.html
-        if item.text is not None:
-            entry["content_text"] = item.text
-        if item.html is None and item.text is None:
-            entry["content_text"] = ""
-        if item.summary is not None:
-            entry["summary"] = item.summary
-        if item.published is not None:
-            entry["date_published"] = rfc3339(item.published)
-        if item.updated is not None:
-            entry["date_modified"] = rfc3339(item.updated)
-        entry.update(people(item.authors))
-        if item.tags:
-            entry["tags"] = list(item.tags)
-        if item.enclosures:
-            entry["attachments"] = [
-                {"url": url, "mime_type": media_type, "size_in_bytes": length}
-                for url, media_type, length in item.enclosures
-            ]
-        entries.append(entry)
-    document["items"] = entries
-    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    entries = tuple(
+        _entry(
+            item,
+            id=item.id if item.id is not None else (item.link or ""),
+            text="" if item.html is None and item.text is None else item.text,
+        )
+        for item in items
+    )
+    feed = Feed(
+        title,
+        link,
+        language=language,
+        feed_url=feed_url,
+        authors=_people(feed_authors),
+        entries=entries,
+    )
+    # 1.0 is named "https://jsonfeed.org/version/1" in the document
+    return json_feed(feed, version=version.removesuffix(".0")).encode("utf-8")

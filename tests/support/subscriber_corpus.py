@@ -18,23 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from lxml import etree
-
-from support.feedxml import (
-    NS_ATOM,
-    NS_DC,
-    NS_ITUNES,
-    NS_RDF,
-    NS_RSS10,
-    NS_XML,
-    rfc822,
-    rfc3339,
-    serialise,
-    sub,
-)
+from support.feedwriter import Enclosure, Episode, Feed, Person, document, encode, json_feed
+from support.feedwriter import Entry as FeedEntry
 
 SITE_TITLE = "Subscriber Test Site"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -46,25 +33,6 @@ def offset(hours: float) -> timezone:
 
 #: A `Person.name` that pins nothing but "some name": a bare address names nobody.
 ANY_NAME = ""
-
-
-@dataclass(frozen=True)
-class Person:
-    """An author as a subscriber should read it back."""
-
-    name: str
-    email: str | None = None
-    uri: str | None = None
-
-
-@dataclass(frozen=True)
-class Podcast:
-    """The iTunes item tags of a podcast episode."""
-
-    duration: str  # as written: "HH:MM:SS" or seconds
-    image: str
-    explicit: bool
-    episode: int
 
 
 @dataclass(frozen=True)
@@ -90,7 +58,7 @@ class Entry:
     person: Person | None = None
     author: Person | None = None
     enclosure: tuple[str, str, int] | None = None
-    podcast: Podcast | None = None
+    podcast: Episode | None = None
     language: str | None = None  # overrides the source's language (JSON items, Markdown)
 
     @property
@@ -134,121 +102,68 @@ def _body(entry: Entry) -> str:
     return f"<p>Body of {entry.key}.</p>"
 
 
+def _feed(feed: SourceFeed, kind: str) -> Feed:
+    """`feed` as the one writer describes it, for the remote `kind` (each says what it can)."""
+    rdf = kind == "rdf"
+    entries = tuple(
+        FeedEntry(
+            id=entry.link if rdf else f"urn:corpus:{entry.key}",
+            title=entry.source_text,
+            title_type=entry.title_type if kind == "atom" else None,
+            link=entry.link,
+            published=entry.published,
+            updated=entry.published if kind == "atom" else None,
+            summary=_body(entry) if kind in ("rss", "rdf") else None,
+            content=None if kind in ("rss", "rdf") else _body(entry),
+            authors=_authors(entry, kind),
+            rss_author=entry.rss_author,
+            itunes_author=entry.itunes_author,
+            enclosures=() if entry.enclosure is None else (Enclosure(*entry.enclosure),),
+            episode=entry.podcast,
+            language=entry.language,
+        )
+        for entry in feed.entries
+    )
+    if kind in ("rss", "rdf"):
+        return Feed(
+            feed.title or "",
+            feed.site,
+            f"{feed.name} for subscriber tests",
+            feed.language,
+            declare=("dc", "itunes") if kind == "rss" else ("dc",),
+            entries=entries,
+        )
+    return Feed(
+        feed.title or "",
+        feed.site,
+        language=feed.language,
+        id=f"urn:corpus:feed:{feed.path}",
+        updated=max(e.published for e in feed.entries),
+        entries=entries,
+    )
+
+
+def _authors(entry: Entry, kind: str) -> tuple[Person, ...]:
+    """RSS and RDF carry `creator` (``dc:creator``), Atom and JSON Feed the `person`."""
+    if kind in ("rss", "rdf"):
+        return () if entry.creator is None else (Person(entry.creator),)
+    return () if entry.person is None else (entry.person,)
+
+
 def write_rss(feed: SourceFeed) -> bytes:
-    nsmap = {"dc": NS_DC, "itunes": NS_ITUNES}
-    root = etree.Element("rss", {"version": "2.0"}, nsmap=nsmap)  # type: ignore[arg-type]
-    channel = sub(root, "channel")
-    sub(channel, "title", feed.title or "")
-    sub(channel, "link", feed.site)
-    sub(channel, "description", f"{feed.name} for subscriber tests")
-    sub(channel, "language", feed.language)
-    for entry in feed.entries:
-        item = sub(channel, "item")
-        sub(item, "title", entry.source_text)
-        sub(item, "link", entry.link)
-        sub(item, "guid", f"urn:corpus:{entry.key}", {"isPermaLink": "false"})
-        sub(item, "description", _body(entry))
-        sub(item, "pubDate", rfc822(entry.published))
-        if entry.rss_author is not None:
-            sub(item, "author", entry.rss_author)
-        if entry.creator is not None:
-            sub(item, f"{{{NS_DC}}}creator", entry.creator)
-        if entry.itunes_author is not None:
-            sub(item, f"{{{NS_ITUNES}}}author", entry.itunes_author)
-        if entry.enclosure is not None:
-            url, media_type, length = entry.enclosure
-            sub(item, "enclosure", None, {"url": url, "type": media_type, "length": str(length)})
-        if entry.podcast is not None:
-            podcast = entry.podcast
-            sub(item, f"{{{NS_ITUNES}}}duration", podcast.duration)
-            sub(item, f"{{{NS_ITUNES}}}image", None, {"href": podcast.image})
-            sub(item, f"{{{NS_ITUNES}}}explicit", "true" if podcast.explicit else "false")
-            sub(item, f"{{{NS_ITUNES}}}episode", str(podcast.episode))
-    return serialise(root, "utf-8")
+    return encode(document("rss20", _feed(feed, "rss")))
 
 
 def write_rdf(feed: SourceFeed) -> bytes:
-    nsmap = {None: NS_RSS10, "rdf": NS_RDF, "dc": NS_DC}
-    root = etree.Element(f"{{{NS_RDF}}}RDF", nsmap=nsmap)  # type: ignore[arg-type]
-    about = {f"{{{NS_RDF}}}about": feed.site}
-    channel = etree.SubElement(root, f"{{{NS_RSS10}}}channel", about)
-    sub(channel, f"{{{NS_RSS10}}}title", feed.title or "")
-    sub(channel, f"{{{NS_RSS10}}}link", feed.site)
-    sub(channel, f"{{{NS_RSS10}}}description", f"{feed.name} for subscriber tests")
-    sub(channel, f"{{{NS_DC}}}language", feed.language)
-    sequence = sub(sub(channel, f"{{{NS_RSS10}}}items"), f"{{{NS_RDF}}}Seq")
-    for entry in feed.entries:
-        etree.SubElement(sequence, f"{{{NS_RDF}}}li", {f"{{{NS_RDF}}}resource": entry.link or ""})
-    for entry in feed.entries:
-        item = etree.SubElement(root, f"{{{NS_RSS10}}}item", {f"{{{NS_RDF}}}about": entry.link})
-        sub(item, f"{{{NS_RSS10}}}title", entry.source_text)
-        sub(item, f"{{{NS_RSS10}}}link", entry.link)
-        sub(item, f"{{{NS_RSS10}}}description", _body(entry))
-        sub(item, f"{{{NS_DC}}}date", rfc3339(entry.published))
-        if entry.creator is not None:
-            sub(item, f"{{{NS_DC}}}creator", entry.creator)
-    return serialise(root, "utf-8")
+    return encode(document("rss10", _feed(feed, "rdf")))
 
 
 def write_atom(feed: SourceFeed) -> bytes:
-    root = etree.Element(f"{{{NS_ATOM}}}feed", nsmap={None: NS_ATOM})  # type: ignore[dict-item]
-    root.set(f"{{{NS_XML}}}lang", feed.language)
-    a = f"{{{NS_ATOM}}}"
-    sub(root, a + "id", f"urn:corpus:feed:{feed.path}")
-    sub(root, a + "title", feed.title or "")
-    sub(root, a + "updated", rfc3339(max(e.published for e in feed.entries)))
-    sub(root, a + "link", None, {"rel": "alternate", "href": feed.site})
-    for entry in feed.entries:
-        element = sub(root, a + "entry")
-        sub(element, a + "id", f"urn:corpus:{entry.key}")
-        sub(element, a + "title", entry.source_text, {"type": entry.title_type})
-        sub(element, a + "link", None, {"rel": "alternate", "href": entry.link or ""})
-        sub(element, a + "published", rfc3339(entry.published))
-        sub(element, a + "updated", rfc3339(entry.published))
-        if entry.person is not None:
-            author = sub(element, a + "author")
-            sub(author, a + "name", entry.person.name)
-            if entry.person.email:
-                sub(author, a + "email", entry.person.email)
-            if entry.person.uri:
-                sub(author, a + "uri", entry.person.uri)
-        sub(element, a + "content", _body(entry), {"type": "html"})
-        if entry.enclosure is not None:
-            url, media_type, length = entry.enclosure
-            attrib = {"rel": "enclosure", "href": url, "type": media_type, "length": str(length)}
-            sub(element, a + "link", None, attrib)
-    return serialise(root, "utf-8")
+    return encode(document("atom10", _feed(feed, "atom")))
 
 
 def write_json(feed: SourceFeed) -> bytes:
-    items: list[dict[str, Any]] = []
-    for entry in feed.entries:
-        item: dict[str, Any] = {
-            "id": f"urn:corpus:{entry.key}",
-            "url": entry.link,
-            "title": entry.source_text,
-            "content_html": _body(entry),
-            "date_published": rfc3339(entry.published),
-        }
-        if entry.person is not None:
-            person = {"name": entry.person.name}
-            if entry.person.uri:
-                person["url"] = entry.person.uri
-            item["authors"] = [person]
-        if entry.language:
-            item["language"] = entry.language
-        if entry.enclosure is not None:
-            url, media_type, length = entry.enclosure
-            item["attachments"] = [{"url": url, "mime_type": media_type, "size_in_bytes": length}]
-        items.append(item)
-    document: dict[str, Any] = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": feed.title or "",
-        "home_page_url": feed.site,
-        "language": feed.language,
-        "items": items,
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    return json_feed(_feed(feed, "json")).encode("utf-8")
 
 
 WRITERS: dict[str, tuple[Callable[[SourceFeed], bytes], str]] = {
@@ -821,7 +736,7 @@ def build_corpus() -> list[SourceFeed]:
                     itunes_author="Pod Caster",
                     author=Person("Pod Caster"),
                     enclosure=("https://cdn.cast.example/ep7.mp3", "audio/mpeg", 48_123_456),
-                    podcast=Podcast("01:02:03", "https://cdn.cast.example/ep7.jpg", True, 7),
+                    podcast=Episode("01:02:03", "https://cdn.cast.example/ep7.jpg", True, 7),
                 ),
                 e(
                     "episode-8",
@@ -831,7 +746,7 @@ def build_corpus() -> list[SourceFeed]:
                     itunes_author="Pod Caster",
                     author=Person("Pod Caster"),
                     enclosure=("https://cdn.cast.example/ep8.m4a", "audio/x-m4a", 3_333),
-                    podcast=Podcast("1800", "https://cdn.cast.example/ep8.png", False, 8),
+                    podcast=Episode("1800", "https://cdn.cast.example/ep8.png", False, 8),
                 ),
             ),
         ),

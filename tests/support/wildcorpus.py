@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import codecs
 import html
-import json
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from functools import reduce
@@ -56,20 +55,22 @@ from zoneinfo import ZoneInfo
 
 from support.conformance import XML_ILLEGAL
 from support.date_names import MONTHS_DE, MONTHS_EN, WEEKDAYS_DE, WEEKDAYS_EN
-from support.feedxml import (
-    NS_ATOM,
-    NS_ATOM03,
-    NS_CONTENT,
-    NS_DC,
-    NS_ITUNES,
-    NS_RDF,
-    NS_RSS090,
-    NS_RSS10,
-    NS_XHTML,
+from support.feedwriter import (
+    Enclosure,
+    Entry,
+    Episode,
+    Feed,
+    Link,
+    Person,
+    Raw,
+    Show,
     cdata,
-    xml_attr,
+    document,
+    json_feed,
+    prolog,
     xml_text,
 )
+from support.namespaces import NS_CONTENT, NS_DC
 
 __all__ = [
     "CATEGORIES",
@@ -540,8 +541,8 @@ def _title(style: str, phrase: str, tag: str, kind: str) -> Title | None:
     if style == "missing":
         return None
     if style == "xhtml":
-        xml = f'<div xmlns="{NS_XHTML}">{xml_text(phrase)} <em>{tag}</em></div>'
-        return Title(xml, text, "xhtml", style)
+        # the markup of the XHTML div the writer puts it in
+        return Title(f"{xml_text(phrase)} <em>{tag}</em>", text, "xhtml", style)
     if style == "angle":
         literal = f"Vec<T> und Option<&str>: {text}"
         return Title(xml_text(literal), literal, "text" if kind == "atom10" else None, style)
@@ -715,7 +716,7 @@ def _key(item: Item, bases: tuple[str, ...]) -> str | None:
     return None
 
 
-# --- writers --------------------------------------------------------------------------------
+# --- the document: each dialect described for the one writer -----------------------------
 
 
 @dataclass(frozen=True)
@@ -730,352 +731,206 @@ class Channel:
     updated: str = "2025-05-10T11:33:00Z"
 
 
-def _title_element(name: str, title: Title | None, *, atom10: bool = False) -> str:
-    if title is None:
-        return ""
-    attrs = ""
-    if atom10 and title.atom_type:
-        attrs = f' type="{title.atom_type}"'
-    if not atom10 and title.atom_type == "text/html":  # Atom 0.3
-        attrs = ' type="text/html" mode="escaped"'
-    return f"<{name}{attrs}>{title.xml}</{name}>"
+# Our dialects as the writer names them, and the prefixes each declares whether used or not.
+_FORMATS = {
+    "rss091u": "rss091",
+    "rss091n": "rss091",
+    "rss20-ns": "rss20",
+    "podcast": "rss20",
+}
+_DECLARE = {
+    "rss20-ns": ("content", "dc"),
+    "podcast": ("content", "dc", "itunes"),
+    "rss10": ("dc", "content"),
+}
+_NAMESPACED = {"rss20-ns", "podcast"}  # RSS 2.0 with content:encoded and dc:
+_NO_AUTHOR = {"rss091u", "rss091n", "rss092", "rss093"}  # RSS without an <author> element
+_SHOW = Show(
+    author="",
+    owner="Wild",
+    owner_email="wild@example.org",
+    image="https://cdn.example.com/art/cover.jpg",
+    category="Technology",
+)
+
+
+def _raw_title(item: Item) -> Raw | None:
+    return None if item.title is None else Raw(item.title.xml)
 
 
 def _description(item: Item) -> str | None:
+    """The one description of dialects without content:encoded: the content, else summary."""
     if item.html is not None:
-        return cdata(item.html) if item.cdata else xml_text(item.html)
-    if item.summary is not None:
-        return xml_text(item.summary)
-    return None
+        return cdata(item.html) if item.cdata else item.html
+    return item.summary
 
 
-def _rss_item(kind: str, item: Item) -> str:
-    base = f' xml:base="{xml_attr(item.base)}"' if item.base else ""
-    parts = [f"    <item{base}>"]
-    if item.title is not None:
-        parts.append("      " + _title_element("title", item.title))
+def _enclosures(item: Item) -> tuple[Enclosure, ...]:
+    return () if item.enclosure is None else (Enclosure(*item.enclosure),)
+
+
+def _authors(item: Item) -> tuple[Person, ...]:
+    return () if item.author is None else (Person(item.author),)
+
+
+def _rss_entry(kind: str, item: Item) -> Entry:
+    namespaced = kind in _NAMESPACED
     permalink = item.guid_style == "permalink" and item.guid is not None
-    if item.link is not None and not permalink:
-        parts.append(f"      <link>{xml_text(item.link)}</link>")
-    if item.guid is not None:
-        attrs = ' isPermaLink="false"' if item.guid_style == "urn" else ""
-        parts.append(f"      <guid{attrs}>{xml_text(item.guid)}</guid>")
-    namespaced = kind in ("rss20-ns", "podcast")
-    if namespaced:
-        if item.summary is not None:
-            parts.append(f"      <description>{xml_text(item.summary)}</description>")
-        if item.html is not None:
-            parts.append(f"      <content:encoded>{cdata(item.html)}</content:encoded>")
-    else:
-        description = _description(item)
-        if description is not None:
-            parts.append(f"      <description>{description}</description>")
-    if item.date is not None:
-        if namespaced and item.date_role == "updated":
-            parts.append(f"      <dc:date>{xml_text(item.date)}</dc:date>")
-        else:
-            parts.append(f"      <pubDate>{xml_text(item.date)}</pubDate>")
-    if item.author is not None:
-        if namespaced:
-            parts.append(f"      <dc:creator>{xml_text(item.author)}</dc:creator>")
-        elif kind not in ("rss091u", "rss091n", "rss092", "rss093"):
-            parts.append(f"      <author>wild@example.org ({xml_text(item.author)})</author>")
-    if item.enclosure is not None:
-        url, kind_of, length = item.enclosure
-        parts.append(f'      <enclosure url="{xml_attr(url)}" length="{length}" type="{kind_of}"/>')
+    updated_only = namespaced and item.date_role == "updated"
+    episode = None
     if kind == "podcast":
         number = int(item.tag.rsplit("-", 1)[1])
         duration = f"00:{number % 60:02d}:{(number * 7) % 60:02d}"
-        parts += [
-            f"      <itunes:author>{xml_text(item.author or 'Wild')}</itunes:author>",
-            f"      <itunes:duration>{duration}</itunes:duration>",
-            "      <itunes:explicit>false</itunes:explicit>",
-            f"      <itunes:episode>{number}</itunes:episode>",
-            "      <itunes:episodeType>full</itunes:episodeType>",
-            f'      <itunes:image href="https://cdn.example.com/art/{item.tag}.jpg"/>',
-        ]
-    parts.append("    </item>")
-    return "\n".join(parts)
+        image = f"https://cdn.example.com/art/{item.tag}.jpg"
+        episode = Episode(duration, image, explicit=False, episode=number, episode_type="full")
+    return Entry(
+        id=item.guid,
+        permalink=False if item.guid_style == "urn" else None,
+        title=_raw_title(item),
+        link=None if permalink else item.link,
+        base=item.base,
+        summary=item.summary if namespaced else _description(item),
+        content=cdata(item.html) if namespaced and item.html is not None else None,
+        published=None if updated_only else item.date,
+        updated=item.date if updated_only else None,
+        authors=_authors(item) if namespaced else (),
+        rss_author=(
+            f"wild@example.org ({item.author})"
+            if item.author is not None and not namespaced and kind not in _NO_AUTHOR
+            else None
+        ),
+        itunes_author=(item.author or "Wild") if kind == "podcast" else None,
+        enclosures=_enclosures(item),
+        episode=episode,
+    )
 
 
-def write_rss(kind: str, channel: Channel, items: Sequence[Item]) -> str:
-    version = _RSS_VERSIONS[kind]
-    attrs = f' version="{version}"' if version else ""
-    if kind in ("rss20-ns", "podcast"):
-        attrs += f' xmlns:content="{NS_CONTENT}" xmlns:dc="{NS_DC}"'
-    if kind == "podcast":
-        attrs += f' xmlns:itunes="{NS_ITUNES}"'
-    if kind == "rss20-userland":
-        attrs += ' xmlns="http://backend.userland.com/rss2"'
-    if kind == "rss20-harvard":
-        attrs += ' xmlns="http://blogs.law.harvard.edu/tech/rss"'
-    base = f' xml:base="{xml_attr(channel.base)}"' if channel.base else ""
-    lines = [
-        channel.doctype + f"<rss{attrs}>",
-        f"  <channel{base}>",
-        f"    <title>{xml_text(channel.title)}</title>",
-        f"    <link>{xml_text(channel.link)}</link>",
-        f"    <description>{xml_text(channel.description)}</description>",
-        f"    <language>{channel.language}</language>",
-    ]
-    if kind == "podcast":
-        lines += [
-            f"    <itunes:author>{xml_text(channel.author)}</itunes:author>",
-            "    <itunes:owner><itunes:name>Wild</itunes:name>"
-            "<itunes:email>wild@example.org</itunes:email></itunes:owner>",
-            '    <itunes:image href="https://cdn.example.com/art/cover.jpg"/>',
-            '    <itunes:category text="Technology"/>',
-            "    <itunes:explicit>false</itunes:explicit>",
-            "    <itunes:type>episodic</itunes:type>",
-        ]
-    lines += [_rss_item(kind, item) for item in items]
-    lines += ["  </channel>", "</rss>", ""]
-    return "\n".join(lines)
+def _atom_links(item: Item) -> tuple[Link, ...]:
+    """The entry's alternate link, bare or typed, and more links around it if it has them."""
+    main: tuple[Link, ...] = ()
+    if item.link is not None:
+        bare = item.more_links or item.tag.endswith("1")
+        main = (Link(item.link) if bare else Link(item.link, "alternate", "text/html"),)
+    if not item.more_links:
+        return main
+    tag = item.tag
+    return (
+        Link(f"https://elsewhere.example.net/{tag}", "related"),
+        Link(f"{tag}.pdf", "alternate", "application/pdf"),
+        *main,
+        Link(f"{tag}.html#comments", "replies", "text/html"),
+        Link(f"https://edit.example.net/{tag}", "edit"),
+        Link("self.xml", "self", "application/atom+xml"),
+    )
 
 
-def write_rdf(channel: Channel, items: Sequence[Item]) -> str:
-    lines = [
-        f'<rdf:RDF xmlns:rdf="{NS_RDF}" xmlns="{NS_RSS10}" xmlns:dc="{NS_DC}" '
-        f'xmlns:content="{NS_CONTENT}">',
-        f'  <channel rdf:about="{xml_attr(channel.link)}">',
-        f"    <title>{xml_text(channel.title)}</title>",
-        f"    <link>{xml_text(channel.link)}</link>",
-        f"    <description>{xml_text(channel.description)}</description>",
-        f"    <dc:language>{channel.language}</dc:language>",
-        "    <items><rdf:Seq>",
-    ]
-    lines += [f'      <rdf:li rdf:resource="{xml_attr(item.guid or "")}"/>' for item in items]
-    lines += ["    </rdf:Seq></items>", "  </channel>"]
-    for item in items:
-        lines.append(f'  <item rdf:about="{xml_attr(item.guid or "")}">')
-        if item.title is not None:
-            lines.append("    " + _title_element("title", item.title))
-        if item.link is not None:
-            lines.append(f"    <link>{xml_text(item.link)}</link>")
-        if item.summary is not None:
-            lines.append(f"    <description>{xml_text(item.summary)}</description>")
-        if item.html is not None:
-            lines.append(f"    <content:encoded>{cdata(item.html)}</content:encoded>")
-        if item.date is not None:
-            lines.append(f"    <dc:date>{xml_text(item.date)}</dc:date>")
-        if item.author is not None:
-            lines.append(f"    <dc:creator>{xml_text(item.author)}</dc:creator>")
-        lines.append("  </item>")
-    lines += ["</rdf:RDF>", ""]
-    return "\n".join(lines)
+def _atom_entry(kind: str, item: Item) -> Entry:
+    atom10 = kind == "atom10"
+    title_type = item.title.atom_type if item.title is not None else None
+    if not atom10:  # Atom 0.3: only escaped HTML is typed
+        title_type = "html" if title_type == "text/html" else None
+    content: str | None = item.html
+    content_type = "html"
+    if item.html is not None and item.xhtml:
+        content, content_type = Raw(item.html), "xhtml"
+    elif item.html is not None and item.cdata and atom10:
+        content = cdata(item.html)
+    return Entry(
+        id=item.guid,
+        title=_raw_title(item),
+        title_type=title_type,
+        links=_atom_links(item) if atom10 else None,
+        link=item.link,
+        base=item.base,
+        published=item.date if item.date_role in ("published", "both") else None,
+        updated=item.date if item.date_role in ("updated", "both") else None,
+        authors=_authors(item),
+        summary=item.summary,
+        summary_type="text",
+        content=content,
+        content_type=content_type,
+        enclosures=_enclosures(item),
+    )
 
 
-def write_rss090(channel: Channel, items: Sequence[Item]) -> str:
-    lines = [
-        f'<rdf:RDF xmlns:rdf="{NS_RDF}" xmlns="{NS_RSS090}">',
-        "  <channel>",
-        f"    <title>{xml_text(channel.title)}</title>",
-        f"    <link>{xml_text(channel.link)}</link>",
-        f"    <description>{xml_text(channel.description)}</description>",
-        "  </channel>",
-    ]
-    for item in items:
-        lines.append("  <item>")
-        if item.title is not None:
-            lines.append("    " + _title_element("title", item.title))
-        lines.append(f"    <link>{xml_text(item.link or '')}</link>")
-        lines.append("  </item>")
-    lines += ["</rdf:RDF>", ""]
-    return "\n".join(lines)
+def _entry(kind: str, item: Item) -> Entry:
+    if kind in ("atom10", "atom03"):
+        return _atom_entry(kind, item)
+    if kind in ("rss10", "rss090"):
+        return Entry(
+            id=item.guid,
+            title=_raw_title(item),
+            link=item.link,
+            summary=item.summary,
+            content=None if item.html is None else cdata(item.html),
+            published=item.date,
+            authors=_authors(item),
+        )
+    if kind == "cdf":
+        return Entry(
+            title=_raw_title(item),
+            link=item.link,
+            published=item.date,
+            summary=_description(item),
+        )
+    return _rss_entry(kind, item)
 
 
-def write_atom10(channel: Channel, items: Sequence[Item]) -> str:
-    base = f' xml:base="{xml_attr(channel.base)}"' if channel.base else ""
-    lines = [
-        f'<feed xmlns="{NS_ATOM}" xml:lang="{channel.language}"{base}>',
-        f"  <title>{xml_text(channel.title)}</title>",
-        f"  <subtitle>{xml_text(channel.description)}</subtitle>",
-        f"  <id>urn:wild:feed:{xml_text(channel.link)}</id>",
-        f"  <updated>{channel.updated}</updated>",
-        f'  <link rel="alternate" type="text/html" href="{xml_attr(channel.link)}"/>',
-        f"  <author><name>{xml_text(channel.author)}</name></author>",
-    ]
-    for item in items:
-        entry_base = f' xml:base="{xml_attr(item.base)}"' if item.base else ""
-        lines.append(f"  <entry{entry_base}>")
-        if item.title is not None:
-            lines.append("    " + _title_element("title", item.title, atom10=True))
-        if item.more_links:
-            lines += [
-                f'    <link rel="related" href="https://elsewhere.example.net/{item.tag}"/>',
-                f'    <link rel="alternate" type="application/pdf" href="{item.tag}.pdf"/>',
-            ]
-        if item.link is not None:
-            if item.more_links or item.tag.endswith("1"):
-                lines.append(f'    <link href="{xml_attr(item.link)}"/>')
-            else:
-                lines.append(
-                    f'    <link rel="alternate" type="text/html" href="{xml_attr(item.link)}"/>'
-                )
-        if item.more_links:
-            lines += [
-                f'    <link rel="replies" type="text/html" href="{item.tag}.html#comments"/>',
-                f'    <link rel="edit" href="https://edit.example.net/{item.tag}"/>',
-                '    <link rel="self" type="application/atom+xml" href="self.xml"/>',
-            ]
-        if item.guid is not None:
-            lines.append(f"    <id>{xml_text(item.guid)}</id>")
-        if item.date is not None:
-            if item.date_role in ("published", "both"):
-                lines.append(f"    <published>{xml_text(item.date)}</published>")
-            if item.date_role in ("updated", "both"):
-                lines.append(f"    <updated>{xml_text(item.date)}</updated>")
-        if item.author is not None:
-            lines.append(f"    <author><name>{xml_text(item.author)}</name></author>")
-        if item.summary is not None:
-            lines.append(f'    <summary type="text">{xml_text(item.summary)}</summary>')
-        if item.html is not None:
-            if item.xhtml:
-                lines.append(
-                    f'    <content type="xhtml"><div xmlns="{NS_XHTML}">{item.html}</div></content>'
-                )
-            elif item.cdata:
-                lines.append(f'    <content type="html">{cdata(item.html)}</content>')
-            else:
-                lines.append(f'    <content type="html">{xml_text(item.html)}</content>')
-        if item.enclosure is not None:
-            url, kind_of, length = item.enclosure
-            lines.append(
-                f'    <link rel="enclosure" type="{kind_of}" length="{length}" '
-                f'href="{xml_attr(url)}"/>'
-            )
-        lines.append("  </entry>")
-    lines += ["</feed>", ""]
-    return "\n".join(lines)
+def describe(kind: str, channel: Channel, items: Sequence[Item]) -> Feed:
+    """The feed of an XML dialect `kind` as the one writer takes it."""
+    atom = kind in ("atom10", "atom03")
+    return Feed(
+        title=channel.title,
+        link=channel.link,
+        description=None if kind == "atom03" else channel.description,
+        language=None if kind in ("rss090", "cdf") else channel.language,
+        id=f"urn:wild:feed:{channel.link}" if kind == "atom10" else None,
+        updated=channel.updated if atom else ("2025-05-10T11:33" if kind == "cdf" else None),
+        authors=(Person(channel.author),) if atom else (),
+        base=channel.base,
+        doctype=channel.doctype,
+        declare=_DECLARE.get(kind, ()),
+        show=replace(_SHOW, author=channel.author) if kind == "podcast" else None,
+        entries=tuple(_entry(kind, item) for item in items),
+    )
 
 
-def write_atom03(channel: Channel, items: Sequence[Item]) -> str:
-    base = f' xml:base="{xml_attr(channel.base)}"' if channel.base else ""
-    lines = [
-        f'<feed version="0.3" xmlns="{NS_ATOM03}" xml:lang="{channel.language}"{base}>',
-        f"  <title>{xml_text(channel.title)}</title>",
-        f'  <link rel="alternate" type="text/html" href="{xml_attr(channel.link)}"/>',
-        f"  <modified>{channel.updated}</modified>",
-        f"  <author><name>{xml_text(channel.author)}</name></author>",
-    ]
-    for item in items:
-        entry_base = f' xml:base="{xml_attr(item.base)}"' if item.base else ""
-        lines.append(f"  <entry{entry_base}>")
-        if item.title is not None:
-            lines.append("    " + _title_element("title", item.title))
-        if item.link is not None:
-            lines.append(
-                f'    <link rel="alternate" type="text/html" href="{xml_attr(item.link)}"/>'
-            )
-        if item.guid is not None:
-            lines.append(f"    <id>{xml_text(item.guid)}</id>")
-        if item.date is not None:
-            if item.date_role in ("published", "both"):
-                lines.append(f"    <issued>{xml_text(item.date)}</issued>")
-            if item.date_role in ("updated", "both"):
-                lines.append(f"    <modified>{xml_text(item.date)}</modified>")
-        if item.author is not None:
-            lines.append(f"    <author><name>{xml_text(item.author)}</name></author>")
-        if item.summary is not None:
-            lines.append(f'    <summary type="text/plain">{xml_text(item.summary)}</summary>')
-        if item.html is not None:
-            if item.xhtml:
-                lines.append(
-                    '    <content type="application/xhtml+xml" mode="xml">'
-                    f'<div xmlns="{NS_XHTML}">{item.html}</div></content>'
-                )
-            else:
-                lines.append(
-                    f'    <content type="text/html" mode="escaped">{xml_text(item.html)}</content>'
-                )
-        if item.enclosure is not None:
-            url, kind_of, length = item.enclosure
-            lines.append(
-                f'    <link rel="enclosure" type="{kind_of}" length="{length}" '
-                f'href="{xml_attr(url)}"/>'
-            )
-        lines.append("  </entry>")
-    lines += ["</feed>", ""]
-    return "\n".join(lines)
-
-
-def write_cdf(channel: Channel, items: Sequence[Item]) -> str:
-    lines = [
-        f'<CHANNEL HREF="{xml_attr(channel.link)}" LASTMOD="2025-05-10T11:33">',
-        f"  <TITLE>{xml_text(channel.title)}</TITLE>",
-        f"  <ABSTRACT>{xml_text(channel.description)}</ABSTRACT>",
-    ]
-    for item in items:
-        attrs = f' HREF="{xml_attr(item.link)}"' if item.link is not None else ""
-        if item.date is not None:
-            attrs += f' LASTMOD="{xml_attr(item.date)}"'
-        lines.append(f"  <ITEM{attrs}>")
-        if item.title is not None:
-            lines.append("    " + _title_element("TITLE", item.title))
-        description = _description(item)
-        if description is not None:
-            lines.append(f"    <ABSTRACT>{description}</ABSTRACT>")
-        lines.append("  </ITEM>")
-    lines += ["</CHANNEL>", ""]
-    return "\n".join(lines)
+def write_document(kind: str, channel: Channel, items: Sequence[Item]) -> str:
+    """The XML document of dialect `kind`, without its prolog."""
+    return document(_FORMATS.get(kind, kind), describe(kind, channel, items))
 
 
 def write_json(
     kind: str, channel: Channel, items: Sequence[Item], *, ascii_only: bool, indent: int | None
 ) -> str:
-    modern = kind == "json11"
-    document: dict[str, object] = {
-        "version": "https://jsonfeed.org/version/" + ("1.1" if modern else "1"),
-        "title": channel.title,
-        "home_page_url": channel.link,
-        "description": channel.description,
-    }
-    if modern:
-        document["language"] = channel.language
-        document["authors"] = [{"name": channel.author}]
-    else:
-        document["author"] = {"name": channel.author}
+    """The JSON Feed document (`kind` ``json10`` or ``json11``)."""
     entries = []
     for item in items:
-        entry: dict[str, object] = {}
-        if item.guid is not None:
-            number = item.guid_style == "number" and item.guid.isdigit()
-            entry["id"] = int(item.guid) if number else item.guid
-        if item.link is not None:
-            entry["url"] = item.link
-        if item.title is not None:
-            entry["title"] = item.title.xml
-        if item.title is None and item.html is not None:
-            entry["content_text"] = item.html
-        elif item.html is not None:
-            entry["content_html"] = item.html
-        if item.summary is not None:
-            entry["summary"] = item.summary
-        if item.date is not None:
-            entry["date_published"] = item.date
-        if item.author is not None:
-            entry["authors" if modern else "author"] = (
-                [{"name": item.author}] if modern else {"name": item.author}
+        number = item.guid_style == "number" and item.guid is not None and item.guid.isdigit()
+        microblog = item.title is None and item.html is not None  # the text is the post
+        entries.append(
+            Entry(
+                id=int(item.guid) if number and item.guid is not None else item.guid,
+                link=item.link,
+                title=None if item.title is None else item.title.xml,
+                content=None if microblog else item.html,
+                text=item.html if microblog else None,
+                summary=item.summary,
+                published=item.date,
+                authors=_authors(item),
+                enclosures=_enclosures(item),
             )
-        if item.enclosure is not None:
-            url, kind_of, length = item.enclosure
-            entry["attachments"] = [{"url": url, "mime_type": kind_of, "size_in_bytes": length}]
-        entries.append(entry)
-    document["items"] = entries
-    return json.dumps(document, ensure_ascii=ascii_only, indent=indent)
-
-
-def write_document(kind: str, channel: Channel, items: Sequence[Item]) -> str:
-    if kind in _RSS_VERSIONS:
-        return write_rss(kind, channel, items)
-    writers: dict[str, Callable[[Channel, Sequence[Item]], str]] = {
-        "rss10": write_rdf,
-        "rss090": write_rss090,
-        "atom10": write_atom10,
-        "atom03": write_atom03,
-        "cdf": write_cdf,
-    }
-    return writers[kind](channel, items)
+        )
+    feed = Feed(
+        title=channel.title,
+        link=channel.link,
+        description=channel.description,
+        language=channel.language,
+        authors=(Person(channel.author),),
+        entries=tuple(entries),
+    )
+    version = "1.1" if kind == "json11" else "1"
+    return json_feed(feed, version=version, ensure_ascii=ascii_only, indent=indent)
 
 
 # --- encoding and declaring -----------------------------------------------------------------
@@ -1102,11 +957,6 @@ def encode_xml(
     """The document with its prolog, encoded, and the Content-Type it is served with."""
     own = media_type(kind)
     label = charset.label
-
-    def prolog(name: str | None) -> str:
-        if name is None:
-            return '<?xml version="1.0"?>\n'
-        return f'<?xml version="1.0" encoding="{name}"?>\n'
 
     def typed(media: str, param: str | None) -> dict[str, str]:
         return {"content-type": media + (_charset_param(param, rng) if param else "")}
