@@ -41,7 +41,7 @@ from feeds.publish.orchestrate import (
 from feeds.sources.kinds import describe
 from feeds.sources.reader import Clock
 from feeds.sources.remote import make_client
-from feeds.store import ArticleStore, publisher_lock
+from feeds.store import ArticleStore, publish_problem_count, publisher_lock
 from feeds.update import decide
 from feeds.update.run import Job, Updater
 from feeds.workers import ParserPool
@@ -265,7 +265,10 @@ class Daemon:
 
     def _publish_if_first(self, config: Config) -> Published | None:
         with publisher_lock(self.store.engine) as mine:
-            return publish_pending(config, self.store) if mine else None
+            published = publish_pending(config, self.store, clock=self.clock) if mine else None
+        if self.metrics is not None:  # also when another process published: the store knows
+            self.metrics.observe_publish_problems(publish_problem_count(self.store.engine))
+        return published
 
     async def _reload(self) -> None:
         stamp = _stamp(self.config.path)

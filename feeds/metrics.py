@@ -87,6 +87,12 @@ class Metrics:
             ["category"],
             registry=self.registry,
         )
+        self.publish_problems = Gauge(
+            "feeds_publish_problems",
+            "Entries, categories and pages the last publishes could not render "
+            "(`feeds status` lists them).",
+            registry=self.registry,
+        )
         self.last_tick_time = Gauge(
             "feeds_last_tick_timestamp_seconds",
             "When each daemon loop (claim, publish) last completed a tick (Unix time).",
@@ -107,6 +113,10 @@ class Metrics:
         self.publish_seconds.observe(seconds)
         for slug in categories:
             self.last_publish.labels(slug).set(now.timestamp())
+
+    def observe_publish_problems(self, count: int) -> None:
+        """The store holds `count` publish problems now (after a publish)."""
+        self.publish_problems.set(count)
 
     def observe_tick(self, loop: str) -> None:
         """`loop` (one of LOOPS) completed a tick now, whether or not it found work."""

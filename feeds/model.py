@@ -361,3 +361,29 @@ class SourceResult:
     unchanged: int = 0
     errors: tuple[str, ...] = ()
     changed_categories: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishProblem:
+    """What a publish could not render: an entry, a whole category or a page, in one line.
+
+    `scope` is what the problem belongs to, which a later publish of it replaces: a
+    category slug, `all`, or a page (`index.html`, `feeds.opml`, `source pages`).
+    """
+
+    scope: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeProblems:
+    """What the last publish of one scope found wrong, as kept: the first problems and a
+    count of the rest (`more`)."""
+
+    scope: str
+    found: datetime  # when that publish ran
+    problems: tuple[PublishProblem, ...]
+    more: int = 0

@@ -1,15 +1,16 @@
-"""What `feeds status` shows: one row per configured source, sources in trouble first."""
+"""What `feeds status` shows: one row per configured source, sources in trouble first; then
+what the last publishes could not render."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.config import Config
-from feeds.model import FetchOutcome, FetchState, FullTextTally, SourceKind
+from feeds.model import FetchOutcome, FetchState, FullTextTally, ScopeProblems, SourceKind
 from feeds.shorten import shorten
 from feeds.sources.kinds import describe
 
@@ -158,6 +159,50 @@ def narrow_lines(rows: list[SourceStatus], now: datetime, width: int = 80) -> li
         if row.full_text:
             lines.append(_cut("    ", f"full text: {row.full_text}", width))
     return lines
+
+
+PROBLEMS_HEADING = "publish problems"
+
+
+def problem_count(scopes: Sequence[ScopeProblems]) -> int:
+    """Every problem found, those not kept included."""
+    return sum(len(s.problems) + s.more for s in scopes)
+
+
+def problem_rows(scopes: Sequence[ScopeProblems], now: datetime) -> list[tuple[str, str, str]]:
+    """One (scope, when found, message) per problem kept, and one that counts the rest of
+    a scope's; the texts as stored (make them `terminal_safe` to show them)."""
+    rows = []
+    for scope in scopes:
+        found = age_text(scope.found, now)
+        rows += [(scope.scope, found, problem.message) for problem in scope.problems]
+        if scope.more:
+            rows.append((scope.scope, found, f"... and {scope.more} more"))
+    return rows
+
+
+def problem_lines(scopes: Sequence[ScopeProblems], now: datetime, width: int = 80) -> list[str]:
+    """The publish problems as plain lines at most `width` wide: a heading, then per
+    problem its scope, when the publish that found it ran, and its message, cut to the
+    width (`feeds status --problems --json` has the whole text)."""
+    lines = [f"{PROBLEMS_HEADING} ({problem_count(scopes)})"]
+    for scope, found, message in problem_rows(scopes, now):
+        lines.append(_cut("! ", f"{scope} ({found}): {message}", width))
+    return lines
+
+
+def problems_json(scopes: Sequence[ScopeProblems]) -> list[dict[str, Any]]:
+    """The publish problems for scripts: per scope, when its last publish ran, the
+    messages kept and how many more it found."""
+    return [
+        {
+            "scope": s.scope,
+            "found": s.found.isoformat(),
+            "messages": [p.message for p in s.problems],
+            "more": s.more,
+        }
+        for s in scopes
+    ]
 
 
 def _cut(indent: str, text: str, width: int) -> str:

@@ -47,7 +47,7 @@ def test_archive_pages(tmp_path: Path) -> None:
     store = ArticleStore.open(config.storage.url)
     for n in range(120):  # arrivals one by one, like fetches over time
         store.upsert_articles("s", [article(n, NOW + timedelta(hours=n))], NOW)
-    publish_everything(config, store)
+    publish_everything(config, store, clock=lambda: NOW)
     out = tmp_path / "out" / "technik"
     base = "https://f.example/technik/"
 
@@ -74,7 +74,7 @@ def test_archive_pages(tmp_path: Path) -> None:
     # A late arrival with an old date lands in the newest page, not in a closed one.
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "archive").iterdir()}
     store.upsert_articles("s", [article(999, NOW - timedelta(days=30))], NOW)
-    publish_everything(config, store)
+    publish_everything(config, store, clock=lambda: NOW)
     assert {p: p.stat().st_mtime_ns for p in (out / "archive").iterdir()} == mtimes
     store.close()
 
@@ -88,7 +88,7 @@ def test_archives_can_be_turned_off(tmp_path: Path) -> None:
     config = load_config(path)
     store = ArticleStore.open(config.storage.url)
     store.upsert_articles("s", [article(n, NOW + timedelta(hours=n)) for n in range(60)], NOW)
-    publish_everything(config, store)
+    publish_everything(config, store, clock=lambda: NOW)
     assert not (tmp_path / "out" / "technik" / "archive").exists()
     assert "prev-archive" not in links((tmp_path / "out" / "technik" / "atom.xml").read_bytes())
     store.close()

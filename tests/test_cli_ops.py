@@ -3,23 +3,15 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
-import re
-import struct
-import subprocess
-import sys
-import termios
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from support.feedfactory import FeedItem, rss20
-from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
-from support.terminal import read_terminal
+from support.terminal import on_a_terminal
 
 from feeds.model import FetchOutcome, FetchState
 from feeds.status import SourceStatus, age_text, narrow_lines, next_due_text
@@ -208,23 +200,6 @@ def test_status_on_a_pipe_is_narrow_and_says_why_next_is_later(
     assert rows["Plain"]["due_reason"] is None
     assert rows["Busy"]["due_reason"] == "Retry-After"
     assert rows["Down"]["due_reason"] == "backoff after 1 failure"
-
-
-def on_a_terminal(args: list[str], cwd: Path, columns: int) -> str:
-    """Run `feeds ARGS` with a terminal `columns` wide as its stdout; what it showed."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=cwd, stdin=follower, stdout=follower, stderr=follower,
-        env={**FEEDS_ENV, "HOME": str(cwd), "TERM": "xterm"},
-    )  # fmt: skip
-    os.close(follower)
-    output = read_terminal(leader)
-    assert process.wait(timeout=60) == 0, output
-    os.close(leader)
-    text = output.decode("utf-8", "replace").replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours take no columns
 
 
 def test_status_on_terminals_narrow_and_wide(tmp_path: Path, feed_server: FeedServer) -> None:

@@ -124,7 +124,9 @@ class _UpdateProgress:
 
 
 def _publish_and_announce(config: Config, store: ArticleStore) -> PublishResult:
-    published = run_async(publish_and_announce(config, lambda: publish_pending(config, store)))
+    published = run_async(
+        publish_and_announce(config, lambda: publish_pending(config, store, clock=utc_now))
+    )
     assert published is not None  # publish_pending always publishes
     return published[1]
 
@@ -144,9 +146,9 @@ def publish(config_path: str | None, wait: float) -> None:
     config = load(config_path)
     with open_store(config) as store, exclusive(store, wait):
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
-        result = _publish(lambda: publish_everything(config, store))
+        result = _publish(lambda: publish_everything(config, store, clock=utc_now))
     stdout.print(f"{len(result.written)} file(s) written, {result.unchanged} unchanged.")
-    for problem in bounded(result.problems):
+    for problem in bounded(str(p) for p in result.problems):
         stdout.print(f"  not published: {problem}", markup=False)
 
 
@@ -172,7 +174,7 @@ def _print_failures(
             stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
         elif warnings and result.errors:
             stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
-    for problem in bounded(published.problems):
+    for problem in bounded(str(p) for p in published.problems):
         stdout.print(f"  not published: {problem}", markup=False)
     if report.held_elsewhere:
         held = report.held_elsewhere

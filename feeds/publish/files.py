@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from feeds.model import PublishProblem
 from feeds.publish.formats import FORMATS
 from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER
 from feeds.publish.variants import (
@@ -23,12 +24,14 @@ from feeds.publish.variants import (
 
 @dataclass(frozen=True, slots=True)
 class PublishResult:
-    """The files a publish wrote, how many it left as they were, and what it could not
-    publish (an entry or a category a renderer refused), each said in one line."""
+    """The files a publish wrote, how many it left as they were, what it could not publish
+    (an entry, a category or a page a renderer refused), and the scopes it rendered (the
+    categories, `all` and the pages: see `PublishProblem`)."""
 
     written: tuple[Path, ...]
     unchanged: int
-    problems: tuple[str, ...] = ()
+    problems: tuple[PublishProblem, ...] = ()
+    scopes: frozenset[str] = frozenset()
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
 from feeds.slugs import slug_of
 from feeds.sources.remote import make_client
-from feeds.store import ArticleStore
+from feeds.store import ArticleStore, record_publish_problems
 from feeds.websub import announce
 
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
@@ -79,10 +79,15 @@ def publish_everything(
     store: ArticleStore,
     changed: Collection[str] | None = None,
     origins: Sequence[Origin] | None = None,
+    *,
+    clock: Callable[[], datetime],
 ) -> PublishResult:
     """Apply retention, then write the `changed` categories (every one when None), `all/`,
     the front page and the OPML. Unchanged files are not rewritten either way. `origins`
-    are the sources as published (read from the store when None)."""
+    are the sources as published (read from the store when None).
+
+    What it could not render replaces, in the store, the problems of what it rendered
+    (every scope's when it rendered everything), stamped with the `clock`'s time."""
     # The renderers (feedgen, lxml, Jinja2) load here, when there is something to publish.
     from feeds.publish.site import publish_site
 
@@ -113,7 +118,8 @@ def publish_everything(
     }
     ids = {a.id for _, articles in content for a in articles} | {a.id for a in everything}
     ids |= {a.id for _, entries in archives.values() for _, a in entries}
-    return publish_site(
+    started = clock()
+    result = publish_site(
         content,
         everything,
         site,
@@ -122,6 +128,12 @@ def publish_everything(
         archives=archives,
         first_seen=store.first_seen_by_id(ids),
     )
+    # A changed category without articles left rendered nothing, and has no problems now.
+    scopes = result.scopes | frozenset(changed or ())
+    record_publish_problems(
+        store.engine, result.problems, scopes, started, everything=changed is None
+    )
+    return result
 
 
 def cache_seconds(config: Config) -> int:
@@ -153,7 +165,13 @@ def _stamp_holds(path: Path, stamp: str) -> bool:
         return False
 
 
-def publish_changes(config: Config, store: ArticleStore, changed: Collection[str]) -> PublishResult:
+def publish_changes(
+    config: Config,
+    store: ArticleStore,
+    changed: Collection[str],
+    *,
+    clock: Callable[[], datetime],
+) -> PublishResult:
     """Publish after an update: the `changed` categories, `all/`, the front page and the
     OPML; nothing when no category changed and the front page's source health did not.
 
@@ -170,20 +188,22 @@ def publish_changes(config: Config, store: ArticleStore, changed: Collection[str
     front = health_digest(origins)
     if current and not changed and _stamp_holds(front_path, front):
         return PublishResult(written=(), unchanged=0)
-    result = publish_everything(config, store, changed if current else None, origins)
+    result = publish_everything(config, store, changed if current else None, origins, clock=clock)
     if not current:
         write_if_changed(stamp_path, stamp.encode("ascii"))
     write_if_changed(front_path, front.encode("ascii"))
     return result
 
 
-def publish_pending(config: Config, store: ArticleStore) -> tuple[frozenset[str], PublishResult]:
+def publish_pending(
+    config: Config, store: ArticleStore, *, clock: Callable[[], datetime]
+) -> tuple[frozenset[str], PublishResult]:
     """Publish the categories any process marked changed, then clear what was published.
 
     Returns the categories and the result. A mark set while publishing stays for next time.
     """
     seen = store.pending()
-    result = publish_changes(config, store, frozenset(seen))
+    result = publish_changes(config, store, frozenset(seen), clock=clock)
     store.published(seen)
     return frozenset(seen), result
 

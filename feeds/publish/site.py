@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from feeds.model import Article, Category, Origin
+from feeds.model import Article, Category, Origin, PublishProblem
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_if_changed
 from feeds.publish.formats import FORMATS, archive_format
@@ -62,11 +62,13 @@ def publish_site(
         Category(name=site.title, slug=ALL_SLUG), everything, site, first_seen=first_seen
     )
     files: dict[Path, bytes] = {}
-    problems: list[str] = []
+    problems: list[PublishProblem] = []
+    scopes: set[str] = set()
     for doc in (*documents, combined):
         if render is None or doc.category.slug in render or doc is combined:
             archive = (archives or {}).get(doc.category.slug, (0, []))
             files.update(_isolated_category(doc, archive, site, first_seen, problems))
+            scopes.add(doc.category.slug)
     pages: dict[str, Callable[[], dict[Path, bytes]]] = {
         "source pages": lambda: _source_pages(everything, sources, site),
         site.layout.index_path.name: lambda: {
@@ -77,13 +79,14 @@ def publish_site(
         },
     }
     for name, page in pages.items():
+        scopes.add(name)
         try:
             files.update(page())
         except Exception as exc:  # the category files are still worth writing
-            problems.append(f"{name} not written: {_reason(exc)}")
+            problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
     for problem in problems:
         log.error("publish: %s", problem)
-    return replace(_write(files), problems=tuple(problems))
+    return replace(_write(files), problems=tuple(problems), scopes=frozenset(scopes))
 
 
 def _isolated_category(
@@ -91,7 +94,7 @@ def _isolated_category(
     archive: Archive,
     site: Site,
     first_seen: Mapping[str, datetime] | None,
-    problems: list[str],
+    problems: list[PublishProblem],
 ) -> dict[Path, bytes]:
     """The category's files; an entry that cannot be rendered is left out and reported,
     and a category that cannot be rendered even so is reported and skipped (its old
@@ -111,13 +114,16 @@ def _isolated_category(
         except Exception as exc:
             bad.add(article.id)
             problems.append(
-                f"{slug}: entry {article.entry_id!r} of {article.source!r} not published: "
-                f"{_reason(exc)}"
+                PublishProblem(
+                    slug,
+                    f"entry {article.entry_id!r} of {article.source!r} not published: "
+                    f"{_reason(exc)}",
+                )
             )
     try:
         return _category_files(doc, archive, site, first_seen, frozenset(bad))
     except Exception as exc:
-        problems.append(f"{slug}: category not published: {_reason(exc)}")
+        problems.append(PublishProblem(slug, f"category not published: {_reason(exc)}"))
         return {}
 
 

@@ -12,6 +12,11 @@ from feeds.store.articles import (
 )
 from feeds.store.group import GroupWriter
 from feeds.store.lock import StoreBusyError, publisher_lock, run_lock
+from feeds.store.publish_problems import (
+    publish_problem_count,
+    record_publish_problems,
+    stored_publish_problems,
+)
 
 __all__ = [
     "ArticleStore",
@@ -21,6 +26,9 @@ __all__ = [
     "StoreBusyError",
     "StoreError",
     "UpsertResult",
+    "publish_problem_count",
     "publisher_lock",
+    "record_publish_problems",
     "run_lock",
+    "stored_publish_problems",
 ]

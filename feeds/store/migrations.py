@@ -107,6 +107,11 @@ def _add_new_columns(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{clause}"))
 
 
+def _new_tables(_conn: Connection) -> None:
+    """Version 7 added the publish_problems table and nothing else: create_all (in
+    `migrate`, before the steps) made it, and it starts empty (the next publish fills it)."""
+
+
 # STEPS[n] upgrades a store from version n to n + 1.
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _add_missing_columns,
@@ -114,6 +119,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     3: _add_leases,
     4: _add_new_columns,
     5: _add_new_columns,  # version 6: the full-text columns of articles
+    6: _new_tables,
 }
 
 

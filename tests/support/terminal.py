@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import re
 import select
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+from support.feeds_cli import FEEDS_ENV
 
 
 def read_terminal(leader: int) -> bytes:
@@ -38,3 +48,20 @@ def read_until(leader: int, marker: bytes, timeout: float = 60) -> bytes:
             raise AssertionError(f"the terminal closed before {marker!r}: {output!r}")
         output += chunk
     return output
+
+
+def on_a_terminal(args: list[str], cwd: Path, columns: int) -> str:
+    """Run `feeds ARGS` with a terminal `columns` wide as its stdout; what it showed."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd, stdin=follower, stdout=follower, stderr=follower,
+        env={**FEEDS_ENV, "HOME": str(cwd), "TERM": "xterm"},
+    )  # fmt: skip
+    os.close(follower)
+    output = read_terminal(leader)
+    assert process.wait(timeout=60) == 0, output
+    os.close(leader)
+    text = output.decode("utf-8", "replace").replace("\r\n", "\n")
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours take no columns
