@@ -130,21 +130,25 @@ def test_publishers_recording_at_once_never_fail(store: ArticleStore) -> None:
     assert scopes["all"][1] == scopes["technik"][1]  # one writer's record, whole
 
 
-def test_a_version_5_store_gains_the_table(store: ArticleStore) -> None:
+@pytest.mark.parametrize("version", [5, 6])
+def test_an_older_store_gains_the_table(store: ArticleStore, version: int) -> None:
     from sqlalchemy import inspect, text
 
-    from feeds.store.schema import SCHEMA_VERSION, publish_problems
+    from feeds.store.schema import SCHEMA_VERSION, articles, publish_problems
 
-    assert SCHEMA_VERSION == 6
+    assert SCHEMA_VERSION == 7
     store.upsert_articles("s", [article("1", "Technik")], NOW)
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE publish_problems"))
-        conn.execute(text("UPDATE schema_info SET version = 5"))
+        if version == 5:  # before the full-text columns
+            for column in (c.name for c in articles.columns if c.name.startswith("full_text_")):
+                conn.execute(text(f"ALTER TABLE articles DROP COLUMN {column}"))
+        conn.execute(text(f"UPDATE schema_info SET version = {version}"))
     url = store.engine.url.render_as_string(hide_password=False)
     reopened = ArticleStore.open(url)
     try:
         with reopened.engine.connect() as conn:
-            assert conn.execute(text("SELECT version FROM schema_info")).scalar() == 6
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar() == 7
             columns = {c["name"] for c in inspect(conn).get_columns("publish_problems")}
         assert columns == {c.name for c in publish_problems.columns}
         assert stored_publish_problems(reopened.engine) == []
