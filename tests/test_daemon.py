@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.conformance import assert_valid_atom
+from support.daemon import daemon_with_metrics
 from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
 from support.feedserver import FeedServer
@@ -110,18 +111,7 @@ def test_metrics_and_health(tmp_path: Path, feed_server: FeedServer) -> None:
         HEAD + source("Technik", feed_server.url("/technik"), "Technik"), encoding="utf-8"
     )
     feed_server.add("/technik", rss20([FeedItem(id="1", title="one", link="https://e.com/1")]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "-v", "--config", "feeds.toml", "run", "--tick", "0.5",
-         "--metrics-port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**FEEDS_ENV, "HOME": str(tmp_path)},
-    )  # fmt: skip
-    try:
-        line = ""
-        while "metrics on" not in line:
-            line = process.stderr.readline()
-            assert line, "daemon ended before serving metrics"
-        base = line.split("metrics on ")[1].strip().removesuffix("/metrics")
+    with daemon_with_metrics(Path("feeds.toml"), tmp_path) as (process, base):
         assert wait_for(lambda: (tmp_path / "out" / "technik" / "atom.xml").exists())
 
         def healthy() -> bool:
@@ -145,10 +135,6 @@ def test_metrics_and_health(tmp_path: Path, feed_server: FeedServer) -> None:
         assert 'feeds_last_publish_timestamp_seconds{category="technik"}' in metrics
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_concurrent_updates_never_collide(site: Path) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -18,8 +16,9 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from support.daemon import daemon_with_metrics
 from support.feedfactory import FeedItem, rss20
-from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 from support.terminal import on_a_terminal
 from support.waiting import wait_for
@@ -369,21 +368,10 @@ def test_the_daemon_sets_the_problems_gauge(tmp_path: Path, feed_server: FeedSer
     config = cli_site(tmp_path, feed_server)
     assert run_feeds("--config", str(config), "update", cwd=tmp_path).returncode == 0
     into_store(tmp_path, bad("old-bad", "Small", source="Small"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feeds", "-v", "--config", str(config), "run", "--tick", "0.5",
-         "--metrics-port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**FEEDS_ENV, "HOME": str(tmp_path)},
-    )  # fmt: skip
-    try:
-        line = ""
-        while "metrics on" not in line:
-            line = process.stderr.readline() if process.stderr else ""
-            assert line, "daemon ended before serving metrics"
-        url = line.split("metrics on ")[1].strip()
+    with daemon_with_metrics(config, tmp_path) as (process, base):
 
         def gauge() -> str:
-            text = urllib.request.urlopen(url, timeout=2).read().decode()
+            text = urllib.request.urlopen(base + "/metrics", timeout=2).read().decode()
             return next(
                 (l for l in text.splitlines() if l.startswith("feeds_publish_problems ")), ""
             )
@@ -393,7 +381,3 @@ def test_the_daemon_sets_the_problems_gauge(tmp_path: Path, feed_server: FeedSer
         assert wait_for(lambda: gauge() == "feeds_publish_problems 0.0"), gauge()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
