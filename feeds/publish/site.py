@@ -55,7 +55,8 @@ def publish_site(
     sources credited on entries are `site.origins`. `archives` holds, per rendered
     category, its highest arrival number and its live arrivals, from which the RFC 5005
     archive pages are cut. `first_seen` (by article id) decides which of the articles
-    several sources carry is published.
+    several sources carry is published. The result names the scopes rendered (the
+    categories, `all`, the pages) and what in them could not be (each also logged).
     """
     documents = [build_document(c, a, site, first_seen=first_seen) for c, a in categories]
     combined = build_document(
