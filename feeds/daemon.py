@@ -1,12 +1,15 @@
-"""`feeds run`: a long-running daemon driven by APScheduler on one asyncio event loop.
+"""`feeds run`: a long-running daemon on one asyncio event loop.
 
-Three periodic jobs, each never overlapping itself and coalescing after a suspend:
+- claim (a loop of its own): start an update for every source that has come due (and is
+  not in flight), a bounded batch at a time. While claims fill their room, the next claim
+  follows as soon as half the batch is done, so fetch slots never wait for a tick; a claim
+  that finds nothing more due waits for the next due time or the tick, whichever is first;
+- publish (APScheduler job): republish the categories that changed since the last publish
+  (debounced);
+- reload (APScheduler job): pick up an edited config (or SIGHUP); a config that does not
+  validate is logged and the daemon keeps the last good one.
 
-- claim: start an update for every source that has come due (and is not in flight), so
-  sources are fetched as they come due, not in one batch;
-- publish: republish the categories that changed since the last publish (debounced);
-- reload: pick up an edited config (or SIGHUP); a config that does not validate is logged
-  and the daemon keeps the last good one.
+The jobs never overlap themselves and coalesce after a suspend.
 
 Due times live in the store, not in APScheduler's job store, so restarts and one-shot runs
 agree. SIGTERM/SIGINT stop claiming, let in-flight updates finish within a deadline, publish
@@ -16,6 +19,7 @@ what changed, and exit 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -54,7 +58,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class DaemonSettings:
-    tick: float = 5.0  # seconds between looks for due sources
+    tick: float = 5.0  # longest wait between looks for due sources
     publish_every: float = 3.0  # debounce: at most one publish per this many seconds
     reload_every: float = 2.0  # seconds between looks at the config file
     shutdown_timeout: float = 8.0  # seconds in-flight updates get after SIGTERM
@@ -85,6 +89,8 @@ class Daemon:
         self.config_stamp = _stamp(config.path)
         self.reload_requested = False
         self.stopping = asyncio.Event()
+        self.wake = asyncio.Event()  # claim now: slots freed while more is due, reload, stop
+        self.more_due = False  # the last claim filled its room: more may be due at once
         self.server_stop = asyncio.Event()
         self.quiet_until = 0.0  # monotonic time before which no publish starts
         self.publishing = asyncio.Lock()  # held by the publish under way
@@ -104,7 +110,6 @@ class Daemon:
             self.client = client
             scheduler = AsyncIOScheduler(timezone="UTC", event_loop=loop)
             every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-            scheduler.add_job(self._claim, "interval", seconds=self.settings.tick, **every)
             scheduler.add_job(
                 self._publish, "interval", seconds=self.settings.publish_every, **every
             )
@@ -121,8 +126,9 @@ class Daemon:
                     metrics=self.settings.metrics_address,
                 ),
             )
-            await self._claim()
+            claiming = asyncio.create_task(self._claim_loop())
             await self.stopping.wait()
+            await claiming
             # Shutting the scheduler down cancels the jobs running: a publish under way
             # (rendering in its thread) ends first, and none starts once stopping.
             async with self.publishing:
@@ -162,6 +168,7 @@ class Daemon:
         if not self.stopping.is_set():
             log.info("signal %d: finishing in-flight updates, then stopping", signum)
             self.stopping.set()
+            self.wake.set()
 
     def _request_reload(self) -> None:
         self.reload_requested = True
@@ -179,16 +186,40 @@ class Daemon:
 
     # -- jobs ----------------------------------------------------------------------------
 
-    async def _claim(self) -> None:
-        if self.stopping.is_set():
-            return
-        self.updater.top_up(
+    async def _claim_loop(self) -> None:
+        """Claim until stopping; between claims, wait until `wake` or for `_claim`'s answer."""
+        while not self.stopping.is_set():
+            self.wake.clear()
+            wait = self.settings.tick
+            try:
+                wait = self._claim()
+            except Exception:  # the store is away (a restart, a failover): try again later
+                log.exception("claiming due sources failed; will retry")
+            if self.stopping.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), wait)
+
+    def _claim(self) -> float:
+        """Claim what there is room for; the seconds to wait before the next claim unless
+        slots free up first (while more is due), a reload comes or the daemon stops."""
+        claimed = self.updater.top_up(
             self.in_flight,
             lambda job: self._update(self.updater, job),
             exclude=self.in_flight,
             accept=lambda job: self._local_changed(job.source),
         )
         self._ticked("claim")  # also with nothing due, or no room: the loop is alive
+        self.more_due = claimed is None or claimed.filled
+        if self.more_due:
+            return self.settings.tick  # `_update` wakes the loop once half the batch is done
+        now = self.clock()
+        next_due = self.store.next_due(self.updater.remote, now)
+        return decide.claim_wait(self.settings.tick, now, next_due)
+
+    def _room_for_refill(self) -> bool:
+        concurrency = self.updater.config.fetch.concurrency
+        return decide.claim_room(concurrency, len(self.in_flight), refill_at_half=True) > 0
 
     def _ticked(self, loop: str) -> None:
         if self.metrics is not None:
@@ -214,6 +245,8 @@ class Daemon:
             return
         finally:
             self.in_flight.pop(job.source.name, None)
+            if self.more_due and self._room_for_refill():
+                self.wake.set()
         if self.metrics is not None:
             self.metrics.observe_update(result, time.monotonic() - started)
 
@@ -289,7 +322,7 @@ class Daemon:
         self.updater = Updater(config, self.store, self.client, self.clock, self.pool)
         self.local_prints.clear()
         log.info("config reloaded: %d source(s)", len(config.sources))
-        await self._claim()
+        self.wake.set()  # claim at once: added sources, sooner due times
 
     def _apply_interval_changes(self, config: Config) -> None:
         old = {s.name: s for s in self.config.sources}

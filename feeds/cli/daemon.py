@@ -48,7 +48,10 @@ def _server_options(command: Callable[..., None]) -> Callable[..., None]:
 
 @click.command()
 @click.option(
-    "--tick", default=5.0, show_default=True, help="Seconds between looks for due sources."
+    "--tick",
+    default=5.0,
+    show_default=True,
+    help="Longest wait between looks for due sources (freed slots and due times come sooner).",
 )
 @click.option(
     "--metrics-port",

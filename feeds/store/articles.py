@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
+    case,
     column,
     create_engine,
     event,
@@ -742,6 +743,20 @@ class ArticleStore:
                 )
                 leases.extend(Lease(name, owner, fence) for name, fence in claimed)
         return leases
+
+    def next_due(self, sources: Collection[str], now: datetime) -> datetime | None:
+        """The soonest time after `now` at which one of `sources` comes due or its
+        Retry-After ends (None: none will by itself). The daemon sleeps until then when a
+        claim found nothing more due."""
+        stamp = utc_text(now)
+        due, retry = source_state.c.next_due_utc, source_state.c.retry_after_utc
+        query = select(func.min(case((due > stamp, due))), func.min(case((retry > stamp, retry))))
+        soonest: list[str] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(sources)):
+                row = conn.execute(query.where(source_state.c.source.in_(chunk))).one()
+                soonest.extend(value for value in row if value is not None)
+        return _from_utc_text(min(soonest)) if soonest else None
 
     def release_all(self, owner: str) -> None:
         """Give back every lease `owner` still holds (a run ending early, a daemon stopping)."""

@@ -21,6 +21,9 @@ from feeds.shorten import shorten
 from feeds.sources.kinds import describe
 
 CLAIM_BATCH = 4  # sources claimed at a time, per unit of fetch concurrency
+# The daemon's shortest wait for the next due time: sources coming due close together are
+# claimed together, not one query each.
+CLAIM_GAP = 0.5
 WARNINGS_LIMIT = 2000  # characters of a source's warnings kept for `feeds status`
 PUBLISH_BACKOFF = 5.0  # publish at most 1/5 of the time while changes keep coming
 
@@ -237,6 +240,14 @@ def claim_room(concurrency: int, running: int, *, refill_at_half: bool = False) 
     if refill_at_half and running > batch // 2:
         return 0
     return max(0, batch - running)
+
+
+def claim_wait(tick: float, now: datetime, next_due: datetime | None) -> float:
+    """Seconds the daemon waits, after a claim that found nothing more due, before it looks
+    again: until the next due time, but at least CLAIM_GAP and at most a `tick`."""
+    if next_due is None:
+        return tick
+    return min(tick, max(CLAIM_GAP, (next_due - now).total_seconds()))
 
 
 def after_interval_change(

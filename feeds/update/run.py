@@ -60,6 +60,15 @@ class UpdateReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Claimed:
+    """What one claim step started from: the jobs claimed, and whether the remote claims
+    filled the room it had (then more may be due at once)."""
+
+    jobs: list[Job]
+    filled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """A source to update now, its last state, and this process's lease on it (remote)."""
 
@@ -159,10 +168,10 @@ class Updater:
         exclude: Collection[str] = (),
         refill_at_half: bool = False,
         accept: Callable[[Job], bool] | None = None,
-    ) -> list[Job] | None:
+    ) -> Claimed | None:
         """One step of the claim loop of `feeds update` and the daemon: claim what there is
         room for (`decide.claim_room`) and start `start(job)` for each job `accept`s, in
-        `running` by source name. Returns the jobs claimed, or None when there was no room."""
+        `running` by source name. Returns what was claimed, or None when there was no room."""
         room = decide.claim_room(
             self.config.fetch.concurrency, len(running), refill_at_half=refill_at_half
         )
@@ -174,7 +183,8 @@ class Updater:
             if name in running or (accept is not None and not accept(job)):
                 continue
             running[name] = asyncio.create_task(start(job))
-        return jobs
+        leased = sum(1 for job in jobs if job.lease is not None)
+        return Claimed(jobs, filled=leased >= room)
 
     async def update(self, job: Job) -> SourceResult:
         """Update one claimed source within the limits, writing back with the others.
@@ -249,11 +259,11 @@ class Updater:
         more = True
         while True:
             if more:
-                jobs = self.top_up(running, one, force=force, exclude=done, refill_at_half=True)
-                if jobs is not None:
-                    more = bool(jobs)
-                    done.update(job.source.name for job in jobs)
-                    if jobs and on_start is not None:
+                claimed = self.top_up(running, one, force=force, exclude=done, refill_at_half=True)
+                if claimed is not None:
+                    more = bool(claimed.jobs)
+                    done.update(job.source.name for job in claimed.jobs)
+                    if claimed.jobs and on_start is not None:
                         on_start(len(done))
             if not running:
                 others = [name for name in self.remote if name not in done]
