@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,6 +142,12 @@ class FeedServer:
     def requests_to(self, path: str) -> list[LoggedRequest]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
+
+    def request_counts(self, paths: Iterable[str]) -> Counter[str]:
+        """How many requests arrived for each of `paths` (those asked at least once)."""
+        wanted = set(paths)
+        with self._lock:
+            return Counter(r.path for r in self.requests if r.path in wanted)
 
     def close(self) -> None:
         self.httpd.shutdown()
