@@ -381,10 +381,10 @@ def feeds_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "feeds"]
 
 
-def git_head() -> str:
+def git_head(tree: Path = HERE.parent) -> str:
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
         return subprocess.run(
-            ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],  # read-only
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],  # read-only
             capture_output=True,
             text=True,
             check=True,
