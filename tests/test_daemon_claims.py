@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from support.feedfactory import FeedItem, rss20
-from support.feeds_cli import FEEDS_ENV
+from support.feeds_cli import FEEDS_ENV, run_feeds
 from support.feedserver import FeedServer
 from support.waiting import wait_for
 
@@ -130,6 +130,14 @@ def test_a_config_edit_is_claimed_at_once_despite_an_hour_tick(
     arrived = wait_for(lambda: bool(feed_server.requests_to("/added")), seconds=60)
     stderr = _stop(daemons[0])
     assert arrived, stderr
+
+
+@pytest.mark.parametrize("tick", ["0", "-5", "nan", "inf", "1e9"])
+def test_a_tick_that_would_never_rest_is_refused(tmp_path: Path, tick: str) -> None:
+    config = _config(tmp_path, "sqlite:///feeds.db", "")
+    result = run_feeds("--config", str(config), "run", "--tick", tick, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--tick" in result.stderr
 
 
 def test_claim_wait_is_the_next_due_time_within_a_gap_and_a_tick() -> None:

@@ -46,9 +46,19 @@ def _server_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+def _tick(seconds: float) -> float:
+    """A claim loop that never rests would starve the event loop; one that never wakes is
+    an error too (NaN and infinity included)."""
+    if not 0.1 <= seconds <= 86400:
+        raise click.BadParameter(f"{seconds:g} is not between 0.1 and 86400 seconds")
+    return seconds
+
+
 @click.command()
 @click.option(
     "--tick",
+    type=float,
+    callback=lambda _ctx, _param, value: _tick(value),
     default=5.0,
     show_default=True,
     help="Longest wait between looks for due sources (freed slots and due times come sooner).",
