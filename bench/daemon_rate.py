@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from run import clean_env, fresh_schema, git_head, toml_str
 from server import bind_sockets
+from workers import stop
 
 HOSTS = 50
 DAEMONS = (1, 2, 4)
@@ -138,11 +138,7 @@ def one_run(
                     raise SystemExit(f"daemons of {tree} broke or timed out; logs in {folder}")
                 time.sleep(0.2)
         finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                proc.wait(timeout=120)
+            stop(procs, seconds=120)
             for log in logs:
                 log.close()
     firsts, again = server.first_fetches(since, paths)

@@ -50,12 +50,17 @@ def main() -> int:
             time.sleep(0.5)
         return 0
     finally:
-        for daemon in daemons:
-            if daemon.poll() is None:
-                daemon.send_signal(signal.SIGTERM)
-        for daemon in daemons:
-            daemon.wait(timeout=60)
+        stop(daemons)
         store.close()
+
+
+def stop(daemons: list[subprocess.Popen[bytes]], seconds: float = 60) -> None:
+    """SIGTERM to those still running, then wait for each."""
+    for daemon in daemons:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+    for daemon in daemons:
+        daemon.wait(timeout=seconds)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from support.feedfactory import FeedItem, rss20
-from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feeds_cli import run_feeds, start_feeds
 from support.feedserver import FeedServer
 from support.waiting import wait_for
 
@@ -53,14 +52,7 @@ def _config(folder: Path, store_url: str, sources: str) -> Path:
 
 
 def _start(config: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "feeds", "--config", str(config), "run", *args],
-        cwd=config.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**FEEDS_ENV, "HOME": str(config.parent)},
-    )
+    return start_feeds("--config", str(config), "run", *args, cwd=config.parent)
 
 
 @pytest.fixture

@@ -25,3 +25,15 @@ def run_feeds(
         timeout=timeout,
         env={**FEEDS_ENV, "HOME": str(cwd), **(env or {})},
     )
+
+
+def start_feeds(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """`python -m feeds ARGS` started in `cwd` (also its HOME), its stderr piped as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**FEEDS_ENV, "HOME": str(cwd)},
+    )
