@@ -23,6 +23,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -91,6 +92,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()  # claim now: slots freed while more is due, reload, stop
         self.more_due = False  # the last claim filled its room: more may be due at once
+        self.locals_due = 0.0  # monotonic time of the next look at local sources' files
         self.server_stop = asyncio.Event()
         self.quiet_until = 0.0  # monotonic time before which no publish starts
         self.publishing = asyncio.Lock()  # held by the publish under way
@@ -202,11 +204,19 @@ class Daemon:
 
     def _claim(self) -> float:
         """Claim what there is room for; the seconds to wait before the next claim unless
-        slots free up first (while more is due), a reload comes or the daemon stops."""
+        slots free up first (while more is due), a reload comes or the daemon stops.
+
+        Local sources' files are looked at once a tick, as before refills: a refill comes
+        every half batch, and a large folder would be walked each time."""
+        exclude: Collection[str] = self.in_flight
+        if time.monotonic() < self.locals_due:
+            exclude = {*self.in_flight, *(source.name for source in self.updater.local)}
+        else:
+            self.locals_due = time.monotonic() + self.settings.tick
         claimed = self.updater.top_up(
             self.in_flight,
             lambda job: self._update(self.updater, job),
-            exclude=self.in_flight,
+            exclude=exclude,
             accept=lambda job: self._local_changed(job.source),
         )
         self._ticked("claim")  # also with nothing due, or no room: the loop is alive
@@ -321,6 +331,7 @@ class Daemon:
         self.config = config
         self.updater = Updater(config, self.store, self.client, self.clock, self.pool)
         self.local_prints.clear()
+        self.locals_due = 0.0
         log.info("config reloaded: %d source(s)", len(config.sources))
         self.wake.set()  # claim at once: added sources, sooner due times
 
