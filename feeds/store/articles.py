@@ -53,6 +53,7 @@ from feeds.store.schema import (
     articles,
     category_sequences,
     pending_publish,
+    retired_entries,
     source_state,
 )
 
@@ -89,6 +90,41 @@ _SAVE_AND_RELEASE = _RELEASED.values(
     lease_backend=None,
     **{name: bindparam(f"b_{name}") for name in _STATE_COLUMNS},
 )
+# A source's stored entries among some entry ids (run for every source with articles).
+_KNOWN = select(articles.c.entry_id, articles.c.content_hash, articles.c.expired).where(
+    articles.c.source == bindparam("b_source"),
+    articles.c.entry_id.in_(bindparam("b_ids", expanding=True)),
+)
+# Which of some sources have any stored article, and which any tombstone: a source with
+# neither (every source of a first run) needs no lookup of its entries at all.
+_WITH_ARTICLES = (
+    select(articles.c.source)
+    .where(articles.c.source.in_(bindparam("b_sources", expanding=True)))
+    .distinct()
+)
+_WITH_TOMBSTONES = (
+    select(retired_entries.c.source)
+    .where(retired_entries.c.source.in_(bindparam("b_sources", expanding=True)))
+    .distinct()
+)
+# Reserve arrival numbers of a category (run for every category a group writes to).
+_TAKE_NUMBERS = (
+    category_sequences.update()
+    .where(category_sequences.c.category_slug == bindparam("b_slug"))
+    .values(next_seq=category_sequences.c.next_seq + bindparam("b_count"))
+    .returning(category_sequences.c.next_seq)
+)
+
+
+@dataclass(slots=True)
+class _Group:
+    """What one group's write-backs share: the new links waiting for their numbers, the
+    sources that have stored articles or tombstones, and the slugs handed out so far."""
+
+    arrivals: list[_Arrival] = field(default_factory=list)
+    stored: set[str] = field(default_factory=set)
+    retired: set[str] = field(default_factory=set)
+    slugs: dict[str, str] = field(default_factory=dict)  # name -> slug
 
 
 class _Arrival(NamedTuple):
@@ -98,6 +134,7 @@ class _Arrival(NamedTuple):
     article_id: str
     name: str
     article: Article
+    published_utc: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +185,9 @@ class ArticleStore:
         self.engine = engine
         self._statements: dict[str, Any] = {}
         self._presence: Connection | None = None  # PostgreSQL: see `_backend`
+        # Category slugs known to be committed, by name: a slug, once handed out, is kept
+        # for good, so only names not in here are looked up (and perhaps assigned).
+        self._slugs: dict[str, str] = {}
 
     @classmethod
     def open(cls, url: str) -> ArticleStore:
@@ -289,19 +329,25 @@ class ArticleStore:
             for w in writes
             if not w.articles and w.state is not None and w.lease is not None
         }
-        arrivals: list[_Arrival] = []
+        group = _Group()
         with self.engine.begin() as conn:
             stale = self._save_and_release(conn, list(states_only.values()))
+            with_articles = sorted({w.source for w in writes if w.articles})
+            for chunk in _chunks(with_articles):
+                params = {"b_sources": list(chunk)}
+                group.stored.update(conn.execute(_WITH_ARTICLES, params).scalars())
+                group.retired.update(conn.execute(_WITH_TOMBSTONES, params).scalars())
             results = [
                 (None if write.source in stale else UpsertResult())
                 if write.source in states_only
-                else self._write_back(conn, write, arrivals)
+                else self._write_back(conn, write, group)
                 for write in writes
             ]
             # Rows every worker shares (category counters, publish marks) are touched last
             # and in one order, so concurrent groups on PostgreSQL never deadlock.
-            self._link_arrivals(conn, arrivals)
+            self._link_arrivals(conn, group.arrivals)
             self._mark_pending(conn, {s for r in results if r for s in r.changed_categories})
+        self._slugs.update(group.slugs)  # committed now
         return results
 
     def _save_and_release(
@@ -332,14 +378,14 @@ class ArticleStore:
         return {lease.source for _, lease in saves if fences.get(lease.source) != lease.fence}
 
     def _write_back(
-        self, conn: Connection, write: SourceWrite, arrivals: list[_Arrival]
+        self, conn: Connection, write: SourceWrite, group: _Group
     ) -> UpsertResult | None:
         state, lease = write.state, write.lease
         if lease is not None and not self._release(conn, lease):
             return None
         batch = write.articles
         hashes = {a.entry_id: a.content_hash for a in batch}
-        known = self._known_hashes(conn, write.source, list(hashes))
+        known = self._known_hashes(conn, write.source, list(hashes), group)
         new = [a for a in batch if a.entry_id not in known]
         changed = [
             a for a in batch
@@ -348,11 +394,12 @@ class ArticleStore:
         # Slugs of categories seen for the first time are handed out here, in the
         # transaction that first stores an article in them.
         names = dict.fromkeys(name for a in (*new, *changed) for name in a.categories)
-        slug_of = slugs_for(conn, list(names))
+        slug_of = self._slugs_for(conn, names, group)
         slugs = set(slug_of.values())
         if new or changed:
             assert write.now is not None  # checked when the write was made
-            slugs |= self._write(conn, new, changed, hashes, write.now, arrivals, slug_of)
+            slugs |= self._write(conn, new, changed, hashes, write.now, group.arrivals, slug_of)
+            group.stored.add(write.source)
         if state is not None:
             self._save_state(conn, state)
         return UpsertResult(
@@ -362,19 +409,36 @@ class ArticleStore:
             changed_categories=frozenset(slugs),
         )
 
+    def _slugs_for(self, conn: Connection, names: Iterable[str], group: _Group) -> dict[str, str]:
+        """The slug of each of `names`, from those known; only the others are looked up
+        (and handed out) in `conn`'s transaction, and kept in `group` until it commits."""
+        slug_of: dict[str, str] = {}
+        unknown: list[str] = []
+        for name in names:
+            slug = self._slugs.get(name) or group.slugs.get(name)
+            if slug is None:
+                unknown.append(name)
+            else:
+                slug_of[name] = slug
+        if unknown:
+            found = slugs_for(conn, unknown)
+            group.slugs.update(found)
+            slug_of.update(found)
+        return slug_of
+
     def _known_hashes(
-        self, conn: Connection, source: str, entry_ids: Sequence[str]
+        self, conn: Connection, source: str, entry_ids: Sequence[str], group: _Group
     ) -> dict[str, str | None]:
         """Content hash of each stored entry; None for retired ones, which stay retired."""
         known: dict[str, str | None] = {}
-        for chunk in _chunks(entry_ids):
-            query = select(articles.c.entry_id, articles.c.content_hash, articles.c.expired).where(
-                articles.c.source == source, articles.c.entry_id.in_(chunk)
-            )
-            for entry_id, content_hash, expired in conn.execute(query):
-                known[entry_id] = None if expired else content_hash
-        unknown = [entry_id for entry_id in entry_ids if entry_id not in known]
-        known.update(dict.fromkeys(retired_among(conn, source, unknown)))
+        if source in group.stored:
+            for chunk in _chunks(entry_ids):
+                rows = conn.execute(_KNOWN, {"b_source": source, "b_ids": list(chunk)})
+                for entry_id, content_hash, expired in rows:
+                    known[entry_id] = None if expired else content_hash
+        if source in group.retired:
+            unknown = [entry_id for entry_id in entry_ids if entry_id not in known]
+            known.update(dict.fromkeys(retired_among(conn, source, unknown)))
         return known
 
     def _write(
@@ -391,7 +455,9 @@ class ArticleStore:
         `arrivals`, to be numbered and written by `_link_arrivals`. Returns the
         categories the articles left."""
         batch = [*new, *changed]
-        rows = [_article_row(a, hashes[a.entry_id], now) for a in batch]
+        stamps = {a.id: utc_text(a.published) for a in batch}  # each formatted once
+        seen = utc_text(now)
+        rows = [_article_row(a, hashes[a.entry_id], stamps[a.id], seen) for a in batch]
         conn.execute(self._statement(conn, "upsert_article"), rows)
         wanted = {(slug_of[name], a.id): (name, a) for a in batch for name in a.categories}
         existing: set[tuple[str, str]] = set()
@@ -412,14 +478,14 @@ class ArticleStore:
                 conn.execute(article_categories.delete().where(link))
                 left.add(slug)
             else:  # kept: same arrival number, refreshed date and name
-                name, article = wanted[(slug, article_id)]
+                name, _article = wanted[(slug, article_id)]
                 conn.execute(
                     article_categories.update()
                     .where(link)
-                    .values(category=name, published_utc=utc_text(article.published))
+                    .values(category=name, published_utc=stamps[article_id])
                 )
         arrivals.extend(
-            _Arrival(slug, article_id, *wanted[(slug, article_id)])
+            _Arrival(slug, article_id, *wanted[(slug, article_id)], stamps[article_id])
             for slug, article_id in wanted
             if (slug, article_id) not in existing
         )
@@ -437,7 +503,7 @@ class ArticleStore:
                     "category_slug": arrival.slug,
                     "article_id": arrival.article_id,
                     "category": arrival.name,
-                    "published_utc": utc_text(arrival.article.published),
+                    "published_utc": arrival.published_utc,
                     "seq": numbers[arrival.slug],
                 }
             )
@@ -449,20 +515,15 @@ class ArticleStore:
         """Reserve `counts[slug]` arrival numbers per category; returns the first of each."""
         first: dict[str, int] = {}
         for slug, count in sorted(counts.items()):
-            take = (
-                category_sequences.update()
-                .where(category_sequences.c.category_slug == slug)
-                .values(next_seq=category_sequences.c.next_seq + count)
-                .returning(category_sequences.c.next_seq)
-            )
-            after = conn.execute(take).scalar()
+            params = {"b_slug": slug, "b_count": count}
+            after = conn.execute(_TAKE_NUMBERS, params).scalar()
             if after is None:  # the category's first arrival: create its counter
                 conn.execute(
                     _insert_for(conn)(category_sequences)
                     .values(category_slug=slug, next_seq=1)
                     .on_conflict_do_nothing(index_elements=["category_slug"])
                 )
-                after = conn.execute(take).scalar_one()
+                after = conn.execute(_TAKE_NUMBERS, params).scalar_one()
             first[slug] = int(after) - count
         return first
 
@@ -548,11 +609,12 @@ class ArticleStore:
         keep them; returns every slug handed out, by name (see `category_slugs`)."""
         assigned = self.category_slugs()
         known = {category_key(name) for name in assigned}
-        if all(category_key(name) in known for name in names):
-            return assigned  # the usual case: no write transaction
-        with self.engine.begin() as conn:
-            slugs_for(conn, names)
-            return stored_slugs(conn)
+        if any(category_key(name) not in known for name in names):
+            with self.engine.begin() as conn:
+                slugs_for(conn, names)
+                assigned = stored_slugs(conn)
+        self._slugs.update(assigned)  # committed
+        return assigned
 
     def recent_articles(self, category_slug: str | None, limit: int) -> list[Article]:
         """The newest live articles of a category (or of all when None), newest first."""
@@ -893,7 +955,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str, Any]:
+def _json_list(values: Sequence[Any]) -> str:
+    return json.dumps(values, ensure_ascii=False) if values else "[]"
+
+
+def _article_row(
+    article: Article, content_hash: str, published_utc: str, first_seen_utc: str
+) -> dict[str, Any]:
     return {
         "id": article.id,
         "source": article.source,
@@ -905,17 +973,19 @@ def _article_row(article: Article, content_hash: str, now: datetime) -> dict[str
         "authors": authors_to_json(article.authors),
         "published": article.published.isoformat(),
         "updated": article.updated.isoformat(),
-        "published_utc": utc_text(article.published),
-        "categories": json.dumps(list(article.categories), ensure_ascii=False),
+        "published_utc": published_utc,
+        "categories": _json_list(article.categories),
         "language": article.language,
         "enclosures": json.dumps(
             [{"url": e.url, "type": e.media_type, "length": e.length} for e in article.enclosures]
-        ),
-        "tags": json.dumps(list(article.tags), ensure_ascii=False),
+        )
+        if article.enclosures
+        else "[]",
+        "tags": _json_list(article.tags),
         "podcast": podcast_to_json(article.podcast),
         "content_hash": content_hash,
         **_full_text_row(article.full_text),
-        "first_seen_utc": utc_text(now),
+        "first_seen_utc": first_seen_utc,
         "expired": False,
     }
 
