@@ -195,3 +195,28 @@ def test_groups_written_at_once_by_two_workers_never_deadlock_on_postgresql(
     finally:
         for opened in stores:
             opened.close()
+
+
+def test_a_source_written_twice_in_one_group_sees_its_first_write(store: ArticleStore) -> None:
+    first = article("1", source="s")
+    results = store.write(
+        [SourceWrite("s", NOW, [first]), SourceWrite("s", NOW, [first, article("2", source="s")])]
+    )
+    assert [(r.new, r.unchanged) if r else None for r in results] == [(1, 0), (1, 1)]
+    assert store.article_count() == 2
+
+
+def test_retired_entries_stay_retired_when_written_with_new_sources(store: ArticleStore) -> None:
+    minute = timedelta(minutes=1)
+    old = [article(f"o{n}", source="old", published=NOW + n * minute) for n in range(3)]
+    store.upsert_articles("old", old, NOW)
+    assert store.expire_beyond(1) == 2  # o0 and o1 are tombstones now
+    results = store.write(
+        [
+            SourceWrite("new", NOW, [article("n1", source="new")]),
+            SourceWrite("old", NOW, old),
+            SourceWrite("newer", NOW, [article("n2", source="newer")]),
+        ]
+    )
+    assert [(r.new, r.unchanged) if r else None for r in results] == [(1, 0), (0, 3), (1, 0)]
+    assert sorted(a.entry_id for a in store.recent_articles(None, 10)) == ["n1", "n2", "o2"]

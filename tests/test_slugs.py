@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from support.postgres import PG
 
 from feeds.model import Article, article_id
 from feeds.slugs import MAX_SLUG, assign_slugs, category_key, readable_slug, slug_of
-from feeds.store import ArticleStore
+from feeds.store import ArticleStore, SourceWrite
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -194,6 +195,39 @@ def test_a_long_hostile_category_name_is_stored(store: ArticleStore) -> None:
     [category] = store.categories()
     assert category.name == name and len(category.slug) <= MAX_SLUG
     assert store.recent_articles(category.slug, 1)[0].categories == (name,)
+
+
+def test_a_slug_handed_out_by_a_write_that_failed_is_not_used_later(store: ArticleStore) -> None:
+    # The write of "Neu" hands out "neu", then the group fails and rolls it back; another
+    # writer then takes "neu" for another name: "Neu" must get a slug of its own.
+    other = ArticleStore.open(store.engine.url.render_as_string(hide_password=False))
+    try:
+        bad = replace(article("x", "Technik", "b"), title=None)  # cannot be hashed
+        failing = [SourceWrite("a", NOW, [article("1", "Neu", "a")]), SourceWrite("b", NOW, [bad])]
+        with pytest.raises(AttributeError):
+            store.write(failing)
+        assert store.category_slugs() == {}
+        other.upsert_articles("c", [article("2", "NEU!", "c")], NOW)
+        result = store.upsert_articles("a", [article("1", "Neu", "a")], NOW)
+        assert store.category_slugs() == {"NEU!": "neu", "Neu": "neu-2"}
+        assert result.changed_categories == {"neu-2"}
+        assert [a.entry_id for a in store.recent_articles("neu-2", 10)] == ["1"]
+        assert [a.entry_id for a in store.recent_articles("neu", 10)] == ["2"]
+    finally:
+        other.close()
+
+
+def test_a_slug_another_writer_handed_out_is_the_one_used(store: ArticleStore) -> None:
+    other = ArticleStore.open(store.engine.url.render_as_string(hide_password=False))
+    try:
+        store.upsert_articles("a", [article("1", "Alt", "a")], NOW)  # knows "Alt" from now on
+        other.upsert_articles("b", [article("2", "Neu", "b")], NOW)
+        store.upsert_articles("a", [article("3", "Neu", "a"), article("4", "ALT", "a")], NOW)
+        assert store.category_slugs() == {"Alt": "alt", "Neu": "neu"}
+        assert sorted(a.entry_id for a in store.recent_articles("neu", 10)) == ["2", "3"]
+        assert sorted(a.entry_id for a in store.recent_articles("alt", 10)) == ["1", "4"]
+    finally:
+        other.close()
 
 
 def test_concurrent_postgresql_writers_never_share_or_split_a_slug(pg_url: str) -> None:
