@@ -100,6 +100,29 @@ def test_tombstones_per_source_are_bounded_oldest_first(store: ArticleStore) -> 
     assert again.new == 4 and again.unchanged == 4
 
 
+def test_trimming_many_sources_drops_only_the_oldest_beyond_the_bound(
+    store: ArticleStore,
+) -> None:
+    counts = {"a": 5, "b": 3, "c": 2}
+    with store.engine.begin() as conn:
+        for n in range(5):  # interleaved, so a source's oldest are not the table's oldest
+            conn.execute(
+                retired_entries.insert(),
+                [
+                    {"source": source, "entry_hash": f"{source}{n}"}
+                    for source, count in counts.items()
+                    if n < count
+                ],
+            )
+        trim(conn, {"a", "b", "c", "unknown"}, keep=3)
+    with store.engine.connect() as conn:
+        kept = conn.execute(select(retired_entries.c.source, retired_entries.c.entry_hash)).all()
+    assert sorted(kept) == [
+        ("a", "a2"), ("a", "a3"), ("a", "a4"), ("b", "b0"), ("b", "b1"), ("b", "b2"),
+        ("c", "c0"), ("c", "c1"),
+    ]  # fmt: skip
+
+
 def test_a_feed_that_changes_every_id_keeps_the_store_bounded(tmp_path: Path) -> None:
     database = tmp_path / "feeds.db"
     store = ArticleStore.open(f"sqlite:///{database}")

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from feeds.store.schema import article_categories, articles, retired_entries
 
@@ -51,7 +51,18 @@ def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) 
 
 def trim(conn: Connection, sources: Collection[str], keep: int = RETIRED_PER_SOURCE) -> None:
     """Drop each source's oldest tombstones beyond `keep`."""
-    for source in sorted(sources):
+    # Sources over the bound are found in one statement per chunk: most are under it.
+    over: list[str] = []
+    for chunk in _chunks(sorted(sources)):
+        over.extend(
+            conn.execute(
+                select(retired_entries.c.source)
+                .where(retired_entries.c.source.in_(chunk))
+                .group_by(retired_entries.c.source)
+                .having(func.count() > keep)
+            ).scalars()
+        )
+    for source in sorted(over):
         newest_dropped = conn.execute(
             select(retired_entries.c.id)
             .where(retired_entries.c.source == source)
