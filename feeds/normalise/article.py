@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from feeds.model import (
@@ -171,7 +172,7 @@ def normalise_entry(
     category = clean_text(raw.category or "") or clean_text(source.category or "")
     if not category:
         raise EntryError("no category (the entry names none and the source sets none)", where)
-    base = safe_url(raw.base_url) or safe_url(feed.link) or fallback_base
+    base = safe_url(raw.base_url) or _feed_base(feed.link) or fallback_base
     link = safe_url(raw.link, base)
     content = limits.fit_html(
         sanitise_html(raw.content_html or raw.summary_html or "", base),
@@ -203,6 +204,12 @@ def normalise_entry(
         tags=_unique(plain_text(t) for t in raw.tags),
         podcast=clean_podcast(raw.podcast, base),
     )
+
+
+@lru_cache(maxsize=8)
+def _feed_base(link: str | None) -> str | None:
+    """The feed's own link as a base URL: the same for each of its entries, checked once."""
+    return safe_url(link)
 
 
 def _dates(

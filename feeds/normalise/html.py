@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -46,8 +47,19 @@ def strip_illegal_xml(text: str) -> str:
 
 @lru_cache(maxsize=256)
 def _cleaner(base_url: str | None) -> nh3.Cleaner:
-    # One cleaner per base URL: relative links are resolved by ammonia itself, and without
-    # an absolute base they cannot work in a reader, so they are dropped.
+    # One cleaner per base URL (every entry of a feed has the same): relative links are
+    # resolved by ammonia itself, and without an absolute base they cannot work in a
+    # reader, so they are dropped.
+    base = safe_url(base_url)
+    try:
+        return _new_cleaner(("rewrite_with_base", base) if base else "deny")
+    except ValueError:  # a base ammonia's URL parser refuses: relative links are dropped
+        return _new_cleaner("deny")
+
+
+def _new_cleaner(
+    url_relative: Literal["deny"] | tuple[Literal["rewrite_with_base"], str],
+) -> nh3.Cleaner:
     return nh3.Cleaner(
         tags=_TAGS,
         attributes=_ATTRIBUTES,
@@ -55,20 +67,15 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer",
         strip_comments=True,
-        url_relative=("rewrite_with_base", base_url) if base_url else "deny",
+        url_relative=url_relative,
     )
 
 
 def sanitise_html(fragment: str, base_url: str | None) -> str:
     """Untrusted HTML to HTML safe to republish, relative URLs resolved against `base_url`."""
-    base = safe_url(base_url)
-    try:
-        cleaner = _cleaner(base)
-    except ValueError:  # a base ammonia's URL parser refuses: relative links are dropped
-        cleaner = _cleaner(None)
     # Stripped again after cleaning: ammonia decodes references like &#1; into characters
     # XML cannot carry, and one of those would make a whole feed unrenderable.
-    return strip_illegal_xml(cleaner.clean(strip_illegal_xml(fragment))).strip()
+    return strip_illegal_xml(_cleaner(base_url).clean(strip_illegal_xml(fragment))).strip()
 
 
 def html_to_text(fragment: str) -> str:
