@@ -119,9 +119,11 @@ _TAKE_NUMBERS = (
 @dataclass(slots=True)
 class _Group:
     """What one group's write-backs share: the new links waiting for their numbers, the
-    sources that have stored articles or tombstones, and the slugs handed out so far."""
+    fetch states to save, the sources that have stored articles or tombstones, and the
+    slugs handed out so far."""
 
     arrivals: list[_Arrival] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)  # rows to save, in one go
     stored: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
     slugs: dict[str, str] = field(default_factory=dict)  # name -> slug
@@ -343,6 +345,8 @@ class ArticleStore:
                 else self._write_back(conn, write, group)
                 for write in writes
             ]
+            if group.states:
+                conn.execute(self._statement(conn, "upsert_state"), group.states)
             # Rows every worker shares (category counters, publish marks) are touched last
             # and in one order, so concurrent groups on PostgreSQL never deadlock.
             self._link_arrivals(conn, group.arrivals)
@@ -401,7 +405,7 @@ class ArticleStore:
             slugs |= self._write(conn, new, changed, hashes, write.now, group.arrivals, slug_of)
             group.stored.add(write.source)
         if state is not None:
-            self._save_state(conn, state)
+            group.states.append(_state_row(state))
         return UpsertResult(
             new=len(new),
             updated=len(changed),
@@ -908,9 +912,6 @@ class ArticleStore:
                         pending_publish.c.version == version,
                     )
                 )
-
-    def _save_state(self, conn: Connection, state: FetchState) -> None:
-        conn.execute(self._statement(conn, "upsert_state"), [_state_row(state)])
 
     def article_counts(self) -> dict[str, int]:
         """Live articles per source."""
