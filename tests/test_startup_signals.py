@@ -186,15 +186,20 @@ def test_ctrl_c_while_a_worker_is_starting_prints_no_traceback(
     assert "Traceback" not in daemon.log
 
 
+def stop_amid_more_signals(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then more signals while it stops (a second Ctrl-C, a reload from a script),
+    which must change nothing."""
+    process.send_signal(signal.SIGTERM)
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if process.poll() is not None:
+            break
+        process.send_signal(signum)
+
+
 def test_late_signals_at_shutdown_are_not_fatal(start: Callable[..., Daemon]) -> None:
     daemon = start()
     assert wait_for(lambda: daemon.logged("started:")), daemon.log
-    daemon.process.send_signal(signal.SIGTERM)
-    # More signals while it stops (a second Ctrl-C, a reload from a script) change nothing.
-    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if daemon.process.poll() is not None:
-            break
-        daemon.process.send_signal(signum)
+    stop_amid_more_signals(daemon.process)
     assert daemon.wait() == 0, daemon.log
     assert "Traceback" not in daemon.log
 
@@ -207,11 +212,7 @@ def test_the_server_outlives_a_sighup_and_late_signals_at_its_shutdown(
     server.process.send_signal(signal.SIGHUP)
     assert wait_for(lambda: server.logged("nothing to reload")), server.log
     assert server.process.poll() is None, server.log
-    server.process.send_signal(signal.SIGTERM)
-    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if server.process.poll() is not None:
-            break
-        server.process.send_signal(signum)
+    stop_amid_more_signals(server.process)
     assert server.wait() == 0, server.log
     assert server.logged("serve stopped"), server.log
     assert "Traceback" not in server.log
