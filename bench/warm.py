@@ -77,13 +77,12 @@ def main() -> int:
                     )
         finally:
             server.close()
-    first = trees[0]
+    wall0 = statistics.median(r.wall for r in runs[trees[0]])
+    cpu0 = statistics.median(r.cpu for r in runs[trees[0]])
     print(f"{'tree':<32} {'wall s':>7} {'CPU s':>7} {'feeds/s':>8} {'wall/1st':>8} {'CPU/1st':>8}")
     for tree in trees:
         wall = statistics.median(r.wall for r in runs[tree])
         cpu = statistics.median(r.cpu for r in runs[tree])
-        wall0 = statistics.median(r.wall for r in runs[first])
-        cpu0 = statistics.median(r.cpu for r in runs[first])
         label = f"{tree.name} {git_head(tree)}"
         print(
             f"{label:<32} {wall:>7.2f} {cpu:>7.2f} {args.feeds / wall:>8.0f} "
