@@ -28,7 +28,7 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from feeds.config import Config, ConfigError, load_config
-from feeds.errors import FeedsError
+from feeds.errors import EditError, FeedsError
 from feeds.source_identity import normalise_url
 from feeds.sources.kinds import marker_keys, web_keys
 
@@ -48,10 +48,6 @@ __all__ = [
     "remove_source",
     "write_config",
 ]
-
-
-class EditError(FeedsError):
-    """The config cannot be changed as asked; the message says why."""
 
 
 class ConfigWriteError(FeedsError):

@@ -30,7 +30,7 @@ from lxml import etree
 
 from feeds.addresses import private_address
 from feeds.config import FetchConfig
-from feeds.errors import FeedsError
+from feeds.errors import CheckError
 from feeds.normalise.plaintext import plain_text
 from feeds.parse.jsonfeed import looks_like_json_feed
 from feeds.parse.urls import join_url, web_url
@@ -87,15 +87,6 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _URL_BLANKS = re.compile("[\t\n\r]")  # browsers drop these from URLs; other controls refuse it
 _ROOT_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(rss|feed|RDF)[\s>/]")
 _FORMATS = {b"rss": "RSS", b"feed": "Atom", b"RDF": "RDF"}
-
-
-class CheckError(FeedsError):
-    """A URL is no usable feed. `network` tells a failed fetch (worth retrying later)
-    from a body that is no feed (a wrong URL)."""
-
-    def __init__(self, message: str, *, network: bool) -> None:
-        super().__init__(message)
-        self.network = network
 
 
 def looks_like_html(body: bytes, content_type: str | None) -> bool:

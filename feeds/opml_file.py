@@ -22,7 +22,7 @@ from lxml import etree
 
 from feeds import PROJECT_URL
 from feeds.config import DEFAULT_INTERVAL, format_duration
-from feeds.errors import FeedsError
+from feeds.errors import OpmlError
 from feeds.model import Source
 from feeds.sources.kinds import describe
 
@@ -35,10 +35,6 @@ _ENTITIES = (
     "the file declares entities in a DOCTYPE; refusing it (feeds never expands entities): "
     "remove the DOCTYPE and try again"
 )
-
-
-class OpmlError(FeedsError):
-    """The file is not an OPML document we read; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,12 +85,13 @@ class RequestOptions:
         """The headers this source adds to a request for `url`. Extra headers, cookies
         and credentials only when `url` is on the origin of `home` (the configured URL)."""
         headers = {"User-Agent": self.user_agent} if self.user_agent is not None else {}
-        if not same_origin(home, url):
+        authorization = self.authorization()
+        # Most sources have nothing origin-bound: no need to compare origins on every fetch.
+        if not (self.headers or self.cookies or authorization) or not same_origin(home, url):
             return headers
         headers.update(self.headers)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies)
-        authorization = self.authorization()
         if authorization is not None:
             headers["Authorization"] = authorization
         return headers

@@ -20,12 +20,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from feeds.enrich import Enriched, EnrichJob, enrich_articles
 from feeds.model import Source
-from feeds.normalise.article import NormalisedFeed, normalise_feed
 from feeds.sources.kinds import describe
+
+if TYPE_CHECKING:
+    from feeds.normalise.article import NormalisedFeed
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ def digest_body(job: BodyJob) -> Digest:
     """Parse (as the source's kind reads a body) and normalise one body; runs in a worker
     process, so it must not raise."""
     # Imported here, where parsing runs: feeds that answer 304 need no parser.
+    from feeds.normalise.article import normalise_feed
     from feeds.parse import ParseError
 
     kind = describe(job.source.kind)

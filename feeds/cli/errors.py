@@ -11,10 +11,7 @@ from __future__ import annotations
 import click
 
 from feeds.config import ConfigError
-from feeds.config_edit import EditError
-from feeds.discovery import CheckError
-from feeds.errors import FeedsError
-from feeds.opml_file import OpmlError
+from feeds.errors import CheckError, EditError, FeedsError, OpmlError
 from feeds.store import StoreBusyError
 
 __all__ = [

@@ -19,7 +19,6 @@ import httpx
 
 from feeds.config import FetchConfig
 from feeds.enrich import EdgeEnriched, EnrichJob
-from feeds.fulltext.extract import Page, PageExtractor
 from feeds.fulltext.robots import RobotsRules
 from feeds.model import Article, FullText, Source
 from feeds.sources.remote import fetch_url
@@ -155,6 +154,9 @@ class FullTextPages:
                 article, content=known.content, full_text=replace(have, entry_hash=entry_hash)
             )
         assert response.body is not None
+        # Here, not at the top: lxml and readability load only in a run that has a page.
+        from feeds.fulltext.extract import Page, PageExtractor
+
         page = Page(
             response.body,
             response.final_url,

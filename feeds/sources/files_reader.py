@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from feeds.model import FetchState, Source
-from feeds.normalise.article import normalise_feed
-from feeds.sources.local import read_local_source
 from feeds.sources.reader import Fresh, ReadContext, Reading
 from feeds.update import decide
 
@@ -19,6 +17,10 @@ class FilesReader:
 
     async def read(self, source: Source, state: FetchState | None) -> Reading:
         """Read every article file of `source`; bad files become warnings."""
+        # Imported here: a run without local sources needs neither.
+        from feeds.normalise.article import normalise_feed
+        from feeds.sources.local import read_local_source
+
         now = self.context.clock()
         read = read_local_source(source)
         normalised = normalise_feed(

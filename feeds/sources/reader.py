@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from feeds.config import Config
 from feeds.model import FetchState, Source
-from feeds.normalise.article import NormalisedFeed
 from feeds.schedule import NextFetch
 from feeds.workers import ParserPool
+
+if TYPE_CHECKING:
+    from feeds.normalise.article import NormalisedFeed
 
 Clock = Callable[[], datetime]
 

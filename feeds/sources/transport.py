@@ -51,11 +51,12 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         self.limits = client_limits(config)
         self.guarded = not config.allow_private_addresses
         self.environment = EnvironmentProxies.read(env)
-        self.direct = httpx.AsyncHTTPTransport(limits=self.limits)
+        self.ssl_context = httpx.create_ssl_context()  # loading CAs once, not per pool
+        self.direct = httpx.AsyncHTTPTransport(verify=self.ssl_context, limits=self.limits)
         if self.guarded:
             # httpx takes no network backend; its pool does: the same pool, guarded.
             self.direct._pool = httpcore.AsyncConnectionPool(
-                ssl_context=httpx.create_ssl_context(),
+                ssl_context=self.ssl_context,
                 max_connections=self.limits.max_connections,
                 max_keepalive_connections=self.limits.max_keepalive_connections,
                 keepalive_expiry=self.limits.keepalive_expiry,
@@ -63,7 +64,6 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             )
         self.proxied: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
         self.fetch_proxy = config.proxy  # for requests that name none (a WebSub ping)
-        self.ssl_context = httpx.create_ssl_context()  # loading CAs once, not per pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         default = (None, self.fetch_proxy)

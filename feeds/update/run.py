@@ -27,7 +27,6 @@ from feeds.enrich import EdgeEnricher, EnrichJob, enrichers_for
 from feeds.fulltext.pages import FullTextPages
 from feeds.fulltext.robots import RobotsRules
 from feeds.model import Article, FetchOutcome, FetchState, Lease, Source, SourceResult
-from feeds.normalise.article import with_first_seen
 from feeds.normalise.warnings import bounded
 from feeds.publish.orchestrate import config_category_names
 from feeds.rules import apply_rules
@@ -312,7 +311,10 @@ class Updater:
         warnings: tuple[str, ...] = (*read.warnings, *read.feed.errors)
         if read.feed.undated:
             # Entries without dates keep the time we first saw them, not each fetch's `now`;
-            # before enriching, so an entry reads the same on every fetch.
+            # before enriching, so an entry reads the same on every fetch. (Imported here:
+            # a run where every feed answers 304 never loads the normaliser.)
+            from feeds.normalise.article import with_first_seen
+
             known = self.store.first_seen(source.name, sorted(read.feed.undated))
             articles = with_first_seen(articles, known)
         complete = True
