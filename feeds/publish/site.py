@@ -62,13 +62,15 @@ def publish_site(
     combined = build_document(
         Category(name=site.title, slug=ALL_SLUG), everything, site, first_seen=first_seen
     )
-    files: dict[Path, bytes] = {}
+    # Each category's files are written as soon as they are rendered: holding every
+    # category's rendered bytes at once made the site's size the process's peak memory.
+    writer = _Writer()
     problems: list[PublishProblem] = []
     scopes: set[str] = set()
     for doc in (*documents, combined):
         if render is None or doc.category.slug in render or doc is combined:
             archive = (archives or {}).get(doc.category.slug, (0, []))
-            files.update(_isolated_category(doc, archive, site, first_seen, problems))
+            writer.write(_isolated_category(doc, archive, site, first_seen, problems))
             scopes.add(doc.category.slug)
     pages: dict[str, Callable[[], dict[Path, bytes]]] = {
         "source pages": lambda: _source_pages(everything, sources, site),
@@ -82,12 +84,14 @@ def publish_site(
     for name, page in pages.items():
         scopes.add(name)
         try:
-            files.update(page())
+            files = page()
         except Exception as exc:  # the category files are still worth writing
             problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
+        else:
+            writer.write(files)
     for problem in problems:
         log.error("publish: %s", problem)
-    return replace(_write(files), problems=tuple(problems), scopes=frozenset(scopes))
+    return replace(writer.result(), problems=tuple(problems), scopes=frozenset(scopes))
 
 
 def _isolated_category(
@@ -186,6 +190,27 @@ def _article_pages(articles: Sequence[Article], site: Site) -> dict[Path, bytes]
         for a in articles
         if a.link is None
     }
+
+
+class _Writer:
+    """Writes a publish's files batch by batch, each path once (a local article's page
+    comes with every category that carries it), and sums up what changed."""
+
+    def __init__(self) -> None:
+        self.written: list[Path] = []
+        self.seen: set[Path] = set()
+
+    def write(self, files: dict[Path, bytes]) -> None:
+        for path, data in files.items():
+            if path not in self.seen:
+                self.seen.add(path)
+                if write_if_changed(path, data):
+                    self.written.append(path)
+
+    def result(self) -> PublishResult:
+        return PublishResult(
+            written=tuple(self.written), unchanged=len(self.seen) - len(self.written)
+        )
 
 
 def _write(files: dict[Path, bytes]) -> PublishResult:
