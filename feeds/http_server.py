@@ -40,7 +40,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TextIO, cast
+from urllib.parse import unquote
 
+import httptools
 import uvicorn
 from starlette.types import ASGIApp, Scope
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -137,7 +139,38 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.head_due = None
-        super().on_headers_complete()
+        if not self._answered_at_once():
+            super().on_headers_complete()
+
+    def _answered_at_once(self) -> bool:
+        """Answer a due 304 before uvicorn builds a request cycle for it: on a kept-alive
+        connection whose last response is complete (the first request of a connection, and
+        pipelined ones, go through `_start_asgi_task`)."""
+        previous = self.cycle
+        if (
+            self.answer_at_once is None
+            or previous is None
+            or not previous.response_complete
+            or self.flow.write_paused
+            or self.parser.should_upgrade()
+        ):
+            return False
+        try:
+            raw_path = httptools.parse_url(self.url).path
+            scope = self.scope
+            scope["method"] = self.parser.get_method().decode("ascii")
+            path = raw_path.decode("ascii")
+            scope["path"] = self.root_path + (unquote(path) if "%" in path else path)
+            scope["raw_path"] = self.root_path.encode("ascii") + raw_path
+            headers = self.answer_at_once.not_modified_headers(cast(Scope, scope))
+        except Exception:  # uvicorn's path meets the same fault, and answers it
+            return False
+        if headers is None:
+            return False
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        self._write_not_modified(headers, keep_alive)
+        self.on_response_complete()
+        return True
 
     def on_response_complete(self) -> None:
         """uvicorn's bookkeeping after a response, with deadlines for the timers it arms.
@@ -194,18 +227,21 @@ class _GuardedProtocol(HttpToolsProtocol):
         self, cycle: RequestResponseCycle, headers: list[tuple[bytes, bytes]]
     ) -> None:
         """Write a 304 for `cycle` and complete it, as uvicorn's send would."""
+        cycle.response_started = cycle.response_complete = True
+        cycle.message_event.set()
+        self._write_not_modified(headers, cycle.keep_alive)
+        self.on_response_complete()
+
+    def _write_not_modified(self, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> None:
         content = [_NOT_MODIFIED]
-        for name, value in (*cycle.default_headers, *headers):
+        for name, value in (*self.server_state.default_headers, *headers):
             content.extend((name, b": ", value, b"\r\n"))
-        if not cycle.keep_alive:
+        if not keep_alive:
             content.append(_CLOSE)
         content.append(b"\r\n")
         self.transport.write(b"".join(content))
-        cycle.response_started = cycle.response_complete = True
-        cycle.message_event.set()
-        if not cycle.keep_alive:
+        if not keep_alive:
             self.transport.close()
-        self.on_response_complete()
 
 
 async def sweep_deadlines(connections: set[Any], every: float = DEADLINE_SWEEP) -> None:

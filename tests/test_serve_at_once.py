@@ -279,3 +279,25 @@ def test_the_head_deadline_still_guards_a_connection_after_a_304(site: Site) -> 
                     break
             assert closed
     assert app.calls == 1
+
+
+def test_a_304_on_a_kept_alive_connection_honours_its_own_connection_close(
+    counted: tuple[Counted, Running],
+) -> None:
+    """The second request of a connection is answered before uvicorn makes a request cycle:
+    its own `Connection: close` still closes the connection after the 304."""
+    app, server = counted
+    etag = validators(server, "identity").headers["etag"]
+    head = (
+        f"GET {PATH} HTTP/1.1\r\nHost: t\r\nIf-None-Match: {etag}\r\nAccept-Encoding: identity\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall((head + "\r\n").encode())
+        assert read_responses(sock, 1, b"\r\n\r\n").startswith(b"HTTP/1.1 304")
+        sock.sendall((head + "Connection: close\r\n\r\n").encode())
+        data = b""
+        while chunk := sock.recv(65536):  # ends only when the server closes
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 304 Not Modified\r\n")
+    assert b"connection: close\r\n" in data.lower()
+    assert app.calls == 1  # the validators' GET
