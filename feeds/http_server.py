@@ -148,23 +148,22 @@ class _GuardedProtocol(HttpToolsProtocol):
         pipelined ones, go through `_start_asgi_task`)."""
         previous = self.cycle
         if (
-            self.answer_at_once is None
+            self.answer_at_once is None  # before the URL is parsed: the access log's path
             or previous is None
             or not previous.response_complete
-            or self.flow.write_paused
             or self.parser.should_upgrade()
         ):
             return False
+        scope = self.scope
         try:
             raw_path = httptools.parse_url(self.url).path
-            scope = self.scope
             scope["method"] = self.parser.get_method().decode("ascii")
             path = raw_path.decode("ascii")
             scope["path"] = self.root_path + (unquote(path) if "%" in path else path)
             scope["raw_path"] = self.root_path.encode("ascii") + raw_path
-            headers = self.answer_at_once.not_modified_headers(cast(Scope, scope))
         except Exception:  # uvicorn's path meets the same fault, and answers it
             return False
+        headers = self._headers_at_once(cast(Scope, scope))
         if headers is None:
             return False
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
@@ -210,18 +209,25 @@ class _GuardedProtocol(HttpToolsProtocol):
         )
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        # Not while the client is not reading what was sent (the app's send waits for it),
-        # nor for uvicorn's own refusals (`app` is then not ours).
-        if self.answer_at_once is not None and app is self.app and not self.flow.write_paused:
-            try:
-                # The scope uvicorn hands the ASGI app, typed there as its own TypedDict.
-                headers = self.answer_at_once.not_modified_headers(cast(Scope, cycle.scope))
-            except Exception:  # the app meets the same fault, and answers and logs it
-                headers = None
+        # Not for uvicorn's own refusals (`app` is then not ours).
+        if app is self.app:
+            # The scope uvicorn hands the ASGI app, typed there as its own TypedDict.
+            headers = self._headers_at_once(cast(Scope, cycle.scope))
             if headers is not None:
                 self._not_modified(cycle, headers)
                 return
         super()._start_asgi_task(cycle, app)
+
+    def _headers_at_once(self, scope: Scope) -> list[tuple[bytes, bytes]] | None:
+        """The 304's headers if `scope` may be answered at once: not while the client is not
+        reading what was sent (the app's send waits for it), nor when answering fails (the
+        app meets the same fault, and answers and logs it)."""
+        if self.answer_at_once is None or self.flow.write_paused:
+            return None
+        try:
+            return self.answer_at_once.not_modified_headers(scope)
+        except Exception:
+            return None
 
     def _not_modified(
         self, cycle: RequestResponseCycle, headers: list[tuple[bytes, bytes]]
