@@ -38,6 +38,7 @@ import feedparser.encodings
 
 from feeds.model import Author, Enclosure, Podcast, RawEntry, RawFeed
 from feeds.normalise.authors import authors_from_text
+from feeds.parse.fast import read_plain
 from feeds.parse.hints import refresh_hint, skip_days, skip_hours
 from feeds.parse.jsonfeed import (
     JSONFeedError,
@@ -104,6 +105,10 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     response_headers["content-type"] = _trusted_content_type(
         data, response_headers.get("content-type", "application/xml")
     )
+    plain = read_plain(data, response_headers)
+    if plain is not None:
+        # The fast reading declines wherever feeds.parse.rawxml could read otherwise.
+        return _raw_feed(data, url, plain.version, plain.feed, plain.entries, None, None)
     result = feedparser.parse(
         io.BytesIO(data),
         response_headers=response_headers,
@@ -115,7 +120,21 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     problem = result.get("bozo_exception") if result.get("bozo") else None
     if not version and not entries:
         raise ParseError(_failure(data, headers, problem))
+    written = _written(data, result, entries)
+    return _raw_feed(data, url, version, result.get("feed") or {}, entries, problem, written)
 
+
+def _raw_feed(
+    data: bytes,
+    url: str,
+    version: str,
+    feed: Mapping[str, Any],
+    entries: list[Mapping[str, Any]],
+    problem: object,
+    written: DocumentXml | None,
+) -> RawFeed:
+    """The `RawFeed` of feedparser's reading (or the fast path's reading, which has its
+    shape), with the entries' authors and explicit flags `written` in the XML if read."""
     warnings: list[str] = []
     if problem is not None:
         reason = _reason(problem, declared=_has_declaration(data))
@@ -123,12 +142,10 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     if not version:
         warnings.append("feed format not recognised; entries read anyway")
 
-    feed = result.get("feed") or {}
     is_atom = version.startswith("atom")
     feed_language = _text(_get(feed, "language"))
     written_link = _link(feed, prefer_links=is_atom)
     feed_link = web_url(url, written_link)
-    written = _written(data, result, entries)
     # Atom: entries inherit the feed's authors.
     if not is_atom:
         feed_authors: tuple[Author, ...] = ()

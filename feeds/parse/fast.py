@@ -1,0 +1,633 @@
+"""A fast reading of plain, well-formed RSS 2.0, RSS 1.0 (RDF) and Atom 1.0 on lxml.
+
+feedparser (a SAX handler in pure Python) is most of a cold update's CPU. `read_plain`
+walks an lxml tree instead and fills in only the keys of feedparser's result that
+`feeds.parse.feed` maps, doing to each value what feedparser 6.0.14 does to it: the same
+decoding (feedparser's own `convert_to_utf8`), whitespace stripping, the repair of UTF-8
+read as Latin-1 and of Windows-1252 control characters, its ``xml:base`` tracking (which
+leaks a base into the following siblings), its relative-link resolution, its date parser,
+and its rules for which of two descriptions is the summary.
+
+It reads only what it models and answers None on any doubt, and the caller then runs
+feedparser as before: a body feedparser would flag (bozo), any DOCTYPE or entity
+declaration, an XML error, a root or an element or attribute it does not know (matched
+by namespace URI and exact name), text with markup inside it, several authors of one RSS
+item, an Atom person with an email, xhtml or base64 content, iTunes tags. A test
+(tests/test_fast_parse.py) checks that whatever it accepts maps to the same `RawFeed`.
+
+lxml runs without entity resolution, network, DTD loading or huge-tree mode: it stops at
+libxml2's default limits (text nodes of 10 MB, nesting of 256), and the walk itself never
+goes deeper than an entry's children.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from feedparser.datetimes import _parse_date
+from feedparser.encodings import convert_to_utf8
+from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin
+from feedparser.urls import _urljoin, make_safe_absolute_uri
+from lxml import etree
+
+__all__ = ["PlainFeed", "read_plain"]
+
+_XML = "http://www.w3.org/XML/1998/namespace"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_RSS1 = "http://purl.org/rss/1.0/"
+_ATOM = "http://www.w3.org/2005/Atom"
+_CONTENT = "http://purl.org/rss/1.0/modules/content/"
+_DC = "http://purl.org/dc/elements/1.1/"
+_SY = "http://purl.org/rss/1.0/modules/syndication/"
+_SLASH = "http://purl.org/rss/1.0/modules/slash/"
+_WFW = "http://wellformedweb.org/CommentAPI/"
+# Namespaces whose declaration on the root sets feedparser's version, lower-cased as it
+# compares them.
+_VERSION_NAMESPACES = frozenset({_RSS1, "http://my.netscape.com/rdf/simple/0.9/", _ATOM.lower()})
+_SCOPE_ATTRIBUTES = frozenset({"xml:base", "xml:lang"})
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Atom text constructs we read; feedparser maps the short names to these types.
+_TEXT_TYPES = {"text": "text/plain", "html": "text/html", "text/plain": "text/plain"}
+_TEXT_TYPES["text/html"] = "text/html"
+_ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
+_looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_blank_text=False,
+)
+
+
+class _Decline(Exception):
+    """Something this reader does not model: feedparser reads the body instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlainFeed:
+    """The part of feedparser's result that `feeds.parse.feed` maps, read without it."""
+
+    version: str
+    encoding: str
+    feed: dict[str, Any]
+    entries: list[dict[str, Any]]
+
+
+def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
+    """The body read as feedparser would read it, or None when the body is not plain.
+
+    `headers` are the lower-cased response headers exactly as feedparser would get them
+    (with the Content-Type the caller settled on).
+    """
+    if "content-language" in headers or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return None
+    result: dict[str, Any] = {"bozo": False}
+    try:
+        converted = convert_to_utf8(dict(headers), data, result)
+    except Exception:  # feedparser's own decoding tripped: let the full path report it
+        return None
+    if result.get("bozo") or not result.get("encoding"):
+        return None
+    try:
+        root = etree.fromstring(converted, _PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    try:
+        return _Reader(str(result["encoding"])).read(root)
+    except _Decline:
+        return None
+
+
+_Handler = Callable[["_Reader", Any, dict[str, str]], None]
+
+
+class _Reader:
+    """One walk over one document, holding the state feedparser's handler holds."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.version = ""
+        self.feed: dict[str, Any] = {}
+        self.entries: list[dict[str, Any]] = []
+        self.entry: dict[str, Any] | None = None
+        self.base = ""
+        self.bases: list[str] = []
+        self.lang: str | None = None
+        self.langs: list[str | None] = []
+        self.depth = 0
+        self.title_depth = -1
+        self.has_content = False
+        self.is_atom = False
+
+    # --- the document -----------------------------------------------------------------
+
+    def read(self, root: Any) -> PlainFeed:
+        namespace, local = _split(root.tag)
+        declared = {uri.lower() for uri in root.nsmap.values()} & _VERSION_NAMESPACES
+        if namespace == "" and local == "rss" and root.get("version") == "2.0":
+            self.version = "rss20"
+            self._walk(root, "rss", _ROOT_RSS)
+        elif namespace == _ATOM and local == "feed" and declared == {_ATOM.lower()}:
+            self.version = "atom10"
+            self.is_atom = True
+            self._walk(root, "feed", _FEED_ATOM)
+        elif namespace == _RDF and local == "RDF" and declared == {_RSS1}:
+            self.version = "rss10"
+            self._walk(root, "rdf:rdf", _ROOT_RDF)
+        else:
+            raise _Decline
+        return PlainFeed(
+            version=self.version, encoding=self.encoding, feed=self.feed, entries=self.entries
+        )
+
+    def _walk(self, element: Any, tag: str, handler: _Handler) -> None:
+        """feedparser's start and end bookkeeping (depth, xml:base, xml:lang) around a
+        handler."""
+        attrs = _attributes(element)
+        self.depth += 1
+        written_base = attrs.get("xml:base") or self.base
+        if self.base:
+            self.base = make_safe_absolute_uri(self.base, written_base) or self.base
+        else:
+            self.base = _urljoin(self.base, written_base)
+        lang = attrs.get("xml:lang")
+        if lang == "":
+            lang = None
+        elif lang is None:
+            lang = self.lang
+        if lang and tag in ("feed", "rss"):
+            self.feed["language"] = lang.replace("_", "-")
+        self.lang = lang
+        self.bases.append(self.base)
+        self.langs.append(lang)
+        handler(self, element, attrs)
+        self.bases.pop()
+        if self.bases and self.bases[-1]:
+            self.base = self.bases[-1]
+        self.langs.pop()
+        if self.langs:
+            self.lang = self.langs[-1]
+        self.depth -= 1
+
+    def children(self, element: Any, table: Mapping[tuple[str, str], _Handler]) -> None:
+        """Walk `element`'s child elements, each by its handler in `table`; comments and
+        processing instructions are skipped (feedparser ignores them), text outside the
+        children must be blank."""
+        if (element.text or "").strip():
+            raise _Decline
+        for child in element:
+            if (child.tail or "").strip():
+                raise _Decline
+            if not isinstance(child.tag, str):
+                continue
+            key = _split(child.tag)
+            handler = table.get(key)
+            if handler is None:
+                raise _Decline
+            self._walk(child, key[1].lower(), handler)
+
+    # --- values -----------------------------------------------------------------------
+
+    def text(self, element: Any) -> str:
+        """The element's text as feedparser's `pop` leaves it, before storing."""
+        if len(element):
+            raise _Decline  # markup or comments inside a text: feedparser's own business
+        return (element.text or "").strip()
+
+    def finish(self, text: str) -> str:
+        """What feedparser does to every text it keeps: UTF-8 that was read as Latin-1 is
+        decoded again, and C1 controls become the Windows-1252 characters."""
+        try:
+            text = text.encode("iso-8859-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+        return text.translate(_cp1252)
+
+    def resolve(self, uri: str) -> str:
+        return str(_urljoin(self.base or "", uri))
+
+    def context(self) -> dict[str, Any]:
+        return self.entry if self.entry is not None else self.feed
+
+    def detail(self, attrs: Mapping[str, str], default_type: str) -> dict[str, Any]:
+        """feedparser's `contentparams` of a text element."""
+        if self.lang:
+            self.lang = self.lang.replace("_", "-")
+        kind = attrs.get("type", default_type)
+        if self.is_atom:
+            mapped = _TEXT_TYPES.get(kind)
+            if mapped is None or "mode" in attrs or "src" in attrs:
+                raise _Decline  # xhtml, base64, out-of-line content
+            kind = mapped
+        elif "type" in attrs or "mode" in attrs:
+            raise _Decline
+        return {"type": kind, "language": self.lang, "base": self.base}
+
+    def detail_text(self, element: Any, detail: dict[str, Any]) -> str:
+        """A text element's value; like feedparser, outside Atom a plain-text one that
+        looks like HTML is taken as HTML."""
+        value = self.text(element)
+        if not self.is_atom and detail["type"] == "text/plain" and _looks_like_html(value):
+            detail["type"] = "text/html"
+        return self.finish(value)
+
+    def store(self, key: str, value: str, detail: dict[str, Any] | None = None) -> None:
+        """A value kept in the current entry or the feed, the last one winning."""
+        context = self.context()
+        context[key] = value
+        if detail is not None:
+            context[key + "_detail"] = {**detail, "value": value}
+
+
+# --- handlers: each mirrors feedparser's for that element, for the values we map -----------
+
+
+def _ignore(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """An element feedparser keeps under a key we never read: only check it is text."""
+    reader.text(element)
+
+
+def _title(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    detail = reader.detail(attrs, "text/plain")
+    value = reader.detail_text(element, detail)
+    if -1 < reader.title_depth <= reader.depth:
+        return  # a second title at the same depth: feedparser keeps the first
+    reader.store("title", value, detail)
+    if value:
+        reader.title_depth = reader.depth
+
+
+def _link_text(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    if attrs:
+        raise _Decline
+    context = reader.context()
+    link = {"rel": "alternate", "type": "text/html"}
+    context.setdefault("links", []).append(link)
+    value = reader.text(element)
+    if value:
+        value = reader.resolve(value)
+    value = reader.finish(value)
+    if reader.entry is not None:
+        value = _ENTITY_LIKE.sub(r"&\g<1>", value.replace("&amp;", "&"))
+        context["link"] = value
+        if value:
+            link["href"] = value
+    else:
+        value = _ENTITY_LIKE.sub(r"&\g<1>", value)
+        context["link"] = value
+        link["href"] = value
+
+
+def _link_href(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """An Atom link (also atom:link in RSS): its attributes, the href resolved."""
+    reader.text(element)
+    if "href" not in attrs or "url" in attrs or "uri" in attrs:
+        raise _Decline
+    link = dict(attrs)
+    link.setdefault("rel", "alternate")
+    link.setdefault("type", "application/atom+xml" if link["rel"] == "self" else "text/html")
+    link["href"] = reader.resolve(link["href"])
+    context = reader.context()
+    context.setdefault("links", []).append(link)
+    if link["rel"] == "alternate" and _content_type(link["type"]) in _HTML_TYPES:
+        context["link"] = link["href"]
+
+
+def _guid(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    if set(attrs) - {"ispermalink"}:
+        raise _Decline
+    is_link = attrs.get("ispermalink", "true") == "true"
+    value = reader.text(element)
+    if value and is_link:
+        value = reader.resolve(value)
+    value = reader.finish(value)
+    context = reader.context()
+    context["id"] = value
+    context.setdefault("guidislink", is_link and "link" not in context)
+    if is_link:
+        context.setdefault("link", value)
+
+
+def _description(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    context = reader.context()
+    if "summary" in context and not reader.has_content:
+        _content_element(reader, element, attrs, "text/plain")  # feedparser's rule
+        return
+    detail = reader.detail(attrs, "text/html")
+    value = reader.detail_text(element, detail)
+    if reader.entry is not None:
+        reader.store("summary", value, detail)
+
+
+def _summary(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    context = reader.context()
+    if "summary" in context and not reader.has_content:
+        _content_element(reader, element, attrs, "text/plain")
+        return
+    detail = reader.detail(attrs, "text/plain")
+    value = reader.detail_text(element, detail)
+    reader.store("summary", value, detail)
+
+
+def _content(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    _content_element(reader, element, attrs, "text/plain")
+
+
+def _content_encoded(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    _content_element(reader, element, attrs, "text/html")
+
+
+def _content_element(reader: _Reader, element: Any, attrs: dict[str, str], default: str) -> None:
+    reader.has_content = True
+    detail = reader.detail(attrs, default)
+    value = reader.detail_text(element, detail)
+    context = reader.context()
+    if reader.entry is not None:
+        context.setdefault("content", []).append({**detail, "value": value})
+    if detail["type"] in {"text/plain"} | _HTML_TYPES:
+        context.setdefault("summary", value)
+
+
+def _date(key: str) -> _Handler:
+    def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        value = reader.finish(reader.text(element))
+        if reader.entry is None:
+            return  # feed-level dates are not mapped
+        reader.store(key, value)
+        reader.entry[key + "_parsed"] = _parse_date(value)
+
+    return handler
+
+
+def _rss_author(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """An RSS author or dc:creator: the item's only one (feeds.parse.feed reads its text;
+    with more, it may read them from the XML itself, see `feeds.parse.rawxml`)."""
+    raw = reader.text(element)
+    value = reader.finish(raw)
+    if reader.entry is None:
+        return  # RSS entries do not inherit channel authors
+    if value != raw or "authors" in reader.entry:
+        raise _Decline
+    reader.entry["authors"] = [{}]
+    reader.entry["author"] = value
+
+
+def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    person: dict[str, str] = {}
+    holder = reader.context()
+    holder.setdefault("authors", []).append(person)
+
+    def name(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        person["name"] = reader.text(element)  # feedparser keeps a name as written
+        holder["author"] = person["name"]
+
+    def uri(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        value = reader.text(element)
+        person["href"] = reader.finish(reader.resolve(value) if value else value)
+
+    reader.children(element, {(_ATOM, "name"): name, (_ATOM, "uri"): uri})
+    if not person.get("name"):
+        raise _Decline  # feedparser's fallbacks for nameless persons are its own
+
+
+def _category(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    if set(attrs) - {"term", "scheme", "domain", "label"}:
+        raise _Decline
+    tags: list[dict[str, str | None]] = reader.context().setdefault("tags", [])
+    _add_tag(tags, attrs.get("term"), attrs.get("scheme", attrs.get("domain")), attrs.get("label"))
+    value = reader.finish(reader.text(element))
+    if not value:
+        return
+    if tags and not tags[-1]["term"]:
+        tags[-1]["term"] = value
+    else:
+        _add_tag(tags, value, None, None)
+
+
+def _add_tag(
+    tags: list[dict[str, str | None]], term: str | None, scheme: str | None, label: str | None
+) -> None:
+    if not term and not scheme and not label:
+        return
+    tag = {"term": term, "scheme": scheme, "label": label}
+    if tag not in tags:
+        tags.append(tag)
+
+
+def _enclosure(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    reader.text(element)
+    link = dict(attrs)
+    href = link.get("url", link.get("uri", link.get("href")))
+    if href:
+        link.pop("url", None)
+        link.pop("uri", None)
+        link["href"] = href
+    link["rel"] = "enclosure"
+    reader.context().setdefault("links", []).append(link)
+
+
+def _kept(key: str) -> _Handler:
+    """A feed-level text feedparser keeps under `key` (ttl, sy:updatePeriod...)."""
+
+    def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        value = reader.finish(reader.text(element))
+        if reader.entry is None:
+            reader.feed[key] = value
+
+    return handler
+
+
+def _language(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    value = reader.finish(reader.text(element))
+    if reader.entry is None:
+        reader.feed["language"] = value
+
+
+def _entry(table: Mapping[tuple[str, str], _Handler]) -> _Handler:
+    def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        entry: dict[str, Any] = {}
+        reader.entries.append(entry)
+        reader.entry = entry
+        reader.title_depth = -1
+        if set(attrs) - {"rdf:about", "xml:base", "xml:lang"}:
+            raise _Decline
+        if attrs.get("rdf:about"):
+            entry["id"] = attrs["rdf:about"]
+        reader.children(element, table)
+        reader.entry = None
+        reader.has_content = False
+
+    return handler
+
+
+def _container(
+    table: Mapping[tuple[str, str], _Handler], allowed: frozenset[str] = frozenset()
+) -> _Handler:
+    """An element that only holds others (attributes such as ``lastmod`` or ``href`` on
+    a channel mean something to feedparser, so only `allowed` ones pass)."""
+
+    def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        if set(attrs) - allowed - _SCOPE_ATTRIBUTES:
+            raise _Decline
+        reader.children(element, table)
+
+    return handler
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return "", tag
+
+
+def _attributes(element: Any) -> dict[str, str]:
+    """The attributes as feedparser names them: lower-cased, ``xml:`` and ``rdf:``
+    prefixed, ``rel`` and ``type`` values lower-cased. Other namespaces, and the unprefixed
+    ``base`` and ``lang`` feedparser also honours, decline."""
+    attrs: dict[str, str] = {}
+    for name, value in element.attrib.items():
+        namespace, local = _split(name)
+        if namespace == _XML:
+            key = "xml:" + local.lower()
+        elif namespace == _RDF:
+            key = "rdf:" + local.lower()
+        elif namespace == "":
+            key = local.lower()
+            if key in ("base", "lang"):
+                raise _Decline
+            if key in ("rel", "type"):
+                value = value.lower()
+        else:
+            raise _Decline
+        if key in attrs:
+            raise _Decline
+        attrs[key] = value
+    return attrs
+
+
+def _content_type(kind: str) -> str:
+    kind = kind.lower()
+    return {"text": "text/plain", "plain": "text/plain", "html": "text/html"}.get(
+        kind, "application/xhtml+xml" if kind == "xhtml" else kind
+    )
+
+
+# --- which elements each format may hold -----------------------------------------------------
+
+_RSS_ITEM: dict[tuple[str, str], _Handler] = {
+    ("", "title"): _title,
+    ("", "link"): _link_text,
+    ("", "description"): _description,
+    ("", "guid"): _guid,
+    ("", "pubDate"): _date("published"),
+    ("", "author"): _rss_author,
+    ("", "category"): _category,
+    ("", "enclosure"): _enclosure,
+    ("", "comments"): _ignore,
+    (_CONTENT, "encoded"): _content_encoded,
+    (_DC, "creator"): _rss_author,
+    (_DC, "date"): _date("updated"),
+    (_DC, "subject"): _category,
+    (_ATOM, "link"): _link_href,
+    (_SLASH, "comments"): _ignore,
+    (_WFW, "commentRss"): _ignore,
+}
+_IMAGE: dict[tuple[str, str], _Handler] = {
+    ("", name): _ignore for name in ("url", "title", "link", "width", "height", "description")
+}
+_RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
+    ("", "title"): _title,
+    ("", "link"): _link_text,
+    ("", "description"): _ignore,
+    ("", "language"): _language,
+    ("", "copyright"): _ignore,
+    ("", "lastBuildDate"): _ignore,
+    ("", "pubDate"): _ignore,
+    ("", "generator"): _ignore,
+    ("", "docs"): _ignore,
+    ("", "ttl"): _kept("ttl"),
+    ("", "image"): _container(_IMAGE),
+    ("", "item"): _entry(_RSS_ITEM),
+    (_ATOM, "link"): _link_href,
+    (_DC, "language"): _language,
+    (_SY, "updatePeriod"): _kept("sy_updateperiod"),
+    (_SY, "updateFrequency"): _kept("sy_updatefrequency"),
+}
+_ROOT_RSS: _Handler = _container(
+    {("", "channel"): _container(_RSS_CHANNEL)}, allowed=frozenset({"version"})
+)
+
+_RDF_ITEM: dict[tuple[str, str], _Handler] = {
+    (_RSS1, "title"): _title,
+    (_RSS1, "link"): _link_text,
+    (_RSS1, "description"): _description,
+    (_CONTENT, "encoded"): _content_encoded,
+    (_DC, "creator"): _rss_author,
+    (_DC, "date"): _date("updated"),
+    (_DC, "subject"): _category,
+}
+
+
+def _rdf_items(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """A channel's ``<items><rdf:Seq>`` table of contents: nothing feedparser maps."""
+
+    def item(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        reader.text(element)
+
+    def seq(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        reader.children(element, {(_RDF, "li"): item})
+
+    reader.children(element, {(_RDF, "Seq"): seq})
+
+
+_RDF_CHANNEL: dict[tuple[str, str], _Handler] = {
+    (_RSS1, "title"): _title,
+    (_RSS1, "link"): _link_text,
+    (_RSS1, "description"): _ignore,
+    (_RSS1, "items"): _rdf_items,
+    (_DC, "language"): _language,
+    (_DC, "date"): _ignore,
+    (_SY, "updatePeriod"): _kept("sy_updateperiod"),
+    (_SY, "updateFrequency"): _kept("sy_updatefrequency"),
+}
+
+
+_ROOT_RDF: _Handler = _container(
+    {
+        (_RSS1, "channel"): _container(_RDF_CHANNEL, allowed=frozenset({"rdf:about"})),
+        (_RSS1, "item"): _entry(_RDF_ITEM),
+    }
+)
+
+_ATOM_ENTRY: dict[tuple[str, str], _Handler] = {
+    (_ATOM, "id"): _guid,
+    (_ATOM, "title"): _title,
+    (_ATOM, "link"): _link_href,
+    (_ATOM, "published"): _date("published"),
+    (_ATOM, "updated"): _date("updated"),
+    (_ATOM, "author"): _atom_person,
+    (_ATOM, "category"): _category,
+    (_ATOM, "summary"): _summary,
+    (_ATOM, "content"): _content,
+}
+_FEED_ATOM: _Handler = _container(
+    {
+        (_ATOM, "id"): _guid,
+        (_ATOM, "title"): _title,
+        (_ATOM, "subtitle"): _ignore,
+        (_ATOM, "updated"): _ignore,
+        (_ATOM, "link"): _link_href,
+        (_ATOM, "author"): _atom_person,
+        (_ATOM, "generator"): _ignore,
+        (_ATOM, "icon"): _ignore,
+        (_ATOM, "logo"): _ignore,
+        (_ATOM, "rights"): _ignore,
+        (_ATOM, "entry"): _entry(_ATOM_ENTRY),
+    }
+)
