@@ -53,6 +53,7 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Atom text constructs we read; feedparser maps the short names to these types.
 _TEXT_TYPES = {"text": "text/plain", "html": "text/html", "text/plain": "text/plain"}
 _TEXT_TYPES["text/html"] = "text/html"
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 _PARSER = etree.XMLParser(
@@ -123,6 +124,7 @@ class _Reader:
         self.title_depth = -1
         self.has_content = False
         self.is_atom = False
+        self.joined: dict[tuple[str, str], str] = {}
 
     # --- the document -----------------------------------------------------------------
 
@@ -151,10 +153,8 @@ class _Reader:
         attrs = _attributes(element)
         self.depth += 1
         written_base = attrs.get("xml:base") or self.base
-        if self.base:
-            self.base = make_safe_absolute_uri(self.base, written_base) or self.base
-        else:
-            self.base = _urljoin(self.base, written_base)
+        if written_base:
+            self.base = self._next_base(written_base)
         lang = attrs.get("xml:lang")
         if lang == "":
             lang = None
@@ -173,6 +173,19 @@ class _Reader:
         if self.langs:
             self.lang = self.langs[-1]
         self.depth -= 1
+
+    def _next_base(self, written_base: str) -> str:
+        """feedparser's base in scope after an element (memoised: without an xml:base of
+        its own, an element repeats the same join of the base with itself)."""
+        key = (self.base, written_base)
+        found = self.joined.get(key)
+        if found is None:
+            if self.base:
+                found = make_safe_absolute_uri(self.base, written_base) or self.base
+            else:
+                found = _urljoin(self.base, written_base)
+            self.joined[key] = found
+        return str(found)
 
     def children(self, element: Any, table: Mapping[tuple[str, str], _Handler]) -> None:
         """Walk `element`'s child elements, each by its handler in `table`; comments and
@@ -202,11 +215,14 @@ class _Reader:
     def finish(self, text: str) -> str:
         """What feedparser does to every text it keeps: UTF-8 that was read as Latin-1 is
         decoded again, and C1 controls become the Windows-1252 characters."""
+        if text.isascii():
+            return text  # both leave ASCII as it is
         try:
             text = text.encode("iso-8859-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
-        return text.translate(_cp1252)
+        # translate() with a table is slow on long texts; most hold no C1 control
+        return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
 
     def resolve(self, uri: str) -> str:
         return str(_urljoin(self.base or "", uri))
