@@ -19,10 +19,10 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.corpus import Corpus, render  # noqa: E402
-from feeds.model import Source, SourceKind  # noqa: E402
-from feeds.normalise.article import normalise_feed  # noqa: E402
-from feeds.parse import feed as feed_module  # noqa: E402
+from bench.corpus import Corpus, render
+from feeds.model import Source, SourceKind
+from feeds.normalise.article import normalise_feed
+from feeds.parse import feed as feed_module
 
 HEADERS = {"Content-Type": "application/xml; charset=utf-8"}
 NOW = datetime(2025, 6, 2, tzinfo=UTC)

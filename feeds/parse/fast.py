@@ -22,6 +22,7 @@ goes deeper than an entry's children.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ _PARSER = etree.XMLParser(
 )
 
 
-class _Decline(Exception):
+class _DeclineError(Exception):
     """Something this reader does not model: feedparser reads the body instead."""
 
 
@@ -100,7 +101,7 @@ def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
         return None
     try:
         return _Reader(str(result["encoding"])).read(root)
-    except _Decline:
+    except _DeclineError:
         return None
 
 
@@ -124,6 +125,7 @@ class _Reader:
         self.title_depth = -1
         self.has_content = False
         self.is_atom = False
+        self.in_image = False
         self.joined: dict[tuple[str, str], str] = {}
 
     # --- the document -----------------------------------------------------------------
@@ -142,7 +144,7 @@ class _Reader:
             self.version = "rss10"
             self._walk(root, "rdf:rdf", _ROOT_RDF)
         else:
-            raise _Decline
+            raise _DeclineError
         return PlainFeed(
             version=self.version, encoding=self.encoding, feed=self.feed, entries=self.entries
         )
@@ -192,16 +194,16 @@ class _Reader:
         processing instructions are skipped (feedparser ignores them), text outside the
         children must be blank."""
         if (element.text or "").strip():
-            raise _Decline
+            raise _DeclineError
         for child in element:
             if (child.tail or "").strip():
-                raise _Decline
+                raise _DeclineError
             if not isinstance(child.tag, str):
                 continue
             key = _split(child.tag)
             handler = table.get(key)
             if handler is None:
-                raise _Decline
+                raise _DeclineError
             self._walk(child, key[1].lower(), handler)
 
     # --- values -----------------------------------------------------------------------
@@ -209,7 +211,7 @@ class _Reader:
     def text(self, element: Any) -> str:
         """The element's text as feedparser's `pop` leaves it, before storing."""
         if len(element):
-            raise _Decline  # markup or comments inside a text: feedparser's own business
+            raise _DeclineError  # markup or comments inside a text: feedparser's own business
         return (element.text or "").strip()
 
     def finish(self, text: str) -> str:
@@ -217,10 +219,8 @@ class _Reader:
         decoded again, and C1 controls become the Windows-1252 characters."""
         if text.isascii():
             return text  # both leave ASCII as it is
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             text = text.encode("iso-8859-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
         # translate() with a table is slow on long texts; most hold no C1 control
         return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
 
@@ -238,10 +238,10 @@ class _Reader:
         if self.is_atom:
             mapped = _TEXT_TYPES.get(kind)
             if mapped is None or "mode" in attrs or "src" in attrs:
-                raise _Decline  # xhtml, base64, out-of-line content
+                raise _DeclineError  # xhtml, base64, out-of-line content
             kind = mapped
         elif "type" in attrs or "mode" in attrs:
-            raise _Decline
+            raise _DeclineError
         return {"type": kind, "language": self.lang, "base": self.base}
 
     def detail_text(self, element: Any, detail: dict[str, Any]) -> str:
@@ -271,16 +271,27 @@ def _ignore(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
 def _title(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     detail = reader.detail(attrs, "text/plain")
     value = reader.detail_text(element, detail)
-    if -1 < reader.title_depth <= reader.depth:
-        return  # a second title at the same depth: feedparser keeps the first
-    reader.store("title", value, detail)
+    # A title at or below the depth of the last one is not kept (feedparser keeps the
+    # first), and an RSS image's title goes to the image, but both count as the last.
+    if not reader.in_image and not -1 < reader.title_depth <= reader.depth:
+        reader.store("title", value, detail)
     if value:
         reader.title_depth = reader.depth
 
 
+def _image(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """An RSS channel's image: only its title matters, to which titles feedparser keeps."""
+    if attrs:
+        raise _DeclineError
+    reader.title_depth = -1
+    reader.in_image = True
+    reader.children(element, _IMAGE)
+    reader.in_image = False
+
+
 def _link_text(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     if attrs:
-        raise _Decline
+        raise _DeclineError
     context = reader.context()
     link = {"rel": "alternate", "type": "text/html"}
     context.setdefault("links", []).append(link)
@@ -303,7 +314,7 @@ def _link_href(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     """An Atom link (also atom:link in RSS): its attributes, the href resolved."""
     reader.text(element)
     if "href" not in attrs or "url" in attrs or "uri" in attrs:
-        raise _Decline
+        raise _DeclineError
     link = dict(attrs)
     link.setdefault("rel", "alternate")
     link.setdefault("type", "application/atom+xml" if link["rel"] == "self" else "text/html")
@@ -316,7 +327,7 @@ def _link_href(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
 
 def _guid(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     if set(attrs) - {"ispermalink"}:
-        raise _Decline
+        raise _DeclineError
     is_link = attrs.get("ispermalink", "true") == "true"
     value = reader.text(element)
     if value and is_link:
@@ -388,7 +399,7 @@ def _rss_author(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     if reader.entry is None:
         return  # RSS entries do not inherit channel authors
     if value != raw or "authors" in reader.entry:
-        raise _Decline
+        raise _DeclineError
     reader.entry["authors"] = [{}]
     reader.entry["author"] = value
 
@@ -408,12 +419,12 @@ def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
 
     reader.children(element, {(_ATOM, "name"): name, (_ATOM, "uri"): uri})
     if not person.get("name"):
-        raise _Decline  # feedparser's fallbacks for nameless persons are its own
+        raise _DeclineError  # feedparser's fallbacks for nameless persons are its own
 
 
 def _category(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     if set(attrs) - {"term", "scheme", "domain", "label"}:
-        raise _Decline
+        raise _DeclineError
     tags: list[dict[str, str | None]] = reader.context().setdefault("tags", [])
     _add_tag(tags, attrs.get("term"), attrs.get("scheme", attrs.get("domain")), attrs.get("label"))
     value = reader.finish(reader.text(element))
@@ -471,7 +482,7 @@ def _entry(table: Mapping[tuple[str, str], _Handler]) -> _Handler:
         reader.entry = entry
         reader.title_depth = -1
         if set(attrs) - {"rdf:about", "xml:base", "xml:lang"}:
-            raise _Decline
+            raise _DeclineError
         if attrs.get("rdf:about"):
             entry["id"] = attrs["rdf:about"]
         reader.children(element, table)
@@ -489,7 +500,7 @@ def _container(
 
     def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
         if set(attrs) - allowed - _SCOPE_ATTRIBUTES:
-            raise _Decline
+            raise _DeclineError
         reader.children(element, table)
 
     return handler
@@ -516,13 +527,13 @@ def _attributes(element: Any) -> dict[str, str]:
         elif namespace == "":
             key = local.lower()
             if key in ("base", "lang"):
-                raise _Decline
+                raise _DeclineError
             if key in ("rel", "type"):
                 value = value.lower()
         else:
-            raise _Decline
+            raise _DeclineError
         if key in attrs:
-            raise _Decline
+            raise _DeclineError
         attrs[key] = value
     return attrs
 
@@ -555,8 +566,9 @@ _RSS_ITEM: dict[tuple[str, str], _Handler] = {
     (_WFW, "commentRss"): _ignore,
 }
 _IMAGE: dict[tuple[str, str], _Handler] = {
-    ("", name): _ignore for name in ("url", "title", "link", "width", "height", "description")
+    ("", name): _ignore for name in ("url", "link", "width", "height", "description")
 }
+_IMAGE[("", "title")] = _title
 _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     ("", "title"): _title,
     ("", "link"): _link_text,
@@ -568,7 +580,7 @@ _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     ("", "generator"): _ignore,
     ("", "docs"): _ignore,
     ("", "ttl"): _kept("ttl"),
-    ("", "image"): _container(_IMAGE),
+    ("", "image"): _image,
     ("", "item"): _entry(_RSS_ITEM),
     (_ATOM, "link"): _link_href,
     (_DC, "language"): _language,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax import SAXParseException
@@ -129,7 +129,7 @@ def _raw_feed(
     url: str,
     version: str,
     feed: Mapping[str, Any],
-    entries: list[Mapping[str, Any]],
+    entries: Sequence[Mapping[str, Any]],
     problem: object,
     written: DocumentXml | None,
 ) -> RawFeed:
