@@ -12,7 +12,7 @@ It reads only what it models and answers None on any doubt, and the caller then 
 feedparser as before: a body feedparser would flag (bozo), any DOCTYPE or entity
 declaration, an XML error, a root or an element or attribute it does not know (matched
 by namespace URI and exact name), text with markup inside it, several authors of one RSS
-item, an Atom person with an email, xhtml or base64 content, iTunes tags. A test
+item, xhtml or base64 content, iTunes and Media RSS tags, an item's source. A test
 (tests/test_fast_parse.py) checks that whatever it accepts maps to the same `RawFeed`.
 
 lxml runs without entity resolution, network, DTD loading or huge-tree mode: it stops at
@@ -125,7 +125,7 @@ class _Reader:
         self.title_depth = -1
         self.has_content = False
         self.is_atom = False
-        self.in_image = False
+        self.in_aside = False
         self.joined: dict[tuple[str, str], str] = {}
 
     # --- the document -----------------------------------------------------------------
@@ -273,20 +273,25 @@ def _title(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     value = reader.detail_text(element, detail)
     # A title at or below the depth of the last one is not kept (feedparser keeps the
     # first), and an RSS image's title goes to the image, but both count as the last.
-    if not reader.in_image and not -1 < reader.title_depth <= reader.depth:
+    if not reader.in_aside and not -1 < reader.title_depth <= reader.depth:
         reader.store("title", value, detail)
     if value:
         reader.title_depth = reader.depth
 
 
-def _image(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
-    """An RSS channel's image: only its title matters, to which titles feedparser keeps."""
-    if attrs:
-        raise _DeclineError
-    reader.title_depth = -1
-    reader.in_image = True
-    reader.children(element, _IMAGE)
-    reader.in_image = False
+def _aside(table: Mapping[tuple[str, str], _Handler]) -> _Handler:
+    """An RSS channel's image or textInput: only its title matters, to which titles
+    feedparser keeps."""
+
+    def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+        if attrs:
+            raise _DeclineError
+        reader.title_depth = -1
+        reader.in_aside = True
+        reader.children(element, table)
+        reader.in_aside = False
+
+    return handler
 
 
 def _link_text(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
@@ -405,21 +410,27 @@ def _rss_author(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
 
 
 def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """An Atom author. Persons without a name are skipped in the mapping, as they are in
+    feedparser's reading; with an email anywhere, authors are read from the XML again
+    (`feeds.parse.rawxml`), on either path."""
     person: dict[str, str] = {}
     holder = reader.context()
     holder.setdefault("authors", []).append(person)
 
-    def name(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
-        person["name"] = reader.text(element)  # feedparser keeps a name as written
-        holder["author"] = person["name"]
+    def part(key: str) -> _Handler:
+        def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+            person[key] = reader.text(element)  # feedparser keeps these as written
+
+        return handler
 
     def uri(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
         value = reader.text(element)
         person["href"] = reader.finish(reader.resolve(value) if value else value)
 
-    reader.children(element, {(_ATOM, "name"): name, (_ATOM, "uri"): uri})
-    if not person.get("name"):
-        raise _DeclineError  # feedparser's fallbacks for nameless persons are its own
+    reader.children(
+        element,
+        {(_ATOM, "name"): part("name"), (_ATOM, "email"): part("email"), (_ATOM, "uri"): uri},
+    )
 
 
 def _category(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
@@ -569,6 +580,12 @@ _IMAGE: dict[tuple[str, str], _Handler] = {
     ("", name): _ignore for name in ("url", "link", "width", "height", "description")
 }
 _IMAGE[("", "title")] = _title
+_TEXT_INPUT: dict[tuple[str, str], _Handler] = {
+    ("", "title"): _title,
+    ("", "description"): _ignore,
+    ("", "name"): _ignore,
+    ("", "link"): _ignore,
+}
 _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     ("", "title"): _title,
     ("", "link"): _link_text,
@@ -580,7 +597,15 @@ _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     ("", "generator"): _ignore,
     ("", "docs"): _ignore,
     ("", "ttl"): _kept("ttl"),
-    ("", "image"): _image,
+    ("", "image"): _aside(_IMAGE),
+    ("", "textInput"): _aside(_TEXT_INPUT),
+    ("", "managingEditor"): _ignore,
+    ("", "webMaster"): _ignore,
+    ("", "category"): _ignore,
+    ("", "cloud"): _ignore,
+    ("", "rating"): _ignore,
+    ("", "skipHours"): _container({("", "hour"): _ignore}),
+    ("", "skipDays"): _container({("", "day"): _ignore}),
     ("", "item"): _entry(_RSS_ITEM),
     (_ATOM, "link"): _link_href,
     (_DC, "language"): _language,

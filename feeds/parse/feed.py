@@ -107,8 +107,9 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     )
     plain = read_plain(data, response_headers)
     if plain is not None:
-        # The fast reading declines wherever feeds.parse.rawxml could read otherwise.
-        return _raw_feed(data, url, plain.version, plain.feed, plain.entries, None, None)
+        result = {"feed": plain.feed, "encoding": plain.encoding}
+        written = _written(data, result, plain.entries)
+        return _raw_feed(data, url, plain.version, plain.feed, plain.entries, None, written)
     result = feedparser.parse(
         io.BytesIO(data),
         response_headers=response_headers,
@@ -279,7 +280,7 @@ def _link(holder: Mapping[str, Any], *, prefer_links: bool) -> str | None:
 
 
 def _written(
-    data: bytes, result: Mapping[str, Any], entries: list[Mapping[str, Any]]
+    data: bytes, result: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
 ) -> DocumentXml | None:
     """The entries' authors and explicit flags as the XML writes them, where feedparser's
     reading may be wrong (see `feeds.parse.rawxml`): only when a person has an email or an
