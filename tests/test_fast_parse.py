@@ -20,7 +20,18 @@ import pytest
 import test_conformance
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.feedwriter import Enclosure, Entry, Feed, Link, Person, cdata, document, encode
+from support.feedwriter import (
+    Enclosure,
+    Entry,
+    Episode,
+    Feed,
+    Link,
+    Person,
+    Show,
+    cdata,
+    document,
+    encode,
+)
 from support.feedwriter import prolog as xml_prolog
 from support.hostile import good_feed
 from support.strategies import SETTINGS, date_texts
@@ -136,7 +147,8 @@ RSS_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"'
 RSS_NS = (
     ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
     ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
-    ' xmlns:atom="http://www.w3.org/2005/Atom">'
+    ' xmlns:atom="http://www.w3.org/2005/Atom"'
+    ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
 )
 ATOM_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"'
 
@@ -265,6 +277,25 @@ EDGE_CASES = {
     "rss in a foreign namespace": rss(
         '<item xmlns:x="urn:x"><title>a</title><x:title>b</x:title></item>'
     ),
+    "podcast": rss(
+        "<item><title>e</title><itunes:summary>s &lt;b&gt;x&lt;/b&gt;</itunes:summary>"
+        "<description>d</description><itunes:author>Host</itunes:author>"
+        "<dc:creator>Guest, Other</dc:creator><itunes:explicit> yes</itunes:explicit>"
+        '<itunes:duration>1:02:03</itunes:duration><itunes:image href="/e.jpg"/>'
+        "<itunes:episode>12</itunes:episode><itunes:keywords>a, b,,c</itunes:keywords>"
+        '<enclosure url="e.mp3" length="1" type="audio/mpeg"/></item>'
+        "<item><itunes:explicit>clean</itunes:explicit><itunes:author>h@x.example (H)"
+        "</itunes:author></item>",
+        "<title>P</title><itunes:summary>channel</itunes:summary><description>c</description>"
+        "<itunes:owner><itunes:name>O</itunes:name><itunes:email>o@x.example</itunes:email>"
+        '</itunes:owner><itunes:category text="A"><itunes:category text="B"/></itunes:category>'
+        '<itunes:image href="/p.jpg"/><itunes:author>Host</itunes:author>',
+    ),
+    "podcast without explicit flags": rss(
+        "<item><itunes:author>Host</itunes:author><dc:creator>a@b.example (B)</dc:creator>"
+        "<itunes:image url='/u.png'/></item>",
+        "<title>P</title><managingEditor>ed@x.example (Ed)</managingEditor>",
+    ),
     "upper-case element names": rss("<item><Title>a</Title></item>"),
     "unprefixed base attribute": rss('<item base="https://b/"><link>x</link></item>'),
 }
@@ -277,7 +308,6 @@ def test_edge_cases_read_the_same(body: bytes) -> None:
 
 
 NOT_MODELLED = {
-    "two authors of one item",
     "an author in mojibake",
     "atom xhtml content",
     "rss in a foreign namespace",
@@ -436,6 +466,18 @@ def entries(draw: st.DrawFn) -> Entry:
         text=draw(st.none() | texts),
         authors=tuple(draw(st.lists(people, max_size=2))),
         rss_author=draw(st.none() | texts),
+        itunes_author=draw(st.none() | texts),
+        episode=draw(
+            st.none()
+            | st.builds(
+                Episode,
+                duration=st.sampled_from(("1:02:03", " 90 ", "x")),
+                image=urls,
+                explicit=st.booleans(),
+                episode=st.integers(0, 10**12),
+                episode_type=st.none() | st.just("full"),
+            )
+        ),
         tags=tuple(draw(st.lists(texts, max_size=3))),
         enclosures=tuple(
             draw(
@@ -460,6 +502,12 @@ def generated_bodies(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
         id=draw(st.none() | st.just("tag:x,2025:feed")),
         authors=tuple(draw(st.lists(people, max_size=2))),
         base=draw(st.none() | urls),
+        show=draw(
+            st.none()
+            | st.builds(
+                Show, author=texts, owner=texts, owner_email=texts, image=urls, category=texts
+            )
+        ),
         entries=tuple(draw(st.lists(entries(), max_size=4))),
     )
     kind = draw(st.sampled_from(("rss20", "rss10", "atom10")))

@@ -8,16 +8,19 @@ read as Latin-1 and of Windows-1252 control characters, its ``xml:base`` trackin
 leaks a base into the following siblings), its relative-link resolution, its date parser,
 and its rules for which of two descriptions is the summary.
 
-It reads only what it models and answers None on any doubt, and the caller then runs
-feedparser as before: a body feedparser would flag (bozo), any DOCTYPE or entity
-declaration, an XML error, a root or an element or attribute it does not know (matched
-by namespace URI and exact name), text with markup inside it, several authors of one RSS
-item, xhtml or base64 content, iTunes and Media RSS tags, an item's source. A test
-(tests/test_fast_parse.py) checks that whatever it accepts maps to the same `RawFeed`.
+It reads only what it models and answers None on any doubt; the caller then runs
+feedparser as before. It declines a body feedparser would flag (bozo: a charset that does
+not fit, a media type that is not XML), any DOCTYPE or entity declaration, an XML error,
+a Content-Language header, a root it does not know, an element or attribute it does not
+know (matched by namespace URI and exact name: Media RSS, an item's source, upper-case
+names and foreign namespaces all decline), text with markup or comments inside it, xhtml,
+base64 or out-of-line Atom content, and an author text that feedparser's repairs would
+change. A test (tests/test_fast_parse.py) checks that whatever it accepts maps to the
+same `RawFeed` as feedparser's reading.
 
 lxml runs without entity resolution, network, DTD loading or huge-tree mode: it stops at
-libxml2's default limits (text nodes of 10 MB, nesting of 256), and the walk itself never
-goes deeper than an entry's children.
+libxml2's default limits (text nodes of 10 MB, nesting of 256), and the walk itself
+declines below `_MAX_DEPTH`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ _ATOM = "http://www.w3.org/2005/Atom"
 _CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _DC = "http://purl.org/dc/elements/1.1/"
 _SY = "http://purl.org/rss/1.0/modules/syndication/"
+_ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+_ITUNES_AS_NAMED = "http://www.itunes.com/DTDs/PodCast-1.0.dtd"  # feedparser's spelling
 _SLASH = "http://purl.org/rss/1.0/modules/slash/"
 _WFW = "http://wellformedweb.org/CommentAPI/"
 # Namespaces whose declaration on the root sets feedparser's version, lower-cased as it
@@ -54,9 +59,11 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Atom text constructs we read; feedparser maps the short names to these types.
 _TEXT_TYPES = {"text": "text/plain", "html": "text/html", "text/plain": "text/plain"}
 _TEXT_TYPES["text/html"] = "text/html"
+_MAX_DEPTH = 8  # a channel's iTunes categories nest; nothing else we read goes below 4
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
+_sync_author_detail: Callable[[Any], None] = _FeedParserMixin._sync_author_detail
 _PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -397,16 +404,27 @@ def _date(key: str) -> _Handler:
 
 
 def _rss_author(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
-    """An RSS author or dc:creator: the item's only one (feeds.parse.feed reads its text;
-    with more, it may read them from the XML itself, see `feeds.parse.rawxml`)."""
+    """An RSS author, dc:creator, managingEditor or itunes:author: a person of its own,
+    split into name and email by feedparser's own code (feeds.parse.feed reads the text
+    again where that split may be wrong)."""
     raw = reader.text(element)
     value = reader.finish(raw)
-    if reader.entry is None:
-        return  # RSS entries do not inherit channel authors
-    if value != raw or "authors" in reader.entry:
-        raise _DeclineError
-    reader.entry["authors"] = [{}]
-    reader.entry["author"] = value
+    if value != raw:
+        raise _DeclineError  # feeds.parse.rawxml would read the text before that repair
+    context = reader.context()
+    context.setdefault("authors", []).append({})
+    context["author"] = value
+    _sync_author_detail(_AuthorContext(context))
+
+
+class _AuthorContext:
+    """What feedparser's `_sync_author_detail` needs of its parser: the current context."""
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.context = context
+
+    def _get_context(self) -> dict[str, Any]:
+        return self.context
 
 
 def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
@@ -470,14 +488,43 @@ def _enclosure(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
 
 
 def _kept(key: str) -> _Handler:
-    """A feed-level text feedparser keeps under `key` (ttl, sy:updatePeriod...)."""
+    """A text feedparser keeps under `key` (ttl, sy:updatePeriod, itunes:duration...)."""
 
     def handler(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
-        value = reader.finish(reader.text(element))
-        if reader.entry is None:
-            reader.feed[key] = value
+        reader.context()[key] = reader.finish(reader.text(element))
 
     return handler
+
+
+def _itunes_image(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    reader.text(element)
+    href = attrs.get("href") or attrs.get("url")
+    if href:
+        reader.context()["image"] = {"href": href}
+
+
+def _itunes_explicit(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """feedparser's flag (its whitespace kept); with one, `feeds.parse.rawxml` reads the
+    text again on either path."""
+    if len(element):
+        raise _DeclineError
+    value = reader.finish(element.text or "")
+    flag = True if value == "yes" else False if value == "clean" else None
+    reader.context()["itunes_explicit"] = flag
+
+
+def _itunes_keywords(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    tags: list[dict[str, str | None]] = reader.context().setdefault("tags", [])
+    for term in reader.finish(reader.text(element)).split(","):
+        if term.strip():
+            _add_tag(tags, term.strip(), "http://www.itunes.com/", None)
+
+
+def _itunes_category(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
+    """A channel's (nested) iTunes categories: feed tags, which are not mapped."""
+    if reader.depth > _MAX_DEPTH:
+        raise _DeclineError
+    reader.children(element, _ITUNES_CATEGORY)
 
 
 def _language(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
@@ -576,6 +623,34 @@ _RSS_ITEM: dict[tuple[str, str], _Handler] = {
     (_SLASH, "comments"): _ignore,
     (_WFW, "commentRss"): _ignore,
 }
+_ITUNES_ITEM: dict[str, _Handler] = {
+    "author": _rss_author,
+    "summary": _summary,
+    "subtitle": _ignore,
+    "duration": _kept("itunes_duration"),
+    "episode": _kept("itunes_episode"),
+    "image": _itunes_image,
+    "explicit": _itunes_explicit,
+    "keywords": _itunes_keywords,
+    "episodeType": _ignore,
+    "season": _ignore,
+    "title": _ignore,
+    "block": _ignore,
+}
+_ITUNES_CHANNEL: dict[str, _Handler] = {
+    **_ITUNES_ITEM,
+    "owner": _container(
+        {(ns, name): _ignore for ns in (_ITUNES, _ITUNES_AS_NAMED) for name in ("name", "email")}
+    ),
+    "category": _itunes_category,
+    "type": _ignore,
+    "complete": _ignore,
+    "new-feed-url": _ignore,
+}
+_ITUNES_CATEGORY: dict[tuple[str, str], _Handler] = {}
+for _namespace in (_ITUNES, _ITUNES_AS_NAMED):
+    _ITUNES_CATEGORY[(_namespace, "category")] = _itunes_category
+    _RSS_ITEM.update({(_namespace, name): handler for name, handler in _ITUNES_ITEM.items()})
 _IMAGE: dict[tuple[str, str], _Handler] = {
     ("", name): _ignore for name in ("url", "link", "width", "height", "description")
 }
@@ -589,7 +664,7 @@ _TEXT_INPUT: dict[tuple[str, str], _Handler] = {
 _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     ("", "title"): _title,
     ("", "link"): _link_text,
-    ("", "description"): _ignore,
+    ("", "description"): _description,
     ("", "language"): _language,
     ("", "copyright"): _ignore,
     ("", "lastBuildDate"): _ignore,
@@ -599,7 +674,7 @@ _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     ("", "ttl"): _kept("ttl"),
     ("", "image"): _aside(_IMAGE),
     ("", "textInput"): _aside(_TEXT_INPUT),
-    ("", "managingEditor"): _ignore,
+    ("", "managingEditor"): _rss_author,
     ("", "webMaster"): _ignore,
     ("", "category"): _ignore,
     ("", "cloud"): _ignore,
@@ -612,6 +687,8 @@ _RSS_CHANNEL: dict[tuple[str, str], _Handler] = {
     (_SY, "updatePeriod"): _kept("sy_updateperiod"),
     (_SY, "updateFrequency"): _kept("sy_updatefrequency"),
 }
+for _namespace in (_ITUNES, _ITUNES_AS_NAMED):
+    _RSS_CHANNEL.update({(_namespace, name): handler for name, handler in _ITUNES_CHANNEL.items()})
 _ROOT_RSS: _Handler = _container(
     {("", "channel"): _container(_RSS_CHANNEL)}, allowed=frozenset({"version"})
 )
