@@ -334,6 +334,38 @@ def test_headers_feedparser_would_act_on_go_to_feedparser(headers: dict[str, str
     assert assert_same(body) and not assert_same(body, headers=headers)
 
 
+# Where expat (feedparser) and libxml2 (lxml) might disagree about the XML itself.
+XML_CORNERS = {
+    "an undeclared prefix": rss("<item><title>a</title></item>").replace(
+        b"<item>", b'<item xmlns:dc="">'
+    ),
+    "xml 1.1 with C1 and C0 references": (
+        '<?xml version="1.1" encoding="utf-8"?><rss version="2.0"><channel><title>T\u0085'
+        "</title><item><title>a&#x1;</title></item></channel></rss>"
+    ).encode(),
+    "a reference to U+FFFE": rss("<item><title>a&#xFFFE;</title></item>"),
+    "one attribute twice through two prefixes": rss("<item><title>a</title></item>").replace(
+        b"<item>", b'<item xmlns:a="urn:x" xmlns:b="urn:x" a:x="1" b:x="2">'
+    ),
+    "line ends and tabs in texts and attributes": rss(
+        "<item><title>T\r\nx\ry &#13;</title><link> http://x/a\tb </link>"
+        '<enclosure url=" /a\nb\tc &#10; " type="x"/></item>'
+    ),
+    "a byte order mark": b"\xef\xbb\xbf" + rss("<item><title>a</title></item>"),
+    "standalone": rss("<item><title>a</title></item>").replace(
+        b'encoding="utf-8"?>', b'encoding="utf-8" standalone="yes"?>'
+    ),
+    "the xml prefix declared": rss("<item><title>a</title></item>").replace(
+        b"<rss ", b'<rss xmlns:xml="http://www.w3.org/XML/1998/namespace" '
+    ),
+}
+
+
+@pytest.mark.parametrize("body", XML_CORNERS.values(), ids=XML_CORNERS.keys())
+def test_xml_corners_read_the_same(body: bytes) -> None:
+    assert_same(body)
+
+
 # --- hostile bodies ---------------------------------------------------------------------------
 
 
