@@ -57,8 +57,12 @@ _VERSION_NAMESPACES = frozenset({_RSS1, "http://my.netscape.com/rdf/simple/0.9/"
 _SCOPE_ATTRIBUTES = frozenset({"xml:base", "xml:lang"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Atom text constructs we read; feedparser maps the short names to these types.
-_TEXT_TYPES = {"text": "text/plain", "html": "text/html", "text/plain": "text/plain"}
-_TEXT_TYPES["text/html"] = "text/html"
+_TEXT_TYPES = {
+    "text": "text/plain",
+    "html": "text/html",
+    "text/plain": "text/plain",
+    "text/html": "text/html",
+}
 _MAX_DEPTH = 8  # a channel's iTunes categories nest; nothing else we read goes below 4
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
@@ -93,7 +97,7 @@ def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
     `headers` are the lower-cased response headers exactly as feedparser would get them
     (with the Content-Type the caller settled on).
     """
-    if "content-language" in headers or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if "content-language" in headers:
         return None
     result: dict[str, Any] = {"bozo": False}
     try:
@@ -101,6 +105,10 @@ def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
     except Exception:  # feedparser's own decoding tripped: let the full path report it
         return None
     if result.get("bozo") or not result.get("encoding"):
+        return None
+    # feedparser cuts DOCTYPEs out and expands their entities its own way (in UTF-8, so
+    # looked for after decoding: a UTF-16 body's bytes would not show them)
+    if b"<!DOCTYPE" in converted or b"<!ENTITY" in converted:
         return None
     try:
         root = etree.fromstring(converted, _PARSER)
