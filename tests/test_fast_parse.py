@@ -382,6 +382,10 @@ def _laughs() -> bytes:
 
 HOSTILE = {
     "billion laughs": _laughs(),
+    "billion laughs in UTF-16": _laughs()
+    .replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="utf-16"?>')
+    .decode()
+    .encode("utf-16"),
     "external entity": (
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
         b'<rss version="2.0"><channel><title>&x;</title><item><title>&x;</title></item>'
@@ -426,7 +430,14 @@ def test_hostile_bodies_decline_or_read_the_same(body: bytes) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["billion laughs", "external entity", "parameter entity", "deep nesting"]
+    "name",
+    [
+        "billion laughs",
+        "billion laughs in UTF-16",
+        "external entity",
+        "parameter entity",
+        "deep nesting",
+    ],
 )
 def test_entities_and_deep_trees_are_never_read_fast(name: str) -> None:
     assert not readings(HOSTILE[name])[2]
