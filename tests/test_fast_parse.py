@@ -148,7 +148,8 @@ RSS_NS = (
     ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
     ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
     ' xmlns:atom="http://www.w3.org/2005/Atom"'
-    ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+    ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+    ' xmlns:media="http://search.yahoo.com/mrss/">'
 )
 ATOM_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"'
 
@@ -296,6 +297,15 @@ EDGE_CASES = {
         "<itunes:image url='/u.png'/></item>",
         "<title>P</title><managingEditor>ed@x.example (Ed)</managingEditor>",
     ),
+    "media files": rss(
+        '<item><title>a</title><media:content url="/v.mp4" type="video/mp4" medium="video"/>'
+        '<media:thumbnail url="/t.jpg" width="1"/><media:group><media:content url="/a.mp3"/>'
+        "<media:thumbnail>/u.png</media:thumbnail></media:group></item>"
+    ),
+    "media titles and descriptions": rss(
+        "<item><title>a</title><media:content url='/v.mp4'><media:title>m</media:title>"
+        "<media:description>d</media:description></media:content></item>"
+    ),
     "upper-case element names": rss("<item><Title>a</Title></item>"),
     "unprefixed base attribute": rss('<item base="https://b/"><link>x</link></item>'),
 }
@@ -308,6 +318,7 @@ def test_edge_cases_read_the_same(body: bytes) -> None:
 
 
 NOT_MODELLED = {
+    "media titles and descriptions",
     "an author in mojibake",
     "atom xhtml content",
     "rss in a foreign namespace",

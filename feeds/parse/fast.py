@@ -12,11 +12,11 @@ It reads only what it models and answers None on any doubt; the caller then runs
 feedparser as before. It declines a body feedparser would flag (bozo: a charset that does
 not fit, a media type that is not XML), any DOCTYPE or entity declaration, an XML error,
 a Content-Language header, a root it does not know, an element or attribute it does not
-know (matched by namespace URI and exact name: Media RSS, an item's source, upper-case
-names and foreign namespaces all decline), text with markup or comments inside it, xhtml,
-base64 or out-of-line Atom content, and an author text that feedparser's repairs would
-change. A test (tests/test_fast_parse.py) checks that whatever it accepts maps to the
-same `RawFeed` as feedparser's reading.
+know (matched by namespace URI and exact name: Media RSS beyond media:content and
+media:thumbnail, an item's source, upper-case names and foreign namespaces all decline),
+text with markup or comments inside it, xhtml, base64 or out-of-line Atom content, and an
+author text that feedparser's repairs would change. A test (tests/test_fast_parse.py)
+checks that whatever it accepts maps to the same `RawFeed` as feedparser's reading.
 
 lxml runs without entity resolution, network, DTD loading or huge-tree mode: it stops at
 libxml2's default limits (text nodes of 10 MB, nesting of 256), and the walk itself
@@ -49,6 +49,7 @@ _DC = "http://purl.org/dc/elements/1.1/"
 _SY = "http://purl.org/rss/1.0/modules/syndication/"
 _ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _ITUNES_AS_NAMED = "http://www.itunes.com/DTDs/PodCast-1.0.dtd"  # feedparser's spelling
+_MEDIA = ("http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss")
 _SLASH = "http://purl.org/rss/1.0/modules/slash/"
 _WFW = "http://wellformedweb.org/CommentAPI/"
 # Namespaces whose declaration on the root sets feedparser's version, lower-cased as it
@@ -659,6 +660,14 @@ _ITUNES_CATEGORY: dict[tuple[str, str], _Handler] = {}
 for _namespace in (_ITUNES, _ITUNES_AS_NAMED):
     _ITUNES_CATEGORY[(_namespace, "category")] = _itunes_category
     _RSS_ITEM.update({(_namespace, name): handler for name, handler in _ITUNES_ITEM.items()})
+# Media RSS: only the media files themselves, which feedparser keeps under keys we do not
+# map; media:title, media:description and media:category (its titles, summaries and tags)
+# and anything inside a media:content decline.
+_MEDIA_FILES: dict[tuple[str, str], _Handler] = {
+    (namespace, name): _ignore for namespace in _MEDIA for name in ("content", "thumbnail")
+}
+_RSS_ITEM.update(_MEDIA_FILES)
+_RSS_ITEM.update({(namespace, "group"): _container(_MEDIA_FILES) for namespace in _MEDIA})
 _IMAGE: dict[tuple[str, str], _Handler] = {
     ("", name): _ignore for name in ("url", "link", "width", "height", "description")
 }
