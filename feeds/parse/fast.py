@@ -119,6 +119,8 @@ def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
         return _Reader(str(result["encoding"])).read(root)
     except _DeclineError:
         return None
+    except Exception:  # a case this reader gets wrong is a doubt too: feedparser decides
+        return None
 
 
 _Handler = Callable[["_Reader", Any, dict[str, str]], None]

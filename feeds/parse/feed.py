@@ -1,5 +1,7 @@
 """Feed bodies to `RawFeed`: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through feedparser, JSON Feed
-through `feeds.parse.jsonfeed`.
+through `feeds.parse.jsonfeed`. Plain RSS 2.0, RSS 1.0 and Atom 1.0 are first offered to
+`feeds.parse.fast`, which reads them on lxml as feedparser would (or declines); both
+readings go through the same mapping here.
 
 `parse_feed` is a pure function of its arguments (no I/O, no global state changed), so it can
 run in worker processes; it raises nothing but `ParseError`, whatever the bytes.
