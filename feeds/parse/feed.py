@@ -438,10 +438,17 @@ def _trusted_content_type(data: bytes, content_type: str) -> str:
     default they never checked (Latin-1, ASCII): a BOM always, and beside such a default an
     XML declaration naming another encoding, or a body that is valid non-ASCII UTF-8, are
     believed over the header. A specific charset in the header still wins.
+
+    ``text/xml`` without a charset (nginx's default for ``.xml``) is US-ASCII under RFC 3023,
+    so feedparser flags every non-ASCII body served so; RFC 7303, which replaced it, reads
+    the document's own declaration as for ``application/xml``, and so do we.
     """
     media, _, params = content_type.partition(";")
     charset = _CHARSET.search(params)
     if charset is None:
+        kind = media.strip().lower()
+        if kind == "text/xml" or (kind.startswith("text/") and kind.endswith("+xml")):
+            return "application/xml"
         return content_type
     label = charset.group(1).strip("\"' ").lower()
     if data.startswith(_BOMS):
