@@ -14,6 +14,7 @@ from test_store import article
 
 from feeds.model import FetchState
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, UpsertResult
+from feeds.store.schema import source_state
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 T = TypeVar("T")
@@ -220,3 +221,92 @@ def test_retired_entries_stay_retired_when_written_with_new_sources(store: Artic
     )
     assert [(r.new, r.unchanged) if r else None for r in results] == [(1, 0), (0, 3), (1, 0)]
     assert sorted(a.entry_id for a in store.recent_articles(None, 10)) == ["n1", "n2", "o2"]
+
+
+def stored_rows(store: ArticleStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the write path stores, in a fixed order (category links without their
+    arrival numbers, which a group numbers across its sources)."""
+    queries = {
+        "articles": "select * from articles order by id",
+        "links": "select category_slug, article_id, category, published_utc"
+        " from article_categories order by category_slug, article_id",
+        # which backend holds a lease is PostgreSQL's own
+        "states": "select "
+        + ", ".join(c.name for c in source_state.c if c.name != "lease_backend")
+        + " from source_state order by source",
+        "pending": "select category_slug from pending_publish order by category_slug",
+    }
+    with store.engine.connect() as conn:
+        return {
+            name: [tuple(row) for row in conn.exec_driver_sql(sql)] for name, sql in queries.items()
+        }
+
+
+def test_a_group_stores_the_same_rows_as_its_writes_one_by_one(
+    store: ArticleStore, tmp_path: Any
+) -> None:
+    alone = ArticleStore.open(f"sqlite:///{tmp_path / 'alone.db'}")
+    names = ["new", "known", "leased", "stale"]
+    kept = article("k1", source="known", category="Alt")
+    first = [
+        SourceWrite("known", NOW, [kept, article("k2", source="known")], FetchState("known")),
+        SourceWrite("leased", NOW, [article("l1", source="leased")], FetchState("leased")),
+    ]
+    later = NOW + timedelta(minutes=1)
+
+    def second(leases: dict[str, Any]) -> list[SourceWrite]:
+        return [
+            SourceWrite("new", later, [article(f"n{n}", source="new") for n in range(3)]),
+            # k1 unchanged, k2 changed (its category too), k3 new
+            SourceWrite(
+                "known",
+                later,
+                [
+                    kept,
+                    replace(article("k2", source="known", category="Neu"), title="Changed"),
+                    article("k3", source="known"),
+                ],
+                FetchState("known", etag='"2"'),
+            ),
+            SourceWrite(
+                "leased",
+                later,
+                [article("l1", source="leased"), article("l2", source="leased")],
+                FetchState("leased", etag='"l"'),
+                leases["leased"],
+            ),
+            SourceWrite(
+                "stale",
+                later,
+                [article("s1", source="stale")],
+                FetchState("stale"),
+                leases["stale"],
+            ),
+            SourceWrite("state-only", state=FetchState("state-only", etag='"s"')),
+        ]
+
+    try:
+        results = []
+        for target, grouped in ((store, True), (alone, False)):
+            target.ensure_states(names)
+            target.write(first)
+            until = NOW + timedelta(minutes=5)
+            leases = {lease.source: lease for lease in target.claim(names, "w1", NOW, until)}
+            late = until + timedelta(minutes=1)
+            target.claim(["stale"], "w2", late, late + timedelta(minutes=5))  # lost
+            writes = second(leases)
+            if grouped:
+                results.append(target.write(writes))
+            else:
+                results.append([target.write([w])[0] for w in writes])
+        assert results[0] == results[1]
+        assert [(r.new, r.updated, r.unchanged) if r else None for r in results[0]] == [
+            (3, 0, 0),
+            (1, 1, 1),
+            (1, 0, 1),
+            None,
+            (0, 0, 0),
+        ]
+        assert stored_rows(store) == stored_rows(alone)
+    finally:
+        alone.close()

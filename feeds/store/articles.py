@@ -90,9 +90,12 @@ _SAVE_AND_RELEASE = _RELEASED.values(
     lease_backend=None,
     **{name: bindparam(f"b_{name}") for name in _STATE_COLUMNS},
 )
-# A source's stored entries among some entry ids (run for every source with articles).
-_KNOWN = select(articles.c.entry_id, articles.c.content_hash, articles.c.expired).where(
-    articles.c.source == bindparam("b_source"),
+# The stored entries of some sources among some entry ids: one lookup for a group's sources
+# (two lists, not pairs: SQLite searches the unique index for each of both, not for pairs).
+_KNOWN = select(
+    articles.c.source, articles.c.entry_id, articles.c.content_hash, articles.c.expired
+).where(
+    articles.c.source.in_(bindparam("b_sources", expanding=True)),
     articles.c.entry_id.in_(bindparam("b_ids", expanding=True)),
 )
 # Which of some sources have any stored article, and which any tombstone: a source with
@@ -124,6 +127,9 @@ class _Group:
 
     arrivals: list[_Arrival] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)  # rows to save, in one go
+    rows: list[dict[str, Any]] = field(default_factory=list)  # articles to upsert, in one go
+    # Content hash of each stored entry by (source, entry id); None for retired ones.
+    known: dict[tuple[str, str], str | None] = field(default_factory=dict)
     stored: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
     slugs: dict[str, str] = field(default_factory=dict)  # name -> slug
@@ -324,27 +330,37 @@ class ArticleStore:
 
         Each result is None when that write's lease no longer held: it wrote nothing.
         """
-        # Leased writes of a state alone (a 304, a failure) go in one statement: a warm
-        # run is thousands of them.
-        states_only = {
+        seen: set[str] = set()
+        for at, write in enumerate(writes):
+            if write.source in seen:
+                # A source twice: its second write must see its first, which the batched
+                # statements below would not show it; write up to the repeat, then the rest.
+                return [*self.write(writes[:at]), *self.write(writes[at:])]
+            seen.add(write.source)
+        # Every leased write's state is saved (and its lease released) in one statement,
+        # articles or not: a warm run is thousands of them; a stale lease writes nothing.
+        saves = {
             w.source: (w.state, w.lease)
             for w in writes
-            if not w.articles and w.state is not None and w.lease is not None
+            if w.state is not None and w.lease is not None
         }
         group = _Group()
         with self.engine.begin() as conn:
-            stale = self._save_and_release(conn, list(states_only.values()))
-            with_articles = sorted({w.source for w in writes if w.articles})
-            for chunk in _chunks(with_articles):
+            stale = self._save_and_release(conn, list(saves.values()))
+            live = [w for w in writes if w.articles and w.source not in stale]
+            for chunk in _chunks(sorted(w.source for w in live)):
                 params = {"b_sources": list(chunk)}
                 group.stored.update(conn.execute(_WITH_ARTICLES, params).scalars())
                 group.retired.update(conn.execute(_WITH_TOMBSTONES, params).scalars())
+            self._load_known(conn, [w for w in live if w.source in group.stored], group)
             results = [
                 (None if write.source in stale else UpsertResult())
-                if write.source in states_only
-                else self._write_back(conn, write, group)
+                if write.source in saves and (write.source in stale or not write.articles)
+                else self._write_back(conn, write, group, state_saved=write.source in saves)
                 for write in writes
             ]
+            if group.rows:
+                self._upsert_articles(conn, group.rows)
             if group.states:
                 conn.execute(self._statement(conn, "upsert_state"), group.states)
             # Rows every worker shares (category counters, publish marks) are touched last
@@ -382,10 +398,12 @@ class ArticleStore:
         return {lease.source for _, lease in saves if fences.get(lease.source) != lease.fence}
 
     def _write_back(
-        self, conn: Connection, write: SourceWrite, group: _Group
+        self, conn: Connection, write: SourceWrite, group: _Group, *, state_saved: bool
     ) -> UpsertResult | None:
+        """One write of a group; `state_saved`: its state was saved and its lease released
+        with the group's (`_save_and_release`)."""
         state, lease = write.state, write.lease
-        if lease is not None and not self._release(conn, lease):
+        if lease is not None and not state_saved and not self._release(conn, lease):
             return None
         batch = write.articles
         hashes = {a.entry_id: a.content_hash for a in batch}
@@ -402,9 +420,8 @@ class ArticleStore:
         slugs = set(slug_of.values())
         if new or changed:
             assert write.now is not None  # checked when the write was made
-            slugs |= self._write(conn, new, changed, hashes, write.now, group.arrivals, slug_of)
-            group.stored.add(write.source)
-        if state is not None:
+            slugs |= self._write(conn, new, changed, hashes, write.now, group, slug_of)
+        if state is not None and not state_saved:
             group.states.append(_state_row(state))
         return UpsertResult(
             new=len(new),
@@ -430,16 +447,27 @@ class ArticleStore:
             slug_of.update(found)
         return slug_of
 
+    def _load_known(self, conn: Connection, writes: Sequence[SourceWrite], group: _Group) -> None:
+        """Look up which entries of `writes` are stored, for all of them at once."""
+        keys = [(w.source, a.entry_id) for w in writes for a in w.articles]
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            params = {
+                "b_sources": sorted({source for source, _ in chunk}),
+                "b_ids": sorted({entry_id for _, entry_id in chunk}),
+            }
+            for source, entry_id, content_hash, expired in conn.execute(_KNOWN, params):
+                group.known[(source, entry_id)] = None if expired else content_hash
+
     def _known_hashes(
         self, conn: Connection, source: str, entry_ids: Sequence[str], group: _Group
     ) -> dict[str, str | None]:
         """Content hash of each stored entry; None for retired ones, which stay retired."""
         known: dict[str, str | None] = {}
         if source in group.stored:
-            for chunk in _chunks(entry_ids):
-                rows = conn.execute(_KNOWN, {"b_source": source, "b_ids": list(chunk)})
-                for entry_id, content_hash, expired in rows:
-                    known[entry_id] = None if expired else content_hash
+            for entry_id in entry_ids:
+                if (source, entry_id) in group.known:
+                    known[entry_id] = group.known[(source, entry_id)]
         if source in group.retired:
             unknown = [entry_id for entry_id in entry_ids if entry_id not in known]
             known.update(dict.fromkeys(retired_among(conn, source, unknown)))
@@ -452,17 +480,16 @@ class ArticleStore:
         changed: Sequence[Article],
         hashes: dict[str, str],
         now: datetime,
-        arrivals: list[_Arrival],
+        group: _Group,
         slug_of: dict[str, str],
     ) -> set[str]:
-        """Write the articles and update their category links; new links are added to
-        `arrivals`, to be numbered and written by `_link_arrivals`. Returns the
-        categories the articles left."""
+        """Add the articles to the group's rows and update their category links; new
+        links are added to the group's arrivals, to be numbered and written by
+        `_link_arrivals`. Returns the categories the articles left."""
         batch = [*new, *changed]
         stamps = {a.id: utc_text(a.published) for a in batch}  # each formatted once
         seen = utc_text(now)
-        rows = [_article_row(a, hashes[a.entry_id], stamps[a.id], seen) for a in batch]
-        conn.execute(self._statement(conn, "upsert_article"), rows)
+        group.rows.extend(_article_row(a, hashes[a.entry_id], stamps[a.id], seen) for a in batch)
         wanted = {(slug_of[name], a.id): (name, a) for a in batch for name in a.categories}
         existing: set[tuple[str, str]] = set()
         for chunk in _chunks([a.id for a in changed]):
@@ -488,7 +515,7 @@ class ArticleStore:
                     .where(link)
                     .values(category=name, published_utc=stamps[article_id])
                 )
-        arrivals.extend(
+        group.arrivals.extend(
             _Arrival(slug, article_id, *wanted[(slug, article_id)], stamps[article_id])
             for slug, article_id in wanted
             if (slug, article_id) not in existing
@@ -530,6 +557,22 @@ class ArticleStore:
                 after = conn.execute(_TAKE_NUMBERS, params).scalar_one()
             first[slug] = int(after) - count
         return first
+
+    def _upsert_articles(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert article rows in one executemany, in the driver's own parameter form: the
+        statement's text is compiled once per dialect, and SQLAlchemy's processing of each
+        row's parameters (which cost about as much as SQLite's insert) is left out. Every
+        column is plain text, integer or boolean, which both drivers take as they are."""
+        key = f"upsert_article:{conn.dialect.name}"
+        if key not in self._statements:
+            statement = self._statement(conn, "upsert_article")
+            self._statements[key] = statement.compile(
+                dialect=conn.dialect, column_keys=list(rows[0])
+            )
+        compiled = self._statements[key]
+        order = compiled.positiontup
+        params = [tuple(row[k] for k in order) for row in rows] if order else list(rows)
+        conn.exec_driver_sql(compiled.string, params)
 
     def _statement(self, conn: Connection, name: str) -> Any:
         """Upserts built once: SQLAlchemy's compiled cache then serves every later call."""
