@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from corpus import CATEGORIES, Corpus
 from measure import GRACE_SECONDS, Measurement, become_subreaper, run_measured
@@ -146,9 +147,10 @@ def count_articles(db: Path) -> tuple[int, int]:
     return int(live) + int(retired), int(retired)
 
 
-def last_json(stdout: str) -> dict[str, object]:
+def last_json(stdout: str) -> dict[str, Any]:
+    """The counts a client script printed as its last line."""
     lines = stdout.strip().splitlines()
-    counts: dict[str, object] = json.loads(lines[-1]) if lines else {}
+    counts: dict[str, Any] = json.loads(lines[-1]) if lines else {}
     return counts
 
 
@@ -205,9 +207,9 @@ class Floor(Peer):
             got == (expect.ok200, expect.ok304, expect.entries, []),
             f"{self.name} {expect.phase}: parsed {c['feeds']} feeds ({c['entries']} entries, "
             f"{c['bozo']} bozo), {c['not_modified']} not modified, {len(c['errors'])} errors "
-            f"(expected {expect.ok200}, {expect.entries}, {expect.ok304}, 0)",  # type: ignore[arg-type]
+            f"(expected {expect.ok200}, {expect.entries}, {expect.ok304}, 0)",
         )
-        for error in c["errors"][:3]:  # type: ignore[index]
+        for error in c["errors"][:3]:
             report.notes.append(f"{self.name} {expect.phase}: {error}")
 
 
@@ -229,9 +231,9 @@ class Reader(Peer):
         report.check(
             (c["new"], c["stored"], c["errors"]) == (expect.new, expect.stored, []),
             f"{self.name} {expect.phase}: {c['new']} new entries, {c['stored']} stored, "
-            f"{len(c['errors'])} errors (expected {expect.new}, {expect.stored}, 0)",  # type: ignore[arg-type]
+            f"{len(c['errors'])} errors (expected {expect.new}, {expect.stored}, 0)",
         )
-        for error in c["errors"][:3]:  # type: ignore[index]
+        for error in c["errors"][:3]:
             report.notes.append(f"{self.name} {expect.phase}: {error}")
 
 
@@ -429,7 +431,7 @@ class Bench:
     def peak(self, peer: str) -> float:
         """Median over the rounds of the largest peak tree RSS of the round's phases."""
         rounds = zip(*(self.runs[(peer, p)] for p in PHASES), strict=True)
-        return statistics.median(max(m.peak_rss for m in ms) for ms in rounds)
+        return float(statistics.median(max(m.peak_rss for m in ms) for ms in rounds))
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -451,8 +453,12 @@ def print_rows(rows: list[tuple[str, ...]]) -> None:
 
 
 def print_tables(bench: Bench, peers: list[Peer]) -> None:
-    rows = [("client", "cold s", "warm (all 304) s", "10% changed s", "peak RSS MB (tree)")]
-    cpu = [("client", "cold CPU s", "warm CPU s", "10% changed CPU s", "cold MB/s", "warm feeds/s")]
+    rows: list[tuple[str, ...]] = [
+        ("client", "cold s", "warm (all 304) s", "10% changed s", "peak RSS MB (tree)")
+    ]
+    cpu: list[tuple[str, ...]] = [
+        ("client", "cold CPU s", "warm CPU s", "10% changed CPU s", "cold MB/s", "warm feeds/s")
+    ]
     n = bench.corpus.count
     for peer in peers:
         walls = [bench.wall(peer.name, p) for p in PHASES]
