@@ -685,28 +685,30 @@ def bench(args: argparse.Namespace, workdir: Path) -> int:
             f"server: {version_line([NGINX, '-v'])} on 127.0.0.1-{HOSTS}:{server.port}; "
             f"concurrency {args.concurrency}, per host {PER_HOST} (feeds and the floors); "
             f"{len(b.plan)} feeds change, {sum(b.plan.values())} new entries; repeat "
-            f"{args.repeat}; {version_line([NEWSBOAT, '--version'])}; reader {READER_VERSION} "
-            f"({python})\n",
+            f"{args.repeat}; {version_line([NEWSBOAT, '--version'])}"
+            + (f"; reader {READER_VERSION} ({python})" if python else "")
+            + "\n",
             flush=True,
         )
-        if args.pg:
-            daemons = worker_phases(b)
-            if args.workers_only:
-                return 0
-        peers = [PEER_CLASSES[name](b) for name in args.peers]
-        for number in range(args.repeat):
+        daemons = worker_phases(b) if args.pg else []
+        ran = [] if args.workers_only else args.peers
+        peers = [PEER_CLASSES[name](b) for name in ran]
+        for number in range(args.repeat if peers else 0):
             print(f"round {number + 1} of {args.repeat}:")
             for peer in peers:
                 b.round(peer)
-        print()
-        print_tables(b, peers)
-        if args.pg:
+        if peers:
+            print()
+            print_tables(b, peers)
+        if daemons:
             print("\n`feeds run` daemons until every source is fetched once (cold):")
             for label, result in daemons:
                 print(f"  {label}: {result.wall:.2f}s wall, {result.cpu:.2f}s CPU, "
                       f"{result.peak_rss / 2**20:.0f} MB")  # fmt: skip
-        print(f"\ngoals (issue 17), feeds at {git_head()} with its working tree:")
-        for ok, text in goals(b, set(args.peers)):
+        checked = goals(b, set(ran))
+        if checked:
+            print(f"\ngoals (issue 17), feeds at {git_head()} with its working tree:")
+        for ok, text in checked:
             print(f"  {'n/a ' if ok is None else 'PASS' if ok else 'FAIL'}  {text}")
         print("correctness:")
         for ok, text in b.report.checks:
