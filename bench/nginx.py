@@ -98,13 +98,14 @@ class Nginx:
             for sock in sockets:
                 sock.close()
             self._write_conf(root, hosts, port)
-            self.proc = subprocess.Popen(
-                [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=(prefix / "stderr.log").open("ab"),
-                preexec_fn=_die_with_parent,  # before threads start: safe to fork here
-            )
+            with (prefix / "stderr.log").open("ab") as stderr:  # the child keeps its copy
+                self.proc = subprocess.Popen(
+                    [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", "stderr"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    preexec_fn=_die_with_parent,  # before threads start: safe to fork here
+                )
             if self._ready(port, hosts):
                 self.port = port
                 return
