@@ -496,11 +496,17 @@ def goals(bench: Bench, ran: set[str]) -> list[tuple[bool | None, str]]:
             out.append((None, f"{text}: {peer} not run"))
             return
         value = w("feeds", phase) / w(peer, phase)
+        pairs = zip(bench.runs[("feeds", phase)], bench.runs[(peer, phase)], strict=True)
+        rounds = [ours.wall / theirs.wall for ours, theirs in pairs]
         out.append(
             (
                 value < bound if strict else value <= bound,
                 f"{text}: feeds {w('feeds', phase):.2f}s / {peer} {w(peer, phase):.2f}s = "
-                f"{value:.3f}",
+                f"{value:.3f}"
+                + (
+                    f" (round by round: {', '.join(f'{r:.2f}' for r in rounds)})"
+                    * (len(rounds) > 1)
+                ),
             )
         )
 
