@@ -28,8 +28,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from nginx import bind_sockets
 from run import clean_env, fresh_schema, git_head, toml_str
-from server import bind_sockets
 from workers import stop
 
 HOSTS = 50

@@ -3,7 +3,7 @@
     .venv/bin/python bench/warm.py [--feeds 2000] [--repeat 5] [--tree DIR ...]
 
 Each `--tree` (default: this checkout) gets its own store and config over one corpus and
-one server (bench/run.py's), one cold update to fill the store, then `--repeat` warm runs;
+one nginx (bench/nginx.py), one cold update to fill the store, then `--repeat` warm runs;
 the trees' warm runs are interleaved (the order alternating each round), so a before/after
 pair shares the machine's noise. A tree runs as `python -m feeds` with PYTHONPATH=DIR and
 this venv's Python. Prints the median wall and CPU (process tree) per tree and the ratios to
@@ -20,7 +20,8 @@ from pathlib import Path
 
 from corpus import Corpus
 from measure import Measurement, become_subreaper, run_measured
-from run import HERE, HOSTS, ServerProcess, clean_env, delta, git_head, write_config
+from nginx import Nginx
+from run import HERE, HOSTS, clean_env, git_head, write_config
 
 SUMMARY = "{n} source(s) updated: {new} new, 0 changed, 0 failed"
 
@@ -52,19 +53,19 @@ def main() -> int:
         work = Path(folder)
         corpus.write_all(work / "feeds")
         (work / "cwd").mkdir()
-        server = ServerProcess(work / "feeds", work / "server.log", 3600, 10_000_000)
+        server = Nginx(work, work / "nginx", HOSTS)
         try:
             configs = {}
             for number, tree in enumerate(trees):
                 (work / str(number)).mkdir()
-                configs[tree], _ = write_config(work / str(number), corpus, server.port, 32)
+                configs[tree] = write_config(work / str(number), corpus, server.port, 32)
                 run_tree(tree, configs[tree], work / "cwd")  # cold: fills the store
             runs: dict[Path, list[Measurement]] = {tree: [] for tree in trees}
             for round_ in range(args.repeat):
                 for tree in trees if round_ % 2 == 0 else trees[::-1]:
-                    before = server.stats()
+                    server.counts()
                     result = run_tree(tree, configs[tree], work / "cwd")
-                    served = delta(server.stats(), before)
+                    served = server.counts()
                     expected = SUMMARY.format(n=args.feeds, new=0)
                     if expected not in result.stdout or served.get("304") != args.feeds:
                         print(f"{tree}: not all 304: {served} {result.stdout[-300:]}")
