@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from feeds.model import Article, Author, Category, Origin, SourceKind
 from feeds.publish.dedupe import deduplicate
-from feeds.publish.layout import OutputLayout
+from feeds.publish.fragments import Fragments
+from feeds.publish.layout import ARCHIVE_FOLDER, OutputLayout
 from feeds.slugs import slug_of
 
 # An empty feed still needs an `updated`; a fixed one keeps its bytes stable across runs.
@@ -29,6 +30,8 @@ class Site:
     # changes no slug handed out before it.
     category_slugs: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     origins: Mapping[str, Origin] = field(default_factory=dict)  # by source name
+    # Entries rendered by earlier publishes, reused where nothing they depend on changed.
+    fragments: Fragments = field(default_factory=Fragments, compare=False, repr=False)
 
     def ttl(self, slug: str) -> timedelta:
         """How often the category is republished at most: readers need not poll faster."""
@@ -126,6 +129,24 @@ class FeedDocument:
 
     def url(self, kind: str) -> str:
         return self.layout.feed_url(self.category.slug, kind)
+
+    def file_name(self, kind: str) -> str:
+        """The document's file in `kind`, relative to the output folder: what its
+        fragments are kept under (an archive page has one format)."""
+        if self.archive.page is not None:
+            return f"{self.category.slug}/{ARCHIVE_FOLDER}/{self.archive.page}.xml"
+        return self.layout.feed_file(self.category.slug, kind)
+
+    def entry_fragments(
+        self,
+        kind: str,
+        context: Callable[[Article], object],
+        render: Callable[[Sequence[Article]], list[bytes]],
+    ) -> list[bytes]:
+        """Each article's entry in this document in `kind`: kept where it and its
+        `context` are as when it was rendered, else made by `render` (see
+        `feeds.publish.fragments`)."""
+        return self.site.fragments.entries(self.file_name(kind), self.articles, context, render)
 
     @property
     def description(self) -> str:
