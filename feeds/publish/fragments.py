@@ -46,6 +46,9 @@ class Fragments:
         self._save = save
         self._new: list[NewFragment] = []
         self._held = 0
+        # repr() of dataclasses is slow and an article is in several documents: each
+        # object's digest is taken once per publish (the object is held, so its id stays).
+        self._digests: dict[int, tuple[object, str]] = {}
 
     def entries(
         self,
@@ -58,7 +61,7 @@ class Fragments:
         article and its `context`) matches, the others made by `render` in one call (which
         returns one fragment per article given, in order)."""
         known = self._load(document) if self._load is not None else {}
-        digests = [_digest(document, article, context(article)) for article in articles]
+        digests = [self._digest(document, article, context(article)) for article in articles]
         found: list[bytes | None] = []
         for article, digest in zip(articles, digests, strict=True):
             kept = known.get(article.id)
@@ -72,6 +75,21 @@ class Fragments:
                 found[i] = body
                 self._keep((document, articles[i].id, digests[i], body))
         return [body for body in found if body is not None]
+
+    def _digest(self, document: str, article: Article, context: object) -> str:
+        """A digest of the renderers, the document, the article and its `context` (a tuple
+        of values whose repr says all that the entry's bytes depend on)."""
+        parts = [_renderers(), document, self._of(article)]
+        parts.extend(self._of(value) for value in _flat(context))
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _of(self, value: object) -> str:
+        known = self._digests.get(id(value))
+        if known is None or known[0] is not value:
+            text = repr(value).encode("utf-8", "surrogatepass")
+            known = (value, hashlib.sha256(text).hexdigest())
+            self._digests[id(value)] = known
+        return known[1]
 
     def _keep(self, fragment: NewFragment) -> None:
         if self._save is None or len(fragment[3]) > FRAGMENT_LIMIT:
@@ -102,9 +120,8 @@ def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes,
     return head, [document[bounds[i] : bounds[i + 1]] for i in range(len(starts))]
 
 
-def _digest(document: str, article: Article, context: object) -> str:
-    shape = (_renderers(), document, repr(article), repr(context))
-    return hashlib.sha256(repr(shape).encode("utf-8", "surrogatepass")).hexdigest()
+def _flat(context: object) -> tuple[object, ...]:
+    return context if isinstance(context, tuple) else (context,)
 
 
 @cache

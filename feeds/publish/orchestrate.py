@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,15 @@ from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
+from feeds.publish.fragments import Fragments
 from feeds.slugs import slug_of
 from feeds.sources.remote import make_client
-from feeds.store import ArticleStore, record_publish_problems
+from feeds.store import (
+    ArticleStore,
+    record_publish_problems,
+    save_fragments,
+    stored_fragments,
+)
 from feeds.websub import announce
 
 if TYPE_CHECKING:  # the renderers load only when there is something to publish
@@ -114,7 +121,12 @@ def publish_everything(
     everything = store.recent_articles(None, limit)
     if origins is None:
         origins = source_origins(config.sources, store.fetch_states())
-    site = replace(site_for(config, slugs), origins={o.name: o for o in origins})
+    # Entries rendered by earlier publishes are reused where nothing they depend on changed.
+    engine = store.engine
+    fragments = Fragments(partial(stored_fragments, engine), partial(save_fragments, engine))
+    site = replace(
+        site_for(config, slugs), origins={o.name: o for o in origins}, fragments=fragments
+    )
     loaded = {a.id: a for _, articles in content for a in articles}
     archives = {
         c.slug: _sharing(store.archive(c.slug), loaded)
@@ -133,6 +145,7 @@ def publish_everything(
         archives=archives,
         first_seen=store.first_seen_by_id(ids),
     )
+    fragments.flush()
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
     record_publish_problems(
