@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Engine, select, tuple_
+from sqlalchemy import Connection, Engine, select
 
+from feeds.store.dialect import insert_for
 from feeds.store.schema import articles, entry_fragments
 
 _CHUNK = 400  # rows per statement: within every engine's limit of bound parameters
@@ -24,18 +25,14 @@ def stored_fragments(engine: Engine, document: str) -> dict[str, tuple[str, byte
 
 def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, bytes]]) -> None:
     """Keep new fragments, (document, article id, digest, bytes) each, in place of what those
-    articles had in those documents. A fragment whose article is gone meanwhile (another
-    process retired it) is not kept."""
+    articles had in those documents (an upsert: a one-shot run may publish beside a daemon).
+    A fragment whose article is gone meanwhile (another process retired it) is not kept."""
     latest = {(doc, article): (digest, body) for doc, article, digest, body in fragments}
     keys = list(latest)
     with engine.begin() as conn:
+        insert = insert_for(conn)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
-            conn.execute(
-                entry_fragments.delete().where(
-                    tuple_(entry_fragments.c.document, entry_fragments.c.article_id).in_(chunk)
-                )
-            )
             live = _live(conn, {article for _, article in chunk})
             rows = [
                 {"document": d, "article_id": a, "digest": latest[d, a][0], "body": latest[d, a][1]}
@@ -43,7 +40,14 @@ def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, byte
                 if a in live
             ]
             if rows:
-                conn.execute(entry_fragments.insert(), rows)
+                statement = insert(entry_fragments)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["document", "article_id"],
+                        set_={"digest": statement.excluded.digest, "body": statement.excluded.body},
+                    ),
+                    rows,
+                )
 
 
 def _live(conn: Connection, ids: Iterable[str]) -> set[str]:
