@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from feeds.config import Config, load_config
 from feeds.model import (
@@ -23,12 +23,13 @@ from feeds.model import (
     Podcast,
     article_id,
 )
+from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
 from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
-from feeds.store import ArticleStore
+from feeds.store import ArticleStore, save_fragments
 from feeds.store.schema import SCHEMA_VERSION, entry_fragments
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -219,3 +220,45 @@ def test_an_older_store_gains_the_fragment_table(tmp_path: Path) -> None:
         assert fragment_rows(reopened) == []
     finally:
         reopened.close()
+
+
+def test_a_source_s_health_renders_no_entry_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every run changes sources' last outcome (new, not modified, failed): entries do not
+    show it, so it must not cost a render of every entry of theirs."""
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "out")
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'h.db'}")
+    saved: list[tuple[str, str, str, bytes]] = []
+
+    def spying(engine: Engine, new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.extend(new)
+        save_fragments(engine, new)
+
+    monkeypatch.setattr(orchestrate, "save_fragments", spying)
+    try:
+        store.upsert_articles("a", [article("a", n) for n in range(3)], NOW)
+        for outcome, errors in ((FetchOutcome.NEW, 0), (FetchOutcome.NOT_MODIFIED, 0),
+                                (FetchOutcome.FAILED, 3)):  # fmt: skip
+            store.save_fetch_state(
+                FetchState(
+                    source="a",
+                    last_outcome=outcome,
+                    last_fetch=NOW,
+                    error_count=errors,
+                    last_error="boom" if errors else None,
+                    feed_title="Blog A",
+                )
+            )
+            saved.clear()
+            publish_everything(config, store, clock=lambda: NOW)
+            if outcome is FetchOutcome.NEW:
+                assert len(saved) == 3 * 7  # Atom, RSS, JSON of technik/ and all/, an archive
+            else:
+                assert saved == []
+        store.save_fetch_state(FetchState(source="a", feed_title="Blog of A"))
+        publish_everything(config, store, clock=lambda: NOW)
+        assert len(saved) == 3 * 7  # the title its entries credit changed: all again
+    finally:
+        store.close()

@@ -52,7 +52,7 @@ def render_atom(doc: FeedDocument) -> bytes:
     def context(article: Article) -> object:
         return (
             doc.layout.article_url(article),
-            doc.origin(article),
+            doc.credit(article),
             mixed,
             updated[article.source],
         )

@@ -12,6 +12,8 @@ from feeds.publish.fragments import Fragments
 from feeds.publish.layout import ARCHIVE_FOLDER, OutputLayout
 from feeds.slugs import slug_of
 
+# What an entry shows of a source (see `credited`).
+Credit = tuple[str, str, str, str | None, str | None]
 # An empty feed still needs an `updated`; a fixed one keeps its bytes stable across runs.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -99,6 +101,11 @@ class FeedDocument:
         """The source an article was first seen in, as published."""
         return self._origin(article.source, article.link is None)
 
+    def credit(self, article: Article) -> tuple[Credit, ...]:
+        """What the article's entry says of its sources (`origin`, then `others`): the
+        key of a kept fragment, which a source's health or last outcome must not change."""
+        return tuple(credited(o) for o in (self.origin(article), *self.others(article)))
+
     def others(self, article: Article) -> tuple[Origin, ...]:
         """The other sources that carry the same article (merged into this entry)."""
         return tuple(self._origin(name, False) for name in self.carriers.get(article.id, ()))
@@ -151,6 +158,11 @@ class FeedDocument:
     @property
     def description(self) -> str:
         return f"{self.title} – {self.site_title}"
+
+
+def credited(origin: Origin) -> Credit:
+    """All of a source that its entries show: its name, kind, title and links."""
+    return (origin.name, origin.kind.value, origin.title, origin.site_url, origin.feed_url)
 
 
 def published_authors(article: Article, origin: Origin) -> tuple[Author, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import is_dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -46,8 +47,8 @@ class Fragments:
         self._save = save
         self._new: list[NewFragment] = []
         self._held = 0
-        # repr() of dataclasses is slow and an article is in several documents: each
-        # object's digest is taken once per publish (the object is held, so its id stays).
+        # repr() of a dataclass is slow and an article is in several documents: each
+        # article's digest is taken once per publish (it is held, so its id stays its own).
         self._digests: dict[int, tuple[object, str]] = {}
 
     def entries(
@@ -84,6 +85,8 @@ class Fragments:
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
     def _of(self, value: object) -> str:
+        if not is_dataclass(value):  # plain values: their repr is quick
+            return repr(value)
         known = self._digests.get(id(value))
         if known is None or known[0] is not value:
             text = repr(value).encode("utf-8", "surrogatepass")

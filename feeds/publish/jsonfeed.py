@@ -33,7 +33,7 @@ def render_json_feed(doc: FeedDocument) -> bytes:
     assert head.endswith(EMPTY)
     items = doc.entry_fragments(
         "json",
-        lambda a: (doc.layout.article_url(a), doc.origin(a), doc.others(a)),
+        lambda a: (doc.layout.article_url(a), doc.credit(a)),
         lambda articles: [_fragment(doc, a) for a in articles],
     )
     # What json.dumps writes for the list, an item a line at this depth.

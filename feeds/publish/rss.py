@@ -28,7 +28,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     head, _ = split_entries(_render(doc, (), podcast), ITEM, CLOSING)
 
     def context(article: Article) -> object:
-        return (doc.layout.article_url(article), doc.origin(article), podcast)
+        return (doc.layout.article_url(article), doc.credit(article), podcast)
 
     def render(articles: Sequence[Article]) -> list[bytes]:
         return split_entries(_render(doc, articles, podcast), ITEM, CLOSING)[1]
