@@ -14,13 +14,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from feeds import __version__
 from feeds.config import DEFAULT_INTERVAL, Config
-from feeds.model import Article, Category, Origin, Source
+from feeds.model import Category, Origin, Source
 from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
@@ -35,9 +34,6 @@ from feeds.store import (
     stored_fragments,
 )
 from feeds.websub import announce
-
-if TYPE_CHECKING:  # the renderers load only when there is something to publish
-    from feeds.publish.site import Archive
 
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
 FRONT_STAMP = ".feeds-front"  # in the output folder: the source health the front page shows
@@ -129,7 +125,7 @@ def publish_everything(
     )
     loaded = {a.id: a for _, articles in content for a in articles}
     archives = {
-        c.slug: _sharing(store.archive(c.slug), loaded)
+        c.slug: store.archive(c.slug, loaded)
         for c in ordered
         if site.archive_size and (changed is None or c.slug in changed)
     }
@@ -152,18 +148,6 @@ def publish_everything(
         store.engine, result.problems, scopes, started, everything=changed is None
     )
     return result
-
-
-def _sharing(archive: Archive, loaded: Mapping[str, Article]) -> Archive:
-    """The archive with each article already `loaded` (and equal) taken from there: a
-    category's live articles are mostly its newest too, and holding them twice doubled
-    what a publish holds."""
-    highest, entries = archive
-    return highest, [(seq, _same(a, loaded.get(a.id))) for seq, a in entries]
-
-
-def _same(article: Article, known: Article | None) -> Article:
-    return known if known is not None and known == article else article
 
 
 def cache_seconds(config: Config) -> int:
