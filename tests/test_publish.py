@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import io
 import json
@@ -17,10 +18,10 @@ from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert
 from support.namespaces import ATOM, XML_LANG
 
 from feeds.model import Article, Author, Category, Enclosure, article_id
-from feeds.publish import OutputLayout
+from feeds.publish import OutputLayout, files
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, build_document
-from feeds.publish.files import write_if_changed
+from feeds.publish.files import write_changed, write_if_changed
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_category, publish_site
@@ -209,6 +210,29 @@ def test_disk_full_leaves_the_old_file_and_no_temp(
         write_if_changed(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+
+
+def test_a_batch_is_made_durable_at_once_or_leaves_every_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = {tmp_path / "a" / "atom.xml": b"a" * 2000, tmp_path / "b" / "feed.json": b"b" * 2000}
+    assert write_changed(old) == list(old)
+    synced: list[int] = []
+
+    def failing(fd: int) -> int:  # what syncfs does when writeback failed
+        synced.append(fd)
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(files, "_syncfs", lambda: failing)
+    with pytest.raises(OSError, match="Input/output error"):
+        write_changed({path: b"new " * 1000 for path in old})
+    assert len(synced) == 1  # one flush for the batch (two files and their variants)
+    for path, data in old.items():
+        assert path.read_bytes() == data
+        assert sorted(p.name for p in path.parent.iterdir()) == sorted(
+            [path.name, path.name + ".br", path.name + ".gz"]
+        )  # the old variants, and no temporary file
 
 
 def test_feed_updated_is_never_the_build_time(layout: OutputLayout) -> None:

@@ -199,6 +199,28 @@ def test_a_newer_store_is_refused_clearly(tmp_path: Path) -> None:
         ArticleStore.open(url)
 
 
+def test_archive_takes_the_articles_it_is_given_and_reads_the_rest(
+    store: ArticleStore,
+) -> None:
+    store.upsert_articles(
+        "src", [article(n, published=NOW + timedelta(hours=int(n))) for n in "123"], NOW
+    )
+    newest = store.recent_articles("technik", 2)  # articles 3 and 2
+    stand_in = replace(newest[0], title="as given")  # shows which object was taken
+    highest, entries = store.archive("technik", {stand_in.id: stand_in, newest[1].id: newest[1]})
+    assert highest == 3
+    assert [(seq, a.entry_id) for seq, a in entries] == [(1, "1"), (2, "2"), (3, "3")]
+    assert entries[2][1] is stand_in and entries[1][1] is newest[1]
+    assert entries[0][1] == store.recent_articles("technik", 3)[2]  # read: not given
+    assert store.archive("technik") == (
+        3,
+        [
+            (n, a)
+            for n, a in zip((1, 2, 3), reversed(store.recent_articles("technik", 3)), strict=True)
+        ],
+    )
+
+
 def test_arrival_numbers_are_kept_across_edits_and_never_reused(store: ArticleStore) -> None:
     old = NOW - timedelta(days=3)
     store.upsert_articles("src", [article("a", published=NOW), article("b", published=old)], NOW)
@@ -361,6 +383,7 @@ def test_a_version_4_store_gains_every_column_the_schema_has(tmp_path: Path) -> 
     db = sqlite3.connect(path)
     db.execute("drop table category_slugs")  # new in version 5
     db.execute("drop table publish_problems")  # new in version 7
+    db.execute("drop table entry_fragments")  # new in version 8
     for table, kept in version_4_columns.items():
         for (name,) in db.execute(f"select name from pragma_table_info('{table}')").fetchall():
             if name not in kept:

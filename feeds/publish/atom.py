@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,17 +11,20 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import PROJECT_URL, __version__
-from feeds.model import Author, Origin
+from feeds.model import Article, Author, Origin
 from feeds.publish.document import FeedDocument
+from feeds.publish.fragments import split_entries
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
+ENTRY = b"  <entry"  # how an entry's line starts in the indented document
+CLOSING = b"</feed>\n"  # what follows the last entry
 
 
-def _entry_links(doc: FeedDocument) -> list[list[dict[str, str]]]:
+def _entry_links(doc: FeedDocument, articles: Sequence[Article]) -> list[list[dict[str, str]]]:
     links: list[list[dict[str, str]]] = []
-    for article in doc.articles:
+    for article in articles:
         entry = [{"href": doc.layout.article_url(article), "rel": "alternate", "type": "text/html"}]
         for enclosure in article.enclosures:
             # The type always, as in RSS and JSON Feed: podcast apps pick files by it.
@@ -37,8 +41,32 @@ def _entry_links(doc: FeedDocument) -> list[list[dict[str, str]]]:
 
 
 def render_atom(doc: FeedDocument) -> bytes:
-    """The category as an RFC 4287 document, newest entry first."""
-    links = _entry_links(doc)
+    """The category as an RFC 4287 document, newest entry first.
+
+    Its head is rendered each time; each entry is rendered once for as long as it and what
+    the document says of its source stay the same (`feeds.publish.fragments`)."""
+    head, _ = split_entries(_render(doc, ()), ENTRY, CLOSING)
+    updated = doc.sources_updated()
+    mixed = doc.language is None
+
+    def context(article: Article) -> object:
+        return (
+            doc.layout.article_url(article),
+            doc.credit(article),
+            mixed,
+            updated[article.source],
+        )
+
+    def render(articles: Sequence[Article]) -> list[bytes]:
+        return split_entries(_render(doc, articles), ENTRY, CLOSING)[1]
+
+    return b"".join((head, *doc.entry_fragments("atom", context, render), CLOSING))
+
+
+def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
+    """The document with only `articles` as entries, written as the whole `doc` would
+    write them (its language, its sources' dates)."""
+    links = _entry_links(doc, articles)
     fg = FeedGenerator()
     fg.id(doc.url("atom"))
     fg.title(doc.title)
@@ -59,7 +87,7 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.generator("feeds", version=__version__, uri=PROJECT_URL)
     if doc.language:
         fg.language(doc.language)
-    for article, entry_links in zip(doc.articles, links, strict=True):
+    for article, entry_links in zip(articles, links, strict=True):
         fe = fg.add_entry(order="append")
         fe.id(article.id)
         fe.title(article.title)
@@ -73,7 +101,7 @@ def render_atom(doc: FeedDocument) -> bytes:
         fe.content(article.content, type="html")
         for name in (*article.categories, *article.tags):
             fe.category(term=name)
-    return _repair(fg.atom_str(pretty=True), doc, links)
+    return _repair(fg.atom_str(pretty=True), doc, articles, links)
 
 
 def _person(author: Author) -> dict[str, str]:
@@ -85,7 +113,12 @@ def _person(author: Author) -> dict[str, str]:
     return person
 
 
-def _repair(document: bytes, doc: FeedDocument, links: list[list[dict[str, str]]]) -> bytes:
+def _repair(
+    document: bytes,
+    doc: FeedDocument,
+    articles: Sequence[Article],
+    links: list[list[dict[str, str]]],
+) -> bytes:
     # feedgen 1.0 writes entry links with `href` only (its #135/#143): enclosures would
     # become a second alternate link. Its links come out in the order given, so set the
     # attributes back by position. It has no entry <source> beyond a link, nor entry
@@ -96,7 +129,7 @@ def _repair(document: bytes, doc: FeedDocument, links: list[list[dict[str, str]]
     # Entries state their language when the feed cannot (they do not share one).
     mixed = doc.language is None
     updated = doc.sources_updated()
-    for entry, wanted, article in zip(entries, links, doc.articles, strict=True):
+    for entry, wanted, article in zip(entries, links, articles, strict=True):
         written = entry.findall(f"{ATOM_NS}link")
         for element, attributes in zip(written, wanted, strict=True):
             _set_attributes(element, attributes)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from feeds.model import Article, Author, Category, Origin, SourceKind
 from feeds.publish.dedupe import deduplicate
-from feeds.publish.layout import OutputLayout
+from feeds.publish.fragments import Fragments
+from feeds.publish.layout import ARCHIVE_FOLDER, OutputLayout
 from feeds.slugs import slug_of
 
+# What an entry shows of a source (see `credited`).
+Credit = tuple[str, str, str, str | None, str | None]
 # An empty feed still needs an `updated`; a fixed one keeps its bytes stable across runs.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -29,6 +32,8 @@ class Site:
     # changes no slug handed out before it.
     category_slugs: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     origins: Mapping[str, Origin] = field(default_factory=dict)  # by source name
+    # Entries rendered by earlier publishes, reused where nothing they depend on changed.
+    fragments: Fragments = field(default_factory=Fragments, compare=False, repr=False)
 
     def ttl(self, slug: str) -> timedelta:
         """How often the category is republished at most: readers need not poll faster."""
@@ -96,6 +101,11 @@ class FeedDocument:
         """The source an article was first seen in, as published."""
         return self._origin(article.source, article.link is None)
 
+    def credit(self, article: Article) -> tuple[Credit, ...]:
+        """What the article's entry says of its sources (`origin`, then `others`): the
+        key of a kept fragment, which a source's health or last outcome must not change."""
+        return tuple(credited(o) for o in (self.origin(article), *self.others(article)))
+
     def others(self, article: Article) -> tuple[Origin, ...]:
         """The other sources that carry the same article (merged into this entry)."""
         return tuple(self._origin(name, False) for name in self.carriers.get(article.id, ()))
@@ -127,9 +137,32 @@ class FeedDocument:
     def url(self, kind: str) -> str:
         return self.layout.feed_url(self.category.slug, kind)
 
+    def file_name(self, kind: str) -> str:
+        """The document's file in `kind`, relative to the output folder: what its
+        fragments are kept under (an archive page has one format)."""
+        if self.archive.page is not None:
+            return f"{self.category.slug}/{ARCHIVE_FOLDER}/{self.archive.page}.xml"
+        return self.layout.feed_file(self.category.slug, kind)
+
+    def entry_fragments(
+        self,
+        kind: str,
+        context: Callable[[Article], object],
+        render: Callable[[Sequence[Article]], list[bytes]],
+    ) -> list[bytes]:
+        """Each article's entry in this document in `kind`: kept where it and its
+        `context` are as when it was rendered, else made by `render` (see
+        `feeds.publish.fragments`)."""
+        return self.site.fragments.entries(self.file_name(kind), self.articles, context, render)
+
     @property
     def description(self) -> str:
         return f"{self.title} – {self.site_title}"
+
+
+def credited(origin: Origin) -> Credit:
+    """All of a source that its entries show: its name, kind, title and links."""
+    return (origin.name, origin.kind.value, origin.title, origin.site_url, origin.feed_url)
 
 
 def published_authors(article: Article, origin: Origin) -> tuple[Author, ...]:

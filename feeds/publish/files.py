@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
 import re
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.model import PublishProblem
 from feeds.publish.formats import FORMATS
 from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER
-from feeds.publish.variants import (
-    compressed_variants,
-    remove_stale_variants,
-    variants_current,
-)
+from feeds.publish.variants import compressed_variants, stale_variants, variants_current
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,46 +40,99 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     beside the file (feeds/publish/variants.py) are written with it; for an unchanged file
     only when they are missing or stale.
     """
+    return bool(write_changed({path: data}))
+
+
+def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
+    """`write_if_changed` for a batch of files; returns the paths written, in order.
+
+    Every new file and variant is written to a temporary file first, then all are made
+    durable at once (one `syncfs` of their filesystem where the OS has it, instead of an
+    fsync each: a publish writes hundreds of files and each fsync waits for a journal
+    commit), then renamed into place. A failure before the renames leaves every old file.
+    """
+    staged: list[tuple[str, Path]] = []
+    written: list[Path] = []
     try:
-        if path.read_bytes() == data:
-            if not variants_current(path):
-                write_variants(path, data, path.stat().st_mtime_ns)
-            return False
-    except FileNotFoundError:
-        pass
-    write_variants(path, data, _write_atomic(path, data))
-    return True
+        for path, data in files.items():
+            try:
+                same = path.read_bytes() == data
+            except FileNotFoundError:
+                same = False
+            if same and variants_current(path):
+                continue
+            if same:  # the file stays; its variants are made again with its mtime
+                mtime_ns = path.stat().st_mtime_ns
+            else:
+                temp, mtime_ns = _write_temp(path, data)
+                staged.append((temp, path))
+                written.append(path)
+            made = compressed_variants(path, data)
+            for target, body in made.items():
+                staged.append((_write_temp(target, body, mtime_ns)[0], target))
+            staged.extend(("", stale) for stale in stale_variants(path, set(made)))
+        _make_durable([temp for temp, _ in staged if temp])
+        for temp, target in staged:
+            if temp:
+                os.replace(temp, target)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+    except BaseException:
+        for temp, _ in staged:
+            if temp:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+        raise
+    return written
 
 
-def write_variants(path: Path, data: bytes, mtime_ns: int) -> None:
-    """Write the compressed variants of `data` beside `path`, each atomically and stamped
-    with `mtime_ns` (the file's mtime, which is how a server tells they belong to it)."""
-    written = set()
-    for target, body in compressed_variants(path, data).items():
-        _write_atomic(target, body, mtime_ns)
-        written.add(target)
-    remove_stale_variants(path, written)
-
-
-def _write_atomic(path: Path, data: bytes, mtime_ns: int | None = None) -> int:
-    """Write through a temporary file and a rename; returns the new file's mtime (ns)."""
+def _write_temp(path: Path, data: bytes, mtime_ns: int | None = None) -> tuple[str, int]:
+    """A temporary file beside `path` holding `data` (mode 0644, mtime `mtime_ns` when
+    given), not yet durable; returns its name and mtime (ns)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = open_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temp_name, 0o644)  # mkstemp makes 0600; web servers must read it
         if mtime_ns is not None:
             os.utime(temp_name, ns=(mtime_ns, mtime_ns))
-        written_ns = os.stat(temp_name).st_mtime_ns
-        os.replace(temp_name, path)
+        return temp_name, os.stat(temp_name).st_mtime_ns
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    return written_ns
+
+
+def _make_durable(names: Sequence[str]) -> None:
+    """Flush the files named to disk: one fsync for one file; for more, one syncfs of
+    their filesystem where the OS has it, else an fsync each."""
+    if len(names) > 1 and (syncfs := _syncfs()) is not None:
+        fd = os.open(names[0], os.O_RDONLY)
+        try:
+            if syncfs(fd) != 0:
+                number = ctypes.get_errno()
+                raise OSError(number, os.strerror(number))
+        finally:
+            os.close(fd)
+        return
+    for name in names:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs (Linux), or None where there is none."""
+    try:
+        function: Callable[[int], int] = ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        return None
+    return function
 
 
 # `.<name>.feeds-<random>.tmp`: mkstemp's random part is 8 of [a-z0-9_]. Only names of

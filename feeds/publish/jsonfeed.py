@@ -9,6 +9,7 @@ from feeds.model import Article, Author, Origin
 from feeds.publish.document import FeedDocument
 
 VERSION = "https://jsonfeed.org/version/1.1"
+EMPTY = b"[]\n}"  # how the document ends with no items
 
 
 def render_json_feed(doc: FeedDocument) -> bytes:
@@ -25,8 +26,25 @@ def render_json_feed(doc: FeedDocument) -> bytes:
         feed["language"] = doc.language
     if doc.site.hub:
         feed["hubs"] = [{"type": "WebSub", "url": doc.site.hub}]
-    feed["items"] = [_item(doc, article) for article in doc.articles]
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    feed["items"] = []
+    head = json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
+    if not doc.articles:
+        return head + b"\n"
+    assert head.endswith(EMPTY)
+    items = doc.entry_fragments(
+        "json",
+        lambda a: (doc.layout.article_url(a), doc.credit(a)),
+        lambda articles: [_fragment(doc, a) for a in articles],
+    )
+    # What json.dumps writes for the list, an item a line at this depth.
+    return b"".join((head[: -len(EMPTY)], b"[\n", b",\n".join(items), b"\n  ]\n}\n"))
+
+
+def _fragment(doc: FeedDocument, article: Article) -> bytes:
+    """An item as the document's `json.dumps` writes it in the items list: indented two
+    levels (no JSON string holds a line break, so indenting each line is exact)."""
+    text = json.dumps(_item(doc, article), ensure_ascii=False, indent=2)
+    return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
 
 
 def _source(origin: Origin) -> dict[str, Any]:

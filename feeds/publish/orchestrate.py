@@ -12,25 +12,28 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from feeds import __version__
 from feeds.config import DEFAULT_INTERVAL, Config
-from feeds.model import Article, Category, Origin, Source
+from feeds.model import Category, Origin, Source
 from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.files import write_if_changed
+from feeds.publish.fragments import Fragments
 from feeds.slugs import slug_of
 from feeds.sources.remote import make_client
-from feeds.store import ArticleStore, record_publish_problems
+from feeds.store import (
+    ArticleStore,
+    record_publish_problems,
+    save_fragments,
+    stored_fragments,
+)
 from feeds.websub import announce
-
-if TYPE_CHECKING:  # the renderers load only when there is something to publish
-    from feeds.publish.site import Archive
 
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
 FRONT_STAMP = ".feeds-front"  # in the output folder: the source health the front page shows
@@ -114,10 +117,15 @@ def publish_everything(
     everything = store.recent_articles(None, limit)
     if origins is None:
         origins = source_origins(config.sources, store.fetch_states())
-    site = replace(site_for(config, slugs), origins={o.name: o for o in origins})
+    # Entries rendered by earlier publishes are reused where nothing they depend on changed.
+    engine = store.engine
+    fragments = Fragments(partial(stored_fragments, engine), partial(save_fragments, engine))
+    site = replace(
+        site_for(config, slugs), origins={o.name: o for o in origins}, fragments=fragments
+    )
     loaded = {a.id: a for _, articles in content for a in articles}
     archives = {
-        c.slug: _sharing(store.archive(c.slug), loaded)
+        c.slug: store.archive(c.slug, loaded)
         for c in ordered
         if site.archive_size and (changed is None or c.slug in changed)
     }
@@ -133,24 +141,13 @@ def publish_everything(
         archives=archives,
         first_seen=store.first_seen_by_id(ids),
     )
+    fragments.flush()
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
     record_publish_problems(
         store.engine, result.problems, scopes, started, everything=changed is None
     )
     return result
-
-
-def _sharing(archive: Archive, loaded: Mapping[str, Article]) -> Archive:
-    """The archive with each article already `loaded` (and equal) taken from there: a
-    category's live articles are mostly its newest too, and holding them twice doubled
-    what a publish holds."""
-    highest, entries = archive
-    return highest, [(seq, _same(a, loaded.get(a.id))) for seq, a in entries]
-
-
-def _same(article: Article, known: Article | None) -> Article:
-    return known if known is not None and known == article else article
 
 
 def cache_seconds(config: Config) -> int:

@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import PROJECT_URL, __version__
-from feeds.model import Author, Podcast
+from feeds.model import Article, Author, Podcast
 from feeds.publish.atom import ATOM_NS
 from feeds.publish.document import FeedDocument
+from feeds.publish.fragments import split_entries
+
+ITEM = b"    <item"  # how an item's line starts in the indented document
+CLOSING = b"  </channel>\n</rss>\n"  # what follows the last item
 
 
 def render_rss(doc: FeedDocument) -> bytes:
-    """The category as an RSS 2.0 channel, newest item first."""
+    """The category as an RSS 2.0 channel, newest item first.
+
+    Its head is rendered each time; each item is rendered once for as long as it and its
+    source stay the same (`feeds.publish.fragments`)."""
+    podcast = any(article.podcast for article in doc.articles)
+    head, _ = split_entries(_render(doc, (), podcast), ITEM, CLOSING)
+
+    def context(article: Article) -> object:
+        return (doc.layout.article_url(article), doc.credit(article), podcast)
+
+    def render(articles: Sequence[Article]) -> list[bytes]:
+        return split_entries(_render(doc, articles, podcast), ITEM, CLOSING)[1]
+
+    return b"".join((head, *doc.entry_fragments("rss", context, render), CLOSING))
+
+
+def _render(doc: FeedDocument, articles: Sequence[Article], podcast: bool) -> bytes:
+    """The channel with only `articles` as items, written as the whole `doc` would write
+    them (with the itunes namespace when any of its items is an episode)."""
     fg = FeedGenerator()
     fg.load_extension("dc")
-    if any(article.podcast for article in doc.articles):
+    if podcast:
         fg.load_extension("podcast")  # the itunes namespace, only where an episode has tags
     fg.title(doc.title)
     fg.description(doc.description)
@@ -31,7 +54,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg.ttl(max(1, int(doc.ttl.total_seconds() // 60)))
     if doc.language:
         fg.language(doc.language)
-    for article in doc.articles:
+    for article in articles:
         fe = fg.add_entry(order="append")
         fe.guid(article.id, permalink=False)
         fe.title(article.title)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from feeds.model import Article, Category, Origin, PublishProblem
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
-from feeds.publish.files import PublishResult, write_if_changed
+from feeds.publish.files import PublishResult, write_changed
 from feeds.publish.formats import FORMATS, archive_format
 from feeds.publish.layout import ALL_SLUG
 from feeds.publish.opml import render_opml
@@ -201,11 +201,9 @@ class _Writer:
         self.seen: set[Path] = set()
 
     def write(self, files: dict[Path, bytes]) -> None:
-        for path, data in files.items():
-            if path not in self.seen:
-                self.seen.add(path)
-                if write_if_changed(path, data):
-                    self.written.append(path)
+        batch = {path: data for path, data in files.items() if path not in self.seen}
+        self.seen.update(batch)
+        self.written.extend(write_changed(batch))
 
     def result(self) -> PublishResult:
         return PublishResult(
@@ -214,5 +212,5 @@ class _Writer:
 
 
 def _write(files: dict[Path, bytes]) -> PublishResult:
-    written = tuple(path for path, data in files.items() if write_if_changed(path, data))
+    written = tuple(write_changed(files))
     return PublishResult(written=written, unchanged=len(files) - len(written))

@@ -9,9 +9,7 @@ of an unchanged file repairs it (`variants_current`).
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,10 +88,6 @@ def compressed_variants(path: Path, data: bytes) -> dict[Path, bytes]:
     return {target: body for target, body in made.items() if len(body) < len(data)}
 
 
-def remove_stale_variants(path: Path, kept: set[Path]) -> None:
-    """Remove the variants of `path` that were not just written (no longer worth having)."""
-    for variant in VARIANTS:
-        target = variant_path(path, variant)
-        if target not in kept:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)
+def stale_variants(path: Path, kept: set[Path]) -> list[Path]:
+    """The variants of `path` other than those in `kept` (no longer worth having): to remove."""
+    return [variant_path(path, v) for v in VARIANTS if variant_path(path, v) not in kept]

@@ -10,6 +10,7 @@ from feeds.store.articles import (
     StoreError,
     UpsertResult,
 )
+from feeds.store.fragments import save_fragments, stored_fragments
 from feeds.store.group import GroupWriter
 from feeds.store.lock import StoreBusyError, publisher_lock, run_lock
 from feeds.store.publish_problems import (
@@ -30,5 +31,7 @@ __all__ = [
     "publisher_lock",
     "record_publish_problems",
     "run_lock",
+    "save_fragments",
+    "stored_fragments",
     "stored_publish_problems",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from feeds.store.article_json import (
 )
 from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import insert_for as _insert_for
+from feeds.store.fragments import forget_fragments
 from feeds.store.migrations import SchemaError, migrate
 from feeds.store.retention import forget_missing, retire, retired_among
 from feeds.store.schema import (
@@ -632,6 +633,7 @@ class ArticleStore:
                     article_categories.delete().where(article_categories.c.article_id.in_(chunk))
                 )
                 conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+                forget_fragments(conn, chunk)
             forget_missing(conn, source, present)
             self._mark_pending(conn, slugs)
         return frozenset(slugs)
@@ -683,12 +685,17 @@ class ArticleStore:
         with self.engine.connect() as conn:
             return [_article_from(row._mapping) for row in conn.execute(query)]
 
-    def archive(self, category_slug: str) -> tuple[int, list[tuple[int, Article]]]:
+    def archive(
+        self, category_slug: str, known: Mapping[str, Article] | None = None
+    ) -> tuple[int, list[tuple[int, Article]]]:
         """The highest arrival number handed out in a category, and its live articles with
-        their arrival numbers, oldest first: what RFC 5005 archive pages are cut from."""
-        query = (
-            select(article_categories.c.seq, articles)
-            .join(articles, article_categories.c.article_id == articles.c.id)
+        their arrival numbers, oldest first: what RFC 5005 archive pages are cut from.
+
+        Articles in `known` (by id: the category's newest, just read) are taken from there,
+        not read again: retention keeps a category's live articles within its newest."""
+        known = known or {}
+        numbers = (
+            select(article_categories.c.seq, article_categories.c.article_id)
             .where(article_categories.c.category_slug == category_slug)
             .order_by(article_categories.c.seq)
         )
@@ -698,7 +705,13 @@ class ArticleStore:
                     category_sequences.c.category_slug == category_slug
                 )
             ).scalar()
-            entries = [(row.seq, _article_from(row._mapping)) for row in conn.execute(query)]
+            arrivals = conn.execute(numbers).all()
+            missing = [row.article_id for row in arrivals if row.article_id not in known]
+            found = dict(known)
+            for chunk in _chunks(missing):
+                query = select(articles).where(articles.c.id.in_(chunk))
+                found.update((row.id, _article_from(row._mapping)) for row in conn.execute(query))
+        entries = [(row.seq, found[row.article_id]) for row in arrivals if row.article_id in found]
         return (int(highest) - 1 if highest else 0), entries
 
     def expire_beyond(self, max_items: int) -> int:

@@ -112,6 +112,11 @@ def _new_tables(_conn: Connection) -> None:
     `migrate`, before the steps) made it, and it starts empty (the next publish fills it)."""
 
 
+def _entry_fragments(_conn: Connection) -> None:
+    """Version 8 added the entry_fragments table and nothing else: create_all made it, and
+    it starts empty (the next publish renders every entry once and keeps it)."""
+
+
 # STEPS[n] upgrades a store from version n to n + 1.
 STEPS: dict[int, Callable[[Connection], None]] = {
     1: _add_missing_columns,
@@ -120,6 +125,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     4: _add_new_columns,
     5: _add_new_columns,  # version 6: the full-text columns of articles
     6: _new_tables,
+    7: _entry_fragments,
 }
 
 

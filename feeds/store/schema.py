@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 7  # feeds/store/migrations.py upgrades older stores
+SCHEMA_VERSION = 8  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
@@ -167,4 +168,20 @@ publish_problems = Table(
     Column("found_utc", String(32), nullable=False),
     Column("messages", Text, nullable=False),  # JSON array of the messages kept
     Column("total", Integer, nullable=False),
+)
+
+# Each entry as the last publish rendered it in each document that carries it (Atom, RSS,
+# JSON Feed; a category's feeds, its archive pages, `all/`), with a digest of all the bytes
+# depend on (feeds/publish/fragments.py): a publish renders only entries whose digest
+# changed. Deleted with their article (feeds/store/fragments.py); at most one row per
+# article and document, each at most feeds.publish.fragments.FRAGMENT_LIMIT bytes. A cache:
+# not copied by `feeds migrate-store`.
+entry_fragments = Table(
+    "entry_fragments",
+    metadata,
+    Column("document", String(300), primary_key=True),  # its path in the output folder
+    Column("article_id", String(64), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Index("ix_entry_fragments_article", "article_id"),  # deleted with the article
 )

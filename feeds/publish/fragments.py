@@ -1,0 +1,139 @@
+"""Rendered entries kept between publishes, so a publish renders only the entries that
+changed and assembles each document from its head and the entries it already has.
+
+A document (`politik/atom.xml`, `politik/archive/3.xml`, `all/feed.json`) is its head,
+rendered afresh each time (cheap, and what feedgen writes for Atom and RSS), and one
+fragment per entry: the exact bytes the whole document's renderer writes for that entry
+in that place. A fragment is kept under its document and article with a digest of all it
+depends on: the article, its place in the document (its URL, credited source, what the
+document says of that source and of languages) and the renderers themselves (this
+package's code, feedgen's and lxml's versions). A digest that differs, or no fragment,
+means the entry is rendered again; so reuse never changes a byte of output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import is_dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from feeds import __version__
+from feeds.model import Article
+
+FRAGMENT_LIMIT = 64 * 1024  # bytes: a larger fragment is rendered each time, never kept
+FLUSH_BYTES = 8 * 1024 * 1024  # new fragments held before they are handed to `save`
+
+# (digest, bytes) of each kept fragment of one document, by article id.
+Known = Mapping[str, tuple[str, bytes]]
+# A new fragment: (document, article id, digest, bytes).
+NewFragment = tuple[str, str, str, bytes]
+_RENDERERS = ("atom", "rss", "jsonfeed", "document", "dedupe", "layout", "fragments")
+
+
+class Fragments:
+    """The fragments of one publish: read per document through `load`, new ones handed to
+    `save` in batches (call `flush` at the end). Without either, nothing is kept."""
+
+    def __init__(
+        self,
+        load: Callable[[str], Known] | None = None,
+        save: Callable[[Sequence[NewFragment]], None] | None = None,
+    ) -> None:
+        self._load = load
+        self._save = save
+        self._new: list[NewFragment] = []
+        self._held = 0
+        # repr() of a dataclass is slow and an article is in several documents: each
+        # article's digest is taken once per publish (it is held, so its id stays its own).
+        self._digests: dict[int, tuple[object, str]] = {}
+
+    def entries(
+        self,
+        document: str,
+        articles: Sequence[Article],
+        context: Callable[[Article], object],
+        render: Callable[[Sequence[Article]], list[bytes]],
+    ) -> list[bytes]:
+        """The fragment of each of `articles` in `document`: kept ones whose digest (of the
+        article and its `context`) matches, the others made by `render` in one call (which
+        returns one fragment per article given, in order)."""
+        known = self._load(document) if self._load is not None else {}
+        digests = [self._digest(document, article, context(article)) for article in articles]
+        found: list[bytes | None] = []
+        for article, digest in zip(articles, digests, strict=True):
+            kept = known.get(article.id)
+            found.append(kept[1] if kept is not None and kept[0] == digest else None)
+        missing = [i for i, body in enumerate(found) if body is None]
+        if missing:
+            made = render([articles[i] for i in missing])
+            if len(made) != len(missing):
+                raise ValueError(f"{document}: {len(made)} fragments for {len(missing)} entries")
+            for i, body in zip(missing, made, strict=True):
+                found[i] = body
+                self._keep((document, articles[i].id, digests[i], body))
+        return [body for body in found if body is not None]
+
+    def _digest(self, document: str, article: Article, context: object) -> str:
+        """A digest of the renderers, the document, the article and its `context` (a tuple
+        of values whose repr says all that the entry's bytes depend on)."""
+        parts = [_renderers(), document, self._of(article)]
+        parts.extend(self._of(value) for value in _flat(context))
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _of(self, value: object) -> str:
+        if not is_dataclass(value):  # plain values: their repr is quick
+            return repr(value)
+        known = self._digests.get(id(value))
+        if known is None or known[0] is not value:
+            text = repr(value).encode("utf-8", "surrogatepass")
+            known = (value, hashlib.sha256(text).hexdigest())
+            self._digests[id(value)] = known
+        return known[1]
+
+    def _keep(self, fragment: NewFragment) -> None:
+        if self._save is None or len(fragment[3]) > FRAGMENT_LIMIT:
+            return
+        self._new.append(fragment)
+        self._held += len(fragment[3])
+        if self._held >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the new fragments to `save`."""
+        if self._save is not None and self._new:
+            self._save(self._new)
+        self._new, self._held = [], 0
+
+
+def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes, list[bytes]]:
+    """Cut a serialised document into what precedes its entries and the entries, each
+    with its indentation and the line break after it. `entry` matches the start of an
+    entry's line (`  <entry`); `closing` is how the document ends after its entries.
+
+    Text and attributes are escaped (no `<` in them), so an entry's start is only ever found
+    where an element at that depth begins."""
+    end = document.rindex(closing)
+    starts = [m.start() for m in re.finditer(b"^" + re.escape(entry) + b"[ >]", document, re.M)]
+    bounds = [*starts, end]
+    head = document[: starts[0]] if starts else document[:end]
+    return head, [document[bounds[i] : bounds[i + 1]] for i in range(len(starts))]
+
+
+def _flat(context: object) -> tuple[object, ...]:
+    return context if isinstance(context, tuple) else (context,)
+
+
+@cache
+def _renderers() -> str:
+    """A digest of the code that writes fragments: a change to any of it renders anew."""
+    digest = hashlib.sha256(__version__.encode())
+    for name in ("feedgen", "lxml"):
+        digest.update(f"{name} {metadata.version(name)}".encode())
+    here = Path(__file__).parent
+    for module in _RENDERERS:
+        digest.update((here / f"{module}.py").read_bytes())
+    return digest.hexdigest()

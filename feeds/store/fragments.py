@@ -1,0 +1,61 @@
+"""The store's half of entry fragments (feeds/publish/fragments.py): each entry as the
+last publish rendered it per document, read a document at a time and replaced as they are
+rendered anew, deleted with their articles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, select
+
+from feeds.store.dialect import insert_for
+from feeds.store.schema import articles, entry_fragments
+
+_CHUNK = 400  # rows per statement: within every engine's limit of bound parameters
+
+
+def stored_fragments(engine: Engine, document: str) -> dict[str, tuple[str, bytes]]:
+    """The kept fragments of `document`: (digest, bytes) by article id."""
+    query = select(
+        entry_fragments.c.article_id, entry_fragments.c.digest, entry_fragments.c.body
+    ).where(entry_fragments.c.document == document)
+    with engine.connect() as conn:
+        return {row.article_id: (row.digest, bytes(row.body)) for row in conn.execute(query)}
+
+
+def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, bytes]]) -> None:
+    """Keep new fragments, (document, article id, digest, bytes) each, in place of what those
+    articles had in those documents (an upsert: a one-shot run may publish beside a daemon).
+    A fragment whose article is gone meanwhile (another process retired it) is not kept."""
+    latest = {(doc, article): (digest, body) for doc, article, digest, body in fragments}
+    keys = list(latest)
+    with engine.begin() as conn:
+        insert = insert_for(conn)
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            live = _live(conn, {article for _, article in chunk})
+            rows = [
+                {"document": d, "article_id": a, "digest": latest[d, a][0], "body": latest[d, a][1]}
+                for d, a in chunk
+                if a in live
+            ]
+            if rows:
+                statement = insert(entry_fragments)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["document", "article_id"],
+                        set_={"digest": statement.excluded.digest, "body": statement.excluded.body},
+                    ),
+                    rows,
+                )
+
+
+def _live(conn: Connection, ids: Iterable[str]) -> set[str]:
+    return set(conn.execute(select(articles.c.id).where(articles.c.id.in_(list(ids)))).scalars())
+
+
+def forget_fragments(conn: Connection, article_ids: Sequence[str]) -> None:
+    """Delete the fragments of articles being deleted (`conn`'s transaction)."""
+    for start in range(0, len(article_ids), _CHUNK):
+        chunk = article_ids[start : start + _CHUNK]
+        conn.execute(entry_fragments.delete().where(entry_fragments.c.article_id.in_(chunk)))

@@ -1,0 +1,264 @@
+"""Entry fragments (feeds/publish/fragments.py, store schema 8): a publish that reuses the
+entries earlier publishes rendered writes exactly the bytes of one that renders every entry,
+and the kept fragments stay bounded by the live articles."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from feeds.config import Config, load_config
+from feeds.model import (
+    Article,
+    Author,
+    Category,
+    Enclosure,
+    FetchOutcome,
+    FetchState,
+    Podcast,
+    article_id,
+)
+from feeds.publish import orchestrate
+from feeds.publish.document import Site, build_document
+from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments
+from feeds.publish.jsonfeed import render_json_feed
+from feeds.publish.layout import OutputLayout
+from feeds.publish.orchestrate import publish_everything, publish_pending
+from feeds.store import ArticleStore, save_fragments
+from feeds.store.schema import SCHEMA_VERSION, entry_fragments
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+SOURCES = {"a": "Technik", "b": "Welt", "c": "Technik"}
+
+
+def article(source: str, n: int, **changes: object) -> Article:
+    # No two sources' entries share a date: which of two equal dates the front page previews
+    # is not what this file tests.
+    published = NOW + timedelta(hours=n, minutes=sum(map(ord, source)) % 60)
+    made = Article(
+        id=article_id(source, str(n)), source=source, entry_id=str(n), title=f"{source} {n}",
+        link=f"https://{source}.example/{n}", summary=f"about {n} <b>", content=f"<p>{n} &amp;</p>",
+        authors=(Author("Ann", email="ann@example.org"),) if n % 3 == 0 else (),
+        published=published, updated=published, categories=(SOURCES.get(source, "Welt"),),
+        language="de" if n % 4 == 0 else "en", tags=("t",) if n % 2 else (),
+    )  # fmt: skip
+    return replace(made, **changes)  # type: ignore[arg-type]
+
+
+def write_config(folder: Path, out: str, **output: object) -> Config:
+    settings = {"base_url": "https://f.example/", "title": "Planet", "max_items": 6,
+                "archive_size": 3, **output}  # fmt: skip
+    lines = ["[output]", f'dir = "{out}"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items() if key != "hub"]
+    lines += ["[storage]", f'url = "sqlite:///{out}.db"']
+    if "hub" in output:
+        lines += ["[websub]", f"hub = {json.dumps(output['hub'])}"]
+    for name, category in SOURCES.items():
+        lines += ["[[sources]]", f'name = "{name}"', f'url = "https://{name}.example/feed"']
+        lines += [f'category = "{category}"']
+    path = folder / f"{out}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_config(path)
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def fragment_rows(store: ArticleStore) -> list[tuple[str, str, int]]:
+    query = select(
+        entry_fragments.c.document,
+        entry_fragments.c.article_id,
+        func.length(entry_fragments.c.body),
+    )
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+
+def test_reused_fragments_write_the_bytes_of_a_full_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stores take the same writes; one publishes as `feeds update` does (changed
+    categories only, reusing its fragments), the other renders everything from an empty
+    fragment table each time. Every file, variants included, must be the same."""
+    monkeypatch.chdir(tmp_path)
+    warm = ArticleStore.open(f"sqlite:///{tmp_path / 'warm.db'}")
+    cold = ArticleStore.open(f"sqlite:///{tmp_path / 'cold.db'}")
+    clock = lambda: NOW  # noqa: E731
+
+    def both(step: str, *, settings: dict[str, object] | None = None) -> None:
+        warm_config = write_config(tmp_path, "warm", **(settings or {}))
+        cold_config = write_config(tmp_path, "cold", **(settings or {}))
+        publish_pending(warm_config, warm, clock=clock)
+        with cold.engine.begin() as conn:
+            conn.execute(entry_fragments.delete())
+        publish_everything(cold_config, cold, clock=clock)
+        assert files_of(tmp_path / "warm") == files_of(tmp_path / "cold"), step
+        if step != "first":
+            assert fragment_rows(warm), "the warm store keeps fragments"
+
+    def upsert(source: str, batch: list[Article]) -> None:
+        for store in (warm, cold):
+            store.upsert_articles(source, batch, NOW)
+
+    podcast = Podcast(duration="12:00", explicit="no")
+    enclosure = Enclosure("https://a.example/1.mp3", "audio/mpeg", 1234)
+    upsert("a", [article("a", n) for n in range(4)] + [article("a", 4, enclosures=(enclosure,))])
+    upsert("b", [article("b", n, categories=("Welt", "Technik")) for n in range(3)])
+    upsert("c", [article("c", 1, podcast=podcast), article("c", 2, link=None)])
+    upsert("gone", [article("gone", 1, link=None)])  # an unconfigured source: own pages
+    both("first")
+    # New entries from one source change what the feeds say of that source's others.
+    upsert("a", [article("a", 5), article("a", 6, title="a 6 <new>")])
+    both("new entries")
+    # An edit, and arrivals that fill archive pages and push old entries out (retention).
+    upsert("b", [article("b", 1, title="edited"), *(article("b", n) for n in range(7, 12))])
+    both("edit and retention")
+    for store in (warm, cold):  # a deletion (a local source's editor deleted a file)
+        store.delete_missing("c", frozenset({"1"}))
+    both("deletion")
+    for store in (warm, cold):  # the source's own title, as a fetch records it
+        store.save_fetch_state(
+            FetchState(
+                source="a", last_outcome=FetchOutcome.NEW, last_fetch=NOW, feed_title="Blog A"
+            )
+        )
+    upsert("a", [article("a", 13)])
+    both("attribution")
+    both("settings", settings={"base_url": "https://other.example/", "title": "Other"})
+    both("hub", settings={"base_url": "https://other.example/", "hub": "https://hub.example/"})
+    upsert("c", [article("c", 14, language="de"), article("c", 15, language="de")])
+    both("languages", settings={"base_url": "https://other.example/", "max_items": 4})
+    warm.close()
+    cold.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_fragments_go_with_their_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, engine: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "out", max_items=4, archive_size=2)
+    url = (
+        f"sqlite:///{tmp_path / 'f.db'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    store = ArticleStore.open(url)
+    try:
+        huge = article("b", 0, content="<p>" + "x" * FRAGMENT_LIMIT + "</p>")
+        store.upsert_articles("b", [huge], NOW)
+        for n in range(10):
+            store.upsert_articles("a", [article("a", n)], NOW)
+            publish_everything(config, store, clock=lambda: NOW)
+            rows = fragment_rows(store)
+            with store.engine.connect() as conn:
+                live = set(conn.execute(text("SELECT id FROM articles")).scalars())
+            assert {a for _, a, _ in rows} <= live  # retired articles took theirs along
+            assert all(size <= FRAGMENT_LIMIT for _, _, size in rows)
+            # One row per article and document: its category's three feeds and an archive
+            # page, all/'s three feeds.
+            assert len(rows) == len(set((d, a) for d, a, _ in rows)) <= 7 * len(live)
+        assert huge.id not in {a for _, a, _ in rows}  # too large to keep ...
+        assert b"x" * FRAGMENT_LIMIT in (tmp_path / "out" / "welt" / "atom.xml").read_bytes()
+        assert len(live) == 5  # ... yet published: 4 of a's kept by retention, and b's
+        store.delete_missing("a", frozenset())
+        assert {a for _, a, _ in fragment_rows(store)} <= {huge.id}
+    finally:
+        store.close()
+
+
+def test_a_fragment_is_rendered_again_when_its_article_changes(tmp_path: Path) -> None:
+    rendered: list[str] = []
+    kept: dict[str, dict[str, tuple[str, bytes]]] = {}
+
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        for document, article_id_, digest, body in new:
+            kept.setdefault(document, {})[article_id_] = (digest, body)
+            rendered.append(article_id_)
+
+    def publish(articles: list[Article]) -> bytes:
+        fragments = Fragments(lambda document: kept.get(document, {}), save)
+        site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
+        body = render_json_feed(build_document(Category.named("Technik"), articles, site))
+        fragments.flush()
+        return body
+
+    first = [article("a", n) for n in range(3)]
+    publish(first)
+    assert len(rendered) == 3
+    rendered.clear()
+    again = publish(first)
+    assert rendered == []  # nothing changed: every item reused
+    edited = [first[0], replace(first[1], title="new"), first[2]]
+    assert publish(edited) != again
+    assert rendered == [first[1].id]
+
+
+def test_an_older_store_gains_the_fragment_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = ArticleStore.open(url)
+    store.upsert_articles("a", [article("a", 1)], NOW)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE entry_fragments"))
+        conn.execute(text("UPDATE schema_info SET version = 7"))
+    store.close()
+    reopened = ArticleStore.open(url)
+    try:
+        with reopened.engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION
+        assert SCHEMA_VERSION == 8
+        assert fragment_rows(reopened) == []
+    finally:
+        reopened.close()
+
+
+def test_a_source_s_health_renders_no_entry_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every run changes sources' last outcome (new, not modified, failed): entries do not
+    show it, so it must not cost a render of every entry of theirs."""
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "out")
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'h.db'}")
+    saved: list[tuple[str, str, str, bytes]] = []
+
+    def spying(engine: Engine, new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.extend(new)
+        save_fragments(engine, new)
+
+    monkeypatch.setattr(orchestrate, "save_fragments", spying)
+    try:
+        store.upsert_articles("a", [article("a", n) for n in range(3)], NOW)
+        for outcome, errors in ((FetchOutcome.NEW, 0), (FetchOutcome.NOT_MODIFIED, 0),
+                                (FetchOutcome.FAILED, 3)):  # fmt: skip
+            store.save_fetch_state(
+                FetchState(
+                    source="a",
+                    last_outcome=outcome,
+                    last_fetch=NOW,
+                    error_count=errors,
+                    last_error="boom" if errors else None,
+                    feed_title="Blog A",
+                )
+            )
+            saved.clear()
+            publish_everything(config, store, clock=lambda: NOW)
+            if outcome is FetchOutcome.NEW:
+                assert len(saved) == 3 * 7  # Atom, RSS, JSON of technik/ and all/, an archive
+            else:
+                assert saved == []
+        store.save_fetch_state(FetchState(source="a", feed_title="Blog of A"))
+        publish_everything(config, store, clock=lambda: NOW)
+        assert len(saved) == 3 * 7  # the title its entries credit changed: all again
+    finally:
+        store.close()
