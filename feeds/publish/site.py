@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Callable, Container, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -64,34 +66,35 @@ def publish_site(
     )
     # Each category's files are written as soon as they are rendered: holding every
     # category's rendered bytes at once made the site's size the process's peak memory.
-    writer = _Writer()
-    problems: list[PublishProblem] = []
-    scopes: set[str] = set()
-    for doc in (*documents, combined):
-        if render is None or doc.category.slug in render or doc is combined:
-            archive = (archives or {}).get(doc.category.slug, (0, []))
-            writer.write(_isolated_category(doc, archive, site, first_seen, problems))
-            scopes.add(doc.category.slug)
-    pages: dict[str, Callable[[], dict[Path, bytes]]] = {
-        "source pages": lambda: _source_pages(everything, sources, site),
-        site.layout.index_path.name: lambda: {
-            site.layout.index_path: render_index(documents, combined, site, sources)
-        },
-        site.layout.opml_path.name: lambda: {
-            site.layout.opml_path: render_opml(documents, site.title)
-        },
-    }
-    for name, page in pages.items():
-        scopes.add(name)
-        try:
-            files = page()
-        except Exception as exc:  # the category files are still worth writing
-            problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
-        else:
-            writer.write(files)
+    with _Writer() as writer:
+        problems: list[PublishProblem] = []
+        scopes: set[str] = set()
+        for doc in (*documents, combined):
+            if render is None or doc.category.slug in render or doc is combined:
+                archive = (archives or {}).get(doc.category.slug, (0, []))
+                writer.write(_isolated_category(doc, archive, site, first_seen, problems))
+                scopes.add(doc.category.slug)
+        pages: dict[str, Callable[[], dict[Path, bytes]]] = {
+            "source pages": lambda: _source_pages(everything, sources, site),
+            site.layout.index_path.name: lambda: {
+                site.layout.index_path: render_index(documents, combined, site, sources)
+            },
+            site.layout.opml_path.name: lambda: {
+                site.layout.opml_path: render_opml(documents, site.title)
+            },
+        }
+        for name, page in pages.items():
+            scopes.add(name)
+            try:
+                files = page()
+            except Exception as exc:  # the category files are still worth writing
+                problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
+            else:
+                writer.write(files)
+        result = writer.result()
     for problem in problems:
         log.error("publish: %s", problem)
-    return replace(writer.result(), problems=tuple(problems), scopes=frozenset(scopes))
+    return replace(result, problems=tuple(problems), scopes=frozenset(scopes))
 
 
 def _isolated_category(
@@ -194,18 +197,42 @@ def _article_pages(articles: Sequence[Article], site: Site) -> dict[Path, bytes]
 
 class _Writer:
     """Writes a publish's files batch by batch, each path once (a local article's page
-    comes with every category that carries it), and sums up what changed."""
+    comes with every category that carries it), and sums up what changed.
+
+    A batch is written (compressed, made durable, renamed) in a thread of its own while the
+    next one is rendered; one batch at most waits, so memory holds two batches, not the
+    site. A failed write is raised by the next `write` or by `result`, and no later batch
+    is written after it."""
 
     def __init__(self) -> None:
         self.written: list[Path] = []
         self.seen: set[Path] = set()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-write")
+        self._pending: Future[list[Path]] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Never return with a batch half written behind the caller's back.
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            concurrent.futures.wait([pending])
+        self._thread.shutdown()
 
     def write(self, files: dict[Path, bytes]) -> None:
         batch = {path: data for path, data in files.items() if path not in self.seen}
         self.seen.update(batch)
-        self.written.extend(write_changed(batch))
+        self._finish()
+        self._pending = self._thread.submit(write_changed, batch)
+
+    def _finish(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.written.extend(pending.result())
 
     def result(self) -> PublishResult:
+        self._finish()
         return PublishResult(
             written=tuple(self.written), unchanged=len(self.seen) - len(self.written)
         )
