@@ -187,7 +187,7 @@ def test_a_fragment_is_rendered_again_when_its_article_changes(tmp_path: Path) -
             rendered.append(article_id_)
 
     def publish(articles: list[Article]) -> bytes:
-        fragments = Fragments(lambda document: kept.get(document, {}), save)
+        fragments = Fragments(lambda documents: {d: kept.get(d, {}) for d in documents}, save)
         site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
         body = render_json_feed(build_document(Category.named("Technik"), articles, site))
         fragments.flush()

@@ -148,9 +148,13 @@ def _category_files(
     highest, entries = archive
     kept = [(seq, a) for seq, a in entries if a.id not in bad]
     links, pages = archive_documents(doc.category, highest, kept, site, first_seen)
+    archived = archive_format()
+    # The kept entries of all these documents in one read, not a round trip each.
+    site.fragments.prefetch(
+        [doc.file_name(key) for key in FORMATS] + [page.file_name(archived.key) for page in pages]
+    )
     files = render_category(replace(doc, archive=links))
     files.update(_article_pages(doc.articles, site))
-    archived = archive_format()
     for page in pages:
         assert page.archive.page is not None
         path = site.layout.archive_path(doc.category.slug, page.archive.page)
