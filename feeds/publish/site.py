@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+from collections import deque
 from collections.abc import Callable, Container, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # A category's highest arrival number and its live (arrival number, article) pairs.
 Archive = tuple[int, list[tuple[int, Article]]]
 REASON_LIMIT = 200  # characters of a renderer's error in a publish problem
+WRITE_AHEAD = 2  # rendered batches that may wait for the writing thread
 
 
 def render_category(doc: FeedDocument) -> dict[Path, bytes]:
@@ -203,40 +205,49 @@ class _Writer:
     """Writes a publish's files batch by batch, each path once (a local article's page
     comes with every category that carries it), and sums up what changed.
 
-    A batch is written (compressed, made durable, renamed) in a thread of its own while the
-    next one is rendered; one batch at most waits, so memory holds two batches, not the
-    site. A failed write is raised by the next `write` or by `result`, and no later batch
-    is written after it."""
+    Batches are written (compressed, made durable, renamed) in order in a thread of their
+    own while the next ones are rendered; at most `WRITE_AHEAD` wait, so memory holds a few
+    batches, not the site. A failed write is raised by a later `write` or by `result`, and
+    no batch after it is written."""
 
     def __init__(self) -> None:
         self.written: list[Path] = []
         self.seen: set[Path] = set()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-write")
-        self._pending: Future[list[Path]] | None = None
+        self._pending: deque[Future[list[Path]]] = deque()
+        self._failed = False  # read and set by the writing thread only
 
     def __enter__(self) -> _Writer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         # Never return with a batch half written behind the caller's back.
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            concurrent.futures.wait([pending])
+        concurrent.futures.wait(self._pending)
+        self._pending.clear()
         self._thread.shutdown()
 
     def write(self, files: dict[Path, bytes]) -> None:
         batch = {path: data for path, data in files.items() if path not in self.seen}
         self.seen.update(batch)
-        self._finish()
-        self._pending = self._thread.submit(write_changed, batch)
+        while len(self._pending) >= WRITE_AHEAD:
+            self._finish_oldest()
+        self._pending.append(self._thread.submit(self._write_in_order, batch))
 
-    def _finish(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self.written.extend(pending.result())
+    def _write_in_order(self, batch: dict[Path, bytes]) -> list[Path]:
+        if self._failed:
+            raise RuntimeError("not written: an earlier batch failed")
+        try:
+            return write_changed(batch)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _finish_oldest(self) -> None:
+        self.written.extend(self._pending.popleft().result())
 
     def result(self) -> PublishResult:
-        self._finish()
+        while self._pending:
+            self._finish_oldest()
         return PublishResult(
             written=tuple(self.written), unchanged=len(self.seen) - len(self.written)
         )
