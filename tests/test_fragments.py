@@ -29,7 +29,7 @@ from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
-from feeds.store import ArticleStore, save_fragments
+from feeds.store import ArticleStore, save_fragments, stored_fragments
 from feeds.store.schema import SCHEMA_VERSION, entry_fragments
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -187,7 +187,7 @@ def test_a_fragment_is_rendered_again_when_its_article_changes(tmp_path: Path) -
             rendered.append(article_id_)
 
     def publish(articles: list[Article]) -> bytes:
-        fragments = Fragments(lambda document: kept.get(document, {}), save)
+        fragments = Fragments(lambda documents: {d: kept.get(d, {}) for d in documents}, save)
         site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
         body = render_json_feed(build_document(Category.named("Technik"), articles, site))
         fragments.flush()
@@ -260,5 +260,46 @@ def test_a_source_s_health_renders_no_entry_again(
         store.save_fetch_state(FetchState(source="a", feed_title="Blog of A"))
         publish_everything(config, store, clock=lambda: NOW)
         assert len(saved) == 3 * 7  # the title its entries credit changed: all again
+    finally:
+        store.close()
+
+
+def test_a_category_s_fragments_are_read_at_once_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A category's feeds and archive pages take their kept entries from one read."""
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "out", max_items=6, archive_size=2)
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'f.db'}")
+    reads: list[list[str]] = []
+    saved: list[tuple[str, str, str, bytes]] = []
+
+    def reading(engine: Engine, documents: list[str]) -> object:
+        reads.append(list(documents))
+        return stored_fragments(engine, documents)
+
+    def saving(engine: Engine, new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.extend(new)
+        save_fragments(engine, new)
+
+    monkeypatch.setattr(orchestrate, "stored_fragments", reading)
+    monkeypatch.setattr(orchestrate, "save_fragments", saving)
+    try:
+        for n in range(6):
+            store.upsert_articles("a", [article("a", n)], NOW)
+        publish_everything(config, store, clock=lambda: NOW)
+        assert saved
+        first = (tmp_path / "out" / "technik" / "archive" / "1.xml").read_bytes()
+        reads.clear()
+        saved.clear()
+        publish_everything(config, store, clock=lambda: NOW)
+        assert saved == []  # every entry came from the read
+        # One read per category, each of that category's documents only.
+        folders = [sorted({name.split("/")[0] for name in documents}) for documents in reads]
+        assert sorted(folders) == [["all"], ["technik"], ["welt"]]
+        technik = next(set(documents) for documents in reads if "technik/atom.xml" in documents)
+        assert {"technik/rss.xml", "technik/feed.json", "technik/archive/1.xml"} <= technik
+        assert {"technik/archive/2.xml", "technik/archive/3.xml"} <= technik
+        assert (tmp_path / "out" / "technik" / "archive" / "1.xml").read_bytes() == first
     finally:
         store.close()

@@ -19,6 +19,7 @@ from support.namespaces import ATOM, XML_LANG
 
 from feeds.model import Article, Author, Category, Enclosure, article_id
 from feeds.publish import OutputLayout, files
+from feeds.publish import site as site_module
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, build_document
 from feeds.publish.files import write_changed, write_if_changed
@@ -233,6 +234,26 @@ def test_a_batch_is_made_durable_at_once_or_leaves_every_old_file(
         assert sorted(p.name for p in path.parent.iterdir()) == sorted(
             [path.name, path.name + ".br", path.name + ".gz"]
         )  # the old variants, and no temporary file
+
+
+def test_a_failed_batch_stops_the_publish_before_any_later_batch(
+    layout: OutputLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches are written in a thread while the next is rendered: a write that fails must
+    # still fail the publish, and nothing after it may be written.
+    welt = (Category.named("Welt Nachrichten"), [make("a")])
+    tech = (Category.named("Technik"), [make("t", category="Technik")])
+    batches: list[list[str]] = []
+
+    def failing(batch: dict[Path, bytes]) -> list[Path]:
+        batches.append(sorted(p.parent.name for p in batch))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(site_module, "write_changed", failing)
+    with pytest.raises(OSError, match="No space left"):
+        publish_site([welt, tech], [make("a"), make("t", category="Technik")], site_of(layout))
+    assert batches == [["welt-nachrichten"] * 4]  # the first category only: no later batch
+    assert not layout.directory.exists() or not any(layout.directory.rglob("*.xml"))
 
 
 def test_feed_updated_is_never_the_build_time(layout: OutputLayout) -> None:

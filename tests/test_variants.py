@@ -9,7 +9,12 @@ from pathlib import Path
 import brotli
 
 from feeds.publish.files import write_if_changed
-from feeds.publish.variants import MIN_SIZE, variants_current
+from feeds.publish.variants import (
+    MIN_SIZE,
+    compressed_batch,
+    compressed_variants,
+    variants_current,
+)
 
 BODY = ("<?xml version='1.0'?><feed>" + "<entry>Größe</entry>" * 200 + "</feed>").encode()
 
@@ -81,3 +86,14 @@ def test_small_and_binary_files_get_no_variants_and_lose_old_ones(tmp_path: Path
     write_if_changed(tmp_path / "logo.png", os.urandom(4096))
     write_if_changed(tmp_path / ".feeds-site", b"x" * 4096)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds-site", "atom.xml", "logo.png"]
+
+
+def test_a_batch_compressed_in_parallel_is_each_file_compressed_alone(tmp_path: Path) -> None:
+    files = [
+        (tmp_path / f"{n}" / "atom.xml", BODY.replace(b"Gr", str(n).encode())) for n in range(6)
+    ]
+    files += [(tmp_path / "small.xml", b"<feed/>"), (tmp_path / "logo.png", os.urandom(4096))]
+    made = compressed_batch(files)
+    assert made == [compressed_variants(path, data) for path, data in files]
+    assert [len(m) for m in made] == [2] * 6 + [0, 0]
+    assert gzip.decompress(made[3][tmp_path / "3" / "atom.xml.gz"]) == files[3][1]

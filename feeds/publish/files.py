@@ -17,7 +17,7 @@ from pathlib import Path
 from feeds.model import PublishProblem
 from feeds.publish.formats import FORMATS
 from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER
-from feeds.publish.variants import compressed_variants, stale_variants, variants_current
+from feeds.publish.variants import compressed_batch, stale_variants, variants_current
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +51,12 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
     fsync each: a publish writes hundreds of files and each fsync waits for a journal
     commit), then renamed into place. A failure before the renames leaves every old file.
     """
-    staged: list[tuple[str, Path]] = []
+    # Per file: its temporary file (unless only its variants are made again), its variants'
+    # and the stale variants to remove ("" for a removal), renamed in this order.
+    groups: list[list[tuple[str, Path]]] = []
     written: list[Path] = []
     try:
+        jobs: list[tuple[list[tuple[str, Path]], Path, bytes, int]] = []
         for path, data in files.items():
             try:
                 same = path.read_bytes() == data
@@ -61,16 +64,22 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
                 same = False
             if same and variants_current(path):
                 continue
+            group: list[tuple[str, Path]] = []
+            groups.append(group)
             if same:  # the file stays; its variants are made again with its mtime
                 mtime_ns = path.stat().st_mtime_ns
             else:
                 temp, mtime_ns = _write_temp(path, data)
-                staged.append((temp, path))
+                group.append((temp, path))
                 written.append(path)
-            made = compressed_variants(path, data)
+            jobs.append((group, path, data, mtime_ns))
+        # Compression releases the GIL: a batch's variants are made on every core at once.
+        made_all = compressed_batch([(path, data) for _, path, data, _ in jobs])
+        for (group, path, _, mtime_ns), made in zip(jobs, made_all, strict=True):
             for target, body in made.items():
-                staged.append((_write_temp(target, body, mtime_ns)[0], target))
-            staged.extend(("", stale) for stale in stale_variants(path, set(made)))
+                group.append((_write_temp(target, body, mtime_ns)[0], target))
+            group.extend(("", stale) for stale in stale_variants(path, set(made)))
+        staged = [item for group in groups for item in group]
         _make_durable([temp for temp, _ in staged if temp])
         for temp, target in staged:
             if temp:
@@ -79,10 +88,11 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(target)
     except BaseException:
-        for temp, _ in staged:
-            if temp:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
+        for group in groups:
+            for temp, _ in group:
+                if temp:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(temp)
         raise
     return written
 

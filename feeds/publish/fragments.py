@@ -35,16 +35,18 @@ _RENDERERS = ("atom", "rss", "jsonfeed", "document", "dedupe", "layout", "fragme
 
 
 class Fragments:
-    """The fragments of one publish: read per document through `load`, new ones handed to
-    `save` in batches (call `flush` at the end). Without either, nothing is kept."""
+    """The fragments of one publish: read through `load` (the kept fragments of the documents
+    named, by document), a document at a time or several ahead (`prefetch`); new ones handed
+    to `save` in batches (call `flush` at the end). Without either, nothing is kept."""
 
     def __init__(
         self,
-        load: Callable[[str], Known] | None = None,
+        load: Callable[[Sequence[str]], Mapping[str, Known]] | None = None,
         save: Callable[[Sequence[NewFragment]], None] | None = None,
     ) -> None:
         self._load = load
         self._save = save
+        self._ahead: dict[str, Known] = {}  # prefetched, each taken by its next `entries`
         self._new: list[NewFragment] = []
         self._held = 0
         # repr() of a dataclass is slow and an article is in several documents: each
@@ -61,7 +63,9 @@ class Fragments:
         """The fragment of each of `articles` in `document`: kept ones whose digest (of the
         article and its `context`) matches, the others made by `render` in one call (which
         returns one fragment per article given, in order)."""
-        known = self._load(document) if self._load is not None else {}
+        known = self._ahead.pop(document, None)
+        if known is None:
+            known = self._load([document]).get(document, {}) if self._load is not None else {}
         digests = [self._digest(document, article, context(article)) for article in articles]
         found: list[bytes | None] = []
         for article, digest in zip(articles, digests, strict=True):
@@ -76,6 +80,14 @@ class Fragments:
                 found[i] = body
                 self._keep((document, articles[i].id, digests[i], body))
         return [body for body in found if body is not None]
+
+    def prefetch(self, documents: Sequence[str]) -> None:
+        """Read the kept fragments of `documents` at once, for their next `entries` (a
+        category's feeds and archive pages are rendered one after the other)."""
+        if self._load is None:
+            return
+        found = self._load(documents)
+        self._ahead = {document: found.get(document, {}) for document in documents}
 
     def _digest(self, document: str, article: Article, context: object) -> str:
         """A digest of the renderers, the document, the article and its `context` (a tuple

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+from collections import deque
 from collections.abc import Callable, Container, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 # A category's highest arrival number and its live (arrival number, article) pairs.
 Archive = tuple[int, list[tuple[int, Article]]]
 REASON_LIMIT = 200  # characters of a renderer's error in a publish problem
+WRITE_AHEAD = 2  # rendered batches that may wait for the writing thread
 
 
 def render_category(doc: FeedDocument) -> dict[Path, bytes]:
@@ -64,34 +68,35 @@ def publish_site(
     )
     # Each category's files are written as soon as they are rendered: holding every
     # category's rendered bytes at once made the site's size the process's peak memory.
-    writer = _Writer()
-    problems: list[PublishProblem] = []
-    scopes: set[str] = set()
-    for doc in (*documents, combined):
-        if render is None or doc.category.slug in render or doc is combined:
-            archive = (archives or {}).get(doc.category.slug, (0, []))
-            writer.write(_isolated_category(doc, archive, site, first_seen, problems))
-            scopes.add(doc.category.slug)
-    pages: dict[str, Callable[[], dict[Path, bytes]]] = {
-        "source pages": lambda: _source_pages(everything, sources, site),
-        site.layout.index_path.name: lambda: {
-            site.layout.index_path: render_index(documents, combined, site, sources)
-        },
-        site.layout.opml_path.name: lambda: {
-            site.layout.opml_path: render_opml(documents, site.title)
-        },
-    }
-    for name, page in pages.items():
-        scopes.add(name)
-        try:
-            files = page()
-        except Exception as exc:  # the category files are still worth writing
-            problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
-        else:
-            writer.write(files)
+    with _Writer() as writer:
+        problems: list[PublishProblem] = []
+        scopes: set[str] = set()
+        for doc in (*documents, combined):
+            if render is None or doc.category.slug in render or doc is combined:
+                archive = (archives or {}).get(doc.category.slug, (0, []))
+                writer.write(_isolated_category(doc, archive, site, first_seen, problems))
+                scopes.add(doc.category.slug)
+        pages: dict[str, Callable[[], dict[Path, bytes]]] = {
+            "source pages": lambda: _source_pages(everything, sources, site),
+            site.layout.index_path.name: lambda: {
+                site.layout.index_path: render_index(documents, combined, site, sources)
+            },
+            site.layout.opml_path.name: lambda: {
+                site.layout.opml_path: render_opml(documents, site.title)
+            },
+        }
+        for name, page in pages.items():
+            scopes.add(name)
+            try:
+                files = page()
+            except Exception as exc:  # the category files are still worth writing
+                problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
+            else:
+                writer.write(files)
+        result = writer.result()
     for problem in problems:
         log.error("publish: %s", problem)
-    return replace(writer.result(), problems=tuple(problems), scopes=frozenset(scopes))
+    return replace(result, problems=tuple(problems), scopes=frozenset(scopes))
 
 
 def _isolated_category(
@@ -145,9 +150,13 @@ def _category_files(
     highest, entries = archive
     kept = [(seq, a) for seq, a in entries if a.id not in bad]
     links, pages = archive_documents(doc.category, highest, kept, site, first_seen)
+    archived = archive_format()
+    # The kept entries of all these documents in one read, not a round trip each.
+    site.fragments.prefetch(
+        [doc.file_name(key) for key in FORMATS] + [page.file_name(archived.key) for page in pages]
+    )
     files = render_category(replace(doc, archive=links))
     files.update(_article_pages(doc.articles, site))
-    archived = archive_format()
     for page in pages:
         assert page.archive.page is not None
         path = site.layout.archive_path(doc.category.slug, page.archive.page)
@@ -194,18 +203,51 @@ def _article_pages(articles: Sequence[Article], site: Site) -> dict[Path, bytes]
 
 class _Writer:
     """Writes a publish's files batch by batch, each path once (a local article's page
-    comes with every category that carries it), and sums up what changed."""
+    comes with every category that carries it), and sums up what changed.
+
+    Batches are written (compressed, made durable, renamed) in order in a thread of their
+    own while the next ones are rendered; at most `WRITE_AHEAD` wait, so memory holds a few
+    batches, not the site. A failed write is raised by a later `write` or by `result`, and
+    no batch after it is written."""
 
     def __init__(self) -> None:
         self.written: list[Path] = []
         self.seen: set[Path] = set()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-write")
+        self._pending: deque[Future[list[Path]]] = deque()
+        self._failed = False  # read and set by the writing thread only
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Never return with a batch half written behind the caller's back.
+        concurrent.futures.wait(self._pending)
+        self._pending.clear()
+        self._thread.shutdown()
 
     def write(self, files: dict[Path, bytes]) -> None:
         batch = {path: data for path, data in files.items() if path not in self.seen}
         self.seen.update(batch)
-        self.written.extend(write_changed(batch))
+        while len(self._pending) >= WRITE_AHEAD:
+            self._finish_oldest()
+        self._pending.append(self._thread.submit(self._write_in_order, batch))
+
+    def _write_in_order(self, batch: dict[Path, bytes]) -> list[Path]:
+        if self._failed:
+            raise RuntimeError("not written: an earlier batch failed")
+        try:
+            return write_changed(batch)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _finish_oldest(self) -> None:
+        self.written.extend(self._pending.popleft().result())
 
     def result(self) -> PublishResult:
+        while self._pending:
+            self._finish_oldest()
         return PublishResult(
             written=tuple(self.written), unchanged=len(self.seen) - len(self.written)
         )

@@ -14,13 +14,26 @@ from feeds.store.schema import articles, entry_fragments
 _CHUNK = 400  # rows per statement: within every engine's limit of bound parameters
 
 
-def stored_fragments(engine: Engine, document: str) -> dict[str, tuple[str, bytes]]:
-    """The kept fragments of `document`: (digest, bytes) by article id."""
-    query = select(
-        entry_fragments.c.article_id, entry_fragments.c.digest, entry_fragments.c.body
-    ).where(entry_fragments.c.document == document)
+def stored_fragments(
+    engine: Engine, documents: Sequence[str]
+) -> dict[str, dict[str, tuple[str, bytes]]]:
+    """The kept fragments of `documents`, (digest, bytes) by article id, by document; a
+    document without any is left out. Read in one statement per chunk of documents: a
+    category's feeds and archive pages at once, not one round trip each."""
+    found: dict[str, dict[str, tuple[str, bytes]]] = {}
+    names = list(dict.fromkeys(documents))
     with engine.connect() as conn:
-        return {row.article_id: (row.digest, bytes(row.body)) for row in conn.execute(query)}
+        for start in range(0, len(names), _CHUNK):
+            query = select(
+                entry_fragments.c.document,
+                entry_fragments.c.article_id,
+                entry_fragments.c.digest,
+                entry_fragments.c.body,
+            ).where(entry_fragments.c.document.in_(names[start : start + _CHUNK]))
+            # fetchall, not row by row: a category holds thousands of fragments.
+            for document, article_id, digest, body in conn.execute(query).fetchall():
+                found.setdefault(document, {})[article_id] = (digest, bytes(body))
+    return found
 
 
 def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, bytes]]) -> None:
