@@ -37,6 +37,7 @@ from feeds.model import (
     FullText,
     FullTextTally,
     Lease,
+    recency,
 )
 from feeds.slugs import category_key
 from feeds.store.article_json import (
@@ -536,7 +537,7 @@ class ArticleStore:
     def _link_arrivals(self, conn: Connection, arrivals: Sequence[_Arrival]) -> None:
         """Number the new category links and write them."""
         # Oldest first, so the newest arrival gets the highest number.
-        ordered = sorted(arrivals, key=lambda a: (a.article.published, a.article_id))
+        ordered = sorted(arrivals, key=lambda a: recency(a.article))
         numbers = self._take_numbers(conn, Counter(a.slug for a in ordered))
         links = []
         for arrival in ordered:
