@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -268,6 +269,21 @@ class Article:
             digest.update(part.encode("utf-8"))
             digest.update(b"\x1e")
         return digest.hexdigest()
+
+
+def recency(article: Article) -> tuple[datetime, str]:
+    """What ranks articles by age: the published date, and among equal dates the id.
+
+    Newest first is this, descending, on every path: the feeds, the archive pages, the
+    front page and the store's queries (`ArticleStore.recent_articles`, which a publish of
+    some categories takes the others' front-page previews from). So which path rendered
+    an output never changes which entries it shows, nor their order."""
+    return article.published, article.id
+
+
+def newest_first(articles: Iterable[Article]) -> list[Article]:
+    """`articles` by `recency`, newest first."""
+    return sorted(articles, key=recency, reverse=True)
 
 
 class FetchOutcome(StrEnum):

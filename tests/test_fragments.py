@@ -27,7 +27,7 @@ from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
 from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments
 from feeds.publish.jsonfeed import render_json_feed
-from feeds.publish.layout import OutputLayout
+from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
 from feeds.store import ArticleStore, save_fragments, stored_fragments
 from feeds.store.schema import SCHEMA_VERSION, entry_fragments
@@ -37,9 +37,9 @@ SOURCES = {"a": "Technik", "b": "Welt", "c": "Technik"}
 
 
 def article(source: str, n: int, **changes: object) -> Article:
-    # No two sources' entries share a date: which of two equal dates the front page previews
-    # is not what this file tests.
-    published = NOW + timedelta(hours=n, minutes=sum(map(ord, source)) % 60)
+    # Entries of one number share a date across sources: ties must be broken alike by
+    # every path that orders newest first.
+    published = NOW + timedelta(hours=n)
     made = Article(
         id=article_id(source, str(n)), source=source, entry_id=str(n), title=f"{source} {n}",
         link=f"https://{source}.example/{n}", summary=f"about {n} <b>", content=f"<p>{n} &amp;</p>",
@@ -303,3 +303,26 @@ def test_a_category_s_fragments_are_read_at_once_and_reused(
         assert (tmp_path / "out" / "technik" / "archive" / "1.xml").read_bytes() == first
     finally:
         store.close()
+
+
+def test_a_partial_publish_previews_the_entries_a_full_one_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: ArticleStore
+) -> None:
+    """More entries of one date than the front page previews: a publish that renders only
+    another category takes this one's preview from the store, and must pick and order the
+    same entries as a full publish of the same store does."""
+    monkeypatch.chdir(tmp_path)
+    clock = lambda: NOW  # noqa: E731
+    partial_config = write_config(tmp_path, "partial", max_items=10)
+    full_config = write_config(tmp_path, "full", max_items=10)
+    tied = [article("a", n, published=NOW, updated=NOW) for n in range(PREVIEW + 3)]
+    store.upsert_articles("a", tied, NOW)
+    store.upsert_articles("b", [article("b", 1)], NOW)
+    publish_pending(partial_config, store, clock=clock)
+    store.upsert_articles("b", [article("b", 2)], NOW)
+    changed, _ = publish_pending(partial_config, store, clock=clock)
+    assert changed == {"welt"}  # only the other category was rendered again
+    publish_everything(full_config, store, clock=clock)
+    partial, full = files_of(tmp_path / "partial"), files_of(tmp_path / "full")
+    assert partial["index.html"] == full["index.html"]
+    assert partial == full

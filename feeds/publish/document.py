@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from feeds.model import Article, Author, Category, Origin, SourceKind
+from feeds.model import Article, Author, Category, Origin, SourceKind, newest_first
 from feeds.publish.dedupe import deduplicate
 from feeds.publish.fragments import Fragments
 from feeds.publish.layout import ARCHIVE_FOLDER, OutputLayout
@@ -181,7 +181,7 @@ def build_document(
     """A category's document: each article once (the first seen of those several sources
     carry, see `publish.dedupe`), newest first."""
     unique = deduplicate(articles, first_seen or {})
-    ordered = sorted(unique.articles, key=lambda a: (a.published, a.id), reverse=True)
+    ordered = newest_first(unique.articles)
     return FeedDocument(category, site, tuple(ordered), archive, unique.carriers)
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from feeds import PROJECT_URL
-from feeds.model import Article, Origin
+from feeds.model import Article, Origin, newest_first
 from feeds.publish.document import FeedDocument, Site
 from feeds.publish.formats import feed_formats, linked_formats, main_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
@@ -150,7 +150,7 @@ def render_source_page(
     return _render(
         "source.html",
         title=" · ".join(names),
-        articles=sorted(articles, key=lambda a: (a.published, a.id), reverse=True),
+        articles=newest_first(articles),
         site_title=site.title,
         links=PageLinks(site.layout, page),
         language=languages.pop() if len(languages) == 1 else None,
