@@ -460,6 +460,10 @@ def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
         element,
         {(_ATOM, "name"): part("name"), (_ATOM, "email"): part("email"), (_ATOM, "uri"): uri},
     )
+    if "email" not in person and "@" in person.get("name", ""):
+        # feedparser takes an email out of such a name, and that sends the feedparser path
+        # to read the authors from the XML again (uris as written): not modelled here.
+        raise _DeclineError
 
 
 def _category(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
