@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from feeds.store.article_json import (
     podcast_from_json,
     podcast_to_json,
 )
+from feeds.store.batches import chunks
 from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.fragments import forget_fragments
@@ -60,8 +61,6 @@ from feeds.store.schema import (
     source_state,
 )
 
-# SQLite limits bound parameters per statement; stay well under it.
-_CHUNK = 500
 # PostgreSQL's view of open sessions: a lease whose owner's backend is not in it is free.
 _PG_STAT_ACTIVITY = table("pg_stat_activity", column("pid"))
 
@@ -193,11 +192,6 @@ def _newest_first(
     return published_utc.desc(), article_id.desc()
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 class ArticleStore:
     """Articles and fetch state in SQLite (embedded default) or PostgreSQL."""
 
@@ -249,7 +243,7 @@ class ArticleStore:
         """When each known entry of `source` was first stored (for entries without dates)."""
         found: dict[str, datetime] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(entry_ids):
+            for chunk in chunks(entry_ids):
                 query = select(articles.c.entry_id, articles.c.first_seen_utc).where(
                     articles.c.source == source, articles.c.entry_id.in_(chunk)
                 )
@@ -262,7 +256,7 @@ class ArticleStore:
         which stays retired (full text: neither is fetched again while it is unchanged)."""
         found: dict[str, Article | None] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(entry_ids):
+            for chunk in chunks(entry_ids):
                 query = select(articles).where(
                     articles.c.source == source, articles.c.entry_id.in_(chunk)
                 )
@@ -307,7 +301,7 @@ class ArticleStore:
         carry is published."""
         found: dict[str, datetime] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids)):
                 query = select(articles.c.id, articles.c.first_seen_utc).where(
                     articles.c.id.in_(chunk)
                 )
@@ -360,7 +354,7 @@ class ArticleStore:
         with self.engine.begin() as conn:
             stale = self._save_and_release(conn, list(saves.values()))
             live = [w for w in writes if w.articles and w.source not in stale]
-            for chunk in _chunks(sorted(w.source for w in live)):
+            for chunk in chunks(sorted(w.source for w in live)):
                 params = {"b_sources": list(chunk)}
                 group.stored.update(conn.execute(_WITH_ARTICLES, params).scalars())
                 group.retired.update(conn.execute(_WITH_TOMBSTONES, params).scalars())
@@ -402,7 +396,7 @@ class ArticleStore:
         # Some lease was taken over (or the driver gave no total): every claim raises the
         # fence, so a source whose fence moved on is one we did not write.
         fences: dict[str, int] = {}
-        for chunk in _chunks(sorted(lease.source for _, lease in saves)):
+        for chunk in chunks(sorted(lease.source for _, lease in saves)):
             query = select(source_state.c.source, source_state.c.fence).where(
                 source_state.c.source.in_(chunk)
             )
@@ -462,8 +456,7 @@ class ArticleStore:
     def _load_known(self, conn: Connection, writes: Sequence[SourceWrite], group: _Group) -> None:
         """Look up which entries of `writes` are stored, for all of them at once."""
         keys = [(w.source, a.entry_id) for w in writes for a in w.articles]
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
+        for chunk in chunks(keys):
             params = {
                 "b_sources": sorted({source for source, _ in chunk}),
                 "b_ids": sorted({entry_id for _, entry_id in chunk}),
@@ -504,7 +497,7 @@ class ArticleStore:
         group.rows.extend(_article_row(a, hashes[a.entry_id], stamps[a.id], seen) for a in batch)
         wanted = {(slug_of[name], a.id): (name, a) for a in batch for name in a.categories}
         existing: set[tuple[str, str]] = set()
-        for chunk in _chunks([a.id for a in changed]):
+        for chunk in chunks([a.id for a in changed]):
             query = select(article_categories.c.category_slug, article_categories.c.article_id)
             existing.update(
                 (slug, article_id)
@@ -632,7 +625,7 @@ class ArticleStore:
             ).all()
             gone = [row.id for row in rows if row.entry_id not in present]
             slugs: set[str] = set()
-            for chunk in _chunks(gone):
+            for chunk in chunks(gone):
                 slugs.update(
                     conn.execute(
                         select(article_categories.c.category_slug).where(
@@ -719,7 +712,7 @@ class ArticleStore:
             arrivals = conn.execute(numbers).all()
             missing = [row.article_id for row in arrivals if row.article_id not in known]
             found = dict(known)
-            for chunk in _chunks(missing):
+            for chunk in chunks(missing):
                 query = select(articles).where(articles.c.id.in_(chunk))
                 found.update((row.id, _article_from(row._mapping)) for row in conn.execute(query))
         entries = [(row.seq, found[row.article_id]) for row in arrivals if row.article_id in found]
@@ -757,7 +750,7 @@ class ArticleStore:
                     .scalars()
                     .all()
                 )
-                for chunk in _chunks(old):
+                for chunk in chunks(old):
                     conn.execute(
                         article_categories.delete().where(
                             article_categories.c.category_slug == slug,
@@ -797,7 +790,7 @@ class ArticleStore:
             else:
                 rows = [
                     row
-                    for chunk in _chunks(sorted(sources))
+                    for chunk in chunks(sorted(sources))
                     for row in conn.execute(query.where(source_state.c.source.in_(chunk)))
                 ]
         return {row.source: _state_from(row._mapping) for row in rows}
@@ -845,7 +838,7 @@ class ArticleStore:
             ) & source_state.c.lease_backend.not_in(sessions)
             free = free | owner_gone
         with self.engine.begin() as conn:
-            for chunk in _chunks(sorted(sources)):
+            for chunk in chunks(sorted(sources)):
                 room = None if limit is None else limit - len(leases)
                 if room is not None and room <= 0:
                     break
@@ -886,7 +879,7 @@ class ArticleStore:
         query = select(func.min(case((due > stamp, due))), func.min(case((retry > stamp, retry))))
         soonest: list[str] = []
         with self.engine.connect() as conn:
-            for chunk in _chunks(sorted(sources)):
+            for chunk in chunks(sorted(sources)):
                 row = conn.execute(query.where(source_state.c.source.in_(chunk))).one()
                 soonest.extend(value for value in row if value is not None)
         return _from_utc_text(min(soonest)) if soonest else None
@@ -928,7 +921,7 @@ class ArticleStore:
             )
         held: list[str] = []
         with self.engine.connect() as conn:
-            for chunk in _chunks(sorted(sources)):
+            for chunk in chunks(sorted(sources)):
                 held.extend(conn.execute(query.where(source_state.c.source.in_(chunk))).scalars())
         return sorted(held)
 

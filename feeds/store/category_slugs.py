@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import Connection, func, select, text
 
 from feeds.slugs import RESERVED_SLUGS, assign_slugs, category_key, slug_of
+from feeds.store.batches import chunks
 from feeds.store.dialect import insert_for
 from feeds.store.schema import (
     article_categories,
@@ -27,7 +28,6 @@ SLUG_LOCK_KEY = 0x666565647331
 # Rounds of assign-and-insert before giving up: a round loses only to a writer that took a
 # slug without the lock, and the next round sees what it took.
 ATTEMPTS = 3
-_CHUNK = 500
 
 
 class SlugConflictError(Exception):
@@ -45,9 +45,9 @@ def stored_slugs(conn: Connection) -> dict[str, str]:
 def _slugs_by_key(conn: Connection, keys: Collection[str]) -> dict[str, str]:
     ordered = sorted(keys)
     found: dict[str, str] = {}
-    for start in range(0, len(ordered), _CHUNK):
+    for chunk in chunks(ordered):
         query = select(category_slugs.c.category_key, category_slugs.c.slug).where(
-            category_slugs.c.category_key.in_(ordered[start : start + _CHUNK])
+            category_slugs.c.category_key.in_(chunk)
         )
         found.update((key, slug) for key, slug in conn.execute(query))
     return found

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
+from feeds.store.batches import chunks
 from feeds.store.dialect import insert_for
 from feeds.store.schema import articles, entry_fragments
 
@@ -23,13 +24,13 @@ def stored_fragments(
     found: dict[str, dict[str, tuple[str, bytes]]] = {}
     names = list(dict.fromkeys(documents))
     with engine.connect() as conn:
-        for start in range(0, len(names), _CHUNK):
+        for chunk in chunks(names, _CHUNK):
             query = select(
                 entry_fragments.c.document,
                 entry_fragments.c.article_id,
                 entry_fragments.c.digest,
                 entry_fragments.c.body,
-            ).where(entry_fragments.c.document.in_(names[start : start + _CHUNK]))
+            ).where(entry_fragments.c.document.in_(chunk))
             # fetchall, not row by row: a category holds thousands of fragments.
             for document, article_id, digest, body in conn.execute(query).fetchall():
                 found.setdefault(document, {})[article_id] = (digest, bytes(body))
@@ -44,8 +45,7 @@ def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, byte
     keys = list(latest)
     with engine.begin() as conn:
         insert = insert_for(conn)
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
+        for chunk in chunks(keys, _CHUNK):
             live = _live(conn, {article for _, article in chunk})
             rows = [
                 {"document": d, "article_id": a, "digest": latest[d, a][0], "body": latest[d, a][1]}
@@ -69,6 +69,5 @@ def _live(conn: Connection, ids: Iterable[str]) -> set[str]:
 
 def forget_fragments(conn: Connection, article_ids: Sequence[str]) -> None:
     """Delete the fragments of articles being deleted (`conn`'s transaction)."""
-    for start in range(0, len(article_ids), _CHUNK):
-        chunk = article_ids[start : start + _CHUNK]
+    for chunk in chunks(article_ids, _CHUNK):
         conn.execute(entry_fragments.delete().where(entry_fragments.c.article_id.in_(chunk)))

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, select, text
 from feeds.model import PublishProblem, ScopeProblems
 from feeds.shorten import shorten
 from feeds.store.articles import utc_text
+from feeds.store.batches import chunks
 from feeds.store.schema import publish_problems
 
 PROBLEMS_KEPT = 50  # problems kept per scope; the rest are counted
@@ -25,7 +26,6 @@ MESSAGE_LIMIT = 1000  # characters of one problem's message
 # Serialises the writers of the table on PostgreSQL (held to the end of the transaction):
 # one publisher at a time is the rule, but a one-shot run may publish beside a daemon.
 PROBLEMS_LOCK_KEY = 0x666565647370
-_CHUNK = 500
 
 
 def record_publish_problems(
@@ -60,8 +60,7 @@ def record_publish_problems(
             conn.execute(publish_problems.delete())
         else:
             replaced = sorted({*scopes, *by_scope})
-            for start in range(0, len(replaced), _CHUNK):
-                chunk = replaced[start : start + _CHUNK]
+            for chunk in chunks(replaced):
                 conn.execute(publish_problems.delete().where(publish_problems.c.scope.in_(chunk)))
         if rows:
             conn.execute(publish_problems.insert(), rows)

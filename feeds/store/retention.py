@@ -17,21 +17,16 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from feeds.store.batches import chunks
 from feeds.store.fragments import forget_fragments
 from feeds.store.schema import article_categories, articles, retired_entries
 
 RETIRED_PER_SOURCE = 2_000  # about 100 bytes each: 200 KB per source at most
-_CHUNK = 500  # SQLite limits bound parameters per statement
 
 
 def entry_hash(entry_id: str) -> str:
     """The digest a tombstone keeps of an entry id: 32 hex digits."""
     return hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) -> None:
@@ -44,7 +39,7 @@ def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) 
         index_elements=["source", "entry_hash"]
     )
     conn.execute(statement, tombstones)
-    for chunk in _chunks([r.id for r in rows]):
+    for chunk in chunks([r.id for r in rows]):
         conn.execute(article_categories.delete().where(article_categories.c.article_id.in_(chunk)))
         conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
         forget_fragments(conn, chunk)
@@ -55,7 +50,7 @@ def trim(conn: Connection, sources: Collection[str], keep: int = RETIRED_PER_SOU
     """Drop each source's oldest tombstones beyond `keep`."""
     # Sources over the bound are found in one statement per chunk: most are under it.
     over: list[str] = []
-    for chunk in _chunks(sorted(sources)):
+    for chunk in chunks(sorted(sources)):
         over.extend(
             conn.execute(
                 select(retired_entries.c.source)
@@ -84,7 +79,7 @@ def retired_among(conn: Connection, source: str, entry_ids: Iterable[str]) -> se
     """Those of `entry_ids` of `source` that were retired (and are remembered)."""
     by_hash = {entry_hash(entry_id): entry_id for entry_id in entry_ids}
     found: set[str] = set()
-    for chunk in _chunks(sorted(by_hash)):
+    for chunk in chunks(sorted(by_hash)):
         query = select(retired_entries.c.entry_hash).where(
             retired_entries.c.source == source, retired_entries.c.entry_hash.in_(chunk)
         )
@@ -102,5 +97,5 @@ def forget_missing(conn: Connection, source: str, present: Collection[str]) -> N
         )
     ).all()
     gone = [row.id for row in stored if row.entry_hash not in keep]
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         conn.execute(retired_entries.delete().where(retired_entries.c.id.in_(chunk)))
