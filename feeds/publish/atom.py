@@ -13,7 +13,6 @@ from lxml import etree
 from feeds import PROJECT_URL, __version__
 from feeds.model import Article, Author, Origin
 from feeds.publish.document import FeedDocument
-from feeds.publish.fragments import split_entries
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -45,7 +44,6 @@ def render_atom(doc: FeedDocument) -> bytes:
 
     Its head is rendered each time; each entry is rendered once for as long as it and what
     the document says of its source stay the same (`feeds.publish.fragments`)."""
-    head, _ = split_entries(_render(doc, ()), ENTRY, CLOSING)
     updated = doc.sources_updated()
     mixed = doc.language is None
 
@@ -57,10 +55,7 @@ def render_atom(doc: FeedDocument) -> bytes:
             updated[article.source],
         )
 
-    def render(articles: Sequence[Article]) -> list[bytes]:
-        return split_entries(_render(doc, articles), ENTRY, CLOSING)[1]
-
-    return b"".join((head, *doc.entry_fragments("atom", context, render), CLOSING))
+    return doc.assembled("atom", lambda articles: _render(doc, articles), ENTRY, CLOSING, context)
 
 
 def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from feeds.model import Article, Author, Category, Origin, SourceKind, newest_first
 from feeds.publish.dedupe import deduplicate
-from feeds.publish.fragments import Fragments
+from feeds.publish.fragments import Fragments, split_entries
 from feeds.publish.layout import ARCHIVE_FOLDER, OutputLayout
 from feeds.slugs import slug_of
 
@@ -154,6 +154,25 @@ class FeedDocument:
         `context` are as when it was rendered, else made by `render` (see
         `feeds.publish.fragments`)."""
         return self.site.fragments.entries(self.file_name(kind), self.articles, context, render)
+
+    def assembled(
+        self,
+        kind: str,
+        render: Callable[[Sequence[Article]], bytes],
+        entry: bytes,
+        closing: bytes,
+        context: Callable[[Article], object],
+    ) -> bytes:
+        """The document in `kind` from its head and its entries' fragments, where `render`
+        writes the document with only the articles given as entries (`entry` and `closing`
+        as for `split_entries`): the head is rendered each time, an entry only when its
+        fragment is not kept."""
+        head, _ = split_entries(render(()), entry, closing)
+
+        def entries(articles: Sequence[Article]) -> list[bytes]:
+            return split_entries(render(articles), entry, closing)[1]
+
+        return b"".join((head, *self.entry_fragments(kind, context, entries), closing))
 
     @property
     def description(self) -> str:

@@ -13,7 +13,6 @@ from feeds import PROJECT_URL, __version__
 from feeds.model import Article, Author, Podcast
 from feeds.publish.atom import ATOM_NS
 from feeds.publish.document import FeedDocument
-from feeds.publish.fragments import split_entries
 
 ITEM = b"    <item"  # how an item's line starts in the indented document
 CLOSING = b"  </channel>\n</rss>\n"  # what follows the last item
@@ -25,15 +24,13 @@ def render_rss(doc: FeedDocument) -> bytes:
     Its head is rendered each time; each item is rendered once for as long as it and its
     source stay the same (`feeds.publish.fragments`)."""
     podcast = any(article.podcast for article in doc.articles)
-    head, _ = split_entries(_render(doc, (), podcast), ITEM, CLOSING)
 
     def context(article: Article) -> object:
         return (doc.layout.article_url(article), doc.credit(article), podcast)
 
-    def render(articles: Sequence[Article]) -> list[bytes]:
-        return split_entries(_render(doc, articles, podcast), ITEM, CLOSING)[1]
-
-    return b"".join((head, *doc.entry_fragments("rss", context, render), CLOSING))
+    return doc.assembled(
+        "rss", lambda articles: _render(doc, articles, podcast), ITEM, CLOSING, context
+    )
 
 
 def _render(doc: FeedDocument, articles: Sequence[Article], podcast: bool) -> bytes:
