@@ -541,6 +541,11 @@ def goals(bench: Bench, ran: set[str]) -> list[tuple[bool | None, str]]:
 # --- setup ----------------------------------------------------------------------------------
 
 
+def _runs(python: str) -> bool:
+    done = subprocess.run([python, "--version"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
 def reader_python(base: str | None) -> Path:
     """The Python of a venv with reader==READER_VERSION, made once under ~/.cache."""
     python = READER_VENV / "bin" / "python"
@@ -553,7 +558,9 @@ def reader_python(base: str | None) -> Path:
         *(shutil.which(f"python3.{minor}") for minor in (14, 13, 12)),
         *sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.1[2-9]*/bin/python")), reverse=True),
     ]  # fmt: skip
-    found = next((c for c in candidates if c), None)
+    # A pyenv shim is on PATH for every installed version but fails unless that version is
+    # selected: take the first candidate that runs.
+    found = next((c for c in candidates if c and _runs(c)), None)
     if found is None:
         raise BenchError(f"reader {READER_VERSION} needs Python >= 3.12; give --reader-base")
     print(f"making {READER_VENV} with {found} (once)", flush=True)
