@@ -25,7 +25,7 @@ from feeds.model import (
 )
 from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
-from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments
+from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, split_entries
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
@@ -326,3 +326,20 @@ def test_a_partial_publish_previews_the_entries_a_full_one_does(
     partial, full = files_of(tmp_path / "partial"), files_of(tmp_path / "full")
     assert partial["index.html"] == full["index.html"]
     assert partial == full
+
+
+def test_entries_are_cut_where_their_lines_start() -> None:
+    """An entry starts a line at its depth: not deeper, not mid-line, not a longer name;
+    the first line counts too."""
+    document = (
+        b"  <entry>first</entry>\n<feed>\n  <entryish/>\n    <entry>deeper</entry>\n"
+        b"  <entry a='1'>x  <entry></entry>\n  <entry>last</entry>\n</feed>\n"
+    )
+    head, entries = split_entries(document, b"  <entry", b"</feed>\n")
+    assert head == b""
+    assert entries == [
+        b"  <entry>first</entry>\n<feed>\n  <entryish/>\n    <entry>deeper</entry>\n",
+        b"  <entry a='1'>x  <entry></entry>\n",
+        b"  <entry>last</entry>\n",
+    ]
+    assert split_entries(b"<feed>\n</feed>\n", b"  <entry", b"</feed>\n") == (b"<feed>\n", [])
