@@ -343,3 +343,24 @@ def test_entries_are_cut_where_their_lines_start() -> None:
         b"  <entry>last</entry>\n",
     ]
     assert split_entries(b"<feed>\n</feed>\n", b"  <entry", b"</feed>\n") == (b"<feed>\n", [])
+
+
+def test_saved_fragments_replace_theirs_and_skip_gone_articles(store: ArticleStore) -> None:
+    """Kept per document and article, the last of a batch winning; a second save replaces;
+    a fragment of an article that is not (or no longer) stored is not kept."""
+    live = [article("a", n) for n in range(3)]
+    store.upsert_articles("a", live, NOW)
+    gone = article("a", 9).id
+    body = b"\x00<entry>\xff</entry>\n"  # bytes as they are, not text
+    save_fragments(
+        store.engine,
+        [("t/atom.xml", live[0].id, "d0", b"old"), ("t/atom.xml", live[0].id, "d1", body),
+         ("t/rss.xml", live[0].id, "d2", b"rss"), ("t/atom.xml", gone, "d3", b"gone"),
+         ("t/atom.xml", live[1].id, "d4", b"one")],
+    )  # fmt: skip
+    save_fragments(store.engine, [("t/atom.xml", live[1].id, "d5", b"new"), ("t/x", gone, "", b"")])
+    save_fragments(store.engine, [])
+    assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/x"]) == {
+        "t/atom.xml": {live[0].id: ("d1", body), live[1].id: ("d5", b"new")},
+        "t/rss.xml": {live[0].id: ("d2", b"rss")},
+    }
