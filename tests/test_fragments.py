@@ -25,7 +25,7 @@ from feeds.model import (
 )
 from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
-from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments
+from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, split_entries
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
@@ -326,3 +326,41 @@ def test_a_partial_publish_previews_the_entries_a_full_one_does(
     partial, full = files_of(tmp_path / "partial"), files_of(tmp_path / "full")
     assert partial["index.html"] == full["index.html"]
     assert partial == full
+
+
+def test_entries_are_cut_where_their_lines_start() -> None:
+    """An entry starts a line at its depth: not deeper, not mid-line, not a longer name;
+    the first line counts too."""
+    document = (
+        b"  <entry>first</entry>\n<feed>\n  <entryish/>\n    <entry>deeper</entry>\n"
+        b"  <entry a='1'>x  <entry></entry>\n  <entry>last</entry>\n</feed>\n"
+    )
+    head, entries = split_entries(document, b"  <entry", b"</feed>\n")
+    assert head == b""
+    assert entries == [
+        b"  <entry>first</entry>\n<feed>\n  <entryish/>\n    <entry>deeper</entry>\n",
+        b"  <entry a='1'>x  <entry></entry>\n",
+        b"  <entry>last</entry>\n",
+    ]
+    assert split_entries(b"<feed>\n</feed>\n", b"  <entry", b"</feed>\n") == (b"<feed>\n", [])
+
+
+def test_saved_fragments_replace_theirs_and_skip_gone_articles(store: ArticleStore) -> None:
+    """Kept per document and article, the last of a batch winning; a second save replaces;
+    a fragment of an article that is not (or no longer) stored is not kept."""
+    live = [article("a", n) for n in range(3)]
+    store.upsert_articles("a", live, NOW)
+    gone = article("a", 9).id
+    body = b"\x00<entry>\xff</entry>\n"  # bytes as they are, not text
+    save_fragments(
+        store.engine,
+        [("t/atom.xml", live[0].id, "d0", b"old"), ("t/atom.xml", live[0].id, "d1", body),
+         ("t/rss.xml", live[0].id, "d2", b"rss"), ("t/atom.xml", gone, "d3", b"gone"),
+         ("t/atom.xml", live[1].id, "d4", b"one")],
+    )  # fmt: skip
+    save_fragments(store.engine, [("t/atom.xml", live[1].id, "d5", b"new"), ("t/x", gone, "", b"")])
+    save_fragments(store.engine, [])
+    assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/x"]) == {
+        "t/atom.xml": {live[0].id: ("d1", body), live[1].id: ("d5", b"new")},
+        "t/rss.xml": {live[0].id: ("d2", b"rss")},
+    }

@@ -72,6 +72,7 @@ from feeds.normalise.article import entry_key, normalise_feed
 from feeds.parse import parse_feed
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
+from feeds.publish.jsonfeed import _indented, render_json_feed
 from feeds.publish.layout import OutputLayout
 from feeds.publish.site import render_category
 
@@ -271,6 +272,32 @@ def test_rendering_is_byte_identical(case: Case, category_name: str, rnd: Any) -
     # Normalising the same input again (a re-fetch) republishes the same bytes.
     again = list(case.normalise().articles)
     assert render_all(build_document(category, again, site)) == first
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(SETTINGS, max_examples=SMALL_EXAMPLES)
+@given(json_values, st.integers(min_value=0, max_value=3))
+def test_json_items_are_written_as_json_dumps_indents_them(value: Any, depth: int) -> None:
+    pad = "  " * depth
+    expected = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + pad)
+    assert _indented(value, pad) == expected
+
+
+@settings(SETTINGS, max_examples=SMALL_EXAMPLES)
+@given(cases(max_entries=5, publishable=True), hubs)
+def test_a_json_feed_is_what_json_dumps_writes(case: Case, hub: str | None) -> None:
+    """Items are written a fragment at a time: the whole is still json.dumps's own bytes."""
+    site = Site(LAYOUT, "feeds", hub=hub)
+    doc = build_document(Category.named("Technik"), list(case.normalise().articles), site)
+    body = render_json_feed(doc)
+    written = json.dumps(json.loads(body), ensure_ascii=False, indent=2) + "\n"
+    assert body == written.encode("utf-8")
 
 
 # --------------------------------------------------------------------------- findings

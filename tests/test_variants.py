@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import brotli
@@ -97,3 +100,29 @@ def test_a_batch_compressed_in_parallel_is_each_file_compressed_alone(tmp_path: 
     assert made == [compressed_variants(path, data) for path, data in files]
     assert [len(m) for m in made] == [2] * 6 + [0, 0]
     assert gzip.decompress(made[3][tmp_path / "3" / "atom.xml.gz"]) == files[3][1]
+
+
+def test_variants_are_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    """A variant depends on its file's bytes alone: another process (another thread pool,
+    another compressor state) makes the same bytes; the gzip member has no timestamp or
+    name, and zlib reads it as one gzip stream."""
+    body = b"".join(BODY.replace(b"Gr", str(n).encode()) for n in range(300))
+    feed = tmp_path / "atom.xml"
+    probe = (
+        "import sys; from pathlib import Path; from feeds.publish.variants import "
+        "compressed_variants as c; v = c(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes()); "
+        "sys.stdout.buffer.write(v[Path(sys.argv[1] + '.gz')] + v[Path(sys.argv[1] + '.br')])"
+    )
+    (tmp_path / "body").write_bytes(body)
+    ours = compressed_variants(feed, body)
+    gz, br = ours[tmp_path / "atom.xml.gz"], ours[tmp_path / "atom.xml.br"]
+    other = subprocess.run(
+        [sys.executable, "-c", probe, str(feed), str(tmp_path / "body")],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert other == gz + br
+    assert gz[:4] == b"\x1f\x8b\x08\x00" and gz[4:8] == b"\0\0\0\0"  # no name, mtime 0
+    stream = zlib.decompressobj(wbits=31)
+    assert stream.decompress(gz) == body and stream.eof and stream.unused_data == b""
+    assert brotli.decompress(br) == body

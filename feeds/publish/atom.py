@@ -96,7 +96,12 @@ def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
         fe.content(article.content, type="html")
         for name in (*article.categories, *article.tags):
             fe.category(term=name)
-    return _repair(fg.atom_str(pretty=True), doc, articles, links)
+    # feedgen's tree itself, not its text parsed again (a parse costs twice the writing):
+    # atom_str writes this tree. Its elements carry no namespace; the root's `xmlns`
+    # attribute puts them all in Atom's as written (feedgen is pinned below 2; the golden
+    # test in tests/test_publish.py holds the bytes).
+    root, _ = fg._create_atom()
+    return _repair(root, doc, articles, links)
 
 
 def _person(author: Author) -> dict[str, str]:
@@ -109,7 +114,7 @@ def _person(author: Author) -> dict[str, str]:
 
 
 def _repair(
-    document: bytes,
+    root: Any,
     doc: FeedDocument,
     articles: Sequence[Article],
     links: list[list[dict[str, str]]],
@@ -118,14 +123,12 @@ def _repair(
     # become a second alternate link. Its links come out in the order given, so set the
     # attributes back by position. It has no entry <source> beyond a link, nor entry
     # languages: both are added here.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(document, parser)
-    entries = root.findall(f"{ATOM_NS}entry")
+    entries = root.findall("entry")
     # Entries state their language when the feed cannot (they do not share one).
     mixed = doc.language is None
     updated = doc.sources_updated()
     for entry, wanted, article in zip(entries, links, articles, strict=True):
-        written = entry.findall(f"{ATOM_NS}link")
+        written = entry.findall("link")
         for element, attributes in zip(written, wanted, strict=True):
             _set_attributes(element, attributes)
         if mixed and article.language:
@@ -140,16 +143,16 @@ def _repair(
 def _source(origin: Origin, updated: datetime) -> Any:
     """The entry's source feed: its id (the feed URL), title, site, self link, and when it
     last changed (its newest entry here)."""
-    source = etree.Element(f"{ATOM_NS}source")
+    source = etree.Element("source")
     identity = origin.feed_url or origin.site_url
     if identity:
-        etree.SubElement(source, f"{ATOM_NS}id").text = identity
-    etree.SubElement(source, f"{ATOM_NS}title").text = origin.title
+        etree.SubElement(source, "id").text = identity
+    etree.SubElement(source, "title").text = origin.title
     if origin.site_url:
-        etree.SubElement(source, f"{ATOM_NS}link", rel="alternate", href=origin.site_url)
+        etree.SubElement(source, "link", rel="alternate", href=origin.site_url)
     if origin.feed_url:
-        etree.SubElement(source, f"{ATOM_NS}link", rel="self", href=origin.feed_url)
-    etree.SubElement(source, f"{ATOM_NS}updated").text = updated.isoformat()
+        etree.SubElement(source, "link", rel="self", href=origin.feed_url)
+    etree.SubElement(source, "updated").text = updated.isoformat()
     return source
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import is_dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -90,20 +89,18 @@ class Fragments:
         self._ahead = {document: found.get(document, {}) for document in documents}
 
     def _digest(self, document: str, article: Article, context: object) -> str:
-        """A digest of the renderers, the document, the article and its `context` (a tuple
-        of values whose repr says all that the entry's bytes depend on)."""
-        parts = [_renderers(), document, self._of(article)]
-        parts.extend(self._of(value) for value in _flat(context))
-        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+        """A digest of the renderers, the article, the document and its `context` (plain
+        values whose repr says all that the entry's bytes depend on besides the article)."""
+        place = repr((document, context))  # one repr: each part quoted, so none runs into the next
+        text = "\0".join((_renderers(), self._article_digest(article), place))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _of(self, value: object) -> str:
-        if not is_dataclass(value):  # plain values: their repr is quick
-            return repr(value)
-        known = self._digests.get(id(value))
-        if known is None or known[0] is not value:
-            text = repr(value).encode("utf-8", "surrogatepass")
-            known = (value, hashlib.sha256(text).hexdigest())
-            self._digests[id(value)] = known
+    def _article_digest(self, article: Article) -> str:
+        known = self._digests.get(id(article))
+        if known is None or known[0] is not article:
+            text = repr(article).encode("utf-8", "surrogatepass")
+            known = (article, hashlib.sha256(text).hexdigest())
+            self._digests[id(article)] = known
         return known[1]
 
     def _keep(self, fragment: NewFragment) -> None:
@@ -129,14 +126,14 @@ def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes,
     Text and attributes are escaped (no `<` in them), so an entry's start is only ever found
     where an element at that depth begins."""
     end = document.rindex(closing)
-    starts = [m.start() for m in re.finditer(b"^" + re.escape(entry) + b"[ >]", document, re.M)]
+    # A line break before the entry, not `^` with re.M: a pattern that starts with a literal
+    # is searched for, where `^` is tried at every byte (3 times slower on a 1 MB feed). The
+    # break put in front makes the first line count and each match start at its entry.
+    line_start = re.compile(b"\n" + re.escape(entry) + b"[ >]")
+    starts = [m.start() for m in line_start.finditer(b"\n" + document)]
     bounds = [*starts, end]
     head = document[: starts[0]] if starts else document[:end]
     return head, [document[bounds[i] : bounds[i + 1]] for i in range(len(starts))]
-
-
-def _flat(context: object) -> tuple[object, ...]:
-    return context if isinstance(context, tuple) else (context,)
 
 
 @cache

@@ -4,15 +4,18 @@ rendered anew, deleted with their articles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, exists, select
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from feeds.store.batches import chunks
 from feeds.store.dialect import insert_for
 from feeds.store.schema import articles, entry_fragments
 
-_CHUNK = 400  # rows per statement: within every engine's limit of bound parameters
+_CHUNK = 400  # documents or articles per statement: within every engine's limit of parameters
+_UPSERTS: dict[tuple[str, str, str], SQLCompiler] = {}
 
 
 def stored_fragments(
@@ -40,31 +43,44 @@ def stored_fragments(
 def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, bytes]]) -> None:
     """Keep new fragments, (document, article id, digest, bytes) each, in place of what those
     articles had in those documents (an upsert: a one-shot run may publish beside a daemon).
-    A fragment whose article is gone meanwhile (another process retired it) is not kept."""
+    A fragment whose article is gone meanwhile (another process retired it) is not kept.
+
+    One executemany of the driver's own statement: its text compiled once per dialect, no
+    processing of each row's parameters by SQLAlchemy, and the article's liveness checked
+    by the insert itself, not by a query per chunk."""
     latest = {(doc, article): (digest, body) for doc, article, digest, body in fragments}
-    keys = list(latest)
+    if not latest:
+        return
+    rows = [
+        {"document": d, "article_id": a, "digest": digest, "body": body}
+        for (d, a), (digest, body) in latest.items()
+    ]
     with engine.begin() as conn:
-        insert = insert_for(conn)
-        for chunk in chunks(keys, _CHUNK):
-            live = _live(conn, {article for _, article in chunk})
-            rows = [
-                {"document": d, "article_id": a, "digest": latest[d, a][0], "body": latest[d, a][1]}
-                for d, a in chunk
-                if a in live
-            ]
-            if rows:
-                statement = insert(entry_fragments)
-                conn.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["document", "article_id"],
-                        set_={"digest": statement.excluded.digest, "body": statement.excluded.body},
-                    ),
-                    rows,
-                )
+        compiled = _upsert(conn)
+        order = compiled.positiontup
+        params = [tuple(row[k] for k in order) for row in rows] if order else rows
+        conn.exec_driver_sql(compiled.string, params)
 
 
-def _live(conn: Connection, ids: Iterable[str]) -> set[str]:
-    return set(conn.execute(select(articles.c.id).where(articles.c.id.in_(list(ids)))).scalars())
+def _upsert(conn: Connection) -> SQLCompiler:
+    """INSERT ... SELECT the row's values WHERE its article exists, ON CONFLICT replace;
+    compiled once per dialect, driver and parameter style."""
+    dialect = conn.dialect
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    if key in _UPSERTS:
+        return _UPSERTS[key]
+    values = select(*(bindparam(c.name, type_=c.type) for c in entry_fragments.c)).where(
+        exists().where(articles.c.id == bindparam("article_id"))
+    )
+    statement = insert_for(conn)(entry_fragments).from_select(
+        [c.name for c in entry_fragments.c], values
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=["document", "article_id"],
+        set_={"digest": statement.excluded.digest, "body": statement.excluded.body},
+    )
+    _UPSERTS[key] = cast(SQLCompiler, upsert.compile(dialect=dialect))
+    return _UPSERTS[key]
 
 
 def forget_fragments(conn: Connection, article_ids: Sequence[str]) -> None:
