@@ -28,6 +28,8 @@ _TAGS = set(nh3.ALLOWED_TAGS)
 # Elements whose text is code or styling, not content: dropped with what is inside them.
 _DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# Keeps no tag, only text: built once, not on every call as nh3.clean() builds its own.
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=_DROP_WITH_CONTENT)
 
 # Characters XML 1.0 forbids; one in a title would make a whole feed unrenderable.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -78,10 +80,22 @@ def sanitise_html(fragment: str, base_url: str | None) -> str:
     return strip_illegal_xml(_cleaner(base_url).clean(strip_illegal_xml(fragment))).strip()
 
 
+def holds_no_markup(text: str) -> bool:
+    """Whether an HTML parser reads all of `text` as the text it is: no tag, no character
+    reference and no byte-order mark (one that starts a document is dropped)."""
+    return "<" not in text and "&" not in text and "\ufeff" not in text
+
+
 def html_to_text(fragment: str) -> str:
     """Visible text of an HTML fragment on one line: tags dropped, entities decoded."""
+    if holds_no_markup(fragment):
+        return clean_text(fragment)  # what parsing it gives, without the parser's cost
+    return _parsed_text(fragment)
+
+
+def _parsed_text(fragment: str) -> str:
     spaced = _BLOCK_END.sub(" ", strip_illegal_xml(fragment))
-    text = html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags=_DROP_WITH_CONTENT))
+    text = html.unescape(_TEXT_ONLY.clean(spaced))
     return _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
 
 
