@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from support.strategies import SETTINGS
 
 from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
-from feeds.normalise.html import html_to_text, safe_url, sanitise_html
+from feeds.normalise.html import (
+    _PLAIN_WEB_URL,
+    _resolved_url,
+    clean_text,
+    html_to_text,
+    safe_url,
+    sanitise_html,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SOURCE = Source(
@@ -198,6 +208,37 @@ def test_html_to_text_and_safe_url() -> None:
     assert safe_url("//cdn.example.org/x", "https://example.org/") == "https://cdn.example.org/x"
     assert safe_url("mailto:a@b") is None
     assert safe_url("") is None
+
+
+# Bases as entries carry them: none, absolute (either scheme), not web, refused by urljoin.
+BASES = (None, "", "http://x.example/base/", "https://x.example/", "ftp://x.example/", "http://[")
+
+
+def _as_by_the_general_rules(url: str) -> None:
+    for base in BASES:
+        assert safe_url(url, base) == _resolved_url(clean_text(url), base), (url, base)
+
+
+@pytest.mark.parametrize("where", ["http://h.example/a{}b", "https://h.example/?q{}", "http://h{}"])
+def test_urls_taking_the_short_cut_come_out_as_by_the_general_rules(where: str) -> None:
+    for character in map(chr, range(0x100)):
+        _as_by_the_general_rules(where.format(character))
+    for url in (
+        "http://a/b;",
+        "http://a/b;p",
+        "http://a/?",
+        "http://a/#",
+        "http://a:/",
+        "HTTP://a",
+    ):
+        _as_by_the_general_rules(url)
+    assert safe_url("https://h.example/x", "http://[") is None
+
+
+@SETTINGS
+@given(st.from_regex(_PLAIN_WEB_URL, fullmatch=True))
+def test_plain_web_urls_come_out_as_by_the_general_rules(url: str) -> None:
+    _as_by_the_general_rules(url)
 
 
 def test_plain_text_titles_keep_angle_brackets_and_decode_entities() -> None:

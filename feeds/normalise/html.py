@@ -40,6 +40,14 @@ _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # ^, `, {, |, }; anything else (non-ASCII included) becomes UTF-8 %-escapes.
 _URL_SAFE = "".join(c for c in map(chr, range(33, 127)) if c not in '"<>\\^`{|}')
 _BAD_HOST = re.compile(r'[\s"<>\\^`{|}%\x00-\x1f\x7f-\x9f]')  # controls, and % too
+# An http(s) URL that the rules of `safe_url` give back as it is: a lowercase scheme, a host
+# of letters, digits, dots and hyphens, an optional port, and then only characters that
+# need no escape; no "%" (escapes are checked), no ";" (urljoin splits parameters off and
+# drops an empty one), no empty query or fragment (urlunsplit drops their "?" or "#").
+_KEPT = re.escape(_URL_SAFE.translate(str.maketrans("", "", "%;?#")))
+_PLAIN_WEB_URL = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[{_KEPT}]*)?(?:\?[{_KEPT}?]+)?(?:#[{_KEPT}?#]+)?"
+)
 
 
 def strip_illegal_xml(text: str) -> str:
@@ -109,6 +117,25 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
     if not url:
         return None
     candidate = clean_text(url)
+    if _PLAIN_WEB_URL.fullmatch(candidate) and _joinable(base_url):
+        return candidate  # what the general rules below give for it, for less work
+    return _resolved_url(candidate, base_url)
+
+
+@lru_cache(maxsize=64)
+def _joinable(base_url: str | None) -> bool:
+    # urljoin parses the base even for an absolute URL, and a base it refuses ("http://[")
+    # makes every URL joined to it unusable.
+    if not base_url:
+        return True
+    try:
+        urlsplit(base_url)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolved_url(candidate: str, base_url: str | None) -> str | None:
     try:
         if base_url:
             candidate = urljoin(base_url, candidate)
