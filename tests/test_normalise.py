@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from html.entities import html5
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support.strategies import SETTINGS
+from support.strategies import SETTINGS, html_fragments
 
 from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
 from feeds.normalise.html import (
     _PLAIN_WEB_URL,
+    _cleaner,
     _resolved_url,
     clean_text,
     html_to_text,
     safe_url,
     sanitise_html,
+    strip_illegal_xml,
 )
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -201,6 +204,29 @@ def test_sanitiser_removes_active_content(vector: str) -> None:
         "<object",
     ):
         assert bad not in cleaned
+
+
+def _sanitised_as_when_always_stripped(fragment: str) -> None:
+    for base in ("https://example.org/a/", None):
+        cleaned = _cleaner(base).clean(strip_illegal_xml(fragment))
+        assert sanitise_html(fragment, base) == strip_illegal_xml(cleaned).strip()
+
+
+def test_only_numeric_references_make_characters_xml_cannot_carry() -> None:
+    characters = "".join(map(chr, range(0x110000)))
+    _sanitised_as_when_always_stripped(f"<p>{characters}</p>")
+    _sanitised_as_when_always_stripped(f'<img alt="{characters.replace(chr(34), "")}">')
+    references = " ".join(f"&{name}" for name in html5)
+    _sanitised_as_when_always_stripped(f'<p title="{references}">{references}</p>')
+    _sanitised_as_when_always_stripped("<p>&#1;&#x1f;&#xFFFE;&\x01#2;</p>")
+    assert sanitise_html("<p>a&#1;b</p>", None) == "<p>ab</p>"
+    assert sanitise_html("<p>a&\x01#x1F;b</p>", None) == "<p>ab</p>"  # a reference once stripped
+
+
+@SETTINGS
+@given(html_fragments())
+def test_sanitising_strips_what_cleaning_decodes(fragment: str) -> None:
+    _sanitised_as_when_always_stripped(fragment)
 
 
 def test_html_to_text_and_safe_url() -> None:

@@ -83,9 +83,12 @@ def _new_cleaner(
 
 def sanitise_html(fragment: str, base_url: str | None) -> str:
     """Untrusted HTML to HTML safe to republish, relative URLs resolved against `base_url`."""
-    # Stripped again after cleaning: ammonia decodes references like &#1; into characters
-    # XML cannot carry, and one of those would make a whole feed unrenderable.
-    return strip_illegal_xml(_cleaner(base_url).clean(strip_illegal_xml(fragment))).strip()
+    legal = strip_illegal_xml(fragment)
+    cleaned = _cleaner(base_url).clean(legal)
+    # Stripped again after cleaning when it has numeric references: ammonia decodes ones
+    # like &#1; into characters XML cannot carry (no named one is such a character), and
+    # one of those would make a whole feed unrenderable.
+    return (strip_illegal_xml(cleaned) if "&#" in legal else cleaned).strip()
 
 
 def holds_no_markup(text: str) -> bool:
