@@ -14,6 +14,7 @@ from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
 from feeds.normalise.html import (
     _PLAIN_WEB_URL,
+    _WHITESPACE,
     _cleaner,
     _resolved_url,
     clean_text,
@@ -227,6 +228,23 @@ def test_only_numeric_references_make_characters_xml_cannot_carry() -> None:
 @given(html_fragments())
 def test_sanitising_strips_what_cleaning_decodes(fragment: str) -> None:
     _sanitised_as_when_always_stripped(fragment)
+
+
+def _cleaned_as_by_the_patterns(text: str) -> None:
+    assert clean_text(text) == _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
+
+
+def test_clean_text_of_every_character() -> None:
+    for character in map(chr, range(0x110000)):
+        _cleaned_as_by_the_patterns(f"{character}a{character} b{character}")
+    for text in ("  a  b ", " a b ", "a\tb", "a\u00a0b", "\x01", "", " ", "a\u3000 b"):
+        _cleaned_as_by_the_patterns(text)
+
+
+@SETTINGS
+@given(st.text())
+def test_clean_text_folds_and_strips(text: str) -> None:
+    _cleaned_as_by_the_patterns(text)
 
 
 def test_html_to_text_and_safe_url() -> None:

@@ -112,6 +112,9 @@ def _parsed_text(fragment: str) -> str:
 
 def clean_text(text: str) -> str:
     """A plain-text field as published: illegal characters gone, whitespace folded."""
+    if text.isprintable() and "  " not in text:
+        # Printable text has no XML-illegal character and no whitespace but the space.
+        return text.strip()
     return _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
 
 
