@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from html.entities import html5
 
@@ -10,7 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.strategies import SETTINGS, html_fragments
 
-from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
+from feeds.model import (
+    ARTICLE_ID_NAMESPACE,
+    Author,
+    Enclosure,
+    RawEntry,
+    RawFeed,
+    Source,
+    SourceKind,
+    article_id,
+)
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
 from feeds.normalise.html import (
     _PLAIN_WEB_URL,
@@ -245,6 +255,22 @@ def test_clean_text_of_every_character() -> None:
 @given(st.text())
 def test_clean_text_folds_and_strips(text: str) -> None:
     _cleaned_as_by_the_patterns(text)
+
+
+def test_article_ids_keep_their_values() -> None:
+    assert article_id("Example", "guid-1") == "urn:uuid:c44a29e4-77f5-5f37-8a11-5ed2ee6df14f"
+
+
+@SETTINGS
+@given(st.text(max_size=20), st.text())
+def test_article_ids_are_uuid5_urns(source: str, entry_id: str) -> None:
+    try:
+        expected = "urn:uuid:" + str(uuid.uuid5(ARTICLE_ID_NAMESPACE, f"{source}\n{entry_id}"))
+    except UnicodeEncodeError:  # a lone surrogate: no id, either way
+        with pytest.raises(UnicodeEncodeError):
+            article_id(source, entry_id)
+        return
+    assert article_id(source, entry_id) == expected
 
 
 def test_html_to_text_and_safe_url() -> None:
