@@ -23,7 +23,6 @@ from feeds.model import (
 )
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
 from feeds.normalise.html import (
-    _PLAIN_WEB_URL,
     _WHITESPACE,
     _cleaner,
     _resolved_url,
@@ -33,6 +32,7 @@ from feeds.normalise.html import (
     sanitise_html,
     strip_illegal_xml,
 )
+from feeds.web_url import _PLAIN_WEB_URL
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SOURCE = Source(

@@ -14,7 +14,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
-from feeds.web_url import is_web_url
+from feeds.web_url import URL_SAFE, is_plain_web_url, is_web_url, joinable_base
 
 # Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
 # frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
@@ -36,18 +36,7 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|hr)\b[^>]*>", re.I)
 _WHITESPACE = re.compile(r"\s+")
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# What stays unescaped in a path, query or fragment: ASCII but for space, quotes, <, >, \,
-# ^, `, {, |, }; anything else (non-ASCII included) becomes UTF-8 %-escapes.
-_URL_SAFE = "".join(c for c in map(chr, range(33, 127)) if c not in '"<>\\^`{|}')
 _BAD_HOST = re.compile(r'[\s"<>\\^`{|}%\x00-\x1f\x7f-\x9f]')  # controls, and % too
-# An http(s) URL that the rules of `safe_url` give back as it is: a lowercase scheme, a host
-# of letters, digits, dots and hyphens, an optional port, and then only characters that
-# need no escape; no "%" (escapes are checked), no ";" (urljoin splits parameters off and
-# drops an empty one), no empty query or fragment (urlunsplit drops their "?" or "#").
-_KEPT = re.escape(_URL_SAFE.translate(str.maketrans("", "", "%;?#")))
-_PLAIN_WEB_URL = re.compile(
-    rf"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[{_KEPT}]*)?(?:\?[{_KEPT}?]+)?(?:#[{_KEPT}?#]+)?"
-)
 
 
 def strip_illegal_xml(text: str) -> str:
@@ -123,22 +112,9 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
     if not url:
         return None
     candidate = clean_text(url)
-    if _PLAIN_WEB_URL.fullmatch(candidate) and _joinable(base_url):
+    if is_plain_web_url(candidate) and (not base_url or joinable_base(base_url)):
         return candidate  # what the general rules below give for it, for less work
     return _resolved_url(candidate, base_url)
-
-
-@lru_cache(maxsize=64)
-def _joinable(base_url: str | None) -> bool:
-    # urljoin parses the base even for an absolute URL, and a base it refuses ("http://[")
-    # makes every URL joined to it unusable.
-    if not base_url:
-        return True
-    try:
-        urlsplit(base_url)
-    except ValueError:
-        return False
-    return True
 
 
 def _resolved_url(candidate: str, base_url: str | None) -> str | None:
@@ -155,7 +131,7 @@ def _resolved_url(candidate: str, base_url: str | None) -> str | None:
     # Characters an IRI may not hold are escaped (a stray % too), so every output carries a
     # valid URL; the host is left alone.
     path, query, fragment = (
-        quote(_LONE_PERCENT.sub("%25", piece), safe=_URL_SAFE)
+        quote(_LONE_PERCENT.sub("%25", piece), safe=URL_SAFE)
         for piece in (parts.path, parts.query, parts.fragment)
     )
     return urlunsplit((parts.scheme, parts.netloc, path, query, fragment))
