@@ -23,6 +23,7 @@ from feeds.slugs import readable_slug
 # Fixed namespace for article ids: the same (source, entry id) gives the same id in every
 # checkout and on every run.
 ARTICLE_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4d7a-9a55-2f3b9f1d8e01")
+_NAMESPACE_BYTES = ARTICLE_ID_NAMESPACE.bytes
 
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -40,7 +41,15 @@ def slugify(text: str) -> str:
 
 def article_id(source_name: str, entry_id: str) -> str:
     """The stable, globally unique id of an entry of a source, as an Atom-valid URN."""
-    return "urn:uuid:" + str(uuid.uuid5(ARTICLE_ID_NAMESPACE, f"{source_name}\n{entry_id}"))
+    # uuid.uuid5(ARTICLE_ID_NAMESPACE, name), written out without building a UUID: the
+    # SHA-1 of namespace and name, with the version (5) and RFC 4122 variant bits set.
+    name = f"{source_name}\n{entry_id}".encode()
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).hexdigest()
+    variant = "89ab"[int(digest[16], 16) & 3]
+    return (
+        f"urn:uuid:{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-"
+        f"{digest[20:32]}"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,24 @@ feed discovery, the parser and the sanitiser all apply, so none accepts a URL an
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["WEB_SCHEMES", "is_web_url"]
+__all__ = ["URL_SAFE", "WEB_SCHEMES", "is_plain_web_url", "is_web_url", "joinable_base"]
 
 WEB_SCHEMES = frozenset({"http", "https"})
+# What stays unescaped in a path, query or fragment: ASCII but for space, quotes, <, >, \,
+# ^, `, {, |, }; anything else (non-ASCII included) becomes UTF-8 %-escapes.
+URL_SAFE = "".join(c for c in map(chr, range(33, 127)) if c not in '"<>\\^`{|}')
+# A lowercase scheme, a host of letters, digits, dots and hyphens, an optional port, and
+# then only characters that need no escape; no "%" (escapes are checked), no ";" (urljoin
+# splits parameters off and drops an empty one), no empty query or fragment (urlunsplit
+# drops their "?" or "#").
+_KEPT = re.escape(URL_SAFE.translate(str.maketrans("", "", "%;?#")))
+_PLAIN_WEB_URL = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[{_KEPT}]*)?(?:\?[{_KEPT}?]+)?(?:#[{_KEPT}?#]+)?"
+)
 
 
 def is_web_url(url: str) -> bool:
@@ -17,3 +30,20 @@ def is_web_url(url: str) -> bool:
     except ValueError:  # "http://[" and the like
         return False
     return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
+
+
+def is_plain_web_url(url: str) -> bool:
+    """Is `url` an http(s) URL that the URL rules here give back as it is: urljoin (with a
+    base it accepts), urlsplit and urlunsplit, and escaping all but `URL_SAFE`?"""
+    return _PLAIN_WEB_URL.fullmatch(url) is not None
+
+
+@lru_cache(maxsize=64)
+def joinable_base(base: str) -> bool:
+    """Does urljoin accept `base`? It parses the base even to join an absolute URL, and
+    raises ValueError for one like "http://[" (every URL joined to it is then unusable)."""
+    try:
+        urlsplit(base)
+    except ValueError:
+        return False
+    return True

@@ -9,14 +9,17 @@ local article made every later `update` fail in `publish/atom.py` with lxml's
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hypothesis import given
 from lxml import etree
 from support.feedfactory import FeedItem, jsonfeed, rss20
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 from support.namespaces import ATOM
+from support.strategies import SETTINGS, raw_entries
 
 from feeds.model import (
     Article,
@@ -291,3 +294,49 @@ def test_an_untitled_entry_named_by_a_long_id_gets_a_title_within_the_cap() -> N
     article = _normalise(raw, WarningTally())
     assert article.entry_id == "i" * limits.ENTRY_ID
     assert article.title == "i" * limits.TITLE
+
+
+def _capped_alike(raw: RawEntry) -> None:
+    key = entry_key(raw) or "k"
+    quick, full = WarningTally(), WarningTally()
+    assert limits.cap_entry(raw, key, "w", quick) == limits._capped(raw, key, "w", full)
+    assert quick.lines() == full.lines()
+
+
+def _at_and_over(limit: int) -> list[str | None]:
+    return [None, "", "x" * limit, "x" * (limit + 1)]
+
+
+def test_entries_at_and_over_each_cap_are_capped_alike() -> None:
+    base = RawEntry(entry_id="e", title="t", link="https://example.org/")
+    variants = [base, replace(base, entry_id=" e "), replace(base, entry_id=None)]
+    for name, limit in (
+        ("title", limits.TITLE), ("link", limits.LINK), ("summary_html", limits.SUMMARY),
+        ("content_html", limits.CONTENT), ("base_url", limits.LINK),
+        ("category", limits.CATEGORY), ("language", limits.LANGUAGE),
+    ):  # fmt: skip
+        variants += [replace(base, **{name: value}) for value in _at_and_over(limit)]
+    for value in _at_and_over(limits.AUTHOR):
+        variants.append(replace(base, authors=(Author(value or ""),)))
+        variants.append(replace(base, authors=(Author("a", email=value),)))
+    for value in _at_and_over(limits.LINK):
+        variants.append(replace(base, authors=(Author("a", uri=value),)))
+        variants.append(replace(base, enclosures=(Enclosure(value or ""),)))
+    for value in _at_and_over(limits.MEDIA_TYPE):
+        variants.append(replace(base, enclosures=(Enclosure("u", value),)))
+    for value in _at_and_over(limits.TAG):
+        variants.append(replace(base, tags=(value or "",)))
+    for count in (MAX_AUTHORS, MAX_AUTHORS + 1):
+        variants.append(replace(base, authors=(Author("a"),) * count))
+    for count in (limits.MAX_TAGS, limits.MAX_TAGS + 1):
+        variants.append(replace(base, tags=("t",) * count))
+    for count in (limits.MAX_ENCLOSURES, limits.MAX_ENCLOSURES + 1):
+        variants.append(replace(base, enclosures=(Enclosure("u"),) * count))
+    for raw in variants:
+        _capped_alike(raw)
+
+
+@SETTINGS
+@given(raw_entries())
+def test_entries_are_capped_alike(raw: RawEntry) -> None:
+    _capped_alike(raw)

@@ -8,16 +8,20 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.normalise.dates import (
     MAX_YEAR,
     MIN_YEAR,
     ZONE_OFFSETS,
+    ImpossibleDateError,
+    _parse,
+    _read_common,
     clamp_future,
     from_struct_time,
     parse_date,
+    read_date,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -422,3 +426,61 @@ def test_email_format_round_trip(value: datetime) -> None:
     assert format_datetime(result) == text
     assert result.replace(tzinfo=None) == value.replace(tzinfo=None, microsecond=0)
     assert result.utcoffset() == value.utcoffset()
+
+
+# Digits in every position, valid or not; the months as written and some that are not.
+_DIGITS = st.text("0123456789", min_size=1, max_size=2).map(lambda d: d.zfill(2))
+_RFC3339_TEXTS = st.builds(
+    "{}-{}-{}T{}:{}:{}{}".format,
+    st.sampled_from(["2025", "0999", "1000", "2200", "2201", "2024", "1970"]),
+    _DIGITS, _DIGITS, _DIGITS, _DIGITS, _DIGITS,
+    st.sampled_from(["Z", "+00:00", "-00:00", "+05:30", "-23:59", "+24:00", "+01:60", "+1:00"]),
+)  # fmt: skip
+_RFC822_TEXTS = st.builds(
+    "{}{} {} {} {}:{}:{} {}".format,
+    st.sampled_from(["", "Thu, ", "Sun, ", "Foo, ", "Thu,"]),
+    st.sampled_from(["1", "01", "29", "31", "30", "0", "32"]),
+    st.sampled_from(["May", "Feb", "Mai", "Dez", "Mrz", "Xyz", "MAY", "Sep"]),
+    st.sampled_from(["2025", "2024", "2200", "2201", "0999"]),
+    _DIGITS, _DIGITS, _DIGITS,
+    st.sampled_from(["GMT", "+0200", "-0500", "+0530", "-0000", "+2400", "+0160", "UT", "CEST"]),
+)  # fmt: skip
+
+
+def _read_as_generally(text: str) -> None:
+    for default_tz in (UTC, BERLIN):
+        common = _read_common(text)
+        if common is not None:
+            general = _parse(text, default_tz)
+            assert (common, repr(common.tzinfo)) == (general, repr(general.tzinfo)), text
+        try:
+            expected = repr(_parse(text, default_tz))
+        except ValueError as exc:  # ImpossibleDateError or unreadable
+            expected = type(exc).__name__
+        try:
+            read = repr(read_date(text, default_tz))
+        except ImpossibleDateError:
+            read = "ImpossibleDateError"
+        assert read == (expected if expected != "ValueError" else "None"), text
+
+
+@settings(max_examples=2000)
+@given(st.one_of(_RFC3339_TEXTS, _RFC822_TEXTS))
+def test_the_common_forms_read_as_by_the_general_rules(text: str) -> None:
+    _read_as_generally(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "short_cut"),
+    [
+        ("2025-05-10T11:33:00Z", True), ("2025-05-10T11:33:00+02:00", True),
+        ("2025-05-10T11:33:00-00:00", True), ("2024-02-29T23:59:59+05:30", True),
+        ("Sat, 10 May 2025 11:33:00 +0200", True), ("10 Mai 2025 11:33:00 GMT", True),
+        ("2025-02-29T11:33:00Z", False), ("2025-05-10T24:00:00Z", False),
+        ("2025-05-10T11:33:60Z", False), ("Sat, 31 Feb 2025 11:33:00 +0200", False),
+        ("Sat, 10 May 2201 11:33:00 +0200", False), ("2025-05-10t11:33:00z", False),
+    ],
+)  # fmt: skip
+def test_common_forms(text: str, short_cut: bool) -> None:
+    _read_as_generally(text)
+    assert (_read_common(text) is not None) == short_cut

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from html.entities import html5
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from support.strategies import SETTINGS, html_fragments
 
-from feeds.model import Author, Enclosure, RawEntry, RawFeed, Source, SourceKind, article_id
+from feeds.model import (
+    ARTICLE_ID_NAMESPACE,
+    Author,
+    Enclosure,
+    RawEntry,
+    RawFeed,
+    Source,
+    SourceKind,
+    article_id,
+)
 from feeds.normalise.article import EntryError, entry_key, normalise_entry, normalise_feed
-from feeds.normalise.html import html_to_text, safe_url, sanitise_html
+from feeds.normalise.html import (
+    _WHITESPACE,
+    _cleaner,
+    _resolved_url,
+    clean_text,
+    html_to_text,
+    safe_url,
+    sanitise_html,
+    strip_illegal_xml,
+)
+from feeds.web_url import _PLAIN_WEB_URL
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SOURCE = Source(
@@ -193,11 +217,98 @@ def test_sanitiser_removes_active_content(vector: str) -> None:
         assert bad not in cleaned
 
 
+def _sanitised_as_when_always_stripped(fragment: str) -> None:
+    for base in ("https://example.org/a/", None):
+        cleaned = _cleaner(base).clean(strip_illegal_xml(fragment))
+        assert sanitise_html(fragment, base) == strip_illegal_xml(cleaned).strip()
+
+
+def test_only_numeric_references_make_characters_xml_cannot_carry() -> None:
+    characters = "".join(map(chr, range(0x110000)))
+    _sanitised_as_when_always_stripped(f"<p>{characters}</p>")
+    _sanitised_as_when_always_stripped(f'<img alt="{characters.replace(chr(34), "")}">')
+    references = " ".join(f"&{name}" for name in html5)
+    _sanitised_as_when_always_stripped(f'<p title="{references}">{references}</p>')
+    _sanitised_as_when_always_stripped("<p>&#1;&#x1f;&#xFFFE;&\x01#2;</p>")
+    assert sanitise_html("<p>a&#1;b</p>", None) == "<p>ab</p>"
+    assert sanitise_html("<p>a&\x01#x1F;b</p>", None) == "<p>ab</p>"  # a reference once stripped
+
+
+@SETTINGS
+@given(html_fragments())
+def test_sanitising_strips_what_cleaning_decodes(fragment: str) -> None:
+    _sanitised_as_when_always_stripped(fragment)
+
+
+def _cleaned_as_by_the_patterns(text: str) -> None:
+    assert clean_text(text) == _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
+
+
+def test_clean_text_of_every_character() -> None:
+    for character in map(chr, range(0x110000)):
+        _cleaned_as_by_the_patterns(f"{character}a{character} b{character}")
+    for text in ("  a  b ", " a b ", "a\tb", "a\u00a0b", "\x01", "", " ", "a\u3000 b"):
+        _cleaned_as_by_the_patterns(text)
+
+
+@SETTINGS
+@given(st.text())
+def test_clean_text_folds_and_strips(text: str) -> None:
+    _cleaned_as_by_the_patterns(text)
+
+
+def test_article_ids_keep_their_values() -> None:
+    assert article_id("Example", "guid-1") == "urn:uuid:c44a29e4-77f5-5f37-8a11-5ed2ee6df14f"
+
+
+@SETTINGS
+@given(st.text(max_size=20), st.text())
+def test_article_ids_are_uuid5_urns(source: str, entry_id: str) -> None:
+    try:
+        expected = "urn:uuid:" + str(uuid.uuid5(ARTICLE_ID_NAMESPACE, f"{source}\n{entry_id}"))
+    except UnicodeEncodeError:  # a lone surrogate: no id, either way
+        with pytest.raises(UnicodeEncodeError):
+            article_id(source, entry_id)
+        return
+    assert article_id(source, entry_id) == expected
+
+
 def test_html_to_text_and_safe_url() -> None:
     assert html_to_text("<p>A &amp; B</p><p>C<br>D</p>") == "A & B C D"
     assert safe_url("//cdn.example.org/x", "https://example.org/") == "https://cdn.example.org/x"
     assert safe_url("mailto:a@b") is None
     assert safe_url("") is None
+
+
+# Bases as entries carry them: none, absolute (either scheme), not web, refused by urljoin.
+BASES = (None, "", "http://x.example/base/", "https://x.example/", "ftp://x.example/", "http://[")
+
+
+def _as_by_the_general_rules(url: str) -> None:
+    for base in BASES:
+        assert safe_url(url, base) == _resolved_url(clean_text(url), base), (url, base)
+
+
+@pytest.mark.parametrize("where", ["http://h.example/a{}b", "https://h.example/?q{}", "http://h{}"])
+def test_urls_taking_the_short_cut_come_out_as_by_the_general_rules(where: str) -> None:
+    for character in map(chr, range(0x100)):
+        _as_by_the_general_rules(where.format(character))
+    for url in (
+        "http://a/b;",
+        "http://a/b;p",
+        "http://a/?",
+        "http://a/#",
+        "http://a:/",
+        "HTTP://a",
+    ):
+        _as_by_the_general_rules(url)
+    assert safe_url("https://h.example/x", "http://[") is None
+
+
+@SETTINGS
+@given(st.from_regex(_PLAIN_WEB_URL, fullmatch=True))
+def test_plain_web_urls_come_out_as_by_the_general_rules(url: str) -> None:
+    _as_by_the_general_rules(url)
 
 
 def test_plain_text_titles_keep_angle_brackets_and_decode_entities() -> None:

@@ -12,13 +12,17 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree, html
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 from support.feedwriter import Entry, Feed, Raw, document, encode, json_feed
 from support.namespaces import ATOM
+from support.strategies import SETTINGS
 
+from feeds.normalise.html import _parsed_text, holds_no_markup, html_to_text
 from feeds.normalise.plaintext import plain_text
 
 # (value, is it HTML, the text it must give)
@@ -50,6 +54,40 @@ CASES: list[tuple[str, bool, str]] = [
     ("AT&amp;T", False, "AT&amp;T"),  # text is text
     ("  spaced \n out  ", False, "spaced out"),
 ]
+
+
+# Every character but those that make markup (and U+FEFF, dropped at the start), between
+# letters: text an HTML parser returns as it is, whitespace folded.
+EVERY_TEXT_CHARACTER = " ".join(f"a{c}b" for c in map(chr, range(0x110000)) if c not in "<&\ufeff")
+# Whitespace, controls, noncharacters, surrogates: what parsers or our rules treat apart.
+AWKWARD = "\r\n\t\x0b\x0c\x00\x01\x1f\x7f\x85\xa0\u2028\u3000\ufffd\ufffe\uffff\ud800"
+_NO_MARKUP_TEXT = st.text(
+    st.characters(blacklist_characters="<&\ufeff") | st.sampled_from(AWKWARD), max_size=40
+)
+
+
+def _skips_the_parser_alike(text: str) -> None:
+    assert holds_no_markup(text)
+    parsed = _parsed_text(text)
+    assert html_to_text(text) == parsed
+    assert plain_text(text, is_html=True) == parsed
+    assert plain_text(text, is_html=False) == parsed
+
+
+def test_text_without_markup_reads_as_parsed_for_every_character() -> None:
+    _skips_the_parser_alike(EVERY_TEXT_CHARACTER)
+
+
+@SETTINGS
+@given(_NO_MARKUP_TEXT)
+def test_text_without_markup_reads_as_parsed(text: str) -> None:
+    _skips_the_parser_alike(text)
+
+
+@pytest.mark.parametrize("text", ["\ufeffx", "\x01\ufeffx", "a&amp;b", "a<b>c", "&#1;"])
+def test_a_mark_or_reference_goes_through_the_parser(text: str) -> None:
+    assert not holds_no_markup(text)
+    assert html_to_text(text) == _parsed_text(text)
 
 
 @pytest.mark.parametrize(("value", "is_html", "expected"), CASES)

@@ -217,6 +217,18 @@ _ZONE_RE = re.compile(
 )
 _COMMENT_RE = re.compile(r"\((?P<inner>[^()]*)\)$")
 
+# The two forms nearly every feed writes, as written (not cleaned): RFC 3339 with whole
+# seconds, and RFC 822 with an English weekday, a four-digit year, seconds and a numeric
+# offset or GMT. `_read_common` reads them for a fraction of the general route's work.
+_RFC3339_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:Z|([+-])([0-9]{2}):([0-9]{2}))"
+)
+_RFC822_RE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) ([A-Z][a-z]{2}) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) (?:GMT|([+-])([0-9]{2})([0-9]{2}))"
+)
+
 
 class ImpossibleDateError(ValueError):
     """A date in a form we read whose values cannot be: 2024-02-30, year 0, 25:00."""
@@ -241,6 +253,8 @@ def read_date(text: str | None, default_tz: tzinfo) -> datetime | None:
     ImpossibleDateError instead of giving None (which means: not a form we read)."""
     if text is None:
         return None
+    if common := _read_common(text):
+        return common
     try:
         return _parse(text, default_tz)
     except ImpossibleDateError:
@@ -313,6 +327,33 @@ def clamp_future(
     them to the top of every listing until that date comes.
     """
     return now if value - now > tolerance else value
+
+
+def _read_common(text: str) -> datetime | None:
+    """`text` read as `_parse` reads it, when it is in one of the two common forms and its
+    values are plainly valid; None for anything else, which `_parse` then reads."""
+    if match := _RFC3339_RE.fullmatch(text):
+        year, month, day, hour, minute, second, sign, hh, mm = match.groups()
+        month_number = int(month)
+    elif match := _RFC822_RE.fullmatch(text):
+        day, month, year, hour, minute, second, sign, hh, mm = match.groups()
+        month_number = _MONTHS.get(month.lower(), 0)
+    else:
+        return None
+    if not MIN_YEAR <= int(year) <= MAX_YEAR:
+        return None
+    zone = UTC
+    if sign is not None:
+        if int(hh) > 23 or int(mm) > 59:
+            return None
+        offset = timedelta(hours=int(hh), minutes=int(mm))
+        zone = timezone(-offset if sign == "-" else offset)
+    try:
+        return datetime(
+            int(year), month_number, int(day), int(hour), int(minute), int(second), tzinfo=zone
+        )
+    except ValueError:  # no such day or time, 24:00, a leap second: the general rules decide
+        return None
 
 
 def _parse(text: str, default_tz: tzinfo) -> datetime | None:

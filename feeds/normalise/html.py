@@ -14,7 +14,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
-from feeds.web_url import is_web_url
+from feeds.web_url import URL_SAFE, is_plain_web_url, is_web_url, joinable_base
 
 # Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
 # frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
@@ -28,15 +28,14 @@ _TAGS = set(nh3.ALLOWED_TAGS)
 # Elements whose text is code or styling, not content: dropped with what is inside them.
 _DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "embed"}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# Keeps no tag, only text: built once, not on every call as nh3.clean() builds its own.
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=_DROP_WITH_CONTENT)
 
 # Characters XML 1.0 forbids; one in a title would make a whole feed unrenderable.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|hr)\b[^>]*>", re.I)
 _WHITESPACE = re.compile(r"\s+")
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# What stays unescaped in a path, query or fragment: ASCII but for space, quotes, <, >, \,
-# ^, `, {, |, }; anything else (non-ASCII included) becomes UTF-8 %-escapes.
-_URL_SAFE = "".join(c for c in map(chr, range(33, 127)) if c not in '"<>\\^`{|}')
 _BAD_HOST = re.compile(r'[\s"<>\\^`{|}%\x00-\x1f\x7f-\x9f]')  # controls, and % too
 
 
@@ -73,20 +72,38 @@ def _new_cleaner(
 
 def sanitise_html(fragment: str, base_url: str | None) -> str:
     """Untrusted HTML to HTML safe to republish, relative URLs resolved against `base_url`."""
-    # Stripped again after cleaning: ammonia decodes references like &#1; into characters
-    # XML cannot carry, and one of those would make a whole feed unrenderable.
-    return strip_illegal_xml(_cleaner(base_url).clean(strip_illegal_xml(fragment))).strip()
+    legal = strip_illegal_xml(fragment)
+    cleaned = _cleaner(base_url).clean(legal)
+    # Stripped again after cleaning when it has numeric references: ammonia decodes ones
+    # like &#1; into characters XML cannot carry (no named one is such a character), and
+    # one of those would make a whole feed unrenderable.
+    return (strip_illegal_xml(cleaned) if "&#" in legal else cleaned).strip()
+
+
+def holds_no_markup(text: str) -> bool:
+    """Whether an HTML parser reads all of `text` as the text it is: no tag, no character
+    reference and no byte-order mark (one that starts a document is dropped)."""
+    return "<" not in text and "&" not in text and "\ufeff" not in text
 
 
 def html_to_text(fragment: str) -> str:
     """Visible text of an HTML fragment on one line: tags dropped, entities decoded."""
+    if holds_no_markup(fragment):
+        return clean_text(fragment)  # what parsing it gives, without the parser's cost
+    return _parsed_text(fragment)
+
+
+def _parsed_text(fragment: str) -> str:
     spaced = _BLOCK_END.sub(" ", strip_illegal_xml(fragment))
-    text = html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags=_DROP_WITH_CONTENT))
+    text = html.unescape(_TEXT_ONLY.clean(spaced))
     return _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
 
 
 def clean_text(text: str) -> str:
     """A plain-text field as published: illegal characters gone, whitespace folded."""
+    if text.isprintable() and "  " not in text:
+        # Printable text has no XML-illegal character and no whitespace but the space.
+        return text.strip()
     return _WHITESPACE.sub(" ", strip_illegal_xml(text)).strip()
 
 
@@ -95,6 +112,12 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
     if not url:
         return None
     candidate = clean_text(url)
+    if is_plain_web_url(candidate) and (not base_url or joinable_base(base_url)):
+        return candidate  # what the general rules below give for it, for less work
+    return _resolved_url(candidate, base_url)
+
+
+def _resolved_url(candidate: str, base_url: str | None) -> str | None:
     try:
         if base_url:
             candidate = urljoin(base_url, candidate)
@@ -108,7 +131,7 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
     # Characters an IRI may not hold are escaped (a stray % too), so every output carries a
     # valid URL; the host is left alone.
     path, query, fragment = (
-        quote(_LONE_PERCENT.sub("%25", piece), safe=_URL_SAFE)
+        quote(_LONE_PERCENT.sub("%25", piece), safe=URL_SAFE)
         for piece in (parts.path, parts.query, parts.fragment)
     )
     return urlunsplit((parts.scheme, parts.netloc, path, query, fragment))

@@ -51,6 +51,41 @@ def cap_entry(raw: RawEntry, key: str, who: str, tally: WarningTally) -> RawEntr
     `key` is the entry's id (see `entry_key`): it becomes its `entry_id`, so cutting the
     fields an id may be derived from (link, title, content) never changes the id.
     """
+    if _within_caps(raw):  # as nearly every entry is: nothing to cut, count or copy
+        return raw if raw.entry_id == key else replace(raw, entry_id=key)
+    return _capped(raw, key, who, tally)
+
+
+def _within_caps(raw: RawEntry) -> bool:
+    """Whether `_capped` would give `raw` back unchanged but for its id (and count nothing)."""
+    return (
+        _fits(raw.title, TITLE)
+        and _fits(raw.link, LINK)
+        and _fits(raw.summary_html, SUMMARY)
+        and _fits(raw.content_html, CONTENT)
+        and _fits(raw.base_url, LINK)
+        and _fits(raw.category, CATEGORY)
+        and (raw.language is None or 0 < len(raw.language) <= LANGUAGE)
+        and len(raw.authors) <= MAX_AUTHORS
+        and all(
+            len(a.name) <= AUTHOR and _fits(a.email, AUTHOR) and _fits(a.uri, LINK)
+            for a in raw.authors
+        )
+        and len(raw.tags) <= MAX_TAGS
+        and all(len(tag) <= TAG for tag in raw.tags)
+        and len(raw.enclosures) <= MAX_ENCLOSURES
+        and all(
+            len(e.url) <= LINK and (e.media_type is None or 0 < len(e.media_type) <= MEDIA_TYPE)
+            for e in raw.enclosures
+        )
+    )
+
+
+def _fits(value: str | None, limit: int) -> bool:
+    return value is None or len(value) <= limit
+
+
+def _capped(raw: RawEntry, key: str, who: str, tally: WarningTally) -> RawEntry:
 
     def cut(value: str | None, limit: int, what: str) -> str | None:
         if value is None or len(value) <= limit:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from feeds.normalise.html import clean_text, html_to_text
+from feeds.normalise.html import clean_text, holds_no_markup, html_to_text
 
 # The HTML elements (the WHATWG list, with the obsolete ones feeds still carry and the SVG
 # and MathML roots): a tag with another name is text, not markup.
@@ -44,6 +44,8 @@ def plain_text(value: str, *, is_html: bool = False) -> str:
     `is_html`: the value is HTML (entities are decoded, markup removed). Otherwise it is
     text, and only markup of HTML elements in it (escaped markup, once decoded) is removed.
     """
+    if holds_no_markup(value):
+        return clean_text(value)  # text whichever `is_html` says, and no markup to find
     text = _strip_markup(value) if is_html else clean_text(value)
     for _ in range(_EXTRA_ROUNDS):
         if not _has_markup(text):

@@ -38,6 +38,8 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
+from feeds.web_url import is_plain_web_url, joinable_base
+
 __all__ = ["PlainFeed", "read_plain"]
 
 _XML = "http://www.w3.org/XML/1998/namespace"
@@ -243,7 +245,10 @@ class _Reader:
         return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
 
     def resolve(self, uri: str) -> str:
-        return str(_urljoin(self.base or "", uri))
+        base = self.base or ""
+        if is_plain_web_url(uri) and (not base or joinable_base(base)):
+            return uri  # what feedparser's join gives for it (it has no "//" to fix either)
+        return str(_urljoin(base, uri))
 
     def context(self) -> dict[str, Any]:
         return self.entry if self.entry is not None else self.feed
