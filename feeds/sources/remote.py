@@ -249,6 +249,9 @@ async def _read(
     response_headers = {k.lower(): v for k, v in response.headers.items()}
     status = response.status_code
     if status == 304:
+        # It has no body; reading its end frees the connection for the host's next feed
+        # (left unread, httpcore closes the connection).
+        await response.aread()
         return FetchResponse(url, final_url, 304, None, response_headers, None, permanent)
     if status >= 300:
         reason = response.reason_phrase or "error"
