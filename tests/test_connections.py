@@ -16,7 +16,7 @@ from support.waiting import wait_for
 from feeds.config import FetchConfig, load_config
 from feeds.model import FetchState
 from feeds.sources.remote import FetchResponse, fetch_source, make_client
-from feeds.sources.transport import MAX_DIRECT_POOLS, RoutingTransport
+from feeds.sources.transport import MAX_DIRECT_POOLS, Origin, RoutingTransport
 
 FEED = rss20([FeedItem(id="1", title="one", link="https://e.org/1")])
 
@@ -42,16 +42,19 @@ def test_304s_of_one_host_share_one_connection(tmp_path: Path, feed_server: Feed
 def test_idle_direct_pools_are_bounded_and_expire(tmp_path: Path) -> None:
     config = fetch_config(tmp_path)
 
-    async def go() -> tuple[int, int]:
+    async def go() -> tuple[int, list[Origin], int]:
         transport = RoutingTransport(config, {})
         async with make_client(config, transport):
             for index in range(MAX_DIRECT_POOLS + 8):  # made on first use; nothing connects
                 await transport.direct.pool(httpx.URL(f"http://h{index}.example/feed.xml"))
             bounded = len(transport.direct.pools)
-            await transport.direct.retire(float("inf"))  # as if long unused
-            return bounded, len(transport.direct.pools)
+            # As if long unused; but the pool a request was just handed stays.
+            await transport.direct.retire(float("inf"), keep=(b"http", "h70.example", None))
+            kept = list(transport.direct.pools)
+            await transport.direct.retire(float("inf"))
+            return bounded, kept, len(transport.direct.pools)
 
-    assert asyncio.run(go()) == (MAX_DIRECT_POOLS, 0)
+    assert asyncio.run(go()) == (MAX_DIRECT_POOLS, [(b"http", "h70.example", None)], 0)
 
 
 def test_a_pool_with_a_request_in_flight_stays_open(

@@ -28,6 +28,7 @@ from feeds.sources.proxies import EnvironmentProxies, Route, choose
 PROXY_EXTENSION = "feeds.proxies"  # (the source's proxy, [fetch] proxy), each str | None
 MAX_PROXY_POOLS = 32
 MAX_DIRECT_POOLS = 64  # origins with idle connections kept, at most
+Origin = tuple[bytes, str, int | None]  # scheme, host, port
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +137,7 @@ class DirectPools:
         self.expiry = limits.keepalive_expiry or 0.0
         self.backend = GuardedBackend() if guarded else None
         # Least recently used first: origin -> (pool, when last asked for).
-        self.pools: OrderedDict[
-            tuple[bytes, str, int | None], tuple[httpx.AsyncHTTPTransport, float]
-        ] = OrderedDict()
+        self.pools: OrderedDict[Origin, tuple[httpx.AsyncHTTPTransport, float]] = OrderedDict()
 
     async def pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
         """The pool for `url`'s origin, made on first use; closes the stale idle ones."""
@@ -147,7 +146,7 @@ class DirectPools:
         found = self.pools.pop(origin, None)
         transport = found[0] if found is not None else self.make()
         self.pools[origin] = (transport, now)
-        await self.retire(now)
+        await self.retire(now, keep=origin)
         return transport
 
     def make(self) -> httpx.AsyncHTTPTransport:
@@ -163,18 +162,22 @@ class DirectPools:
             )
         return transport
 
-    async def retire(self, now: float) -> None:
+    async def retire(self, now: float, keep: Origin | None = None) -> None:
         """Close the pools unused for `expiry` seconds and those beyond `MAX_DIRECT_POOLS`,
-        least recently used first; a pool with a request in flight counts as used now."""
+        least recently used first; a pool with a request in flight, and `keep`'s (about to
+        take one), count as used now. Which to close is settled before the first await."""
+        closing = []
         for _ in range(len(self.pools)):
             origin, (transport, used) = next(iter(self.pools.items()))
             if used > now - self.expiry and len(self.pools) <= MAX_DIRECT_POOLS:
-                return
+                break
             del self.pools[origin]
-            if _idle(transport):
-                await transport.aclose()
+            if origin != keep and _idle(transport):
+                closing.append(transport)
             else:
                 self.pools[origin] = (transport, now)
+        for transport in closing:
+            await transport.aclose()
 
     async def aclose(self) -> None:
         for transport, _ in self.pools.values():
