@@ -71,6 +71,32 @@ class NoCookies(http.cookiejar.CookieJar):
         pass
 
 
+class _NoCookies(httpx.Cookies):
+    """The client's cookies: none, ever; a response is not even looked at for them (httpx
+    would build urllib request and response stand-ins for each, only for `NoCookies` to
+    drop what they carry)."""
+
+    def __init__(self) -> None:
+        super().__init__(NoCookies())
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client with `_NoCookies` for its cookies, which it reads through `cookies`."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass  # nothing is kept
+
+
 def make_client(
     config: FetchConfig,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -91,10 +117,9 @@ def make_client(
     )
     if transport is None:
         transport = RoutingTransport(config, os.environ if env is None else env)
-    return httpx.AsyncClient(
+    return _Client(
         timeout=timeout,
         transport=transport,
-        cookies=NoCookies(),
         follow_redirects=False,
         headers={
             "User-Agent": config.user_agent,
@@ -249,6 +274,9 @@ async def _read(
     response_headers = {k.lower(): v for k, v in response.headers.items()}
     status = response.status_code
     if status == 304:
+        # It has no body; reading its end frees the connection for the host's next feed
+        # (left unread, httpcore closes the connection).
+        await response.aread()
         return FetchResponse(url, final_url, 304, None, response_headers, None, permanent)
     if status >= 300:
         reason = response.reason_phrase or "error"

@@ -3,14 +3,16 @@ a proxy chosen per request (`feeds.sources.proxies`).
 
 One client serves every source: a request names its configured proxies in the
 `PROXY_EXTENSION` request extension, and each distinct proxy gets one connection pool, made
-when first used; sources without a proxy of their own share the direct pool. Past
-`MAX_PROXY_POOLS`, the least recently used idle pool is closed for a new one. (httpx turns
-its own environment proxies off under a custom transport, so the environment is read here.)
+when first used. Past `MAX_PROXY_POOLS`, the least recently used idle pool is closed for a
+new one. Direct requests get one small pool per origin (`DirectPools`). (httpx turns its own
+environment proxies off under a custom transport, so the environment is read here.)
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -25,6 +27,8 @@ from feeds.sources.proxies import EnvironmentProxies, Route, choose
 
 PROXY_EXTENSION = "feeds.proxies"  # (the source's proxy, [fetch] proxy), each str | None
 MAX_PROXY_POOLS = 32
+MAX_DIRECT_POOLS = 64  # origins with idle connections kept, at most
+Origin = tuple[bytes, str, int | None]  # scheme, host, port
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +37,10 @@ def client_limits(config: FetchConfig) -> httpx.Limits:
     """Each pool's limits.
 
     Few idle connections, briefly: feeds of one host fetched back to back reuse one, but
-    httpcore checks every pooled connection (a poll() each) for every request, so a large
-    idle pool cost more than the handshakes it saved (10% of a cold run's main process in
-    bench/run.py), and idle sockets held open are a burden on the hosts we poll.
+    httpcore checks every connection of a pool (a poll() each) for every request, so one
+    large idle pool for every host cost more than the handshakes it saved (10% of a cold
+    run's main process in bench/run.py), and idle sockets held open are a burden on the
+    hosts we poll.
     """
     return httpx.Limits(
         max_connections=config.concurrency,
@@ -52,16 +57,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         self.guarded = not config.allow_private_addresses
         self.environment = EnvironmentProxies.read(env)
         self.ssl_context = httpx.create_ssl_context()  # loading CAs once, not per pool
-        self.direct = httpx.AsyncHTTPTransport(verify=self.ssl_context, limits=self.limits)
-        if self.guarded:
-            # httpx takes no network backend; its pool does: the same pool, guarded.
-            self.direct._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self.ssl_context,
-                max_connections=self.limits.max_connections,
-                max_keepalive_connections=self.limits.max_keepalive_connections,
-                keepalive_expiry=self.limits.keepalive_expiry,
-                network_backend=GuardedBackend(),
-            )
+        self.direct = DirectPools(self.ssl_context, self.limits, self.guarded)
         self.proxied: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
         self.fetch_proxy = config.proxy  # for requests that name none (a WebSub ping)
 
@@ -70,7 +66,8 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         source_proxy, fetch_proxy = request.extensions.pop(PROXY_EXTENSION, default)
         route = choose(str(request.url), source_proxy, fetch_proxy, self.environment)
         if route is None:
-            return await self.direct.handle_async_request(request)
+            pool = await self.direct.pool(request.url)
+            return await pool.handle_async_request(request)
         secrets = proxy_secrets(route.proxy)
         try:
             if self.guarded:
@@ -114,7 +111,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         for proxy, transport in list(self.proxied.items()):
             if len(self.proxied) < MAX_PROXY_POOLS:
                 return
-            if all(c.is_idle() or c.is_closed() for c in transport._pool.connections):
+            if _idle(transport):
                 del self.proxied[proxy]
                 await transport.aclose()
 
@@ -122,3 +119,71 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         await self.direct.aclose()
         for transport in self.proxied.values():
             await transport.aclose()
+
+
+class DirectPools:
+    """One connection pool per origin (scheme, host, port) for direct requests.
+
+    A pool holds a few connections of one host, so the check httpcore makes of every pooled
+    connection on every request stays small, and the next feed of that host reuses a
+    connection while it is idle. A pool not used for `keepalive_expiry` seconds, or the least
+    recently used beyond `MAX_DIRECT_POOLS`, is closed when idle (checked as requests come),
+    so idle sockets stay few and brief however many hosts a run polls.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits, guarded: bool) -> None:
+        self.ssl_context = ssl_context
+        self.limits = limits
+        self.expiry = limits.keepalive_expiry or 0.0
+        self.backend = GuardedBackend() if guarded else None
+        # Least recently used first: origin -> (pool, when last asked for).
+        self.pools: OrderedDict[Origin, tuple[httpx.AsyncHTTPTransport, float]] = OrderedDict()
+
+    async def pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        """The pool for `url`'s origin, made on first use; closes the stale idle ones."""
+        now = time.monotonic()
+        origin = (url.raw_scheme, url.host, url.port)
+        found = self.pools.pop(origin, None)
+        transport = found[0] if found is not None else self.make()
+        self.pools[origin] = (transport, now)
+        await self.retire(now, keep=origin)
+        return transport
+
+    def make(self) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(verify=self.ssl_context, limits=self.limits)
+        if self.backend is not None:
+            # httpx takes no network backend; its pool does: the same pool, guarded.
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self.ssl_context,
+                max_connections=self.limits.max_connections,
+                max_keepalive_connections=self.limits.max_keepalive_connections,
+                keepalive_expiry=self.limits.keepalive_expiry,
+                network_backend=self.backend,
+            )
+        return transport
+
+    async def retire(self, now: float, keep: Origin | None = None) -> None:
+        """Close the pools unused for `expiry` seconds and those beyond `MAX_DIRECT_POOLS`,
+        least recently used first; a pool with a request in flight, and `keep`'s (about to
+        take one), count as used now. Which to close is settled before the first await."""
+        closing = []
+        for _ in range(len(self.pools)):
+            origin, (transport, used) = next(iter(self.pools.items()))
+            if used > now - self.expiry and len(self.pools) <= MAX_DIRECT_POOLS:
+                break
+            del self.pools[origin]
+            if origin != keep and _idle(transport):
+                closing.append(transport)
+            else:
+                self.pools[origin] = (transport, now)
+        for transport in closing:
+            await transport.aclose()
+
+    async def aclose(self) -> None:
+        for transport, _ in self.pools.values():
+            await transport.aclose()
+        self.pools.clear()
+
+
+def _idle(transport: httpx.AsyncHTTPTransport) -> bool:
+    return all(c.is_idle() or c.is_closed() for c in transport._pool.connections)

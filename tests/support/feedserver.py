@@ -30,6 +30,7 @@ class LoggedRequest:
     path: str
     headers: dict[str, str]
     body: bytes = b""
+    peer: int = 0  # the client's port: requests over one connection share it
 
 
 def answer(route: Route | None, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -87,7 +88,8 @@ class FeedServer:
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
-                    server.requests.append(LoggedRequest("GET", self.path, headers))
+                    peer = self.client_address[1]
+                    server.requests.append(LoggedRequest("GET", self.path, headers, peer=peer))
                     route = server.routes.get(self.path)
                     server.in_flight += 1
                     server.most_in_flight = max(server.most_in_flight, server.in_flight)
