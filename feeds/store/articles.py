@@ -694,29 +694,25 @@ class ArticleStore:
                 .scalars()
                 .all()
             )
+            links = article_categories.c
             for slug in slugs:
-                old = (
-                    conn.execute(
-                        select(article_categories.c.article_id)
-                        .where(article_categories.c.category_slug == slug)
-                        .order_by(
-                            article_categories.c.published_utc.desc(),
-                            (article_categories.c.seq == UNNUMBERED).desc(),
-                            article_categories.c.seq.desc(),
-                            article_categories.c.article_id.desc(),
-                        )
-                        .offset(max_items)
+                # Deleted by the database: the ids never come to Python and back.
+                beyond = (
+                    select(links.article_id)
+                    .where(links.category_slug == slug)
+                    .order_by(
+                        links.published_utc.desc(),
+                        (links.seq == UNNUMBERED).desc(),
+                        links.seq.desc(),
+                        links.article_id.desc(),
                     )
-                    .scalars()
-                    .all()
+                    .offset(max_items)
                 )
-                for chunk in chunks(old):
-                    conn.execute(
-                        article_categories.delete().where(
-                            article_categories.c.category_slug == slug,
-                            article_categories.c.article_id.in_(chunk),
-                        )
+                conn.execute(
+                    article_categories.delete().where(
+                        links.category_slug == slug, links.article_id.in_(beyond)
                     )
+                )
             linked = select(article_categories.c.article_id).where(
                 article_categories.c.article_id == articles.c.id
             )
