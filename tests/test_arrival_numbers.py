@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, text
 from support.waiting import wait_for
@@ -11,6 +12,7 @@ from support.waiting import wait_for
 from feeds.model import Article, article_id
 from feeds.store import ArticleStore
 from feeds.store.arrivals import number_arrivals
+from feeds.store.copy import copy_store
 from feeds.store.schema import article_categories, category_sequences
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -134,3 +136,25 @@ def test_a_link_a_writer_holds_is_numbered_by_the_next_publish(pg_url: str) -> N
         ]
     finally:
         store.close()
+
+
+def test_migrate_store_keeps_numbers_and_leaves_unpublished_links_to_the_target(
+    tmp_path: Path, pg_url: str
+) -> None:
+    source = ArticleStore.open(f"sqlite:///{tmp_path / 'a.db'}")
+    target = ArticleStore.open(pg_url)
+    try:
+        source.upsert_articles("src", [article("a", hours=1), article("b", hours=2)], NOW)
+        source.number_arrivals()
+        source.upsert_articles("src", [article("c", hours=0)], NOW)  # stored, not published
+        copy_store(source, target)
+        assert numbers(target) == {"technik": [0, 1, 2]} and counters(target) == {"technik": 3}
+        assert target.number_arrivals() == 1
+        assert [(n, a.entry_id) for n, a in target.archive("technik")[1]] == [
+            (1, "a"),
+            (2, "b"),
+            (3, "c"),
+        ]
+    finally:
+        source.close()
+        target.close()
