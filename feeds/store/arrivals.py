@@ -42,43 +42,42 @@ def number_arrivals(conn: Connection) -> int:
     deadlock): a second publisher waits, then finds the links numbered. A link a writer
     holds locked (PostgreSQL) is skipped, not waited for: it is numbered next time.
     """
-    slugs = sorted(
-        conn.execute(select(_links.category_slug).where(_links.seq == UNNUMBERED).distinct())
-        .scalars()
-        .all()
-    )
-    if not slugs:
-        return 0
-    known = conn.execute(
-        select(_counters.category_slug).where(_counters.category_slug.in_(slugs))
+    slugs = conn.execute(
+        select(_links.category_slug)
+        .where(_links.seq == UNNUMBERED)
+        .distinct()
+        .order_by(_links.category_slug)
     ).scalars()
-    new = sorted(set(slugs).difference(known))
-    if new:  # a category's first numbers: its counter starts at 1
+    numbered = 0
+    for slug in slugs.all():
+        first = _lock_counter(conn, slug)
+        waiting = conn.execute(
+            select(_links.article_id)
+            .where(_links.category_slug == slug, _links.seq == UNNUMBERED)
+            .order_by(_links.published_utc, _links.article_id)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+        rows = [
+            {"b_slug": slug, "b_id": article_id, "b_seq": first + n}
+            for n, article_id in enumerate(waiting)
+        ]
+        if rows:
+            conn.execute(_NUMBER, rows)
+            conn.execute(_ADVANCE, {"b_slug": slug, "b_next": first + len(rows)})
+            numbered += len(rows)
+    return numbered
+
+
+def _lock_counter(conn: Connection, slug: str) -> int:
+    """The category's next number, its counter row locked to the end of the transaction
+    (made, starting at 1, for a category's first numbers)."""
+    query = select(_counters.next_seq).where(_counters.category_slug == slug).with_for_update()
+    found = conn.execute(query).scalar()
+    if found is None:
         conn.execute(
-            insert_for(conn)(category_sequences).on_conflict_do_nothing(
-                index_elements=["category_slug"]
-            ),
-            [{"category_slug": slug, "next_seq": 1} for slug in new],
+            insert_for(conn)(category_sequences)
+            .values(category_slug=slug, next_seq=1)
+            .on_conflict_do_nothing(index_elements=["category_slug"])
         )
-    counters = conn.execute(
-        select(_counters.category_slug, _counters.next_seq)
-        .where(_counters.category_slug.in_(slugs))
-        .order_by(_counters.category_slug)
-        .with_for_update()
-    )
-    following = {slug: int(next_seq) for slug, next_seq in counters}
-    waiting = conn.execute(
-        select(_links.category_slug, _links.article_id)
-        .where(_links.seq == UNNUMBERED, _links.category_slug.in_(slugs))
-        .order_by(_links.category_slug, _links.published_utc, _links.article_id)
-        .with_for_update(skip_locked=True)
-    )
-    numbered = []
-    for slug, article_id in waiting:
-        numbered.append({"b_slug": slug, "b_id": article_id, "b_seq": following[slug]})
-        following[slug] += 1
-    if numbered:
-        conn.execute(_NUMBER, numbered)
-        advanced = sorted({row["b_slug"] for row in numbered})
-        conn.execute(_ADVANCE, [{"b_slug": s, "b_next": following[s]} for s in advanced])
-    return len(numbered)
+        found = conn.execute(query).scalar_one()
+    return int(found)
