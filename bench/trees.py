@@ -40,6 +40,7 @@ from nginx import Nginx
 from run import HERE, HOSTS, PHASES, clean_env, count_articles, git_head, write_config
 
 SUMMARY = re.compile(r"(\d+) source\(s\) updated: (\d+) new, (\d+) changed, (\d+) failed")
+WRITTEN = re.compile(r"(\d+) file\(s\) written")  # the publish's part of the summary
 CONCURRENCY = 32
 
 
@@ -159,9 +160,11 @@ class Bench:
             for tree in self.trees if round_ % 2 == 0 else self.trees[::-1]:
                 result = self.update(tree, phase)
                 runs[tree].append(result)
+                written = WRITTEN.search(result.stdout)
                 print(
                     f"{phase} {round_ + 1}: {tree.label}: {result.wall:.2f}s wall, "
-                    f"{result.cpu:.2f}s CPU, {result.peak_rss / 2**20:.0f} MB",
+                    f"{result.cpu:.2f}s CPU, {result.peak_rss / 2**20:.0f} MB, "
+                    f"{written[1] if written else '?'} files written",
                     flush=True,
                 )
         return runs

@@ -92,3 +92,69 @@ def test_archives_can_be_turned_off(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "technik" / "archive").exists()
     assert "prev-archive" not in links((tmp_path / "out" / "technik" / "atom.xml").read_bytes())
     store.close()
+
+
+def entry(source: str, hour: int) -> Article:
+    """An entry of `source` dated `hour` hours after NOW, titled by its date."""
+    published = NOW + timedelta(hours=hour)
+    return Article(
+        id=article_id(source, str(hour)), source=source, entry_id=str(hour),
+        title=f"Hour {hour}", link=f"https://e.org/{source}/{hour}", summary="",
+        content=f"<p>{hour}</p>", authors=(Author("A"),), published=published,
+        updated=published, categories=("Technik",), language="en",
+    )  # fmt: skip
+
+
+def pages(folder: Path) -> dict[str, bytes]:
+    """Every file of an archive folder (pages and their compressed variants) by name."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def changed_pages(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
+    """The page numbers whose files were added or rewritten."""
+    return {name.split(".")[0] for name in after if before.get(name) != after[name]}
+
+
+def test_retention_after_a_first_import_changes_only_the_oldest_page(tmp_path: Path) -> None:
+    # The first import: three feeds whose dates interleave, stored feed after feed (fetch
+    # order), 90 entries of which retention keeps the newest 40.
+    path = tmp_path / "feeds.toml"
+    path.write_text(
+        '[output]\ndir = "out"\nbase_url = "https://f.example/"\narchive_size = 10\n'
+        'max_items = 40\n[storage]\nurl = "sqlite:///feeds.db"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    store = ArticleStore.open(config.storage.url)
+    for k, source in enumerate(("a", "b", "c")):
+        store.upsert_articles(source, [entry(source, 3 * i + k) for i in range(30)], NOW)
+    publish_everything(config, store, clock=lambda: NOW)
+    folder = tmp_path / "out" / "technik" / "archive"
+    first = pages(folder)
+    # The kept 40 (hours 50..89) fill pages 1-4 in date order.
+    for page in range(1, 5):
+        document = first[f"{page}.xml"]
+        assert_valid_atom(document)
+        assert etree.fromstring(document).find(f"{HISTORY}archive") is not None
+        assert titles(document) == {f"Hour {h}" for h in range(40 + 10 * page, 50 + 10 * page)}
+    assert "5.xml" not in first
+
+    # A later run: 5 new entries, 5 retired, all from page 1; no page fills.
+    store.upsert_articles("a", [entry("a", h) for h in range(90, 95)], NOW)
+    publish_everything(config, store, clock=lambda: NOW)
+    second = pages(folder)
+    assert changed_pages(first, second) == {"1"}
+    assert titles(second["1.xml"]) == {f"Hour {h}" for h in range(55, 60)}
+
+    # 5 more: page 5 fills, and page 1 is left empty. Page 2 loses its prev-archive link,
+    # page 4 gains a next-archive one; page 3 stays as it was.
+    store.upsert_articles("b", [entry("b", h) for h in range(95, 100)], NOW)
+    publish_everything(config, store, clock=lambda: NOW)
+    third = pages(folder)
+    assert changed_pages(second, third) == {"2", "4", "5"}
+    assert titles(third["5.xml"]) == {f"Hour {h}" for h in range(90, 100)}
+    assert "prev-archive" not in links(third["2.xml"])
+    assert links(third["4.xml"])["next-archive"] == "https://f.example/technik/archive/5.xml"
+    for page in range(2, 6):
+        assert_valid_atom(third[f"{page}.xml"])
+    store.close()

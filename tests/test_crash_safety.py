@@ -470,15 +470,16 @@ def check_store(url: str, context: str) -> list[tuple[str, str, str, str]]:
 
             assert rows("PRAGMA integrity_check") == [("ok",)], context
             assert rows("PRAGMA foreign_key_check") == [], context
+            # seq 0: a link not published yet, which has no number.
             duplicate_numbers = rows(
-                "SELECT category_slug, seq FROM article_categories "
+                "SELECT category_slug, seq FROM article_categories WHERE seq > 0 "
                 "GROUP BY category_slug, seq HAVING count(*) > 1"
             )
             assert duplicate_numbers == [], f"{context}: arrival numbers reused"
             beyond = rows(
                 "SELECT c.category_slug, c.seq FROM article_categories c "
                 "LEFT JOIN category_sequences s ON s.category_slug = c.category_slug "
-                "WHERE s.next_seq IS NULL OR c.seq >= s.next_seq"
+                "WHERE c.seq > 0 AND (s.next_seq IS NULL OR c.seq >= s.next_seq)"
             )
             assert beyond == [], f"{context}: arrival numbers beyond their counter"
             unlinked = rows(

@@ -225,6 +225,7 @@ def test_archive_takes_the_articles_it_is_given_and_reads_the_rest(
     store.upsert_articles(
         "src", [article(n, published=NOW + timedelta(hours=int(n))) for n in "123"], NOW
     )
+    store.number_arrivals()
     newest = store.recent_articles("technik", 2)  # articles 3 and 2
     stand_in = replace(newest[0], title="as given")  # shows which object was taken
     highest, entries = store.archive("technik", {stand_in.id: stand_in, newest[1].id: newest[1]})
@@ -244,13 +245,16 @@ def test_archive_takes_the_articles_it_is_given_and_reads_the_rest(
 def test_arrival_numbers_are_kept_across_edits_and_never_reused(store: ArticleStore) -> None:
     old = NOW - timedelta(days=3)
     store.upsert_articles("src", [article("a", published=NOW), article("b", published=old)], NOW)
-    # Within one batch the older entry arrives first.
+    assert store.archive("technik") == (0, [])  # numbered when first published
+    assert store.number_arrivals() == 2
+    # Among the arrivals a publish numbers, the older entry comes first.
     highest, entries = store.archive("technik")
     assert highest == 2
     assert [(seq, a.entry_id) for seq, a in entries] == [(1, "b"), (2, "a")]
     # An edit keeps the number; a late entry with an old date still arrives last.
     store.upsert_articles("src", [article("b", published=old, title="edited")], NOW)
     store.upsert_articles("src", [article("c", published=old - timedelta(days=9))], NOW)
+    store.number_arrivals()
     highest, entries = store.archive("technik")
     assert highest == 3
     assert [(seq, a.entry_id, a.title) for seq, a in entries] == [
@@ -260,7 +264,9 @@ def test_arrival_numbers_are_kept_across_edits_and_never_reused(store: ArticleSt
     ]
     # Moving to another category and back gives a new number; old ones are not reused.
     store.upsert_articles("src", [article("a", published=NOW, category="Sport")], NOW)
+    store.number_arrivals()
     store.upsert_articles("src", [article("a", published=NOW)], NOW)
+    store.number_arrivals()
     assert [(seq, a.entry_id) for seq, a in store.archive("technik")[1]] == [
         (1, "b"),
         (3, "c"),
@@ -290,6 +296,7 @@ def test_a_version_2_store_gets_arrival_numbers(tmp_path: Path) -> None:
         assert highest == 3
         assert [(seq, a.entry_id) for seq, a in entries] == [(1, "2"), (2, "1"), (3, "0")]
         store.upsert_articles("src", [article("new")], NOW)
+        store.number_arrivals()
         assert store.archive("technik")[0] == 4
     finally:
         store.close()

@@ -89,9 +89,10 @@ def publish_everything(
     *,
     clock: Callable[[], datetime],
 ) -> PublishResult:
-    """Apply retention, then write the `changed` categories (every one when None), `all/`,
-    the front page and the OPML. Unchanged files are not rewritten either way. `origins`
-    are the sources as published (read from the store when None).
+    """Apply retention and number the new arrivals, then write the `changed` categories
+    (every one when None), `all/`, the front page and the OPML. Unchanged files are not
+    rewritten either way. `origins` are the sources as published (read from the store
+    when None).
 
     What it could not render replaces, in the store, the problems of what it rendered
     (every scope's when it rendered everything), stamped with the `clock`'s time."""
@@ -99,6 +100,8 @@ def publish_everything(
     from feeds.publish.site import publish_site
 
     store.expire_beyond(config.output.max_items)
+    # After retention: what it retired never takes a number, so pages fill in date order.
+    store.number_arrivals()
     limit = config.output.max_items
     slugs = store.assign_category_slugs(config_category_names(config))
     configured = configured_categories(config.sources, slugs)

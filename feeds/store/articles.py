@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -37,9 +36,9 @@ from feeds.model import (
     FullText,
     FullTextTally,
     Lease,
-    recency,
 )
 from feeds.slugs import category_key
+from feeds.store.arrivals import UNNUMBERED, number_arrivals
 from feeds.store.article_json import (
     authors_from_json,
     authors_to_json,
@@ -112,22 +111,15 @@ _WITH_TOMBSTONES = (
     .where(retired_entries.c.source.in_(bindparam("b_sources", expanding=True)))
     .distinct()
 )
-# Reserve arrival numbers of a category (run for every category a group writes to).
-_TAKE_NUMBERS = (
-    category_sequences.update()
-    .where(category_sequences.c.category_slug == bindparam("b_slug"))
-    .values(next_seq=category_sequences.c.next_seq + bindparam("b_count"))
-    .returning(category_sequences.c.next_seq)
-)
 
 
 @dataclass(slots=True)
 class _Group:
-    """What one group's write-backs share: the new links waiting for their numbers, the
-    fetch states to save, the sources that have stored articles or tombstones, and the
+    """What one group's write-backs share: the new category links to insert, the fetch
+    states to save, the sources that have stored articles or tombstones, and the
     slugs handed out so far."""
 
-    arrivals: list[_Arrival] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)  # new links, unnumbered
     states: list[dict[str, Any]] = field(default_factory=list)  # rows to save, in one go
     rows: list[dict[str, Any]] = field(default_factory=list)  # articles to upsert, in one go
     # Content hash of each stored entry by (source, entry id); None for retired ones.
@@ -135,16 +127,6 @@ class _Group:
     stored: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
     slugs: dict[str, str] = field(default_factory=dict)  # name -> slug
-
-
-class _Arrival(NamedTuple):
-    """A new link of an article to a category, waiting for its arrival number."""
-
-    slug: str
-    article_id: str
-    name: str
-    article: Article
-    published_utc: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,9 +351,10 @@ class ArticleStore:
                 self._upsert_articles(conn, group.rows)
             if group.states:
                 conn.execute(self._statement(conn, "upsert_state"), group.states)
-            # Rows every worker shares (category counters, publish marks) are touched last
-            # and in one order, so concurrent groups on PostgreSQL never deadlock.
-            self._link_arrivals(conn, group.arrivals)
+            if group.links:  # numbered when first published (feeds/store/arrivals.py)
+                conn.execute(article_categories.insert(), group.links)
+            # Rows every worker shares (publish marks) are touched last and in one order, so
+            # concurrent groups on PostgreSQL never deadlock.
             self._mark_pending(conn, {s for r in results if r for s in r.changed_categories})
         self._slugs.update(group.slugs)  # committed now
         return results
@@ -489,8 +472,8 @@ class ArticleStore:
         slug_of: dict[str, str],
     ) -> set[str]:
         """Add the articles to the group's rows and update their category links; new
-        links are added to the group's arrivals, to be numbered and written by
-        `_link_arrivals`. Returns the categories the articles left."""
+        links are added to the group's links, to be written unnumbered. Returns the
+        categories the articles left."""
         batch = [*new, *changed]
         stamps = {a.id: utc_text(a.published) for a in batch}  # each formatted once
         seen = utc_text(now)
@@ -520,48 +503,18 @@ class ArticleStore:
                     .where(link)
                     .values(category=name, published_utc=stamps[article_id])
                 )
-        group.arrivals.extend(
-            _Arrival(slug, article_id, *wanted[(slug, article_id)], stamps[article_id])
+        group.links.extend(
+            {
+                "category_slug": slug,
+                "article_id": article_id,
+                "category": wanted[(slug, article_id)][0],
+                "published_utc": stamps[article_id],
+                "seq": UNNUMBERED,
+            }
             for slug, article_id in wanted
             if (slug, article_id) not in existing
         )
         return left
-
-    def _link_arrivals(self, conn: Connection, arrivals: Sequence[_Arrival]) -> None:
-        """Number the new category links and write them."""
-        # Oldest first, so the newest arrival gets the highest number.
-        ordered = sorted(arrivals, key=lambda a: recency(a.article))
-        numbers = self._take_numbers(conn, Counter(a.slug for a in ordered))
-        links = []
-        for arrival in ordered:
-            links.append(
-                {
-                    "category_slug": arrival.slug,
-                    "article_id": arrival.article_id,
-                    "category": arrival.name,
-                    "published_utc": arrival.published_utc,
-                    "seq": numbers[arrival.slug],
-                }
-            )
-            numbers[arrival.slug] += 1
-        if links:
-            conn.execute(article_categories.insert(), links)
-
-    def _take_numbers(self, conn: Connection, counts: Counter[str]) -> dict[str, int]:
-        """Reserve `counts[slug]` arrival numbers per category; returns the first of each."""
-        first: dict[str, int] = {}
-        for slug, count in sorted(counts.items()):
-            params = {"b_slug": slug, "b_count": count}
-            after = conn.execute(_TAKE_NUMBERS, params).scalar()
-            if after is None:  # the category's first arrival: create its counter
-                conn.execute(
-                    _insert_for(conn)(category_sequences)
-                    .values(category_slug=slug, next_seq=1)
-                    .on_conflict_do_nothing(index_elements=["category_slug"])
-                )
-                after = conn.execute(_TAKE_NUMBERS, params).scalar_one()
-            first[slug] = int(after) - count
-        return first
 
     def _upsert_articles(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Upsert article rows in one executemany, in the driver's own parameter form: the
@@ -692,15 +645,19 @@ class ArticleStore:
     def archive(
         self, category_slug: str, known: Mapping[str, Article] | None = None
     ) -> tuple[int, list[tuple[int, Article]]]:
-        """The highest arrival number handed out in a category, and its live articles with
-        their arrival numbers, oldest first: what RFC 5005 archive pages are cut from.
+        """The highest arrival number handed out in a category, and its numbered live
+        articles with their arrival numbers, oldest first: what RFC 5005 archive pages are
+        cut from (`number_arrivals` numbers the others).
 
         Articles in `known` (by id: the category's newest, just read) are taken from there,
         not read again: retention keeps a category's live articles within its newest."""
         known = known or {}
         numbers = (
             select(article_categories.c.seq, article_categories.c.article_id)
-            .where(article_categories.c.category_slug == category_slug)
+            .where(
+                article_categories.c.category_slug == category_slug,
+                article_categories.c.seq != UNNUMBERED,
+            )
             .order_by(article_categories.c.seq)
         )
         with self.engine.connect() as conn:
@@ -722,8 +679,10 @@ class ArticleStore:
         """Retire articles that fell out of every category's newest `max_items`: each is
         deleted, leaving a tombstone (feeds/store/retention.py). Returns how many.
 
-        Among equal dates the later arrival ranks newer, so a new arrival dated like the
-        oldest kept entries never retires at once (that would leave holes in archives).
+        Among equal dates the later arrival ranks newer, and a link not numbered yet (not
+        published) newer than any numbered one, in the order `number_arrivals` will number
+        them: so a new arrival dated like the oldest kept entries never retires at once
+        (that would leave holes in archives).
         """
         with self.engine.begin() as conn:
             slugs = (
@@ -735,28 +694,25 @@ class ArticleStore:
                 .scalars()
                 .all()
             )
+            links = article_categories.c
             for slug in slugs:
-                old = (
-                    conn.execute(
-                        select(article_categories.c.article_id)
-                        .where(article_categories.c.category_slug == slug)
-                        .order_by(
-                            article_categories.c.published_utc.desc(),
-                            article_categories.c.seq.desc(),
-                            article_categories.c.article_id,
-                        )
-                        .offset(max_items)
+                # Deleted by the database: the ids never come to Python and back.
+                beyond = (
+                    select(links.article_id)
+                    .where(links.category_slug == slug)
+                    .order_by(
+                        links.published_utc.desc(),
+                        (links.seq == UNNUMBERED).desc(),
+                        links.seq.desc(),
+                        links.article_id.desc(),
                     )
-                    .scalars()
-                    .all()
+                    .offset(max_items)
                 )
-                for chunk in chunks(old):
-                    conn.execute(
-                        article_categories.delete().where(
-                            article_categories.c.category_slug == slug,
-                            article_categories.c.article_id.in_(chunk),
-                        )
+                conn.execute(
+                    article_categories.delete().where(
+                        links.category_slug == slug, links.article_id.in_(beyond)
                     )
+                )
             linked = select(article_categories.c.article_id).where(
                 article_categories.c.article_id == articles.c.id
             )
@@ -768,6 +724,13 @@ class ArticleStore:
             ).all()
             retire(conn, _insert_for(conn), retiring)
             return len(retiring)
+
+    def number_arrivals(self) -> int:
+        """Give every category's links that were never published their arrival numbers,
+        oldest first (feeds/store/arrivals.py); returns how many. A publish calls it after
+        `expire_beyond`, before it reads the archives."""
+        with self.engine.begin() as conn:
+            return number_arrivals(conn)
 
     # -- fetch state ---------------------------------------------------------------------
 

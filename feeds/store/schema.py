@@ -74,7 +74,8 @@ article_categories = Table(
     Column("category", Text, nullable=False),
     Column("published_utc", String(32), nullable=False),
     # Arrival order within the category, never reused: RFC 5005 archive pages are runs of it,
-    # so a page, once full, keeps its entries whatever dates later entries carry.
+    # so a page, once full, keeps its entries whatever dates later entries carry. 0 until
+    # the link is first published (feeds/store/arrivals.py numbers it then).
     Column("seq", Integer, nullable=False, server_default="0"),
     Index("ix_article_categories_recent", "category_slug", "published_utc"),
     # Lookups by article (its links on update, retention's orphan check) must not scan.
@@ -96,7 +97,7 @@ retired_entries = Table(
 )
 
 # The next arrival number of each category, taken with a row lock (PostgreSQL) or under
-# SQLite's write lock, so concurrent writers never hand out one number twice.
+# SQLite's write lock, so concurrent publishers never hand out one number twice.
 category_sequences = Table(
     "category_sequences",
     metadata,
