@@ -148,13 +148,36 @@ def test_retention_after_a_first_import_changes_only_the_oldest_page(tmp_path: P
 
     # 5 more: page 5 fills, and page 1 is left empty. Page 2 loses its prev-archive link,
     # page 4 gains a next-archive one; page 3 stays as it was.
+    (folder / "notes.txt").write_text("the operator's", encoding="utf-8")
+    (folder / "1.xml.bak").write_bytes(second["1.xml"])
+    second = pages(folder)
     store.upsert_articles("b", [entry("b", h) for h in range(95, 100)], NOW)
     publish_everything(config, store, clock=lambda: NOW)
     third = pages(folder)
+    # Page 1 is linked from nowhere now and holds only retired entries: it goes, with its
+    # variants; files that are not pages stay.
+    assert not {"1.xml", "1.xml.gz", "1.xml.br"} & set(third)
+    assert {"notes.txt", "1.xml.bak"} <= set(third)
     assert changed_pages(second, third) == {"2", "4", "5"}
     assert titles(third["5.xml"]) == {f"Hour {h}" for h in range(90, 100)}
     assert "prev-archive" not in links(third["2.xml"])
     assert links(third["4.xml"])["next-archive"] == "https://f.example/technik/archive/5.xml"
     for page in range(2, 6):
         assert_valid_atom(third[f"{page}.xml"])
+    store.close()
+
+
+def test_turning_archives_off_removes_their_pages(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.toml"
+    settings = '[output]\ndir = "out"\narchive_size = {}\n[storage]\nurl = "sqlite:///feeds.db"\n'
+    path.write_text(settings.format(10), encoding="utf-8")
+    store = ArticleStore.open(load_config(path).storage.url)
+    store.upsert_articles("s", [article(n, NOW + timedelta(hours=n)) for n in range(30)], NOW)
+    publish_everything(load_config(path), store, clock=lambda: NOW)
+    folder = tmp_path / "out" / "technik" / "archive"
+    assert {"1.xml", "2.xml", "3.xml"} <= {p.name for p in folder.iterdir()}
+    path.write_text(settings.format(0), encoding="utf-8")
+    publish_everything(load_config(path), store, clock=lambda: NOW)
+    assert [p.name for p in folder.iterdir()] == []
+    assert "prev-archive" not in links((tmp_path / "out" / "technik" / "atom.xml").read_bytes())
     store.close()

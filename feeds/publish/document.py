@@ -204,6 +204,15 @@ def build_document(
     return FeedDocument(category, site, tuple(ordered), archive, unique.carriers)
 
 
+def archive_page(seq: int, highest: int, size: int) -> int | None:
+    """The archive page of arrival `seq` when `highest` arrivals are numbered and pages hold
+    `size`; None while its page is not full (or without archives, `size` 0)."""
+    if size <= 0:
+        return None
+    page = (seq - 1) // size + 1
+    return page if page <= highest // size else None
+
+
 def archive_documents(
     category: Category,
     highest: int,
@@ -217,14 +226,10 @@ def archive_documents(
     arrived, so a page never changes but for edits and retention. Returns the links for the
     subscription document and one document per page that still has live entries.
     """
-    size = site.archive_size
-    if size <= 0:
-        return ArchiveLinks(), []
-    full = highest // size
     pages: dict[int, list[Article]] = {}
     for seq, article in entries:
-        page = (seq - 1) // size + 1
-        if page <= full:
+        page = archive_page(seq, highest, site.archive_size)
+        if page is not None:
             pages.setdefault(page, []).append(article)
     numbers = sorted(pages)
     documents = []

@@ -10,7 +10,7 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +187,28 @@ def sweep_temp_files(directory: Path, older_than: float = 3600.0) -> int:
                 if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
                     path.unlink()
                     removed += 1
+    return removed
+
+
+_ARCHIVE_PAGE = re.compile(r"([1-9][0-9]*)\.xml(?:\.gz|\.br)?")
+
+
+def remove_archive_pages(folder: Path, keep: Collection[int]) -> list[Path]:
+    """Remove the archive pages in `folder` (a category's archive/) whose numbers are not
+    in `keep`, with their compressed variants: a page whose entries all retired is linked
+    from nowhere, and must not go on serving what the store no longer holds. Only names a
+    page has (`<n>.xml`, `.gz`, `.br`) are touched; a symlinked folder is not entered."""
+    if not _is_folder(folder):
+        return []
+    removed = []
+    for path in _entries(folder):
+        page = _ARCHIVE_PAGE.fullmatch(path.name)
+        if page is None or int(page.group(1)) in keep:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISREG(path.lstat().st_mode):
+                path.unlink()
+                removed.append(path)
     return removed
 
 

@@ -39,8 +39,11 @@ class OutputLayout:
         """Path of a category's file relative to the output folder (pages link these)."""
         return f"{slug}/{FORMATS[kind].file_name}"
 
+    def archive_folder(self, slug: str) -> Path:
+        return self.directory / slug / ARCHIVE_FOLDER
+
     def archive_path(self, slug: str, page: int) -> Path:
-        return self.directory / slug / ARCHIVE_FOLDER / f"{page}.xml"
+        return self.archive_folder(slug) / f"{page}.xml"
 
     def archive_url(self, slug: str, page: int) -> str:
         return f"{self.base_url}{slug}/{ARCHIVE_FOLDER}/{page}.xml"

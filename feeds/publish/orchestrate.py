@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,7 +24,8 @@ from feeds.model import Category, Origin, Source
 from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
-from feeds.publish.files import write_if_changed
+from feeds.publish.document import archive_page
+from feeds.publish.files import remove_archive_pages, write_if_changed
 from feeds.publish.fragments import Fragments
 from feeds.slugs import slug_of
 from feeds.sources.remote import make_client
@@ -39,6 +41,8 @@ SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full p
 FRONT_STAMP = ".feeds-front"  # in the output folder: the source health the front page shows
 
 Published = tuple[frozenset[str], PublishResult]
+
+log = logging.getLogger(__name__)
 
 
 def config_category_names(config: Config) -> list[str]:
@@ -145,12 +149,28 @@ def publish_everything(
         first_seen=store.first_seen_by_id(ids),
     )
     fragments.flush()
+    for category in ordered:
+        if changed is None or category.slug in changed:
+            _remove_retired_pages(site, category.slug, archives.get(category.slug, (0, [])))
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
     record_publish_problems(
         store.engine, result.problems, scopes, started, everything=changed is None
     )
     return result
+
+
+def _remove_retired_pages(
+    site: Site, slug: str, archive: tuple[int, Sequence[tuple[int, object]]]
+) -> None:
+    """Remove a rendered category's archive pages that no longer have a live entry (every
+    page, with archives turned off)."""
+    highest, entries = archive
+    pages = (archive_page(seq, highest, site.archive_size) for seq, _ in entries)
+    live = {page for page in pages if page is not None}
+    removed = remove_archive_pages(site.layout.archive_folder(slug), live)
+    if removed:
+        log.info("publish: %d retired archive page file(s) of %s removed", len(removed), slug)
 
 
 def cache_seconds(config: Config) -> int:
