@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from feeds.model import Article, Author, Category, Origin, SourceKind, newest_first
+from feeds.normalise import limits
 from feeds.publish.dedupe import deduplicate
 from feeds.publish.fragments import Fragments, split_entries
 from feeds.publish.layout import ARCHIVE_FOLDER, OutputLayout
@@ -153,6 +154,8 @@ class FeedDocument:
         """Each article's entry in this document in `kind`: kept where it and its
         `context` are as when it was rendered, else made by `render` (see
         `feeds.publish.fragments`)."""
+        for article in self.articles:
+            check_publishable(article)
         return self.site.fragments.entries(self.file_name(kind), self.articles, context, render)
 
     def assembled(
@@ -177,6 +180,20 @@ class FeedDocument:
     @property
     def description(self) -> str:
         return f"{self.title} – {self.site_title}"
+
+
+# What normalising caps (feeds/normalise/limits.py), as the store hands it back.
+_CAPS = (("title", limits.TITLE), ("summary", limits.SUMMARY), ("content", limits.CONTENT))
+
+
+def check_publishable(article: Article) -> None:
+    """Refuse an article over the caps normalising applies (one stored before them): a text
+    node that size makes the whole document unreadable to readers on libxml2 (10 MB), so
+    the entry is left out and reported instead (feeds/publish/site.py)."""
+    for name, cap in _CAPS:
+        size = len(getattr(article, name))
+        if size > cap:
+            raise ValueError(f"its {name} is {size:,} characters, over the cap of {cap:,}")
 
 
 def credited(origin: Origin) -> Credit:
