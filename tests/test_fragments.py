@@ -29,6 +29,7 @@ from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, split_entries
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
+from feeds.publish.site import publish_site
 from feeds.store import ArticleStore, save_fragments, stored_fragments
 from feeds.store.schema import SCHEMA_VERSION, entry_fragments
 
@@ -364,3 +365,29 @@ def test_saved_fragments_replace_theirs_and_skip_gone_articles(store: ArticleSto
         "t/atom.xml": {live[0].id: ("d1", body), live[1].id: ("d5", b"new")},
         "t/rss.xml": {live[0].id: ("d2", b"rss")},
     }
+
+
+def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(tmp_path: Path) -> None:
+    # A category with a bad entry is rendered again one entry at a time to find it; those
+    # one-entry documents' fragments must not replace the good entries' kept ones.
+    kept: dict[str, dict[str, tuple[str, bytes]]] = {}
+    rendered: list[str] = []
+
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        for document, article_id_, digest, body in new:
+            kept.setdefault(document, {})[article_id_] = (digest, body)
+            rendered.append(article_id_)
+
+    def publish(articles: list[Article]) -> None:
+        fragments = Fragments(lambda documents: {d: kept.get(d, {}) for d in documents}, save)
+        site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
+        publish_site([(Category.named("Welt"), articles)], articles, site)
+        fragments.flush()
+
+    good = [article("a", n) for n in range(3)]
+    bad = article("a", 9, title="bad \x01 title")  # XML cannot carry it: every format refuses
+    publish(good)
+    publish([*good, bad])
+    rendered.clear()
+    publish([*good, bad])
+    assert {good_one.id for good_one in good} & set(rendered) == set()

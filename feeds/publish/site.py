@@ -15,6 +15,7 @@ from feeds.model import Article, Category, Origin, PublishProblem
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_changed
 from feeds.publish.formats import FORMATS, archive_format
+from feeds.publish.fragments import Fragments
 from feeds.publish.layout import ALL_SLUG
 from feeds.publish.opml import render_opml
 from feeds.publish.pages import render_article_page, render_index, render_source_page
@@ -116,10 +117,17 @@ def _isolated_category(
     slug = doc.category.slug
     bad: set[str] = set()
     candidates = {a.id: a for a in (*doc.articles, *(a for _, a in archive[1]))}
+    # Each entry alone, its fragments neither read nor kept: a one-entry document's would
+    # replace the ones its entry has in the whole document.
+    alone = replace(site, fragments=Fragments())
     for article in candidates.values():
         try:
             _category_files(
-                replace(doc, articles=(article,)), (0, []), site, first_seen, frozenset()
+                replace(doc, site=alone, articles=(article,)),
+                (0, []),
+                alone,
+                first_seen,
+                frozenset(),
             )
         except Exception as exc:
             bad.add(article.id)
