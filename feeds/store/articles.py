@@ -47,6 +47,7 @@ from feeds.store.article_json import (
 )
 from feeds.store.batches import chunks
 from feeds.store.category_slugs import slugs_for, stored_slugs
+from feeds.store.dialect import execute_many
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.fragments import forget_fragments
 from feeds.store.migrations import SchemaError, migrate
@@ -527,10 +528,7 @@ class ArticleStore:
             self._statements[key] = statement.compile(
                 dialect=conn.dialect, column_keys=list(rows[0])
             )
-        compiled = self._statements[key]
-        order = compiled.positiontup
-        params = [tuple(row[k] for k in order) for row in rows] if order else list(rows)
-        conn.exec_driver_sql(compiled.string, params)
+        execute_many(conn, self._statements[key], rows)
 
     def _statement(self, conn: Connection, name: str) -> Any:
         """Upserts built once: SQLAlchemy's compiled cache then serves every later call."""

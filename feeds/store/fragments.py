@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, exists, select
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from feeds.store.batches import chunks
-from feeds.store.dialect import insert_for
+from feeds.store.dialect import execute_many, insert_for
 from feeds.store.schema import articles, entry_fragments
 
 _CHUNK = 400  # documents or articles per statement: within every engine's limit of parameters
@@ -56,10 +56,7 @@ def save_fragments(engine: Engine, fragments: Sequence[tuple[str, str, str, byte
         for (d, a), (digest, body) in latest.items()
     ]
     with engine.begin() as conn:
-        compiled = _upsert(conn)
-        order = compiled.positiontup
-        params = [tuple(row[k] for k in order) for row in rows] if order else rows
-        conn.exec_driver_sql(compiled.string, params)
+        execute_many(conn, _upsert(conn), rows)
 
 
 def _upsert(conn: Connection) -> SQLCompiler:
