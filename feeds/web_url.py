@@ -7,7 +7,14 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["URL_SAFE", "WEB_SCHEMES", "is_plain_web_url", "is_web_url", "joinable_base"]
+__all__ = [
+    "URL_SAFE",
+    "WEB_SCHEMES",
+    "is_plain_web_url",
+    "is_web_url",
+    "joinable_base",
+    "kept_when_joined",
+]
 
 WEB_SCHEMES = frozenset({"http", "https"})
 # What stays unescaped in a path, query or fragment: ASCII but for space, quotes, <, >, \,
@@ -47,3 +54,10 @@ def joinable_base(base: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def kept_when_joined(url: str, base: str | None) -> bool:
+    """Does joining `url` to `base` (urljoin or feedparser's join, then escaping all but
+    `URL_SAFE`) give `url` back as it is? So for a plain web URL and a base urljoin accepts
+    (or none): the joins are then skipped."""
+    return is_plain_web_url(url) and (not base or joinable_base(base))

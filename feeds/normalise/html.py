@@ -14,7 +14,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
-from feeds.web_url import URL_SAFE, is_plain_web_url, is_web_url, joinable_base
+from feeds.web_url import URL_SAFE, is_web_url, kept_when_joined
 
 # Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
 # frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
@@ -112,7 +112,7 @@ def safe_url(url: str | None, base_url: str | None = None) -> str | None:
     if not url:
         return None
     candidate = clean_text(url)
-    if is_plain_web_url(candidate) and (not base_url or joinable_base(base_url)):
+    if kept_when_joined(candidate, base_url):
         return candidate  # what the general rules below give for it, for less work
     return _resolved_url(candidate, base_url)
 

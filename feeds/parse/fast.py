@@ -38,7 +38,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
-from feeds.web_url import is_plain_web_url, joinable_base
+from feeds.web_url import kept_when_joined
 
 __all__ = ["PlainFeed", "read_plain"]
 
@@ -246,7 +246,7 @@ class _Reader:
 
     def resolve(self, uri: str) -> str:
         base = self.base or ""
-        if is_plain_web_url(uri) and (not base or joinable_base(base)):
+        if kept_when_joined(uri, base):
             return uri  # what feedparser's join gives for it (it has no "//" to fix either)
         return str(_urljoin(base, uri))
 

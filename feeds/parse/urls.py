@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from feeds.web_url import is_plain_web_url, is_web_url, joinable_base
+from feeds.web_url import is_web_url, kept_when_joined
 
 
 def join_url(base: str, reference: str) -> str | None:
     """`reference` resolved against `base`; None when either is malformed: urljoin raises
     ValueError on "http://[" and the like, which would lose every entry of the feed."""
-    if is_plain_web_url(reference) and (not base or joinable_base(base)):
+    if kept_when_joined(reference, base):
         return reference  # what urljoin gives for it, for less work
     try:
         return urljoin(base, reference)
