@@ -27,6 +27,17 @@ def article(n: int, published: datetime) -> Article:
     )  # fmt: skip
 
 
+def write_config(folder: Path, output: str) -> Path:
+    """`folder`/feeds.toml: output to out/ with the `[output]` settings `output` (lines),
+    the store in feeds.db."""
+    path = folder / "feeds.toml"
+    path.write_text(
+        f'[output]\ndir = "out"\n{output}[storage]\nurl = "sqlite:///feeds.db"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def links(document: bytes) -> dict[str, str]:
     root = etree.fromstring(document)
     return {l.get("rel"): l.get("href") for l in root.findall(f"{ATOM}link")}
@@ -37,13 +48,9 @@ def titles(document: bytes) -> set[str]:
 
 
 def test_archive_pages(tmp_path: Path) -> None:
-    path = tmp_path / "feeds.toml"
-    path.write_text(
-        '[output]\ndir = "out"\nbase_url = "https://f.example/"\narchive_size = 50\n'
-        '[storage]\nurl = "sqlite:///feeds.db"\n',
-        encoding="utf-8",
+    config = load_config(
+        write_config(tmp_path, 'base_url = "https://f.example/"\narchive_size = 50\n')
     )
-    config = load_config(path)
     store = ArticleStore.open(config.storage.url)
     for n in range(120):  # arrivals one by one, like fetches over time
         store.upsert_articles("s", [article(n, NOW + timedelta(hours=n))], NOW)
@@ -80,12 +87,7 @@ def test_archive_pages(tmp_path: Path) -> None:
 
 
 def test_archives_can_be_turned_off(tmp_path: Path) -> None:
-    path = tmp_path / "feeds.toml"
-    path.write_text(
-        '[output]\ndir = "out"\narchive_size = 0\n[storage]\nurl = "sqlite:///feeds.db"\n',
-        encoding="utf-8",
-    )
-    config = load_config(path)
+    config = load_config(write_config(tmp_path, "archive_size = 0\n"))
     store = ArticleStore.open(config.storage.url)
     store.upsert_articles("s", [article(n, NOW + timedelta(hours=n)) for n in range(60)], NOW)
     publish_everything(config, store, clock=lambda: NOW)
@@ -118,13 +120,8 @@ def changed_pages(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]
 def test_retention_after_a_first_import_changes_only_the_oldest_page(tmp_path: Path) -> None:
     # The first import: three feeds whose dates interleave, stored feed after feed (fetch
     # order), 90 entries of which retention keeps the newest 40.
-    path = tmp_path / "feeds.toml"
-    path.write_text(
-        '[output]\ndir = "out"\nbase_url = "https://f.example/"\narchive_size = 10\n'
-        'max_items = 40\n[storage]\nurl = "sqlite:///feeds.db"\n',
-        encoding="utf-8",
-    )
-    config = load_config(path)
+    output = 'base_url = "https://f.example/"\narchive_size = 10\nmax_items = 40\n'
+    config = load_config(write_config(tmp_path, output))
     store = ArticleStore.open(config.storage.url)
     for k, source in enumerate(("a", "b", "c")):
         store.upsert_articles(source, [entry(source, 3 * i + k) for i in range(30)], NOW)
@@ -168,15 +165,13 @@ def test_retention_after_a_first_import_changes_only_the_oldest_page(tmp_path: P
 
 
 def test_turning_archives_off_removes_their_pages(tmp_path: Path) -> None:
-    path = tmp_path / "feeds.toml"
-    settings = '[output]\ndir = "out"\narchive_size = {}\n[storage]\nurl = "sqlite:///feeds.db"\n'
-    path.write_text(settings.format(10), encoding="utf-8")
+    path = write_config(tmp_path, "archive_size = 10\n")
     store = ArticleStore.open(load_config(path).storage.url)
     store.upsert_articles("s", [article(n, NOW + timedelta(hours=n)) for n in range(30)], NOW)
     publish_everything(load_config(path), store, clock=lambda: NOW)
     folder = tmp_path / "out" / "technik" / "archive"
     assert {"1.xml", "2.xml", "3.xml"} <= {p.name for p in folder.iterdir()}
-    path.write_text(settings.format(0), encoding="utf-8")
+    write_config(tmp_path, "archive_size = 0\n")
     publish_everything(load_config(path), store, clock=lambda: NOW)
     assert [p.name for p in folder.iterdir()] == []
     assert "prev-archive" not in links((tmp_path / "out" / "technik" / "atom.xml").read_bytes())

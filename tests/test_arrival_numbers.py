@@ -37,6 +37,11 @@ def numbers(store: ArticleStore) -> dict[str, list[int]]:
     return found
 
 
+def archived(store: ArticleStore) -> list[tuple[int, str]]:
+    """The technik category's numbered live entries: (arrival number, entry id), in order."""
+    return [(n, a.entry_id) for n, a in store.archive("technik")[1]]
+
+
 def counters(store: ArticleStore) -> dict[str, int]:
     with store.engine.connect() as conn:
         query = select(category_sequences.c.category_slug, category_sequences.c.next_seq)
@@ -62,7 +67,7 @@ def test_links_are_numbered_when_published_oldest_first(store: ArticleStore) -> 
     store.upsert_articles("src", [article("c", hours=0)], NOW)  # a later write, older date
     assert numbers(store) == {"technik": [0, 0, 0]} and counters(store) == {}
     assert store.number_arrivals() == 3
-    assert [(n, a.entry_id) for n, a in store.archive("technik")[1]] == [
+    assert archived(store) == [
         (1, "c"),
         (2, "a"),
         (3, "b"),
@@ -129,7 +134,7 @@ def test_a_link_a_writer_holds_is_numbered_by_the_next_publish(pg_url: str) -> N
         publisher.join(30)
         assert done == [2]
         assert store.number_arrivals() == 1
-        assert [(n, a.entry_id) for n, a in store.archive("technik")[1]] == [
+        assert archived(store) == [
             (1, "b"),
             (2, "c"),
             (3, "a"),
@@ -150,7 +155,7 @@ def test_migrate_store_keeps_numbers_and_leaves_unpublished_links_to_the_target(
         copy_store(source, target)
         assert numbers(target) == {"technik": [0, 1, 2]} and counters(target) == {"technik": 3}
         assert target.number_arrivals() == 1
-        assert [(n, a.entry_id) for n, a in target.archive("technik")[1]] == [
+        assert archived(target) == [
             (1, "a"),
             (2, "b"),
             (3, "c"),
