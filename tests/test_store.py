@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -424,3 +427,32 @@ def test_a_version_4_store_gains_every_column_the_schema_has(tmp_path: Path) -> 
         present = {n for (n,) in db.execute(f"select name from pragma_table_info('{table.name}')")}
         assert present == {c.name for c in table.columns}, table.name
     assert db.execute("select version from schema_info").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_a_new_sqlite_store_opens_while_another_opener_writes(tmp_path: Path) -> None:
+    # A file still in rollback mode with a writer on it: SQLite refuses the switch to WAL
+    # at once, not after its busy timeout, so two first runs starting together would see
+    # one of them fail with "database is locked".
+    path = tmp_path / "feeds.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE other (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    opened: list[ArticleStore | BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(ArticleStore.open(f"sqlite:///{path}"))
+        except BaseException as exc:  # reported by the assertion below
+            opened.append(exc)
+
+    opener = threading.Thread(target=open_store)
+    opener.start()
+    time.sleep(0.2)  # the opener meets the writer's lock (it waits however long it is held)
+    writer.execute("COMMIT")
+    writer.close()
+    opener.join(timeout=60)
+    assert len(opened) == 1 and isinstance(opened[0], ArticleStore), opened
+    store = opened[0]
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()

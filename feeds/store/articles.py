@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +63,8 @@ from feeds.store.schema import (
     source_state,
 )
 
+# Seconds a SQLite connection waits for another's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT = 30
 # PostgreSQL's view of open sessions: a lease whose owner's backend is not in it is free.
 _PG_STAT_ACTIVITY = table("pg_stat_activity", column("pid"))
 
@@ -956,7 +960,7 @@ class ArticleStore:
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -964,9 +968,9 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         # with "database is locked" when a read transaction later wants to write.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enter_wal_mode(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -975,6 +979,26 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _enter_wal_mode(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, retrying for up to the busy timeout.
+
+    SQLite fails the switch at once with "database is locked", without waiting out the busy
+    timeout, while another connection writes to a file still in rollback mode: two first
+    runs starting together on a new store (a cron run and a `feeds update --wait`) would
+    otherwise see one of them fail. Once the file is in WAL mode the switch is a no-op."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _json_list(values: Sequence[Any]) -> str:
