@@ -19,13 +19,13 @@ from pathlib import Path
 
 from feeds.request_options import RequestOptions
 from feeds.slugs import readable_slug
+from feeds.xml_chars import strip_illegal_xml
 
 # Fixed namespace for article ids: the same (source, entry id) gives the same id in every
 # checkout and on every run.
 ARTICLE_ID_NAMESPACE = uuid.UUID("6f1c3c52-8f0e-4d7a-9a55-2f3b9f1d8e01")
 _NAMESPACE_BYTES = ARTICLE_ID_NAMESPACE.bytes
 
-_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _GERMAN_FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
@@ -65,7 +65,7 @@ class Category:
         characters (which XML cannot carry) removed, and the slug it reads as. Published
         categories take their slugs from the store (`ArticleStore.category_slugs`), which
         keeps two names from ever sharing one."""
-        clean = _CONTROL_CHARACTERS.sub("", name)
+        clean = strip_illegal_xml(name)
         return cls(name=clean, slug=readable_slug(clean))
 
 

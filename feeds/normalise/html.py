@@ -15,6 +15,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import nh3
 
 from feeds.web_url import URL_SAFE, is_web_url, kept_when_joined
+from feeds.xml_chars import strip_illegal_xml
 
 # Tags and attributes beyond nh3's conservative defaults; nothing that runs code, loads
 # frames or can overlay the reader's page (no iframe, object, embed, form, style, svg).
@@ -31,17 +32,10 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 # Keeps no tag, only text: built once, not on every call as nh3.clean() builds its own.
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags=_DROP_WITH_CONTENT)
 
-# Characters XML 1.0 forbids; one in a title would make a whole feed unrenderable.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BLOCK_END = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/pre|hr)\b[^>]*>", re.I)
 _WHITESPACE = re.compile(r"\s+")
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _BAD_HOST = re.compile(r'[\s"<>\\^`{|}%\x00-\x1f\x7f-\x9f]')  # controls, and % too
-
-
-def strip_illegal_xml(text: str) -> str:
-    """Remove characters that XML 1.0 cannot carry."""
-    return _XML_ILLEGAL.sub("", text)
 
 
 @lru_cache(maxsize=256)
