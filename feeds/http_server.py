@@ -8,8 +8,12 @@ fast; what it lacks against slow or many clients is added here, in a protocol su
   within `timeout` seconds, or the connection is closed. Bytes trickling in do not extend it
   (uvicorn itself has no head timeout: one header line every few seconds held a connection
   for ever);
-- **an idle keep-alive timeout** (uvicorn's `timeout_keep_alive`); both deadlines are
-  checked for all connections four times a second, not by a timer per request;
+- **an idle keep-alive timeout** (uvicorn's `timeout_keep_alive`);
+- **a send deadline**: a response that has waited `send_timeout` seconds on a client that
+  takes none of it (its buffers full, and ours) is dropped with its connection. Otherwise
+  clients that ask for a large file and never read would hold the connection slots for
+  ever, and every other client would get the cap's 503. All three deadlines are checked for
+  all connections four times a second, not by a timer per request;
 - **a cap on connections**: beyond `max_connections`, a new connection gets a short 503
   (`Connection: close`, `Retry-After`) and is closed at once, before anything is read. The
   process's open-file limit is raised to fit the cap (a connection may hold a socket and a
@@ -114,11 +118,14 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     max_connections: ClassVar[int]
     head_timeout: ClassVar[float]
+    send_timeout: ClassVar[float]
     refusals: ClassVar[RateLimitedLog]
+    stalls: ClassVar[RateLimitedLog]
     answer_at_once: ClassVar[AnswerAtOnce | None]
 
     head_due: float | None = None  # loop time by which the next request head must be in
     idle_due: float | None = None  # loop time at which an idle kept-alive connection closes
+    send_due: float | None = None  # loop time by which a client must take some of a response
     completing = False  # inside on_response_complete: a completion asked for is looped, not nested
     completion_asked = False
 
@@ -136,6 +143,14 @@ class _GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self.idle_due = None  # not idle: only the head deadline runs on
         super().data_received(data)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.send_due = self.loop.time() + self.send_timeout
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.send_due = None  # the client took what was queued: the response goes on
 
     def on_headers_complete(self) -> None:
         self.head_due = None
@@ -208,6 +223,10 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.idle_due is not None and now >= self.idle_due
         )
 
+    def stalled(self, now: float) -> bool:
+        """Whether a response has waited past the send deadline on a client reading none."""
+        return self.send_due is not None and now >= self.send_due
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # Not for uvicorn's own refusals (`app` is then not ours).
         if app is self.app:
@@ -257,11 +276,19 @@ async def sweep_deadlines(connections: set[Any], every: float = DEADLINE_SWEEP) 
         await asyncio.sleep(every)
         now = loop.time()
         for connection in list(connections):
-            if (
-                isinstance(connection, _GuardedProtocol)
-                and connection.past_deadline(now)
-                and not connection.transport.is_closing()
-            ):
+            if not isinstance(connection, _GuardedProtocol):
+                continue
+            if connection.stalled(now):
+                # close() would wait to flush what the client does not take (and a response
+                # already closing may be waiting so): abort.
+                connection.send_due = None
+                connection.transport.abort()
+                connection.stalls(
+                    "dropped a connection whose client took nothing of a response for %gs "
+                    "(--send-timeout)",
+                    connection.send_timeout,
+                )
+            elif connection.past_deadline(now) and not connection.transport.is_closing():
                 connection.transport.close()
 
 
@@ -273,7 +300,9 @@ def _protocol_for(
 
     Protocol.max_connections = max_connections
     Protocol.head_timeout = options.timeout
+    Protocol.send_timeout = options.send_timeout
     Protocol.refusals = RateLimitedLog(log, logging.WARNING)
+    Protocol.stalls = RateLimitedLog(log, logging.INFO)
     Protocol.answer_at_once = None if options.access_log is not None else answer_at_once
     return Protocol
 

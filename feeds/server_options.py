@@ -12,7 +12,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
     """Where and how to serve: the command line's `--host`, `--port`, `--max-connections`,
-    `--timeout` and `--access-log` (a file, `-` for standard output, None for none)."""
+    `--timeout`, `--send-timeout` and `--access-log` (a file, `-` for standard output, None
+    for none)."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -20,3 +21,4 @@ class ServerOptions:
     timeout: float = 10.0  # seconds for a whole request head
     keep_alive: float = 5.0  # seconds an idle kept-alive connection stays open
     access_log: str | None = None
+    send_timeout: float = 60.0  # seconds a response may wait on a client that reads nothing

@@ -285,6 +285,32 @@ def test_the_connection_cap_refuses_cleanly(site: Path) -> None:
         assert httpx.get(server.url("/technik/atom.xml")).status_code == 200
 
 
+def test_a_client_that_reads_nothing_is_dropped_at_the_send_deadline(site: Path) -> None:
+    """One connection allowed, taken by a client that asks for a 12 MB feed and reads none
+    of it: without a send deadline every other client gets the cap's 503 for ever."""
+    write_if_changed(site / "out" / "big" / "atom.xml", big_feed(FEED_SIZE))
+    request = b"GET /big/atom.xml HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n\r\n"
+    options = ("--max-connections", "1", "--send-timeout", "1")
+    with serving(site, *options) as server, sockets(1, server.port, request) as (stuck,):
+        assert wait_for(lambda: select.select([stuck], [], [], 0.2)[0] != [])  # answering it
+        with sockets(1, server.port, b"") as (refused,):
+            assert refused.recv(65536).startswith(b"HTTP/1.1 503")  # the one slot is taken
+
+        def served() -> bool:
+            try:
+                return httpx.get(server.url("/technik/atom.xml"), timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        assert wait_for(served, 30), server.log()
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := stuck.recv(1 << 20):
+                received += len(chunk)
+        assert received < FEED_SIZE  # cut, not sent whole
+        assert "dropped a connection whose client took nothing" in server.log()
+
+
 # The server in a process whose descriptors run out: every other one is taken after it listens.
 EXHAUSTED = """
 import asyncio, os, resource, sys

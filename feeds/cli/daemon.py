@@ -18,7 +18,8 @@ DEFAULTS = ServerOptions()
 
 
 def _server_options(command: Callable[..., None]) -> Callable[..., None]:
-    """`--max-connections`, `--timeout` and `--access-log`, for `serve` and `run --serve`."""
+    """`--max-connections`, `--timeout`, `--send-timeout` and `--access-log`, for `serve` and
+    `run --serve`."""
     options = (
         click.option(
             "--max-connections",
@@ -33,6 +34,14 @@ def _server_options(command: Callable[..., None]) -> Callable[..., None]:
             default=DEFAULTS.timeout,
             show_default=True,
             help="Seconds a client gets to send a whole request head.",
+        ),
+        click.option(
+            "--send-timeout",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULTS.send_timeout,
+            show_default=True,
+            help="Seconds a response waits on a client that reads none of it; then the "
+            "connection is dropped.",
         ),
         click.option(
             "--access-log",
@@ -92,6 +101,7 @@ def run(
     health_max_age: str,
     max_connections: int,
     timeout: float,
+    send_timeout: float,
     access_log: str | None,
 ) -> None:
     """Run as a daemon: update sources as they come due, republish what changed."""
@@ -123,7 +133,9 @@ def run(
         log.info("metrics on http://%s:%d/metrics", metrics_host, server.port)
     serve_options = None
     if serve_output:
-        serve_options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
+        serve_options = ServerOptions(
+            host, port, max_connections, timeout, access_log=access_log, send_timeout=send_timeout
+        )
     with open_store(config) as store, daemon_lock(store):
         settings = DaemonSettings(
             tick=tick,
@@ -157,6 +169,7 @@ def serve(
     port: int,
     max_connections: int,
     timeout: float,
+    send_timeout: float,
     access_log: str | None,
 ) -> None:
     """Serve the output folder to feed readers: ETags, 304s, compressed variants, /healthz."""
@@ -164,7 +177,9 @@ def serve(
 
     config = load(config_path)
     log.info("%s", serve_start_line(config, (host, port)))
-    options = ServerOptions(host, port, max_connections, timeout, access_log=access_log)
+    options = ServerOptions(
+        host, port, max_connections, timeout, access_log=access_log, send_timeout=send_timeout
+    )
     try:
         serve_output(config.output.dir, options, cache_seconds=cache_seconds(config))
     except OSError as exc:
