@@ -209,11 +209,13 @@ def _cut(indent: str, text: str, width: int) -> str:
     return shorten(indent + terminal_safe(text), width)
 
 
-# C0 and C1 control characters (escape sequences start with ESC or CSI) and DEL.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+# C0 and C1 control characters (escape sequences start with ESC or CSI), DEL, and the
+# bidirectional controls, with which a text can show its words in another order than read.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 def terminal_safe(text: str) -> str:
     """`text` on one line with no control characters: error texts and names come from
-    servers and config files, and an escape sequence must not reach the operator's terminal."""
+    servers and config files, and neither an escape sequence nor a bidirectional control may
+    reach the operator's terminal."""
     return " ".join(_CONTROLS.sub(" ", text).split())

@@ -215,7 +215,9 @@ def test_status_on_terminals_narrow_and_wide(tmp_path: Path, feed_server: FeedSe
     assert "backoff after 1" in wide  # the reason, maybe folded in its cell
 
 
-HOSTILE = "[/] [bold]x \x1b[2J\x1b]0;pwned\x07 \x9b31m tab\there\nnext line \x00"
+HOSTILE = (
+    "[/] [bold]x \x1b[2J\x1b]0;pwned\x07 \x9b31m tab\there\nnext line \x00 \u202edesrever\u2066"
+)
 
 
 def test_hostile_error_texts_reach_no_terminal_and_break_no_layout(tmp_path: Path) -> None:
@@ -235,9 +237,10 @@ def test_hostile_error_texts_reach_no_terminal_and_break_no_layout(tmp_path: Pat
     for shown in (piped.stdout, wide):
         assert "\x1b[2J" not in shown and "\x1b]0" not in shown and "\x07" not in shown
         assert "\x9b" not in shown and "\x00" not in shown and "\t" not in shown
+        assert "\u202e" not in shown and "\u2066" not in shown
         assert "[/]" in shown  # shown as text, not taken for markup
     assert piped.returncode == 0, piped.stderr
-    assert "2 error(s): [/] [bold]x [2J ]0;pwned 31m tab here next line" in piped.stdout
+    assert "2 error(s): [/] [bold]x [2J ]0;pwned 31m tab here next line desrever" in piped.stdout
 
 
 def test_a_duration_too_long_for_the_clock_is_a_config_error(tmp_path: Path) -> None:
