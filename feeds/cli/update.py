@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from feeds.cli.errors import EXIT_FAILED_SOURCES, Fatal
 from feeds.cli.runtime import (
@@ -88,6 +87,15 @@ class _UpdateProgress:
     """A progress bar with new/unchanged/failed counts, for terminals only."""
 
     def __init__(self) -> None:
+        # Only for a terminal: a run from cron or a script never loads it.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.counts = {"new": 0, "unchanged": 0, "failed": 0}
         self.progress = Progress(
             TextColumn("updating"),
