@@ -23,6 +23,7 @@ from feeds.config import FetchConfig
 from feeds.masking import scrub
 from feeds.request_options import masked_proxy, proxy_problem, proxy_secrets
 from feeds.sources.guard import GuardedBackend, checked_addresses
+from feeds.sources.network import AsyncioBackend
 from feeds.sources.proxies import EnvironmentProxies, Route, choose
 
 PROXY_EXTENSION = "feeds.proxies"  # (the source's proxy, [fetch] proxy), each str | None
@@ -157,7 +158,7 @@ class DirectPools:
         self.tls = tls
         self.limits = limits
         self.expiry = limits.keepalive_expiry or 0.0
-        self.backend = GuardedBackend() if guarded else None
+        self.backend = GuardedBackend() if guarded else AsyncioBackend()
         # Least recently used first: origin -> (pool, when last asked for).
         self.pools: OrderedDict[Origin, tuple[httpx.AsyncHTTPTransport, float]] = OrderedDict()
 
@@ -174,15 +175,14 @@ class DirectPools:
     def make(self, scheme: bytes) -> httpx.AsyncHTTPTransport:
         ssl_context = self.tls.for_origin(scheme)
         transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=self.limits)
-        if self.backend is not None:
-            # httpx takes no network backend; its pool does: the same pool, guarded.
-            transport._pool = httpcore.AsyncConnectionPool(
-                ssl_context=ssl_context,
-                max_connections=self.limits.max_connections,
-                max_keepalive_connections=self.limits.max_keepalive_connections,
-                keepalive_expiry=self.limits.keepalive_expiry,
-                network_backend=self.backend,
-            )
+        # httpx takes no network backend; its pool does: the same pool on our network.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=self.limits.max_connections,
+            max_keepalive_connections=self.limits.max_keepalive_connections,
+            keepalive_expiry=self.limits.keepalive_expiry,
+            network_backend=self.backend,
+        )
         return transport
 
     async def retire(self, now: float, keep: Origin | None = None) -> None:
