@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from ipaddress import ip_address
 from typing import Any, cast
 
@@ -213,12 +213,26 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 async def _connect(
     host: str, port: int, local_address: str | None
 ) -> tuple[asyncio.Transport, _Connection]:
-    """A connection to the first of `host`'s addresses that answers (happy eyeballs)."""
+    """A connection to the first of `host`'s addresses that answers."""
+    try:
+        addresses = [ip_address(host).compressed]
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        addresses = happy_order(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+    return await connect_first(addresses, port, (local_address, 0) if local_address else None)
+
+
+Connecting = asyncio.Task[tuple[asyncio.BaseTransport, _Connection]]
+
+
+async def connect_first(
+    addresses: Sequence[str], port: int, local: tuple[str, int] | None = None
+) -> tuple[asyncio.Transport, _Connection]:
+    """A connection to the first of `addresses` that answers: each is tried in turn, the
+    next when the one before failed or had `HAPPY_EYEBALLS_DELAY` seconds (RFC 6555)."""
     loop = asyncio.get_running_loop()
-    local = (local_address, 0) if local_address else None
-    addresses = await _addresses(host, port)
-    errors: list[OSError] = []
-    attempts: set[asyncio.Task[tuple[asyncio.BaseTransport, _Connection]]] = set()
+    errors: list[BaseException] = []
+    attempts: set[Connecting] = set()
     try:
         for index, address in enumerate(addresses):
             attempt = loop.create_connection(_Connection, address, port, local_addr=local)
@@ -230,23 +244,25 @@ async def _connect(
                     timeout=None if last else HAPPY_EYEBALLS_DELAY,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                for task in done:
-                    error = task.exception()
-                    if error is None:
-                        transport, connection = task.result()
-                        return cast(asyncio.Transport, transport), connection
-                    if not isinstance(error, OSError):
-                        raise error
-                    errors.append(error)
+                connected = [task.result() for task in done if task.exception() is None]
+                errors += [error for task in done if (error := task.exception()) is not None]
+                if connected:
+                    for transport, _ in connected[1:]:
+                        transport.close()
+                    transport, connection = connected[0]
+                    return cast(asyncio.Transport, transport), connection  # uvloop's
                 if not last:
                     break  # the head start is over, or an attempt failed: the next address
     finally:
         await _abandon(attempts)
-    cause: Exception = errors[0] if len(errors) == 1 else ExceptionGroup("attempts", errors)
+    refused = [error for error in errors if isinstance(error, OSError)]
+    if len(refused) < len(errors):
+        raise next(error for error in errors if error not in refused)  # not the network's
+    cause = refused[0] if len(refused) == 1 else ExceptionGroup("attempts", refused)
     raise OSError("All connection attempts failed") from cause  # anyio's words
 
 
-async def _abandon(attempts: set[asyncio.Task[tuple[asyncio.BaseTransport, _Connection]]]) -> None:
+async def _abandon(attempts: set[Connecting]) -> None:
     """Stop the attempts still running; close what connected meanwhile."""
     if not attempts:
         return
@@ -258,19 +274,13 @@ async def _abandon(attempts: set[asyncio.Task[tuple[asyncio.BaseTransport, _Conn
             task.result()[0].close()
 
 
-async def _addresses(host: str, port: int) -> list[str]:
-    """`host` itself when it is an address, else what it resolves to, the first IPv6 and
-    the first IPv4 address first (anyio's order)."""
-    try:
-        return [ip_address(host).compressed]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    ipv6: list[str] = []  # the first IPv6 address, then the first IPv4 one after it
+def happy_order(infos: Iterable[tuple[Any, ...]]) -> list[str]:
+    """The addresses of `getaddrinfo` results in the order to try them: the first IPv6
+    address, then the first IPv4 one after it, then the rest as given (anyio's order)."""
+    leading: list[str] = []
     rest: list[str] = []
     for family, *_, address in infos:
-        leading = family == socket.AF_INET6 and not ipv6
-        leading = leading or (family == socket.AF_INET and len(ipv6) == 1)
-        (ipv6 if leading else rest).append(str(address[0]))
-    return ipv6 + rest
+        first = family == socket.AF_INET6 and not leading
+        first = first or (family == socket.AF_INET and len(leading) == 1)
+        (leading if first else rest).append(str(address[0]))
+    return leading + rest
