@@ -27,6 +27,7 @@ NOT_FOR_A_WARM_RUN = (
     "pygments",
     "rich.syntax",
     "rich.progress",  # the progress bar: for a terminal only
+    "anyascii",  # transliterates category names beyond ASCII only
 )
 
 
