@@ -117,9 +117,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         connection = self._connection
-        waited = not connection.received and not connection.ended
-        if waited and not await connection.wait(timeout):
-            raise httpcore.ReadTimeout(f"no bytes within {timeout:g}s")
+        while not connection.received and not connection.ended:  # a wake may be a drain's
+            if not await connection.wait(timeout):
+                raise httpcore.ReadTimeout(f"no bytes within {timeout:g}s")
         if connection.received:
             return connection.take(max_bytes)
         if connection.error is not None:
