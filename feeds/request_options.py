@@ -209,9 +209,11 @@ def read_request_options(
     `root` is the config file's folder (relative secret files are found there), `env` the
     environment the *_env keys name. Messages name a variable or file, never its content.
     """
-    reader = _OptionsReader(root, env)
     present = sorted(key for key in OPTION_KEYS if key in data)
-    if present and not remote:
+    if not present:  # most sources: `read` looks at these keys only, so it would give this
+        return RequestOptions(), []
+    reader = _OptionsReader(root, env)
+    if not remote:
         for key in present:
             reader.problems.append((key, "only a remote source (url) makes requests"))
         return RequestOptions(), reader.problems

@@ -14,8 +14,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from anyascii import anyascii
-
 # Slugs that name output folders or paths of our own, so no category may take them.
 RESERVED_SLUGS = frozenset({"all", "articles", "static", "healthz", "metrics"})
 
@@ -76,6 +74,8 @@ def _transliterate(text: str) -> str:
         if char.isascii():
             parts.append(char)
             continue
+        from anyascii import anyascii  # loaded for names beyond ASCII only (~4 ms)
+
         latin = anyascii(char)
         if _EMOJI_NAME.fullmatch(latin):
             parts.append(" ")

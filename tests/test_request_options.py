@@ -12,7 +12,14 @@ from support.feeds_cli import run_feeds
 
 from feeds.config import Config, ConfigError, load_config
 from feeds.masking import masked_url, scrub
-from feeds.request_options import MAX_SECRET_FILE, RequestOptions, masked_proxy, same_origin
+from feeds.request_options import (
+    MAX_SECRET_FILE,
+    RequestOptions,
+    _OptionsReader,
+    masked_proxy,
+    read_request_options,
+    same_origin,
+)
 
 SOURCE = '[[sources]]\nname = "S"\nurl = "https://example.org/feed"\ncategory = "C"\n'
 
@@ -59,6 +66,19 @@ def test_defaults_change_nothing(tmp_path: Path) -> None:
     assert options == RequestOptions()
     assert options.headers_for("https://example.org/feed", "https://example.org/feed") == {}
     assert load(tmp_path, "").fetch.proxy is None
+
+
+def test_a_table_without_options_reads_as_the_defaults_the_short_cut_gives(
+    tmp_path: Path,
+) -> None:
+    """read_request_options returns RequestOptions() at once for a table with no option
+    key; reading such a table key by key gives the same, with no problem."""
+    reader = _OptionsReader(tmp_path, {})
+    assert reader.read({"name": "S", "url": "https://e.org/f", "category": "C"}) == (
+        RequestOptions()
+    )
+    assert reader.problems == []
+    assert read_request_options({}, tmp_path, {}, remote=True) == (RequestOptions(), [])
 
 
 def test_secret_files_first_line_relative_to_the_config(tmp_path: Path) -> None:

@@ -4,10 +4,12 @@ a page or another command needs them (issue 17, fixed costs per run)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from support.feedfactory import rss20, sample_items
-from support.feeds_cli import run_feeds
+from support.feeds_cli import FEEDS_ENV, run_feeds
 from support.feedserver import FeedServer
 
 # What only a fetched body, a full-text page or another command needs.
@@ -21,6 +23,11 @@ NOT_FOR_A_WARM_RUN = (
     "feeds.fulltext.extract",
     "feeds.discovery",
     "feeds.config_edit",
+    # What httpx's command-line client (kept out by feeds/__main__.py) would bring.
+    "pygments",
+    "rich.syntax",
+    "rich.progress",  # the progress bar: for a terminal only
+    "anyascii",  # transliterates category names beyond ASCII only
 )
 
 
@@ -79,3 +86,32 @@ def test_a_run_that_parses_a_body_does_import_the_parser(
     stdout, loaded = update(one_feed_site(tmp_path, feed_server, 2))
     assert "1 source(s) updated: 2 new" in stdout
     assert "feedparser" in loaded
+
+
+# `feeds ARGS` through the entry point, saying at exit whether the collector is on and how
+# many objects start-up froze.
+COLLECTOR_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("collector", gc.isenabled(), gc.get_freeze_count() > 0))
+sys.argv = ["feeds", *sys.argv[1:]]
+from feeds.__main__ import main
+main()
+"""
+
+
+def test_the_collector_is_off_while_loading_and_on_for_the_command(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Start-up turns the cycle collector off while it imports (feeds/__main__.py); the
+    command must run with it on again, or a long-running daemon would keep every cycle."""
+    config = one_feed_site(tmp_path, feed_server, 1)
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_AT_EXIT, "--config", str(config), "update"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**FEEDS_ENV, "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "collector True True" in result.stdout

@@ -81,6 +81,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, log_format: 
     # What start-up loaded lives as long as the process: out of the collector's reach, a
     # full collection no longer walks every module's objects (5-10% of a warm update).
     gc.freeze()
+    gc.enable()  # off while the program loaded (feeds/__main__.py)
     if ctx.invoked_subcommand not in early_signals.HOLDING_COMMANDS:
         early_signals.release()  # held only for the daemon and the server (feeds/__main__.py)
     configure_logging(

@@ -4,11 +4,11 @@ their summaries.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from feeds.cli.errors import EXIT_FAILED_SOURCES, Fatal
 from feeds.cli.runtime import (
@@ -31,6 +31,11 @@ from feeds.update.run import Updater, UpdateReport
 from feeds.workers import ParserPool
 
 HELD_SHOWN = 20  # names of held sources in the summary; the rest are counted
+# Allocations of container objects between two passes of the cycle collector over the young
+# ones (Python's default: 700). A run makes and drops many small objects a request, nearly
+# all freed by reference counting; at 700 the passes over them cost ~6% of a warm update's
+# CPU, at 50,000 a fifth of that, for a few MB more at most (parsing runs in other processes).
+YOUNG_COLLECTION_EVERY = 50_000
 
 
 @click.command()
@@ -51,6 +56,7 @@ HELD_SHOWN = 20  # names of held sources in the summary; the rest are counted
 @click.pass_obj
 def update(config_path: str | None, force: bool, strict: bool, wait: float, quiet: bool) -> None:
     """Fetch due sources (all on the first run), store them and publish the feeds."""
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
     config = load(config_path)
     with open_store(config) as store, exclusive(store, wait):
         sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
@@ -88,6 +94,15 @@ class _UpdateProgress:
     """A progress bar with new/unchanged/failed counts, for terminals only."""
 
     def __init__(self) -> None:
+        # Only for a terminal: a run from cron or a script never loads it.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.counts = {"new": 0, "unchanged": 0, "failed": 0}
         self.progress = Progress(
             TextColumn("updating"),

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import httpcore
 
 from feeds.addresses import refusal
+from feeds.sources.network import AsyncioBackend
 
 
 class BlockedAddressError(httpcore.ConnectError):
@@ -43,10 +44,10 @@ async def checked_addresses(host: str, port: int) -> list[str]:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, refusing non-public addresses at connect time."""
+    """The network of `feeds.sources.network`, refusing non-public addresses at connect time."""
 
     def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -62,7 +63,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             port,
             timeout=timeout,
             local_address=local_address,
-            socket_options=socket_options,  # type: ignore[arg-type]
+            socket_options=socket_options,
         )
 
     async def connect_unix_socket(

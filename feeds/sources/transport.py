@@ -23,6 +23,7 @@ from feeds.config import FetchConfig
 from feeds.masking import scrub
 from feeds.request_options import masked_proxy, proxy_problem, proxy_secrets
 from feeds.sources.guard import GuardedBackend, checked_addresses
+from feeds.sources.network import AsyncioBackend
 from feeds.sources.proxies import EnvironmentProxies, Route, choose
 
 PROXY_EXTENSION = "feeds.proxies"  # (the source's proxy, [fetch] proxy), each str | None
@@ -56,8 +57,8 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         self.limits = client_limits(config)
         self.guarded = not config.allow_private_addresses
         self.environment = EnvironmentProxies.read(env)
-        self.ssl_context = httpx.create_ssl_context()  # loading CAs once, not per pool
-        self.direct = DirectPools(self.ssl_context, self.limits, self.guarded)
+        self.tls = TLSContexts()
+        self.direct = DirectPools(self.tls, self.limits, self.guarded)
         self.proxied: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
         self.fetch_proxy = config.proxy  # for requests that name none (a WebSub ping)
 
@@ -100,7 +101,7 @@ class RoutingTransport(httpx.AsyncBaseTransport):
         await self.make_room()
         log.debug("fetching through proxy %s (%s)", masked_proxy(route.proxy), route.origin)
         transport = httpx.AsyncHTTPTransport(
-            verify=self.ssl_context, proxy=httpx.Proxy(route.proxy), limits=self.limits
+            verify=self.tls.verifying(), proxy=httpx.Proxy(route.proxy), limits=self.limits
         )
         self.proxied[route.proxy] = transport
         return transport
@@ -121,6 +122,28 @@ class RoutingTransport(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
+class TLSContexts:
+    """The client's TLS contexts, each made once. The verifying one is made when first
+    needed: loading the CA bundle costs about 20 ms, a fifth of a warm run's set-up, and a
+    run of plain-HTTP feeds never needs it."""
+
+    def __init__(self) -> None:
+        self._verifying: ssl.SSLContext | None = None
+        # For the pools of http:// origins, which never start TLS: were one to, this context
+        # trusts no certificate authority, so every handshake would fail.
+        self.trusting_none = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+    def verifying(self) -> ssl.SSLContext:
+        """The context that verifies servers (httpx's: certifi, or SSL_CERT_FILE/DIR)."""
+        if self._verifying is None:
+            self._verifying = httpx.create_ssl_context()
+        return self._verifying
+
+    def for_origin(self, scheme: bytes) -> ssl.SSLContext:
+        """The context for the direct pool of an origin with `scheme`."""
+        return self.verifying() if scheme != b"http" else self.trusting_none
+
+
 class DirectPools:
     """One connection pool per origin (scheme, host, port) for direct requests.
 
@@ -131,11 +154,11 @@ class DirectPools:
     so idle sockets stay few and brief however many hosts a run polls.
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits, guarded: bool) -> None:
-        self.ssl_context = ssl_context
+    def __init__(self, tls: TLSContexts, limits: httpx.Limits, guarded: bool) -> None:
+        self.tls = tls
         self.limits = limits
         self.expiry = limits.keepalive_expiry or 0.0
-        self.backend = GuardedBackend() if guarded else None
+        self.backend = GuardedBackend() if guarded else AsyncioBackend()
         # Least recently used first: origin -> (pool, when last asked for).
         self.pools: OrderedDict[Origin, tuple[httpx.AsyncHTTPTransport, float]] = OrderedDict()
 
@@ -144,22 +167,22 @@ class DirectPools:
         now = time.monotonic()
         origin = (url.raw_scheme, url.host, url.port)
         found = self.pools.pop(origin, None)
-        transport = found[0] if found is not None else self.make()
+        transport = found[0] if found is not None else self.make(url.raw_scheme)
         self.pools[origin] = (transport, now)
         await self.retire(now, keep=origin)
         return transport
 
-    def make(self) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(verify=self.ssl_context, limits=self.limits)
-        if self.backend is not None:
-            # httpx takes no network backend; its pool does: the same pool, guarded.
-            transport._pool = httpcore.AsyncConnectionPool(
-                ssl_context=self.ssl_context,
-                max_connections=self.limits.max_connections,
-                max_keepalive_connections=self.limits.max_keepalive_connections,
-                keepalive_expiry=self.limits.keepalive_expiry,
-                network_backend=self.backend,
-            )
+    def make(self, scheme: bytes) -> httpx.AsyncHTTPTransport:
+        ssl_context = self.tls.for_origin(scheme)
+        transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=self.limits)
+        # httpx takes no network backend; its pool does: the same pool on our network.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=self.limits.max_connections,
+            max_keepalive_connections=self.limits.max_keepalive_connections,
+            keepalive_expiry=self.limits.keepalive_expiry,
+            network_backend=self.backend,
+        )
         return transport
 
     async def retire(self, now: float, keep: Origin | None = None) -> None:

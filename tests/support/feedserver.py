@@ -4,6 +4,7 @@ and conditional GET (ETag / If-Modified-Since) like a well-behaved feed host."""
 from __future__ import annotations
 
 import hashlib
+import ssl
 import threading
 import time
 from collections import Counter
@@ -65,18 +66,27 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass  # keep test output quiet
 
 
-def start(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    """A threading server of `handler` on a free port of 127.0.0.1, serving until shut down."""
+def start(
+    handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None
+) -> ThreadingHTTPServer:
+    """A threading server of `handler` on a free port of 127.0.0.1, serving until shut down;
+    HTTPS with `tls` (a server context), its handshake made in the request's thread."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(
+            httpd.socket, server_side=True, do_handshake_on_connect=False
+        )
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd
 
 
 class FeedServer:
-    """Serve `routes` (path -> Route) until closed; `requests` logs what arrived."""
+    """Serve `routes` (path -> Route) until closed; `requests` logs what arrived. With
+    `tls` (a server context) over HTTPS."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.scheme = "https" if tls is not None else "http"
         self.routes: dict[str, Route] = {}
         self.requests: list[LoggedRequest] = []
         self.in_flight = 0
@@ -111,12 +121,12 @@ class FeedServer:
                 status = route.status if route is not None else 404
                 self.send(status, [("content-type", "text/plain")], b"")
 
-        self.httpd = start(Handler)
+        self.httpd = start(Handler, tls)
 
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
