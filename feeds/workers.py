@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -131,6 +132,8 @@ class ParserPool:
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.deadline = deadline
         self._executor: ProcessPoolExecutor | None = None
+        # Pools told to stop, each shutting down in its own thread (`close(wait=False)`).
+        self._stopping: list[threading.Thread] = []
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -198,7 +201,21 @@ class ParserPool:
             process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; a later `digest` starts new ones.
+
+        With `wait=False` the workers exit in the background (a worker's interpreter takes a
+        tenth of a second or more to tear down), so the caller goes on at once; a later
+        `close()` waits for them.
+        """
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            stopping = threading.Thread(
+                target=executor.shutdown, kwargs={"cancel_futures": True}, name="pool-stop"
+            )
+            stopping.start()
+            self._stopping.append(stopping)
+        if wait:
+            for stopping in self._stopping:
+                stopping.join()
+            self._stopping.clear()

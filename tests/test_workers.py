@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import pickle
 from datetime import UTC, datetime, timedelta
 
@@ -64,3 +65,20 @@ def test_overrunning_parse_is_killed_and_the_pool_recovers() -> None:
     assert late.normalised is None
     assert late.error is not None and "longer than" in late.error
     assert recovered.normalised is not None and len(recovered.normalised.articles) == 3
+
+
+def test_a_pool_closed_without_waiting_is_gone_after_a_later_close() -> None:
+    body = rss20(sample_items(1))
+
+    async def run() -> tuple[ParserPool, list[multiprocessing.Process]]:
+        pool = ParserPool(workers=1)
+        await pool.digest(job(body))
+        workers = multiprocessing.active_children()
+        pool.close(wait=False)  # returns while the worker may still be exiting
+        return pool, workers
+
+    pool, workers = asyncio.run(run())
+    assert workers
+    pool.close()
+    assert all(worker.exitcode is not None for worker in workers)
+    assert not multiprocessing.active_children()
