@@ -1,9 +1,11 @@
 """Worker processes for the CPU work of an update: parse a body and normalise its entries,
 then enrich a source's articles (`feeds.enrich`).
 
-Parsing dominates the cost of an update and holds the GIL, so it runs in a process pool that
-keeps both cores busy while the event loop goes on fetching. A parse that overruns its
-deadline (feedparser has quadratic corners) gets its pool killed and replaced.
+Parsing dominates the cost of a cold update and holds the GIL, so it runs in a process pool
+that keeps the cores busy while the event loop goes on fetching; a second worker starts only
+when the work waiting warrants it (`Lanes`), since a run with few changed feeds is parsed by
+one sooner than another finishes starting. A parse that overruns its deadline (feedparser
+has quadratic corners) gets its pool killed and replaced.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -121,16 +125,82 @@ def _terminal_signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+# Another worker starts once the bodies waiting for one add up to this: about as long for one
+# worker to parse (8 MB/s here) as starting another takes (its imports: a quarter second).
+GROW_AT = 2 * 2**20
+
+
+class Lanes:
+    """How many jobs the pool runs at once, and so how many workers it starts: one, and one
+    more whenever the work waiting for a lane adds up to `grow_at`; once `most` are open,
+    jobs go straight to the pool's own queue (a worker takes its next job without a round
+    trip through the event loop).
+
+    A run with a few bodies to parse (most feeds unchanged) is done by one worker before a
+    second would have finished starting; a cold run opens every lane within its first
+    bodies. Runs in one event loop's thread, so it needs no lock.
+    """
+
+    def __init__(self, most: int, grow_at: int = GROW_AT) -> None:
+        self.most = most
+        self.grow_at = grow_at
+        self.open = min(1, most)
+        self.busy = 0
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    async def take(self, size: int) -> None:
+        """Wait for a lane for a job of `size` (bytes of body, say); `give_back` ends it."""
+        if self._has_room() and not self._waiting:
+            self.busy += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append((size, turn))
+        if self.open < self.most and sum(n for n, _ in self._waiting) >= self.grow_at:
+            self.open += 1
+            self._hand_on()
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if not turn.cancelled():  # handed a lane as it was cancelled
+                self.give_back()
+            elif (size, turn) in self._waiting:
+                self._waiting.remove((size, turn))
+            raise
+
+    def give_back(self) -> None:
+        """A job that `take` let in is done."""
+        self.busy -= 1
+        self._hand_on()
+
+    def _has_room(self) -> bool:
+        return self.open >= self.most or self.busy < self.open
+
+    def _hand_on(self) -> None:
+        while self._waiting and self._has_room():
+            _, turn = self._waiting.popleft()
+            if not turn.cancelled():
+                turn.set_result(None)
+                self.busy += 1
+
+
 class ParserPool:
     """A lazily started process pool for `digest_body`, with a per-job deadline.
 
     `workers=0` digests in the calling process (small runs and tests that need no pool).
+    Up to `workers` processes start as the work waiting warrants them (`Lanes`).
     """
 
-    def __init__(self, workers: int | None = None, deadline: float = 30.0) -> None:
+    def __init__(
+        self, workers: int | None = None, deadline: float = 30.0, grow_at: int = GROW_AT
+    ) -> None:
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.deadline = deadline
+        # The executor starts a worker for a job only when none is idle, so it never
+        # starts more than the lanes let jobs in.
+        self.lanes = Lanes(self.workers, grow_at)
         self._executor: ProcessPoolExecutor | None = None
+        # Pools told to stop, each shutting down in its own thread (`close(wait=False)`).
+        self._stopping: list[threading.Thread] = []
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -149,6 +219,7 @@ class ParserPool:
         return await self._run(
             digest_body,
             job,
+            size=len(job.body),
             overrun=Digest(None, error=f"parsing took longer than {self.deadline:g}s"),
             died=Digest(None, error="the parser process died on this feed"),
         )
@@ -160,6 +231,7 @@ class ParserPool:
         return await self._run(
             enrich_articles,
             job,
+            size=self.lanes.grow_at,  # of unknown cost: waiting, it warrants a worker
             overrun=Enriched(None, error=f"enrichment took longer than {self.deadline:g}s"),
             died=Enriched(None, error="the worker process died enriching this source"),
         )
@@ -169,9 +241,16 @@ class ParserPool:
         not raise): `overrun` when it took too long, `died` when its worker died twice."""
         if self.workers == 0:
             return work(job)
-        return await self._run(work, job, overrun=overrun, died=died)
+        return await self._run(work, job, size=self.lanes.grow_at, overrun=overrun, died=died)
 
-    async def _run(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
+    async def _run(self, work: Callable[[J], R], job: J, *, size: int, overrun: R, died: R) -> R:
+        await self.lanes.take(size)
+        try:
+            return await self._attempt(work, job, overrun=overrun, died=died)
+        finally:
+            self.lanes.give_back()
+
+    async def _attempt(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
         for attempt in (1, 2):
             executor = self._pool()
             with _terminal_signals_held():  # submitting may start a worker
@@ -198,7 +277,21 @@ class ParserPool:
             process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; a later `digest` starts new ones.
+
+        With `wait=False` the workers exit in the background (a worker's interpreter takes a
+        tenth of a second or more to tear down), so the caller goes on at once; a later
+        `close()` waits for them.
+        """
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            stopping = threading.Thread(
+                target=executor.shutdown, kwargs={"cancel_futures": True}, name="pool-stop"
+            )
+            stopping.start()
+            self._stopping.append(stopping)
+        if wait:
+            for stopping in self._stopping:
+                stopping.join()
+            self._stopping.clear()

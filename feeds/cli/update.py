@@ -58,10 +58,14 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float, quie
     """Fetch due sources (all on the first run), store them and publish the feeds."""
     gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
     config = load(config_path)
-    with open_store(config) as store, exclusive(store, wait):
-        sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
-        report = run_async(_update(config, store, force, show_progress=not quiet))
-        published = _publish(lambda: _publish_and_announce(config, store))
+    pool = ParserPool(deadline=config.fetch.parse_deadline)
+    try:
+        with open_store(config) as store, exclusive(store, wait):
+            sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
+            report = run_async(_update(config, store, pool, force, show_progress=not quiet))
+            published = _publish(lambda: _publish_and_announce(config, store))
+    finally:
+        pool.close()  # the workers were told to stop after the update; here they are gone
     if quiet:
         _print_failures(report, published)
     else:
@@ -71,9 +75,13 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float, quie
 
 
 async def _update(
-    config: Config, store: ArticleStore, force: bool, *, show_progress: bool = True
+    config: Config,
+    store: ArticleStore,
+    pool: ParserPool,
+    force: bool,
+    *,
+    show_progress: bool = True,
 ) -> UpdateReport:
-    pool = ParserPool(deadline=config.fetch.parse_deadline)
     try:
         async with make_client(config.fetch) as client:
             updater = Updater(config, store, client, utc_now, pool)
@@ -87,7 +95,8 @@ async def _update(
             finally:
                 store.release_all(updater.owner)  # what an error left claimed
     finally:
-        pool.close()
+        # The publish needs no parser: it starts while the workers exit.
+        pool.close(wait=False)
 
 
 class _UpdateProgress:
