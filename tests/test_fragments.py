@@ -5,6 +5,8 @@ and the kept fragments stay bounded by the live articles."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -391,3 +393,39 @@ def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(tmp_path:
     rendered.clear()
     publish([*good, bad])
     assert {good_one.id for good_one in good} & set(rendered) == set()
+
+
+def test_a_batch_is_saved_while_the_publish_renders_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store's write waits mostly outside the GIL: rendering goes on beside it, and `flush`
+    # is where the publish waits for it. Saved in the rendering thread, `entries` would wait
+    # out the timeout below and the save would find itself not released.
+    monkeypatch.setattr("feeds.publish.fragments.FLUSH_BYTES", 1)
+    released = threading.Event()
+    saved: list[tuple[bool, list[str]]] = []
+
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.append((released.wait(timeout=10), [article_id_ for _, article_id_, _, _ in new]))
+
+    fragments = Fragments(lambda documents: {}, save)
+    one = article("a", 1)
+    body = fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    released.set()
+    fragments.flush()
+    assert body == [one.id.encode()]
+    assert saved == [(True, [one.id])]
+
+
+def test_a_failed_save_is_raised_by_flush(tmp_path: Path) -> None:
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        raise OSError("disk full")
+
+    fragments = Fragments(lambda documents: {}, save)
+    fragments.entries("x/feed.json", [article("a", 1)], lambda a: None, render_each)
+    with pytest.raises(OSError, match="disk full"):
+        fragments.flush()
+
+
+def render_each(articles: Sequence[Article]) -> list[bytes]:
+    return [a.id.encode() for a in articles]

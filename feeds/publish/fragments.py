@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +27,7 @@ from feeds.model import Article
 
 FRAGMENT_LIMIT = 64 * 1024  # bytes: a larger fragment is rendered each time, never kept
 FLUSH_BYTES = 8 * 1024 * 1024  # new fragments held before they are handed to `save`
+SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fills
 
 # (digest, bytes) of each kept fragment of one document, by article id.
 Known = Mapping[str, tuple[str, bytes]]
@@ -36,7 +39,11 @@ _RENDERERS = ("atom", "rss", "jsonfeed", "document", "dedupe", "layout", "fragme
 class Fragments:
     """The fragments of one publish: read through `load` (the kept fragments of the documents
     named, by document), a document at a time or several ahead (`prefetch`); new ones handed
-    to `save` in batches (call `flush` at the end). Without either, nothing is kept."""
+    to `save` in batches (call `flush` at the end). Without either, nothing is kept.
+
+    `save` runs in a thread of its own, batch after batch in order, while the publish renders
+    on: a store's write (SQLite's, PostgreSQL's) mostly waits outside the GIL. A batch waits
+    for the one before it at most, so memory holds two batches, not the site's fragments."""
 
     def __init__(
         self,
@@ -48,6 +55,8 @@ class Fragments:
         self._ahead: dict[str, Known] = {}  # prefetched, each taken by its next `entries`
         self._new: list[NewFragment] = []
         self._held = 0
+        self._saving: ThreadPoolExecutor | None = None  # started by the first batch
+        self._saves: deque[Future[None]] = deque()
         # repr() of a dataclass is slow and an article is in several documents: each
         # article's digest is taken once per publish (it is held, so its id stays its own).
         self._digests: dict[int, tuple[object, str]] = {}
@@ -109,13 +118,31 @@ class Fragments:
         self._new.append(fragment)
         self._held += len(fragment[3])
         if self._held >= FLUSH_BYTES:
-            self.flush()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Hand the new fragments to `save` in the saving thread."""
+        batch, self._new, self._held = self._new, [], 0
+        if self._save is None or not batch:
+            return
+        while len(self._saves) >= SAVES_AHEAD:
+            self._saves.popleft().result()
+        if self._saving is None:
+            self._saving = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fragment-save")
+        self._saves.append(self._saving.submit(self._save, batch))
 
     def flush(self) -> None:
-        """Hand the new fragments to `save`."""
-        if self._save is not None and self._new:
-            self._save(self._new)
-        self._new, self._held = [], 0
+        """Hand the new fragments to `save` and wait until every batch is saved; a failed
+        save's error is raised here (or by the `entries` that handed over the next batch)."""
+        self._hand_over()
+        try:
+            while self._saves:
+                self._saves.popleft().result()
+        finally:
+            if self._saving is not None:  # waits for the batches after a failed one
+                self._saving.shutdown()
+                self._saving = None
+                self._saves.clear()
 
 
 def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes, list[bytes]]:

@@ -139,16 +139,18 @@ def publish_everything(
     ids = {a.id for _, articles in content for a in articles} | {a.id for a in everything}
     ids |= {a.id for _, entries in archives.values() for _, a in entries}
     started = clock()
-    result = publish_site(
-        content,
-        everything,
-        site,
-        render=changed,
-        sources=origins,
-        archives=archives,
-        first_seen=store.first_seen_by_id(ids),
-    )
-    fragments.flush()
+    try:
+        result = publish_site(
+            content,
+            everything,
+            site,
+            render=changed,
+            sources=origins,
+            archives=archives,
+            first_seen=store.first_seen_by_id(ids),
+        )
+    finally:  # what was rendered is kept even when the publish fails: it is right
+        fragments.flush()
     for category in ordered:
         if changed is None or category.slug in changed:
             _remove_retired_pages(site, category.slug, archives.get(category.slug, (0, [])))
