@@ -27,7 +27,7 @@ from feeds.model import (
 )
 from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
-from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, split_entries
+from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, article_digest, split_entries
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
@@ -429,3 +429,21 @@ def test_a_failed_save_is_raised_by_flush(tmp_path: Path) -> None:
 
 def render_each(articles: Sequence[Article]) -> list[bytes]:
     return [a.id.encode() for a in articles]
+
+
+def test_an_article_s_digest_tells_every_field_apart() -> None:
+    # The long texts are hashed one after the other: a character moved from one to the next
+    # is a change, and so is any other field.
+    base = article("a", 1, title="ab", summary="c")
+    same = replace(base)
+    changed = [
+        replace(base, title="a", summary="bc"),
+        replace(base, summary="", content="c" + base.content),
+        replace(base, tags=("u",)),
+        replace(base, podcast=Podcast(duration="1:00")),
+        replace(base, authors=(Author("Bo"),)),
+        replace(base, updated=base.updated + timedelta(seconds=1)),
+    ]
+    digests = {article_digest(a) for a in changed}
+    assert article_digest(same) == article_digest(base)
+    assert len(digests) == len(changed) and article_digest(base) not in digests

@@ -18,6 +18,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +34,9 @@ SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fil
 Known = Mapping[str, tuple[str, bytes]]
 # A new fragment: (document, article id, digest, bytes).
 NewFragment = tuple[str, str, str, bytes]
+# An article's fields: the long texts, hashed as they are, and the others, by repr.
+_TEXTS = ("title", "summary", "content")
+_OTHERS = tuple(f.name for f in fields(Article) if f.name not in _TEXTS)
 _RENDERERS = ("atom", "rss", "jsonfeed", "document", "dedupe", "layout", "fragments")
 
 
@@ -57,8 +61,8 @@ class Fragments:
         self._held = 0
         self._saving: ThreadPoolExecutor | None = None  # started by the first batch
         self._saves: deque[Future[None]] = deque()
-        # repr() of a dataclass is slow and an article is in several documents: each
-        # article's digest is taken once per publish (it is held, so its id stays its own).
+        # An article's digest hashes all its text and an article is in several documents:
+        # each article's digest is taken once per publish (it is held, so its id stays its own).
         self._digests: dict[int, tuple[object, str]] = {}
 
     def entries(
@@ -107,8 +111,7 @@ class Fragments:
     def _article_digest(self, article: Article) -> str:
         known = self._digests.get(id(article))
         if known is None or known[0] is not article:
-            text = repr(article).encode("utf-8", "surrogatepass")
-            known = (article, hashlib.sha256(text).hexdigest())
+            known = (article, article_digest(article))
             self._digests[id(article)] = known
         return known[1]
 
@@ -143,6 +146,20 @@ class Fragments:
                 self._saving.shutdown()
                 self._saving = None
                 self._saves.clear()
+
+
+def article_digest(article: Article) -> str:
+    """A digest of every field of `article`: its long texts as they are, each after its
+    length so that none runs into the next (repr() would escape them character by character,
+    at several times the cost), then the repr of the others."""
+    digest = hashlib.sha256()
+    for name in _TEXTS:
+        text = getattr(article, name).encode("utf-8", "surrogatepass")
+        digest.update(len(text).to_bytes(8, "big"))
+        digest.update(text)
+    others = tuple(getattr(article, name) for name in _OTHERS)
+    digest.update(repr(others).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes, list[bytes]]:
