@@ -476,3 +476,22 @@ def test_planned_groups_are_read_ahead_in_a_thread_of_their_own() -> None:
             *[(False, ("all/atom.xml",))] * (len(read) - 3),
         ]
     )
+
+
+def test_a_failed_publish_keeps_what_it_rendered_and_raises_its_own_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `abandon` waits for the batches handed over (rendered right, so kept) and raises
+    # none of their errors: the publish's own error is the one the caller sees.
+    monkeypatch.setattr("feeds.publish.fragments.FLUSH_BYTES", 1)
+    saved: list[str] = []
+
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.extend(article_id_ for _, article_id_, _, _ in new)
+        raise OSError("store gone")
+
+    fragments = Fragments(lambda documents: {}, save)
+    one = article("a", 1)
+    fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    fragments.abandon()
+    assert saved == [one.id]

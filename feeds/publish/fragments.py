@@ -167,19 +167,31 @@ class Fragments:
         """Hand the new fragments to `save` and wait until every batch is saved; a failed
         save's error is raised here (or by the `entries` that handed over the next batch)."""
         self._hand_over()
+        self._stop_reading()
+        try:
+            while self._saves:
+                self._saves.popleft().result()
+        finally:
+            self._stop_saving()
+
+    def abandon(self) -> None:
+        """After a failed publish: wait for the batches handed to `save` (what was rendered
+        is right, so it is kept), raising none of their errors over the publish's own."""
+        self._stop_reading()
+        self._stop_saving()
+
+    def _stop_reading(self) -> None:
         self._planned.clear()
         self._reads.clear()
         if self._reading is not None:
             self._reading.shutdown(cancel_futures=True)
             self._reading = None
-        try:
-            while self._saves:
-                self._saves.popleft().result()
-        finally:
-            if self._saving is not None:  # waits for the batches after a failed one
-                self._saving.shutdown()
-                self._saving = None
-                self._saves.clear()
+
+    def _stop_saving(self) -> None:
+        if self._saving is not None:  # waits for every batch, those after a failed one too
+            self._saving.shutdown()
+            self._saving = None
+            self._saves.clear()
 
 
 def article_digest(article: Article) -> str:

@@ -149,8 +149,10 @@ def publish_everything(
             archives=archives,
             first_seen=store.first_seen_by_id(ids),
         )
-    finally:  # what was rendered is kept even when the publish fails: it is right
-        fragments.flush()
+    except BaseException:
+        fragments.abandon()
+        raise
+    fragments.flush()
     for category in ordered:
         if changed is None or category.slug in changed:
             _remove_retired_pages(site, category.slug, archives.get(category.slug, (0, [])))
