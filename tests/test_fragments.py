@@ -5,6 +5,8 @@ and the kept fragments stay bounded by the live articles."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from feeds.model import (
 )
 from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
-from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, split_entries
+from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, article_digest, split_entries
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
@@ -391,3 +393,105 @@ def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(tmp_path:
     rendered.clear()
     publish([*good, bad])
     assert {good_one.id for good_one in good} & set(rendered) == set()
+
+
+def test_a_batch_is_saved_while_the_publish_renders_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store's write waits mostly outside the GIL: rendering goes on beside it, and `flush`
+    # is where the publish waits for it. Saved in the rendering thread, `entries` would wait
+    # out the timeout below and the save would find itself not released.
+    monkeypatch.setattr("feeds.publish.fragments.FLUSH_BYTES", 1)
+    released = threading.Event()
+    saved: list[tuple[bool, list[str]]] = []
+
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.append((released.wait(timeout=10), [article_id_ for _, article_id_, _, _ in new]))
+
+    fragments = Fragments(lambda documents: {}, save)
+    one = article("a", 1)
+    body = fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    released.set()
+    fragments.flush()
+    assert body == [one.id.encode()]
+    assert saved == [(True, [one.id])]
+
+
+def test_a_failed_save_is_raised_by_flush(tmp_path: Path) -> None:
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        raise OSError("disk full")
+
+    fragments = Fragments(lambda documents: {}, save)
+    fragments.entries("x/feed.json", [article("a", 1)], lambda a: None, render_each)
+    with pytest.raises(OSError, match="disk full"):
+        fragments.flush()
+
+
+def render_each(articles: Sequence[Article]) -> list[bytes]:
+    return [a.id.encode() for a in articles]
+
+
+def test_an_article_s_digest_tells_every_field_apart() -> None:
+    # The long texts are hashed one after the other: a character moved from one to the next
+    # is a change, and so is any other field.
+    base = article("a", 1, title="ab", summary="c")
+    same = replace(base)
+    changed = [
+        replace(base, title="a", summary="bc"),
+        replace(base, summary="", content="c" + base.content),
+        replace(base, tags=("u",)),
+        replace(base, podcast=Podcast(duration="1:00")),
+        replace(base, authors=(Author("Bo"),)),
+        replace(base, updated=base.updated + timedelta(seconds=1)),
+    ]
+    digests = {article_digest(a) for a in changed}
+    assert article_digest(same) == article_digest(base)
+    assert len(digests) == len(changed) and article_digest(base) not in digests
+
+
+def test_planned_groups_are_read_ahead_in_a_thread_of_their_own() -> None:
+    # Each planned group is read once, off the rendering thread, by the time it is asked
+    # for; a document outside the plan (a category rendered again to find a bad entry) is
+    # read when asked, and the plan goes on.
+    read: list[tuple[bool, tuple[str, ...]]] = []
+    kept = {"a/atom.xml": {"x": ("d", b"<entry/>")}}
+
+    def load(documents: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
+        on_main = threading.current_thread() is threading.main_thread()
+        read.append((on_main, tuple(documents)))
+        return {d: kept[d] for d in documents if d in kept}
+
+    fragments = Fragments(load)
+    fragments.read_ahead([["a/atom.xml", "a/rss.xml"], ["b/atom.xml"], ["all/atom.xml"]])
+    fragments.prefetch(["a/atom.xml", "a/rss.xml"])
+    assert fragments.entries("a/atom.xml", [], lambda a: None, render_each) == []
+    fragments.prefetch(["a/atom.xml"])  # again, as after a bad entry: not planned
+    fragments.prefetch(["b/atom.xml"])
+    fragments.flush()  # all/ was planned but never asked for
+    assert sorted(read) == sorted(
+        [
+            (False, ("a/atom.xml", "a/rss.xml")),
+            (False, ("b/atom.xml",)),
+            (True, ("a/atom.xml",)),
+            *[(False, ("all/atom.xml",))] * (len(read) - 3),
+        ]
+    )
+
+
+def test_a_failed_publish_keeps_what_it_rendered_and_raises_its_own_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `abandon` waits for the batches handed over (rendered right, so kept) and raises
+    # none of their errors: the publish's own error is the one the caller sees.
+    monkeypatch.setattr("feeds.publish.fragments.FLUSH_BYTES", 1)
+    saved: list[str] = []
+
+    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+        saved.extend(article_id_ for _, article_id_, _, _ in new)
+        raise OSError("store gone")
+
+    fragments = Fragments(lambda documents: {}, save)
+    one = article("a", 1)
+    fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    fragments.abandon()
+    assert saved == [one.id]

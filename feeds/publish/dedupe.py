@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from feeds.model import Article
@@ -48,10 +49,17 @@ def canonical_link(url: str) -> str | None:
 def identity_keys(article: Article) -> frozenset[str]:
     """What makes two sources' articles one: its canonical link, and its entry id when
     that is a global id (a local file's relative path is not)."""
+    return _identity_keys(article.link, article.entry_id)
+
+
+# An article is in several documents (its category's feeds, an archive page, all/), each
+# deduplicated: its keys are parsed once while the publish is near it, not once each.
+@lru_cache(maxsize=4096)
+def _identity_keys(link: str | None, entry_id: str) -> frozenset[str]:
     keys = set()
-    if article.link and (link := canonical_link(article.link)):
-        keys.add("link " + link)
-    entry_id = article.entry_id.strip()
+    if link and (canonical := canonical_link(link)):
+        keys.add("link " + canonical)
+    entry_id = entry_id.strip()
     if entry_id.lower().startswith(_GLOBAL_ID_PREFIXES):
         keys.add("id " + entry_id)
     elif (link := canonical_link(entry_id)) is not None:

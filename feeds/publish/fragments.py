@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -25,18 +28,29 @@ from feeds.model import Article
 
 FRAGMENT_LIMIT = 64 * 1024  # bytes: a larger fragment is rendered each time, never kept
 FLUSH_BYTES = 8 * 1024 * 1024  # new fragments held before they are handed to `save`
+SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fills
+READS_AHEAD = 1  # planned groups of documents read while the one before is rendered
 
 # (digest, bytes) of each kept fragment of one document, by article id.
 Known = Mapping[str, tuple[str, bytes]]
 # A new fragment: (document, article id, digest, bytes).
 NewFragment = tuple[str, str, str, bytes]
+# An article's fields: the long texts, hashed as they are, and the others, by repr.
+_TEXTS = ("title", "summary", "content")
+_OTHERS = tuple(f.name for f in fields(Article) if f.name not in _TEXTS)
 _RENDERERS = ("atom", "rss", "jsonfeed", "document", "dedupe", "layout", "fragments")
 
 
 class Fragments:
     """The fragments of one publish: read through `load` (the kept fragments of the documents
     named, by document), a document at a time or several ahead (`prefetch`); new ones handed
-    to `save` in batches (call `flush` at the end). Without either, nothing is kept."""
+    to `save` in batches (call `flush` at the end). Without either, nothing is kept.
+
+    `save` runs in a thread of its own, batch after batch in order, while the publish renders
+    on: a store's write (SQLite's, PostgreSQL's) mostly waits outside the GIL. A batch waits
+    for the one before it at most, so memory holds two batches, not the site's fragments.
+    Likewise, with a plan (`read_ahead`), `load` reads the next group of documents in a
+    thread of its own while the current one renders."""
 
     def __init__(
         self,
@@ -48,8 +62,13 @@ class Fragments:
         self._ahead: dict[str, Known] = {}  # prefetched, each taken by its next `entries`
         self._new: list[NewFragment] = []
         self._held = 0
-        # repr() of a dataclass is slow and an article is in several documents: each
-        # article's digest is taken once per publish (it is held, so its id stays its own).
+        self._saving: ThreadPoolExecutor | None = None  # started by the first batch
+        self._saves: deque[Future[None]] = deque()
+        self._planned: deque[tuple[str, ...]] = deque()  # groups not being read yet
+        self._reading: ThreadPoolExecutor | None = None  # started by `read_ahead`
+        self._reads: deque[tuple[frozenset[str], Future[Mapping[str, Known]]]] = deque()
+        # An article's digest hashes all its text and an article is in several documents:
+        # each article's digest is taken once per publish (it is held, so its id stays its own).
         self._digests: dict[int, tuple[object, str]] = {}
 
     def entries(
@@ -82,11 +101,34 @@ class Fragments:
 
     def prefetch(self, documents: Sequence[str]) -> None:
         """Read the kept fragments of `documents` at once, for their next `entries` (a
-        category's feeds and archive pages are rendered one after the other)."""
+        category's feeds and archive pages are rendered one after the other): taken from
+        the read ahead when they are (among) the next group planned, else read now."""
         if self._load is None:
             return
-        found = self._load(documents)
+        if self._reads and self._reads[0][0].issuperset(documents):
+            found = self._reads.popleft()[1].result()
+            self._read_more()
+        else:
+            found = self._load(documents)
         self._ahead = {document: found.get(document, {}) for document in documents}
+
+    def read_ahead(self, groups: Sequence[Sequence[str]]) -> None:
+        """Plan the `prefetch`es to come, group by group in this order: each group is read in
+        a thread of its own while the one before it renders (a store's read, like its
+        write, mostly waits outside the GIL). A `prefetch` of other documents reads them
+        then; `flush` drops what was not asked for."""
+        if self._load is None:
+            return
+        self._planned.extend(tuple(group) for group in groups)
+        if self._reading is None:
+            self._reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fragment-read")
+        self._read_more()
+
+    def _read_more(self) -> None:
+        while self._planned and self._reading is not None and len(self._reads) < READS_AHEAD:
+            group = self._planned.popleft()
+            assert self._load is not None  # planned only with one
+            self._reads.append((frozenset(group), self._reading.submit(self._load, group)))
 
     def _digest(self, document: str, article: Article, context: object) -> str:
         """A digest of the renderers, the article, the document and its `context` (plain
@@ -98,8 +140,7 @@ class Fragments:
     def _article_digest(self, article: Article) -> str:
         known = self._digests.get(id(article))
         if known is None or known[0] is not article:
-            text = repr(article).encode("utf-8", "surrogatepass")
-            known = (article, hashlib.sha256(text).hexdigest())
+            known = (article, article_digest(article))
             self._digests[id(article)] = known
         return known[1]
 
@@ -109,13 +150,62 @@ class Fragments:
         self._new.append(fragment)
         self._held += len(fragment[3])
         if self._held >= FLUSH_BYTES:
-            self.flush()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Hand the new fragments to `save` in the saving thread."""
+        batch, self._new, self._held = self._new, [], 0
+        if self._save is None or not batch:
+            return
+        while len(self._saves) >= SAVES_AHEAD:
+            self._saves.popleft().result()
+        if self._saving is None:
+            self._saving = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fragment-save")
+        self._saves.append(self._saving.submit(self._save, batch))
 
     def flush(self) -> None:
-        """Hand the new fragments to `save`."""
-        if self._save is not None and self._new:
-            self._save(self._new)
-        self._new, self._held = [], 0
+        """Hand the new fragments to `save` and wait until every batch is saved; a failed
+        save's error is raised here (or by the `entries` that handed over the next batch)."""
+        self._hand_over()
+        self._stop_reading()
+        try:
+            while self._saves:
+                self._saves.popleft().result()
+        finally:
+            self._stop_saving()
+
+    def abandon(self) -> None:
+        """After a failed publish: wait for the batches handed to `save` (what was rendered
+        is right, so it is kept), raising none of their errors over the publish's own."""
+        self._stop_reading()
+        self._stop_saving()
+
+    def _stop_reading(self) -> None:
+        self._planned.clear()
+        self._reads.clear()
+        if self._reading is not None:
+            self._reading.shutdown(cancel_futures=True)
+            self._reading = None
+
+    def _stop_saving(self) -> None:
+        if self._saving is not None:  # waits for every batch, those after a failed one too
+            self._saving.shutdown()
+            self._saving = None
+            self._saves.clear()
+
+
+def article_digest(article: Article) -> str:
+    """A digest of every field of `article`: its long texts as they are, each after its
+    length so that none runs into the next (repr() would escape them character by character,
+    at several times the cost), then the repr of the others."""
+    digest = hashlib.sha256()
+    for name in _TEXTS:
+        text = getattr(article, name).encode("utf-8", "surrogatepass")
+        digest.update(len(text).to_bytes(8, "big"))
+        digest.update(text)
+    others = tuple(getattr(article, name) for name in _OTHERS)
+    digest.update(repr(others).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes, list[bytes]]:

@@ -139,15 +139,19 @@ def publish_everything(
     ids = {a.id for _, articles in content for a in articles} | {a.id for a in everything}
     ids |= {a.id for _, entries in archives.values() for _, a in entries}
     started = clock()
-    result = publish_site(
-        content,
-        everything,
-        site,
-        render=changed,
-        sources=origins,
-        archives=archives,
-        first_seen=store.first_seen_by_id(ids),
-    )
+    try:
+        result = publish_site(
+            content,
+            everything,
+            site,
+            render=changed,
+            sources=origins,
+            archives=archives,
+            first_seen=store.first_seen_by_id(ids),
+        )
+    except BaseException:
+        fragments.abandon()
+        raise
     fragments.flush()
     for category in ordered:
         if changed is None or category.slug in changed:
