@@ -449,35 +449,6 @@ def test_an_article_s_digest_tells_every_field_apart() -> None:
     assert len(digests) == len(changed) and article_digest(base) not in digests
 
 
-def test_planned_groups_are_read_ahead_in_a_thread_of_their_own() -> None:
-    # Each planned group is read once, off the rendering thread, by the time it is asked
-    # for; a document outside the plan (a category rendered again to find a bad entry) is
-    # read when asked, and the plan goes on.
-    read: list[tuple[bool, tuple[str, ...]]] = []
-    kept = {"a/atom.xml": {"x": ("d", b"<entry/>")}}
-
-    def load(documents: Sequence[str]) -> dict[str, dict[str, tuple[str, bytes]]]:
-        on_main = threading.current_thread() is threading.main_thread()
-        read.append((on_main, tuple(documents)))
-        return {d: kept[d] for d in documents if d in kept}
-
-    fragments = Fragments(load)
-    fragments.read_ahead([["a/atom.xml", "a/rss.xml"], ["b/atom.xml"], ["all/atom.xml"]])
-    fragments.prefetch(["a/atom.xml", "a/rss.xml"])
-    assert fragments.entries("a/atom.xml", [], lambda a: None, render_each) == []
-    fragments.prefetch(["a/atom.xml"])  # again, as after a bad entry: not planned
-    fragments.prefetch(["b/atom.xml"])
-    fragments.flush()  # all/ was planned but never asked for
-    assert sorted(read) == sorted(
-        [
-            (False, ("a/atom.xml", "a/rss.xml")),
-            (False, ("b/atom.xml",)),
-            (True, ("a/atom.xml",)),
-            *[(False, ("all/atom.xml",))] * (len(read) - 3),
-        ]
-    )
-
-
 def test_a_failed_publish_keeps_what_it_rendered_and_raises_its_own_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -29,7 +29,6 @@ from feeds.model import Article
 FRAGMENT_LIMIT = 64 * 1024  # bytes: a larger fragment is rendered each time, never kept
 FLUSH_BYTES = 8 * 1024 * 1024  # new fragments held before they are handed to `save`
 SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fills
-READS_AHEAD = 1  # planned groups of documents read while the one before is rendered
 
 # (digest, bytes) of each kept fragment of one document, by article id.
 Known = Mapping[str, tuple[str, bytes]]
@@ -48,9 +47,7 @@ class Fragments:
 
     `save` runs in a thread of its own, batch after batch in order, while the publish renders
     on: a store's write (SQLite's, PostgreSQL's) mostly waits outside the GIL. A batch waits
-    for the one before it at most, so memory holds two batches, not the site's fragments.
-    Likewise, with a plan (`read_ahead`), `load` reads the next group of documents in a
-    thread of its own while the current one renders."""
+    for the one before it at most, so memory holds two batches, not the site's fragments."""
 
     def __init__(
         self,
@@ -64,9 +61,6 @@ class Fragments:
         self._held = 0
         self._saving: ThreadPoolExecutor | None = None  # started by the first batch
         self._saves: deque[Future[None]] = deque()
-        self._planned: deque[tuple[str, ...]] = deque()  # groups not being read yet
-        self._reading: ThreadPoolExecutor | None = None  # started by `read_ahead`
-        self._reads: deque[tuple[frozenset[str], Future[Mapping[str, Known]]]] = deque()
         # An article's digest hashes all its text and an article is in several documents:
         # each article's digest is taken once per publish (it is held, so its id stays its own).
         self._digests: dict[int, tuple[object, str]] = {}
@@ -101,34 +95,11 @@ class Fragments:
 
     def prefetch(self, documents: Sequence[str]) -> None:
         """Read the kept fragments of `documents` at once, for their next `entries` (a
-        category's feeds and archive pages are rendered one after the other): taken from
-        the read ahead when they are (among) the next group planned, else read now."""
+        category's feeds and archive pages are rendered one after the other)."""
         if self._load is None:
             return
-        if self._reads and self._reads[0][0].issuperset(documents):
-            found = self._reads.popleft()[1].result()
-            self._read_more()
-        else:
-            found = self._load(documents)
+        found = self._load(documents)
         self._ahead = {document: found.get(document, {}) for document in documents}
-
-    def read_ahead(self, groups: Sequence[Sequence[str]]) -> None:
-        """Plan the `prefetch`es to come, group by group in this order: each group is read in
-        a thread of its own while the one before it renders (a store's read, like its
-        write, mostly waits outside the GIL). A `prefetch` of other documents reads them
-        then; `flush` drops what was not asked for."""
-        if self._load is None:
-            return
-        self._planned.extend(tuple(group) for group in groups)
-        if self._reading is None:
-            self._reading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fragment-read")
-        self._read_more()
-
-    def _read_more(self) -> None:
-        while self._planned and self._reading is not None and len(self._reads) < READS_AHEAD:
-            group = self._planned.popleft()
-            assert self._load is not None  # planned only with one
-            self._reads.append((frozenset(group), self._reading.submit(self._load, group)))
 
     def _digest(self, document: str, article: Article, context: object) -> str:
         """A digest of the renderers, the article, the document and its `context` (plain
@@ -167,7 +138,6 @@ class Fragments:
         """Hand the new fragments to `save` and wait until every batch is saved; a failed
         save's error is raised here (or by the `entries` that handed over the next batch)."""
         self._hand_over()
-        self._stop_reading()
         try:
             while self._saves:
                 self._saves.popleft().result()
@@ -177,15 +147,7 @@ class Fragments:
     def abandon(self) -> None:
         """After a failed publish: wait for the batches handed to `save` (what was rendered
         is right, so it is kept), raising none of their errors over the publish's own."""
-        self._stop_reading()
         self._stop_saving()
-
-    def _stop_reading(self) -> None:
-        self._planned.clear()
-        self._reads.clear()
-        if self._reading is not None:
-            self._reading.shutdown(cancel_futures=True)
-            self._reading = None
 
     def _stop_saving(self) -> None:
         if self._saving is not None:  # waits for every batch, those after a failed one too

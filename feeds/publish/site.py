@@ -5,21 +5,14 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections import deque
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from feeds.model import Article, Category, Origin, PublishProblem
-from feeds.publish.document import (
-    ArchiveLinks,
-    FeedDocument,
-    Site,
-    archive_documents,
-    archive_page,
-    build_document,
-)
+from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
 from feeds.publish.files import PublishResult, write_changed
 from feeds.publish.formats import FORMATS, archive_format
 from feeds.publish.fragments import Fragments
@@ -76,20 +69,14 @@ def publish_site(
     )
     # Each category's files are written as soon as they are rendered: holding every
     # category's rendered bytes at once made the site's size the process's peak memory.
-    rendered = [
-        (doc, (archives or {}).get(doc.category.slug, (0, [])))
-        for doc in (*documents, combined)
-        if render is None or doc.category.slug in render or doc is combined
-    ]
-    site.fragments.read_ahead(
-        [_fragment_documents(doc, _archive_pages(archive, site)) for doc, archive in rendered]
-    )
     with _Writer() as writer:
         problems: list[PublishProblem] = []
         scopes: set[str] = set()
-        for doc, archive in rendered:
-            writer.write(_isolated_category(doc, archive, site, first_seen, problems))
-            scopes.add(doc.category.slug)
+        for doc in (*documents, combined):
+            if render is None or doc.category.slug in render or doc is combined:
+                archive = (archives or {}).get(doc.category.slug, (0, []))
+                writer.write(_isolated_category(doc, archive, site, first_seen, problems))
+                scopes.add(doc.category.slug)
         pages: dict[str, Callable[[], dict[Path, bytes]]] = {
             "source pages": lambda: _source_pages(everything, sources, site),
             site.layout.index_path.name: lambda: {
@@ -173,8 +160,9 @@ def _category_files(
     links, pages = archive_documents(doc.category, highest, kept, site, first_seen)
     archived = archive_format()
     # The kept entries of all these documents in one read, not a round trip each.
-    numbers = [page.archive.page for page in pages if page.archive.page is not None]
-    site.fragments.prefetch(_fragment_documents(doc, numbers))
+    site.fragments.prefetch(
+        [doc.file_name(key) for key in FORMATS] + [page.file_name(archived.key) for page in pages]
+    )
     files = render_category(replace(doc, archive=links))
     files.update(_article_pages(doc.articles, site))
     for page in pages:
@@ -182,21 +170,6 @@ def _category_files(
         path = site.layout.archive_path(doc.category.slug, page.archive.page)
         files[path] = archived.render(page)
     return files
-
-
-def _fragment_documents(doc: FeedDocument, pages: Iterable[int]) -> list[str]:
-    """The documents whose fragments a category's files are assembled from: its feeds and
-    its archive `pages`."""
-    archived = archive_format().key
-    paged = (replace(doc, archive=ArchiveLinks(page=page)) for page in pages)
-    return [doc.file_name(key) for key in FORMATS] + [page.file_name(archived) for page in paged]
-
-
-def _archive_pages(archive: Archive, site: Site) -> list[int]:
-    """The archive pages a category has (each with a live entry)."""
-    highest, entries = archive
-    pages = {archive_page(seq, highest, site.archive_size) for seq, _ in entries}
-    return sorted(page for page in pages if page is not None)
 
 
 def _reason(exc: Exception) -> str:
