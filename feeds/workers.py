@@ -1,11 +1,9 @@
 """Worker processes for the CPU work of an update: parse a body and normalise its entries,
 then enrich a source's articles (`feeds.enrich`).
 
-Parsing dominates the cost of a cold update and holds the GIL, so it runs in a process pool
-that keeps the cores busy while the event loop goes on fetching; a second worker starts only
-when the work waiting warrants it (`Lanes`), since a run with few changed feeds is parsed by
-one sooner than another finishes starting. A parse that overruns its deadline (feedparser
-has quadratic corners) gets its pool killed and replaced.
+Parsing dominates the cost of an update and holds the GIL, so it runs in a process pool that
+keeps both cores busy while the event loop goes on fetching. A parse that overruns its
+deadline (feedparser has quadratic corners) gets its pool killed and replaced.
 """
 
 from __future__ import annotations
