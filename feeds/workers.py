@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -123,79 +122,15 @@ def _terminal_signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-# Another worker starts once the bodies waiting for one add up to this: about as long for one
-# worker to parse (8 MB/s here) as starting another takes (its imports: a quarter second).
-GROW_AT = 2 * 2**20
-
-
-class Lanes:
-    """How many jobs the pool runs at once, and so how many workers it starts: one, and one
-    more whenever the work waiting for a lane adds up to `grow_at`; once `most` are open,
-    jobs go straight to the pool's own queue (a worker takes its next job without a round
-    trip through the event loop).
-
-    A run with a few bodies to parse (most feeds unchanged) is done by one worker before a
-    second would have finished starting; a cold run opens every lane within its first
-    bodies. Runs in one event loop's thread, so it needs no lock.
-    """
-
-    def __init__(self, most: int, grow_at: int = GROW_AT) -> None:
-        self.most = most
-        self.grow_at = grow_at
-        self.open = min(1, most)
-        self.busy = 0
-        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
-
-    async def take(self, size: int) -> None:
-        """Wait for a lane for a job of `size` (bytes of body, say); `give_back` ends it."""
-        if self._has_room() and not self._waiting:
-            self.busy += 1
-            return
-        turn = asyncio.get_running_loop().create_future()
-        self._waiting.append((size, turn))
-        if self.open < self.most and sum(n for n, _ in self._waiting) >= self.grow_at:
-            self.open += 1
-            self._hand_on()
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if not turn.cancelled():  # handed a lane as it was cancelled
-                self.give_back()
-            elif (size, turn) in self._waiting:
-                self._waiting.remove((size, turn))
-            raise
-
-    def give_back(self) -> None:
-        """A job that `take` let in is done."""
-        self.busy -= 1
-        self._hand_on()
-
-    def _has_room(self) -> bool:
-        return self.open >= self.most or self.busy < self.open
-
-    def _hand_on(self) -> None:
-        while self._waiting and self._has_room():
-            _, turn = self._waiting.popleft()
-            if not turn.cancelled():
-                turn.set_result(None)
-                self.busy += 1
-
-
 class ParserPool:
     """A lazily started process pool for `digest_body`, with a per-job deadline.
 
     `workers=0` digests in the calling process (small runs and tests that need no pool).
-    Up to `workers` processes start as the work waiting warrants them (`Lanes`).
     """
 
-    def __init__(
-        self, workers: int | None = None, deadline: float = 30.0, grow_at: int = GROW_AT
-    ) -> None:
+    def __init__(self, workers: int | None = None, deadline: float = 30.0) -> None:
         self.workers = (os.cpu_count() or 1) if workers is None else workers
         self.deadline = deadline
-        # The executor starts a worker for a job only when none is idle, so it never
-        # starts more than the lanes let jobs in.
-        self.lanes = Lanes(self.workers, grow_at)
         self._executor: ProcessPoolExecutor | None = None
         # Pools told to stop, each shutting down in its own thread (`close(wait=False)`).
         self._stopping: list[threading.Thread] = []
@@ -217,7 +152,6 @@ class ParserPool:
         return await self._run(
             digest_body,
             job,
-            size=len(job.body),
             overrun=Digest(None, error=f"parsing took longer than {self.deadline:g}s"),
             died=Digest(None, error="the parser process died on this feed"),
         )
@@ -229,7 +163,6 @@ class ParserPool:
         return await self._run(
             enrich_articles,
             job,
-            size=self.lanes.grow_at,  # of unknown cost: waiting, it warrants a worker
             overrun=Enriched(None, error=f"enrichment took longer than {self.deadline:g}s"),
             died=Enriched(None, error="the worker process died enriching this source"),
         )
@@ -239,16 +172,9 @@ class ParserPool:
         not raise): `overrun` when it took too long, `died` when its worker died twice."""
         if self.workers == 0:
             return work(job)
-        return await self._run(work, job, size=self.lanes.grow_at, overrun=overrun, died=died)
+        return await self._run(work, job, overrun=overrun, died=died)
 
-    async def _run(self, work: Callable[[J], R], job: J, *, size: int, overrun: R, died: R) -> R:
-        await self.lanes.take(size)
-        try:
-            return await self._attempt(work, job, overrun=overrun, died=died)
-        finally:
-            self.lanes.give_back()
-
-    async def _attempt(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
+    async def _run(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:
         for attempt in (1, 2):
             executor = self._pool()
             with _terminal_signals_held():  # submitting may start a worker

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from support.feedfactory import rss20, sample_items
 
 from feeds.model import Source, SourceKind
-from feeds.workers import BodyJob, Digest, Lanes, ParserPool, digest_body
+from feeds.workers import BodyJob, Digest, ParserPool, digest_body
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SOURCE = Source(
@@ -82,41 +82,3 @@ def test_a_pool_closed_without_waiting_is_gone_after_a_later_close() -> None:
     pool.close()
     assert all(worker.exitcode is not None for worker in workers)
     assert not multiprocessing.active_children()
-
-
-def test_lanes_open_one_more_only_when_the_work_waiting_warrants_it() -> None:
-    async def run() -> list[tuple[int, int]]:
-        lanes = Lanes(most=3, grow_at=100)
-        seen = []
-        await lanes.take(60)  # the first job runs at once, in the one open lane
-        jobs = [asyncio.ensure_future(lanes.take(60))]
-        await asyncio.sleep(0)
-        seen.append((lanes.open, lanes.busy))  # 60 bytes wait: not worth a second worker
-        jobs.append(asyncio.ensure_future(lanes.take(60)))
-        await asyncio.sleep(0)
-        seen.append((lanes.open, lanes.busy))  # 120 wait: a second lane for the oldest job
-        jobs.append(asyncio.ensure_future(lanes.take(60)))
-        await asyncio.sleep(0)
-        # 120 wait again: the last lane opens, and then no job waits for another
-        seen.append((lanes.open, lanes.busy))
-        await asyncio.gather(*jobs)
-        await lanes.take(1)
-        seen.append((lanes.open, lanes.busy))
-        return seen
-
-    assert asyncio.run(run()) == [(1, 1), (2, 2), (3, 4), (3, 5)]
-
-
-def test_a_job_cancelled_while_waiting_for_a_lane_leaves_no_lane_taken() -> None:
-    async def run() -> int:
-        lanes = Lanes(most=2, grow_at=100)
-        await lanes.take(1)
-        waiting = asyncio.ensure_future(lanes.take(1))
-        await asyncio.sleep(0)
-        waiting.cancel()
-        await asyncio.gather(waiting, return_exceptions=True)
-        lanes.give_back()
-        await lanes.take(1)  # the lane is free again
-        return lanes.busy
-
-    assert asyncio.run(run()) == 1
