@@ -11,7 +11,6 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ import httpx
 import pytest
 from lxml import etree
 from support.default_site import install_default_site
-from support.feeds_cli import FEEDS_ENV
+from support.feeds_cli import run_feeds
 from support.inprocess_server import Running, free_port, running
 from support.namespaces import ATOM
 
@@ -61,14 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[R
     config.write_text(
         text.replace(shipped, f'base_url = "http://127.0.0.1:{port}/"'), encoding="utf-8"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "feeds", "--config", str(config), "update"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**FEEDS_ENV, "HOME": str(root)},
-    )
+    result = run_feeds("--config", str(config), "update", cwd=root)
     assert result.returncode == 0, result.stderr
     output = root / "output"
     assert (output / "index.html").is_file()
