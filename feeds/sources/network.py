@@ -1,4 +1,5 @@
-"""httpcore's network on asyncio's own transports (uvloop's under `feeds update`).
+"""Connections of direct fetches on asyncio's own transports (uvloop's under `feeds update`),
+behind httpcore's network interface, which `feeds.sources.http11` speaks HTTP/1.1 over.
 
 httpcore's default network goes through anyio, whose cancel scopes, resource guards and
 socket attributes are paid on every read and write, and on the readability check made

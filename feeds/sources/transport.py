@@ -23,6 +23,7 @@ from feeds.config import FetchConfig
 from feeds.masking import scrub
 from feeds.request_options import masked_proxy, proxy_problem, proxy_secrets
 from feeds.sources.guard import GuardedBackend, checked_addresses
+from feeds.sources.http11 import OriginPool
 from feeds.sources.network import AsyncioBackend
 from feeds.sources.proxies import EnvironmentProxies, Route, choose
 
@@ -147,11 +148,11 @@ class TLSContexts:
 class DirectPools:
     """One connection pool per origin (scheme, host, port) for direct requests.
 
-    A pool holds a few connections of one host, so the check httpcore makes of every pooled
-    connection on every request stays small, and the next feed of that host reuses a
-    connection while it is idle. A pool not used for `keepalive_expiry` seconds, or the least
-    recently used beyond `MAX_DIRECT_POOLS`, is closed when idle (checked as requests come),
-    so idle sockets stay few and brief however many hosts a run polls.
+    A pool (`feeds.sources.http11`) keeps a few idle connections of its host, so the next
+    feed of that host reuses one while it is idle. A pool not used for `keepalive_expiry`
+    seconds, or the least recently used beyond `MAX_DIRECT_POOLS`, is closed when idle
+    (checked as requests come), so idle sockets stay few and brief however many hosts a run
+    polls.
     """
 
     def __init__(self, tls: TLSContexts, limits: httpx.Limits, guarded: bool) -> None:
@@ -160,30 +161,22 @@ class DirectPools:
         self.expiry = limits.keepalive_expiry or 0.0
         self.backend = GuardedBackend() if guarded else AsyncioBackend()
         # Least recently used first: origin -> (pool, when last asked for).
-        self.pools: OrderedDict[Origin, tuple[httpx.AsyncHTTPTransport, float]] = OrderedDict()
+        self.pools: OrderedDict[Origin, tuple[OriginPool, float]] = OrderedDict()
 
-    async def pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+    async def pool(self, url: httpx.URL) -> OriginPool:
         """The pool for `url`'s origin, made on first use; closes the stale idle ones."""
         now = time.monotonic()
         origin = (url.raw_scheme, url.host, url.port)
         found = self.pools.pop(origin, None)
-        transport = found[0] if found is not None else self.make(url.raw_scheme)
+        transport = found[0] if found is not None else self.make(origin)
         self.pools[origin] = (transport, now)
         await self.retire(now, keep=origin)
         return transport
 
-    def make(self, scheme: bytes) -> httpx.AsyncHTTPTransport:
-        ssl_context = self.tls.for_origin(scheme)
-        transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=self.limits)
-        # httpx takes no network backend; its pool does: the same pool on our network.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=self.limits.max_connections,
-            max_keepalive_connections=self.limits.max_keepalive_connections,
-            keepalive_expiry=self.limits.keepalive_expiry,
-            network_backend=self.backend,
-        )
-        return transport
+    def make(self, origin: Origin) -> OriginPool:
+        scheme, host, port = origin
+        address = (scheme, host, port or (443 if scheme == b"https" else 80))
+        return OriginPool(address, self.backend, self.tls.for_origin(scheme), self.limits)
 
     async def retire(self, now: float, keep: Origin | None = None) -> None:
         """Close the pools unused for `expiry` seconds and those beyond `MAX_DIRECT_POOLS`,
@@ -195,7 +188,7 @@ class DirectPools:
             if used > now - self.expiry and len(self.pools) <= MAX_DIRECT_POOLS:
                 break
             del self.pools[origin]
-            if origin != keep and _idle(transport):
+            if origin != keep and transport.is_idle():
                 closing.append(transport)
             else:
                 self.pools[origin] = (transport, now)

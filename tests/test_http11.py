@@ -1,0 +1,170 @@
+"""HTTP/1.1 of direct fetches (feeds/sources/http11.py) against a scripted server on
+127.0.0.1 that writes raw bytes: informational answers, bodies that end at the close or are
+cut short, heads too large, kept connections the server dropped or spoke on, answers of the
+wrong protocol, and request heads a header could break."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from support.configfile import write_config
+
+from feeds.config import FetchConfig, load_config
+from feeds.sources.http11 import MAX_HEAD
+from feeds.sources.remote import FetchResponse, fetch_url, make_client
+
+# What the server does with request `number` (from 0) on connection `connection` (from 0):
+# the raw bytes to write (then go on reading), or None to hang up without a word.
+Script = Callable[[int, int], bytes | None]
+CLOSE = b""  # an answer that is followed by the server's close
+
+
+def answer(status: str, body: bytes = b"", *headers: str, length: bool = True) -> bytes:
+    lines = [f"HTTP/1.1 {status}", *headers]
+    if length:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+NOT_MODIFIED = answer("304 Not Modified", b"", 'ETag: "1"', length=False)
+
+
+@dataclass
+class ScriptedServer:
+    script: Script
+    heads: list[tuple[int, bytes]] = field(default_factory=list)  # (connection, request head)
+    connections: int = 0
+    closing: set[int] = field(default_factory=set)  # connections to close after answering
+    handlers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        connection = self.connections
+        self.connections += 1
+        number = 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.heads.append((connection, head))
+                reply = self.script(connection, number)
+                number += 1
+                if reply is None:
+                    break
+                writer.write(reply)
+                await writer.drain()
+                if connection in self.closing:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def fetch_config(tmp_path: Path) -> FetchConfig:
+    return load_config(write_config(tmp_path, "")).fetch
+
+
+def fetch_all(
+    tmp_path: Path,
+    server: ScriptedServer,
+    paths: list[str],
+    headers: dict[str, str] | None = None,
+) -> list[FetchResponse]:
+    """Fetch each of `paths` in turn with one client, as a run fetches one host's feeds."""
+    config = fetch_config(tmp_path)
+
+    async def go() -> list[FetchResponse]:
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        port = listening.sockets[0].getsockname()[1]
+        try:
+            async with make_client(config, env={}) as client:
+                return [
+                    await fetch_url(client, f"http://127.0.0.1:{port}{path}", headers or {}, config)
+                    for path in paths
+                ]
+        finally:
+            listening.close()
+            if server.handlers:  # each ends when the client's close reaches it
+                await asyncio.wait(server.handlers, timeout=10)
+
+    return asyncio.run(go())
+
+
+def test_an_early_hint_is_read_past(tmp_path: Path) -> None:
+    hint = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+    body = b"<rss version='2.0'/>"
+    server = ScriptedServer(lambda _c, _n: hint + answer("200 OK", body, "X-Real: yes"))
+    (response,) = fetch_all(tmp_path, server, ["/feed"])
+    assert (response.status, response.body, response.error) == (200, body, None)
+    assert response.headers["x-real"] == "yes" and "link" not in response.headers
+
+
+def test_a_body_without_a_length_ends_at_the_close(tmp_path: Path) -> None:
+    body = b"<rss version='2.0'>" + b"x" * 200_000 + b"</rss>"
+    server = ScriptedServer(lambda _c, _n: answer("200 OK", body, length=False))
+    server.closing = {0, 1}
+    first, second = fetch_all(tmp_path, server, ["/a", "/b"])
+    assert (first.status, first.body, second.body) == (200, body, body)
+    assert server.connections == 2  # the close ended the first connection with its body
+
+
+def test_a_body_cut_short_fails_and_its_connection_is_not_kept(tmp_path: Path) -> None:
+    cut = answer("200 OK", b"only this", "Content-Length: 100", length=False)
+    server = ScriptedServer(lambda c, _n: cut if c == 0 else NOT_MODIFIED)
+    server.closing = {0}
+    first, second = fetch_all(tmp_path, server, ["/a", "/b"])
+    assert first.error is not None
+    assert "closed the connection before the end of the body" in first.error
+    assert (second.status, second.error) == (304, None)
+
+
+def test_a_head_over_the_bound_is_refused(tmp_path: Path) -> None:
+    padding = [f"X-Pad-{i}: {'p' * 1000}" for i in range(MAX_HEAD // 1000 + 2)]
+    server = ScriptedServer(lambda _c, _n: answer("200 OK", b"<rss/>", *padding))
+    (response,) = fetch_all(tmp_path, server, ["/feed"])
+    assert response.error is not None and f"response head over {MAX_HEAD} bytes" in response.error
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced(tmp_path: Path) -> None:
+    """The server keeps the connection after a 304, then hangs up on the next request
+    without a word (its keep-alive ran out as the request went): the GET goes again, on a
+    new connection."""
+    server = ScriptedServer(lambda c, n: NOT_MODIFIED if (c, n) != (0, 1) else None)
+    responses = fetch_all(tmp_path, server, ["/a", "/b", "/c"])
+    assert [(r.status, r.error) for r in responses] == [(304, None)] * 3
+    assert [(c, head.split(b" ")[1]) for c, head in server.heads] == [
+        (0, b"/a"), (0, b"/b"), (1, b"/b"), (1, b"/c")
+    ]  # fmt: skip
+
+
+def test_what_follows_a_response_is_never_taken_for_the_next(tmp_path: Path) -> None:
+    smuggled = answer("200 OK", b"<rss>smuggled</rss>")
+    server = ScriptedServer(
+        lambda c, n: NOT_MODIFIED + smuggled if (c, n) == (0, 0) else answer("200 OK", b"<rss/>")
+    )
+    first, second = fetch_all(tmp_path, server, ["/a", "/b"])
+    assert (first.status, second.status, second.body) == (304, 200, b"<rss/>")
+    assert [c for c, _ in server.heads] == [0, 1]  # the first connection was not kept
+
+
+def test_an_unasked_protocol_switch_fails_the_fetch(tmp_path: Path) -> None:
+    switch = answer("101 Switching Protocols", b"", "Upgrade: websocket", "Connection: upgrade")
+    server = ScriptedServer(lambda _c, _n: switch)
+    (response,) = fetch_all(tmp_path, server, ["/feed"])
+    assert response.error is not None and "switched protocols" in response.error
+
+
+def test_a_malformed_answer_fails_the_fetch(tmp_path: Path) -> None:
+    server = ScriptedServer(lambda _c, _n: b"HTTP/1.1 200 OK\r\nBroken header line\r\n\r\n")
+    (response,) = fetch_all(tmp_path, server, ["/feed"])
+    assert response.error is not None and "malformed response" in response.error
+
+
+def test_a_line_break_in_a_header_value_sends_nothing(tmp_path: Path) -> None:
+    server = ScriptedServer(lambda _c, _n: NOT_MODIFIED)
+    (response,) = fetch_all(tmp_path, server, ["/feed"], {"X-Note": "a\r\nX-Injected: 1"})
+    assert response.error is not None and "line break" in response.error
+    assert server.heads == []
