@@ -37,7 +37,16 @@ from pathlib import Path
 from corpus import Corpus
 from measure import Measurement, become_subreaper, run_measured
 from nginx import Nginx
-from run import HERE, HOSTS, PHASES, clean_env, count_articles, git_head, write_config
+from run import (
+    HERE,
+    HOSTS,
+    PHASES,
+    byte_compile,
+    clean_env,
+    count_articles,
+    git_head,
+    write_config,
+)
 
 SUMMARY = re.compile(r"(\d+) source\(s\) updated: (\d+) new, (\d+) changed, (\d+) failed")
 WRITTEN = re.compile(r"(\d+) file\(s\) written")  # the publish's part of the summary
@@ -238,6 +247,7 @@ def main() -> int:
                 package = imported_from(path, work / "cwd")
                 if not package.is_relative_to(path):
                     raise SystemExit(f"{path}: `python -m feeds` would run {package}")
+                byte_compile(package)
                 folder = work / str(number)
                 folder.mkdir()
                 config = write_config(folder, corpus, server.port, CONCURRENCY)
