@@ -837,7 +837,7 @@ class ArticleStore:
             return []
         backend = self._backend()
         params = {
-            "b_names": sorted(sources),
+            "b_names": list(sources),  # in any order: a set to the statement
             "b_stamp": utc_text(now),
             "b_owner": owner,
             "b_until": utc_text(until),
