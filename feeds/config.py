@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import PROJECT_URL, __version__
 from feeds.errors import FeedsError
-from feeds.model import Rule, RuleAction, Source
+from feeds.model import Rule, RuleAction, Source, SourceKind
 from feeds.request_options import (
     OPTION_KEYS,
     RequestOptions,
@@ -155,6 +155,9 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
+_DEFAULT_INTERVAL_TEXT = format_duration(DEFAULT_INTERVAL)
+
+
 def parse_size(value: object) -> int:
     """`10MB`, `512KiB`, or a number of bytes."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -223,6 +226,10 @@ class _ConfigReader:
         self.path = path
         self.root = path.resolve().parent
         self.problems: list[ConfigProblem] = []
+        # What every [[sources]] table of a kind may hold, and the intervals read so far,
+        # by their text: worked out once, not per source (a config may have thousands).
+        self.source_keys: dict[SourceKind | None, set[str]] = {}
+        self.intervals: dict[str, timedelta] = {}
 
     def problem(self, where: str, key: str | None, message: str) -> None:
         self.problems.append(ConfigProblem(self.path, where, key, message))
@@ -491,9 +498,7 @@ class _ConfigReader:
         is the one whose key is present: url, path, ...; see `feeds.sources.kinds`)."""
         marked = [kind for kind in KINDS.values() if kind.key in data]
         kind = marked[0] if len(marked) == 1 else None
-        own = kind.own_keys if kind is not None else frozenset()
-        known = _SOURCE_KEYS | set(marker_keys()) | own | OPTION_KEYS | FULL_TEXT_KEYS
-        self.check_keys(data, where, known)
+        self.check_keys(data, where, self.keys_of(kind))
         before = len(self.problems)
         target = self.get(data, where, kind.key, str, None) if kind is not None else None
         category = self.get(data, where, "category", str, None)
@@ -501,9 +506,7 @@ class _ConfigReader:
             self.problem(where, "category", "must not be empty")
         elif category is not None and _CONTROL.search(category):
             self.problem(where, "category", "must not contain control characters")
-        interval = self.convert(
-            data, where, "interval", parse_duration, format_duration(DEFAULT_INTERVAL)
-        )
+        interval = self.interval(data, where)
         language = self.get(data, where, "language", str, None)
         timezone = self.get(data, where, "timezone", str, "UTC")
         rules = self.read_rules(data.get("rules", []), where)
@@ -550,6 +553,28 @@ class _ConfigReader:
             full_text=full_text,
             content_selector=content_selector,
         )
+
+    def keys_of(self, kind: KindDescription | None) -> set[str]:
+        """The keys a [[sources]] table of `kind` may hold (None: of no one kind)."""
+        name = kind.kind if kind is not None else None
+        if name not in self.source_keys:
+            own = kind.own_keys if kind is not None else frozenset()
+            marked = set(marker_keys())
+            self.source_keys[name] = _SOURCE_KEYS | marked | own | OPTION_KEYS | FULL_TEXT_KEYS
+        return self.source_keys[name]
+
+    def interval(self, data: Mapping[str, Any], where: str) -> timedelta:
+        """A source's `interval`; the same text is parsed once."""
+        text = data.get("interval", _DEFAULT_INTERVAL_TEXT)
+        if isinstance(text, str) and text in self.intervals:
+            return self.intervals[text]
+        before = len(self.problems)
+        interval: timedelta = self.convert(
+            data, where, "interval", parse_duration, _DEFAULT_INTERVAL_TEXT
+        )
+        if isinstance(text, str) and len(self.problems) == before:  # a bad one, every time
+            self.intervals[text] = interval
+        return interval
 
     def read_full_text(
         self, data: Mapping[str, Any], where: str, kind: KindDescription | None

@@ -184,3 +184,26 @@ def test_a_malformed_url_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 def test_the_default_interval_is_thirty_minutes(tmp_path: Path) -> None:
     path = write(tmp_path, '[[sources]]\nname = "A"\nurl = "https://a.example/"\ncategory = "C"\n')
     assert load_config(path).sources[0].interval == timedelta(minutes=30) == DEFAULT_INTERVAL
+
+
+def test_each_source_reads_its_own_interval_and_a_bad_one_is_named_every_time(
+    tmp_path: Path,
+) -> None:
+    tables = [("a", "2h"), ("b", "5x"), ("c", "2h"), ("d", "5x"), ("e", "90")]
+    path = write(
+        tmp_path,
+        "".join(
+            f'[[sources]]\nname = "{name}"\nurl = "https://{name}.example/"\ncategory = "C"\n'
+            f'interval = "{interval}"\n'
+            for name, interval in tables
+        ),
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    named = [(p.where, p.key) for p in raised.value.problems if "bad duration" in p.message]
+    assert named == [('sources[2] ("b")', "interval"), ('sources[4] ("d")', "interval")]
+    fixed = path.read_text(encoding="utf-8").replace('"5x"', '"45m"')
+    path.write_text(fixed, encoding="utf-8")
+    intervals = [source.interval for source in load_config(path).sources]
+    hours, minutes = timedelta(hours=2), timedelta(minutes=45)
+    assert intervals == [hours, minutes, hours, minutes, timedelta(seconds=90)]

@@ -20,7 +20,7 @@ from feeds.model import (
     article_id,
     newest_first,
 )
-from feeds.store import ArticleStore, StaleLeaseError, StoreError
+from feeds.store import ArticleStore, SourceWrite, StaleLeaseError, StoreError
 from feeds.store.schema import SCHEMA_VERSION
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -330,6 +330,35 @@ def test_claims_lease_each_source_once_until_it_expires(store: ArticleStore) -> 
     # force ignores next_due but never a live lease or Retry-After.
     store.save_fetch_state(FetchState("s0", retry_after=later + timedelta(hours=1)))
     assert store.claim(["s0"], "w3", later, later, force=True) == []
+
+
+def test_a_claim_returns_each_claimed_source_state(store: ArticleStore) -> None:
+    names = ["a", "b", "c"]
+    store.ensure_states(names)
+    saved = FetchState("b", url="http://b.example/feed", etag='"v1"', next_due=NOW, error_count=2)
+    store.save_fetch_state(saved)
+    claimed = store.claim_states(names, "w1", NOW, NOW + timedelta(minutes=5))
+    assert sorted((lease.source, lease.owner, lease.fence) for lease, _ in claimed) == [
+        ("a", "w1", 1),
+        ("b", "w1", 1),
+        ("c", "w1", 1),
+    ]
+    assert {lease.source: state for lease, state in claimed} == {
+        "a": FetchState("a"),
+        "b": saved,
+        "c": FetchState("c"),
+    }
+
+
+def test_a_claim_over_many_names_takes_the_longest_overdue_of_all(store: ArticleStore) -> None:
+    # More names than one IN list of a statement used to hold (500): the most overdue
+    # sort last by name.
+    names = [f"s{i:04d}" for i in range(600)]
+    store.ensure_states(names)
+    due = [FetchState(name, next_due=NOW - timedelta(seconds=n)) for n, name in enumerate(names)]
+    store.write([SourceWrite(state.source, state=state) for state in due])
+    claimed = store.claim(names, "w1", NOW, NOW + timedelta(minutes=5), limit=3)
+    assert sorted(lease.source for lease in claimed) == names[-3:]
 
 
 def test_concurrent_claims_from_many_workers_never_overlap(

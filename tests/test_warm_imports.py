@@ -115,3 +115,22 @@ def test_the_collector_is_off_while_loading_and_on_for_the_command(
     )
     assert result.returncode == 0, result.stderr
     assert "collector True True" in result.stdout
+
+
+def test_running_a_command_leaves_its_result_unspelt() -> None:
+    """asyncio's runner, putting Ctrl+C's handler back, spelt out the handler it had set,
+    and with it the main task's result: an update's report of every source, twice a run."""
+    from feeds.cli.runtime import run_async
+
+    spelt: list[str] = []
+
+    class Report:
+        def __repr__(self) -> str:
+            spelt.append("Report")
+            return "Report()"
+
+    async def command() -> Report:
+        return Report()
+
+    assert isinstance(run_async(command()), Report)
+    assert spelt == []

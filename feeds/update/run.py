@@ -128,11 +128,12 @@ class Updater:
         whoever has them. `limit` caps the remote claims, so a lease is taken only for work
         that starts before it runs out; `exclude` names sources this run already did.
 
-        The claim itself decides what is due (next due time, Retry-After, leases), so only
-        the 410 Gone states and the claimed sources' states are read, not every source's.
+        The claim itself decides what is due (next due time, Retry-After, leases) and
+        returns the claimed sources' states, so only the 410 Gone states and the local
+        sources' are read besides, not every source's.
         """
         now = self.clock()
-        gone = self.store.fetch_states(outcome=FetchOutcome.GONE)
+        gone = self.store.states_with_outcome(FetchOutcome.GONE)
         held = {
             name
             for name, state in gone.items()
@@ -147,16 +148,13 @@ class Updater:
             self.states_ensured = True
         remote = [name for name in self.remote if name not in exclude and name not in held]
         until = now + self.config.fetch.lease
-        leases = {
-            lease.source: lease
-            for lease in self.store.claim(remote, self.owner, now, until, force=force, limit=limit)
-        }
-        chosen = [
-            *(s for s in self.local if s.name not in exclude),
-            *(self.sources[name] for name in leases),
+        claimed = self.store.claim_states(remote, self.owner, now, until, force=force, limit=limit)
+        local = [s for s in self.local if s.name not in exclude]
+        states = self.store.fetch_states([s.name for s in local]) if local else {}
+        return [
+            *(Job(s, states.get(s.name)) for s in local),
+            *(Job(self.sources[lease.source], state, lease) for lease, state in claimed),
         ]
-        states = self.store.fetch_states([s.name for s in chosen]) if chosen else {}
-        return [Job(s, states.get(s.name), leases.get(s.name)) for s in chosen]
 
     def top_up(
         self,
