@@ -53,8 +53,11 @@ def duration_text(value: timedelta) -> str:
 
 
 def _http_date(value: str) -> datetime | None:
+    text = value.strip()
+    if not text:  # most answers have no Expires: no parse, and no exception to catch
+        return None
     try:
-        parsed = parsedate_to_datetime(value.strip())
+        parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
