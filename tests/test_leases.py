@@ -112,8 +112,17 @@ def test_postgresql_a_closed_sessions_leases_are_free_at_once(pg_url: str) -> No
         # While the holder's session lives, its leases hold and are reported as held.
         assert other.claim(NAMES, "other", NOW, NOW + timedelta(hours=1)) == []
         assert other.held_elsewhere(NAMES, "other", NOW) == sorted(NAMES)
+        backend = holder._backend()
         holder.close()  # as a kill -9 does: the server ends the session
-        # Free at once, long before the lease's hour is up; the fence moved on, so a late
+
+        def session_ended() -> bool:
+            with other.engine.connect() as conn:
+                query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+                return conn.execute(query, {"pid": backend}).scalar_one() == 0
+
+        # The server ends a closed session's backend a moment after the client left.
+        _wait_for(session_ended, "the server to end the holder's session", seconds=10)
+        # Free then, long before the lease's hour is up; the fence moved on, so a late
         # write-back of the holder would be refused.
         taken = other.claim(NAMES, "other", NOW, NOW + timedelta(hours=1))
         assert sorted(lease.source for lease in taken) == sorted(NAMES)
