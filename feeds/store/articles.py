@@ -624,25 +624,46 @@ class ArticleStore:
         self._slugs.update(assigned)  # committed
         return assigned
 
-    def recent_articles(self, category_slug: str | None, limit: int) -> list[Article]:
-        """The newest live articles of a category (or of all when None), newest first."""
+    def recent_articles(
+        self, category_slug: str | None, limit: int, known: Mapping[str, Article] | None = None
+    ) -> list[Article]:
+        """The newest live articles of a category (or of all when None), newest first.
+
+        With `known` (articles by id, just read), the newest are picked by id first and
+        only those not in `known` are read: the newest of all are mostly the newest of the
+        categories, and the query of all sorts every live row, which is cheap without
+        their texts."""
         if category_slug is None:
             query = (
-                select(articles)
+                select(articles.c.id)
                 .where(articles.c.expired.is_(False))
                 .order_by(*_newest_first(articles.c.published_utc, articles.c.id))
                 .limit(limit)
             )
         else:
             query = (
-                select(articles)
+                select(articles.c.id)
                 .join(article_categories, article_categories.c.article_id == articles.c.id)
                 .where(article_categories.c.category_slug == category_slug)
                 .order_by(*_newest_first(article_categories.c.published_utc, articles.c.id))
                 .limit(limit)
             )
         with self.engine.connect() as conn:
-            return [_article_from(row._mapping) for row in conn.execute(query)]
+            if known is None:
+                full = query.with_only_columns(articles)
+                return [_article_from(row._mapping) for row in conn.execute(full)]
+            ids = list(conn.execute(query).scalars())
+            found = self._articles_by_id(conn, [i for i in ids if i not in known])
+        # One deleted since the ids were read is left out, as `archive` leaves it.
+        return [known[i] if i in known else found[i] for i in ids if i in known or i in found]
+
+    def _articles_by_id(self, conn: Connection, ids: Sequence[str]) -> dict[str, Article]:
+        """The stored articles of `ids`, by id (those deleted meanwhile are missing)."""
+        found: dict[str, Article] = {}
+        for chunk in chunks(ids):
+            query = select(articles).where(articles.c.id.in_(chunk))
+            found.update((row.id, _article_from(row._mapping)) for row in conn.execute(query))
+        return found
 
     def archive(
         self, category_slug: str, known: Mapping[str, Article] | None = None
@@ -670,10 +691,7 @@ class ArticleStore:
             ).scalar()
             arrivals = conn.execute(numbers).all()
             missing = [row.article_id for row in arrivals if row.article_id not in known]
-            found = dict(known)
-            for chunk in chunks(missing):
-                query = select(articles).where(articles.c.id.in_(chunk))
-                found.update((row.id, _article_from(row._mapping)) for row in conn.execute(query))
+            found = {**known, **self._articles_by_id(conn, missing)}
         entries = [(row.seq, found[row.article_id]) for row in arrivals if row.article_id in found]
         return (int(highest) - 1 if highest else 0), entries
 
@@ -1040,6 +1058,15 @@ def _article_row(
     }
 
 
+_EMPTY = "[]"  # how a list column holds no items (most rows' tags and enclosures)
+
+
+def _json_tuple(text: str) -> tuple[Any, ...]:
+    """A list column's items: what a publish reads for every article, so the empty list
+    is recognised without the JSON decoder."""
+    return () if text == _EMPTY else tuple(json.loads(text))
+
+
 def _article_from(row: Any) -> Article:
     return Article(
         id=row["id"],
@@ -1049,16 +1076,16 @@ def _article_from(row: Any) -> Article:
         link=row["link"],
         summary=row["summary"],
         content=row["content"],
-        authors=authors_from_json(row["authors"]),
+        authors=authors_from_json(row["authors"]) if row["authors"] != _EMPTY else (),
         published=datetime.fromisoformat(row["published"]),
         updated=datetime.fromisoformat(row["updated"]),
-        categories=tuple(json.loads(row["categories"])),
+        categories=_json_tuple(row["categories"]),
         language=row["language"],
         enclosures=tuple(
             Enclosure(url=e["url"], media_type=e["type"], length=e["length"])
-            for e in json.loads(row["enclosures"])
+            for e in _json_tuple(row["enclosures"])
         ),
-        tags=tuple(json.loads(row["tags"])),
+        tags=_json_tuple(row["tags"]),
         podcast=podcast_from_json(row["podcast"]),
         full_text=_full_text_from(row),
     )
