@@ -69,7 +69,7 @@ class Fragments:
         self._saves: deque[Future[None]] = deque()
         # An article's digest hashes all its text and an article is in several documents:
         # each article's digest is taken once per publish (it is held, so its id stays its own).
-        self._digests: dict[int, tuple[object, str]] = {}
+        self._digests: dict[int, tuple[object, bytes]] = {}
 
     def entries(
         self,
@@ -117,14 +117,15 @@ class Fragments:
         the entry's bytes depend on besides the article). The article's digest has a fixed
         length and the context's repr comes last, so no part runs into the next."""
         digest = placed.copy()
-        digest.update(self._article_digest(article).encode("ascii"))
-        digest.update(repr(context).encode("utf-8", "surrogatepass"))
+        digest.update(
+            self._article_digest(article) + repr(context).encode("utf-8", "surrogatepass")
+        )
         return digest.hexdigest()
 
-    def _article_digest(self, article: Article) -> str:
+    def _article_digest(self, article: Article) -> bytes:
         known = self._digests.get(id(article))
         if known is None or known[0] is not article:
-            known = (article, article_digest(article))
+            known = (article, article_digest(article).encode("ascii"))
             self._digests[id(article)] = known
         return known[1]
 

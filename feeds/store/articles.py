@@ -8,6 +8,7 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from feeds.errors import FeedsError
 from feeds.model import (
     Article,
+    Author,
     Category,
     Enclosure,
     FetchOutcome,
@@ -1067,6 +1069,19 @@ def _json_tuple(text: str) -> tuple[Any, ...]:
     return () if text == _EMPTY else tuple(json.loads(text))
 
 
+# A source's articles mostly share their authors and categories: a publish reads thousands
+# of articles, and each distinct value of these columns is decoded once (into immutable
+# tuples of immutable values, so sharing them is safe).
+@lru_cache(maxsize=1024)
+def _authors(text: str) -> tuple[Author, ...]:
+    return authors_from_json(text) if text != _EMPTY else ()
+
+
+@lru_cache(maxsize=1024)
+def _categories(text: str) -> tuple[str, ...]:
+    return _json_tuple(text)
+
+
 def _article_from(row: Any) -> Article:
     return Article(
         id=row["id"],
@@ -1076,10 +1091,10 @@ def _article_from(row: Any) -> Article:
         link=row["link"],
         summary=row["summary"],
         content=row["content"],
-        authors=authors_from_json(row["authors"]) if row["authors"] != _EMPTY else (),
+        authors=_authors(row["authors"]),
         published=datetime.fromisoformat(row["published"]),
         updated=datetime.fromisoformat(row["updated"]),
-        categories=_json_tuple(row["categories"]),
+        categories=_categories(row["categories"]),
         language=row["language"],
         enclosures=tuple(
             Enclosure(url=e["url"], media_type=e["type"], length=e["length"])
