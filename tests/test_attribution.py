@@ -160,6 +160,33 @@ def test_links_chain_merges_transitively_and_unknown_first_seen_uses_the_date() 
     assert result.carriers == {a.id: ("beta", "gamma")}
 
 
+class _Asked(dict[str, datetime]):
+    """A first_seen mapping that records the ids looked up."""
+
+    def __init__(self, found: dict[str, datetime]) -> None:
+        super().__init__(found)
+        self.asked: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.append(key)
+        return super().get(key, default)
+
+
+def test_only_the_articles_that_share_a_key_are_looked_up_in_first_seen() -> None:
+    # A publish reads when articles were first stored only for those it may merge.
+    a = article("alpha", "1", link="https://example.org/story")
+    b = article("beta", "2", link="https://example.org/story")
+    alone = [article("gamma", str(n), link=f"https://example.org/{n}") for n in range(3)]
+    first_seen = _Asked({a.id: WHEN + timedelta(hours=1), b.id: WHEN})
+    result = deduplicate([alone[0], a, alone[1], b, alone[2]], first_seen)
+    assert [x.id for x in result.articles] == [alone[0].id, alone[1].id, b.id, alone[2].id]
+    assert result.carriers == {b.id: ("alpha",)}
+    assert sorted(first_seen.asked) == sorted([a.id, b.id])
+    nothing_shared = _Asked({})
+    assert deduplicate(alone, nothing_shared).articles == tuple(alone)
+    assert nothing_shared.asked == []
+
+
 def test_feeds_and_pages_publish_each_article_once(tmp_path: Path) -> None:
     a = article("alpha", "1", link="https://example.org/story")
     b = article("beta", "2", link="https://example.org/story#comments", hours=1)

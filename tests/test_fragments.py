@@ -168,10 +168,11 @@ def test_fragments_go_with_their_articles(
                 live = set(conn.execute(text("SELECT id FROM articles")).scalars())
             assert {a for _, a, _ in rows} <= live  # retired articles took theirs along
             assert all(size <= FRAGMENT_LIMIT for _, _, size in rows)
-            # One row per article and document: its category's three feeds and an archive
-            # page, all/'s three feeds.
-            assert len(rows) == len(set((d, a) for d, a, _ in rows)) <= 7 * len(live)
-        assert huge.id not in {a for _, a, _ in rows}  # too large to keep ...
+            # One row per article and document: its category's three feeds, page and an
+            # archive page, all/'s three feeds and page.
+            assert len(rows) == len(set((d, a) for d, a, _ in rows)) <= 9 * len(live)
+        # Too large to keep in the feeds (the pages' entries show no content) ...
+        assert {d for d, a, _ in rows if a == huge.id} == {"welt/index.html", "all/index.html"}
         assert b"x" * FRAGMENT_LIMIT in (tmp_path / "out" / "welt" / "atom.xml").read_bytes()
         assert len(live) == 5  # ... yet published: 4 of a's kept by retention, and b's
         store.delete_missing("a", frozenset())
@@ -257,12 +258,15 @@ def test_a_source_s_health_renders_no_entry_again(
             saved.clear()
             publish_everything(config, store, clock=lambda: NOW)
             if outcome is FetchOutcome.NEW:
-                assert len(saved) == 3 * 7  # Atom, RSS, JSON of technik/ and all/, an archive
+                # Atom, RSS, JSON and the page of technik/ and all/, an archive page.
+                assert len(saved) == 3 * 9
             else:
                 assert saved == []
         store.save_fetch_state(FetchState(source="a", feed_title="Blog of A"))
         publish_everything(config, store, clock=lambda: NOW)
-        assert len(saved) == 3 * 7  # the title its entries credit changed: all again
+        # The title the feeds' entries credit changed: all of theirs again (the pages
+        # show the source's name).
+        assert len(saved) == 3 * 7
     finally:
         store.close()
 
@@ -466,3 +470,34 @@ def test_a_failed_publish_keeps_what_it_rendered_and_raises_its_own_error(
     fragments.entries("x/feed.json", [one], lambda a: None, render_each)
     fragments.abandon()
     assert saved == [one.id]
+
+
+def test_first_seen_is_read_only_when_sources_share_an_article(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which copy of a shared article is published needs when each was first stored; a
+    publish without shared articles does not read it."""
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, "out")
+    reads: list[int] = []
+    reading = ArticleStore.first_seen_by_id
+
+    def counted(store: ArticleStore, ids: Sequence[str]) -> dict[str, datetime]:
+        reads.append(len(ids))
+        return reading(store, ids)
+
+    monkeypatch.setattr(ArticleStore, "first_seen_by_id", counted)
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        store.upsert_articles("a", [article("a", n) for n in range(3)], NOW)
+        store.upsert_articles("b", [article("b", 7)], NOW)
+        publish_everything(config, store, clock=lambda: NOW)
+        assert reads == []
+        store.upsert_articles("b", [article("b", 8, link="https://a.example/1")], NOW)
+        publish_everything(config, store, clock=lambda: NOW)
+        assert len(reads) == 1  # once per publish, not once per document
+        everything = json.loads((tmp_path / "out" / "all" / "feed.json").read_bytes())
+        links = [item["url"] for item in everything["items"]]
+        assert links.count("https://a.example/1") == 1
+    finally:
+        store.close()

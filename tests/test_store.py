@@ -112,6 +112,23 @@ def test_recent_articles_break_date_ties_as_the_publisher_does(store: ArticleSto
     assert ids(store.recent_articles(None, 9)) == ids([*newest_first(tied), older])
 
 
+def test_recent_articles_take_the_known_ones_instead_of_reading_them(
+    store: ArticleStore,
+) -> None:
+    """A publish reads all/'s newest after its categories': those already read are reused
+    (the same objects), the others read, in the same order as a plain read."""
+    batch = [
+        article(str(i), published=NOW - timedelta(hours=i), category="AB"[i % 2]) for i in range(6)
+    ]
+    store.upsert_articles("src", batch, NOW)
+    known = {a.id: a for a in store.recent_articles("a", 10)}
+    found = store.recent_articles(None, 4, known)
+    assert found == store.recent_articles(None, 4)
+    assert [a.entry_id for a in found] == ["0", "1", "2", "3"]
+    assert all(a is known[a.id] for a in found if a.id in known)
+    assert [a.entry_id for a in store.recent_articles("b", 2, known)] == ["1", "3"]
+
+
 def test_retention_keeps_newest_and_does_not_resurrect(store: ArticleStore) -> None:
     batch = [article(str(i), published=NOW - timedelta(hours=i)) for i in range(5)]
     store.upsert_articles("src", batch, NOW)

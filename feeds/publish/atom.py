@@ -46,14 +46,10 @@ def render_atom(doc: FeedDocument) -> bytes:
     the document says of its source stay the same (`feeds.publish.fragments`)."""
     updated = doc.sources_updated()
     mixed = doc.language is None
+    credit = doc.credit_context(lambda source: (mixed, updated[source]))
 
     def context(article: Article) -> object:
-        return (
-            doc.layout.article_url(article),
-            doc.credit(article),
-            mixed,
-            updated[article.source],
-        )
+        return (doc.layout.article_url(article), credit(article))
 
     return doc.assembled("atom", lambda articles: _render(doc, articles), ENTRY, CLOSING, context)
 

@@ -9,6 +9,7 @@ home page still has distinct entries.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,10 +76,19 @@ def deduplicate(articles: Sequence[Article], first_seen: Mapping[str, datetime])
     entry never holds two articles of the same source.
     """
 
-    def seen(article: Article) -> tuple[datetime, str]:
+    keys_of = [identity_keys(article) for article in articles]
+    holders = Counter(key for keys in keys_of for key in keys)
+    # An article none of whose keys another has stays as it is: only those that share one
+    # are grouped (and only theirs is `first_seen` read), by position in `articles`.
+    sharing = [i for i, keys in enumerate(keys_of) if any(holders[key] > 1 for key in keys)]
+    if not sharing:
+        return Deduplicated(tuple(articles), {})
+
+    def seen(position: int) -> tuple[datetime, str]:
+        article = articles[position]
         return first_seen.get(article.id, article.published), article.id
 
-    kept: list[Article] = []  # per group, in the order first seen
+    kept: list[int] = []  # per group, the position of its article, in the order first seen
     carried: list[list[str]] = []  # per group, the sources carrying it, the kept one's first
     parent: list[int] = []  # union-find over groups: a merged group points at its keeper
     owner: dict[str, int] = {}  # identity key -> the group that first had it
@@ -89,8 +99,8 @@ def deduplicate(articles: Sequence[Article], first_seen: Mapping[str, datetime])
             group = parent[group]
         return group
 
-    for article in sorted(articles, key=seen):
-        keys = identity_keys(article)
+    for position in sorted(sharing, key=seen):
+        article, keys = articles[position], keys_of[position]
         target: int | None = None
         for group in sorted({find(owner[key]) for key in keys if key in owner}):
             if target is None:
@@ -103,13 +113,12 @@ def deduplicate(articles: Sequence[Article], first_seen: Mapping[str, datetime])
                 carried[target].extend(carried[group])
         if target is None:
             target = len(kept)
-            kept.append(article)
+            kept.append(position)
             carried.append([article.source])
             parent.append(target)
         for key in keys:
             owner.setdefault(key, target)
     roots = [group for group in range(len(kept)) if find(group) == group]
-    carriers = {kept[g].id: tuple(carried[g][1:]) for g in roots if len(carried[g]) > 1}
-    order = {a.id: index for index, a in enumerate(articles)}
-    survivors = sorted((kept[g] for g in roots), key=lambda a: order[a.id])
-    return Deduplicated(tuple(survivors), carriers)
+    carriers = {articles[kept[g]].id: tuple(carried[g][1:]) for g in roots if len(carried[g]) > 1}
+    merged = set(sharing) - {kept[g] for g in roots}
+    return Deduplicated(tuple(a for i, a in enumerate(articles) if i not in merged), carriers)

@@ -107,6 +107,23 @@ class FeedDocument:
         key of a kept fragment, which a source's health or last outcome must not change."""
         return tuple(credited(o) for o in (self.origin(article), *self.others(article)))
 
+    def credit_context(self, extra: Callable[[str], object]) -> Callable[[Article], str]:
+        """Per article, the repr of its `credit` and of `extra` of its source: the part of
+        a kept fragment's key that concerns sources, taken once per source (with the
+        others that carry the article) in this document, not once per entry."""
+        found: dict[tuple[str, bool, tuple[str, ...]], str] = {}
+
+        def context(article: Article) -> str:
+            # All that `credit` reads of the article: its source, whether it is local,
+            # and the others that carry it.
+            key = (article.source, article.link is None, self.carriers.get(article.id, ()))
+            text = found.get(key)
+            if text is None:
+                text = found[key] = repr((self.credit(article), extra(article.source)))
+            return text
+
+        return context
+
     def others(self, article: Article) -> tuple[Origin, ...]:
         """The other sources that carry the same article (merged into this entry)."""
         return tuple(self._origin(name, False) for name in self.carriers.get(article.id, ()))
@@ -216,7 +233,8 @@ def build_document(
 ) -> FeedDocument:
     """A category's document: each article once (the first seen of those several sources
     carry, see `publish.dedupe`), newest first."""
-    unique = deduplicate(articles, first_seen or {})
+    # Not `first_seen or {}`: its truth would read a lazy mapping (publish.orchestrate).
+    unique = deduplicate(articles, first_seen if first_seen is not None else {})
     ordered = newest_first(unique.articles)
     return FeedDocument(category, site, tuple(ordered), archive, unique.carriers)
 

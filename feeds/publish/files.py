@@ -58,10 +58,7 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
     try:
         jobs: list[tuple[list[tuple[str, Path]], Path, bytes, int]] = []
         for path, data in files.items():
-            try:
-                same = path.read_bytes() == data
-            except FileNotFoundError:
-                same = False
+            same = _holds(path, data)
             if same and variants_current(path):
                 continue
             group: list[tuple[str, Path]] = []
@@ -95,6 +92,15 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
                         os.unlink(temp)
         raise
     return written
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether the file at `path` holds exactly `data`: its size tells most changed files
+    (a feed with new entries) without reading them."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except FileNotFoundError:
+        return False
 
 
 def _write_temp(path: Path, data: bytes, mtime_ns: int | None = None) -> tuple[str, int]:

@@ -1,13 +1,14 @@
 """Rendered entries kept between publishes, so a publish renders only the entries that
 changed and assembles each document from its head and the entries it already has.
 
-A document (`politik/atom.xml`, `politik/archive/3.xml`, `all/feed.json`) is its head,
-rendered afresh each time (cheap, and what feedgen writes for Atom and RSS), and one
-fragment per entry: the exact bytes the whole document's renderer writes for that entry
-in that place. A fragment is kept under its document and article with a digest of all it
-depends on: the article, its place in the document (its URL, credited source, what the
-document says of that source and of languages) and the renderers themselves (this
-package's code, feedgen's and lxml's versions). A digest that differs, or no fragment,
+A document (`politik/atom.xml`, `politik/archive/3.xml`, `all/feed.json`,
+`politik/index.html`) is its head, rendered afresh each time (cheap, and what feedgen writes
+for Atom and RSS), and one fragment per entry: the exact bytes the whole document's renderer
+writes for that entry in that place. A fragment is kept under its document and article with
+a digest of all it depends on: the article, its place in the document (its URL, credited
+source, what the document says of that source and of languages) and the renderers
+themselves (this package's code and the page entry's template, the versions of feedgen,
+lxml, Jinja2 and MarkupSafe). A digest that differs, or no fragment,
 means the entry is rendered again; so reuse never changes a byte of output.
 """
 
@@ -22,9 +23,13 @@ from dataclasses import fields
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds import __version__
 from feeds.model import Article
+
+if TYPE_CHECKING:  # a hash under way: hashlib names no public type for it
+    from hashlib import _Hash as HashState
 
 FRAGMENT_LIMIT = 64 * 1024  # bytes: a larger fragment is rendered each time, never kept
 FLUSH_BYTES = 8 * 1024 * 1024  # new fragments held before they are handed to `save`
@@ -37,7 +42,8 @@ NewFragment = tuple[str, str, str, bytes]
 # An article's fields: the long texts, hashed as they are, and the others, by repr.
 _TEXTS = ("title", "summary", "content")
 _OTHERS = tuple(f.name for f in fields(Article) if f.name not in _TEXTS)
-_RENDERERS = ("atom", "rss", "jsonfeed", "document", "dedupe", "layout", "fragments")
+_RENDERERS = ("atom", "rss", "jsonfeed", "pages", "document", "dedupe", "layout", "fragments")
+_TEMPLATES = ("category_entry.html",)  # the templates that write fragments
 
 
 class Fragments:
@@ -63,7 +69,7 @@ class Fragments:
         self._saves: deque[Future[None]] = deque()
         # An article's digest hashes all its text and an article is in several documents:
         # each article's digest is taken once per publish (it is held, so its id stays its own).
-        self._digests: dict[int, tuple[object, str]] = {}
+        self._digests: dict[int, tuple[object, bytes]] = {}
 
     def entries(
         self,
@@ -78,7 +84,11 @@ class Fragments:
         known = self._ahead.pop(document, None)
         if known is None:
             known = self._load([document]).get(document, {}) if self._load is not None else {}
-        digests = [self._digest(document, article, context(article)) for article in articles]
+        # The renderers and the document are hashed once; each entry adds its own parts.
+        name = document.encode("utf-8", "surrogatepass")
+        placed = _renderers_hash().copy()
+        placed.update(len(name).to_bytes(8, "big") + name)
+        digests = [self._digest(placed, article, context(article)) for article in articles]
         found: list[bytes | None] = []
         for article, digest in zip(articles, digests, strict=True):
             kept = known.get(article.id)
@@ -101,17 +111,21 @@ class Fragments:
         found = self._load(documents)
         self._ahead = {document: found.get(document, {}) for document in documents}
 
-    def _digest(self, document: str, article: Article, context: object) -> str:
-        """A digest of the renderers, the article, the document and its `context` (plain
-        values whose repr says all that the entry's bytes depend on besides the article)."""
-        place = repr((document, context))  # one repr: each part quoted, so none runs into the next
-        text = "\0".join((_renderers(), self._article_digest(article), place))
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    def _digest(self, placed: HashState, article: Article, context: object) -> str:
+        """A digest of the renderers and the document (`placed`, hashed already), the
+        article and its `context` in the document (plain values whose repr says all that
+        the entry's bytes depend on besides the article). The article's digest has a fixed
+        length and the context's repr comes last, so no part runs into the next."""
+        digest = placed.copy()
+        digest.update(
+            self._article_digest(article) + repr(context).encode("utf-8", "surrogatepass")
+        )
+        return digest.hexdigest()
 
-    def _article_digest(self, article: Article) -> str:
+    def _article_digest(self, article: Article) -> bytes:
         known = self._digests.get(id(article))
         if known is None or known[0] is not article:
-            known = (article, article_digest(article))
+            known = (article, article_digest(article).encode("ascii"))
             self._digests[id(article)] = known
         return known[1]
 
@@ -189,12 +203,15 @@ def split_entries(document: bytes, entry: bytes, closing: bytes) -> tuple[bytes,
 
 
 @cache
-def _renderers() -> str:
-    """A digest of the code that writes fragments: a change to any of it renders anew."""
+def _renderers_hash() -> HashState:
+    """The hash of the code that writes fragments, to go on from (`copy` it): a change to
+    any of it renders anew."""
     digest = hashlib.sha256(__version__.encode())
-    for name in ("feedgen", "lxml"):
+    for name in ("feedgen", "lxml", "jinja2", "markupsafe"):
         digest.update(f"{name} {metadata.version(name)}".encode())
     here = Path(__file__).parent
     for module in _RENDERERS:
         digest.update((here / f"{module}.py").read_bytes())
-    return digest.hexdigest()
+    for template in _TEMPLATES:
+        digest.update((here / "templates" / template).read_bytes())
+    return hashlib.sha256(digest.digest())

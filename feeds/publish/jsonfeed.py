@@ -32,9 +32,10 @@ def render_json_feed(doc: FeedDocument) -> bytes:
     if not doc.articles:
         return head + b"\n"
     assert head.endswith(EMPTY)
+    credit = doc.credit_context(lambda source: None)
     items = doc.entry_fragments(
         "json",
-        lambda a: (doc.layout.article_url(a), doc.credit(a)),
+        lambda a: (doc.layout.article_url(a), credit(a)),
         lambda articles: [_fragment(doc, a) for a in articles],
     )
     # What json.dumps writes for the list, an item a line at this depth.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -121,7 +121,8 @@ def publish_everything(
         )
         for c in ordered
     ]
-    everything = store.recent_articles(None, limit)
+    loaded = {a.id: a for _, articles in content for a in articles}
+    everything = store.recent_articles(None, limit, loaded)
     if origins is None:
         origins = source_origins(config.sources, store.fetch_states())
     # Entries rendered by earlier publishes are reused where nothing they depend on changed.
@@ -130,7 +131,6 @@ def publish_everything(
     site = replace(
         site_for(config, slugs), origins={o.name: o for o in origins}, fragments=fragments
     )
-    loaded = {a.id: a for _, articles in content for a in articles}
     archives = {
         c.slug: store.archive(c.slug, loaded)
         for c in ordered
@@ -138,6 +138,7 @@ def publish_everything(
     }
     ids = {a.id for _, articles in content for a in articles} | {a.id for a in everything}
     ids |= {a.id for _, entries in archives.values() for _, a in entries}
+    first_seen = FirstSeen(store, ids)
     started = clock()
     try:
         result = publish_site(
@@ -147,7 +148,7 @@ def publish_everything(
             render=changed,
             sources=origins,
             archives=archives,
-            first_seen=store.first_seen_by_id(ids),
+            first_seen=first_seen,
         )
     except BaseException:
         fragments.abandon()
@@ -162,6 +163,31 @@ def publish_everything(
         store.engine, result.problems, scopes, started, everything=changed is None
     )
     return result
+
+
+class FirstSeen(Mapping[str, datetime]):
+    """When each of `ids` was first stored (`ArticleStore.first_seen_by_id`), read at the
+    first look: only articles that several sources carry need it (`publish.dedupe`), and
+    most publishes have none."""
+
+    def __init__(self, store: ArticleStore, ids: Collection[str]) -> None:
+        self._store = store
+        self._ids = ids
+        self._found: dict[str, datetime] | None = None
+
+    def _read(self) -> dict[str, datetime]:
+        if self._found is None:
+            self._found = self._store.first_seen_by_id(self._ids)
+        return self._found
+
+    def __getitem__(self, article_id: str) -> datetime:
+        return self._read()[article_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def _remove_retired_pages(

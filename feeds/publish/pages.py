@@ -15,12 +15,16 @@ from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from feeds import PROJECT_URL
 from feeds.model import Article, Origin, newest_first
 from feeds.publish.document import FeedDocument, Site
 from feeds.publish.formats import feed_formats, linked_formats, main_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
+
+# The macro that writes an entry of a category's page (a fragment kept between publishes).
+ENTRY_TEMPLATE = "category_entry.html"
 
 
 @lru_cache(maxsize=1)
@@ -111,11 +115,22 @@ def render_index(
 
 
 def render_category_page(doc: FeedDocument) -> bytes:
+    """A category's page: its entries, each rendered once for as long as it and its link
+    from the page stay the same (`feeds.publish.fragments`)."""
+    links = PageLinks(doc.layout, doc.layout.feed_file(doc.category.slug, "html"))
+    entry = _environment().get_template(ENTRY_TEMPLATE).module.entry  # type: ignore[attr-defined]
+
+    def render(articles: Sequence[Article]) -> list[bytes]:
+        return [str(entry(article, links)).encode("utf-8") for article in articles]
+
+    fragments = doc.entry_fragments("html", links.article, render)
     return _render(
         "category.html",
         doc=doc,
+        # The macro's own output (escaped as it wrote it), now or by an earlier publish.
+        entries=[Markup(fragment.decode("utf-8")) for fragment in fragments],  # noqa: S704
         site_title=doc.site_title,
-        links=PageLinks(doc.layout, doc.layout.feed_file(doc.category.slug, "html")),
+        links=links,
         language=doc.language,
     )
 

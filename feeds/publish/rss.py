@@ -25,8 +25,10 @@ def render_rss(doc: FeedDocument) -> bytes:
     source stay the same (`feeds.publish.fragments`)."""
     podcast = any(article.podcast for article in doc.articles)
 
+    credit = doc.credit_context(lambda source: podcast)
+
     def context(article: Article) -> object:
-        return (doc.layout.article_url(article), doc.credit(article), podcast)
+        return (doc.layout.article_url(article), credit(article))
 
     return doc.assembled(
         "rss", lambda articles: _render(doc, articles, podcast), ITEM, CLOSING, context

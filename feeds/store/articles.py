@@ -8,6 +8,7 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from feeds.errors import FeedsError
 from feeds.model import (
     Article,
+    Author,
     Category,
     Enclosure,
     FetchOutcome,
@@ -638,25 +640,46 @@ class ArticleStore:
         self._slugs.update(assigned)  # committed
         return assigned
 
-    def recent_articles(self, category_slug: str | None, limit: int) -> list[Article]:
-        """The newest live articles of a category (or of all when None), newest first."""
+    def recent_articles(
+        self, category_slug: str | None, limit: int, known: Mapping[str, Article] | None = None
+    ) -> list[Article]:
+        """The newest live articles of a category (or of all when None), newest first.
+
+        With `known` (articles by id, just read), the newest are picked by id first and
+        only those not in `known` are read: the newest of all are mostly the newest of the
+        categories, and the query of all sorts every live row, which is cheap without
+        their texts."""
         if category_slug is None:
             query = (
-                select(articles)
+                select(articles.c.id)
                 .where(articles.c.expired.is_(False))
                 .order_by(*_newest_first(articles.c.published_utc, articles.c.id))
                 .limit(limit)
             )
         else:
             query = (
-                select(articles)
+                select(articles.c.id)
                 .join(article_categories, article_categories.c.article_id == articles.c.id)
                 .where(article_categories.c.category_slug == category_slug)
                 .order_by(*_newest_first(article_categories.c.published_utc, articles.c.id))
                 .limit(limit)
             )
         with self.engine.connect() as conn:
-            return [_article_from(row._mapping) for row in conn.execute(query)]
+            if known is None:
+                full = query.with_only_columns(articles)
+                return [_article_from(row._mapping) for row in conn.execute(full)]
+            ids = list(conn.execute(query).scalars())
+            found = self._articles_by_id(conn, [i for i in ids if i not in known])
+        # One deleted since the ids were read is left out, as `archive` leaves it.
+        return [known[i] if i in known else found[i] for i in ids if i in known or i in found]
+
+    def _articles_by_id(self, conn: Connection, ids: Sequence[str]) -> dict[str, Article]:
+        """The stored articles of `ids`, by id (those deleted meanwhile are missing)."""
+        found: dict[str, Article] = {}
+        for chunk in chunks(ids):
+            query = select(articles).where(articles.c.id.in_(chunk))
+            found.update((row.id, _article_from(row._mapping)) for row in conn.execute(query))
+        return found
 
     def archive(
         self, category_slug: str, known: Mapping[str, Article] | None = None
@@ -684,10 +707,7 @@ class ArticleStore:
             ).scalar()
             arrivals = conn.execute(numbers).all()
             missing = [row.article_id for row in arrivals if row.article_id not in known]
-            found = dict(known)
-            for chunk in chunks(missing):
-                query = select(articles).where(articles.c.id.in_(chunk))
-                found.update((row.id, _article_from(row._mapping)) for row in conn.execute(query))
+            found = {**known, **self._articles_by_id(conn, missing)}
         entries = [(row.seq, found[row.article_id]) for row in arrivals if row.article_id in found]
         return (int(highest) - 1 if highest else 0), entries
 
@@ -1099,6 +1119,28 @@ def _article_row(
     }
 
 
+_EMPTY = "[]"  # how a list column holds no items (most rows' tags and enclosures)
+
+
+def _json_tuple(text: str) -> tuple[Any, ...]:
+    """A list column's items: what a publish reads for every article, so the empty list
+    is recognised without the JSON decoder."""
+    return () if text == _EMPTY else tuple(json.loads(text))
+
+
+# A source's articles mostly share their authors and categories: a publish reads thousands
+# of articles, and each distinct value of these columns is decoded once (into immutable
+# tuples of immutable values, so sharing them is safe).
+@lru_cache(maxsize=1024)
+def _authors(text: str) -> tuple[Author, ...]:
+    return authors_from_json(text) if text != _EMPTY else ()
+
+
+@lru_cache(maxsize=1024)
+def _categories(text: str) -> tuple[str, ...]:
+    return _json_tuple(text)
+
+
 def _article_from(row: Any) -> Article:
     return Article(
         id=row["id"],
@@ -1108,16 +1150,16 @@ def _article_from(row: Any) -> Article:
         link=row["link"],
         summary=row["summary"],
         content=row["content"],
-        authors=authors_from_json(row["authors"]),
+        authors=_authors(row["authors"]),
         published=datetime.fromisoformat(row["published"]),
         updated=datetime.fromisoformat(row["updated"]),
-        categories=tuple(json.loads(row["categories"])),
+        categories=_categories(row["categories"]),
         language=row["language"],
         enclosures=tuple(
             Enclosure(url=e["url"], media_type=e["type"], length=e["length"])
-            for e in json.loads(row["enclosures"])
+            for e in _json_tuple(row["enclosures"])
         ),
-        tags=tuple(json.loads(row["tags"])),
+        tags=_json_tuple(row["tags"]),
         podcast=podcast_from_json(row["podcast"]),
         full_text=_full_text_from(row),
     )
