@@ -168,3 +168,19 @@ def test_a_line_break_in_a_header_value_sends_nothing(tmp_path: Path) -> None:
     (response,) = fetch_all(tmp_path, server, ["/feed"], {"X-Note": "a\r\nX-Injected: 1"})
     assert response.error is not None and "line break" in response.error
     assert server.heads == []
+
+
+def test_an_endless_run_of_early_hints_is_refused_at_the_head_bound(tmp_path: Path) -> None:
+    """1xx answers count toward the head's bound: a server that sends nothing else is cut
+    off there, not read for ever."""
+    hints = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+    server = ScriptedServer(lambda _c, _n: hints * (2 * MAX_HEAD // len(hints)))
+    (response,) = fetch_all(tmp_path, server, ["/feed"])
+    assert response.error is not None and f"response head over {MAX_HEAD} bytes" in response.error
+
+
+def test_a_chunk_of_a_malformed_size_fails_the_fetch(tmp_path: Path) -> None:
+    broken = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
+    server = ScriptedServer(lambda _c, _n: broken)
+    (response,) = fetch_all(tmp_path, server, ["/feed"])
+    assert response.error is not None and "malformed response" in response.error
