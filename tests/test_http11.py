@@ -13,7 +13,7 @@ from pathlib import Path
 from support.configfile import write_config
 
 from feeds.config import FetchConfig, load_config
-from feeds.sources.http11 import MAX_HEAD
+from feeds.sources.http11 import MAX_HEAD, _Response
 from feeds.sources.remote import FetchResponse, fetch_url, make_client
 
 # What the server does with request `number` (from 0) on connection `connection` (from 0):
@@ -184,3 +184,16 @@ def test_a_chunk_of_a_malformed_size_fails_the_fetch(tmp_path: Path) -> None:
     server = ScriptedServer(lambda _c, _n: broken)
     (response,) = fetch_all(tmp_path, server, ["/feed"])
     assert response.error is not None and "malformed response" in response.error
+
+
+def test_a_head_cut_by_the_reads_anywhere_is_read_whole() -> None:
+    """The network may end a read inside the status line or a header: the parser's pieces
+    make the same response, whatever the cut."""
+    head = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\nContent-Length: 2\r\n\r\nok"
+    for cut in range(1, len(head)):
+        response = _Response()
+        response.feed(head[:cut])
+        response.feed(head[cut:])
+        assert (response.status, response.reason) == (503, b"Service Unavailable"), cut
+        assert response.headers == [(b"Retry-After", b"120"), (b"Content-Length", b"2")], cut
+        assert list(response.chunks) != [] and b"".join(response.chunks) == b"ok", cut

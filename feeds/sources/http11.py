@@ -70,9 +70,10 @@ class _Response:
         self.trailing = self.complete
 
     def on_status(self, reason: bytes) -> None:
+        # llhttp hands the reason over in pieces when a read ends inside it.
         if not self.complete:
-            self.reason = reason
-            self.head_size += len(reason) + 15  # "HTTP/1.1 200 " and the line's end
+            self.reason += reason
+            self.head_size += len(reason)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.complete:
@@ -82,6 +83,7 @@ class _Response:
     def on_headers_complete(self) -> None:
         if self.complete:
             return
+        self.head_size += 15  # "HTTP/1.1 200 " and the status line's end
         self.status = self.parser.get_status_code()
         self.head_done = not 100 <= self.status < 200
 
