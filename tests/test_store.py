@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from feeds.model import (
     Article,
@@ -167,6 +168,28 @@ def test_fetch_state_round_trip(store: ArticleStore) -> None:
     failed = replace(state, last_outcome=FetchOutcome.FAILED, error_count=3, last_error="HTTP 500")
     store.save_fetch_state(failed)
     assert store.fetch_states() == {"src": failed}
+
+
+def test_every_field_of_a_fetch_state_reads_back_in_its_own_place(store: ArticleStore) -> None:
+    """States are decoded by column position (feeds/store/articles.py `_state_from`): with
+    every field distinct, a column read into another field's place cannot go unseen."""
+    state = FetchState(
+        source="src", url="https://example.org/feed", etag='"abc"',
+        last_modified="Sat, 10 May 2025 09:33:00 GMT", body_hash="f" * 64, last_fetch=NOW,
+        last_outcome=FetchOutcome.NEW, last_status=200, next_due=NOW - timedelta(minutes=1),
+        error_count=4, last_error="HTTP 500", config_hash="c" * 64,
+        retry_after=NOW - timedelta(minutes=2), warnings="a warning", feed_title="A title",
+        site_url="https://example.org/", due_reason="ttl 60m",
+    )  # fmt: skip
+    store.save_fetch_state(state)
+    assert store.fetch_state("src") == state
+    assert store.fetch_states(["src"]) == {"src": state}
+    claimed = store.claim_states(["src"], "w1", NOW, NOW + timedelta(minutes=5))
+    assert [found for _, found in claimed] == [state]
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE source_state SET last_outcome = 'gone'"))
+    gone = replace(state, last_outcome=FetchOutcome.GONE)
+    assert store.states_with_outcome(FetchOutcome.GONE) == {"src": gone}
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:
