@@ -6,8 +6,9 @@ request here: a quarter of a warm run of 1000 feeds that all answer 304, where w
 request and parsing the answer take a tenth of that. This module does what a feed fetch
 needs of HTTP/1.1 and no more: one request at a time per connection, the connection kept
 for the origin's next request when the response was read to its end and both sides allow
-it. httpx above it still builds the requests, decodes nothing (`fetch_url` reads raw bytes),
-and raises its own exceptions, which this module raises as httpcore's pool would.
+it. httpx above it still builds the requests and decodes the bodies its callers read
+decoded (`fetch_url` reads them raw); this module raises httpx's exceptions, with the words
+httpcore's pool would give them.
 
 Bounds: a response head larger than `MAX_HEAD` bytes is refused, a body is handed on in the
 pieces the network read (at most `READ_SIZE` bytes each), and every read and write waits at
