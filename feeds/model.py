@@ -404,6 +404,26 @@ class PublishProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class PlacedEntry:
+    """Where one entry of a published document lies in its file: the article, the digest of
+    all its bytes depend on (`feeds.publish.fragments`), and its bytes' offset and length."""
+
+    article_id: str
+    digest: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedEntries:
+    """The entries of one published document, as placed in the file written for it, and
+    that file's SHA-256 (hex): they hold only while the file does."""
+
+    file_digest: str
+    entries: tuple[PlacedEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ScopeProblems:
     """What the last publish of one scope found wrong, as kept: the first problems and a
     count of the rest (`more`)."""

@@ -1,9 +1,11 @@
-"""Entry fragments (feeds/publish/fragments.py, store schema 8): a publish that reuses the
-entries earlier publishes rendered writes exactly the bytes of one that renders every entry,
-and the kept fragments stay bounded by the live articles."""
+"""Entry fragments (feeds/publish/fragments.py, store schema 9): a publish that reuses the
+entries earlier publishes rendered, cut from the files they wrote, writes exactly the bytes
+of one that renders every entry; the store keeps one row per published document and no copy
+of the output."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Sequence
@@ -22,18 +24,26 @@ from feeds.model import (
     Enclosure,
     FetchOutcome,
     FetchState,
+    PlacedEntries,
+    PlacedEntry,
     Podcast,
     article_id,
 )
 from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
-from feeds.publish.fragments import FRAGMENT_LIMIT, Fragments, article_digest, split_entries
+from feeds.publish.fragments import (
+    Fragments,
+    article_digest,
+    cut_from,
+    placed_in,
+    split_entries,
+)
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.layout import PREVIEW, OutputLayout
 from feeds.publish.orchestrate import publish_everything, publish_pending
 from feeds.publish.site import publish_site
-from feeds.store import ArticleStore, save_fragments, stored_fragments
-from feeds.store.schema import SCHEMA_VERSION, entry_fragments
+from feeds.store import ArticleStore, forget_fragments, save_fragments, stored_fragments
+from feeds.store.schema import SCHEMA_VERSION, document_fragments
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 SOURCES = {"a": "Technik", "b": "Welt", "c": "Technik"}
@@ -77,14 +87,37 @@ def files_of(directory: Path) -> dict[str, bytes]:
     }
 
 
-def fragment_rows(store: ArticleStore) -> list[tuple[str, str, int]]:
-    query = select(
-        entry_fragments.c.document,
-        entry_fragments.c.article_id,
-        func.length(entry_fragments.c.body),
-    )
+def fragment_rows(store: ArticleStore) -> dict[str, PlacedEntries]:
+    """The placed entries the store keeps, by document."""
     with store.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+        names = list(conn.execute(select(document_fragments.c.document)).scalars())
+    return stored_fragments(store.engine, names)
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(document, article id) of every entry rendered from here on, not reused, by a
+    publish that keeps fragments (not by the one-entry trials that find a bad entry)."""
+    made: list[tuple[str, str]] = []
+    entries = Fragments.entries
+
+    def counting(
+        self: Fragments,
+        document: str,
+        articles: Sequence[Article],
+        context: object,
+        render: object,
+    ) -> list[bytes]:
+        def counted(some: Sequence[Article]) -> list[bytes]:
+            bodies: list[bytes] = render(some)  # type: ignore[operator]
+            if self._save is not None:  # counted once rendered: a render may fail
+                made.extend((document, a.id) for a in some)
+            return bodies
+
+        return entries(self, document, articles, context, counted)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Fragments, "entries", counting)
+    return made
 
 
 def test_reused_fragments_write_the_bytes_of_a_full_render(
@@ -103,7 +136,7 @@ def test_reused_fragments_write_the_bytes_of_a_full_render(
         cold_config = write_config(tmp_path, "cold", **(settings or {}))
         publish_pending(warm_config, warm, clock=clock)
         with cold.engine.begin() as conn:
-            conn.execute(entry_fragments.delete())
+            conn.execute(document_fragments.delete())
         publish_everything(cold_config, cold, clock=clock)
         assert files_of(tmp_path / "warm") == files_of(tmp_path / "cold"), step
         if step != "first":
@@ -145,10 +178,34 @@ def test_reused_fragments_write_the_bytes_of_a_full_render(
     cold.close()
 
 
+def documents_of(directory: Path) -> dict[str, bytes]:
+    """The published documents that carry entries: each category's feeds and page, and
+    the archive pages (not the front page, the OPML or the variants)."""
+    return {
+        name: data
+        for name, data in files_of(directory).items()
+        if (
+            name.count("/") >= 1
+            and name.rsplit("/", 1)[1] in {"atom.xml", "rss.xml", "feed.json", "index.html"}
+        )
+        or ("/archive/" in name and name.endswith(".xml"))
+    }
+
+
+def entries_in(name: str, data: bytes) -> int:
+    if name.endswith("feed.json"):
+        return len(json.loads(data)["items"])
+    if name.endswith("index.html"):
+        return data.count(b"\n<article>")
+    return data.count(b"\n  <entry") + data.count(b"\n    <item>")
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_fragments_go_with_their_articles(
+def test_the_store_keeps_one_row_per_published_document_and_no_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, engine: str
 ) -> None:
+    """Each document's row places every entry it carries, in the file as written; pages
+    that retention empties take their rows along; a fragment of any size is placed."""
     monkeypatch.chdir(tmp_path)
     config = write_config(tmp_path, "out", max_items=4, archive_size=2)
     url = (
@@ -158,89 +215,170 @@ def test_fragments_go_with_their_articles(
     )
     store = ArticleStore.open(url)
     try:
-        huge = article("b", 0, content="<p>" + "x" * FRAGMENT_LIMIT + "</p>")
+        huge = article("b", 0, content="<p>" + "x" * 200_000 + "</p>")
         store.upsert_articles("b", [huge], NOW)
+        pages_seen: set[str] = set()
         for n in range(10):
             store.upsert_articles("a", [article("a", n)], NOW)
             publish_everything(config, store, clock=lambda: NOW)
             rows = fragment_rows(store)
-            with store.engine.connect() as conn:
-                live = set(conn.execute(text("SELECT id FROM articles")).scalars())
-            assert {a for _, a, _ in rows} <= live  # retired articles took theirs along
-            assert all(size <= FRAGMENT_LIMIT for _, _, size in rows)
-            # One row per article and document: its category's three feeds, page and an
-            # archive page, all/'s three feeds and page.
-            assert len(rows) == len(set((d, a) for d, a, _ in rows)) <= 9 * len(live)
-        # Too large to keep in the feeds (the pages' entries show no content) ...
-        assert {d for d, a, _ in rows if a == huge.id} == {"welt/index.html", "all/index.html"}
-        assert b"x" * FRAGMENT_LIMIT in (tmp_path / "out" / "welt" / "atom.xml").read_bytes()
-        assert len(live) == 5  # ... yet published: 4 of a's kept by retention, and b's
-        store.delete_missing("a", frozenset())
-        assert {a for _, a, _ in fragment_rows(store)} <= {huge.id}
+            documents = documents_of(tmp_path / "out")
+            pages_seen |= {name for name in documents if "/archive/" in name}
+            assert set(rows) == set(documents)  # removed archive pages took theirs along
+            for name, placed in rows.items():
+                data = documents[name]
+                assert placed.file_digest == hashlib.sha256(data).hexdigest()
+                cut = cut_from(tmp_path / "out" / name, placed)
+                assert len(cut) == len(placed.entries) > 0, name
+                # Every entry the document carries is placed, one after the other.
+                assert len(placed.entries) == entries_in(name, data)
+                ends = [0, *(e.offset + e.length for e in placed.entries)]
+                assert all(e.offset >= end for e, end in zip(placed.entries, ends, strict=False))
+        assert len(pages_seen) > len([n for n in documents if "/archive/" in n])  # some went
+        with store.engine.connect() as conn:
+            kept = conn.execute(select(func.sum(func.length(document_fragments.c.entries))))
+            assert (kept.scalar() or 0) < sum(map(len, documents.values())) / 20  # no copies
+        assert huge.id in {e.article_id for e in rows["welt/atom.xml"].entries}
     finally:
         store.close()
 
 
-def test_a_fragment_is_rendered_again_when_its_article_changes(tmp_path: Path) -> None:
-    rendered: list[str] = []
-    kept: dict[str, dict[str, tuple[str, bytes]]] = {}
+class PlacedStore:
+    """A store's half of fragments in a dict, as `stored_fragments` and `save_fragments`."""
 
-    def save(new: list[tuple[str, str, str, bytes]]) -> None:
-        for document, article_id_, digest, body in new:
-            kept.setdefault(document, {})[article_id_] = (digest, body)
-            rendered.append(article_id_)
+    def __init__(self) -> None:
+        self.kept: dict[str, PlacedEntries] = {}
+        self.saves: list[list[str]] = []
 
-    def publish(articles: list[Article]) -> bytes:
-        fragments = Fragments(lambda documents: {d: kept.get(d, {}) for d in documents}, save)
-        site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
-        body = render_json_feed(build_document(Category.named("Technik"), articles, site))
-        fragments.flush()
-        return body
+    def load(self, documents: Sequence[str]) -> dict[str, PlacedEntries]:
+        return {d: self.kept[d] for d in documents if d in self.kept}
 
+    def save(self, documents: Sequence[tuple[str, PlacedEntries]]) -> None:
+        self.saves.append([name for name, _ in documents])
+        self.kept.update(documents)
+
+
+def publish_json(tmp_path: Path, placed: PlacedStore, articles: list[Article]) -> bytes:
+    """Technik's JSON Feed of `articles`, written where the fragments look for it."""
+    fragments = Fragments(placed.load, placed.save, tmp_path)
+    site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
+    body = render_json_feed(build_document(Category.named("Technik"), articles, site))
+    path = tmp_path / "technik" / "feed.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(body)
+    fragments.written({path: body})
+    fragments.flush()
+    return body
+
+
+def test_a_fragment_is_rendered_again_when_its_article_changes(
+    tmp_path: Path, rendered: list[tuple[str, str]]
+) -> None:
+    placed = PlacedStore()
     first = [article("a", n) for n in range(3)]
-    publish(first)
+    publish_json(tmp_path, placed, first)
     assert len(rendered) == 3
     rendered.clear()
-    again = publish(first)
+    again = publish_json(tmp_path, placed, first)
     assert rendered == []  # nothing changed: every item reused
     edited = [first[0], replace(first[1], title="new"), first[2]]
-    assert publish(edited) != again
-    assert rendered == [first[1].id]
+    assert publish_json(tmp_path, placed, edited) != again
+    assert rendered == [("technik/feed.json", first[1].id)]
 
 
-def test_an_older_store_gains_the_fragment_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "change",
+    ["edited", "truncated", "removed", "replaced by a symlink", "offset beyond", "junk row"],
+)
+def test_a_document_changed_behind_the_store_s_back_is_rendered_again(
+    tmp_path: Path, rendered: list[tuple[str, str]], change: str
+) -> None:
+    """A file edited, cut short, gone or not the one placed, or a row that does not fit
+    it: nothing is cut from it, every entry is rendered again, and the bytes are those of
+    a publish that never kept anything."""
+    placed = PlacedStore()
+    articles = [article("a", n) for n in range(4)]
+    expected = publish_json(tmp_path, placed, articles)
+    path = tmp_path / "technik" / "feed.json"
+    if change == "edited":  # the same length, one byte inside an entry changed
+        at = expected.index(b'"a 2"')
+        path.write_bytes(expected[:at] + b"'" + expected[at + 1 :])
+    elif change == "truncated":
+        path.write_bytes(expected[: len(expected) // 2])
+    elif change == "removed":
+        path.unlink()
+    elif change == "replaced by a symlink":
+        other = tmp_path / "other.json"
+        other.write_bytes(expected.replace(b"a 1", b"a 9"))
+        path.unlink()
+        path.symlink_to(other)
+    elif change == "offset beyond":
+        kept = placed.kept["technik/feed.json"]
+        last = kept.entries[-1]
+        moved = PlacedEntry(last.article_id, last.digest, len(expected) - 2, last.length)
+        placed.kept["technik/feed.json"] = replace(kept, entries=(*kept.entries[:-1], moved))
+    else:
+        placed.kept["technik/feed.json"] = PlacedEntries("0" * 64, ())
+    rendered.clear()
+    assert publish_json(tmp_path, placed, articles) == expected
+    assert len(rendered) == len(articles)
+
+
+def test_entries_are_placed_in_order_until_one_is_not_found() -> None:
+    document = b'{"items": [\n  A,\n  BB,\n  A,\n  C\n]}'
+    entries = [("1", "d1", b"A"), ("2", "d2", b"BB"), ("3", "d3", b"A"), ("4", "d4", b"X"),
+               ("5", "d5", b"C")]  # fmt: skip
+    placed = placed_in(document, entries)
+    assert placed.file_digest == hashlib.sha256(document).hexdigest()
+    # The second "A" is the one after "BB", not the first again; nothing after the miss.
+    assert [(e.article_id, e.offset, e.length) for e in placed.entries] == [
+        ("1", 14, 1),
+        ("2", 19, 2),
+        ("3", 25, 1),
+    ]
+    assert all(document[e.offset : e.offset + e.length] == b for e, (_, _, b) in
+               zip(placed.entries, entries, strict=False))  # fmt: skip
+
+
+def test_an_older_store_drops_its_fragment_copies(tmp_path: Path) -> None:
+    """Version 8 kept a copy of each entry's bytes (entry_fragments): version 9 drops them
+    and places entries in the files instead."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = ArticleStore.open(url)
     store.upsert_articles("a", [article("a", 1)], NOW)
     with store.engine.begin() as conn:
-        conn.execute(text("DROP TABLE entry_fragments"))
-        conn.execute(text("UPDATE schema_info SET version = 7"))
+        conn.execute(text("DROP TABLE document_fragments"))
+        conn.execute(
+            text(
+                "CREATE TABLE entry_fragments (document VARCHAR(300), article_id VARCHAR(64),"
+                " digest VARCHAR(64), body BLOB, PRIMARY KEY (document, article_id))"
+            )
+        )
+        conn.execute(text("INSERT INTO entry_fragments VALUES ('t/atom.xml', 'x', 'd', 'b')"))
+        conn.execute(text("UPDATE schema_info SET version = 8"))
     store.close()
     reopened = ArticleStore.open(url)
     try:
         with reopened.engine.connect() as conn:
             assert conn.execute(text("SELECT version FROM schema_info")).scalar() == SCHEMA_VERSION
-        assert SCHEMA_VERSION == 8
-        assert fragment_rows(reopened) == []
+            tables = set(
+                conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars()
+            )
+        assert SCHEMA_VERSION == 9
+        assert "entry_fragments" not in tables and "document_fragments" in tables
+        assert fragment_rows(reopened) == {}
     finally:
         reopened.close()
 
 
 def test_a_source_s_health_renders_no_entry_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rendered: list[tuple[str, str]]
 ) -> None:
     """Every run changes sources' last outcome (new, not modified, failed): entries do not
     show it, so it must not cost a render of every entry of theirs."""
     monkeypatch.chdir(tmp_path)
     config = write_config(tmp_path, "out")
     store = ArticleStore.open(f"sqlite:///{tmp_path / 'h.db'}")
-    saved: list[tuple[str, str, str, bytes]] = []
-
-    def spying(engine: Engine, new: list[tuple[str, str, str, bytes]]) -> None:
-        saved.extend(new)
-        save_fragments(engine, new)
-
-    monkeypatch.setattr(orchestrate, "save_fragments", spying)
     try:
         store.upsert_articles("a", [article("a", n) for n in range(3)], NOW)
         for outcome, errors in ((FetchOutcome.NEW, 0), (FetchOutcome.NOT_MODIFIED, 0),
@@ -255,52 +393,46 @@ def test_a_source_s_health_renders_no_entry_again(
                     feed_title="Blog A",
                 )
             )
-            saved.clear()
+            rendered.clear()
             publish_everything(config, store, clock=lambda: NOW)
             if outcome is FetchOutcome.NEW:
                 # Atom, RSS, JSON and the page of technik/ and all/, an archive page.
-                assert len(saved) == 3 * 9
+                assert len(rendered) == 3 * 9
             else:
-                assert saved == []
+                assert rendered == []
         store.save_fetch_state(FetchState(source="a", feed_title="Blog of A"))
         publish_everything(config, store, clock=lambda: NOW)
         # The title the feeds' entries credit changed: all of theirs again (the pages
         # show the source's name).
-        assert len(saved) == 3 * 7
+        assert len(rendered) == 3 * 7
     finally:
         store.close()
 
 
 def test_a_category_s_fragments_are_read_at_once_and_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rendered: list[tuple[str, str]]
 ) -> None:
     """A category's feeds and archive pages take their kept entries from one read."""
     monkeypatch.chdir(tmp_path)
     config = write_config(tmp_path, "out", max_items=6, archive_size=2)
     store = ArticleStore.open(f"sqlite:///{tmp_path / 'f.db'}")
     reads: list[list[str]] = []
-    saved: list[tuple[str, str, str, bytes]] = []
 
     def reading(engine: Engine, documents: list[str]) -> object:
         reads.append(list(documents))
         return stored_fragments(engine, documents)
 
-    def saving(engine: Engine, new: list[tuple[str, str, str, bytes]]) -> None:
-        saved.extend(new)
-        save_fragments(engine, new)
-
     monkeypatch.setattr(orchestrate, "stored_fragments", reading)
-    monkeypatch.setattr(orchestrate, "save_fragments", saving)
     try:
         for n in range(6):
             store.upsert_articles("a", [article("a", n)], NOW)
         publish_everything(config, store, clock=lambda: NOW)
-        assert saved
+        assert rendered
         first = (tmp_path / "out" / "technik" / "archive" / "1.xml").read_bytes()
         reads.clear()
-        saved.clear()
+        rendered.clear()
         publish_everything(config, store, clock=lambda: NOW)
-        assert saved == []  # every entry came from the read
+        assert rendered == []  # every entry came from the read
         # One read per category, each of that category's documents only.
         folders = [sorted({name.split("/")[0] for name in documents}) for documents in reads]
         assert sorted(folders) == [["all"], ["technik"], ["welt"]]
@@ -352,40 +484,50 @@ def test_entries_are_cut_where_their_lines_start() -> None:
     assert split_entries(b"<feed>\n</feed>\n", b"  <entry", b"</feed>\n") == (b"<feed>\n", [])
 
 
-def test_saved_fragments_replace_theirs_and_skip_gone_articles(store: ArticleStore) -> None:
-    """Kept per document and article, the last of a batch winning; a second save replaces;
-    a fragment of an article that is not (or no longer) stored is not kept."""
-    live = [article("a", n) for n in range(3)]
-    store.upsert_articles("a", live, NOW)
-    gone = article("a", 9).id
-    body = b"\x00<entry>\xff</entry>\n"  # bytes as they are, not text
-    save_fragments(
-        store.engine,
-        [("t/atom.xml", live[0].id, "d0", b"old"), ("t/atom.xml", live[0].id, "d1", body),
-         ("t/rss.xml", live[0].id, "d2", b"rss"), ("t/atom.xml", gone, "d3", b"gone"),
-         ("t/atom.xml", live[1].id, "d4", b"one")],
-    )  # fmt: skip
-    save_fragments(store.engine, [("t/atom.xml", live[1].id, "d5", b"new"), ("t/x", gone, "", b"")])
-    save_fragments(store.engine, [])
-    assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/x"]) == {
-        "t/atom.xml": {live[0].id: ("d1", body), live[1].id: ("d5", b"new")},
-        "t/rss.xml": {live[0].id: ("d2", b"rss")},
-    }
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_saved_placings_replace_a_document_s_and_are_forgotten(
+    tmp_path: Path, request: pytest.FixtureRequest, engine: str
+) -> None:
+    """One row per document, the last save of it winning; forgotten documents are gone; a
+    row that does not read as placed entries is left out, not raised."""
+    url = (
+        f"sqlite:///{tmp_path / 'p.db'}"
+        if engine == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    store = ArticleStore.open(url)
+    try:
+        one = PlacedEntries("a" * 64, (PlacedEntry("x", "d1", 0, 3), PlacedEntry("y", "d2", 3, 9)))
+        two = PlacedEntries("b" * 64, (PlacedEntry("x", "d3", 5, 1),))
+        save_fragments(store.engine, [("t/atom.xml", one), ("t/rss.xml", one), ("t/atom.xml", two)])
+        save_fragments(store.engine, [("t/rss.xml", two)])
+        save_fragments(store.engine, [])
+        with store.engine.begin() as conn:
+            conn.execute(
+                document_fragments.insert().values(
+                    document="t/bad", file_digest="c", entries=b"[1]"
+                )
+            )
+        assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/bad", "t/x"]) == {
+            "t/atom.xml": two,
+            "t/rss.xml": two,
+        }
+        forget_fragments(store.engine, ["t/rss.xml", "t/bad"])
+        forget_fragments(store.engine, [])
+        assert fragment_rows(store) == {"t/atom.xml": two}
+    finally:
+        store.close()
 
 
-def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(tmp_path: Path) -> None:
+def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(
+    tmp_path: Path, rendered: list[tuple[str, str]]
+) -> None:
     # A category with a bad entry is rendered again one entry at a time to find it; those
     # one-entry documents' fragments must not replace the good entries' kept ones.
-    kept: dict[str, dict[str, tuple[str, bytes]]] = {}
-    rendered: list[str] = []
-
-    def save(new: list[tuple[str, str, str, bytes]]) -> None:
-        for document, article_id_, digest, body in new:
-            kept.setdefault(document, {})[article_id_] = (digest, body)
-            rendered.append(article_id_)
+    placed = PlacedStore()
 
     def publish(articles: list[Article]) -> None:
-        fragments = Fragments(lambda documents: {d: kept.get(d, {}) for d in documents}, save)
+        fragments = Fragments(placed.load, placed.save, tmp_path)
         site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
         publish_site([(Category.named("Welt"), articles)], articles, site)
         fragments.flush()
@@ -396,37 +538,39 @@ def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(tmp_path:
     publish([*good, bad])
     rendered.clear()
     publish([*good, bad])
-    assert {good_one.id for good_one in good} & set(rendered) == set()
+    assert {good_one.id for good_one in good} & {a for _, a in rendered} == set()
 
 
 def test_a_batch_is_saved_while_the_publish_renders_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A store's write waits mostly outside the GIL: rendering goes on beside it, and `flush`
-    # is where the publish waits for it. Saved in the rendering thread, `entries` would wait
+    # is where the publish waits for it. Saved in the rendering thread, `written` would wait
     # out the timeout below and the save would find itself not released.
-    monkeypatch.setattr("feeds.publish.fragments.FLUSH_BYTES", 1)
+    monkeypatch.setattr("feeds.publish.fragments.FLUSH_DOCUMENTS", 1)
     released = threading.Event()
     saved: list[tuple[bool, list[str]]] = []
 
-    def save(new: list[tuple[str, str, str, bytes]]) -> None:
-        saved.append((released.wait(timeout=10), [article_id_ for _, article_id_, _, _ in new]))
+    def save(new: Sequence[tuple[str, PlacedEntries]]) -> None:
+        saved.append((released.wait(timeout=10), [name for name, _ in new]))
 
-    fragments = Fragments(lambda documents: {}, save)
+    fragments = Fragments(lambda documents: {}, save, tmp_path)
     one = article("a", 1)
     body = fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    fragments.written({tmp_path / "x" / "feed.json": b"[" + body[0] + b"]"})
     released.set()
     fragments.flush()
     assert body == [one.id.encode()]
-    assert saved == [(True, [one.id])]
+    assert saved == [(True, ["x/feed.json"])]
 
 
 def test_a_failed_save_is_raised_by_flush(tmp_path: Path) -> None:
-    def save(new: list[tuple[str, str, str, bytes]]) -> None:
+    def save(new: Sequence[tuple[str, PlacedEntries]]) -> None:
         raise OSError("disk full")
 
-    fragments = Fragments(lambda documents: {}, save)
-    fragments.entries("x/feed.json", [article("a", 1)], lambda a: None, render_each)
+    fragments = Fragments(lambda documents: {}, save, tmp_path)
+    body = fragments.entries("x/feed.json", [article("a", 1)], lambda a: None, render_each)
+    fragments.written({tmp_path / "x" / "feed.json": body[0]})
     with pytest.raises(OSError, match="disk full"):
         fragments.flush()
 
@@ -454,22 +598,24 @@ def test_an_article_s_digest_tells_every_field_apart() -> None:
 
 
 def test_a_failed_publish_keeps_what_it_rendered_and_raises_its_own_error(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # `abandon` waits for the batches handed over (rendered right, so kept) and raises
+    # `abandon` waits for the batches handed over (written right, so kept) and raises
     # none of their errors: the publish's own error is the one the caller sees.
-    monkeypatch.setattr("feeds.publish.fragments.FLUSH_BYTES", 1)
+    monkeypatch.setattr("feeds.publish.fragments.FLUSH_DOCUMENTS", 1)
     saved: list[str] = []
 
-    def save(new: list[tuple[str, str, str, bytes]]) -> None:
-        saved.extend(article_id_ for _, article_id_, _, _ in new)
+    def save(new: Sequence[tuple[str, PlacedEntries]]) -> None:
+        saved.extend(name for name, _ in new)
         raise OSError("store gone")
 
-    fragments = Fragments(lambda documents: {}, save)
+    fragments = Fragments(lambda documents: {}, save, tmp_path)
     one = article("a", 1)
-    fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    body = fragments.entries("x/feed.json", [one], lambda a: None, render_each)
+    fragments.written({tmp_path / "x" / "feed.json": body[0]})
+    fragments.entries("y/feed.json", [one], lambda a: None, render_each)  # never written
     fragments.abandon()
-    assert saved == [one.id]
+    assert saved == ["x/feed.json"]
 
 
 def test_first_seen_is_read_only_when_sources_share_an_article(

@@ -138,7 +138,7 @@ def test_an_older_store_gains_the_table(store: ArticleStore, version: int) -> No
     store.upsert_articles("s", [article("1", "Technik")], NOW)
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE publish_problems"))
-        conn.execute(text("DROP TABLE entry_fragments"))  # new in version 8
+        conn.execute(text("DROP TABLE document_fragments"))  # new in version 9
         if version == 5:  # before the full-text columns
             for column in (c.name for c in articles.columns if c.name.startswith("full_text_")):
                 conn.execute(text(f"ALTER TABLE articles DROP COLUMN {column}"))

@@ -482,7 +482,7 @@ def test_a_version_4_store_gains_every_column_the_schema_has(tmp_path: Path) -> 
     db = sqlite3.connect(path)
     db.execute("drop table category_slugs")  # new in version 5
     db.execute("drop table publish_problems")  # new in version 7
-    db.execute("drop table entry_fragments")  # new in version 8
+    db.execute("drop table document_fragments")  # new in version 9
     for table, kept in version_4_columns.items():
         for (name,) in db.execute(f"select name from pragma_table_info('{table}')").fetchall():
             if name not in kept:

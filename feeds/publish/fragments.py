@@ -1,15 +1,18 @@
-"""Rendered entries kept between publishes, so a publish renders only the entries that
+"""Rendered entries reused between publishes, so a publish renders only the entries that
 changed and assembles each document from its head and the entries it already has.
 
 A document (`politik/atom.xml`, `politik/archive/3.xml`, `all/feed.json`,
 `politik/index.html`) is its head, rendered afresh each time (cheap, and what feedgen writes
 for Atom and RSS), and one fragment per entry: the exact bytes the whole document's renderer
-writes for that entry in that place. A fragment is kept under its document and article with
-a digest of all it depends on: the article, its place in the document (its URL, credited
-source, what the document says of that source and of languages) and the renderers
-themselves (this package's code and the page entry's template, the versions of feedgen,
-lxml, Jinja2 and MarkupSafe). A digest that differs, or no fragment,
-means the entry is rendered again; so reuse never changes a byte of output.
+writes for that entry in that place. The store keeps, per document, where each entry's
+fragment lies in the file this publish wrote, with a digest of all it depends on: the
+article, its place in the document (its URL, credited source, what the document says of
+that source and of languages) and the renderers themselves (this package's code and the
+page entry's template, the versions of feedgen, lxml, Jinja2 and MarkupSafe). The next
+publish cuts a fragment from that file while the file still has the SHA-256 recorded with
+it. A digest that differs, a file changed or gone, or no record, means the entry is
+rendered again; so reuse never changes a byte of output, and the store holds no second copy
+of the output.
 """
 
 from __future__ import annotations
@@ -26,19 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeds import __version__
-from feeds.model import Article
+from feeds.model import Article, PlacedEntries, PlacedEntry
 
 if TYPE_CHECKING:  # a hash under way: hashlib names no public type for it
     from hashlib import _Hash as HashState
 
-FRAGMENT_LIMIT = 64 * 1024  # bytes: a larger fragment is rendered each time, never kept
-FLUSH_BYTES = 8 * 1024 * 1024  # new fragments held before they are handed to `save`
+FLUSH_DOCUMENTS = 64  # placed documents held before they are handed to `save`
 SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fills
 
 # (digest, bytes) of each kept fragment of one document, by article id.
 Known = Mapping[str, tuple[str, bytes]]
-# A new fragment: (document, article id, digest, bytes).
-NewFragment = tuple[str, str, str, bytes]
+Load = Callable[[Sequence[str]], Mapping[str, PlacedEntries]]
+Save = Callable[[Sequence[tuple[str, PlacedEntries]]], None]
 # An article's fields: the long texts, hashed as they are, and the others, by repr.
 _TEXTS = ("title", "summary", "content")
 _OTHERS = tuple(f.name for f in fields(Article) if f.name not in _TEXTS)
@@ -47,24 +49,25 @@ _TEMPLATES = ("category_entry.html",)  # the templates that write fragments
 
 
 class Fragments:
-    """The fragments of one publish: read through `load` (the kept fragments of the documents
-    named, by document), a document at a time or several ahead (`prefetch`); new ones handed
-    to `save` in batches (call `flush` at the end). Without either, nothing is kept.
+    """The fragments of one publish into the output folder `root`: where earlier publishes
+    placed each document's entries is read through `load` (by document), a document at a
+    time or several ahead (`prefetch`), and the entries are cut from the files; `written`
+    records where this publish's entries lie in the files it writes, handed to `save` in
+    batches (call `flush` at the end). Without `load`, `save` or `root`, nothing is kept.
 
     `save` runs in a thread of its own, batch after batch in order, while the publish renders
-    on: a store's write (SQLite's, PostgreSQL's) mostly waits outside the GIL. A batch waits
-    for the one before it at most, so memory holds two batches, not the site's fragments."""
+    on: a store's write (SQLite's, PostgreSQL's) mostly waits outside the GIL."""
 
     def __init__(
-        self,
-        load: Callable[[Sequence[str]], Mapping[str, Known]] | None = None,
-        save: Callable[[Sequence[NewFragment]], None] | None = None,
+        self, load: Load | None = None, save: Save | None = None, root: Path | None = None
     ) -> None:
-        self._load = load
-        self._save = save
+        self._load = load if root is not None else None
+        self._save = save if root is not None else None
+        self._root = root
         self._ahead: dict[str, Known] = {}  # prefetched, each taken by its next `entries`
-        self._new: list[NewFragment] = []
-        self._held = 0
+        # Each document's entries as its last `entries` gave them, in order, until `written`.
+        self._rendered: dict[str, list[tuple[str, str, bytes]]] = {}
+        self._new: list[tuple[str, PlacedEntries]] = []
         self._saving: ThreadPoolExecutor | None = None  # started by the first batch
         self._saves: deque[Future[None]] = deque()
         # An article's digest hashes all its text and an article is in several documents:
@@ -83,7 +86,7 @@ class Fragments:
         returns one fragment per article given, in order)."""
         known = self._ahead.pop(document, None)
         if known is None:
-            known = self._load([document]).get(document, {}) if self._load is not None else {}
+            known = self._read([document]).get(document, {})
         # The renderers and the document are hashed once; each entry adds its own parts.
         name = document.encode("utf-8", "surrogatepass")
         placed = _renderers_hash().copy()
@@ -100,16 +103,40 @@ class Fragments:
                 raise ValueError(f"{document}: {len(made)} fragments for {len(missing)} entries")
             for i, body in zip(missing, made, strict=True):
                 found[i] = body
-                self._keep((document, articles[i].id, digests[i], body))
-        return [body for body in found if body is not None]
+        bodies = [body for body in found if body is not None]
+        if self._save is not None:
+            self._rendered[document] = [
+                (article.id, digest, body)
+                for article, digest, body in zip(articles, digests, bodies, strict=True)
+            ]
+        return bodies
 
     def prefetch(self, documents: Sequence[str]) -> None:
         """Read the kept fragments of `documents` at once, for their next `entries` (a
         category's feeds and archive pages are rendered one after the other)."""
-        if self._load is None:
-            return
-        found = self._load(documents)
+        found = self._read(documents)
         self._ahead = {document: found.get(document, {}) for document in documents}
+
+    def written(self, files: Mapping[Path, bytes]) -> None:
+        """Record where the entries of the documents among `files` (the bytes each path is
+        being written with) lie, for the next publish."""
+        if self._save is None or self._root is None:
+            return
+        for path, data in files.items():
+            name = _name(path, self._root)
+            entries = self._rendered.pop(name, None)
+            if entries is not None:
+                self._new.append((name, placed_in(data, entries)))
+        if len(self._new) >= FLUSH_DOCUMENTS:
+            self._hand_over()
+
+    def _read(self, documents: Sequence[str]) -> dict[str, Known]:
+        """The kept fragments of `documents`: cut from their files where placed entries were
+        recorded and each file is still the one written then."""
+        if self._load is None or self._root is None:
+            return {}
+        placed = self._load(documents)
+        return {name: cut_from(self._root / name, entries) for name, entries in placed.items()}
 
     def _digest(self, placed: HashState, article: Article, context: object) -> str:
         """A digest of the renderers and the document (`placed`, hashed already), the
@@ -129,17 +156,9 @@ class Fragments:
             self._digests[id(article)] = known
         return known[1]
 
-    def _keep(self, fragment: NewFragment) -> None:
-        if self._save is None or len(fragment[3]) > FRAGMENT_LIMIT:
-            return
-        self._new.append(fragment)
-        self._held += len(fragment[3])
-        if self._held >= FLUSH_BYTES:
-            self._hand_over()
-
     def _hand_over(self) -> None:
-        """Hand the new fragments to `save` in the saving thread."""
-        batch, self._new, self._held = self._new, [], 0
+        """Hand the placed documents to `save` in the saving thread."""
+        batch, self._new = self._new, []
         if self._save is None or not batch:
             return
         while len(self._saves) >= SAVES_AHEAD:
@@ -149,9 +168,10 @@ class Fragments:
         self._saves.append(self._saving.submit(self._save, batch))
 
     def flush(self) -> None:
-        """Hand the new fragments to `save` and wait until every batch is saved; a failed
-        save's error is raised here (or by the `entries` that handed over the next batch)."""
+        """Hand the placed documents to `save` and wait until every batch is saved; a failed
+        save's error is raised here (or by the `written` that handed over the next batch)."""
         self._hand_over()
+        self._rendered.clear()
         try:
             while self._saves:
                 self._saves.popleft().result()
@@ -159,8 +179,10 @@ class Fragments:
             self._stop_saving()
 
     def abandon(self) -> None:
-        """After a failed publish: wait for the batches handed to `save` (what was rendered
-        is right, so it is kept), raising none of their errors over the publish's own."""
+        """After a failed publish: wait for the batches handed to `save` (what was written
+        before is placed right, so it is kept), raising none of their errors over the
+        publish's own."""
+        self._rendered.clear()
         self._stop_saving()
 
     def _stop_saving(self) -> None:
@@ -168,6 +190,47 @@ class Fragments:
             self._saving.shutdown()
             self._saving = None
             self._saves.clear()
+
+
+def placed_in(data: bytes, entries: Sequence[tuple[str, str, bytes]]) -> PlacedEntries:
+    """Where each of `entries` ((article id, digest, fragment) in document order) lies in
+    `data`, the document's bytes. Each is looked for after the one before it; from the first
+    one not found on, none is placed (they are rendered again next time), so a document
+    whose renderer changes its entries is searched through once at most."""
+    placed: list[PlacedEntry] = []
+    at = 0
+    for article_id, digest, body in entries:
+        # Most entries follow the one before at once; JSON Feed's after a separator.
+        found = at if data.startswith(body, at) else data.find(body, at)
+        if found < 0:
+            break
+        placed.append(PlacedEntry(article_id, digest, found, len(body)))
+        at = found + len(body)
+    return PlacedEntries(hashlib.sha256(data).hexdigest(), tuple(placed))
+
+
+def cut_from(path: Path, placed: PlacedEntries) -> dict[str, tuple[str, bytes]]:
+    """The (digest, fragment) of each placed entry by article id, cut from the file at
+    `path`; none when the file is gone or is not the one they were placed in (its SHA-256
+    differs: edited, or written since by a publish that failed to record it)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return {}
+    if hashlib.sha256(data).hexdigest() != placed.file_digest:
+        return {}
+    known: dict[str, tuple[str, bytes]] = {}
+    for entry in placed.entries:
+        end = entry.offset + entry.length
+        if entry.offset < 0 or entry.length < 0 or end > len(data):
+            return {}  # not a record this module wrote
+        known[entry.article_id] = (entry.digest, data[entry.offset : end])
+    return known
+
+
+def _name(path: Path, root: Path) -> str:
+    """`path`'s name relative to the output folder, as documents are named."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
 
 
 def article_digest(article: Article) -> str:

@@ -31,6 +31,7 @@ from feeds.slugs import slug_of
 from feeds.sources.remote import make_client
 from feeds.store import (
     ArticleStore,
+    forget_fragments,
     record_publish_problems,
     save_fragments,
     stored_fragments,
@@ -127,7 +128,9 @@ def publish_everything(
         origins = source_origins(config.sources, store.fetch_states())
     # Entries rendered by earlier publishes are reused where nothing they depend on changed.
     engine = store.engine
-    fragments = Fragments(partial(stored_fragments, engine), partial(save_fragments, engine))
+    fragments = Fragments(
+        partial(stored_fragments, engine), partial(save_fragments, engine), config.output.dir
+    )
     site = replace(
         site_for(config, slugs), origins={o.name: o for o in origins}, fragments=fragments
     )
@@ -154,9 +157,12 @@ def publish_everything(
         fragments.abandon()
         raise
     fragments.flush()
+    retired: list[str] = []
     for category in ordered:
         if changed is None or category.slug in changed:
-            _remove_retired_pages(site, category.slug, archives.get(category.slug, (0, [])))
+            archive = archives.get(category.slug, (0, []))
+            retired += _remove_retired_pages(site, category.slug, archive)
+    forget_fragments(engine, retired)
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
     record_publish_problems(
@@ -192,15 +198,17 @@ class FirstSeen(Mapping[str, datetime]):
 
 def _remove_retired_pages(
     site: Site, slug: str, archive: tuple[int, Sequence[tuple[int, object]]]
-) -> None:
+) -> list[str]:
     """Remove a rendered category's archive pages that no longer have a live entry (every
-    page, with archives turned off)."""
+    page, with archives turned off); returns the documents removed, by name."""
     highest, entries = archive
     pages = (archive_page(seq, highest, site.archive_size) for seq, _ in entries)
     live = {page for page in pages if page is not None}
     removed = remove_archive_pages(site.layout.archive_folder(slug), live)
     if removed:
         log.info("publish: %d retired archive page file(s) of %s removed", len(removed), slug)
+    root = site.layout.directory
+    return [path.relative_to(root).as_posix() for path in removed if path.suffix == ".xml"]
 
 
 def cache_seconds(config: Config) -> int:

@@ -169,6 +169,7 @@ def _category_files(
         assert page.archive.page is not None
         path = site.layout.archive_path(doc.category.slug, page.archive.page)
         files[path] = archived.render(page)
+    site.fragments.written(files)  # where their entries lie, for the next publish
     return files
 
 

@@ -10,7 +10,7 @@ from feeds.store.articles import (
     StoreError,
     UpsertResult,
 )
-from feeds.store.fragments import save_fragments, stored_fragments
+from feeds.store.fragments import forget_fragments, save_fragments, stored_fragments
 from feeds.store.group import GroupWriter
 from feeds.store.lock import StoreBusyError, publisher_lock, run_lock
 from feeds.store.publish_problems import (
@@ -27,6 +27,7 @@ __all__ = [
     "StoreBusyError",
     "StoreError",
     "UpsertResult",
+    "forget_fragments",
     "publish_problem_count",
     "publisher_lock",
     "record_publish_problems",

@@ -56,7 +56,6 @@ from feeds.store.batches import chunks
 from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import among, execute_many, execute_one
 from feeds.store.dialect import insert_for as _insert_for
-from feeds.store.fragments import forget_fragments
 from feeds.store.migrations import SchemaError, migrate
 from feeds.store.retention import forget_missing, retire, retired_among
 from feeds.store.schema import (
@@ -608,7 +607,6 @@ class ArticleStore:
                     article_categories.delete().where(article_categories.c.article_id.in_(chunk))
                 )
                 conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
-                forget_fragments(conn, chunk)
             forget_missing(conn, source, present)
             self._mark_pending(conn, slugs)
         return frozenset(slugs)

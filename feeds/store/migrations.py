@@ -113,8 +113,15 @@ def _new_tables(_conn: Connection) -> None:
 
 
 def _entry_fragments(_conn: Connection) -> None:
-    """Version 8 added the entry_fragments table and nothing else: create_all made it, and
-    it starts empty (the next publish renders every entry once and keeps it)."""
+    """Version 8 added the entry_fragments table and nothing else; version 9 replaced it, so
+    there is nothing to make here."""
+
+
+def _fragments_by_document(conn: Connection) -> None:
+    """Version 9 keeps where each entry lies in the file last written (document_fragments,
+    made by create_all) instead of a copy of its bytes: the old copies go (the next publish
+    renders every entry once and places it)."""
+    conn.execute(text("DROP TABLE IF EXISTS entry_fragments"))
 
 
 # STEPS[n] upgrades a store from version n to n + 1.
@@ -126,6 +133,7 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     5: _add_new_columns,  # version 6: the full-text columns of articles
     6: _new_tables,
     7: _entry_fragments,
+    8: _fragments_by_document,
 }
 
 

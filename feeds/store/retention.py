@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from feeds.store.batches import chunks
-from feeds.store.fragments import forget_fragments
 from feeds.store.schema import article_categories, articles, retired_entries
 
 RETIRED_PER_SOURCE = 2_000  # about 100 bytes each: 200 KB per source at most
@@ -42,7 +41,6 @@ def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) 
     for chunk in chunks([r.id for r in rows]):
         conn.execute(article_categories.delete().where(article_categories.c.article_id.in_(chunk)))
         conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
-        forget_fragments(conn, chunk)
     trim(conn, {r.source for r in rows})
 
 

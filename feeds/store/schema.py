@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 8  # feeds/store/migrations.py upgrades older stores
+SCHEMA_VERSION = 9  # feeds/store/migrations.py upgrades older stores
 
 metadata = MetaData()
 
@@ -171,18 +171,17 @@ publish_problems = Table(
     Column("total", Integer, nullable=False),
 )
 
-# Each entry as the last publish rendered it in each document that carries it (Atom, RSS,
-# JSON Feed; a category's feeds, its archive pages, `all/`), with a digest of all the bytes
-# depend on (feeds/publish/fragments.py): a publish renders only entries whose digest
-# changed. Deleted with their article (feeds/store/fragments.py); at most one row per
-# article and document, each at most feeds.publish.fragments.FRAGMENT_LIMIT bytes. A cache:
-# not copied by `feeds migrate-store`.
-entry_fragments = Table(
-    "entry_fragments",
+# Where each entry of a published document (a category's Atom, RSS, JSON Feed and page, its
+# archive pages, `all/`'s) lies in the file the last publish wrote for it, with a digest of
+# all its bytes depend on (feeds/publish/fragments.py): a publish renders only entries whose
+# digest changed and takes the others' bytes from that file, while the file still has the
+# digest recorded here. One row per document (its entries as a JSON array of [article id,
+# digest, offset, length]), so the store holds no copy of the output; a removed archive
+# page's row goes with it. A cache: not copied by `feeds migrate-store`.
+document_fragments = Table(
+    "document_fragments",
     metadata,
     Column("document", String(300), primary_key=True),  # its path in the output folder
-    Column("article_id", String(64), primary_key=True),
-    Column("digest", String(64), nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Index("ix_entry_fragments_article", "article_id"),  # deleted with the article
+    Column("file_digest", String(64), nullable=False),  # SHA-256 of the file written
+    Column("entries", LargeBinary, nullable=False),
 )
