@@ -417,9 +417,10 @@ class PlacedEntry:
 @dataclass(frozen=True, slots=True)
 class PlacedEntries:
     """The entries of one published document, as placed in the file written for it, and
-    that file's SHA-256 (hex): they hold only while the file does."""
+    that file's SHA-256 (hex) and size: they hold only while the file does."""
 
     file_digest: str
+    file_size: int
     entries: tuple[PlacedEntry, ...]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -265,6 +266,7 @@ def publish_json(tmp_path: Path, placed: PlacedStore, articles: list[Article]) -
     body = render_json_feed(build_document(Category.named("Technik"), articles, site))
     path = tmp_path / "technik" / "feed.json"
     path.parent.mkdir(exist_ok=True)
+    path.unlink(missing_ok=True)  # replaced, as the publish's writer does
     path.write_bytes(body)
     fragments.written({path: body})
     fragments.flush()
@@ -288,7 +290,16 @@ def test_a_fragment_is_rendered_again_when_its_article_changes(
 
 @pytest.mark.parametrize(
     "change",
-    ["edited", "truncated", "removed", "replaced by a symlink", "offset beyond", "junk row"],
+    [
+        "edited",
+        "truncated",
+        "grown",
+        "removed",
+        "replaced by a symlink",
+        "replaced by a FIFO",
+        "offset beyond",
+        "junk row",
+    ],
 )
 def test_a_document_changed_behind_the_store_s_back_is_rendered_again(
     tmp_path: Path, rendered: list[tuple[str, str]], change: str
@@ -305,8 +316,13 @@ def test_a_document_changed_behind_the_store_s_back_is_rendered_again(
         path.write_bytes(expected[:at] + b"'" + expected[at + 1 :])
     elif change == "truncated":
         path.write_bytes(expected[: len(expected) // 2])
+    elif change == "grown":
+        path.write_bytes(expected + b"\n")
     elif change == "removed":
         path.unlink()
+    elif change == "replaced by a FIFO":  # reading it would block: it is not opened so
+        path.unlink()
+        os.mkfifo(path)
     elif change == "replaced by a symlink":
         other = tmp_path / "other.json"
         other.write_bytes(expected.replace(b"a 1", b"a 9"))
@@ -318,7 +334,7 @@ def test_a_document_changed_behind_the_store_s_back_is_rendered_again(
         moved = PlacedEntry(last.article_id, last.digest, len(expected) - 2, last.length)
         placed.kept["technik/feed.json"] = replace(kept, entries=(*kept.entries[:-1], moved))
     else:
-        placed.kept["technik/feed.json"] = PlacedEntries("0" * 64, ())
+        placed.kept["technik/feed.json"] = PlacedEntries("0" * 64, len(expected), ())
     rendered.clear()
     assert publish_json(tmp_path, placed, articles) == expected
     assert len(rendered) == len(articles)
@@ -497,15 +513,17 @@ def test_saved_placings_replace_a_document_s_and_are_forgotten(
     )
     store = ArticleStore.open(url)
     try:
-        one = PlacedEntries("a" * 64, (PlacedEntry("x", "d1", 0, 3), PlacedEntry("y", "d2", 3, 9)))
-        two = PlacedEntries("b" * 64, (PlacedEntry("x", "d3", 5, 1),))
+        one = PlacedEntries(
+            "a" * 64, 12, (PlacedEntry("x", "d1", 0, 3), PlacedEntry("y", "d2", 3, 9))
+        )
+        two = PlacedEntries("b" * 64, 2**40, (PlacedEntry("x", "d3", 5, 1),))
         save_fragments(store.engine, [("t/atom.xml", one), ("t/rss.xml", one), ("t/atom.xml", two)])
         save_fragments(store.engine, [("t/rss.xml", two)])
         save_fragments(store.engine, [])
         with store.engine.begin() as conn:
             conn.execute(
                 document_fragments.insert().values(
-                    document="t/bad", file_digest="c", entries=b"[1]"
+                    document="t/bad", file_digest="c", file_size=1, entries=b"[1]"
                 )
             )
         assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/bad", "t/x"]) == {

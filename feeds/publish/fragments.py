@@ -18,7 +18,9 @@ of the output.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -206,18 +208,27 @@ def placed_in(data: bytes, entries: Sequence[tuple[str, str, bytes]]) -> PlacedE
             break
         placed.append(PlacedEntry(article_id, digest, found, len(body)))
         at = found + len(body)
-    return PlacedEntries(hashlib.sha256(data).hexdigest(), tuple(placed))
+    return PlacedEntries(hashlib.sha256(data).hexdigest(), len(data), tuple(placed))
 
 
 def cut_from(path: Path, placed: PlacedEntries) -> dict[str, tuple[str, bytes]]:
     """The (digest, fragment) of each placed entry by article id, cut from the file at
-    `path`; none when the file is gone or is not the one they were placed in (its SHA-256
-    differs: edited, or written since by a publish that failed to record it)."""
+    `path`; none when the file is gone or is not the one they were placed in (another size
+    or SHA-256: edited, or written since by a publish that failed to record it), or is not
+    a regular file (a FIFO there must not block the publish)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return {}
-    if hashlib.sha256(data).hexdigest() != placed.file_digest:
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != placed.file_size:
+            return {}
+        try:
+            data = handle.read(placed.file_size + 1)
+        except OSError:
+            return {}
+    if len(data) != placed.file_size or hashlib.sha256(data).hexdigest() != placed.file_digest:
         return {}
     known: dict[str, tuple[str, bytes]] = {}
     for entry in placed.entries:

@@ -31,10 +31,11 @@ def stored_fragments(engine: Engine, documents: Sequence[str]) -> dict[str, Plac
             query = select(
                 document_fragments.c.document,
                 document_fragments.c.file_digest,
+                document_fragments.c.file_size,
                 document_fragments.c.entries,
             ).where(document_fragments.c.document.in_(chunk))
-            for document, file_digest, entries in conn.execute(query).fetchall():
-                placed = _decoded(file_digest, bytes(entries))
+            for document, file_digest, file_size, entries in conn.execute(query).fetchall():
+                placed = _decoded(file_digest, file_size, bytes(entries))
                 if placed is not None:
                     found[document] = placed
     return found
@@ -48,7 +49,12 @@ def save_fragments(engine: Engine, documents: Sequence[tuple[str, PlacedEntries]
     if not latest:
         return
     rows = [
-        {"document": name, "file_digest": placed.file_digest, "entries": _encoded(placed)}
+        {
+            "document": name,
+            "file_digest": placed.file_digest,
+            "file_size": placed.file_size,
+            "entries": _encoded(placed),
+        }
         for name, placed in latest.items()
     ]
     with engine.begin() as conn:
@@ -71,14 +77,14 @@ def _encoded(placed: PlacedEntries) -> bytes:
     return json.dumps(rows, separators=(",", ":")).encode("utf-8")
 
 
-def _decoded(file_digest: object, entries: bytes) -> PlacedEntries | None:
+def _decoded(file_digest: object, file_size: object, entries: bytes) -> PlacedEntries | None:
     """The row's placed entries, or None when it is not what `_encoded` writes."""
     try:
         rows = json.loads(entries)
         placed = tuple(PlacedEntry(str(a), str(d), int(o), int(n)) for a, d, o, n in rows)
+        return PlacedEntries(str(file_digest), int(file_size), placed)  # type: ignore[call-overload]
     except (ValueError, TypeError):
         return None
-    return PlacedEntries(str(file_digest), placed)
 
 
 def _upsert(conn: Connection) -> SQLCompiler:
@@ -91,6 +97,7 @@ def _upsert(conn: Connection) -> SQLCompiler:
             index_elements=["document"],
             set_={
                 "file_digest": statement.excluded.file_digest,
+                "file_size": statement.excluded.file_size,
                 "entries": statement.excluded.entries,
             },
         )

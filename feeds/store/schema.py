@@ -8,6 +8,7 @@ their original offset, so an article dated +02:00 is republished as +02:00.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -183,5 +184,6 @@ document_fragments = Table(
     metadata,
     Column("document", String(300), primary_key=True),  # its path in the output folder
     Column("file_digest", String(64), nullable=False),  # SHA-256 of the file written
+    Column("file_size", BigInteger, nullable=False),
     Column("entries", LargeBinary, nullable=False),
 )
