@@ -323,6 +323,9 @@ class FetchState:
     feed_title: str | None = None  # the feed's own title as last read; "" if none, None if unread
     site_url: str | None = None  # the feed's own site link, as last read
     due_reason: str | None = None  # why next_due is later than the interval: "ttl 60m"...
+    # The entries the last stored read recognised or stored as they were (their digests,
+    # `feeds.normalise.recognise`): the next read does not normalise them again.
+    entry_digests: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

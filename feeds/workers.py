@@ -46,6 +46,8 @@ class BodyJob:
     source: Source
     now: datetime
     fallback_base: str | None
+    known: str = ""  # the entries not to normalise again (`FetchState.entry_digests`)
+    salt: str = ""  # what else shapes the stored articles (`feeds.normalise.recognise`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,13 @@ def digest_body(job: BodyJob) -> Digest:
     except ParseError as exc:
         return Digest(None, error=f"{kind.parse_failure}: {exc}")
     normalised = normalise_feed(
-        feed, source=job.source, now=job.now, first_seen={}, fallback_base=job.fallback_base
+        feed,
+        source=job.source,
+        now=job.now,
+        first_seen={},
+        fallback_base=job.fallback_base,
+        known=job.known,
+        salt=job.salt,
     )
     hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -179,8 +179,10 @@ def test_every_field_of_a_fetch_state_reads_back_in_its_own_place(store: Article
         last_outcome=FetchOutcome.NEW, last_status=200, next_due=NOW - timedelta(minutes=1),
         error_count=4, last_error="HTTP 500", config_hash="c" * 64,
         retry_after=NOW - timedelta(minutes=2), warnings="a warning", feed_title="A title",
-        site_url="https://example.org/", due_reason="ttl 60m",
+        site_url="https://example.org/", due_reason="ttl 60m", entry_digests="0123" * 16,
     )  # fmt: skip
+    # Every field set apart from its default: a field added to FetchState must be set here.
+    assert all(getattr(state, f.name) != f.default for f in fields(FetchState))
     store.save_fetch_state(state)
     assert store.fetch_state("src") == state
     assert store.fetch_states(["src"]) == {"src": state}

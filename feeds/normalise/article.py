@@ -29,6 +29,7 @@ from feeds.normalise.dates import ImpossibleDateError, clamp_future, read_date
 from feeds.normalise.html import clean_text, safe_url, sanitise_html
 from feeds.normalise.plaintext import plain_text
 from feeds.normalise.podcast import clean_podcast
+from feeds.normalise.recognise import Recognition
 from feeds.normalise.warnings import WarningTally
 from feeds.sources.kinds import describe
 
@@ -60,6 +61,10 @@ class NormalisedFeed:
     title: str | None = None
     site_url: str | None = None
     dropped: int = 0  # entries that became no article (duplicates, no category, empty)
+    # Entries the source's last stored read had (`known`), not normalised again, and the
+    # digests the next read recognises (`feeds.normalise.recognise`).
+    recognised: int = 0
+    entry_digests: str = ""
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -84,19 +89,31 @@ def normalise_feed(
     now: datetime,
     first_seen: Mapping[str, datetime],
     fallback_base: str | None,
+    known: str = "",
+    salt: str = "",
 ) -> NormalisedFeed:
     """Every entry of a feed as an Article; entries that cannot be used become errors
-    (one line per kind of problem, with a count and a few examples)."""
+    (one line per kind of problem, with a count and a few examples). Entries whose digest
+    is in `known` (`FetchState.entry_digests`, in the context `salt` names) are counted as
+    recognised instead (`feeds.normalise.recognise`)."""
     articles: list[Article] = []
     tally = WarningTally()
     undated: set[str] = set()
     seen: set[str] = set()
+    recognition = Recognition(feed, source, fallback_base, known, salt)
+    recognised = 0
     for raw in feed.entries:
         key = entry_key(raw)
         if key in seen:
             tally.add("duplicate entry id, kept the first", _where(raw, source, key))
             continue
         seen.add(key)
+        digest = recognition.digest(raw)
+        if digest in recognition.known:
+            recognised += 1
+            recognition.remember(digest)
+            continue
+        warned = tally.count
         try:
             articles.append(
                 normalise_entry(
@@ -116,7 +133,9 @@ def normalise_feed(
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
-    dropped = len(feed.entries) - len(articles)
+        elif articles[-1].updated != now and tally.count == warned:
+            recognition.remember(digest)  # it depends on nothing but what the digest covers
+    dropped = len(feed.entries) - len(articles) - recognised
     return NormalisedFeed(
         tuple(articles),
         tally.lines(),
@@ -124,6 +143,8 @@ def normalise_feed(
         title=_shorten(plain_text(feed.title or "", is_html=True), FEED_TITLE_LIMIT) or None,
         site_url=_site_url(feed.link),
         dropped=dropped,
+        recognised=recognised,
+        entry_digests=recognition.remembered(),
     )
 
 

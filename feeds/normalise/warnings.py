@@ -34,6 +34,11 @@ class WarningTally:
     def __bool__(self) -> bool:
         return bool(self._counts)
 
+    @property
+    def count(self) -> int:
+        """How many cases were counted, of every kind."""
+        return sum(self._counts.values())
+
     def lines(self) -> tuple[str, ...]:
         """One line per kind, in the order the kinds first appeared."""
         lines = []

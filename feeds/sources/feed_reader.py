@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from feeds.model import FetchState, Source
+from feeds.enrich import enrichers_for
+from feeds.model import FetchState, Rule, Source
 from feeds.sources.reader import Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.sources.remote import fetch_source
 from feeds.update import decide
 from feeds.workers import BodyJob
+
+
+def recognition_salt(rules: Sequence[Rule], source: Source) -> str:
+    """What shapes a source's stored articles besides the normaliser and the source itself:
+    the global rules and the enrichers that run on it (`feeds.normalise.recognise`)."""
+    return repr((tuple(rules), tuple(e.name for e in enrichers_for(source))))
 
 
 class FeedReader:
@@ -43,6 +51,8 @@ class FeedReader:
             source,
             now,
             context.config.output.base_url,
+            known=previous.entry_digests or "",
+            salt=recognition_salt(context.config.rules, source),
         )
         digest = await context.parser.digest(job)
         if digest.normalised is None:

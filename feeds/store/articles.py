@@ -1206,6 +1206,7 @@ def _state_row(state: FetchState) -> dict[str, Any]:
         "feed_title": state.feed_title,
         "site_url": state.site_url,
         "due_reason": state.due_reason,
+        "entry_digests": state.entry_digests,
     }
 
 
@@ -1230,6 +1231,7 @@ def _state_from(row: Sequence[Any]) -> FetchState:
         feed_title,
         site_url,
         due_reason,
+        entry_digests,
     ) = row[: len(_STATE_READ)]
     return FetchState(
         source=source,
@@ -1249,4 +1251,5 @@ def _state_from(row: Sequence[Any]) -> FetchState:
         feed_title=feed_title,
         site_url=site_url,
         due_reason=due_reason,
+        entry_digests=entry_digests,
     )

@@ -120,8 +120,9 @@ def _entry_fragments(_conn: Connection) -> None:
 def _fragments_by_document(conn: Connection) -> None:
     """Version 9 keeps where each entry lies in the file last written (document_fragments,
     made by create_all) instead of a copy of its bytes: the old copies go (the next publish
-    renders every entry once and places it)."""
+    renders every entry once and places it). It also added source_state.entry_digests."""
     conn.execute(text("DROP TABLE IF EXISTS entry_fragments"))
+    _add_new_columns(conn)
 
 
 # STEPS[n] upgrades a store from version n to n + 1.

@@ -127,6 +127,8 @@ source_state = Table(
     Column("feed_title", Text),
     Column("site_url", Text),
     Column("due_reason", Text),  # why next_due is later than the interval ("ttl 60m")
+    # Digests of the entries the last stored read found (feeds/normalise/recognise.py).
+    Column("entry_digests", Text),
     # Work sharing: the process that claimed the source, until when, and a counter that
     # grows with every claim, so a stalled worker's late write-back is recognised and dropped.
     Column("lease_owner", Text),

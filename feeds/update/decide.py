@@ -161,14 +161,17 @@ def stored(
     errors: Sequence[str],
     title: str | None,
     site_url: str | None,
+    entry_digests: str | None = None,
 ) -> FetchState:
-    """The state written with a source's articles: what the feed says about itself and what
-    reading it had to recover from."""
+    """The state written with a source's articles: what the feed says about itself, what
+    reading it had to recover from, and the entries the next read need not normalise again
+    (`entry_digests`; None: every entry is normalised)."""
     return replace(
         succeeded(state, FetchOutcome.NEW, now, next_due),
         warnings="; ".join(errors)[:WARNINGS_LIMIT] or None,
         feed_title=title or "",  # "": read, and the feed names no title
         site_url=site_url,
+        entry_digests=entry_digests,
     )
 
 

@@ -341,6 +341,9 @@ class Updater:
         if not complete:
             # Some entries wait for the next run: it must not take the feed for unchanged.
             state = replace(state, etag=None, last_modified=None, body_hash=None)
+        # An entry an edge enricher could not finish must be read whole next time; and the
+        # pages it fetches say nothing a digest of the feed's entry could tell.
+        edged = any(edge.applies(source) for edge in self.edge_enrichers)
         saved = decide.stored(
             state,
             read.at,
@@ -348,6 +351,7 @@ class Updater:
             errors=errors,
             title=read.feed.title,
             site_url=read.feed.site_url,
+            entry_digests=None if edged or not complete else read.feed.entry_digests or None,
         )
         for message in errors:  # shown by `feeds status`; per fetch, so not at the default level
             log.debug("%s: %s", source.name, message)
@@ -357,7 +361,7 @@ class Updater:
             outcome=FetchOutcome.NEW,
             new=upserted.new,
             updated=upserted.updated,
-            unchanged=upserted.unchanged,
+            unchanged=upserted.unchanged + read.feed.recognised,
             errors=errors,
             changed_categories=upserted.changed_categories,
         )
