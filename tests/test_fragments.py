@@ -201,47 +201,37 @@ def entries_in(name: str, data: bytes) -> int:
     return data.count(b"\n  <entry") + data.count(b"\n    <item>")
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_the_store_keeps_one_row_per_published_document_and_no_bytes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, engine: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: ArticleStore
 ) -> None:
     """Each document's row places every entry it carries, in the file as written; pages
     that retention empties take their rows along; a fragment of any size is placed."""
     monkeypatch.chdir(tmp_path)
     config = write_config(tmp_path, "out", max_items=4, archive_size=2)
-    url = (
-        f"sqlite:///{tmp_path / 'f.db'}"
-        if engine == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = ArticleStore.open(url)
-    try:
-        huge = article("b", 0, content="<p>" + "x" * 200_000 + "</p>")
-        store.upsert_articles("b", [huge], NOW)
-        pages_seen: set[str] = set()
-        for n in range(10):
-            store.upsert_articles("a", [article("a", n)], NOW)
-            publish_everything(config, store, clock=lambda: NOW)
-            rows = fragment_rows(store)
-            documents = documents_of(tmp_path / "out")
-            pages_seen |= {name for name in documents if "/archive/" in name}
-            assert set(rows) == set(documents)  # removed archive pages took theirs along
-            for name, placed in rows.items():
-                data = documents[name]
-                assert placed.file_digest == hashlib.sha256(data).hexdigest()
-                cut = cut_from(tmp_path / "out" / name, placed)
-                assert len(cut) == len(placed.entries) > 0, name
-                # Every entry the document carries is placed, one after the other.
-                assert len(placed.entries) == entries_in(name, data)
-                ends = [0, *(e.offset + e.length for e in placed.entries)]
-                assert all(e.offset >= end for e, end in zip(placed.entries, ends, strict=False))
-        assert len(pages_seen) > len([n for n in documents if "/archive/" in n])  # some went
-        with store.engine.connect() as conn:
-            kept = conn.execute(select(func.sum(func.length(document_fragments.c.entries))))
-            assert (kept.scalar() or 0) < sum(map(len, documents.values())) / 20  # no copies
-        assert huge.id in {e.article_id for e in rows["welt/atom.xml"].entries}
-    finally:
-        store.close()
+    huge = article("b", 0, content="<p>" + "x" * 200_000 + "</p>")
+    store.upsert_articles("b", [huge], NOW)
+    pages_seen: set[str] = set()
+    for n in range(10):
+        store.upsert_articles("a", [article("a", n)], NOW)
+        publish_everything(config, store, clock=lambda: NOW)
+        rows = fragment_rows(store)
+        documents = documents_of(tmp_path / "out")
+        pages_seen |= {name for name in documents if "/archive/" in name}
+        assert set(rows) == set(documents)  # removed archive pages took theirs along
+        for name, placed in rows.items():
+            data = documents[name]
+            assert placed.file_digest == hashlib.sha256(data).hexdigest()
+            cut = cut_from(tmp_path / "out" / name, placed)
+            assert len(cut) == len(placed.entries) > 0, name
+            # Every entry the document carries is placed, one after the other.
+            assert len(placed.entries) == entries_in(name, data)
+            ends = [0, *(e.offset + e.length for e in placed.entries)]
+            assert all(e.offset >= end for e, end in zip(placed.entries, ends, strict=False))
+    assert len(pages_seen) > len([n for n in documents if "/archive/" in n])  # some went
+    with store.engine.connect() as conn:
+        kept = conn.execute(select(func.sum(func.length(document_fragments.c.entries))))
+        assert (kept.scalar() or 0) < sum(map(len, documents.values())) / 20  # no copies
+    assert huge.id in {e.article_id for e in rows["welt/atom.xml"].entries}
 
 
 class PlacedStore:
@@ -500,41 +490,27 @@ def test_entries_are_cut_where_their_lines_start() -> None:
     assert split_entries(b"<feed>\n</feed>\n", b"  <entry", b"</feed>\n") == (b"<feed>\n", [])
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_saved_placings_replace_a_document_s_and_are_forgotten(
-    tmp_path: Path, request: pytest.FixtureRequest, engine: str
-) -> None:
+def test_saved_placings_replace_a_document_s_and_are_forgotten(store: ArticleStore) -> None:
     """One row per document, the last save of it winning; forgotten documents are gone; a
     row that does not read as placed entries is left out, not raised."""
-    url = (
-        f"sqlite:///{tmp_path / 'p.db'}"
-        if engine == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    store = ArticleStore.open(url)
-    try:
-        one = PlacedEntries(
-            "a" * 64, 12, (PlacedEntry("x", "d1", 0, 3), PlacedEntry("y", "d2", 3, 9))
-        )
-        two = PlacedEntries("b" * 64, 2**40, (PlacedEntry("x", "d3", 5, 1),))
-        save_fragments(store.engine, [("t/atom.xml", one), ("t/rss.xml", one), ("t/atom.xml", two)])
-        save_fragments(store.engine, [("t/rss.xml", two)])
-        save_fragments(store.engine, [])
-        with store.engine.begin() as conn:
-            conn.execute(
-                document_fragments.insert().values(
-                    document="t/bad", file_digest="c", file_size=1, entries=b"[1]"
-                )
+    one = PlacedEntries("a" * 64, 12, (PlacedEntry("x", "d1", 0, 3), PlacedEntry("y", "d2", 3, 9)))
+    two = PlacedEntries("b" * 64, 2**40, (PlacedEntry("x", "d3", 5, 1),))
+    save_fragments(store.engine, [("t/atom.xml", one), ("t/rss.xml", one), ("t/atom.xml", two)])
+    save_fragments(store.engine, [("t/rss.xml", two)])
+    save_fragments(store.engine, [])
+    with store.engine.begin() as conn:
+        conn.execute(
+            document_fragments.insert().values(
+                document="t/bad", file_digest="c", file_size=1, entries=b"[1]"
             )
-        assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/bad", "t/x"]) == {
-            "t/atom.xml": two,
-            "t/rss.xml": two,
-        }
-        forget_fragments(store.engine, ["t/rss.xml", "t/bad"])
-        forget_fragments(store.engine, [])
-        assert fragment_rows(store) == {"t/atom.xml": two}
-    finally:
-        store.close()
+        )
+    assert stored_fragments(store.engine, ["t/atom.xml", "t/rss.xml", "t/bad", "t/x"]) == {
+        "t/atom.xml": two,
+        "t/rss.xml": two,
+    }
+    forget_fragments(store.engine, ["t/rss.xml", "t/bad"])
+    forget_fragments(store.engine, [])
+    assert fragment_rows(store) == {"t/atom.xml": two}
 
 
 def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(
