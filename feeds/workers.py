@@ -46,7 +46,8 @@ class BodyJob:
     source: Source
     now: datetime
     fallback_base: str | None
-    known: str = ""  # the entries not to normalise again (`FetchState.entry_digests`)
+    # The entries not to normalise again (`FetchState.entry_digests`; None: recognise none).
+    known: str | None = None
     salt: str = ""  # what else shapes the stored articles (`feeds.normalise.recognise`)
 
 

@@ -290,3 +290,40 @@ def test_a_rule_added_to_the_config_reaches_the_entries_read_before(
         assert {a.categories for a in stored(store).values()} == {("C", "All")}
     finally:
         store.close()
+
+
+def test_without_known_digests_nothing_is_digested(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers that never pass digests (local files) pay nothing for recognition."""
+
+    def refuse(*args: object) -> str:
+        raise AssertionError("digested")
+
+    monkeypatch.setattr(recognise.Recognition, "digest", refuse)
+    done = normalise_feed(
+        RawFeed(entries=(raw(1), raw(2))),
+        source=SOURCE, now=NOW, first_seen={}, fallback_base=None,
+    )  # fmt: skip
+    assert (len(done.articles), done.recognised, done.entry_digests) == (2, 0, "")
+
+
+def test_a_local_source_keeps_no_digests(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "one.txt").write_text(
+        "Veröffentlichungsdatum: 01.02.2025 08:15 / Lokales\n\nEin Titel\n\nEin Titel\n\n"
+        "Erster Absatz.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "feeds.toml").write_text(
+        f'[output]\ndir = "{tmp_path / "out"}"\n[storage]\nurl = "sqlite:///{tmp_path / "f.db"}"\n'
+        f'[[sources]]\nname = "local"\npath = "{folder}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "feeds.toml")
+    store = ArticleStore.open(config.storage.url)
+    try:
+        assert run_update(config, store, Clock()).results[0].new == 1
+        state = store.fetch_state("local")
+        assert state is not None and state.entry_digests is None
+    finally:
+        store.close()

@@ -89,30 +89,33 @@ def normalise_feed(
     now: datetime,
     first_seen: Mapping[str, datetime],
     fallback_base: str | None,
-    known: str = "",
+    known: str | None = None,
     salt: str = "",
 ) -> NormalisedFeed:
     """Every entry of a feed as an Article; entries that cannot be used become errors
-    (one line per kind of problem, with a count and a few examples). Entries whose digest
-    is in `known` (`FetchState.entry_digests`, in the context `salt` names) are counted as
-    recognised instead (`feeds.normalise.recognise`)."""
+    (one line per kind of problem, with a count and a few examples). With `known`
+    (`FetchState.entry_digests`, "" for none), entries whose digest in the context `salt`
+    names is in it are counted as recognised instead, and the digests of this read are
+    returned (`feeds.normalise.recognise`); without, every entry is normalised."""
     articles: list[Article] = []
     tally = WarningTally()
     undated: set[str] = set()
     seen: set[str] = set()
-    recognition = Recognition(feed, source, fallback_base, known, salt)
+    recognition = None if known is None else Recognition(feed, source, fallback_base, known, salt)
     recognised = 0
+    digest = ""
     for raw in feed.entries:
         key = entry_key(raw)
         if key in seen:
             tally.add("duplicate entry id, kept the first", _where(raw, source, key))
             continue
         seen.add(key)
-        digest = recognition.digest(raw)
-        if digest in recognition.known:
-            recognised += 1
-            recognition.remember(digest)
-            continue
+        if recognition is not None:
+            digest = recognition.digest(raw)
+            if digest in recognition.known:
+                recognised += 1
+                recognition.remember(digest)
+                continue
         warned = tally.count
         try:
             articles.append(
@@ -133,7 +136,7 @@ def normalise_feed(
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
-        elif articles[-1].updated != now and tally.count == warned:
+        elif recognition is not None and articles[-1].updated != now and tally.count == warned:
             recognition.remember(digest)  # it depends on nothing but what the digest covers
     dropped = len(feed.entries) - len(articles) - recognised
     return NormalisedFeed(
@@ -144,7 +147,7 @@ def normalise_feed(
         site_url=_site_url(feed.link),
         dropped=dropped,
         recognised=recognised,
-        entry_digests=recognition.remembered(),
+        entry_digests=recognition.remembered() if recognition is not None else "",
     )
 
 
