@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.entities import html5
 
@@ -132,6 +133,18 @@ def test_future_dates_are_clamped_and_updated_never_before_published() -> None:
     article = normalise(raw)
     assert article.published == NOW
     assert article.updated == NOW
+
+
+def test_a_future_update_is_not_taken_and_the_published_date_stands() -> None:
+    # Clamped to the clock it would move on every read: the entry would look updated at
+    # every poll of its subscribers.
+    raw = RawEntry(
+        entry_id="x", title="t", published="2000-01-01T00:00:00Z", updated="2099-01-01T00:00:00Z"
+    )
+    article = normalise(raw)
+    assert article.published == article.updated == datetime(2000, 1, 1, tzinfo=UTC)
+    soon = (NOW + timedelta(minutes=5)).isoformat()  # within the clock-skew tolerance: taken
+    assert normalise(replace(raw, updated=soon)).updated == NOW + timedelta(minutes=5)
 
 
 def test_javascript_link_is_dropped_and_text_fields_stay_text() -> None:

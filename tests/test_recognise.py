@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.feedfactory import FeedItem, rss20
+from support.feedfactory import FeedItem, atom10, rss20
 from support.feedserver import FeedServer
 
 from feeds.config import Config, load_config
@@ -120,16 +120,16 @@ def test_entries_that_depend_on_the_clock_or_gave_warnings_are_never_recognised(
     entries = [
         raw(0, published=None),  # undated: dated by the clock, then by its first sighting
         raw(1, published=future),  # clamped to the clock
-        raw(2, updated=future),  # its update clamped to the clock
+        raw(2, updated=future),  # a future update is not taken: its published date stands
         raw(3, title="x" * 5_000),  # cut to the title limit: a warning each read
         raw(4),
         raw(4, title="the same id again"),  # a duplicate: warned about on every read
     ]
     first = normalise(entries)
-    assert len(first.entry_digests) == recognise.DIGEST_LENGTH  # raw(4) alone
+    assert len(first.entry_digests) == 2 * recognise.DIGEST_LENGTH  # raw(2) and raw(4)
     second = normalise(entries, first.entry_digests)
-    assert second.recognised == 1
-    assert [a.entry_id for a in second.articles] == ["id-0", "id-1", "id-2", "id-3"]
+    assert second.recognised == 2
+    assert [a.entry_id for a in second.articles] == ["id-0", "id-1", "id-3"]
     assert second.undated == {"id-0", "id-1"}
     assert any("duplicate entry id" in line for line in second.errors)
     assert any("id-3" in line for line in second.errors)  # the cut title, reported again
@@ -325,5 +325,34 @@ def test_a_local_source_keeps_no_digests(tmp_path: Path) -> None:
         assert run_update(config, store, Clock()).results[0].new == 1
         state = store.fetch_state("local")
         assert state is not None and state.entry_digests is None
+    finally:
+        store.close()
+
+
+def test_an_entry_updated_in_the_future_does_not_change_on_every_read(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A future `updated` (a wrong zone, a scheduled edit) is not taken: the entry keeps its
+    published date as its update, the same on every read, so subscribers do not see it
+    updated at each poll and it is recognised like any other."""
+    url = feed_server.url("/s.atom")
+    clock = Clock()
+    config = write_config(tmp_path / "site", url)
+    store = ArticleStore.open(config.storage.url)
+    ahead = replace(item(1), updated=NOW + timedelta(days=400))
+    try:
+        feed_server.add("/s.atom", atom10([ahead, item(2)]))
+        run_update(config, store, clock)
+        first = stored(store)
+        for later in (1, 2):
+            clock.now += timedelta(hours=later)
+            feed_server.add("/s.atom", atom10([item(10 + later), ahead, item(2)]))
+            result = run_update(config, store, clock).results[0]
+            assert (result.new, result.updated, result.unchanged) == (1, 0, 2)
+        kept = {key: value for key, value in stored(store).items() if key in first}
+        assert kept == first
+        assert {a.updated for a in first.values() if a.entry_id == "i1"} == {
+            (NOW - timedelta(hours=1)).replace(second=0, microsecond=0)
+        }
     finally:
         store.close()

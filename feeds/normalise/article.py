@@ -25,7 +25,7 @@ from feeds.model import (
 )
 from feeds.normalise import limits
 from feeds.normalise.authors import clean_authors
-from feeds.normalise.dates import ImpossibleDateError, clamp_future, read_date
+from feeds.normalise.dates import ImpossibleDateError, clamp_future, is_future, read_date
 from feeds.normalise.html import clean_text, safe_url, sanitise_html
 from feeds.normalise.plaintext import plain_text
 from feeds.normalise.podcast import clean_podcast
@@ -250,8 +250,11 @@ def _dates(
     published = published or updated or first_seen or now
     updated = updated or published
     published = _whole_minutes(clamp_future(published, now))
-    updated = max(_whole_minutes(clamp_future(updated, now)), published)
-    return published, updated
+    if is_future(updated, now):
+        # Not taken: clamped to the clock, it would move on every read, and subscribers
+        # would see the entry updated at each poll.
+        return published, published
+    return published, max(_whole_minutes(updated), published)
 
 
 def _whole_minutes(value: datetime) -> datetime:

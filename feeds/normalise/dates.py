@@ -318,15 +318,23 @@ def from_struct_time(value: time.struct_time | None) -> datetime | None:
     return result if MIN_YEAR <= result.year <= MAX_YEAR else None
 
 
+FUTURE_TOLERANCE = timedelta(minutes=10)  # clock skew: a date this far ahead is not future
+
+
+def is_future(value: datetime, now: datetime, tolerance: timedelta = FUTURE_TOLERANCE) -> bool:
+    """Whether `value` is more than `tolerance` after `now`."""
+    return value - now > tolerance
+
+
 def clamp_future(
-    value: datetime, now: datetime, tolerance: timedelta = timedelta(minutes=10)
+    value: datetime, now: datetime, tolerance: timedelta = FUTURE_TOLERANCE
 ) -> datetime:
     """`value`, or `now` if `value` is more than `tolerance` after it.
 
     Feeds that date posts in the future (scheduled posts, wrong zones) would otherwise pin
     them to the top of every listing until that date comes.
     """
-    return now if value - now > tolerance else value
+    return now if is_future(value, now, tolerance) else value
 
 
 def _read_common(text: str) -> datetime | None:
