@@ -136,7 +136,7 @@ def normalise_feed(
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
-        elif recognition is not None and articles[-1].updated != now and tally.count == warned:
+        elif recognition is not None and tally.count == warned:
             recognition.remember(digest)  # it depends on nothing but what the digest covers
     dropped = len(feed.entries) - len(articles) - recognised
     return NormalisedFeed(
