@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import gzip
 import io
 import json
 import os
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import brotli
 import feedparser
 import pytest
 from lxml import etree
@@ -22,7 +24,13 @@ from feeds.publish import OutputLayout, files
 from feeds.publish import site as site_module
 from feeds.publish.atom import render_atom
 from feeds.publish.document import FeedDocument, Site, build_document
-from feeds.publish.files import write_changed, write_if_changed
+from feeds.publish.files import (
+    StagedFiles,
+    stage_changed,
+    write_changed,
+    write_if_changed,
+    write_staged,
+)
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_category, publish_site
@@ -213,6 +221,22 @@ def test_disk_full_leaves_the_old_file_and_no_temp(
     assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
 
 
+def test_a_staged_batch_is_compressed_ahead_and_written_only_when_asked(tmp_path: Path) -> None:
+    # A publish stages a batch (its variants compressing) while earlier batches are still
+    # being written: staging must leave the folder as it is, and leave out what holds.
+    kept, changed = tmp_path / "a" / "atom.xml", tmp_path / "b" / "atom.xml"
+    assert write_changed({kept: b"k" * 2000, changed: b"old " * 500}) == [kept, changed]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    staged = stage_changed({kept: b"k" * 2000, changed: b"new " * 500})
+    assert [path for path, _, _ in staged.files] == [changed]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert write_staged(staged) == [changed]
+    assert changed.read_bytes() == b"new " * 500
+    assert gzip.decompress(changed.with_name("atom.xml.gz").read_bytes()) == b"new " * 500
+    assert brotli.decompress(changed.with_name("atom.xml.br").read_bytes()) == b"new " * 500
+    assert kept.read_bytes() == b"k" * 2000
+
+
 def test_a_batch_is_made_durable_at_once_or_leaves_every_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,11 +269,11 @@ def test_a_failed_batch_stops_the_publish_before_any_later_batch(
     tech = (Category.named("Technik"), [make("t", category="Technik")])
     batches: list[list[str]] = []
 
-    def failing(batch: dict[Path, bytes]) -> list[Path]:
-        batches.append(sorted(p.parent.name for p in batch))
+    def failing(staged: StagedFiles) -> list[Path]:
+        batches.append(sorted(path.parent.name for path, _, _ in staged.files))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(site_module, "write_changed", failing)
+    monkeypatch.setattr(site_module, "write_staged", failing)
     with pytest.raises(OSError, match="No space left"):
         publish_site([welt, tech], [make("a"), make("t", category="Technik")], site_of(layout))
     assert batches == [["welt-nachrichten"] * 4]  # the first category only: no later batch

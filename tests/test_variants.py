@@ -14,8 +14,8 @@ import brotli
 from feeds.publish.files import write_if_changed
 from feeds.publish.variants import (
     MIN_SIZE,
-    compressed_batch,
     compressed_variants,
+    start_compressing,
     variants_current,
 )
 
@@ -96,7 +96,7 @@ def test_a_batch_compressed_in_parallel_is_each_file_compressed_alone(tmp_path: 
         (tmp_path / f"{n}" / "atom.xml", BODY.replace(b"Gr", str(n).encode())) for n in range(6)
     ]
     files += [(tmp_path / "small.xml", b"<feed/>"), (tmp_path / "logo.png", os.urandom(4096))]
-    made = compressed_batch(files)
+    made = start_compressing(files).result()
     assert made == [compressed_variants(path, data) for path, data in files]
     assert [len(m) for m in made] == [2] * 6 + [0, 0]
     assert gzip.decompress(made[3][tmp_path / "3" / "atom.xml.gz"]) == files[3][1]

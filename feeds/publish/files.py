@@ -17,7 +17,12 @@ from pathlib import Path
 from feeds.model import PublishProblem
 from feeds.publish.formats import FORMATS
 from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER
-from feeds.publish.variants import compressed_batch, stale_variants, variants_current
+from feeds.publish.variants import (
+    Compressing,
+    stale_variants,
+    start_compressing,
+    variants_current,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +49,34 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
-    """`write_if_changed` for a batch of files; returns the paths written, in order.
+    """`write_if_changed` for a batch of files; returns the paths written, in order
+    (`stage_changed`, then `write_staged`)."""
+    return write_staged(stage_changed(files))
+
+
+@dataclass(frozen=True, slots=True)
+class StagedFiles:
+    """A batch of files to write: per file its path, its bytes and whether the file holds
+    them already (then only its variants are made again), and their variants, being made."""
+
+    files: tuple[tuple[Path, bytes, bool], ...]
+    variants: Compressing
+
+
+def stage_changed(files: Mapping[Path, bytes]) -> StagedFiles:
+    """The files of a batch that need writing (changed, or with variants missing or stale),
+    their variants' compression started: a publish stages a batch as soon as it is
+    rendered, so its variants are made while earlier batches are written."""
+    staged: list[tuple[Path, bytes, bool]] = []
+    for path, data in files.items():
+        same = _holds(path, data)
+        if not (same and variants_current(path)):
+            staged.append((path, data, same))
+    return StagedFiles(tuple(staged), start_compressing([(p, d) for p, d, _ in staged]))
+
+
+def write_staged(staged: StagedFiles) -> list[Path]:
+    """Write a staged batch; returns the paths written, in order.
 
     Every new file and variant is written to a temporary file first, then all are made
     durable at once (one `syncfs` of their filesystem where the OS has it, instead of an
@@ -56,29 +88,27 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
     groups: list[list[tuple[str, Path]]] = []
     written: list[Path] = []
     try:
-        jobs: list[tuple[list[tuple[str, Path]], Path, bytes, int]] = []
-        for path, data in files.items():
-            same = _holds(path, data)
-            if same and variants_current(path):
-                continue
+        mtimes: list[int] = []
+        for path, data, same in staged.files:
             group: list[tuple[str, Path]] = []
             groups.append(group)
             if same:  # the file stays; its variants are made again with its mtime
-                mtime_ns = path.stat().st_mtime_ns
+                mtimes.append(path.stat().st_mtime_ns)
             else:
                 temp, mtime_ns = _write_temp(path, data)
                 group.append((temp, path))
                 written.append(path)
-            jobs.append((group, path, data, mtime_ns))
-        # Compression releases the GIL: a batch's variants are made on every core at once.
-        made_all = compressed_batch([(path, data) for _, path, data, _ in jobs])
-        for (group, path, _, mtime_ns), made in zip(jobs, made_all, strict=True):
+                mtimes.append(mtime_ns)
+        made_all = staged.variants.result()
+        for group, (path, _, _), mtime_ns, made in zip(
+            groups, staged.files, mtimes, made_all, strict=True
+        ):
             for target, body in made.items():
                 group.append((_write_temp(target, body, mtime_ns)[0], target))
             group.extend(("", stale) for stale in stale_variants(path, set(made)))
-        staged = [item for group in groups for item in group]
-        _make_durable([temp for temp, _ in staged if temp])
-        for temp, target in staged:
+        staged_temps = [item for group in groups for item in group]
+        _make_durable([temp for temp, _ in staged_temps if temp])
+        for temp, target in staged_temps:
             if temp:
                 os.replace(temp, target)
             else:

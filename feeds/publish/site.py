@@ -13,7 +13,13 @@ from pathlib import Path
 
 from feeds.model import Article, Category, Origin, PublishProblem
 from feeds.publish.document import FeedDocument, Site, archive_documents, build_document
-from feeds.publish.files import PublishResult, write_changed
+from feeds.publish.files import (
+    PublishResult,
+    StagedFiles,
+    stage_changed,
+    write_changed,
+    write_staged,
+)
 from feeds.publish.formats import FORMATS, archive_format
 from feeds.publish.fragments import Fragments
 from feeds.publish.layout import ALL_SLUG
@@ -214,10 +220,11 @@ class _Writer:
     """Writes a publish's files batch by batch, each path once (a local article's page
     comes with every category that carries it), and sums up what changed.
 
-    Batches are written (compressed, made durable, renamed) in order in a thread of their
-    own while the next ones are rendered; at most `WRITE_AHEAD` wait, so memory holds a few
-    batches, not the site. A failed write is raised by a later `write` or by `result`, and
-    no batch after it is written."""
+    A batch is staged (compared with the files, its variants' compression started) when it
+    is handed over, then written (made durable, renamed) in order in a thread of its own
+    while the next ones are rendered and compressed; at most `WRITE_AHEAD` wait, so memory
+    holds a few batches, not the site. A failed write is raised by a later `write` or by
+    `result`, and no batch after it is written."""
 
     def __init__(self) -> None:
         self.written: list[Path] = []
@@ -238,15 +245,16 @@ class _Writer:
     def write(self, files: dict[Path, bytes]) -> None:
         batch = {path: data for path, data in files.items() if path not in self.seen}
         self.seen.update(batch)
+        staged = stage_changed(batch)  # compressing while the batches before it are written
         while len(self._pending) >= WRITE_AHEAD:
             self._finish_oldest()
-        self._pending.append(self._thread.submit(self._write_in_order, batch))
+        self._pending.append(self._thread.submit(self._write_in_order, staged))
 
-    def _write_in_order(self, batch: dict[Path, bytes]) -> list[Path]:
+    def _write_in_order(self, staged: StagedFiles) -> list[Path]:
         if self._failed:
             raise RuntimeError("not written: an earlier batch failed")
         try:
-            return write_changed(batch)
+            return write_staged(staged)
         except BaseException:
             self._failed = True
             raise

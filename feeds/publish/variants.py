@@ -93,22 +93,32 @@ def compressed_variants(path: Path, data: bytes) -> dict[Path, bytes]:
     return {target: body for target, body in made.items() if len(body) < len(data)}
 
 
-def compressed_batch(files: Sequence[tuple[Path, bytes]]) -> list[dict[Path, bytes]]:
-    """`compressed_variants` of each (path, bytes), in order, compressed in parallel: ISA-L
-    and brotli release the GIL, so the variants of a batch use every core."""
-    wanted = [(path, data) for path, data in files if wants_variants(path, len(data))]
-    if len(wanted) * len(VARIANTS) < 2:
-        return [compressed_variants(path, data) for path, data in files]
-    pool = _pool()
-    jobs: dict[Path, list[tuple[Path, Future[bytes]]]] = {
-        path: [(variant_path(path, v), pool.submit(v.compress, data)) for v in VARIANTS]
-        for path, data in wanted
-    }
-    made: list[dict[Path, bytes]] = []
-    for path, data in files:
-        bodies = {target: job.result() for target, job in jobs.get(path, [])}
-        made.append({target: body for target, body in bodies.items() if len(body) < len(data)})
-    return made
+class Compressing:
+    """The variants of a batch of files being made in the compressing threads, in parallel
+    (ISA-L and brotli release the GIL, so a batch uses every core); `result` waits for them."""
+
+    def __init__(self, files: Sequence[tuple[Path, bytes]]) -> None:
+        self._files = [(path, len(data)) for path, data in files]
+        pool = _pool()
+        self._jobs: dict[Path, list[tuple[Path, Future[bytes]]]] = {
+            path: [(variant_path(path, v), pool.submit(v.compress, data)) for v in VARIANTS]
+            for path, data in files
+            if wants_variants(path, len(data))
+        }
+
+    def result(self) -> list[dict[Path, bytes]]:
+        """Per file, in order, the variants worth writing (smaller than the file)."""
+        made: list[dict[Path, bytes]] = []
+        for path, size in self._files:
+            bodies = {target: job.result() for target, job in self._jobs.get(path, [])}
+            made.append({target: body for target, body in bodies.items() if len(body) < size})
+        return made
+
+
+def start_compressing(files: Sequence[tuple[Path, bytes]]) -> Compressing:
+    """Start making the variants of each (path, bytes) in the compressing threads, so they
+    are made while the caller goes on (writes an earlier batch, renders the next)."""
+    return Compressing(files)
 
 
 @functools.cache
