@@ -62,6 +62,17 @@ class FeedDocument:
     archive: ArchiveLinks = ArchiveLinks()
     # Per article id, the other sources that carry the same article.
     carriers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The newest change among the articles (from the data, never the build time), and the
+    # language of every entry when they all share one, else None (then each entry says its
+    # own). Worked out once: every format's head asks for both, each render.
+    updated: datetime = field(init=False, repr=False, compare=False)
+    language: str | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        updated = max((a.updated for a in self.articles), default=EPOCH)
+        languages = {a.language for a in self.articles}
+        object.__setattr__(self, "updated", updated)
+        object.__setattr__(self, "language", languages.pop() if len(languages) == 1 else None)
 
     @property
     def self_url(self) -> str:
@@ -85,18 +96,6 @@ class FeedDocument:
     @property
     def ttl(self) -> timedelta:
         return self.site.ttl(self.category.slug)
-
-    @property
-    def updated(self) -> datetime:
-        """The newest change among the articles: from the data, never the build time."""
-        return max((a.updated for a in self.articles), default=EPOCH)
-
-    @property
-    def language(self) -> str | None:
-        """The language of every entry, when they all share one; else None (then each
-        entry says its own)."""
-        languages = {a.language for a in self.articles}
-        return languages.pop() if len(languages) == 1 else None
 
     def origin(self, article: Article) -> Origin:
         """The source an article was first seen in, as published."""
