@@ -34,6 +34,7 @@ from feeds.publish.files import (
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_category, publish_site
+from feeds.publish.variants import variants_current
 
 BERLIN = timezone(timedelta(hours=2))
 
@@ -235,6 +236,28 @@ def test_a_staged_batch_is_compressed_ahead_and_written_only_when_asked(tmp_path
     assert gzip.decompress(changed.with_name("atom.xml.gz").read_bytes()) == b"new " * 500
     assert brotli.decompress(changed.with_name("atom.xml.br").read_bytes()) == b"new " * 500
     assert kept.read_bytes() == b"k" * 2000
+
+
+def test_variants_remade_for_a_file_changed_by_another_hand_are_never_paired_with_it(
+    tmp_path: Path,
+) -> None:
+    # Staged (its variants missing, the file as wanted), then overwritten by someone else
+    # before the batch is written: the variants made from our bytes must not carry the new
+    # file's mtime, or servers would send them as that file compressed.
+    feed = tmp_path / "atom.xml"
+    ours, theirs = b"<feed>ours</feed> " * 200, b"<feed>theirs</feed>" * 200
+    write_changed({feed: ours})
+    feed.with_name("atom.xml.br").unlink()
+    staged = stage_changed({feed: ours})
+    assert [(path, held is not None) for path, _, held in staged.files] == [(feed, True)]
+    feed.write_bytes(theirs)
+    os.utime(feed, ns=(10**18, 10**18))  # another mtime, whatever the clock's resolution
+    assert write_staged(staged) == []
+    assert feed.read_bytes() == theirs
+    assert not variants_current(feed)  # so the next publish writes ours and its variants
+    assert write_changed({feed: ours}) == [feed]
+    assert variants_current(feed)
+    assert gzip.decompress(feed.with_name("atom.xml.gz").read_bytes()) == ours
 
 
 def test_a_batch_is_made_durable_at_once_or_leaves_every_old_file(

@@ -56,10 +56,11 @@ def write_changed(files: Mapping[Path, bytes]) -> list[Path]:
 
 @dataclass(frozen=True, slots=True)
 class StagedFiles:
-    """A batch of files to write: per file its path, its bytes and whether the file holds
-    them already (then only its variants are made again), and their variants, being made."""
+    """A batch of files to write: per file its path, its bytes and, when the file holds them
+    already, its mtime (ns) then (only its variants are made again, stamped with it), and
+    their variants, being made."""
 
-    files: tuple[tuple[Path, bytes, bool], ...]
+    files: tuple[tuple[Path, bytes, int | None], ...]
     variants: Compressing
 
 
@@ -67,11 +68,11 @@ def stage_changed(files: Mapping[Path, bytes]) -> StagedFiles:
     """The files of a batch that need writing (changed, or with variants missing or stale),
     their variants' compression started: a publish stages a batch as soon as it is
     rendered, so its variants are made while earlier batches are written."""
-    staged: list[tuple[Path, bytes, bool]] = []
+    staged: list[tuple[Path, bytes, int | None]] = []
     for path, data in files.items():
-        same = _holds(path, data)
-        if not (same and variants_current(path)):
-            staged.append((path, data, same))
+        held_since = _held_since(path, data)
+        if held_since is None or not variants_current(path):
+            staged.append((path, data, held_since))
     return StagedFiles(tuple(staged), start_compressing([(p, d) for p, d, _ in staged]))
 
 
@@ -89,11 +90,13 @@ def write_staged(staged: StagedFiles) -> list[Path]:
     written: list[Path] = []
     try:
         mtimes: list[int] = []
-        for path, data, same in staged.files:
+        for path, data, held_since in staged.files:
             group: list[tuple[str, Path]] = []
             groups.append(group)
-            if same:  # the file stays; its variants are made again with its mtime
-                mtimes.append(path.stat().st_mtime_ns)
+            if held_since is not None:
+                # The file stays; its variants are made again with its mtime when staged: a
+                # file changed since by another hand keeps another, so no server pairs them.
+                mtimes.append(held_since)
             else:
                 temp, mtime_ns = _write_temp(path, data)
                 group.append((temp, path))
@@ -124,13 +127,16 @@ def write_staged(staged: StagedFiles) -> list[Path]:
     return written
 
 
-def _holds(path: Path, data: bytes) -> bool:
-    """Whether the file at `path` holds exactly `data`: its size tells most changed files
-    (a feed with new entries) without reading them."""
+def _held_since(path: Path, data: bytes) -> int | None:
+    """The mtime (ns) of the file at `path` when it holds exactly `data`, else None: its
+    size tells most changed files (a feed with new entries) without reading them."""
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        info = path.stat()
+        if info.st_size == len(data) and path.read_bytes() == data:
+            return info.st_mtime_ns
     except FileNotFoundError:
-        return False
+        pass
+    return None
 
 
 def _write_temp(path: Path, data: bytes, mtime_ns: int | None = None) -> tuple[str, int]:
