@@ -251,7 +251,7 @@ class PlacedStore:
 
 def publish_json(tmp_path: Path, placed: PlacedStore, articles: list[Article]) -> bytes:
     """Technik's JSON Feed of `articles`, written where the fragments look for it."""
-    fragments = Fragments(placed.load, placed.save, tmp_path)
+    fragments = Fragments(placed.load, placed.save, OutputLayout(tmp_path, "https://f.example/"))
     site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
     body = render_json_feed(build_document(Category.named("Technik"), articles, site))
     path = tmp_path / "technik" / "feed.json"
@@ -521,7 +521,9 @@ def test_finding_a_bad_entry_keeps_no_fragment_of_its_one_entry_trials(
     placed = PlacedStore()
 
     def publish(articles: list[Article]) -> None:
-        fragments = Fragments(placed.load, placed.save, tmp_path)
+        fragments = Fragments(
+            placed.load, placed.save, OutputLayout(tmp_path, "https://f.example/")
+        )
         site = Site(OutputLayout(tmp_path, "https://f.example/"), "Planet", fragments=fragments)
         publish_site([(Category.named("Welt"), articles)], articles, site)
         fragments.flush()
@@ -548,7 +550,7 @@ def test_a_batch_is_saved_while_the_publish_renders_on(
     def save(new: Sequence[tuple[str, PlacedEntries]]) -> None:
         saved.append((released.wait(timeout=10), [name for name, _ in new]))
 
-    fragments = Fragments(lambda documents: {}, save, tmp_path)
+    fragments = Fragments(lambda documents: {}, save, OutputLayout(tmp_path, "https://f.example/"))
     one = article("a", 1)
     body = fragments.entries("x/feed.json", [one], lambda a: None, render_each)
     fragments.written({tmp_path / "x" / "feed.json": b"[" + body[0] + b"]"})
@@ -562,7 +564,7 @@ def test_a_failed_save_is_raised_by_flush(tmp_path: Path) -> None:
     def save(new: Sequence[tuple[str, PlacedEntries]]) -> None:
         raise OSError("disk full")
 
-    fragments = Fragments(lambda documents: {}, save, tmp_path)
+    fragments = Fragments(lambda documents: {}, save, OutputLayout(tmp_path, "https://f.example/"))
     body = fragments.entries("x/feed.json", [article("a", 1)], lambda a: None, render_each)
     fragments.written({tmp_path / "x" / "feed.json": body[0]})
     with pytest.raises(OSError, match="disk full"):
@@ -603,7 +605,7 @@ def test_a_failed_publish_keeps_what_it_rendered_and_raises_its_own_error(
         saved.extend(name for name, _ in new)
         raise OSError("store gone")
 
-    fragments = Fragments(lambda documents: {}, save, tmp_path)
+    fragments = Fragments(lambda documents: {}, save, OutputLayout(tmp_path, "https://f.example/"))
     one = article("a", 1)
     body = fragments.entries("x/feed.json", [one], lambda a: None, render_each)
     fragments.written({tmp_path / "x" / "feed.json": body[0]})

@@ -31,6 +31,7 @@ from feeds.publish.files import (
     write_if_changed,
     write_staged,
 )
+from feeds.publish.formats import FORMATS
 from feeds.publish.jsonfeed import render_json_feed
 from feeds.publish.rss import render_rss
 from feeds.publish.site import publish_category, publish_site
@@ -71,6 +72,22 @@ def doc_of(layout: OutputLayout, *articles: Article, **options: Any) -> FeedDocu
     return build_document(
         Category.named("Welt Nachrichten"), list(articles), site_of(layout, **options)
     )
+
+
+def test_a_documents_name_is_the_inverse_of_its_file_and_none_outside_the_folder(
+    layout: OutputLayout, tmp_path: Path
+) -> None:
+    # Fragments are kept, archive pages forgotten and WebSub pings sent by these names.
+    for kind in FORMATS:
+        name = layout.feed_file("welt-nachrichten", kind)
+        assert layout.document_name(layout.feed_path("welt-nachrichten", kind)) == name
+    page = layout.archive_path("technik", 3)
+    assert layout.document_name(page) == "technik/archive/3.xml"
+    assert layout.archive_url("technik", 3) == layout.base_url + "technik/archive/3.xml"
+    outside = tmp_path / "elsewhere" / "atom.xml"
+    assert not outside.is_relative_to(layout.directory)
+    assert layout.document_name(outside) is None
+    assert layout.feed_urls([outside, page]) == []  # an archive page is no subscription
 
 
 def test_all_three_formats_are_valid_and_newest_first(layout: OutputLayout) -> None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from feeds import __version__
 from feeds.model import Article, PlacedEntries, PlacedEntry
+from feeds.publish.layout import OutputLayout
 
 if TYPE_CHECKING:  # a hash under way: hashlib names no public type for it
     from hashlib import _Hash as HashState
@@ -51,21 +52,22 @@ _TEMPLATES = ("category_entry.html",)  # the templates that write fragments
 
 
 class Fragments:
-    """The fragments of one publish into the output folder `root`: where earlier publishes
-    placed each document's entries is read through `load` (by document), a document at a
-    time or several ahead (`prefetch`), and the entries are cut from the files; `written`
-    records where this publish's entries lie in the files it writes, handed to `save` in
-    batches (call `flush` at the end). Without `load`, `save` or `root`, nothing is kept.
+    """The fragments of one publish into the output folder of `layout`: where earlier
+    publishes placed each document's entries is read through `load` (by document), a
+    document at a time or several ahead (`prefetch`), and the entries are cut from the
+    files; `written` records where this publish's entries lie in the files it writes,
+    handed to `save` in batches (call `flush` at the end). Without `load`, `save` or
+    `layout`, nothing is kept.
 
     `save` runs in a thread of its own, batch after batch in order, while the publish renders
     on: a store's write (SQLite's, PostgreSQL's) mostly waits outside the GIL."""
 
     def __init__(
-        self, load: Load | None = None, save: Save | None = None, root: Path | None = None
+        self, load: Load | None = None, save: Save | None = None, layout: OutputLayout | None = None
     ) -> None:
-        self._load = load if root is not None else None
-        self._save = save if root is not None else None
-        self._root = root
+        self._load = load if layout is not None else None
+        self._save = save if layout is not None else None
+        self._layout = layout
         self._ahead: dict[str, Known] = {}  # prefetched, each taken by its next `entries`
         # Each document's entries as its last `entries` gave them, in order, until `written`.
         self._rendered: dict[str, list[tuple[str, str, bytes]]] = {}
@@ -122,10 +124,10 @@ class Fragments:
     def written(self, files: Mapping[Path, bytes]) -> None:
         """Record where the entries of the documents among `files` (the bytes each path is
         being written with) lie, for the next publish."""
-        if self._save is None or self._root is None:
+        if self._save is None or self._layout is None:
             return
         for path, data in files.items():
-            name = _name(path, self._root)
+            name = self._layout.document_name(path) or ""  # "": outside, no document
             entries = self._rendered.pop(name, None)
             if entries is not None:
                 self._new.append((name, placed_in(data, entries)))
@@ -135,10 +137,11 @@ class Fragments:
     def _read(self, documents: Sequence[str]) -> dict[str, Known]:
         """The kept fragments of `documents`: cut from their files where placed entries were
         recorded and each file is still the one written then."""
-        if self._load is None or self._root is None:
+        if self._load is None or self._layout is None:
             return {}
+        root = self._layout.directory
         placed = self._load(documents)
-        return {name: cut_from(self._root / name, entries) for name, entries in placed.items()}
+        return {name: cut_from(root / name, entries) for name, entries in placed.items()}
 
     def _digest(self, placed: HashState, article: Article, context: object) -> str:
         """A digest of the renderers and the document (`placed`, hashed already), the
@@ -237,11 +240,6 @@ def cut_from(path: Path, placed: PlacedEntries) -> dict[str, tuple[str, bytes]]:
             return {}  # not a record this module wrote
         known[entry.article_id] = (entry.digest, data[entry.offset : end])
     return known
-
-
-def _name(path: Path, root: Path) -> str:
-    """`path`'s name relative to the output folder, as documents are named."""
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
 
 
 def article_digest(article: Article) -> str:

@@ -60,14 +60,18 @@ class OutputLayout:
     def opml_url(self) -> str:
         return self.base_url + "feeds.opml"
 
+    def document_name(self, path: Path) -> str | None:
+        """A file's name relative to the output folder, as documents and URLs name it
+        (`politik/atom.xml`: the inverse of `feed_file`), or None outside the folder."""
+        if not path.is_relative_to(self.directory):
+            return None
+        return path.relative_to(self.directory).as_posix()
+
     def feed_urls(self, paths: Iterable[Path]) -> list[str]:
         """The public URLs of the feed documents (not pages) among written `paths`."""
         feeds = {output.file_name for output in feed_formats()}
-        return [
-            self.base_url + path.relative_to(self.directory).as_posix()
-            for path in paths
-            if path.name in feeds and path.is_relative_to(self.directory)
-        ]
+        names = (self.document_name(path) for path in paths if path.name in feeds)
+        return [self.base_url + name for name in names if name is not None]
 
     def article_page(self, article: Article) -> str:
         """Path of an article's own page, relative to the output folder.

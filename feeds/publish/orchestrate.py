@@ -128,12 +128,11 @@ def publish_everything(
         origins = source_origins(config.sources, store.fetch_states())
     # Entries rendered by earlier publishes are reused where nothing they depend on changed.
     engine = store.engine
+    site = site_for(config, slugs)
     fragments = Fragments(
-        partial(stored_fragments, engine), partial(save_fragments, engine), config.output.dir
+        partial(stored_fragments, engine), partial(save_fragments, engine), site.layout
     )
-    site = replace(
-        site_for(config, slugs), origins={o.name: o for o in origins}, fragments=fragments
-    )
+    site = replace(site, origins={o.name: o for o in origins}, fragments=fragments)
     archives = {
         c.slug: store.archive(c.slug, loaded)
         for c in ordered
@@ -207,8 +206,8 @@ def _remove_retired_pages(
     removed = remove_archive_pages(site.layout.archive_folder(slug), live)
     if removed:
         log.info("publish: %d retired archive page file(s) of %s removed", len(removed), slug)
-    root = site.layout.directory
-    return [path.relative_to(root).as_posix() for path in removed if path.suffix == ".xml"]
+    names = (site.layout.document_name(path) for path in removed if path.suffix == ".xml")
+    return [name for name in names if name is not None]
 
 
 def cache_seconds(config: Config) -> int:
