@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +129,35 @@ def test_update_quiet_prints_nothing_on_success(tmp_path: Path, feed_server: Fee
     assert (tmp_path / "out" / "technik" / "atom.xml").is_file()
     loud = run_feeds("--config", str(config), "update", "--all", cwd=tmp_path)
     assert "1 source(s) updated" in loud.stdout  # without --quiet, the summary as before
+
+
+STAGES = re.compile(
+    r"INFO feeds\.cli\.update: updated: (\d+) source\(s\) in \d+\.\d\ds\n"
+    r".* INFO feeds\.cli\.update: published: (\d+) file\(s\) written, (\d+) unchanged in "
+    r"\d+\.\d\ds\n"
+)
+
+
+def test_update_logs_how_long_fetching_and_publishing_took(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # What a cron job's log keeps of a run (-v): the two stages, their counts and times.
+    feed_server.add("/ok", rss20([FeedItem(id="1", title="one", link="https://e.com/1")]))
+    feed_server.add("/down", b"no", status=500, content_type="text/plain")
+    config = config_for(
+        tmp_path, source("Ok", feed_server.url("/ok")) + source("Down", feed_server.url("/down"))
+    )
+    first = run_feeds("-v", "--config", str(config), "update", "-q", cwd=tmp_path)
+    assert first.returncode == 0
+    stages = STAGES.search(first.stderr)
+    assert stages is not None, first.stderr
+    written = len([p for p in (tmp_path / "out").rglob("*") if p.is_file()])
+    assert stages[1] == "2" and 0 < int(stages[2]) <= written and stages[3] == "0"
+    again = run_feeds("-v", "--config", str(config), "update", "-q", "--all", cwd=tmp_path)
+    repeated = STAGES.search(again.stderr)
+    assert repeated is not None, again.stderr
+    # Nothing new: only what shows the failing source's health is written again.
+    assert repeated[1] == "2" and int(repeated[2]) < int(stages[2]) and int(repeated[3]) > 0
 
 
 def test_update_quiet_still_lists_failures(tmp_path: Path, feed_server: FeedServer) -> None:

@@ -5,7 +5,9 @@ their summaries.
 from __future__ import annotations
 
 import gc
+import logging
 import sys
+import time
 from collections.abc import Callable
 
 import click
@@ -29,6 +31,8 @@ from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
 from feeds.update.run import Updater, UpdateReport
 from feeds.workers import ParserPool
+
+log = logging.getLogger(__name__)
 
 HELD_SHOWN = 20  # names of held sources in the summary; the rest are counted
 # Allocations of container objects between two passes of the cycle collector over the young
@@ -62,8 +66,17 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float, quie
     try:
         with open_store(config) as store, exclusive(store, wait):
             sweep_temp_files(config.output.dir)  # what a killed run's writer left behind
+            started = time.monotonic()
             report = run_async(_update(config, store, pool, force, show_progress=not quiet))
+            fetched = time.monotonic()
+            log.info("updated: %d source(s) in %.2fs", len(report.results), fetched - started)
             published = _publish(lambda: _publish_and_announce(config, store))
+            log.info(
+                "published: %d file(s) written, %d unchanged in %.2fs",
+                len(published.written),
+                published.unchanged,
+                time.monotonic() - fetched,
+            )
     finally:
         pool.close()  # the workers were told to stop after the update; here they are gone
     if quiet:
