@@ -14,7 +14,6 @@ import brotli
 from feeds.publish.files import write_if_changed
 from feeds.publish.variants import (
     MIN_SIZE,
-    compressed_variants,
     start_compressing,
     variants_current,
 )
@@ -97,7 +96,7 @@ def test_a_batch_compressed_in_parallel_is_each_file_compressed_alone(tmp_path: 
     ]
     files += [(tmp_path / "small.xml", b"<feed/>"), (tmp_path / "logo.png", os.urandom(4096))]
     made = start_compressing(files).result()
-    assert made == [compressed_variants(path, data) for path, data in files]
+    assert made == [start_compressing([file]).result()[0] for file in files]
     assert [len(m) for m in made] == [2] * 6 + [0, 0]
     assert gzip.decompress(made[3][tmp_path / "3" / "atom.xml.gz"]) == files[3][1]
 
@@ -110,11 +109,12 @@ def test_variants_are_the_same_bytes_in_every_process(tmp_path: Path) -> None:
     feed = tmp_path / "atom.xml"
     probe = (
         "import sys; from pathlib import Path; from feeds.publish.variants import "
-        "compressed_variants as c; v = c(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes()); "
+        "start_compressing as c; v = c([(Path(sys.argv[1]), Path(sys.argv[2]).read_bytes())])"
+        ".result()[0]; "
         "sys.stdout.buffer.write(v[Path(sys.argv[1] + '.gz')] + v[Path(sys.argv[1] + '.br')])"
     )
     (tmp_path / "body").write_bytes(body)
-    ours = compressed_variants(feed, body)
+    ours = start_compressing([(feed, body)]).result()[0]
     gz, br = ours[tmp_path / "atom.xml.gz"], ours[tmp_path / "atom.xml.br"]
     other = subprocess.run(
         [sys.executable, "-c", probe, str(feed), str(tmp_path / "body")],

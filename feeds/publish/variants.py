@@ -85,14 +85,6 @@ def variants_current(path: Path) -> bool:
     return True
 
 
-def compressed_variants(path: Path, data: bytes) -> dict[Path, bytes]:
-    """The variants to write beside `path` for these bytes: only those smaller than `data`."""
-    if not wants_variants(path, len(data)):
-        return {}
-    made = {variant_path(path, v): v.compress(data) for v in VARIANTS}
-    return {target: body for target, body in made.items() if len(body) < len(data)}
-
-
 class Compressing:
     """The variants of a batch of files being made in the compressing threads, in parallel
     (ISA-L and brotli release the GIL, so a batch uses every core); `result` waits for them."""
