@@ -389,6 +389,7 @@ class SourceResult:
     unchanged: int = 0
     errors: tuple[str, ...] = ()
     changed_categories: frozenset[str] = field(default_factory=frozenset)
+    retired: int = 0  # of the new entries, those retired on arrival (`feeds.update.floors`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from feeds.enrich import Enriched, EnrichJob, enrich_articles
 from feeds.model import Source
 from feeds.sources.kinds import describe
+from feeds.update.floors import RetireBefore
 
 if TYPE_CHECKING:
     from feeds.normalise.article import NormalisedFeed
@@ -49,6 +50,7 @@ class BodyJob:
     # The entries not to normalise again (`FetchState.entry_digests`; None: recognise none).
     known: str | None = None
     salt: str = ""  # what else shapes the stored articles (`feeds.normalise.recognise`)
+    retire: RetireBefore | None = None  # which entries are retired on arrival
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ def digest_body(job: BodyJob) -> Digest:
         fallback_base=job.fallback_base,
         known=job.known,
         salt=job.salt,
+        retire=job.retire,
     )
     hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)

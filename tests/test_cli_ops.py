@@ -132,7 +132,8 @@ def test_update_quiet_prints_nothing_on_success(tmp_path: Path, feed_server: Fee
 
 
 STAGES = re.compile(
-    r"INFO feeds\.cli\.update: updated: (\d+) source\(s\) in \d+\.\d\ds\n"
+    r"INFO feeds\.cli\.update: updated: (\d+) source\(s\) in \d+\.\d\ds, "
+    r"(?P<retired>\d+) new entries retired on arrival\n"
     r".* INFO feeds\.cli\.update: published: (\d+) file\(s\) written, (\d+) unchanged in "
     r"\d+\.\d\ds\n"
 )
@@ -152,12 +153,13 @@ def test_update_logs_how_long_fetching_and_publishing_took(
     stages = STAGES.search(first.stderr)
     assert stages is not None, first.stderr
     written = len([p for p in (tmp_path / "out").rglob("*") if p.is_file()])
-    assert stages[1] == "2" and 0 < int(stages[2]) <= written and stages[3] == "0"
+    assert stages[1] == "2" and 0 < int(stages[3]) <= written and stages[4] == "0"
+    assert stages["retired"] == "0"  # one entry: no category holds max_items
     again = run_feeds("-v", "--config", str(config), "update", "-q", "--all", cwd=tmp_path)
     repeated = STAGES.search(again.stderr)
     assert repeated is not None, again.stderr
     # Nothing new: only what shows the failing source's health is written again.
-    assert repeated[1] == "2" and int(repeated[2]) < int(stages[2]) and int(repeated[3]) > 0
+    assert repeated[1] == "2" and int(repeated[3]) < int(stages[3]) and int(repeated[4]) > 0
 
 
 def test_update_quiet_still_lists_failures(tmp_path: Path, feed_server: FeedServer) -> None:

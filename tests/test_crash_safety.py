@@ -617,7 +617,7 @@ def test_kill_9_during_update_never_corrupts_output_or_store(
     stored_at = [
         r["at"] - run.started
         for r in run.records()
-        if re.search(r", \d+ new, \d+ updated$", r["message"])
+        if re.search(r", \d+ new \(\d+ retired on arrival\), \d+ updated$", r["message"])
     ]
     assert len(stored_at) == len(world.remotes) + 1, "the reference did not store every source"
     written = [p.stat().st_mtime - run.started for p in out.rglob("*") if p.is_file()]

@@ -4,26 +4,24 @@ entry gives."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.feedfactory import FeedItem, atom10, rss20
 from support.feedserver import FeedServer
+from support.update_runs import Clock, files_of, update_and_publish
 
 from feeds.config import Config, load_config
 from feeds.model import Article, RawEntry, RawFeed, Rule, RuleAction, Source, SourceKind
 from feeds.normalise import article as normalise_module
 from feeds.normalise import recognise
 from feeds.normalise.article import NormalisedFeed, normalise_feed
-from feeds.publish.orchestrate import publish_pending
 from feeds.sources.feed_reader import recognition_salt
-from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
-from feeds.update.run import UpdateReport, update_sources
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SOURCE = Source(
@@ -152,14 +150,6 @@ def test_junk_in_the_remembered_digests_recognises_nothing() -> None:
 # --- whole updates, over HTTP, into SQLite ------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def write_config(folder: Path, url: str, extra: str = "") -> Config:
     folder.mkdir(exist_ok=True)
     path = folder / "feeds.toml"
@@ -170,16 +160,6 @@ def write_config(folder: Path, url: str, extra: str = "") -> Config:
         encoding="utf-8",
     )
     return load_config(path)
-
-
-def run_update(config: Config, store: ArticleStore, clock: Clock) -> UpdateReport:
-    async def go() -> UpdateReport:
-        async with make_client(config.fetch) as client:
-            return await update_sources(config, store, client, clock, force=True)
-
-    report = asyncio.run(go())
-    publish_pending(config, store, clock=clock)
-    return report
 
 
 def item(n: int, title: str | None = None) -> FeedItem:
@@ -198,14 +178,6 @@ def stored(store: ArticleStore) -> dict[str, Article]:
     return {a.id: a for a in store.recent_articles(None, 1_000)}
 
 
-def files_of(directory: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(directory).as_posix(): p.read_bytes()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    }
-
-
 def forget_digests(store: ArticleStore) -> None:
     """Make the next read of source `s` normalise every entry."""
     state = store.fetch_state("s")
@@ -220,15 +192,15 @@ def test_updates_store_and_publish_what_normalising_every_entry_gives(
     entry each time: the articles and every published file are the same, and the one that
     recognises normalised only the entries new or changed."""
     normalised: list[str] = []
-    entry = normalise_module.normalise_entry
+    article = normalise_module._article  # the cleaning of an entry's texts
 
-    def counting(raw_entry: RawEntry, **kwargs: object) -> Article:
-        normalised.append(raw_entry.entry_id or "")
-        return entry(raw_entry, **kwargs)  # type: ignore[arg-type]
+    def counting(entry: Any, *args: Any) -> Article:
+        normalised.append(entry.raw.entry_id or "")
+        return article(entry, *args)
 
-    monkeypatch.setattr(normalise_module, "normalise_entry", counting)
+    monkeypatch.setattr(normalise_module, "_article", counting)
     url = feed_server.url("/s.xml")
-    clock = Clock()
+    clock = Clock(NOW)
     configs = {name: write_config(tmp_path / name, url) for name in ("recognising", "every")}
     stores = {name: ArticleStore.open(c.storage.url) for name, c in configs.items()}
     steps: list[Callable[[], list[FeedItem]]] = [
@@ -244,10 +216,10 @@ def test_updates_store_and_publish_what_normalising_every_entry_gives(
             feed_server.add("/s.xml", rss20(step()) + f"<!-- {number} -->".encode())
             clock.now += timedelta(hours=1)
             normalised.clear()
-            report = run_update(configs["recognising"], stores["recognising"], clock)
+            report = update_and_publish(configs["recognising"], stores["recognising"], clock)
             counts.append((sorted(normalised), report.results[0].new, report.results[0].updated))
             forget_digests(stores["every"])
-            run_update(configs["every"], stores["every"], clock)
+            update_and_publish(configs["every"], stores["every"], clock)
             assert stored(stores["recognising"]) == stored(stores["every"]), number
             assert files_of(tmp_path / "recognising" / "out") == files_of(
                 tmp_path / "every" / "out"
@@ -259,7 +231,7 @@ def test_updates_store_and_publish_what_normalising_every_entry_gives(
             ([], 0, 0),
         ]
         feed_server.add("/s.xml", rss20(steps[-1]()) + b"<!-- again -->")
-        report = run_update(configs["recognising"], stores["recognising"], clock)
+        report = update_and_publish(configs["recognising"], stores["recognising"], clock)
         assert (report.results[0].new, report.results[0].unchanged) == (0, 5)
     finally:
         for store in stores.values():
@@ -272,12 +244,12 @@ def test_a_rule_added_to_the_config_reaches_the_entries_read_before(
     """The global rules are part of every digest: an entry stored before a rule was added
     is normalised again and the rule applies to it, as to the new ones."""
     url = feed_server.url("/s.xml")
-    clock = Clock()
+    clock = Clock(NOW)
     config = write_config(tmp_path / "site", url)
     store = ArticleStore.open(config.storage.url)
     try:
         feed_server.add("/s.xml", rss20([item(n) for n in range(3)]))
-        run_update(config, store, clock)
+        update_and_publish(config, store, clock)
         ruled = write_config(
             tmp_path / "site",
             url,
@@ -285,7 +257,7 @@ def test_a_rule_added_to_the_config_reaches_the_entries_read_before(
         )
         feed_server.add("/s.xml", rss20([item(9), *(item(n) for n in range(3))]))
         clock.now += timedelta(hours=1)
-        result = run_update(ruled, store, clock).results[0]
+        result = update_and_publish(ruled, store, clock).results[0]
         assert (result.new, result.updated) == (1, 3)
         assert {a.categories for a in stored(store).values()} == {("C", "All")}
     finally:
@@ -322,7 +294,7 @@ def test_a_local_source_keeps_no_digests(tmp_path: Path) -> None:
     config = load_config(tmp_path / "feeds.toml")
     store = ArticleStore.open(config.storage.url)
     try:
-        assert run_update(config, store, Clock()).results[0].new == 1
+        assert update_and_publish(config, store, Clock(NOW)).results[0].new == 1
         state = store.fetch_state("local")
         assert state is not None and state.entry_digests is None
     finally:
@@ -336,18 +308,18 @@ def test_an_entry_updated_in_the_future_does_not_change_on_every_read(
     published date as its update, the same on every read, so subscribers do not see it
     updated at each poll and it is recognised like any other."""
     url = feed_server.url("/s.atom")
-    clock = Clock()
+    clock = Clock(NOW)
     config = write_config(tmp_path / "site", url)
     store = ArticleStore.open(config.storage.url)
     ahead = replace(item(1), updated=NOW + timedelta(days=400))
     try:
         feed_server.add("/s.atom", atom10([ahead, item(2)]))
-        run_update(config, store, clock)
+        update_and_publish(config, store, clock)
         first = stored(store)
         for later in (1, 2):
             clock.now += timedelta(hours=later)
             feed_server.add("/s.atom", atom10([item(10 + later), ahead, item(2)]))
-            result = run_update(config, store, clock).results[0]
+            result = update_and_publish(config, store, clock).results[0]
             assert (result.new, result.updated, result.unchanged) == (1, 0, 2)
         kept = {key: value for key, value in stored(store).items() if key in first}
         assert kept == first

@@ -69,7 +69,12 @@ def update(config_path: str | None, force: bool, strict: bool, wait: float, quie
             started = time.monotonic()
             report = run_async(_update(config, store, pool, force, show_progress=not quiet))
             fetched = time.monotonic()
-            log.info("updated: %d source(s) in %.2fs", len(report.results), fetched - started)
+            log.info(
+                "updated: %d source(s) in %.2fs, %d new entries retired on arrival",
+                len(report.results),
+                fetched - started,
+                sum(r.retired for r in report.results),
+            )
             published = _publish(lambda: _publish_and_announce(config, store))
             log.info(
                 "published: %d file(s) written, %d unchanged in %.2fs",

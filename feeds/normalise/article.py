@@ -32,6 +32,7 @@ from feeds.normalise.podcast import clean_podcast
 from feeds.normalise.recognise import Recognition
 from feeds.normalise.warnings import WarningTally
 from feeds.sources.kinds import describe
+from feeds.update.floors import RetireBefore
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
 FEED_TITLE_LIMIT = 200  # characters of a source feed's own title, shown on every entry
@@ -65,6 +66,8 @@ class NormalisedFeed:
     # digests the next read recognises (`feeds.normalise.recognise`).
     recognised: int = 0
     entry_digests: str = ""
+    # Ids of entries retired on arrival (`retire`), not normalised.
+    retired: frozenset[str] = frozenset()
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -91,13 +94,19 @@ def normalise_feed(
     fallback_base: str | None,
     known: str | None = None,
     salt: str = "",
+    retire: RetireBefore | None = None,
 ) -> NormalisedFeed:
     """Every entry of a feed as an Article; entries that cannot be used become errors
     (one line per kind of problem, with a count and a few examples). With `known`
     (`FetchState.entry_digests`, "" for none), entries whose digest in the context `salt`
     names is in it are counted as recognised instead, and the digests of this read are
-    returned (`feeds.normalise.recognise`); without, every entry is normalised."""
+    returned (`feeds.normalise.recognise`); without, every entry is normalised.
+
+    An entry not stored with a date of its own before `retire.date` (`feeds.update.floors`:
+    every category it can reach already holds enough newer articles) is only named in
+    `retired`, not cleaned: retention would delete its article before any publish."""
     articles: list[Article] = []
+    retired: list[str] = []
     tally = WarningTally()
     undated: set[str] = set()
     seen: set[str] = set()
@@ -118,27 +127,23 @@ def normalise_feed(
                 continue
         warned = tally.count
         try:
-            articles.append(
-                normalise_entry(
-                    raw,
-                    source=source,
-                    feed=feed,
-                    now=now,
-                    first_seen=first_seen.get(key),
-                    fallback_base=fallback_base,
-                    tally=tally,
-                )
-            )
+            entry = _prepare(raw, key, source, now, first_seen.get(key), tally)
         except EntryError as exc:
             tally.add(exc.kind, exc.where)
             continue
+        if retire is not None and retire.retires(key, entry.published, now):
+            retired.append(key)
+            if recognition is not None and tally.count == warned:
+                recognition.remember(digest)
+            continue
+        articles.append(_article(entry, source, feed, fallback_base))
         if articles[-1].published == now:
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
         elif recognition is not None and tally.count == warned:
             recognition.remember(digest)  # it depends on nothing but what the digest covers
-    dropped = len(feed.entries) - len(articles) - recognised
+    dropped = len(feed.entries) - len(articles) - recognised - len(retired)
     return NormalisedFeed(
         tuple(articles),
         tally.lines(),
@@ -148,6 +153,7 @@ def normalise_feed(
         dropped=dropped,
         recognised=recognised,
         entry_digests=recognition.remembered() if recognition is not None else "",
+        retired=frozenset(retired),
     )
 
 
@@ -187,7 +193,30 @@ def normalise_entry(
     """One raw entry as an Article, every field within `limits`; what was cut, and dates
     that cannot be, are added to `tally`. Raises EntryError when it has no category."""
     tally = tally if tally is not None else WarningTally()
-    key = entry_key(raw)
+    entry = _prepare(raw, entry_key(raw), source, now, first_seen, tally)
+    return _article(entry, source, feed, fallback_base)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What an entry's article is decided by before its texts are cleaned: the entry within
+    its caps, its id, its category and its dates."""
+
+    raw: RawEntry
+    key: str
+    category: str
+    published: datetime
+    updated: datetime
+
+
+def _prepare(
+    raw: RawEntry,
+    key: str,
+    source: Source,
+    now: datetime,
+    first_seen: datetime | None,
+    tally: WarningTally,
+) -> _Prepared:
     where = _where(raw, source, key)
     if not any((raw.title, raw.link, raw.content_html, raw.summary_html, raw.enclosures)):
         # Broken XML can yield an entry of nothing at all: publishing it helps nobody.
@@ -196,6 +225,13 @@ def normalise_entry(
     category = clean_text(raw.category or "") or clean_text(source.category or "")
     if not category:
         raise EntryError("no category (the entry names none and the source sets none)", where)
+    published, updated = _dates(raw, source, now, first_seen, tally, where)
+    return _Prepared(raw, key, category, published, updated)
+
+
+def _article(entry: _Prepared, source: Source, feed: RawFeed, fallback_base: str | None) -> Article:
+    """The prepared entry's article: links resolved, HTML sanitised, texts folded."""
+    raw, key = entry.raw, entry.key
     base = safe_url(raw.base_url) or _feed_base(feed.link) or fallback_base
     link = safe_url(raw.link, base)
     content = limits.fit_html(
@@ -210,7 +246,6 @@ def normalise_entry(
         raw_title if raw.title_is_html else html.unescape(raw_title), is_html=raw.title_is_html
     )
     title = text_title or _title_from(summary_source) or key[: limits.TITLE]
-    published, updated = _dates(raw, source, now, first_seen, tally, where)
     return Article(
         id=article_id(source.name, key),
         source=source.name,
@@ -220,9 +255,9 @@ def normalise_entry(
         summary=_shorten(plain_text(summary_source, is_html=True), SUMMARY_LIMIT),
         content=content or f"<p>{html.escape(title, quote=False)}</p>",
         authors=clean_authors(raw.authors),
-        published=published,
-        updated=updated,
-        categories=(category,),
+        published=entry.published,
+        updated=entry.updated,
+        categories=(entry.category,),
         language=_language(raw.language) or _language(feed.language) or _language(source.language),
         enclosures=_enclosures(raw.enclosures, base),
         tags=_unique(plain_text(t) for t in raw.tags),

@@ -53,6 +53,7 @@ class FeedReader:
             context.config.output.base_url,
             known=previous.entry_digests or "",
             salt=recognition_salt(context.config.rules, source),
+            retire=context.retire(source),
         )
         digest = await context.parser.digest(job)
         if digest.normalised is None:

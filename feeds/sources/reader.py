@@ -17,6 +17,7 @@ import httpx
 from feeds.config import Config
 from feeds.model import FetchState, Source
 from feeds.schedule import NextFetch
+from feeds.update.floors import RetireBefore
 from feeds.workers import ParserPool
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class ReadContext:
     client: httpx.AsyncClient
     clock: Clock
     parser: ParserPool
+    # Which of a source's arriving entries are retired at once (`feeds.update.floors`).
+    retire: Callable[[Source], RetireBefore | None] = lambda source: None
 
 
 class SourceReader(Protocol):

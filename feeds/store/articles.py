@@ -57,7 +57,7 @@ from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import among, execute_many, execute_one
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.migrations import SchemaError, migrate
-from feeds.store.retention import forget_missing, retire, retired_among
+from feeds.store.retention import forget_missing, leave_tombstones, retire, retired_among
 from feeds.store.schema import (
     article_categories,
     articles,
@@ -142,18 +142,21 @@ class _Group:
     stored: set[str] = field(default_factory=set)
     retired: set[str] = field(default_factory=set)
     slugs: dict[str, str] = field(default_factory=dict)  # name -> slug
+    tombstones: list[tuple[str, str]] = field(default_factory=list)  # (source, entry id)
 
 
 @dataclass(frozen=True, slots=True)
 class SourceWrite:
     """One update's write-back: a source's articles (none for a 304 or a failure), its
-    fetch state, and the lease it was updated under, if any."""
+    fetch state, the lease it was updated under, if any, and the ids of entries retired on
+    arrival (`feeds.update.floors`)."""
 
     source: str
     now: datetime | None = None  # when the articles were read: first seen, for new ones
     articles: Sequence[Article] = ()
     state: FetchState | None = None
     lease: Lease | None = None
+    retiring: Collection[str] = ()
 
     def __post_init__(self) -> None:
         if self.articles and self.now is None:
@@ -162,10 +165,16 @@ class SourceWrite:
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
+    """What one write-back did: entries new to the store (those retired on arrival too),
+    stored articles it changed, the others, and the categories (slugs) it changed."""
+
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     changed_categories: frozenset[str] = field(default_factory=frozenset)  # slugs
+    # Entry ids it left retired: those retired on arrival, and written articles whose
+    # entries were retired before (they stay so). None of them is in any category.
+    retired: frozenset[str] = frozenset()
 
 
 def utc_text(value: datetime) -> str:
@@ -268,6 +277,20 @@ class ArticleStore:
             found.update(dict.fromkeys(retired_among(conn, source, unknown)))
         return found
 
+    def sources_with_articles(self) -> frozenset[str]:
+        """The sources that have stored articles."""
+        with self.engine.connect() as conn:
+            query = select(articles.c.source).where(articles.c.expired.is_(False)).distinct()
+            return frozenset(conn.execute(query).scalars())
+
+    def stored_entry_ids(self, source: str) -> frozenset[str]:
+        """The entry ids of `source`'s stored articles (not its retired entries)."""
+        with self.engine.connect() as conn:
+            query = select(articles.c.entry_id).where(
+                articles.c.source == source, articles.c.expired.is_(False)
+            )
+            return frozenset(conn.execute(query).scalars())
+
     def full_text_tallies(self) -> dict[str, FullTextTally]:
         """Per source with full text tried: how its live articles' pages went."""
         live = articles.c.expired.is_(False)
@@ -354,7 +377,7 @@ class ArticleStore:
         group = _Group()
         with self.engine.begin() as conn:
             stale = self._save_and_release(conn, list(saves.values()))
-            live = [w for w in writes if w.articles and w.source not in stale]
+            live = [w for w in writes if (w.articles or w.retiring) and w.source not in stale]
             for chunk in chunks(sorted(w.source for w in live)):
                 params = {"b_sources": list(chunk)}
                 group.stored.update(conn.execute(_WITH_ARTICLES, params).scalars())
@@ -362,7 +385,8 @@ class ArticleStore:
             self._load_known(conn, [w for w in live if w.source in group.stored], group)
             results = [
                 (None if write.source in stale else UpsertResult())
-                if write.source in saves and (write.source in stale or not write.articles)
+                if write.source in saves
+                and (write.source in stale or not (write.articles or write.retiring))
                 else self._write_back(conn, write, group, state_saved=write.source in saves)
                 for write in writes
             ]
@@ -372,6 +396,7 @@ class ArticleStore:
                 conn.execute(self._statement(conn, "upsert_state"), group.states)
             if group.links:  # numbered when first published (feeds/store/arrivals.py)
                 conn.execute(article_categories.insert(), group.links)
+            leave_tombstones(conn, _insert_for(conn), group.tombstones)
             # Rows every worker shares (publish marks) are touched last and in one order, so
             # concurrent groups on PostgreSQL never deadlock.
             self._mark_pending(conn, {s for r in results if r for s in r.changed_categories})
@@ -416,7 +441,7 @@ class ArticleStore:
             return None
         batch = write.articles
         hashes = {a.entry_id: a.content_hash for a in batch}
-        known = self._known_hashes(conn, write.source, list(hashes), group)
+        known = self._known_hashes(conn, write.source, [*hashes, *write.retiring], group)
         new = [a for a in batch if a.entry_id not in known]
         changed = [
             a for a in batch
@@ -430,13 +455,21 @@ class ArticleStore:
         if new or changed:
             assert write.now is not None  # checked when the write was made
             slugs |= self._write(conn, new, changed, hashes, write.now, group, slug_of)
+        # Retired on arrival: a tombstone for each entry new to the store. The reader
+        # never names a stored article's entry here (`feeds.update.floors`).
+        arrived = [e for e in write.retiring if e not in known]
+        group.tombstones.extend((write.source, e) for e in arrived)
         if state is not None and not state_saved:
             group.states.append(_state_row(state))
+        stays_retired = [
+            a.entry_id for a in batch if a.entry_id in known and known[a.entry_id] is None
+        ]
         return UpsertResult(
-            new=len(new),
+            new=len(new) + len(arrived),
             updated=len(changed),
-            unchanged=len(batch) - len(new) - len(changed),
+            unchanged=len(batch) - len(new) - len(changed) + len(write.retiring) - len(arrived),
             changed_categories=frozenset(slugs),
+            retired=frozenset((*write.retiring, *stays_retired)),
         )
 
     def _slugs_for(self, conn: Connection, names: Iterable[str], group: _Group) -> dict[str, str]:
@@ -458,7 +491,11 @@ class ArticleStore:
 
     def _load_known(self, conn: Connection, writes: Sequence[SourceWrite], group: _Group) -> None:
         """Look up which entries of `writes` are stored, for all of them at once."""
-        keys = [(w.source, a.entry_id) for w in writes for a in w.articles]
+        keys = [
+            (w.source, entry_id)
+            for w in writes
+            for entry_id in (*(a.entry_id for a in w.articles), *w.retiring)
+        ]
         for chunk in chunks(keys):
             params = {
                 "b_sources": sorted({source for source, _ in chunk}),

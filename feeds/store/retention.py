@@ -33,15 +33,25 @@ def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) 
     `insert` is the dialect's insert construct (for its ON CONFLICT)."""
     if not rows:
         return
-    tombstones = [{"source": r.source, "entry_hash": entry_hash(r.entry_id)} for r in rows]
+    leave_tombstones(conn, insert, [(r.source, r.entry_id) for r in rows])
+    for chunk in chunks([r.id for r in rows]):
+        conn.execute(article_categories.delete().where(article_categories.c.article_id.in_(chunk)))
+        conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
+
+
+def leave_tombstones(
+    conn: Connection, insert: Callable[[Any], Any], entries: Sequence[tuple[str, str]]
+) -> None:
+    """Tombstones for `entries` (source, entry id), each source's kept within the bound;
+    an entry already retired keeps its tombstone."""
+    if not entries:
+        return
+    tombstones = [{"source": source, "entry_hash": entry_hash(e)} for source, e in entries]
     statement = insert(retired_entries).on_conflict_do_nothing(
         index_elements=["source", "entry_hash"]
     )
     conn.execute(statement, tombstones)
-    for chunk in chunks([r.id for r in rows]):
-        conn.execute(article_categories.delete().where(article_categories.c.article_id.in_(chunk)))
-        conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
-    trim(conn, {r.source for r in rows})
+    trim(conn, {source for source, _ in entries})
 
 
 def trim(conn: Connection, sources: Collection[str], keep: int = RETIRED_PER_SOURCE) -> None:

@@ -34,6 +34,7 @@ from feeds.sources.kinds import describe, readers
 from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.update import decide
+from feeds.update.floors import RetentionFloors, RetireBefore, reachable_categories
 from feeds.workers import ParserPool
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,12 @@ class Updater:
         self.client = client
         self.clock = clock
         self.parser = pool or ParserPool(workers=0)
-        self.readers = readers(ReadContext(config, client, clock, self.parser))
+        self.readers = readers(ReadContext(config, client, clock, self.parser, retire=self._retire))
+        # Set for the length of one `update_due`: the daemon's long life, where a source is
+        # read again and again, gives no floor to trust (`feeds.update.floors`).
+        self.floors: RetentionFloors | None = None
+        self._reachable: dict[str, frozenset[str] | None] = {}
+        self._with_articles: frozenset[str] | None = None  # sources with stored articles
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sources = {s.name: s for s in config.sources}
         # Scheduled kinds (remote feeds, pages) are leased and due by the store's times;
@@ -250,6 +256,18 @@ class Updater:
                 on_result(result)
             return result
 
+        self.floors = RetentionFloors(self.config.output.max_items)
+        try:
+            return await self._update_each(force, one, on_start)
+        finally:
+            self.floors, self._with_articles = None, None
+
+    async def _update_each(
+        self,
+        force: bool,
+        one: Callable[[Job], Coroutine[Any, Any, SourceResult]],
+        on_start: Callable[[int], None] | None,
+    ) -> UpdateReport:
         results: list[SourceResult] = []
         done: set[str] = set()
         running: dict[str, asyncio.Task[SourceResult]] = {}
@@ -297,7 +315,12 @@ class Updater:
         if state is not None and state.error_count and not result.errors:
             log.info("%s: recovered after %d failure(s)", source.name, state.error_count)
         log.debug(
-            "%s: %s, %d new, %d updated", source.name, result.outcome, result.new, result.updated
+            "%s: %s, %d new (%d retired on arrival), %d updated",
+            source.name,
+            result.outcome,
+            result.new,
+            result.retired,
+            result.updated,
         )
         return result
 
@@ -355,7 +378,11 @@ class Updater:
         )
         for message in errors:  # shown by `feeds status`; per fetch, so not at the default level
             log.debug("%s: %s", source.name, message)
-        upserted = await self._commit(SourceWrite(source.name, read.at, articles, saved, lease))
+        upserted = await self._commit(
+            SourceWrite(source.name, read.at, articles, saved, lease, retiring=read.feed.retired)
+        )
+        if self.floors is not None:
+            self.floors.add(a for a in articles if a.entry_id not in upserted.retired)
         result = SourceResult(
             source=source.name,
             outcome=FetchOutcome.NEW,
@@ -364,11 +391,28 @@ class Updater:
             unchanged=upserted.unchanged + read.feed.recognised,
             errors=errors,
             changed_categories=upserted.changed_categories,
+            retired=len(read.feed.retired),
         )
         if read.present is None:
             return result
         removed = self.store.delete_missing(source.name, read.present)
         return replace(result, changed_categories=result.changed_categories | removed)
+
+    def _retire(self, source: Source) -> RetireBefore | None:
+        """Which of `source`'s arriving entries are retired at once, if any."""
+        if self.floors is None:
+            return None
+        if source.name not in self._reachable:
+            self._reachable[source.name] = reachable_categories(source, self.config)
+        categories = self._reachable[source.name]
+        floor = self.floors.floor(categories) if categories else None
+        if floor is None:
+            return None
+        if self._with_articles is None:  # once a run: none at all in a first run
+            self._with_articles = self.store.sources_with_articles()
+        if source.name not in self._with_articles:
+            return RetireBefore(floor)
+        return RetireBefore(floor, self.store.stored_entry_ids(source.name))
 
     async def _record_failure(
         self, source: Source, failure: ReadFailure, lease: Lease | None

@@ -1,0 +1,349 @@
+"""Entries retired on arrival (feeds/update/floors.py): an entry dated before every newest
+`max_items` a run has already written to its categories is not normalised or stored, only
+tombstoned; and what a run stores and publishes is what storing every entry and retiring at
+the publish gives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from support.feedfactory import FeedItem, rss20
+from support.feedserver import FeedServer
+from support.update_runs import Clock, files_of, update_and_publish
+
+from feeds.config import Config, load_config
+from feeds.model import (
+    Article,
+    RawEntry,
+    RawFeed,
+    Rule,
+    RuleAction,
+    Source,
+    SourceKind,
+    article_id,
+)
+from feeds.normalise import article as normalise_module
+from feeds.normalise.article import normalise_feed
+from feeds.store import ArticleStore, SourceWrite
+from feeds.store.retention import RETIRED_PER_SOURCE, entry_hash
+from feeds.store.schema import retired_entries
+from feeds.update.floors import RetentionFloors, RetireBefore, reachable_categories
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+SOURCE = Source(
+    name="s",
+    kind=SourceKind.REMOTE,
+    interval=timedelta(hours=1),
+    url="https://s.example/feed",
+    category="C",
+)
+
+
+def article(n: int, published: datetime, categories: tuple[str, ...] = ("C",)) -> Article:
+    return Article(
+        id=article_id("s", f"e{n}"),
+        source="s",
+        entry_id=f"e{n}",
+        title=f"T{n}",
+        link=None,
+        summary="",
+        content="<p>x</p>",
+        authors=(),
+        published=published,
+        updated=published,
+        categories=categories,
+        language=None,
+    )
+
+
+# --- the floors -----------------------------------------------------------------------------
+
+
+def test_a_floor_is_the_oldest_of_the_newest_max_items_once_a_category_holds_that_many() -> None:
+    floors = RetentionFloors(3)
+    floors.add(article(n, NOW - timedelta(hours=n)) for n in (5, 1))
+    assert floors.floor({"C"}) is None  # two of three: anything may still be kept
+    floors.add([article(9, NOW - timedelta(hours=9))])
+    assert floors.floor({"C"}) == NOW - timedelta(hours=9)
+    floors.add([article(2, NOW - timedelta(hours=2)), article(20, NOW - timedelta(hours=20))])
+    assert floors.floor({"C"}) == NOW - timedelta(hours=5)  # 1, 2, 5 are the newest three
+
+
+def test_an_entry_that_can_reach_several_categories_takes_the_lowest_floor() -> None:
+    floors = RetentionFloors(1)
+    floors.add([article(1, NOW), article(2, NOW - timedelta(days=2), ("D",))])
+    assert floors.floor({"C", "D"}) == NOW - timedelta(days=2)
+    assert floors.floor({"C", "E"}) is None  # E holds nothing yet
+
+
+def test_the_categories_an_entry_can_reach_include_every_category_rule() -> None:
+    config = load_config_text('[[sources]]\nname = "s"\ncategory = " C "\nurl = "https://s/"\n')
+    rule = Rule(action=RuleAction.CATEGORY, category="Extra")
+    keep = Rule(action=RuleAction.KEEP, category=None)
+    source = Source(
+        "s", SourceKind.REMOTE, timedelta(hours=1), url="https://s/", category=" C ", rules=(rule,)
+    )
+    assert reachable_categories(source, config) == {"C", "Extra"}
+    ruled = Source(
+        "s", SourceKind.REMOTE, timedelta(hours=1), url="https://s/", category="C", rules=(keep,)
+    )
+    assert reachable_categories(ruled, config) == {"C"}
+    assert reachable_categories(Source("s", SourceKind.REMOTE, timedelta(1)), config) is None
+
+
+def load_config_text(text: str, folder: Path | None = None) -> Config:
+    import tempfile
+
+    directory = folder or Path(tempfile.mkdtemp())
+    path = directory / "feeds.toml"
+    path.write_text(
+        f'[output]\ndir = "{directory / "out"}"\n[storage]\nurl = "sqlite:///{directory}/f.db"\n'
+        + text,
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+# --- the normaliser -------------------------------------------------------------------------
+
+
+def raw(n: int, published: str | None) -> RawEntry:
+    return RawEntry(
+        entry_id=f"e{n}", title=f"T{n}", content_html=f"<p>{n}</p>", published=published
+    )
+
+
+def test_entries_dated_before_the_floor_are_named_not_cleaned() -> None:
+    entries = [
+        raw(1, "2026-12-06T10:00:00Z"),  # newer than the floor
+        raw(2, "2026-12-06T09:00:00Z"),  # the floor itself: kept (ties rank the arrival newer)
+        raw(3, "2026-12-06T08:59:00Z"),  # older: retired
+        raw(4, None),  # undated: dated `now`, may yet be dated by its first sighting
+        raw(5, "2031-01-01T00:00:00Z"),  # in the future: clamped to `now`, kept
+        raw(6, "1999-01-01T00:00:00Z"),
+        raw(7, "1999-01-01T00:00:00Z"),  # older, but stored: the publish decides for it
+    ]
+    feed = RawFeed(entries=tuple(entries))
+    retire = RetireBefore(datetime(2026, 12, 6, 9, 0, tzinfo=UTC), frozenset({"e7"}))
+    done = normalise_feed(
+        feed, source=SOURCE, now=NOW, first_seen={}, fallback_base=None, retire=retire
+    )
+    assert sorted(a.entry_id for a in done.articles) == ["e1", "e2", "e4", "e5", "e7"]
+    assert done.retired == {"e3", "e6"}
+    assert done.dropped == 0
+    every = normalise_feed(feed, source=SOURCE, now=NOW, first_seen={}, fallback_base=None)
+    assert [a for a in every.articles if a.entry_id not in done.retired] == list(done.articles)
+
+
+def test_an_undated_entry_is_never_retired_on_arrival_even_below_a_later_floor() -> None:
+    # The clock is behind a floor (a clock set back): the undated entry, dated `now`, may
+    # still be dated by its first sighting in the store, so it is not retired here.
+    feed = RawFeed(entries=(raw(1, None), raw(2, "2020-01-01T00:00:00Z")))
+    done = normalise_feed(
+        feed,
+        source=SOURCE,
+        now=NOW,
+        first_seen={},
+        fallback_base=None,
+        retire=RetireBefore(NOW + timedelta(days=1)),
+    )
+    assert [a.entry_id for a in done.articles] == ["e1"] and done.retired == {"e2"}
+    assert done.undated == {"e1"}
+
+
+def test_a_retired_entry_is_recognised_on_the_next_read_and_a_warned_one_is_not() -> None:
+    entries = (raw(1, "2020-01-01T00:00:00Z"), raw(2, "2020-02-30T00:00:00Z"))  # 2: impossible
+    feed = RawFeed(entries=entries)
+    first = normalise_feed(
+        feed,
+        source=SOURCE,
+        now=NOW,
+        first_seen={},
+        fallback_base=None,
+        known="",
+        retire=RetireBefore(NOW - timedelta(days=1)),
+    )
+    # The impossible date is reported and the entry dated `now`: kept, not retired.
+    assert first.retired == {"e1"} and [a.entry_id for a in first.articles] == ["e2"]
+    assert any("impossible date" in line for line in first.errors)
+    again = normalise_feed(
+        feed, source=SOURCE, now=NOW, first_seen={}, fallback_base=None, known=first.entry_digests
+    )
+    assert again.recognised == 1 and again.retired == frozenset()
+    assert [a.entry_id for a in again.articles] == ["e2"]
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+def tombstones(store: ArticleStore) -> set[tuple[str, str]]:
+    with store.engine.connect() as conn:
+        query = select(retired_entries.c.source, retired_entries.c.entry_hash)
+        return {(source, digest) for source, digest in conn.execute(query)}
+
+
+def test_an_entry_retired_on_arrival_leaves_a_tombstone_and_counts_as_new(
+    store: ArticleStore,
+) -> None:
+    kept = article(1, NOW)
+    result = store.write_one(SourceWrite("s", NOW, [kept], retiring={"e7", "e8"}))
+    assert (result.new, result.updated, result.unchanged) == (3, 0, 0)
+    assert result.retired == {"e7", "e8"}
+    assert tombstones(store) == {("s", entry_hash("e7")), ("s", entry_hash("e8"))}
+    assert [a.entry_id for a in store.recent_articles(None, 10)] == ["e1"]
+    assert store.stored_entries("s", ["e1", "e7", "e9"]) == {"e1": kept, "e7": None}
+    # Read again (the feed still lists them): they stay retired, and count as unchanged.
+    again = store.write_one(SourceWrite("s", NOW, [article(7, NOW)], retiring={"e8"}))
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    assert again.retired == {"e7", "e8"}
+    assert [a.entry_id for a in store.recent_articles(None, 10)] == ["e1"]
+
+
+def test_the_stored_entries_of_a_source_are_what_the_reader_never_retires(
+    store: ArticleStore,
+) -> None:
+    assert store.sources_with_articles() == frozenset()
+    store.write_one(SourceWrite("s", NOW, [article(1, NOW), article(2, NOW)], retiring={"e3"}))
+    store.write_one(SourceWrite("t", NOW, [], retiring={"e4"}))
+    assert store.sources_with_articles() == {"s"}  # t holds a tombstone only
+    assert store.stored_entry_ids("s") == {"e1", "e2"}
+    assert store.expire_beyond(1) == 1
+    assert len(store.stored_entry_ids("s")) == 1
+
+
+def test_tombstones_of_entries_retired_on_arrival_stay_within_the_bound(
+    store: ArticleStore,
+) -> None:
+    many = {f"old{n}" for n in range(RETIRED_PER_SOURCE + 150)}
+    store.write_one(SourceWrite("s", NOW, [], retiring=many))
+    assert len(tombstones(store)) == RETIRED_PER_SOURCE
+
+
+# --- whole runs, over HTTP: the same as storing every entry ---------------------------------
+
+CATEGORIES = ("Alpha", "Beta")
+PER_CATEGORY = 4  # sources
+MAX_ITEMS = 3
+
+
+def items(source: int, step: int) -> list[FeedItem]:
+    """Per source: three recent entries (the newest dated alike across sources, so ties
+    meet the floor), three years-old ones, and for one source an undated one. Step 1 adds
+    a newer entry; step 2 moves an old, retired entry up to the newest date (it stays
+    retired) and adds another, just older than that."""
+
+    def entry(n: object, title: str, published: datetime | None) -> FeedItem:
+        html = f"<p>{title}</p>"
+        link = f"https://s{source}.example/{n}"
+        return FeedItem(id=f"s{source}-{n}", title=title, link=link, html=html, published=published)
+
+    recent = (
+        NOW - timedelta(hours=1),
+        NOW - timedelta(hours=2, minutes=source),
+        NOW - timedelta(hours=3),
+    )
+    made = [entry(n, f"Source {source} entry {n}", date) for n, date in enumerate(recent)]
+    made += [
+        entry(n, f"Source {source} entry {n}", NOW - timedelta(days=400 + 30 * n + source))
+        for n in range(3, 6)
+    ]
+    if source == 7:
+        made.append(entry("undated", "No date", None))
+    if step >= 1:
+        made.insert(0, entry("new1", "New", NOW - timedelta(minutes=30 + source)))
+    if step >= 2:
+        made[-1 if source != 7 else -2] = entry(5, "Moved up", NOW + timedelta(minutes=5))
+        made.insert(0, entry("new2", "Newer", NOW + timedelta(minutes=1, seconds=10 * source)))
+    return made
+
+
+def write_config(folder: Path, server: FeedServer) -> Config:
+    folder.mkdir()
+    sources = "".join(
+        f'[[sources]]\nname = "s{n}"\ncategory = "{CATEGORIES[n % 2]}"\n'
+        f'url = "{server.url(f"/s{n}.xml")}"\n'
+        + (  # one source's entries also reach a category nothing else fills
+            '[[sources.rules]]\naction = "category"\ncategory = "Gamma"\ntitle = "entry 4"\n'
+            if n == 3
+            else ""
+        )
+        for n in range(PER_CATEGORY * len(CATEGORIES))
+    )
+    path = folder / "feeds.toml"
+    path.write_text(
+        f'[output]\ndir = "{folder / "out"}"\nbase_url = "https://f.example/"\n'
+        f"max_items = {MAX_ITEMS}\n"
+        f'[storage]\nurl = "sqlite:///{folder / "feeds.db"}"\n'
+        f"[fetch]\nconcurrency = 1\n" + sources,
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def snapshot(store: ArticleStore, out: Path) -> tuple[Any, ...]:
+    articles = sorted((a.id, a) for a in store.recent_articles(None, 1_000))
+    return articles, tombstones(store), files_of(out)
+
+
+@pytest.fixture
+def cleaned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The ids of the entries whose texts the normaliser cleaned."""
+    done: list[str] = []
+    clean = normalise_module._article
+
+    def counting(entry: Any, *args: Any) -> Article:
+        done.append(entry.raw.entry_id or "")
+        return clean(entry, *args)
+
+    monkeypatch.setattr(normalise_module, "_article", counting)
+    yield done
+
+
+def test_runs_store_and_publish_what_storing_every_entry_gives(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    cleaned: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configs = {name: write_config(tmp_path / name, feed_server) for name in ("floors", "every")}
+    stores = {name: ArticleStore.open(c.storage.url) for name, c in configs.items()}
+    clock = Clock(NOW)
+    floor = RetentionFloors.floor
+    try:
+        for step in range(3):
+            for n in range(PER_CATEGORY * len(CATEGORIES)):
+                body = rss20(items(n, step)) + f"<!-- {step} -->".encode()
+                feed_server.add(f"/s{n}.xml", body)
+            clock.now += timedelta(minutes=10)
+            cleaned.clear()
+            with_floors = update_and_publish(configs["floors"], stores["floors"], clock)
+            cleaned_with_floors = len(cleaned)
+            monkeypatch.setattr(RetentionFloors, "floor", lambda self, categories: None)
+            cleaned.clear()
+            every = update_and_publish(configs["every"], stores["every"], clock)
+            monkeypatch.setattr(RetentionFloors, "floor", floor)
+            a, b = (snapshot(stores[name], tmp_path / name / "out") for name in ("floors", "every"))
+            assert a[0] == b[0], step  # the articles, field by field
+            assert a[1] == b[1], step  # the tombstones
+            assert a[2].keys() == b[2].keys() and a[2] == b[2], step  # every published byte
+            tally = {r.source: (r.new, r.outcome) for r in with_floors.results}
+            assert tally == {r.source: (r.new, r.outcome) for r in every.results}, step
+            if step == 0:
+                # After a category's first source, the others' three old entries are retired
+                # on arrival; but source 3's, whose entries can reach Gamma, which has no
+                # floor.
+                assert len(cleaned) - cleaned_with_floors >= 3 * 3 + 2 * 3
+                # ... and each is reported (`feeds -v update` logs their sum).
+                retired = sum(r.retired for r in with_floors.results)
+                assert retired == len(cleaned) - cleaned_with_floors
+                assert sum(r.retired for r in every.results) == 0
+                # 24 entries in Alpha, 25 in Beta; three kept in each, and Gamma keeps one.
+                assert len(b[1]) == 21 + 21
+    finally:
+        for store in stores.values():
+            store.close()
