@@ -235,7 +235,8 @@ def items(source: int, step: int) -> list[FeedItem]:
     """Per source: three recent entries (the newest dated alike across sources, so ties
     meet the floor), three years-old ones, and for one source an undated one. Step 1 adds
     a newer entry; step 2 moves an old, retired entry up to the newest date (it stays
-    retired) and adds another, just older than that."""
+    retired) and adds another, just older than that; step 3 has source 0 add entries
+    dated a year ahead (taken as dated `now`)."""
 
     def entry(n: object, title: str, published: datetime | None) -> FeedItem:
         html = f"<p>{title}</p>"
@@ -259,6 +260,8 @@ def items(source: int, step: int) -> list[FeedItem]:
     if step >= 2:
         made[-1 if source != 7 else -2] = entry(5, "Moved up", NOW + timedelta(minutes=5))
         made.insert(0, entry("new2", "Newer", NOW + timedelta(minutes=1, seconds=10 * source)))
+    if step >= 3 and source == 0:  # a hostile source floods its category from the future
+        made[:0] = [entry(f"flood{k}", "Flood", NOW + timedelta(days=365)) for k in range(4)]
     return made
 
 
@@ -279,7 +282,9 @@ def write_config(folder: Path, server: FeedServer) -> Config:
         f'[output]\ndir = "{folder / "out"}"\nbase_url = "https://f.example/"\n'
         f"max_items = {MAX_ITEMS}\n"
         f'[storage]\nurl = "sqlite:///{folder / "feeds.db"}"\n'
-        f"[fetch]\nconcurrency = 1\n" + sources,
+        f"[fetch]\nconcurrency = 1\n"
+        # a global rule: every source's third entries also reach Digest
+        '[[rules]]\naction = "category"\ncategory = "Digest"\nlink = "/2$"\n' + sources,
         encoding="utf-8",
     )
     return load_config(path)
@@ -315,7 +320,7 @@ def test_runs_store_and_publish_what_storing_every_entry_gives(
     clock = Clock(NOW)
     floor = RetentionFloors.floor
     try:
-        for step in range(3):
+        for step in range(4):
             for n in range(PER_CATEGORY * len(CATEGORIES)):
                 body = rss20(items(n, step)) + f"<!-- {step} -->".encode()
                 feed_server.add(f"/s{n}.xml", body)
@@ -334,16 +339,17 @@ def test_runs_store_and_publish_what_storing_every_entry_gives(
             tally = {r.source: (r.new, r.outcome) for r in with_floors.results}
             assert tally == {r.source: (r.new, r.outcome) for r in every.results}, step
             if step == 0:
-                # After a category's first source, the others' three old entries are retired
-                # on arrival; but source 3's, whose entries can reach Gamma, which has no
-                # floor.
-                assert len(cleaned) - cleaned_with_floors >= 3 * 3 + 2 * 3
+                # Once Digest holds three (after three sources), each later source's three
+                # old entries are retired on arrival; but source 3's, whose entries can
+                # reach Gamma, which has no floor.
+                assert len(cleaned) - cleaned_with_floors >= 4 * 3
                 # ... and each is reported (`feeds -v update` logs their sum).
                 retired = sum(r.retired for r in with_floors.results)
                 assert retired == len(cleaned) - cleaned_with_floors
                 assert sum(r.retired for r in every.results) == 0
-                # 24 entries in Alpha, 25 in Beta; three kept in each, and Gamma keeps one.
-                assert len(b[1]) == 21 + 21
+                # 24 entries in Alpha, 25 in Beta; three kept in each, three other ones in
+                # Digest, and one in Gamma.
+                assert len(b[1]) == 49 - 3 - 3 - 3 - 1
     finally:
         for store in stores.values():
             store.close()
