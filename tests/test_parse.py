@@ -485,6 +485,22 @@ def test_rss_enclosures_resolve_against_the_xml_base_in_scope() -> None:
     )
 
 
+def test_rss_enclosures_of_an_item_without_text_resolve_against_its_title_base() -> None:
+    # Found by the wild corpus (W261): feedparser tells the xml:base in scope only on text
+    # details, and a podcast item often has a title and no description.
+    body = b"""<rss version="2.0"><channel xml:base="https://media.example.org/show/">
+<title>x</title><item xml:base="ep1/"><title>Episode 1</title><guid>1</guid>
+<enclosure url="audio.mp3" type="audio/mpeg" length="9"/></item>
+<item><guid>2</guid><enclosure url="two.mp3" type="audio/mpeg" length="9"/></item>
+</channel></rss>"""
+    first, second = parse(body).entries
+    assert first.enclosures == (
+        Enclosure("https://media.example.org/show/ep1/audio.mp3", "audio/mpeg", 9),
+    )
+    # With no text at all there is no base to tell: the feed's URL it is, as before.
+    assert second.enclosures == (Enclosure(URL.rsplit("/", 1)[0] + "/two.mp3", "audio/mpeg", 9),)
+
+
 def test_updated_does_not_fall_back_to_published() -> None:
     # feedparser's FeedParserDict answers `updated` with `published` when there is none.
     (entry,) = parse(rss20([SECOND])).entries

@@ -101,22 +101,7 @@ def _garbled_by_latin1_label(feed: WildFeed) -> bool:
     return feed.charset != "windows-1252"  # cp1252 read as Latin-1 is mapped back
 
 
-def _rss_enclosure_under_base(feed: WildFeed) -> bool:
-    return not feed.kind.startswith(("atom", "json")) and any(
-        e.enclosure and len(e.enclosure) > 1 and "://" not in e.enclosure[-1]
-        for e in feed.expected or ()
-    )
-
-
 FINDINGS: tuple[Finding, ...] = (
-    Finding(
-        "urls",
-        _rss_enclosure_under_base,
-        "an RSS <enclosure url> relative to xml:base, in an item with no description or "
-        "content, is resolved against the feed URL: feedparser does not resolve enclosure "
-        "URLs (it does Atom link hrefs) and tells the xml:base in scope only on text "
-        "details, which feeds/parse/feed.py uses when the item has one",
-    ),
     Finding(
         "urls",
         lambda f: "xml-base-relative" in f.features,

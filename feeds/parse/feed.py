@@ -194,8 +194,10 @@ def _entry(
     summary_html, summary_detail = _summary(entry)
     details = [d for d in (content_detail, summary_detail) if d is not None]
 
-    # The xml:base in scope where the entry's text is, resolved against the document.
-    in_scope = web_url(url, str(details[0].get("base") or "")) or url if details else url
+    # The xml:base in scope where the entry's text is (its title's, when it has no other:
+    # feedparser tells the base only on text details), resolved against the document.
+    scoped = [*details, *_dicts([_get(entry, "title_detail")])]
+    in_scope = web_url(url, str(scoped[0].get("base") or "")) or url if scoped else url
     base_url = in_scope if details else feed_link or url
 
     published_key = "published" if _get(entry, "published") else "created"
