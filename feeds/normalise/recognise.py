@@ -17,15 +17,19 @@ reported again on every read, as before).
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 from feeds import __version__
+from feeds.field_digest import add_fields
 from feeds.model import RawEntry, RawFeed, Source
 
 DIGEST_LENGTH = 32  # hex characters kept of each SHA-256: 128 bits
 MAX_REMEMBERED = 2_000  # entries remembered per source: its state row stays small
+_TEXTS = ("title", "summary_html", "content_html")  # the long ones, digested as they are
+_OTHERS = tuple(f.name for f in fields(RawEntry) if f.name not in _TEXTS)
 
 
 class Recognition:
@@ -44,8 +48,9 @@ class Recognition:
 
     def digest(self, raw: RawEntry) -> str:
         """The entry's digest in this read's context."""
-        text = repr(raw).encode("utf-8", "surrogatepass")
-        return hashlib.sha256(self._context + text).hexdigest()[:DIGEST_LENGTH]
+        digest = hashlib.sha256(self._context)
+        add_fields(digest, raw, _TEXTS, _OTHERS)
+        return digest.hexdigest()[:DIGEST_LENGTH]
 
     def remember(self, digest: str) -> None:
         if len(self._remembered) < MAX_REMEMBERED:
@@ -69,5 +74,5 @@ def _code_hash() -> hashlib._Hash:
     return digest
 
 
-# Modules outside the package whose code decides what an article holds.
-_SHARED = ("model.py", "xml_chars.py", "web_url.py", "shorten.py")
+# Modules outside the package whose code decides what an article holds, or its digest.
+_SHARED = ("model.py", "xml_chars.py", "web_url.py", "shorten.py", "field_digest.py")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeds import __version__
+from feeds.field_digest import add_fields
 from feeds.model import Article, PlacedEntries, PlacedEntry
 from feeds.publish.layout import OutputLayout
 
@@ -243,16 +244,9 @@ def cut_from(path: Path, placed: PlacedEntries) -> dict[str, tuple[str, bytes]]:
 
 
 def article_digest(article: Article) -> str:
-    """A digest of every field of `article`: its long texts as they are, each after its
-    length so that none runs into the next (repr() would escape them character by character,
-    at several times the cost), then the repr of the others."""
+    """A digest of every field of `article` (`feeds.field_digest`)."""
     digest = hashlib.sha256()
-    for name in _TEXTS:
-        text = getattr(article, name).encode("utf-8", "surrogatepass")
-        digest.update(len(text).to_bytes(8, "big"))
-        digest.update(text)
-    others = tuple(getattr(article, name) for name in _OTHERS)
-    digest.update(repr(others).encode("utf-8", "surrogatepass"))
+    add_fields(digest, article, _TEXTS, _OTHERS)
     return digest.hexdigest()
 
 
@@ -286,4 +280,5 @@ def _renderers_hash() -> HashState:
         digest.update((here / f"{module}.py").read_bytes())
     for template in _TEMPLATES:
         digest.update((here / "templates" / template).read_bytes())
+    digest.update((here.parent / "field_digest.py").read_bytes())  # the articles' digests
     return hashlib.sha256(digest.digest())
