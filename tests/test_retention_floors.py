@@ -5,6 +5,8 @@ the publish gives."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from support.feedfactory import FeedItem, rss20
+from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
 from support.update_runs import Clock, files_of, update_and_publish
 
@@ -361,3 +364,58 @@ def test_runs_store_and_publish_what_storing_every_entry_gives(
     finally:
         for store in stores.values():
             store.close()
+
+
+# --- the command, with its worker processes -------------------------------------------------
+
+
+def test_feeds_update_retires_on_arrival_across_its_worker_processes(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """`feeds -v update` as a user runs it (the parser pool's processes, so what is retired
+    crosses a process boundary both ways): the log counts the entries retired on arrival,
+    the feed publishes the newest two, and the store keeps the rest as tombstones."""
+    for n in (1, 2):
+        recent = [
+            FeedItem(
+                id=f"s{n}-{k}",
+                title=f"Recent {n}.{k}",
+                html="<p>r</p>",
+                published=NOW - timedelta(minutes=10 * k + n),
+            )
+            for k in range(2)
+        ]
+        old = [
+            FeedItem(
+                id=f"s{n}-old{k}",
+                title=f"Old {n}.{k}",
+                html="<p>o</p>",
+                published=NOW - timedelta(days=300 + k),
+            )
+            for k in range(3)
+        ]
+        feed_server.add(f"/s{n}.xml", rss20([*recent, *old]))
+    config = tmp_path / "feeds.toml"
+    config.write_text(
+        f'[output]\ndir = "{tmp_path / "out"}"\nmax_items = 2\n'
+        f'[storage]\nurl = "sqlite:///{tmp_path / "feeds.db"}"\n[fetch]\nconcurrency = 1\n'
+        + "".join(
+            f'[[sources]]\nname = "s{n}"\ncategory = "C"\nurl = "{feed_server.url(f"/s{n}.xml")}"\n'
+            for n in (1, 2)
+        ),
+        encoding="utf-8",
+    )
+    done = run_feeds("-v", "--config", str(config), "update", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # Whichever source came first set the floor at its second-newest entry: the other's
+    # three old entries at least were retired on arrival.
+    logged = re.search(r"updated: 2 source\(s\) in \S+, (\d+) new entries retired", done.stderr)
+    assert logged is not None and int(logged[1]) >= 3, done.stderr
+    published = (tmp_path / "out" / "c" / "feed.json").read_text(encoding="utf-8")
+    titles = [item["title"] for item in json.loads(published)["items"]]
+    assert titles == ["Recent 1.0", "Recent 2.0"]
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'feeds.db'}")
+    try:
+        assert len(tombstones(store)) == 8 and len(store.recent_articles(None, 10)) == 2
+    finally:
+        store.close()
