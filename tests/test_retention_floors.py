@@ -196,14 +196,14 @@ def test_an_entry_retired_on_arrival_leaves_a_tombstone_and_counts_as_new(
     kept = article(1, NOW)
     result = store.write_one(SourceWrite("s", NOW, [kept], retiring={"e7", "e8"}))
     assert (result.new, result.updated, result.unchanged) == (3, 0, 0)
-    assert result.retired == {"e7", "e8"}
+    assert result.retired == {"e7", "e8"} and result.retired_on_arrival == 2
     assert tombstones(store) == {("s", entry_hash("e7")), ("s", entry_hash("e8"))}
     assert [a.entry_id for a in store.recent_articles(None, 10)] == ["e1"]
     assert store.stored_entries("s", ["e1", "e7", "e9"]) == {"e1": kept, "e7": None}
     # Read again (the feed still lists them): they stay retired, and count as unchanged.
     again = store.write_one(SourceWrite("s", NOW, [article(7, NOW)], retiring={"e8"}))
     assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
-    assert again.retired == {"e7", "e8"}
+    assert again.retired == {"e7", "e8"} and again.retired_on_arrival == 0  # none new
     assert [a.entry_id for a in store.recent_articles(None, 10)] == ["e1"]
 
 

@@ -175,6 +175,7 @@ class UpsertResult:
     # Entry ids it left retired: those retired on arrival, and written articles whose
     # entries were retired before (they stay so). None of them is in any category.
     retired: frozenset[str] = frozenset()
+    retired_on_arrival: int = 0  # of the new entries, those only given a tombstone
 
 
 def utc_text(value: datetime) -> str:
@@ -470,6 +471,7 @@ class ArticleStore:
             unchanged=len(batch) - len(new) - len(changed) + len(write.retiring) - len(arrived),
             changed_categories=frozenset(slugs),
             retired=frozenset((*write.retiring, *stays_retired)),
+            retired_on_arrival=len(arrived),
         )
 
     def _slugs_for(self, conn: Connection, names: Iterable[str], group: _Group) -> dict[str, str]:

@@ -391,7 +391,7 @@ class Updater:
             unchanged=upserted.unchanged + read.feed.recognised,
             errors=errors,
             changed_categories=upserted.changed_categories,
-            retired=len(read.feed.retired),
+            retired=upserted.retired_on_arrival,
         )
         if read.present is None:
             return result
