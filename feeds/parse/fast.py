@@ -25,7 +25,6 @@ declines below `_MAX_DEPTH`.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -68,6 +67,7 @@ _TEXT_TYPES = {
 }
 _MAX_DEPTH = 8  # a channel's iTunes categories nest; nothing else we read goes below 4
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
+_NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)  # deleted, C1 bytes remain
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 _sync_author_detail: Callable[[Any], None] = _FeedParserMixin._sync_author_detail
@@ -239,9 +239,16 @@ class _Reader:
         decoded again, and C1 controls become the Windows-1252 characters."""
         if text.isascii():
             return text  # both leave ASCII as it is
-        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-            text = text.encode("iso-8859-1").decode("utf-8")
         # translate() with a table is slow on long texts; most hold no C1 control
+        try:
+            latin = text.encode("iso-8859-1")
+            text = latin.decode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        except UnicodeDecodeError:
+            # Latin-1 text that is no UTF-8 (most non-ASCII text): its C1 controls are
+            # the bytes 0x80-0x9f of its encoding, found faster there than by a search.
+            return text.translate(_cp1252) if latin.translate(None, _NOT_C1) else text
         return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
 
     def resolve(self, uri: str) -> str:
