@@ -393,6 +393,22 @@ class SourceResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RetireBefore:
+    """A source's entries dated before `date` are retired on arrival, but for those in
+    `stored` (entry ids of its stored articles): what the update run tells the normaliser
+    (`feeds.update.floors`)."""
+
+    date: datetime
+    stored: frozenset[str] = frozenset()
+
+    def retires(self, entry_id: str, published: datetime, now: datetime) -> bool:
+        """Whether the entry `entry_id`, dated `published` by the normaliser at `now`, is
+        retired on arrival. One dated `now` has no date of its own: the store may yet date
+        it by when it was first seen, so it never is."""
+        return published < self.date and published != now and entry_id not in self.stored
+
+
+@dataclass(frozen=True, slots=True)
 class PublishProblem:
     """What a publish could not render: an entry, a whole category or a page, in one line.
 

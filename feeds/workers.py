@@ -24,9 +24,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from feeds.enrich import Enriched, EnrichJob, enrich_articles
-from feeds.model import Source
+from feeds.model import RetireBefore, Source
 from feeds.sources.kinds import describe
-from feeds.update.floors import RetireBefore
 
 if TYPE_CHECKING:
     from feeds.normalise.article import NormalisedFeed

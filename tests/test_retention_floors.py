@@ -24,6 +24,7 @@ from feeds.model import (
     Article,
     RawEntry,
     RawFeed,
+    RetireBefore,
     Rule,
     RuleAction,
     Source,
@@ -35,7 +36,7 @@ from feeds.normalise.article import normalise_feed
 from feeds.store import ArticleStore, SourceWrite
 from feeds.store.retention import RETIRED_PER_SOURCE, entry_hash
 from feeds.store.schema import retired_entries
-from feeds.update.floors import RetentionFloors, RetireBefore, reachable_categories
+from feeds.update.floors import RetentionFloors, reachable_categories
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 SOURCE = Source(

@@ -20,6 +20,7 @@ from feeds.model import (
     Enclosure,
     RawEntry,
     RawFeed,
+    RetireBefore,
     Source,
     article_id,
 )
@@ -32,7 +33,6 @@ from feeds.normalise.podcast import clean_podcast
 from feeds.normalise.recognise import Recognition
 from feeds.normalise.warnings import WarningTally
 from feeds.sources.kinds import describe
-from feeds.update.floors import RetireBefore
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
 FEED_TITLE_LIMIT = 200  # characters of a source feed's own title, shown on every entry

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 
 from feeds.config import Config
-from feeds.model import FetchState, Source
+from feeds.model import FetchState, RetireBefore, Source
 from feeds.schedule import NextFetch
-from feeds.update.floors import RetireBefore
 from feeds.workers import ParserPool
 
 if TYPE_CHECKING:

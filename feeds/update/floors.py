@@ -7,8 +7,8 @@ feeds stores most entries only for the publish of the same run to delete them ag
 retired. So a run keeps, per category, the newest `max_items` dates of the articles it has
 written; once a category holds that many, an entry dated strictly before the oldest of them
 will be beyond `max_items` whatever else arrives, and is retired on arrival instead: the
-worker names it without cleaning it (`normalise_feed`'s `retire`), and the store leaves its
-tombstone (`SourceWrite.retiring`).
+worker names it without cleaning it (`normalise_feed`'s `retire`, a `model.RetireBefore`),
+and the store leaves its tombstone (`SourceWrite.retiring`).
 
 Why that holds until the publish: only articles this run wrote count, and a run writes
 each source once, so none of them moves or leaves its category before the publish
@@ -27,29 +27,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from feeds.config import Config
 from feeds.model import Article, RuleAction, Source
-
-if TYPE_CHECKING:  # the workers unpickle `RetireBefore`: they need no config module
-    from feeds.config import Config
-
-
-@dataclass(frozen=True, slots=True)
-class RetireBefore:
-    """A source's entries dated before `date` are retired on arrival, but for those in
-    `stored` (entry ids of its stored articles)."""
-
-    date: datetime
-    stored: frozenset[str] = frozenset()
-
-    def retires(self, entry_id: str, published: datetime, now: datetime) -> bool:
-        """Whether the entry `entry_id`, dated `published` by the normaliser at `now`, is
-        retired on arrival. One dated `now` has no date of its own: the store may yet date
-        it by when it was first seen, so it never is."""
-        return published < self.date and published != now and entry_id not in self.stored
 
 
 class RetentionFloors:

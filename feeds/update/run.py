@@ -26,7 +26,15 @@ from feeds.config import Config
 from feeds.enrich import EdgeEnricher, EnrichJob, enrichers_for
 from feeds.fulltext.pages import FullTextPages
 from feeds.fulltext.robots import RobotsRules
-from feeds.model import Article, FetchOutcome, FetchState, Lease, Source, SourceResult
+from feeds.model import (
+    Article,
+    FetchOutcome,
+    FetchState,
+    Lease,
+    RetireBefore,
+    Source,
+    SourceResult,
+)
 from feeds.normalise.warnings import bounded
 from feeds.publish.orchestrate import config_category_names
 from feeds.rules import apply_rules
@@ -34,7 +42,7 @@ from feeds.sources.kinds import describe, readers
 from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.update import decide
-from feeds.update.floors import RetentionFloors, RetireBefore, reachable_categories
+from feeds.update.floors import RetentionFloors, reachable_categories
 from feeds.workers import ParserPool
 
 log = logging.getLogger(__name__)
