@@ -242,6 +242,10 @@ class Article:
     tags: tuple[str, ...] = ()
     podcast: Podcast | None = None
     full_text: FullText | None = None  # set for sources with full text once it was tried
+    # `content_hash` once taken. Not an argument, so `replace` leaves it behind with the
+    # fields it was taken of; pickled with the article, so the worker that normalised it
+    # takes it, not the busier process that stores it.
+    _content_hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.published.tzinfo is None or self.updated.tzinfo is None:
@@ -251,7 +255,14 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        """A digest of everything published about the article, to tell a real change."""
+        """A digest of everything published about the article, to tell a real change
+        (taken once per article)."""
+        if self._content_hash is None:
+            object.__setattr__(self, "_content_hash", self._digest())
+        assert self._content_hash is not None
+        return self._content_hash
+
+    def _digest(self) -> str:
         digest = hashlib.sha256()
         parts = [
             self.title,

@@ -87,6 +87,10 @@ def digest_body(job: BodyJob) -> Digest:
         salt=job.salt,
         retire=job.retire,
     )
+    for article in normalised.articles:
+        # Hashed here, where the work is spread over the workers: the process that stores
+        # the articles reads the hash (pickled with them) on its busier event loop.
+        _ = article.content_hash
     hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from support.feedfactory import rss20, sample_items
 
 from feeds.model import Source, SourceKind
+from feeds.publish.fragments import article_digest
 from feeds.workers import BodyJob, Digest, ParserPool, digest_body
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -82,3 +84,21 @@ def test_a_pool_closed_without_waiting_is_gone_after_a_later_close() -> None:
     pool.close()
     assert all(worker.exitcode is not None for worker in workers)
     assert not multiprocessing.active_children()
+
+
+def test_a_worker_hashes_its_articles_and_the_hash_travels_with_them() -> None:
+    digest = digest_body(job(rss20(sample_items(3))))
+    assert digest.normalised is not None and len(digest.normalised.articles) == 3
+    for article in digest.normalised.articles:
+        carried = pickle.loads(pickle.dumps(article))
+        # Taken in the worker and pickled along: the storing process need not hash again.
+        assert carried._content_hash is not None
+        assert carried._content_hash == article._content_hash
+        same = replace(carried, title=carried.title)  # `replace` leaves the hash behind
+        assert same._content_hash is None
+        # Taken or not, the article is the same value and renders from the same digest.
+        assert same == carried
+        assert article_digest(same) == article_digest(carried)
+        assert same.content_hash == carried.content_hash
+        retitled = replace(carried, title=carried.title + " (updated)")
+        assert retitled.content_hash != carried.content_hash

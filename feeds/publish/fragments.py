@@ -47,7 +47,7 @@ Load = Callable[[Sequence[str]], Mapping[str, PlacedEntries]]
 Save = Callable[[Sequence[tuple[str, PlacedEntries]]], None]
 # An article's fields: the long texts, hashed as they are, and the others, by repr.
 _TEXTS = ("title", "summary", "content")
-_OTHERS = tuple(f.name for f in fields(Article) if f.name not in _TEXTS)
+_OTHERS = tuple(f.name for f in fields(Article) if f.compare and f.name not in _TEXTS)
 _RENDERERS = ("atom", "rss", "jsonfeed", "pages", "document", "dedupe", "layout", "fragments")
 _TEMPLATES = ("category_entry.html",)  # the templates that write fragments
 
