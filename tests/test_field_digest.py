@@ -1,4 +1,4 @@
-"""Digests of dataclass fields (feeds/field_digest.py), as recognition and fragments use them:
+"""Digests of dataclass fields (feeds/field_digest.py), as recognition uses them:
 every field counts, and no two different values feed the same bytes."""
 
 from __future__ import annotations

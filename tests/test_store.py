@@ -21,6 +21,7 @@ from feeds.model import (
     article_id,
     newest_first,
 )
+from feeds.publish.fragments import article_digest
 from feeds.store import ArticleStore, SourceWrite, StaleLeaseError, StoreError
 from feeds.store.schema import SCHEMA_VERSION
 
@@ -60,6 +61,22 @@ def test_round_trip_keeps_every_field_and_the_offset(store: ArticleStore) -> Non
     [loaded] = store.recent_articles("technik", 10)
     assert loaded == original
     assert loaded.published.isoformat() == "2025-05-10T11:33:00+02:00"
+
+
+def test_an_article_read_back_brings_the_hash_stored_with_it(
+    store: ArticleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = article("a")
+    store.upsert_articles("src", [original], NOW)
+
+    def hashed_again(self: Article) -> str:
+        raise AssertionError(f"{self.id}: its texts were hashed again")
+
+    # A publish reads thousands of articles: their digests come from the stored hash.
+    monkeypatch.setattr(Article, "_digest", hashed_again)
+    [loaded] = store.recent_articles("technik", 10)
+    assert loaded.content_hash == original.content_hash
+    assert article_digest(loaded) == article_digest(original)
 
 
 def test_upsert_is_idempotent_and_replaces_changed_entries(store: ArticleStore) -> None:

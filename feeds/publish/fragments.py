@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeds import __version__
-from feeds.field_digest import add_fields
 from feeds.model import Article, PlacedEntries, PlacedEntry
 from feeds.publish.layout import OutputLayout
 
@@ -45,7 +44,7 @@ SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fil
 Known = Mapping[str, tuple[str, bytes]]
 Load = Callable[[Sequence[str]], Mapping[str, PlacedEntries]]
 Save = Callable[[Sequence[tuple[str, PlacedEntries]]], None]
-# An article's fields: the long texts, hashed as they are, and the others, by repr.
+# An article's fields besides its texts (which its content hash holds), by repr.
 _TEXTS = ("title", "summary", "content")
 _OTHERS = tuple(f.name for f in fields(Article) if f.compare and f.name not in _TEXTS)
 _RENDERERS = ("atom", "rss", "jsonfeed", "pages", "document", "dedupe", "layout", "fragments")
@@ -244,9 +243,16 @@ def cut_from(path: Path, placed: PlacedEntries) -> dict[str, tuple[str, bytes]]:
 
 
 def article_digest(article: Article) -> str:
-    """A digest of every field of `article` (`feeds.field_digest`)."""
-    digest = hashlib.sha256()
-    add_fields(digest, article, _TEXTS, _OTHERS)
+    """A digest of every field of `article`: its `content_hash`, which holds its texts (an
+    article read from the store brings it along, so a publish hashes no text again), then
+    the repr of the fields besides its texts.
+
+    The content hash ends each part with U+001E, which no XML-legal text holds (the
+    normaliser strips it, and no feed could carry it), so no boundary between texts moves
+    unseen."""
+    digest = hashlib.sha256(article.content_hash.encode("ascii"))
+    rest = tuple(getattr(article, name) for name in _OTHERS)
+    digest.update(repr(rest).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
@@ -280,5 +286,4 @@ def _renderers_hash() -> HashState:
         digest.update((here / f"{module}.py").read_bytes())
     for template in _TEMPLATES:
         digest.update((here / "templates" / template).read_bytes())
-    digest.update((here.parent / "field_digest.py").read_bytes())  # the articles' digests
     return hashlib.sha256(digest.digest())

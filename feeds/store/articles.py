@@ -1199,7 +1199,7 @@ def _article_from(row: Any) -> Article:
         tags=_json_tuple(row["tags"]),
         podcast=podcast_from_json(row["podcast"]),
         full_text=_full_text_from(row),
-    )
+    ).hashed(row["content_hash"])
 
 
 def _full_text_row(full_text: FullText | None) -> dict[str, str | None]:
