@@ -90,8 +90,10 @@ def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
         if article.summary:
             fe.summary(article.summary)
         fe.content(article.content, type="html")
-        for name in (*article.categories, *article.tags):
-            fe.category(term=name)
+        if names := [{"term": name} for name in (*article.categories, *article.tags)]:
+            # One call: feedgen checks what it is given and maps every category it holds
+            # to RSS again on each call.
+            fe.category(names)
     # feedgen's tree itself, not its text parsed again (a parse costs twice the writing):
     # atom_str writes this tree. Its elements carry no namespace; the root's `xmlns`
     # attribute puts them all in Atom's as written (feedgen is pinned below 2; the golden

@@ -66,8 +66,10 @@ def _render(doc: FeedDocument, articles: Sequence[Article], podcast: bool) -> by
         origin = doc.origin(article)
         if source_url := origin.feed_url or origin.site_url:
             fe.source(url=source_url, title=origin.title)
-        for name in (*article.categories, *article.tags):
-            fe.category(term=name)
+        if names := [{"term": name} for name in (*article.categories, *article.tags)]:
+            # One call: feedgen checks what it is given and maps every category it holds
+            # to RSS again on each call.
+            fe.category(names)
         if article.enclosures:  # RSS carries one enclosure per item
             first = article.enclosures[0]
             fe.enclosure(
