@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from feeds.model import Article, Author, Category, Enclosure, article_id
 from feeds.publish import OutputLayout, files
 from feeds.publish import site as site_module
 from feeds.publish.atom import render_atom
-from feeds.publish.document import FeedDocument, Site, build_document
+from feeds.publish.document import ArchiveLinks, FeedDocument, Site, build_document
 from feeds.publish.files import (
     StagedFiles,
     stage_changed,
@@ -165,6 +166,34 @@ def test_rendering_is_deterministic(layout: OutputLayout) -> None:
     assert render_atom(doc) == render_atom(doc_of(layout, make("b", hours=1), make("a")))
     assert render_rss(doc) == render_rss(doc)
     assert render_json_feed(doc) == render_json_feed(doc)
+
+
+def test_atom_is_indented_as_a_whole_indent_pass_would_and_keeps_every_text(
+    layout: OutputLayout,
+) -> None:
+    # Texts with their own line breaks and edge spaces, two authors, an enclosure, a
+    # language apart from the rest (xml:lang) and an archive page (fh:archive first):
+    # every element the renderer adds is indented by pretty printing alone, and no text
+    # of an entry gains or loses a character.
+    audio = Enclosure("https://example.org/ep.mp3", "audio/mpeg", 1)
+    spaced = make("a", title=" Zeile\n  zwei ", authors=(Author("Ada"), Author("Bo", "b@x.org")))
+    spaced = replace(spaced, summary="\n  s  \n", content="\n<p>c</p>\n  ", enclosures=(audio,))
+    english = replace(make("b", hours=1), language="en")
+    for doc in (
+        doc_of(layout, spaced, english),
+        replace(doc_of(layout, spaced, english), archive=ArchiveLinks(page=1, next_page=2)),
+    ):
+        atom = render_atom(doc)
+        root = etree.fromstring(atom)
+        etree.indent(root, space="  ")
+        assert atom == etree.tostring(
+            root, xml_declaration=True, encoding="UTF-8", pretty_print=True
+        )
+        entry = etree.fromstring(atom).find(f"{ATOM}entry")
+        assert entry is not None
+        assert entry.findtext(f"{ATOM}title") == " Zeile\n  zwei "
+        assert entry.findtext(f"{ATOM}summary") == "\n  s  \n"
+        assert entry.findtext(f"{ATOM}content") == "\n<p>c</p>\n  "
 
 
 def test_empty_category_is_still_a_valid_feed(layout: OutputLayout) -> None:

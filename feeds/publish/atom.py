@@ -134,7 +134,8 @@ def _repair(
         entry.append(_source(doc.origin(article), updated[article.source]))
     if doc.archive.page is not None:  # RFC 5005: an archive page, complete and stable
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
-    etree.indent(root, space="  ")
+    # feedgen's tree holds no whitespace text, so pretty printing alone indents it all, the
+    # elements added here too (no `etree.indent` pass over the whole tree first).
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
