@@ -6,31 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.feedfactory import FeedItem, atom10, rss20
 from support.feedserver import FeedServer
-from support.update_runs import Clock, files_of, update_and_publish
+from support.update_runs import NOW, SOURCE, Clock, files_of, update_and_publish
 
 from feeds.config import Config, load_config
-from feeds.model import Article, RawEntry, RawFeed, Rule, RuleAction, Source, SourceKind
+from feeds.model import Article, RawEntry, RawFeed, Rule, RuleAction, Source
 from feeds.normalise import article as normalise_module
 from feeds.normalise import recognise
 from feeds.normalise.article import NormalisedFeed, normalise_feed
 from feeds.sources.feed_reader import recognition_salt
 from feeds.store import ArticleStore
-
-NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-SOURCE = Source(
-    name="s",
-    kind=SourceKind.REMOTE,
-    interval=timedelta(hours=1),
-    url="https://s.example/feed",
-    category="C",
-)
 
 
 def raw(n: int, **changes: object) -> RawEntry:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import run_feeds
 from support.feedserver import FeedServer
-from support.update_runs import Clock, files_of, update_and_publish
+from support.update_runs import NOW, SOURCE, Clock, files_of, update_and_publish
 
 from feeds.config import Config, load_config
 from feeds.model import (
@@ -37,15 +37,6 @@ from feeds.store import ArticleStore, SourceWrite
 from feeds.store.retention import RETIRED_PER_SOURCE, entry_hash
 from feeds.store.schema import retired_entries
 from feeds.update.floors import RetentionFloors, reachable_categories
-
-NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-SOURCE = Source(
-    name="s",
-    kind=SourceKind.REMOTE,
-    interval=timedelta(hours=1),
-    url="https://s.example/feed",
-    category="C",
-)
 
 
 def article(n: int, published: datetime, categories: tuple[str, ...] = ("C",)) -> Article:

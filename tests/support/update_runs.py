@@ -1,17 +1,28 @@
 """Whole update runs for tests that compare two ways of storing the same reads: a clock the
-test moves, one `update --all` and its publish, and a folder's published bytes."""
+test moves, one `update --all` and its publish, and a folder's published bytes; and the
+moment and source those tests normalise single reads at."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feeds.config import Config
+from feeds.model import Source, SourceKind
 from feeds.publish.orchestrate import publish_pending
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
 from feeds.update.run import UpdateReport, update_sources
+
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+SOURCE = Source(
+    name="s",
+    kind=SourceKind.REMOTE,
+    interval=timedelta(hours=1),
+    url="https://s.example/feed",
+    category="C",
+)
 
 
 class Clock:
