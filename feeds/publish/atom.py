@@ -12,7 +12,7 @@ from lxml import etree
 
 from feeds import PROJECT_URL, __version__
 from feeds.model import Article, Author, Origin
-from feeds.publish.document import FeedDocument
+from feeds.publish.document import FeedDocument, feedgen_categories
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -90,9 +90,7 @@ def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
         if article.summary:
             fe.summary(article.summary)
         fe.content(article.content, type="html")
-        if names := [{"term": name} for name in (*article.categories, *article.tags)]:
-            # One call: feedgen checks what it is given and maps every category it holds
-            # to RSS again on each call.
+        if names := feedgen_categories(article):
             fe.category(names)
     # feedgen's tree itself, not its text parsed again (a parse costs twice the writing):
     # atom_str writes this tree. Its elements carry no namespace; the root's `xmlns`

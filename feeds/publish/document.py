@@ -223,6 +223,13 @@ def published_authors(article: Article, origin: Origin) -> tuple[Author, ...]:
     return article.authors or (Author(name=origin.title),)
 
 
+def feedgen_categories(article: Article) -> list[dict[str, str]]:
+    """An entry's categories, then its tags, as Atom and RSS write them through feedgen:
+    for one call (feedgen checks what it is given and maps every category it holds to RSS
+    again on each call)."""
+    return [{"term": name} for name in (*article.categories, *article.tags)]
+
+
 def build_document(
     category: Category,
     articles: Sequence[Article],

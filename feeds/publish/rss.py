@@ -12,7 +12,7 @@ from lxml import etree
 from feeds import PROJECT_URL, __version__
 from feeds.model import Article, Author, Podcast
 from feeds.publish.atom import ATOM_NS
-from feeds.publish.document import FeedDocument
+from feeds.publish.document import FeedDocument, feedgen_categories
 
 ITEM = b"    <item"  # how an item's line starts in the indented document
 CLOSING = b"  </channel>\n</rss>\n"  # what follows the last item
@@ -66,9 +66,7 @@ def _render(doc: FeedDocument, articles: Sequence[Article], podcast: bool) -> by
         origin = doc.origin(article)
         if source_url := origin.feed_url or origin.site_url:
             fe.source(url=source_url, title=origin.title)
-        if names := [{"term": name} for name in (*article.categories, *article.tags)]:
-            # One call: feedgen checks what it is given and maps every category it holds
-            # to RSS again on each call.
+        if names := feedgen_categories(article):
             fe.category(names)
         if article.enclosures:  # RSS carries one enclosure per item
             first = article.enclosures[0]
