@@ -411,18 +411,37 @@ class SourceResult:
 
 @dataclass(frozen=True, slots=True)
 class RetireBefore:
-    """A source's entries dated before `date` are retired on arrival, but for those in
-    `stored` (entry ids of its stored articles): what the update run tells the normaliser
-    (`feeds.update.floors`)."""
+    """A source's entries dated before `date` (None: no date yet) are retired on arrival,
+    but for those in `stored` (entry ids of its stored articles): what the update run tells
+    the normaliser (`feeds.update.floors`). With `hold`, the other dated entries older than
+    `keep_from` (all of them while it is None), which the final floors will likely retire,
+    are held back uncleaned (`NormalisedFeed.held`) for the run to decide once every source
+    is read."""
 
-    date: datetime
+    date: datetime | None
     stored: frozenset[str] = frozenset()
+    hold: bool = False
+    keep_from: datetime | None = None
 
     def retires(self, entry_id: str, published: datetime, now: datetime) -> bool:
         """Whether the entry `entry_id`, dated `published` by the normaliser at `now`, is
         retired on arrival. One dated `now` has no date of its own: the store may yet date
         it by when it was first seen, so it never is."""
-        return published < self.date and published != now and entry_id not in self.stored
+        return (
+            self.date is not None
+            and published < self.date
+            and published != now
+            and entry_id not in self.stored
+        )
+
+    def holds(self, published: datetime, now: datetime) -> bool:
+        """Whether an entry it does not retire, dated `published` at `now`, is held back:
+        only a dated one."""
+        return (
+            self.hold
+            and published != now
+            and (self.keep_from is None or published < self.keep_from)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Worker processes for the CPU work of an update: parse a body and normalise its entries,
-then enrich a source's articles (`feeds.enrich`).
+clean the entries a first run held back (`CleanJob`), then enrich a source's articles
+(`feeds.enrich`).
 
 Parsing dominates the cost of an update and holds the GIL, so it runs in a process pool that
 keeps both cores busy while the event loop goes on fetching. A parse that overruns its
@@ -28,7 +29,8 @@ from feeds.model import RetireBefore, Source
 from feeds.sources.kinds import describe
 
 if TYPE_CHECKING:
-    from feeds.normalise.article import NormalisedFeed
+    from feeds.model import Article
+    from feeds.normalise.article import HeldEntries, NormalisedFeed
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,35 @@ def digest_body(job: BodyJob) -> Digest:
         _ = article.content_hash
     hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanJob:
+    """Held entries of several sources to clean now (`feeds.normalise.article.clean_held`):
+    of each source, its held entries and the ids of those the final floors keep."""
+
+    held: tuple[tuple[Source, HeldEntries, frozenset[str]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """A worker's answer to a `CleanJob`: each source's articles, in the job's order, or
+    an error."""
+
+    articles: tuple[tuple[Article, ...], ...] | None
+    error: str | None = None
+
+
+def clean_entries(job: CleanJob) -> Cleaned:
+    """Clean held entries into articles; runs in a worker process (cleaning, like
+    `digest_body`'s normalising, raises for no entry)."""
+    from feeds.normalise.article import clean_held
+
+    cleaned = tuple(clean_held(held, source, keep) for source, held, keep in job.held)
+    for articles in cleaned:
+        for article in articles:
+            _ = article.content_hash  # as in `digest_body`
+    return Cleaned(cleaned)
 
 
 def _die_with_parent() -> None:
@@ -180,6 +211,15 @@ class ParserPool:
             job,
             overrun=Enriched(None, error=f"enrichment took longer than {self.deadline:g}s"),
             died=Enriched(None, error="the worker process died enriching this source"),
+        )
+
+    async def clean(self, job: CleanJob) -> Cleaned:
+        """Clean held entries within the same deadline as a parse."""
+        return await self.run(
+            clean_entries,
+            job,
+            overrun=Cleaned(None, error=f"cleaning took longer than {self.deadline:g}s"),
+            died=Cleaned(None, error="the worker process died cleaning this source"),
         )
 
     async def run(self, work: Callable[[J], R], job: J, *, overrun: R, died: R) -> R:

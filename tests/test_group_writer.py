@@ -310,3 +310,24 @@ def test_a_group_stores_the_same_rows_as_its_writes_one_by_one(
         assert stored_rows(store) == stored_rows(alone)
     finally:
         alone.close()
+
+
+def test_writing_all_at_once_fills_each_transaction_and_a_failing_write_fails_alone(
+    store: ArticleStore,
+) -> None:
+    """The end of a run (`GroupWriter.write_all`): 35 write-backs in transactions of 16,
+    16 and 3, and one that fails gets its own exception while the rest are written."""
+    writer = GroupWriter(store, size=16)
+    commits = count_commits(store)
+    writes = [write_of(f"s{n}", f"e{n}") for n in range(35)]
+    results = asyncio.run(writer.write_all(writes))
+    assert [r.new if isinstance(r, UpsertResult) else r for r in results] == [1] * 35
+    assert len(commits) == 3 and store.article_count() == 35
+
+    bad: Any = SourceWrite("bad", NOW, [replace(article("bad", source="bad"), title=None)])
+    mixed = [write_of("a", "a1"), bad, write_of("c", "c1")]
+    first, failed, last = asyncio.run(writer.write_all(mixed))
+    assert isinstance(failed, AttributeError)
+    assert isinstance(first, UpsertResult) and isinstance(last, UpsertResult)
+    assert store.fetch_state("bad") is None and store.fetch_state("c") is not None
+    assert asyncio.run(writer.write_all([])) == []

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+import pickle
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -68,6 +70,66 @@ class NormalisedFeed:
     entry_digests: str = ""
     # Ids of entries retired on arrival (`retire`), not normalised.
     retired: frozenset[str] = frozenset()
+    # Entries held back uncleaned (`RetireBefore.hold`), for `clean_held` once the run's
+    # floors are final; None when nothing was held.
+    held: HeldEntries | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What an entry's article is decided by before its texts are cleaned: the entry within
+    its caps, its id, its category and its dates."""
+
+    raw: RawEntry
+    key: str
+    category: str
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEntry:
+    """What the run decides a held entry by: its id, its category and its date."""
+
+    key: str
+    category: str
+    published: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEntries:
+    """A read's entries held back uncleaned: what deciding on each needs (`entries`), and
+    the prepared entries, with what cleaning them needs of their feed, packed (pickled and
+    compressed: a first run holds thousands, and retires nearly all of them unread)."""
+
+    entries: tuple[HeldEntry, ...]
+    packed: bytes
+
+    @classmethod
+    def pack(
+        cls,
+        prepared: Sequence[Prepared],
+        feed_link: str | None,
+        feed_language: str | None,
+        fallback_base: str | None,
+    ) -> HeldEntries:
+        """Hold `prepared`, entries of a feed with that link and language."""
+        entries = tuple(HeldEntry(e.key, e.category, e.published) for e in prepared)
+        state = (tuple(prepared), feed_link, feed_language, fallback_base)
+        return cls(entries, zlib.compress(pickle.dumps(state, pickle.HIGHEST_PROTOCOL), 1))
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """The held entries' ids."""
+        return frozenset(entry.key for entry in self.entries)
+
+
+def clean_held(held: HeldEntries, source: Source, keep: Collection[str]) -> tuple[Article, ...]:
+    """The articles of the held entries in `keep`, in the feed's order: cleaned as
+    `normalise_feed` cleans an entry it does not hold."""
+    # Our own bytes, packed by `HeldEntries.pack` in a worker of this run: no feed's.
+    prepared, link, language, base = pickle.loads(zlib.decompress(held.packed))  # noqa: S301
+    return tuple(_article(e, source, link, language, base) for e in prepared if e.key in keep)
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -104,9 +166,11 @@ def normalise_feed(
 
     An entry not stored with a date of its own before `retire.date` (`feeds.update.floors`:
     every category it can reach already holds enough newer articles) is only named in
-    `retired`, not cleaned: retention would delete its article before any publish."""
+    `retired`, not cleaned: retention would delete its article before any publish. With
+    `retire.hold`, the other dated entries are only prepared, in `held`."""
     articles: list[Article] = []
     retired: list[str] = []
+    held: list[Prepared] = []
     tally = WarningTally()
     undated: set[str] = set()
     seen: set[str] = set()
@@ -136,14 +200,19 @@ def normalise_feed(
             if recognition is not None and tally.count == warned:
                 recognition.remember(digest)
             continue
-        articles.append(_article(entry, source, feed, fallback_base))
+        if retire is not None and retire.holds(entry.published, now):
+            held.append(entry)
+            if recognition is not None and tally.count == warned:
+                recognition.remember(digest)  # retired or stored, it is not read again
+            continue
+        articles.append(_article(entry, source, feed.link, feed.language, fallback_base))
         if articles[-1].published == now:
             # No usable date of its own (none, or one in the future): the store's first-seen
             # time replaces `now`, so the article does not move on every fetch.
             undated.add(key)
         elif recognition is not None and tally.count == warned:
             recognition.remember(digest)  # it depends on nothing but what the digest covers
-    dropped = len(feed.entries) - len(articles) - recognised - len(retired)
+    dropped = len(feed.entries) - len(articles) - recognised - len(retired) - len(held)
     return NormalisedFeed(
         tuple(articles),
         tally.lines(),
@@ -154,6 +223,7 @@ def normalise_feed(
         recognised=recognised,
         entry_digests=recognition.remembered() if recognition is not None else "",
         retired=frozenset(retired),
+        held=HeldEntries.pack(held, feed.link, feed.language, fallback_base) if held else None,
     )
 
 
@@ -194,19 +264,7 @@ def normalise_entry(
     that cannot be, are added to `tally`. Raises EntryError when it has no category."""
     tally = tally if tally is not None else WarningTally()
     entry = _prepare(raw, entry_key(raw), source, now, first_seen, tally)
-    return _article(entry, source, feed, fallback_base)
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """What an entry's article is decided by before its texts are cleaned: the entry within
-    its caps, its id, its category and its dates."""
-
-    raw: RawEntry
-    key: str
-    category: str
-    published: datetime
-    updated: datetime
+    return _article(entry, source, feed.link, feed.language, fallback_base)
 
 
 def _prepare(
@@ -216,7 +274,7 @@ def _prepare(
     now: datetime,
     first_seen: datetime | None,
     tally: WarningTally,
-) -> _Prepared:
+) -> Prepared:
     where = _where(raw, source, key)
     if not any((raw.title, raw.link, raw.content_html, raw.summary_html, raw.enclosures)):
         # Broken XML can yield an entry of nothing at all: publishing it helps nobody.
@@ -226,13 +284,19 @@ def _prepare(
     if not category:
         raise EntryError("no category (the entry names none and the source sets none)", where)
     published, updated = _dates(raw, source, now, first_seen, tally, where)
-    return _Prepared(raw, key, category, published, updated)
+    return Prepared(raw, key, category, published, updated)
 
 
-def _article(entry: _Prepared, source: Source, feed: RawFeed, fallback_base: str | None) -> Article:
+def _article(
+    entry: Prepared,
+    source: Source,
+    feed_link: str | None,
+    feed_language: str | None,
+    fallback_base: str | None,
+) -> Article:
     """The prepared entry's article: links resolved, HTML sanitised, texts folded."""
     raw, key = entry.raw, entry.key
-    base = safe_url(raw.base_url) or _feed_base(feed.link) or fallback_base
+    base = safe_url(raw.base_url) or _feed_base(feed_link) or fallback_base
     link = safe_url(raw.link, base)
     content = limits.fit_html(
         sanitise_html(raw.content_html or raw.summary_html or "", base),
@@ -258,7 +322,7 @@ def _article(entry: _Prepared, source: Source, feed: RawFeed, fallback_base: str
         published=entry.published,
         updated=entry.updated,
         categories=(entry.category,),
-        language=_language(raw.language) or _language(feed.language) or _language(source.language),
+        language=_language(raw.language) or _language(feed_language) or _language(source.language),
         enclosures=_enclosures(raw.enclosures, base),
         tags=_unique(plain_text(t) for t in raw.tags),
         podcast=clean_podcast(raw.podcast, base),

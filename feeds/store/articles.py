@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -282,6 +283,13 @@ class ArticleStore:
         """The sources that have stored articles."""
         with self.engine.connect() as conn:
             query = select(articles.c.source).where(articles.c.expired.is_(False)).distinct()
+            return frozenset(conn.execute(query).scalars())
+
+    def sources_with_entries(self) -> frozenset[str]:
+        """The sources with any entry in the store: an article (retired or not) or a
+        tombstone. The others have never been read into it."""
+        with self.engine.connect() as conn:
+            query = union(select(articles.c.source), select(retired_entries.c.source))
             return frozenset(conn.execute(query).scalars())
 
     def stored_entry_ids(self, source: str) -> frozenset[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from feeds.store.articles import ArticleStore, SourceWrite, UpsertResult
 
@@ -39,6 +40,21 @@ class GroupWriter:
         self.queue.append((write, future))
         self.flush_if_ready()
         return await future
+
+    async def write_all(
+        self, writes: Sequence[SourceWrite]
+    ) -> list[UpsertResult | BaseException | None]:
+        """Write `writes` back now, a full group to a transaction (the end of a run, when
+        no update is in flight): each one's result, or the exception its write raised."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[UpsertResult | None]] = []
+        for write in writes:
+            futures.append(loop.create_future())
+            self.queue.append((write, futures[-1]))
+            if len(self.queue) >= self.size:
+                self.flush()
+        self.flush()
+        return await asyncio.gather(*futures, return_exceptions=True)
 
     def flush_if_ready(self) -> None:
         """Write the group now if it is full or every update holding a slot waits for it."""

@@ -12,11 +12,12 @@ import logging
 import os
 import socket
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,16 +39,24 @@ from feeds.model import (
 from feeds.normalise.warnings import bounded
 from feeds.publish.orchestrate import config_category_names
 from feeds.rules import apply_rules
+from feeds.schedule import NextFetch
 from feeds.sources.kinds import describe, readers
 from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.update import decide
 from feeds.update.floors import RetentionFloors, reachable_categories
-from feeds.workers import ParserPool
+from feeds.workers import CleanJob, ParserPool
+
+if TYPE_CHECKING:
+    from feeds.normalise.article import HeldEntries
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Held entries cleaned in one pool job, at most about: a few jobs per worker, so the first
+# sources are written while the workers clean the rest.
+CLEAN_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,12 @@ class Updater:
         self.floors: RetentionFloors | None = None
         self._reachable: dict[str, frozenset[str] | None] = {}
         self._with_articles: frozenset[str] | None = None  # sources with stored articles
+        self._with_entries: frozenset[str] | None = None  # ... with any entry in the store
+        # Per category, the remote sources that can reach it and those read in this run.
+        self._sources_in: Counter[str] | None = None
+        self._read_in: Counter[str] = Counter()
+        # This run's reads whose held entries wait for the final floors (`_write_held`).
+        self._held: list[_Held] = []
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sources = {s.name: s for s in config.sources}
         # Scheduled kinds (remote feeds, pages) are leased and due by the store's times;
@@ -266,9 +281,12 @@ class Updater:
 
         self.floors = RetentionFloors(self.config.output.max_items)
         try:
-            return await self._update_each(force, one, on_start)
+            report = await self._update_each(force, one, on_start)
+            return await self._write_held(report) if self._held else report
         finally:
-            self.floors, self._with_articles = None, None
+            self.floors, self._with_articles, self._with_entries = None, None, None
+            self._read_in.clear()
+            self._held.clear()
 
     async def _update_each(
         self,
@@ -346,7 +364,10 @@ class Updater:
 
             known = self.store.first_seen(source.name, sorted(read.feed.undated))
             articles = with_first_seen(articles, known)
-        complete = True
+        # Held entries are written once every source is read (`_write_held`); until then
+        # the next run must read the feed whole.
+        held = read.feed.held
+        complete = held is None
         for edge in self.edge_enrichers:
             if articles and edge.applies(source):
                 try:
@@ -391,6 +412,12 @@ class Updater:
         )
         if self.floors is not None:
             self.floors.add(a for a in articles if a.entry_id not in upserted.retired)
+        if held is not None and self.floors is not None:
+            # Counted now, as written; `_write_held` writes them, or retires those older than
+            # the final floors (which then no longer count them).
+            for entry in held.entries:
+                self.floors.count(entry.category, entry.published)
+            self._held.append(_Held.of(source, read, errors))
         result = SourceResult(
             source=source.name,
             outcome=FetchOutcome.NEW,
@@ -407,20 +434,121 @@ class Updater:
         return replace(result, changed_categories=result.changed_categories | removed)
 
     def _retire(self, source: Source) -> RetireBefore | None:
-        """Which of `source`'s arriving entries are retired at once, if any."""
+        """Which of `source`'s arriving entries are retired at once, if any, and which of
+        the others are held back until every source is read."""
         if self.floors is None:
             return None
         if source.name not in self._reachable:
             self._reachable[source.name] = reachable_categories(source, self.config)
         categories = self._reachable[source.name]
-        floor = self.floors.floor(categories) if categories else None
-        if floor is None:
+        if not categories:
             return None
-        if self._with_articles is None:  # once a run: none at all in a first run
+        self._read_in.update(categories)
+        floor = self.floors.floor(categories)
+        if self._with_articles is None or self._with_entries is None:  # once a run
             self._with_articles = self.store.sources_with_articles()
-        if source.name not in self._with_articles:
-            return RetireBefore(floor)
-        return RetireBefore(floor, self.store.stored_entry_ids(source.name))
+            self._with_entries = self.store.sources_with_entries()
+        if source.name in self._with_articles:
+            stored = self.store.stored_entry_ids(source.name) if floor is not None else None
+            return None if stored is None else RetireBefore(floor, stored)
+        if source.name in self._with_entries or not self._may_hold(source):
+            return RetireBefore(floor) if floor else None
+        likely = [self.floors.likely_floor(name, self._share_read(name)) for name in categories]
+        keep_from = None if None in likely else min(d for d in likely if d is not None)
+        return RetireBefore(floor, hold=True, keep_from=keep_from)
+
+    def _share_read(self, category: str) -> float:
+        """The share of the sources that can reach `category` read so far in this run."""
+        if self._sources_in is None:
+            reaching: Counter[str] = Counter()
+            for name in self.remote:
+                if name not in self._reachable:
+                    source = self.sources[name]
+                    self._reachable[name] = reachable_categories(source, self.config)
+                reaching.update(self._reachable[name] or ())
+            self._sources_in = reaching
+        return self._read_in[category] / max(1, self._sources_in[category])
+
+    def _may_hold(self, source: Source) -> bool:
+        """Whether the floors may count `source`'s entries before they are cleaned, each in
+        its own category alone: no rule can leave one out or add a category to it, and no
+        enricher needs the articles first."""
+        return (
+            not source.rules
+            and not self.config.rules
+            and not enrichers_for(source)
+            and not any(edge.applies(source) for edge in self.edge_enrichers)
+        )
+
+    async def _write_held(self, report: UpdateReport) -> UpdateReport:
+        """Once every source is read: retire the held entries older than the final floors
+        (nearly all of them), clean the others in the pool, many sources to a job, and
+        write each read's rest with its validators; `report` with what that added."""
+        held, self._held = self._held, []
+        assert self.floors is not None
+        batches: list[list[tuple[_Held, frozenset[str]]]] = [[]]
+        pending: list[tuple[SourceWrite, str | None]] = []
+        size = 0
+        for read in held:
+            floor = RetireBefore(self.floors.floor(self._reachable[read.source.name] or ()))
+            retired = frozenset(
+                e.key for e in read.held.entries if floor.retires(e.key, e.published, read.now)
+            )
+            if retired == read.held.keys:
+                pending.append((read.write((), retired), None))
+                continue
+            if size >= CLEAN_BATCH:
+                batches.append([])
+                size = 0
+            batches[-1].append((read, retired))
+            size += len(read.held.entries) - len(retired)
+        # The workers clean while the reads that keep none of theirs are written.
+        cleaning = [asyncio.create_task(self._clean(batch)) for batch in batches if batch]
+        outcomes = await self.writer.write_all([write for write, _ in pending])
+        for done in asyncio.as_completed(cleaning):
+            cleaned = await done
+            pending += cleaned
+            outcomes += await self.writer.write_all([write for write, _ in cleaned])
+        added: dict[str, SourceResult] = {}
+        for (write, error), outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, (IntegrityError, DataError)):
+                reason = str(outcome.orig).strip().splitlines()[0] if str(outcome.orig) else ""
+                error = f"store refused the held entries: {reason}"
+                log.warning("%s: %s", write.source, error)
+            elif isinstance(outcome, BaseException):
+                raise outcome  # the store failed as a whole
+            written = outcome if isinstance(outcome, UpsertResult) else UpsertResult()
+            added[write.source] = SourceResult(
+                write.source,
+                FetchOutcome.NEW,
+                new=written.new,
+                errors=(error,) if error else (),
+                changed_categories=written.changed_categories,
+                retired=written.retired_on_arrival,
+            )
+        results = tuple(_amended(r, added.get(r.source)) for r in report.results)
+        return replace(report, results=results)
+
+    async def _clean(
+        self, batch: list[tuple[_Held, frozenset[str]]]
+    ) -> list[tuple[SourceWrite, str | None]]:
+        """Clean one batch of held entries in the pool: each read's write, and the error
+        that kept its entries out. A job that fails is tried again source by source, so a
+        source whose entries kill a worker fails alone."""
+        job = CleanJob(tuple((read.source, read.held, read.held.keys - r) for read, r in batch))
+        cleaned = await self.parser.clean(job)
+        if cleaned.articles is None and len(batch) > 1:
+            alone = await asyncio.gather(*(self._clean([one]) for one in batch))
+            return [write for writes in alone for write in writes]
+        if cleaned.articles is None:
+            ((read, _),) = batch
+            error = f"held entries not stored: {cleaned.error}; the next run reads the feed again"
+            log.warning("%s: %s", read.source.name, error)
+            return [(read.unwritten(error), error)]
+        return [
+            (read.write(articles, retired), None)
+            for (read, retired), articles in zip(batch, cleaned.articles, strict=True)
+        ]
 
     async def _record_failure(
         self, source: Source, failure: ReadFailure, lease: Lease | None
@@ -457,6 +585,80 @@ class Updater:
         if result is None:
             raise StaleLeaseError(write.lease)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A first read whose held entries wait for the run's final floors, with what their
+    write needs of it (not its articles, written already: thousands of reads wait)."""
+
+    source: Source
+    held: HeldEntries
+    state: FetchState  # after the read: its validators
+    now: datetime  # when it was read: an entry dated so has no date of its own
+    next_due: NextFetch
+    title: str | None
+    site_url: str | None
+    entry_digests: str
+    errors: tuple[str, ...]  # what reading it had to recover from
+
+    @classmethod
+    def of(cls, source: Source, read: Fresh, errors: tuple[str, ...]) -> _Held:
+        """What `read`'s held entries need kept until they are written."""
+        feed = read.feed
+        assert feed.held is not None
+        return cls(
+            source,
+            feed.held,
+            read.state,
+            read.at,
+            read.next_due,
+            feed.title,
+            feed.site_url,
+            feed.entry_digests,
+            errors,
+        )
+
+    def write(self, articles: Sequence[Article], retired: frozenset[str]) -> SourceWrite:
+        """The write of the held entries kept (`articles`) and `retired`, with the state
+        the first write left out: the validators and the digests of the read."""
+        state = decide.stored(
+            self.state,
+            self.now,
+            self.next_due,
+            errors=self.errors,
+            title=self.title,
+            site_url=self.site_url,
+            entry_digests=self.entry_digests or None,
+        )
+        return SourceWrite(self.source.name, self.now, articles, state, retiring=retired)
+
+    def unwritten(self, error: str) -> SourceWrite:
+        """The state to save when the held entries cannot be written: still without
+        validators, so the next run reads the feed whole, and saying why."""
+        partial = replace(self.state, etag=None, last_modified=None, body_hash=None)
+        state = decide.stored(
+            partial,
+            self.now,
+            self.next_due,
+            errors=bounded((*self.errors, error)),
+            title=self.title,
+            site_url=self.site_url,
+        )
+        return SourceWrite(self.source.name, state=state)
+
+
+def _amended(result: SourceResult, added: SourceResult | None) -> SourceResult:
+    """`result` of a read's first write, with what writing its held entries added."""
+    if added is None:
+        return result
+    return replace(
+        result,
+        new=result.new + added.new,
+        errors=bounded((*result.errors, *added.errors)),
+        changed_categories=result.changed_categories | added.changed_categories,
+        retired=result.retired + added.retired,
+    )
 
 
 async def update_sources(
