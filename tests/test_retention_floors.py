@@ -34,10 +34,11 @@ from feeds.model import (
     article_id,
 )
 from feeds.normalise import article as normalise_module
-from feeds.normalise.article import NormalisedFeed, clean_held, normalise_feed
+from feeds.normalise.article import HeldEntries, NormalisedFeed, clean_held, normalise_feed
 from feeds.store import ArticleStore, SourceWrite
 from feeds.store.retention import RETIRED_PER_SOURCE, entry_hash
 from feeds.store.schema import retired_entries
+from feeds.update import run as run_module
 from feeds.update.floors import RetentionFloors, reachable_categories
 from feeds.update.run import Updater
 from feeds.workers import Cleaned, CleanJob, ParserPool
@@ -520,6 +521,44 @@ def test_a_store_that_refuses_one_sources_held_entries_fails_that_source_alone(
         assert "s0" not in store.sources_with_entries()
     finally:
         store.close()
+
+
+def test_a_run_holds_back_no_more_than_its_budget_and_publishes_the_same(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held entries wait packed within `HELD_BUDGET`: past it, first reads store as they did
+    before holding back, and the run stores and publishes what storing every entry gives."""
+    for n in range(PER_CATEGORY * len(CATEGORIES)):
+        feed_server.add(f"/s{n}.xml", rss20(items(n, 0)))
+    packed: list[int] = []
+    pack = HeldEntries.pack
+
+    def counting(*args: Any) -> HeldEntries:
+        held = pack(*args)
+        packed.append(len(held.packed))
+        return held
+
+    configs = {
+        name: write_config(tmp_path / name, feed_server, rules=False)
+        for name in ("budget", "every")
+    }
+    stores = {name: ArticleStore.open(c.storage.url) for name, c in configs.items()}
+    try:
+        with monkeypatch.context() as tight:
+            tight.setattr(run_module, "HELD_BUDGET", 1)  # one read's entries go over it
+            tight.setattr(HeldEntries, "pack", counting)
+            update_and_publish(configs["budget"], stores["budget"], Clock(NOW))
+        with monkeypatch.context() as storing_all:
+            storing_all.setattr(RetentionFloors, "floor", lambda self, categories: None)
+            storing_all.setattr(Updater, "_may_hold", lambda self, source: False)
+            update_and_publish(configs["every"], stores["every"], Clock(NOW))
+        # With one fetch at a time, the second read starts before the first is written.
+        assert 1 <= len(packed) <= 2 and all(size > 0 for size in packed)
+        budget, every = (snapshot(stores[n], tmp_path / n / "out") for n in ("budget", "every"))
+        assert budget == every
+    finally:
+        for store in stores.values():
+            store.close()
 
 
 # --- the command, with its worker processes -------------------------------------------------

@@ -22,8 +22,9 @@ the run will write, and the rest of the read is written as ever, but without its
 validators. Once every source is read (`Updater`), the held entries older than the final
 floor are retired, the others cleaned and written, and the validators saved; should that
 fail, the next run reads the feed whole. At 3,000 bench feeds a first run holds about
-10,000 entries and keeps 165 of them. With rules, which read the cleaned texts, an entry
-might be dropped or reach more categories than it counted in: such sources store as before.
+10,000 entries and keeps 165 of them; a run holds at most `HELD_BUDGET` bytes, packed.
+With rules, which read the cleaned texts, an entry might be dropped or reach more
+categories than it counted in: such sources store as before.
 
 Why that holds until the publish: only articles this run wrote count, and a run writes
 each source once, so none of them moves or leaves its category before the publish
@@ -35,7 +36,9 @@ reaches (a rule taken out), where retention may keep it; the publish decides for
 and drop rules run on articles, after this: an entry one would drop is retired too. Left
 open: on PostgreSQL a daemon sharing the store could read one of this run's sources again
 before its publish, and move an article down; the worst that does is retire an entry that
-would have been about the `max_items`-th newest.
+would have been about the `max_items`-th newest. A forced run in another process may also
+read a source between the two writes of its held entries; the later write's state stands,
+and both are whole reads of the feed.
 """
 
 from __future__ import annotations
