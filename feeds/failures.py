@@ -41,6 +41,12 @@ _OS_ADVICE = {
 }
 
 
+def driver_reason(error: DBAPIError) -> str:
+    """The first line of what the database driver said of `error`; "" when it said nothing."""
+    said = str(error.orig).strip()
+    return said.splitlines()[0] if said else ""
+
+
 def explain_failure(exc: BaseException, store_url: str | None) -> str | None:
     """One line for a store or disk failure `exc` (the store at `store_url`), else None."""
     store = _describe_store(store_url)
@@ -57,8 +63,7 @@ def explain_failure(exc: BaseException, store_url: str | None) -> str | None:
         if isinstance(error, DBAPIError) and error.orig is not None:
             if isinstance(error.orig, sqlite3.Error):
                 return _sqlite(error.orig, store)
-            first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
-            reason = first or type(error.orig).__name__
+            reason = driver_reason(error) or type(error.orig).__name__
             return (
                 f"the store {store} failed: {reason}; check that the database is running and "
                 "reachable, then run the command again (-v shows the details)"

@@ -75,8 +75,14 @@ def before_fetch(state: FetchState | None) -> FetchState | None:
     if state is not None and state.feed_title is None and state.last_outcome is not None:
         # Read before the store kept feed titles: fetch and parse the body once more,
         # unconditionally, to learn the title and site its entries are credited with.
-        return replace(state, etag=None, last_modified=None, body_hash=None)
+        return without_validators(state)
     return state
+
+
+def without_validators(state: FetchState) -> FetchState:
+    """`state` with nothing that could take the next read for unchanged: no ETag, no
+    Last-Modified, no digest of the body, so the feed is fetched and read whole."""
+    return replace(state, etag=None, last_modified=None, body_hash=None)
 
 
 def attempted(

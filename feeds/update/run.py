@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from feeds.config import Config
 from feeds.enrich import EdgeEnricher, EnrichJob, enrichers_for
+from feeds.failures import driver_reason
 from feeds.fulltext.pages import FullTextPages
 from feeds.fulltext.robots import RobotsRules
 from feeds.model import (
@@ -247,7 +248,7 @@ class Updater:
             # Its own rows were refused, alone too (a failed group is retried one source
             # at a time): this source fails, the others go on, and it is tried again. A
             # failure of the store itself (full, read-only, damaged) ends the run instead.
-            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+            reason = driver_reason(exc)
             log.warning("%s: store refused its write: %s", source.name, reason)
             return SourceResult(
                 source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
@@ -398,7 +399,7 @@ class Updater:
         state = read.state
         if not complete:
             # Some entries wait for the next run: it must not take the feed for unchanged.
-            state = replace(state, etag=None, last_modified=None, body_hash=None)
+            state = decide.without_validators(state)
         # An entry an edge enricher could not finish must be read whole next time; and the
         # pages it fetches say nothing a digest of the feed's entry could tell.
         edged = any(edge.applies(source) for edge in self.edge_enrichers)
@@ -445,25 +446,25 @@ class Updater:
         the others are held back until every source is read."""
         if self.floors is None:
             return None
-        if source.name not in self._reachable:
-            self._reachable[source.name] = reachable_categories(source, self.config)
-        categories = self._reachable[source.name]
+        categories = self._reach(source)
         if not categories:
             return None
         self._read_in.update(categories)
         floor = self.floors.floor(categories)
-        if self._with_articles is None or self._with_entries is None:  # once a run
+        if self._with_articles is None:  # once a run
             self._with_articles = self.store.sources_with_articles()
-            self._with_entries = self.store.sources_with_entries()
         if source.name in self._with_articles:
-            stored = self.store.stored_entry_ids(source.name) if floor is not None else None
-            return None if stored is None else RetireBefore(floor, stored)
+            if floor is None:
+                return None
+            return RetireBefore(floor, self.store.stored_entry_ids(source.name))
+        if self._with_entries is None:  # once a run, and only in a run with first reads
+            self._with_entries = self.store.sources_with_entries()
         if (
             source.name in self._with_entries
             or not self._may_hold(source)
             or self._held_bytes >= HELD_BUDGET
         ):
-            return RetireBefore(floor) if floor else None
+            return None if floor is None else RetireBefore(floor)
         likely = [self.floors.likely_floor(name, self._share_read(name)) for name in categories]
         keep_from = None if None in likely else min(d for d in likely if d is not None)
         return RetireBefore(floor, hold=True, keep_from=keep_from)
@@ -473,12 +474,16 @@ class Updater:
         if self._sources_in is None:
             reaching: Counter[str] = Counter()
             for name in self.remote:
-                if name not in self._reachable:
-                    source = self.sources[name]
-                    self._reachable[name] = reachable_categories(source, self.config)
-                reaching.update(self._reachable[name] or ())
+                reaching.update(self._reach(self.sources[name]) or ())
             self._sources_in = reaching
         return self._read_in[category] / max(1, self._sources_in[category])
+
+    def _reach(self, source: Source) -> frozenset[str] | None:
+        """The categories `source`'s entries can reach (`reachable_categories`), worked
+        out once a source."""
+        if source.name not in self._reachable:
+            self._reachable[source.name] = reachable_categories(source, self.config)
+        return self._reachable[source.name]
 
     def _may_hold(self, source: Source) -> bool:
         """Whether the floors may count `source`'s entries before they are cleaned, each in
@@ -501,7 +506,7 @@ class Updater:
         pending: list[tuple[SourceWrite, str | None]] = []
         size = 0
         for read in held:
-            floor = RetireBefore(self.floors.floor(self._reachable[read.source.name] or ()))
+            floor = RetireBefore(self.floors.floor(self._reach(read.source) or ()))
             retired = frozenset(
                 e.key for e in read.held.entries if floor.retires(e.key, e.published, read.now)
             )
@@ -523,8 +528,7 @@ class Updater:
         added: dict[str, SourceResult] = {}
         for (write, error), outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, (IntegrityError, DataError)):
-                reason = str(outcome.orig).strip().splitlines()[0] if str(outcome.orig) else ""
-                error = f"store refused the held entries: {reason}"
+                error = f"store refused the held entries: {driver_reason(outcome)}"
                 log.warning("%s: %s", write.source, error)
             elif isinstance(outcome, BaseException):
                 raise outcome  # the store failed as a whole
@@ -647,9 +651,8 @@ class _Held:
     def unwritten(self, error: str) -> SourceWrite:
         """The state to save when the held entries cannot be written: still without
         validators, so the next run reads the feed whole, and saying why."""
-        partial = replace(self.state, etag=None, last_modified=None, body_hash=None)
         state = decide.stored(
-            partial,
+            decide.without_validators(self.state),
             self.now,
             self.next_due,
             errors=bounded((*self.errors, error)),
