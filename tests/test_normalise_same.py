@@ -165,8 +165,7 @@ def test_normalised_articles_are_the_recorded_ones() -> None:
     if changed and record["versions"] != versions():
         # Not our change: check what the new release changed, then record again.
         pytest.skip(
-            f"{len(changed)} differ, recorded with {record['versions']}, "
-            f"installed {versions()}"
+            f"{len(changed)} differ, recorded with {record['versions']}, installed {versions()}"
         )
     assert not changed, f"{len(changed)} of {len(recorded)} differ, e.g. {changed[:10]}"
 
