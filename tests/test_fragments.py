@@ -33,6 +33,7 @@ from feeds.model import (
 from feeds.publish import orchestrate
 from feeds.publish.document import Site, build_document
 from feeds.publish.fragments import (
+    PROBE,
     Fragments,
     article_digest,
     cut_from,
@@ -108,6 +109,7 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
         articles: Sequence[Article],
         context: object,
         render: object,
+        family: str | None = None,
     ) -> list[bytes]:
         def counted(some: Sequence[Article]) -> list[bytes]:
             bodies: list[bytes] = render(some)  # type: ignore[operator]
@@ -115,7 +117,7 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
                 made.extend((document, a.id) for a in some)
             return bodies
 
-        return entries(self, document, articles, context, counted)  # type: ignore[arg-type]
+        return entries(self, document, articles, context, counted, family)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Fragments, "entries", counting)
     return made
@@ -346,6 +348,18 @@ def test_entries_are_placed_in_order_until_one_is_not_found() -> None:
                zip(placed.entries, entries, strict=False))  # fmt: skip
 
 
+def test_an_entry_is_placed_where_all_its_bytes_are_not_where_its_start_is() -> None:
+    """Entries are looked for by their first bytes (`PROBE`): a place that starts the same
+    but goes on otherwise is passed over."""
+    start = b"<entry>" + b"x" * PROBE
+    real = start + b"real</entry>\n"
+    decoy = start + b"decoy</entry>\n"
+    document = b"<feed>\n" + decoy + b"<source/>\n" + real + b"</feed>\n"
+    placed = placed_in(document, [("1", "d1", real)])
+    assert [(e.article_id, e.offset) for e in placed.entries] == [("1", document.index(real))]
+    assert document.index(real) > document.index(decoy)
+
+
 def test_an_older_store_drops_its_fragment_copies(tmp_path: Path) -> None:
     """Version 8 kept a copy of each entry's bytes (entry_fragments): version 9 drops them
     and places entries in the files instead."""
@@ -402,15 +416,62 @@ def test_a_source_s_health_renders_no_entry_again(
             rendered.clear()
             publish_everything(config, store, clock=lambda: NOW)
             if outcome is FetchOutcome.NEW:
-                # Atom, RSS, JSON and the page of technik/ and all/, an archive page.
-                assert len(rendered) == 3 * 9
+                # Atom, RSS, JSON and the page of technik/ and all/ (the archive page
+                # takes its Atom entries from technik/atom.xml's).
+                assert len(rendered) == 3 * 8
             else:
                 assert rendered == []
         store.save_fetch_state(FetchState(source="a", feed_title="Blog of A"))
         publish_everything(config, store, clock=lambda: NOW)
         # The title the feeds' entries credit changed: all of theirs again (the pages
-        # show the source's name).
-        assert len(rendered) == 3 * 7
+        # show the source's name; the archive page takes technik/atom.xml's).
+        assert len(rendered) == 3 * 6
+    finally:
+        store.close()
+
+
+def test_an_archive_page_takes_the_atom_entries_of_its_category_s_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rendered: list[tuple[str, str]]
+) -> None:
+    """An entry's Atom fragment is made once for its category's feed and archive pages,
+    and its `<source>` is each document's own: every file is the bytes of a publish that
+    renders each document's entries by themselves."""
+    monkeypatch.chdir(tmp_path)
+    shared = write_config(tmp_path, "shared", max_items=9, archive_size=3)
+    alone = write_config(tmp_path, "alone", max_items=9, archive_size=3)
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'a.db'}")
+    entries = Fragments.entries
+
+    def by_themselves(self: Fragments, *args: object, **kwargs: object) -> list[bytes]:
+        return entries(self, *args[:4], None)  # type: ignore[arg-type]
+
+    try:
+        # Two sources in one category, one arrival at a time: a page's newest entry of a
+        # source is older than the feed's, so the pages' `<source>` says another date.
+        # The second page's entries are all in English, so it says so once, and its
+        # entries do not (the feed's do): they are its own.
+        for n in range(9):
+            source = "a" if n % 3 else "c"
+            english = {"language": "en"} if 3 <= n <= 5 else {}
+            store.upsert_articles(source, [article(source, n, **english)], NOW)
+        publish_everything(shared, store, clock=lambda: NOW)
+        made = [document for document, _ in rendered if document.startswith("technik/")]
+        assert made.count("technik/atom.xml") == 9
+        assert [document for document in made if "/archive/" in document] == [
+            "technik/archive/2.xml"
+        ] * 3
+        with monkeypatch.context() as patched:
+            patched.setattr(Fragments, "entries", by_themselves)
+            with store.engine.begin() as conn:
+                conn.execute(document_fragments.delete())
+            publish_everything(alone, store, clock=lambda: NOW)
+        written = files_of(tmp_path / "shared")
+        assert written == files_of(tmp_path / "alone")
+        page = written["technik/archive/1.xml"].decode()
+        feed = written["technik/atom.xml"].decode()
+        # The same entry, another `<source>`: the page's newest of source a is older.
+        assert "<updated>2026-11-27T02:00:00+00:00</updated>\n    </source>" in page
+        assert "<updated>2026-11-27T02:00:00+00:00</updated>\n    </source>" not in feed
     finally:
         store.close()
 

@@ -196,6 +196,22 @@ def test_atom_is_indented_as_a_whole_indent_pass_would_and_keeps_every_text(
         assert entry.findtext(f"{ATOM}content") == "\n<p>c</p>\n  "
 
 
+def test_an_entry_s_source_says_its_own_document_s_date_as_written(
+    layout: OutputLayout,
+) -> None:
+    # One source's newest entry is the same instant in two documents, written in other
+    # offsets: each document's <source> says the date as its entry does.
+    berlin = make("a")
+    utc = replace(make("b"), published=berlin.published.astimezone(UTC))
+    utc = replace(utc, updated=utc.published)
+    assert berlin.updated == utc.updated
+    for article in (berlin, utc, berlin):
+        entry = etree.fromstring(render_atom(doc_of(layout, article))).find(f"{ATOM}entry")
+        assert entry is not None
+        said = entry.findtext(f"{ATOM}source/{ATOM}updated")
+        assert said == article.updated.isoformat() == entry.findtext(f"{ATOM}updated")
+
+
 def test_empty_category_is_still_a_valid_feed(layout: OutputLayout) -> None:
     doc = doc_of(layout)
     assert_valid_atom(render_atom(doc))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -13,11 +13,16 @@ from lxml import etree
 from feeds import PROJECT_URL, __version__
 from feeds.model import Article, Author, Origin
 from feeds.publish.document import FeedDocument, feedgen_categories
+from feeds.publish.fragments import split_entries
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 ENTRY = b"  <entry"  # how an entry's line starts in the indented document
+ENTRY_END = b"  </entry>\n"  # how it ends
+# `<source>` elements kept between documents: a few per source of a big site (its feed,
+# archive pages and `all/` may each say another date), a few hundred bytes each.
+SOURCE_BLOCKS = 8192
 CLOSING = b"</feed>\n"  # what follows the last entry
 
 
@@ -42,21 +47,69 @@ def _entry_links(doc: FeedDocument, articles: Sequence[Article]) -> list[list[di
 def render_atom(doc: FeedDocument) -> bytes:
     """The category as an RFC 4287 document, newest entry first.
 
-    Its head is rendered each time; each entry is rendered once for as long as it and what
-    the document says of its source stay the same (`feeds.publish.fragments`)."""
-    updated = doc.sources_updated()
+    Its head is rendered each time. Each entry is its fragment, its `<source>` and its
+    end: the fragment is rendered once for as long as the article and what the document
+    says of its source stay the same (`feeds.publish.fragments`), and once for the
+    category's feed and its archive pages; the `<source>`, which says when the source last
+    changed in this document, once per source and document."""
     mixed = doc.language is None
-    credit = doc.credit_context(lambda source: (mixed, updated[source]))
+    credit = doc.credit_context(lambda source: mixed)
 
     def context(article: Article) -> object:
         return (doc.layout.article_url(article), credit(article))
 
-    return doc.assembled("atom", lambda articles: _render(doc, articles), ENTRY, CLOSING, context)
+    def entries(articles: Sequence[Article]) -> list[bytes]:
+        _, written = split_entries(_render(doc, articles), ENTRY, CLOSING)
+        return [_without_end(entry) for entry in written]
+
+    head, _ = split_entries(_render(doc, ()), ENTRY, CLOSING)
+    bodies = doc.entry_fragments("atom", context, entries, family="atom")
+    source = _SourceBlocks(doc)
+    parts = (body + source.of(a) + ENTRY_END for a, body in zip(doc.articles, bodies, strict=True))
+    return b"".join((head, *parts, CLOSING))
+
+
+def _without_end(entry: bytes) -> bytes:
+    if not entry.endswith(ENTRY_END):
+        raise ValueError(f"an Atom entry that does not end with {ENTRY_END!r}")
+    return entry[: -len(ENTRY_END)]
+
+
+class _SourceBlocks:
+    """Each source's `<source>` element in one document (see `source_block`), looked up
+    once per source."""
+
+    def __init__(self, doc: FeedDocument) -> None:
+        self._doc = doc
+        self._updated = doc.sources_updated()
+        self._found: dict[tuple[str, bool], bytes] = {}
+
+    def of(self, article: Article) -> bytes:
+        key = (article.source, article.link is None)  # all that `doc.origin` reads
+        block = self._found.get(key)
+        if block is None:
+            origin = self._doc.origin(article)
+            updated = self._updated[article.source].isoformat()
+            block = self._found[key] = source_block(origin, updated)
+        return block
+
+
+@lru_cache(maxsize=SOURCE_BLOCKS)
+def source_block(origin: Origin, updated: str) -> bytes:
+    """An entry's `<source>` element as pretty printing writes it as an entry's child:
+    the same for every entry from `origin` in documents that say it last changed at
+    `updated` (as written: equal datetimes in other offsets are other text), so kept for
+    the next document (a category's archive pages, `all/`)."""
+    feed = etree.Element("feed")
+    etree.SubElement(feed, "entry").append(_source(origin, updated))
+    text: bytes = etree.tostring(feed, encoding="UTF-8", pretty_print=True)
+    start = text.index(b"\n", text.index(b"<entry>")) + 1
+    return text[start : text.rindex(ENTRY_END)]
 
 
 def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
     """The document with only `articles` as entries, written as the whole `doc` would
-    write them (its language, its sources' dates)."""
+    write them (its language), but for their `<source>` (see `render_atom`)."""
     links = _entry_links(doc, articles)
     fg = FeedGenerator()
     fg.id(doc.url("atom"))
@@ -117,19 +170,16 @@ def _repair(
 ) -> bytes:
     # feedgen 1.0 writes entry links with `href` only (its #135/#143): enclosures would
     # become a second alternate link. Its links come out in the order given, so set the
-    # attributes back by position. It has no entry <source> beyond a link, nor entry
-    # languages: both are added here.
+    # attributes back by position. It has no entry languages: they are added here.
     entries = root.findall("entry")
     # Entries state their language when the feed cannot (they do not share one).
     mixed = doc.language is None
-    updated = doc.sources_updated()
     for entry, wanted, article in zip(entries, links, articles, strict=True):
         written = entry.findall("link")
         for element, attributes in zip(written, wanted, strict=True):
             _set_attributes(element, attributes)
         if mixed and article.language:
             entry.set(XML_LANG, article.language)
-        entry.append(_source(doc.origin(article), updated[article.source]))
     if doc.archive.page is not None:  # RFC 5005: an archive page, complete and stable
         root.insert(0, etree.Element(f"{{{HISTORY_NS}}}archive", nsmap={"fh": HISTORY_NS}))
     # feedgen's tree holds no whitespace text, so pretty printing alone indents it all, the
@@ -137,7 +187,7 @@ def _repair(
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _source(origin: Origin, updated: datetime) -> Any:
+def _source(origin: Origin, updated: str) -> Any:
     """The entry's source feed: its id (the feed URL), title, site, self link, and when it
     last changed (its newest entry here)."""
     source = etree.Element("source")
@@ -149,7 +199,7 @@ def _source(origin: Origin, updated: datetime) -> Any:
         etree.SubElement(source, "link", rel="alternate", href=origin.site_url)
     if origin.feed_url:
         etree.SubElement(source, "link", rel="self", href=origin.feed_url)
-    etree.SubElement(source, "updated").text = updated.isoformat()
+    etree.SubElement(source, "updated").text = updated
     return source
 
 

@@ -166,13 +166,15 @@ class FeedDocument:
         kind: str,
         context: Callable[[Article], object],
         render: Callable[[Sequence[Article]], list[bytes]],
+        family: str | None = None,
     ) -> list[bytes]:
         """Each article's entry in this document in `kind`: kept where it and its
         `context` are as when it was rendered, else made by `render` (see
-        `feeds.publish.fragments`)."""
+        `feeds.publish.fragments`, and `Fragments.entries` for `family`)."""
         for article in self.articles:
             check_publishable(article)
-        return self.site.fragments.entries(self.file_name(kind), self.articles, context, render)
+        fragments = self.site.fragments
+        return fragments.entries(self.file_name(kind), self.articles, context, render, family)
 
     def assembled(
         self,

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # a hash under way: hashlib names no public type for it
 
 FLUSH_DOCUMENTS = 64  # placed documents held before they are handed to `save`
 SAVES_AHEAD = 1  # batches handed to `save` that may wait while the next one fills
+PROBE = 64  # bytes of an entry's start looked for in its document (`placed_in`)
 
 # (digest, bytes) of each kept fragment of one document, by article id.
 Known = Mapping[str, tuple[str, bytes]]
@@ -77,6 +78,10 @@ class Fragments:
         # An article's digest hashes all its text and an article is in several documents:
         # each article's digest is taken once per publish (it is held, so its id stays its own).
         self._digests: dict[int, tuple[object, bytes]] = {}
+        # Fragments made for the documents prefetched last (a category's), by family,
+        # article digest and context (see `entries`); dropped at the next `prefetch`, so
+        # a publish holds one category's at a time.
+        self._made: dict[tuple[str, bytes, str], bytes] = {}
 
     def entries(
         self,
@@ -84,10 +89,16 @@ class Fragments:
         articles: Sequence[Article],
         context: Callable[[Article], object],
         render: Callable[[Sequence[Article]], list[bytes]],
+        family: str | None = None,
     ) -> list[bytes]:
         """The fragment of each of `articles` in `document`: kept ones whose digest (of the
         article and its `context`) matches, the others made by `render` in one call (which
-        returns one fragment per article given, in order)."""
+        returns one fragment per article given, in order).
+
+        Documents of one `family` (Atom's: a category's feed and its archive pages)
+        promise that an entry's fragment is the same bytes in each of them for the same
+        article and context: one made for an earlier document of those prefetched together
+        is taken as it is."""
         known = self._ahead.pop(document, None)
         if known is None:
             known = self._read([document]).get(document, {})
@@ -95,11 +106,22 @@ class Fragments:
         name = document.encode("utf-8", "surrogatepass")
         placed = _renderers_hash().copy()
         placed.update(len(name).to_bytes(8, "big") + name)
-        digests = [self._digest(placed, article, context(article)) for article in articles]
+        contexts = [repr(context(article)) for article in articles]
+        digests = [
+            self._digest(placed, article, text)
+            for article, text in zip(articles, contexts, strict=True)
+        ]
         found: list[bytes | None] = []
         for article, digest in zip(articles, digests, strict=True):
             kept = known.get(article.id)
             found.append(kept[1] if kept is not None and kept[0] == digest else None)
+        shared = [
+            (family, self._article_digest(article), text) if family is not None else None
+            for article, text in zip(articles, contexts, strict=True)
+        ]
+        for i, key in enumerate(shared):
+            if found[i] is None and key is not None:
+                found[i] = self._made.get(key)
         missing = [i for i, body in enumerate(found) if body is None]
         if missing:
             made = render([articles[i] for i in missing])
@@ -107,6 +129,9 @@ class Fragments:
                 raise ValueError(f"{document}: {len(made)} fragments for {len(missing)} entries")
             for i, body in zip(missing, made, strict=True):
                 found[i] = body
+                key = shared[i]
+                if key is not None:
+                    self._made[key] = body
         bodies = [body for body in found if body is not None]
         if self._save is not None:
             self._rendered[document] = [
@@ -120,6 +145,7 @@ class Fragments:
         category's feeds and archive pages are rendered one after the other)."""
         found = self._read(documents)
         self._ahead = {document: found.get(document, {}) for document in documents}
+        self._made.clear()
 
     def written(self, files: Mapping[Path, bytes]) -> None:
         """Record where the entries of the documents among `files` (the bytes each path is
@@ -143,15 +169,13 @@ class Fragments:
         placed = self._load(documents)
         return {name: cut_from(root / name, entries) for name, entries in placed.items()}
 
-    def _digest(self, placed: HashState, article: Article, context: object) -> str:
+    def _digest(self, placed: HashState, article: Article, context: str) -> str:
         """A digest of the renderers and the document (`placed`, hashed already), the
-        article and its `context` in the document (plain values whose repr says all that
-        the entry's bytes depend on besides the article). The article's digest has a fixed
-        length and the context's repr comes last, so no part runs into the next."""
+        article and the repr of its `context` in the document (plain values that say all
+        that the entry's bytes depend on besides the article). The article's digest has a
+        fixed length and the context comes last, so no part runs into the next."""
         digest = placed.copy()
-        digest.update(
-            self._article_digest(article) + repr(context).encode("utf-8", "surrogatepass")
-        )
+        digest.update(self._article_digest(article) + context.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
     def _article_digest(self, article: Article) -> bytes:
@@ -205,8 +229,15 @@ def placed_in(data: bytes, entries: Sequence[tuple[str, str, bytes]]) -> PlacedE
     placed: list[PlacedEntry] = []
     at = 0
     for article_id, digest, body in entries:
-        # Most entries follow the one before at once; JSON Feed's after a separator.
-        found = at if data.startswith(body, at) else data.find(body, at)
+        # Most entries follow the one before at once; JSON Feed's after a separator, Atom's
+        # after the one before's `<source>`. Looking for a whole entry first prepares a
+        # search for all its bytes: its start is looked for, then the rest compared.
+        found = at
+        if not data.startswith(body, at):
+            probe = body[:PROBE]
+            found = data.find(probe, at)
+            while found >= 0 and not data.startswith(body, found):
+                found = data.find(probe, found + 1)
         if found < 0:
             break
         placed.append(PlacedEntry(article_id, digest, found, len(body)))
