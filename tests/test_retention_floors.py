@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -277,6 +278,25 @@ def test_tombstones_of_entries_retired_on_arrival_stay_within_the_bound(
     many = {f"old{n}" for n in range(RETIRED_PER_SOURCE + 150)}
     store.write_one(SourceWrite("s", NOW, [], retiring=many))
     assert len(tombstones(store)) == RETIRED_PER_SOURCE
+
+
+def test_tombstones_added_to_a_source_s_earlier_ones_are_trimmed_to_the_bound(
+    store: ArticleStore,
+) -> None:
+    # A source's first write is trimmed only past the bound at once (it had none); a later
+    # write is trimmed whenever it goes past it, in a group with a source's first write.
+    first = {f"a{n}" for n in range(RETIRED_PER_SOURCE - 10)}
+    assert store.write([SourceWrite("s", NOW, [], retiring=first)])[0] is not None
+    assert len(tombstones(store)) == RETIRED_PER_SOURCE - 10
+    later = {f"b{n}" for n in range(50)}
+    store.write(
+        [SourceWrite("s", NOW, [], retiring=later), SourceWrite("t", NOW, [], retiring={"c"})]
+    )
+    per_source = Counter(source for source, _ in tombstones(store))
+    assert per_source == {"s": RETIRED_PER_SOURCE, "t": 1}
+    # The oldest went: all 50 of the later ones stay.
+    kept = {digest for source, digest in tombstones(store) if source == "s"}
+    assert {entry_hash(e) for e in later} <= kept
 
 
 # --- whole runs, over HTTP: the same as storing every entry ---------------------------------

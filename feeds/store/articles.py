@@ -58,7 +58,13 @@ from feeds.store.category_slugs import slugs_for, stored_slugs
 from feeds.store.dialect import among, execute_many, execute_one
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.migrations import SchemaError, migrate
-from feeds.store.retention import forget_missing, leave_tombstones, retire, retired_among
+from feeds.store.retention import (
+    entry_hash,
+    forget_missing,
+    leave_tombstones,
+    retire,
+    retired_among,
+)
 from feeds.store.schema import (
     article_categories,
     articles,
@@ -114,6 +120,12 @@ _KNOWN = select(
 ).where(
     articles.c.source.in_(bindparam("b_sources", expanding=True)),
     articles.c.entry_id.in_(bindparam("b_ids", expanding=True)),
+)
+# The tombstones of some sources among some entry ids' digests: the same lookup for
+# entries retired before.
+_TOMBSTONED = select(retired_entries.c.source, retired_entries.c.entry_hash).where(
+    retired_entries.c.source.in_(bindparam("b_sources", expanding=True)),
+    retired_entries.c.entry_hash.in_(bindparam("b_hashes", expanding=True)),
 )
 # Which of some sources have any stored article, and which any tombstone: a source with
 # neither (every source of a first run) needs no lookup of its entries at all.
@@ -392,6 +404,7 @@ class ArticleStore:
                 group.stored.update(conn.execute(_WITH_ARTICLES, params).scalars())
                 group.retired.update(conn.execute(_WITH_TOMBSTONES, params).scalars())
             self._load_known(conn, [w for w in live if w.source in group.stored], group)
+            self._load_tombstoned(conn, [w for w in live if w.source in group.retired], group)
             results = [
                 (None if write.source in stale else UpsertResult())
                 if write.source in saves
@@ -405,7 +418,8 @@ class ArticleStore:
                 conn.execute(self._statement(conn, "upsert_state"), group.states)
             if group.links:  # numbered when first published (feeds/store/arrivals.py)
                 conn.execute(article_categories.insert(), group.links)
-            leave_tombstones(conn, _insert_for(conn), group.tombstones)
+            first = {w.source for w in live} - group.retired  # no tombstone before
+            leave_tombstones(conn, _insert_for(conn), group.tombstones, first)
             # Rows every worker shares (publish marks) are touched last and in one order, so
             # concurrent groups on PostgreSQL never deadlock.
             self._mark_pending(conn, {s for r in results if r for s in r.changed_categories})
@@ -450,7 +464,7 @@ class ArticleStore:
             return None
         batch = write.articles
         hashes = {a.entry_id: a.content_hash for a in batch}
-        known = self._known_hashes(conn, write.source, [*hashes, *write.retiring], group)
+        known = self._known_hashes(write.source, [*hashes, *write.retiring], group)
         new = [a for a in batch if a.entry_id not in known]
         changed = [
             a for a in batch
@@ -514,19 +528,35 @@ class ArticleStore:
             for source, entry_id, content_hash, expired in conn.execute(_KNOWN, params):
                 group.known[(source, entry_id)] = None if expired else content_hash
 
+    def _load_tombstoned(
+        self, conn: Connection, writes: Sequence[SourceWrite], group: _Group
+    ) -> None:
+        """Look up which entries of `writes` not stored as articles have a tombstone, for
+        all of them at once: each is known as None (it stays retired)."""
+        by_hash: dict[tuple[str, str], str] = {}
+        for w in writes:
+            for entry_id in (*(a.entry_id for a in w.articles), *w.retiring):
+                if (w.source, entry_id) not in group.known:
+                    by_hash[(w.source, entry_hash(entry_id))] = entry_id
+        for chunk in chunks(list(by_hash)):
+            params = {
+                "b_sources": sorted({source for source, _ in chunk}),
+                "b_hashes": sorted({digest for _, digest in chunk}),
+            }
+            for source, digest in conn.execute(_TOMBSTONED, params):
+                retired = by_hash.get((source, digest))
+                if retired is not None:
+                    group.known[(source, retired)] = None
+
     def _known_hashes(
-        self, conn: Connection, source: str, entry_ids: Sequence[str], group: _Group
+        self, source: str, entry_ids: Sequence[str], group: _Group
     ) -> dict[str, str | None]:
-        """Content hash of each stored entry; None for retired ones, which stay retired."""
-        known: dict[str, str | None] = {}
-        if source in group.stored:
-            for entry_id in entry_ids:
-                if (source, entry_id) in group.known:
-                    known[entry_id] = group.known[(source, entry_id)]
-        if source in group.retired:
-            unknown = [entry_id for entry_id in entry_ids if entry_id not in known]
-            known.update(dict.fromkeys(retired_among(conn, source, unknown)))
-        return known
+        """Content hash of each stored entry; None for retired ones, which stay retired
+        (both looked up for the whole group)."""
+        if source not in group.stored and source not in group.retired:
+            return {}
+        found = group.known
+        return {e: found[(source, e)] for e in entry_ids if (source, e) in found}
 
     def _write(
         self,

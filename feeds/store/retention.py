@@ -12,6 +12,7 @@ of sources, not the number of polls.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
@@ -40,10 +41,18 @@ def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) 
 
 
 def leave_tombstones(
-    conn: Connection, insert: Callable[[Any], Any], entries: Sequence[tuple[str, str]]
+    conn: Connection,
+    insert: Callable[[Any], Any],
+    entries: Sequence[tuple[str, str]],
+    had_none: Collection[str] = frozenset(),
 ) -> None:
     """Tombstones for `entries` (source, entry id), each source's kept within the bound;
-    an entry already retired keeps its tombstone."""
+    an entry already retired keeps its tombstone.
+
+    Sources in `had_none` had no tombstone when the transaction looked (every source of a
+    first run): only those given more than the bound here are trimmed. (On PostgreSQL a
+    publish in another process may retire some of theirs meanwhile; the next write of
+    such a source trims it.)"""
     if not entries:
         return
     tombstones = [{"source": source, "entry_hash": entry_hash(e)} for source, e in entries]
@@ -51,7 +60,8 @@ def leave_tombstones(
         index_elements=["source", "entry_hash"]
     )
     conn.execute(statement, tombstones)
-    trim(conn, {source for source, _ in entries})
+    added = Counter(source for source, _ in entries)
+    trim(conn, {s for s, n in added.items() if s not in had_none or n > RETIRED_PER_SOURCE})
 
 
 def trim(conn: Connection, sources: Collection[str], keep: int = RETIRED_PER_SOURCE) -> None:
