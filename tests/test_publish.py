@@ -20,10 +20,10 @@ from lxml import etree
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.namespaces import ATOM, XML_LANG
 
-from feeds.model import Article, Author, Category, Enclosure, article_id
+from feeds.model import Article, Author, Category, Enclosure, Origin, SourceKind, article_id
 from feeds.publish import OutputLayout, files
 from feeds.publish import site as site_module
-from feeds.publish.atom import render_atom
+from feeds.publish.atom import render_atom, source_block
 from feeds.publish.document import ArchiveLinks, FeedDocument, Site, build_document
 from feeds.publish.files import (
     StagedFiles,
@@ -210,6 +210,31 @@ def test_an_entry_s_source_says_its_own_document_s_date_as_written(
         assert entry is not None
         said = entry.findtext(f"{ATOM}source/{ATOM}updated")
         assert said == article.updated.isoformat() == entry.findtext(f"{ATOM}updated")
+
+
+def test_an_entry_s_source_keeps_every_character_of_its_origin(layout: OutputLayout) -> None:
+    # The <source> element is written once per source and cut around its date: texts that
+    # need escaping come out whole, and the document is indented as a whole would be.
+    nasty = Origin(
+        name="src", kind=SourceKind.REMOTE, title="A & B <\"C\"> 'd' Ü\n  e\tf",
+        site_url='https://x.example/?a=1&b="2"<3>', feed_url="https://x.example/f?x=1&y=2",
+    )  # fmt: skip
+    for origin in (nasty, replace(nasty, site_url=None), replace(nasty, feed_url=None)):
+        doc = doc_of(layout, make("a"), make("b", hours=1), origins={"src": origin})
+        for page in (doc, replace(doc, archive=ArchiveLinks(page=1, next_page=2))):
+            atom = render_atom(page)
+            root = etree.fromstring(atom)
+            etree.indent(root, space="  ")
+            pretty = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+            assert atom == pretty
+            for source in etree.fromstring(atom).iterfind(f"{ATOM}entry/{ATOM}source"):
+                assert source.findtext(f"{ATOM}title") == origin.title
+                assert source.findtext(f"{ATOM}id") == (origin.feed_url or origin.site_url)
+                links = [link.get("href") for link in source.iterfind(f"{ATOM}link")]
+                assert links == [u for u in (origin.site_url, origin.feed_url) if u]
+                assert source.findtext(f"{ATOM}updated") == "2025-05-10T11:33:00+02:00"
+    # A date text that would need escaping (no datetime writes one) is written whole.
+    assert b"<updated>a&lt;b&amp;c</updated>\n    </source>\n" in source_block(nasty, "a<b&c")
 
 
 def test_empty_category_is_still_a_valid_feed(layout: OutputLayout) -> None:

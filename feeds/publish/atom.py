@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -20,8 +21,8 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 ENTRY = b"  <entry"  # how an entry's line starts in the indented document
 ENTRY_END = b"  </entry>\n"  # how it ends
-# `<source>` elements kept between documents: a few per source of a big site (its feed,
-# archive pages and `all/` may each say another date), a few hundred bytes each.
+# Sources whose `<source>` element is kept (cut around its date), a few hundred bytes each:
+# every source of a big site.
 SOURCE_BLOCKS = 8192
 CLOSING = b"</feed>\n"  # what follows the last entry
 
@@ -94,14 +95,47 @@ class _SourceBlocks:
         return block
 
 
-@lru_cache(maxsize=SOURCE_BLOCKS)
 def source_block(origin: Origin, updated: str) -> bytes:
-    """An entry's `<source>` element as pretty printing writes it as an entry's child:
-    the same for every entry from `origin` in documents that say it last changed at
-    `updated` (as written: equal datetimes in other offsets are other text), so kept for
-    the next document (a category's archive pages, `all/`)."""
+    """An entry's `<source>` element as pretty printing writes it as an entry's child,
+    for every entry from `origin` in documents that say it last changed at `updated` (as
+    written: equal datetimes in other offsets are other text).
+
+    A date as `isoformat` writes it needs no escaping: it goes between the two halves of
+    the element rendered once per source (`_source_halves`); any other text is rendered
+    whole."""
+    shown = _Shown(origin.title, origin.site_url, origin.feed_url)
+    if not _PLAIN_DATE.fullmatch(updated):
+        return _in_entry(_source(shown, updated))
+    before, after = _source_halves(shown)
+    return before + updated.encode("ascii") + after
+
+
+_PLAIN_DATE = re.compile(r"[0-9A-Za-z:.+-]*")  # written as it is in XML text
+_DATE_MARK = "DATE"
+_MARKED_DATE = f"<updated>{_DATE_MARK}</updated>".encode("ascii")
+
+
+class _Shown(NamedTuple):
+    """What an entry's `<source>` shows of its origin (not its health, which moves)."""
+
+    title: str
+    site_url: str | None
+    feed_url: str | None
+
+
+@lru_cache(maxsize=SOURCE_BLOCKS)
+def _source_halves(shown: _Shown) -> tuple[bytes, bytes]:
+    """A `<source>` element written with a mark for its date, cut around the mark: the
+    last `<updated>` (texts before it are escaped, so none holds the tag)."""
+    before, mark, after = _in_entry(_source(shown, _DATE_MARK)).rpartition(_MARKED_DATE)
+    assert mark, "the date's element is the source's last"
+    return before + b"<updated>", b"</updated>" + after
+
+
+def _in_entry(element: Any) -> bytes:
+    """`element` as pretty printing writes it as a child of an entry of the feed."""
     feed = etree.Element("feed")
-    etree.SubElement(feed, "entry").append(_source(origin, updated))
+    etree.SubElement(feed, "entry").append(element)
     text: bytes = etree.tostring(feed, encoding="UTF-8", pretty_print=True)
     start = text.index(b"\n", text.index(b"<entry>")) + 1
     return text[start : text.rindex(ENTRY_END)]
@@ -187,18 +221,18 @@ def _repair(
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _source(origin: Origin, updated: str) -> Any:
+def _source(shown: _Shown, updated: str) -> Any:
     """The entry's source feed: its id (the feed URL), title, site, self link, and when it
     last changed (its newest entry here)."""
     source = etree.Element("source")
-    identity = origin.feed_url or origin.site_url
+    identity = shown.feed_url or shown.site_url
     if identity:
         etree.SubElement(source, "id").text = identity
-    etree.SubElement(source, "title").text = origin.title
-    if origin.site_url:
-        etree.SubElement(source, "link", rel="alternate", href=origin.site_url)
-    if origin.feed_url:
-        etree.SubElement(source, "link", rel="self", href=origin.feed_url)
+    etree.SubElement(source, "title").text = shown.title
+    if shown.site_url:
+        etree.SubElement(source, "link", rel="alternate", href=shown.site_url)
+    if shown.feed_url:
+        etree.SubElement(source, "link", rel="self", href=shown.feed_url)
     etree.SubElement(source, "updated").text = updated
     return source
 
