@@ -9,6 +9,7 @@ home page still has distinct entries.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,10 +31,27 @@ class Deduplicated:
     carriers: Mapping[str, tuple[str, ...]]
 
 
+# A link already in canonical form but for a missing path: a lower-case scheme and host
+# name, no port, no fragment, printable ASCII. Most links are, and need no parsing.
+_PLAIN_LINK = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(/[!-\"$->@-~]*)?(\?[!-\"$-~]+)?"
+)
+
+
 def canonical_link(url: str) -> str | None:
     """The link two sources would both give for one page; None when it is no http(s) URL."""
+    url = url.strip()
+    if plain := _PLAIN_LINK.fullmatch(url):
+        scheme, host, path, query = plain.groups()
+        return f"{scheme}://{host}{path or '/'}{query or ''}"
+    return parsed_link(url)
+
+
+def parsed_link(url: str) -> str | None:
+    """`canonical_link` of a stripped `url`, by parsing it (what the plain form gives
+    without)."""
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None
