@@ -4,7 +4,8 @@ changed and assembles each document from its head and the entries it already has
 A document (`politik/atom.xml`, `politik/archive/3.xml`, `all/feed.json`,
 `politik/index.html`) is its head, rendered afresh each time (cheap, and what feedgen writes
 for Atom and RSS), and one fragment per entry: the exact bytes the whole document's renderer
-writes for that entry in that place. The store keeps, per document, where each entry's
+writes for that entry in that place (an Atom entry's up to its `<source>`, which the
+document adds: `feeds.publish.atom`). The store keeps, per document, where each entry's
 fragment lies in the file this publish wrote, with a digest of all it depends on: the
 article, its place in the document (its URL, credited source, what the document says of
 that source and of languages) and the renderers themselves (this package's code and the
