@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -141,6 +141,19 @@ _WITH_TOMBSTONES = (
 )
 
 
+def _by_pairs(
+    conn: Connection, statement: Any, pairs: Sequence[tuple[str, str]], name: str
+) -> Iterator[Sequence[Any]]:
+    """The rows of `statement` for (source, value) `pairs`, a chunk at a time: the sources
+    bound as `b_sources`, the values as `name` (two lists, as `_KNOWN` says why)."""
+    for chunk in chunks(pairs):
+        params = {
+            "b_sources": sorted({source for source, _ in chunk}),
+            name: sorted({value for _, value in chunk}),
+        }
+        yield from conn.execute(statement, params)
+
+
 @dataclass(slots=True)
 class _Group:
     """What one group's write-backs share: the new category links to insert, the fetch
@@ -170,6 +183,10 @@ class SourceWrite:
     state: FetchState | None = None
     lease: Lease | None = None
     retiring: Collection[str] = ()
+
+    def entry_ids(self) -> tuple[str, ...]:
+        """The ids of every entry the write names: its articles' and those it retires."""
+        return (*(a.entry_id for a in self.articles), *self.retiring)
 
     def __post_init__(self) -> None:
         if self.articles and self.now is None:
@@ -515,18 +532,9 @@ class ArticleStore:
 
     def _load_known(self, conn: Connection, writes: Sequence[SourceWrite], group: _Group) -> None:
         """Look up which entries of `writes` are stored, for all of them at once."""
-        keys = [
-            (w.source, entry_id)
-            for w in writes
-            for entry_id in (*(a.entry_id for a in w.articles), *w.retiring)
-        ]
-        for chunk in chunks(keys):
-            params = {
-                "b_sources": sorted({source for source, _ in chunk}),
-                "b_ids": sorted({entry_id for _, entry_id in chunk}),
-            }
-            for source, entry_id, content_hash, expired in conn.execute(_KNOWN, params):
-                group.known[(source, entry_id)] = None if expired else content_hash
+        keys = [(w.source, entry_id) for w in writes for entry_id in w.entry_ids()]
+        for source, entry_id, content_hash, expired in _by_pairs(conn, _KNOWN, keys, "b_ids"):
+            group.known[(source, entry_id)] = None if expired else content_hash
 
     def _load_tombstoned(
         self, conn: Connection, writes: Sequence[SourceWrite], group: _Group
@@ -535,18 +543,13 @@ class ArticleStore:
         all of them at once: each is known as None (it stays retired)."""
         by_hash: dict[tuple[str, str], str] = {}
         for w in writes:
-            for entry_id in (*(a.entry_id for a in w.articles), *w.retiring):
+            for entry_id in w.entry_ids():
                 if (w.source, entry_id) not in group.known:
                     by_hash[(w.source, entry_hash(entry_id))] = entry_id
-        for chunk in chunks(list(by_hash)):
-            params = {
-                "b_sources": sorted({source for source, _ in chunk}),
-                "b_hashes": sorted({digest for _, digest in chunk}),
-            }
-            for source, digest in conn.execute(_TOMBSTONED, params):
-                retired = by_hash.get((source, digest))
-                if retired is not None:
-                    group.known[(source, retired)] = None
+        for source, digest in _by_pairs(conn, _TOMBSTONED, list(by_hash), "b_hashes"):
+            retired = by_hash.get((source, digest))
+            if retired is not None:
+                group.known[(source, retired)] = None
 
     def _known_hashes(
         self, source: str, entry_ids: Sequence[str], group: _Group
