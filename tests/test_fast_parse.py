@@ -464,6 +464,22 @@ def test_hostile_bodies_decline_or_read_the_same(body: bytes) -> None:
         assert all(len(entry.title or "") < 1000 for entry in fast.entries)
 
 
+def test_the_remembered_tags_are_only_those_the_reader_knows() -> None:
+    """`fast._KNOWN_TAGS` remembers how each tag splits: a stream of feeds with ever new
+    tags (in new namespaces too) must not grow it; only tags some table names go in."""
+    assert fast.read_plain(rss("<item><title>t</title></item>"), {}) is not None
+    before = dict(fast._KNOWN_TAGS)
+    assert ("", "title") in {key for key, _ in before.values()}
+    for n in range(300):
+        body = rss(
+            f'<item><title>t</title><x{n}>v</x{n}><n:title xmlns:n="urn:{n}">v</n:title></item>'
+        )
+        assert assert_same(body) is False  # unknown elements: feedparser reads them
+    assert fast._KNOWN_TAGS == before
+    for tag, (key, lowered) in fast._KNOWN_TAGS.items():
+        assert key == fast._split(tag) and lowered == key[1].lower()
+
+
 @pytest.mark.parametrize(
     "name",
     [

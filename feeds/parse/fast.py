@@ -174,26 +174,29 @@ class _Reader:
         handler."""
         attrs = _attributes(element)
         self.depth += 1
-        written_base = attrs.get("xml:base") or self.base
+        lang = self.lang
+        if attrs:  # most elements have none: then only the base is joined again
+            written_base = attrs.get("xml:base") or self.base
+            written_lang = attrs.get("xml:lang")
+            if written_lang is not None:
+                lang = written_lang or None
+        else:
+            written_base = self.base
         if written_base:
             self.base = self._next_base(written_base)
-        lang = attrs.get("xml:lang")
-        if lang == "":
-            lang = None
-        elif lang is None:
-            lang = self.lang
         if lang and tag in ("feed", "rss"):
             self.feed["language"] = lang.replace("_", "-")
         self.lang = lang
-        self.bases.append(self.base)
-        self.langs.append(lang)
+        bases, langs = self.bases, self.langs
+        bases.append(self.base)
+        langs.append(lang)
         handler(self, element, attrs)
-        self.bases.pop()
-        if self.bases and self.bases[-1]:
-            self.base = self.bases[-1]
-        self.langs.pop()
-        if self.langs:
-            self.lang = self.langs[-1]
+        bases.pop()
+        if bases and bases[-1]:
+            self.base = bases[-1]
+        langs.pop()
+        if langs:
+            self.lang = langs[-1]
         self.depth -= 1
 
     def _next_base(self, written_base: str) -> str:
@@ -218,13 +221,18 @@ class _Reader:
         for child in element:
             if (child.tail or "").strip():
                 raise _DeclineError
-            if not isinstance(child.tag, str):
+            tag = child.tag
+            if not isinstance(tag, str):
                 continue
-            key = _split(child.tag)
-            handler = table.get(key)
+            split = _KNOWN_TAGS.get(tag)
+            if split is None:
+                key = _split(tag)
+                split = (key, key[1].lower())
+            handler = table.get(split[0])
             if handler is None:
                 raise _DeclineError
-            self._walk(child, key[1].lower(), handler)
+            _KNOWN_TAGS.setdefault(tag, split)  # a tag some table knows: a bounded set
+            self._walk(child, split[1], handler)
 
     # --- values -----------------------------------------------------------------------
 
@@ -591,6 +599,11 @@ def _container(
     return handler
 
 
+# Each element tag a table knows, split into its table key and its lower-cased local name,
+# as `_Reader.children` looks it up: tags repeat in every entry.
+_KNOWN_TAGS: dict[str, tuple[tuple[str, str], str]] = {}
+
+
 def _split(tag: str) -> tuple[str, str]:
     if tag.startswith("{"):
         namespace, _, local = tag[1:].partition("}")
@@ -603,7 +616,7 @@ def _attributes(element: Any) -> dict[str, str]:
     prefixed, ``rel`` and ``type`` values lower-cased. Other namespaces, and the unprefixed
     ``base`` and ``lang`` feedparser also honours, decline."""
     attrs: dict[str, str] = {}
-    for name, value in element.attrib.items():
+    for name, value in element.items():
         namespace, local = _split(name)
         if namespace == _XML:
             key = "xml:" + local.lower()

@@ -489,9 +489,9 @@ def _dicts(value: Any) -> list[Mapping[str, Any]]:
 
 def _text(value: Any) -> str | None:
     """A non-blank string, stripped; None for anything else."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.strip()
+    if isinstance(value, str) and (stripped := value.strip()):
+        return stripped
+    return None
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
