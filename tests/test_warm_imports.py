@@ -27,6 +27,7 @@ NOT_FOR_A_WARM_RUN = (
     "pygments",
     "rich.syntax",
     "rich.progress",  # the progress bar: for a terminal only
+    "rich",  # plain lines to a pipe need no console (feeds.cli.runtime.Output)
     "anyascii",  # transliterates category names beyond ASCII only
 )
 

@@ -12,14 +12,16 @@ from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
-from rich.console import Console
 
 from feeds.cli.errors import EXIT_CONFIG, failed
 from feeds.config import CONFIG_ENV, Config, ConfigError, find_config_path, load_config
 from feeds.store import ArticleStore, StoreBusyError, run_lock
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STORE_URL = "feeds.store_url"  # context meta: the store a command opened
 
@@ -49,9 +51,58 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return result[0]
 
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-# On a pipe, do not fold tables into 80 columns: scripts and logs read them whole.
-stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+class Output:
+    """A command's output stream: plain lines to a pipe or file are written as they are;
+    anything else (a terminal, tables, JSON, markup) goes through a rich console, made at
+    its first use (loading rich costs about 20 ms, a fiftieth of a warm `feeds update`)."""
+
+    def __init__(self, *, to_stderr: bool = False) -> None:
+        self._to_stderr = to_stderr
+        self._console: Console | None = None
+
+    def _stream(self) -> TextIO:
+        return sys.stderr if self._to_stderr else sys.stdout  # as the moment has it
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # On a pipe, do not fold tables into 80 columns: scripts and logs read them whole.
+            width = None if self._to_stderr or sys.stdout.isatty() else 240
+            self._console = Console(
+                stderr=self._to_stderr, highlight=False, soft_wrap=True, width=width
+            )
+        return self._console
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether rich takes the stream for a terminal (asked only where it might: a
+        terminal, or a variable that says the stream is one)."""
+        if not self._stream().isatty() and not _TERMINAL_SAID.intersection(os.environ):
+            return False
+        return self.console.is_terminal
+
+    @property
+    def width(self) -> int:
+        return self.console.width
+
+    def print(self, *objects: Any, markup: bool = True, **options: Any) -> None:
+        """One line: `objects` as rich prints them, or a plain text as it is."""
+        if len(objects) == 1 and not options and isinstance(objects[0], str):
+            text = objects[0]
+            if not self.is_terminal and not (markup and "[" in text):
+                self._stream().write(text + "\n")
+                return
+        self.console.print(*objects, markup=markup, **options)
+
+    def print_json(self, json: str) -> None:
+        self.console.print_json(json)
+
+
+_TERMINAL_SAID = frozenset({"FORCE_COLOR", "TTY_COMPATIBLE"})  # rich's: a terminal, told
+stderr = Output(to_stderr=True)
+stdout = Output()
 
 
 def utc_now() -> datetime:

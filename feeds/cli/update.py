@@ -137,7 +137,7 @@ class _UpdateProgress:
             MofNCompleteColumn(),
             TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
-            console=stdout,
+            console=stdout.console,
             transient=True,
         )
         self.task = self.progress.add_task("update", total=None, counts=self._text())
