@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from feeds.quick_pickle import quick_pickle
 from feeds.request_options import RequestOptions
 from feeds.slugs import readable_slug
 from feeds.xml_chars import strip_illegal_xml
@@ -101,6 +102,7 @@ class SourceOptions:
     kind's module defines and its reader reads."""
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Source:
     """A configured source: what it reads (a URL or a path, by its kind), and its kind's
@@ -123,6 +125,7 @@ class Source:
     content_selector: str | None = None  # CSS selector of the article on its page (full text)
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Enclosure:
     """A media file attached to an article (podcast audio, images)."""
@@ -132,6 +135,7 @@ class Enclosure:
     length: int | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Author:
     """A person credited with an entry: a name, and where the format has room for them, an
@@ -142,6 +146,7 @@ class Author:
     uri: str | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Podcast:
     """The iTunes tags of a podcast episode, as we republish them in RSS.
@@ -157,6 +162,7 @@ class Podcast:
     episode: int | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class RawEntry:
     """One entry as a source read it, before normalising: untrusted text, nothing resolved.
@@ -202,6 +208,7 @@ class RawFeed:
     skip_days: frozenset[int] = frozenset()
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class FullText:
     """What fetching an entry's page for its full text gave (`feeds.fulltext`).
@@ -218,6 +225,7 @@ class FullText:
     last_modified: str | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Article:
     """One normalised, sanitised article: what the store keeps and the publisher writes.
@@ -409,6 +417,7 @@ class SourceResult:
     retired: int = 0  # of the new entries, those retired on arrival (`feeds.update.floors`)
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class RetireBefore:
     """A source's entries dated before `date` (None: no date yet) are retired on arrival,

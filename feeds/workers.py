@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from feeds.enrich import Enriched, EnrichJob, enrich_articles
 from feeds.model import RetireBefore, Source
+from feeds.quick_pickle import quick_pickle
 from feeds.sources.kinds import describe
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class BodyJob:
     """Everything a worker needs to turn one fetched body into articles."""
@@ -54,6 +56,7 @@ class BodyJob:
     retire: RetireBefore | None = None  # which entries are retired on arrival
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Digest:
     """A worker's answer: the normalised feed plus the feed's refresh hints, or an error."""

@@ -475,7 +475,7 @@ def test_the_remembered_tags_are_only_those_the_reader_knows() -> None:
             f'<item><title>t</title><x{n}>v</x{n}><n:title xmlns:n="urn:{n}">v</n:title></item>'
         )
         assert assert_same(body) is False  # unknown elements: feedparser reads them
-    assert fast._KNOWN_TAGS == before
+    assert before == fast._KNOWN_TAGS
     for tag, (key, lowered) in fast._KNOWN_TAGS.items():
         assert key == fast._split(tag) and lowered == key[1].lower()
 

@@ -34,6 +34,7 @@ from feeds.normalise.plaintext import plain_text
 from feeds.normalise.podcast import clean_podcast
 from feeds.normalise.recognise import Recognition
 from feeds.normalise.warnings import WarningTally
+from feeds.quick_pickle import quick_pickle
 from feeds.sources.kinds import describe
 
 SUMMARY_LIMIT = 600  # characters of plain text; readers show a teaser, not the article
@@ -53,6 +54,7 @@ class EntryError(ValueError):
         self.where = where
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class NormalisedFeed:
     articles: tuple[Article, ...]
@@ -75,6 +77,7 @@ class NormalisedFeed:
     held: HeldEntries | None = None
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """What an entry's article is decided by before its texts are cleaned: the entry within
@@ -87,6 +90,7 @@ class Prepared:
     updated: datetime
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class HeldEntry:
     """What the run decides a held entry by: its id, its category and its date."""
@@ -96,6 +100,7 @@ class HeldEntry:
     published: datetime
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class HeldEntries:
     """A read's entries held back uncleaned: what deciding on each needs (`entries`), and
