@@ -4,7 +4,7 @@ in bulk (articles and raw entries to and from the parser workers).
 `dataclasses` gives such a class a `__getstate__` and `__setstate__` that call `fields()`
 for every object, in Python: pickling a first run's results cost the workers and the main
 process about twice what this does (`bench/` corpus: 200 feeds' results, 4.5 MB, dumped
-and loaded in 0.05 + 0.04 s of CPU against 0.03 + 0.02 s). The state is the same: the
+and loaded in 0.05 + 0.04 s of CPU against about 0.02 + 0.02 s). The state is the same: the
 values of the fields, in their order.
 """
 

@@ -54,7 +54,7 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 class Output:
     """A command's output stream: plain lines to a pipe or file are written as they are;
     anything else (a terminal, tables, JSON, markup) goes through a rich console, made at
-    its first use (loading rich costs about 20 ms, a fiftieth of a warm `feeds update`)."""
+    its first use (loading rich costs about 20 ms of every run that prints)."""
 
     def __init__(self, *, to_stderr: bool = False) -> None:
         self._to_stderr = to_stderr

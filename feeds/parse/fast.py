@@ -225,13 +225,15 @@ class _Reader:
             if not isinstance(tag, str):
                 continue
             split = _KNOWN_TAGS.get(tag)
+            fresh = split is None
             if split is None:
                 key = _split(tag)
                 split = (key, key[1].lower())
             handler = table.get(split[0])
             if handler is None:
                 raise _DeclineError
-            _KNOWN_TAGS.setdefault(tag, split)  # a tag some table knows: a bounded set
+            if fresh:
+                _KNOWN_TAGS[tag] = split  # a tag some table knows: a bounded set
             self._walk(child, split[1], handler)
 
     # --- values -----------------------------------------------------------------------
