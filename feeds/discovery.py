@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import lxml.html
 from lxml import etree
 
@@ -34,7 +33,7 @@ from feeds.errors import CheckError
 from feeds.normalise.plaintext import plain_text
 from feeds.parse.jsonfeed import looks_like_json_feed
 from feeds.parse.urls import join_url, web_url
-from feeds.sources.remote import FetchResponse, fetch_source
+from feeds.sources.remote import FetchClient, FetchResponse, fetch_source
 from feeds.workers import ParserPool
 
 __all__ = [
@@ -294,7 +293,7 @@ class _Fetcher:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: FetchClient,
         config: FetchConfig,
         pool: ParserPool,
         at_once: int,
@@ -358,7 +357,7 @@ def _as_asked(url: str, check: FeedCheck) -> FeedCheck:
 
 
 async def discover(
-    client: httpx.AsyncClient,
+    client: FetchClient,
     url: str,
     config: FetchConfig,
     pool: ParserPool,
@@ -417,7 +416,7 @@ def _itself(url: str, check: FeedCheck) -> Discovery:
 
 
 async def discover_all(
-    client: httpx.AsyncClient, urls: Sequence[str], config: FetchConfig, pool: ParserPool
+    client: FetchClient, urls: Sequence[str], config: FetchConfig, pool: ParserPool
 ) -> dict[str, Discovery | CheckError]:
     """`discover` every URL (an OPML file's): one fetcher for all, so `concurrency` and
     `per_host` bound the whole import."""

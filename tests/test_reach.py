@@ -548,6 +548,32 @@ def test_secrets_reach_no_log_status_or_error(tmp_path: Path, feed_server: FeedS
         assert secret not in text, secret
 
 
+def test_each_header_goes_once_the_sources_own_winning_in_any_case(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The fetch builds its requests itself (`FetchClient.open_get`): a source's header
+    replaces the client's of the same name whatever its case, Host names the origin, and
+    credentials in the URL go as basic auth, as httpx's client sends them."""
+    pair = base64.b64encode("reader:p@ss word".encode()).decode()
+    url = feed_server.add("/f", FEED, demands={"authorization": f"Basic {pair}"})
+    with_credentials = url.replace("http://", "http://reader:p%40ss%20word@")
+    options = 'headers = { ACCEPT = "application/rss+xml", "X-Trace" = "t-1" }'
+    config = demanding_config(tmp_path, with_credentials, options)
+    assert fetch(config.fetch, with_credentials, config.sources[0]).status == 200
+
+    (sent,) = feed_server.requests_to("/f")
+    names = [name.lower() for name, _ in sent.lines]
+    assert len(names) == len(set(names)), sent.lines  # no header twice
+    written = [name for name, _ in sent.lines]
+    assert written[0] == "Host"
+    assert {"User-Agent", "Accept-Encoding", "ACCEPT", "X-Trace"} <= set(written)  # as written
+    assert sent.headers["host"] == url.split("/")[2]  # host:port, no credentials
+    assert sent.headers["accept"] == "application/rss+xml"
+    assert sent.headers["x-trace"] == "t-1"
+    assert sent.headers["user-agent"] == config.fetch.user_agent
+    assert sent.headers["accept-encoding"]  # the client's own, still sent
+
+
 def test_user_agent_is_per_source(tmp_path: Path, feed_server: FeedServer) -> None:
     own = feed_server.add("/own", FEED)
     default = feed_server.add("/default", FEED)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import click
-import httpx
 
 from feeds.cli.errors import Refused, failed
 from feeds.config import FetchConfig
@@ -34,7 +33,7 @@ from feeds.discovery import (
     discover,
     discover_all,
 )
-from feeds.sources.remote import make_client
+from feeds.sources.remote import FetchClient, make_client
 from feeds.status import terminal_safe
 from feeds.workers import ParserPool
 
@@ -52,7 +51,7 @@ Ask = Callable[[str], str]  # shows a prompt, returns the answer; raises click.A
 
 
 async def _with_client(
-    config: FetchConfig, work: Callable[[httpx.AsyncClient, ParserPool], Awaitable[T]]
+    config: FetchConfig, work: Callable[[FetchClient, ParserPool], Awaitable[T]]
 ) -> T:
     """`work` with the update's client and a parser pool under `parse_deadline`."""
     pool = ParserPool(deadline=config.parse_deadline)

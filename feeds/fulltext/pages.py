@@ -15,13 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-import httpx
-
 from feeds.config import FetchConfig
 from feeds.enrich import EdgeEnriched, EnrichJob
 from feeds.fulltext.robots import RobotsRules
 from feeds.model import Article, FullText, Source
-from feeds.sources.remote import fetch_url
+from feeds.sources.remote import FetchClient, fetch_url
 from feeds.store import ArticleStore
 from feeds.workers import ParserPool
 
@@ -42,7 +40,7 @@ class FullTextPages:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: FetchClient,
         config: FetchConfig,
         store: ArticleStore,
         pool: ParserPool,

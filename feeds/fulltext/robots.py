@@ -15,11 +15,9 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-import httpx
-
 from feeds.config import FetchConfig
 from feeds.request_options import RequestOptions
-from feeds.sources.remote import fetch_url
+from feeds.sources.remote import FetchClient, fetch_url
 
 ROBOTS_MAX_BYTES = 500 * 1024  # what RFC 9309 asks crawlers to read at least
 ROBOTS_TTL = timedelta(hours=1)  # a daemon reads a host's rules again after this
@@ -38,7 +36,7 @@ class RobotsRules:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: FetchClient,
         config: FetchConfig,
         clock: Callable[[], datetime],
         ttl: timedelta = ROBOTS_TTL,

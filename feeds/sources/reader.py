@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-import httpx
-
 from feeds.config import Config
 from feeds.model import FetchState, RetireBefore, Source
 from feeds.schedule import NextFetch
@@ -21,6 +19,7 @@ from feeds.workers import ParserPool
 
 if TYPE_CHECKING:
     from feeds.normalise.article import NormalisedFeed
+    from feeds.sources.remote import FetchClient
 
 Clock = Callable[[], datetime]
 
@@ -68,7 +67,7 @@ class ReadContext:
     """What readers share within one run: settings, the HTTP client, the clock, the pool."""
 
     config: Config
-    client: httpx.AsyncClient
+    client: FetchClient
     clock: Clock
     parser: ParserPool
     # Which of a source's arriving entries are retired at once (`feeds.update.floors`).

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy.exc import DataError, IntegrityError
 
 from feeds.config import Config
@@ -43,6 +42,7 @@ from feeds.rules import apply_rules
 from feeds.schedule import NextFetch
 from feeds.sources.kinds import describe, readers
 from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
+from feeds.sources.remote import FetchClient
 from feeds.store import ArticleStore, GroupWriter, SourceWrite, StaleLeaseError, UpsertResult
 from feeds.update import decide
 from feeds.update.floors import RetentionFloors, reachable_categories
@@ -110,7 +110,7 @@ class Updater:
         self,
         config: Config,
         store: ArticleStore,
-        client: httpx.AsyncClient,
+        client: FetchClient,
         clock: Clock,
         pool: ParserPool | None = None,
     ) -> None:
@@ -678,7 +678,7 @@ def _amended(result: SourceResult, added: SourceResult | None) -> SourceResult:
 async def update_sources(
     config: Config,
     store: ArticleStore,
-    client: httpx.AsyncClient,
+    client: FetchClient,
     clock: Clock,
     *,
     pool: ParserPool | None = None,

@@ -32,6 +32,7 @@ class LoggedRequest:
     headers: dict[str, str]
     body: bytes = b""
     peer: int = 0  # the client's port: requests over one connection share it
+    lines: tuple[tuple[str, str], ...] = ()  # the header lines as sent, repeats and all
 
 
 def answer(route: Route | None, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -99,7 +100,9 @@ class FeedServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
                     peer = self.client_address[1]
-                    server.requests.append(LoggedRequest("GET", self.path, headers, peer=peer))
+                    lines = tuple(self.headers.items())
+                    logged = LoggedRequest("GET", self.path, headers, peer=peer, lines=lines)
+                    server.requests.append(logged)
                     route = server.routes.get(self.path)
                     server.in_flight += 1
                     server.most_in_flight = max(server.most_in_flight, server.in_flight)
