@@ -29,6 +29,7 @@ from lxml import etree
 from support.conformance import assert_valid_atom
 from support.feeds_cli import REPO, run_feeds
 from support.hostile import (
+    BAD_LOCATIONS,
     CHAIN_LENGTH,
     MIB,
     WRONG_CHARSET_TITLES,
@@ -74,6 +75,7 @@ BAD: dict[str, tuple[str, FetchOutcome, tuple[str, ...]]] = {
     "503": ("/503", FetchOutcome.FAILED, ("HTTP 503", "retry after 2026-11-27 13:00:00 UTC")),
     "loop": ("/loop-a", FetchOutcome.FAILED, ("redirect loop",)),
     "chain": ("/chain-0", FetchOutcome.FAILED, ("too many redirects",)),
+    "bad-location": ("/bad-location/bracket", FetchOutcome.FAILED, ("unusable URL",)),
     # Only that it fails here: what its reason says is test_reset_error_names_the_cause.
     "reset": ("/reset", FetchOutcome.FAILED, ()),
     "html": ("/html", FetchOutcome.FAILED, ("not a feed", "HTML page")),
@@ -403,6 +405,33 @@ def test_redirect_limit_stops_a_loop(tmp_path: Path, server: HostileServer) -> N
     asked = [r.path for r in server.requests if r.tag == "limit-loop"]
     assert asked == ["/loop-a", "/loop-b"]  # the loop is seen, not walked to the limit
     assert elapsed < 2
+
+
+@pytest.mark.parametrize("name", sorted(BAD_LOCATIONS))
+def test_a_redirect_no_fetch_can_follow_fails_that_fetch_alone(
+    tmp_path: Path, server: HostileServer, name: str
+) -> None:
+    """A Location that is no usable http(s) URL fails the fetch with a reason, cut to a
+    bound: it used to raise out of the fetch (`[` in a host) and end the whole run."""
+    config = fetch_config(tmp_path)
+    response, _ = fetch(server.url(f"/bad-location/{name}", f"bad-location-{name}"), config)
+    assert response.status is None and response.body is None
+    assert response.error is not None
+    assert response.error.startswith("redirect to an unusable URL: "), response.error
+    assert len(response.error) < 300
+    asked = [r.path for r in server.requests if r.tag == f"bad-location-{name}"]
+    assert asked == [f"/bad-location/{name}"]  # nothing was asked of what it named
+
+
+def test_a_url_httpx_cannot_send_fails_that_fetch_alone(
+    tmp_path: Path, server: HostileServer
+) -> None:
+    """A control character (from a link on a page, say) in the URL to fetch: a reason, not
+    an exception out of the fetch."""
+    config = fetch_config(tmp_path)
+    response, _ = fetch(server.url("/ok-rss", "control") + "\x01", config)
+    assert response.error is not None and response.error.startswith("unusable URL: ")
+    assert not [r for r in server.requests if r.tag == "control"]
 
 
 def test_permanent_redirects_within_the_limit_are_reported(

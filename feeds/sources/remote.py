@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from http.client import HTTPResponse
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import brotli
 import httpx
@@ -27,6 +27,7 @@ from feeds.config import FetchConfig
 from feeds.masking import scrub
 from feeds.model import FetchState
 from feeds.request_options import RequestOptions, proxy_secrets
+from feeds.shorten import shorten
 from feeds.sources.decoding import (
     ACCEPT_ENCODING,
     BodyTooLargeError,
@@ -257,6 +258,8 @@ async def _fetch(
         error = f"timed out: no complete response within {config.deadline:g}s"
     except RedirectError as exc:
         error = str(exc)
+    except httpx.InvalidURL as exc:  # a link from a page or a feed that httpx cannot send
+        error = f"unusable URL: {exc}"
     except httpx.TimeoutException as exc:
         error = f"timed out ({type(exc).__name__})"
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -313,7 +316,7 @@ async def _exchange(
             if httpx.codes.is_redirect(response.status_code) and location:
                 # Leave without reading the body: a redirect's body is nobody's business.
                 hops.append(response.status_code)
-                current = urljoin(current, location)
+                current = _redirect_target(current, location)
                 if current in seen:
                     raise RedirectError(f"redirect loop at {current}")
                 if len(hops) > MAX_REDIRECTS:
@@ -324,6 +327,22 @@ async def _exchange(
                     raise RedirectError(f"redirect to {current} not followed: {refusal}")
                 continue
             return await _read(response, headers, url, hops, max_bytes)
+
+
+def _redirect_target(base: str, location: str) -> str:
+    """The absolute http(s) URL a redirect's `location` names against `base`; anything else
+    (no URL at all, another scheme, no host) ends the fetch with a RedirectError, whose
+    message holds at most the first 200 characters of what the server sent."""
+    try:
+        target = urljoin(base, location)
+        parts = urlsplit(target)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        httpx.URL(target)  # what it refuses (a control character) would fail the next hop
+    except (ValueError, httpx.InvalidURL):
+        usable = False
+    if not usable:
+        raise RedirectError(f"redirect to an unusable URL: {shorten(location, 200)!r}")
+    return target
 
 
 async def _read(

@@ -28,6 +28,8 @@ tests sharing one server can tag their requests: ``url("/ok-rss", tag="run2")``)
 ``/loop-a``         302 -> ``/loop-b`` 302 -> ``/loop-a`` ...
 ``/chain-0``        302 -> ``/chain-1`` -> ... -> ``/chain-20`` (a good feed at the end)
 ``/redirect-bomb``  302 -> ``/ok-rss``, its body the ``/gzip-bomb`` (gzip, 1 GiB inflated)
+``/bad-location/K`` 302 to what no fetch can follow: K in ``BAD_LOCATIONS`` (``[`` in a host,
+                    other schemes, no host, 20,000 characters)
 ``/reset``          reads the request, then SO_LINGER 0 and close: a TCP RST
 ``/html``           200 text/html, a web page
 ``/binary``         200 application/rss+xml, random bytes with NULs
@@ -593,8 +595,27 @@ def _retry_in_an_hour(server: HostileServer) -> dict[str, str]:
     return {"Retry-After": format_datetime(server.clock() + timedelta(hours=1), usegmt=True)}
 
 
+# What a redirect may name that no fetch can follow (/bad-location/<name>).
+BAD_LOCATIONS = {
+    "bracket": "http://[feeds.example.org/feed.xml",
+    "ftp": "ftp://files.example.org/feed.xml",
+    "javascript": "javascript:alert(1)",
+    "no-host": "https:///feed.xml",
+    "data": "data:application/rss+xml,<rss/>",
+    "long": "http://[" + "a" * 20_000,
+}
+
+
+def _location(location: str) -> Callable[[HostileServer], dict[str, str]]:
+    return lambda _server: {"Location": location}
+
+
 _TEXT = "text/plain; charset=utf-8"
 _ROUTES: dict[str, Handler] = {
+    **{
+        f"/bad-location/{name}": _canned(302, b"", _TEXT, _location(location))
+        for name, location in BAD_LOCATIONS.items()
+    },
     "/ok-rss": _good,
     "/ok-atom": _good,
     "/moved-final": _good,
