@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import resource
 import socket
@@ -43,6 +44,7 @@ from support.namespaces import ATOM
 
 from feeds.config import Config, FetchConfig, load_config
 from feeds.model import FetchOutcome, FetchState
+from feeds.sources import remote
 from feeds.sources.remote import MAX_REDIRECTS, FetchResponse, fetch_source, make_client
 from feeds.store import ArticleStore
 from feeds.update.decide import is_due
@@ -259,6 +261,40 @@ def test_one_run_over_every_fault(tmp_path: Path, server: HostileServer, clock: 
 
 
 # --- 2. politeness on later runs ----------------------------------------------------------
+
+
+def test_a_fault_of_ours_fails_its_source_alone(
+    tmp_path: Path,
+    server: HostileServer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception no stage expects (injected where a redirect is resolved: a '[' in a
+    Location raised there until 3b558f6, and ended the whole run) fails that source with
+    its reason and the traceback in the log; the other sources are read and stored."""
+
+    def fault(base: str, location: str) -> str:
+        raise RuntimeError(f"injected fault at {location}")
+
+    monkeypatch.setattr(remote, "_redirect_target", fault)
+    sources = source_table("moved", server.url("/moved-1", "fault"), "Umzug")
+    sources += source_table("ok-rss", server.url("/ok-rss", "fault"), "Nachrichten")
+    config = load_config(write_config(tmp_path, sources))
+    store = ArticleStore.open(config.storage.url)
+    try:
+        with caplog.at_level(logging.ERROR, logger="feeds.update.run"):
+            report, _ = update(config, store, clock)
+    finally:
+        store.close()
+    results = {r.source: r for r in report.results}
+    assert results["moved"].outcome is FetchOutcome.FAILED
+    (error,) = results["moved"].errors
+    assert error.startswith("internal error: RuntimeError: injected fault at ")
+    assert results["ok-rss"].outcome is FetchOutcome.NEW and results["ok-rss"].new == 3
+    assert titles_of(tmp_path / "var" / "feeds.db", "ok-rss")
+    (logged,) = [r for r in caplog.records if r.message == "moved: update failed"]
+    assert logged.exc_info is not None and logged.exc_info[0] is RuntimeError
 
 
 def test_later_runs_are_polite(tmp_path: Path, server: HostileServer, clock: Clock) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from feeds.config import Config
 from feeds.enrich import EdgeEnricher, EnrichJob, enrichers_for
@@ -40,6 +40,7 @@ from feeds.normalise.warnings import bounded
 from feeds.publish.orchestrate import config_category_names
 from feeds.rules import apply_rules
 from feeds.schedule import NextFetch
+from feeds.shorten import shorten
 from feeds.sources.kinds import describe, readers
 from feeds.sources.reader import Clock, Fresh, NotModified, ReadContext, ReadFailure, Reading
 from feeds.sources.remote import FetchClient
@@ -253,6 +254,16 @@ class Updater:
             return SourceResult(
                 source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
             )
+        except SQLAlchemyError:
+            raise  # the store failed as a whole: the run ends (`_update_each`)
+        except Exception as exc:
+            # A fault of ours that this source's input found: the source fails alone, the
+            # traceback goes to the log, and the others go on. Nothing is written for it: its
+            # lease is released at the end of a run, or runs out in the daemon (no retry
+            # storm), and it is tried again.
+            log.exception("%s: update failed", source.name)
+            error = f"internal error: {type(exc).__name__}: {shorten(str(exc), 200)}"
+            return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))
 
     @contextmanager
     def _fetching_more(self) -> Iterator[None]:
