@@ -554,7 +554,7 @@ def test_each_header_goes_once_the_sources_own_winning_in_any_case(
     """The fetch builds its requests itself (`FetchClient.open_get`): a source's header
     replaces the client's of the same name whatever its case, Host names the origin, and
     credentials in the URL go as basic auth, as httpx's client sends them."""
-    pair = base64.b64encode("reader:p@ss word".encode()).decode()
+    pair = base64.b64encode(b"reader:p@ss word").decode()
     url = feed_server.add("/f", FEED, demands={"authorization": f"Basic {pair}"})
     with_credentials = url.replace("http://", "http://reader:p%40ss%20word@")
     options = 'headers = { ACCEPT = "application/rss+xml", "X-Trace" = "t-1" }'
