@@ -272,7 +272,8 @@ def test_a_fault_of_ours_fails_its_source_alone(
 ) -> None:
     """An exception no stage expects (injected where a redirect is resolved: a '[' in a
     Location raised there until 3b558f6, and ended the whole run) fails that source with
-    its reason and the traceback in the log; the other sources are read and stored."""
+    its reason, recorded as a failed read, and the traceback in the log; the other sources
+    are read and stored."""
 
     def fault(base: str, location: str) -> str:
         raise RuntimeError(f"injected fault at {location}")
@@ -285,12 +286,16 @@ def test_a_fault_of_ours_fails_its_source_alone(
     try:
         with caplog.at_level(logging.ERROR, logger="feeds.update.run"):
             report, _ = update(config, store, clock)
+        recorded = state_of(store, "moved")  # as `feeds status` shows it
     finally:
         store.close()
     results = {r.source: r for r in report.results}
     assert results["moved"].outcome is FetchOutcome.FAILED
     (error,) = results["moved"].errors
     assert error.startswith("internal error: RuntimeError: injected fault at ")
+    assert recorded.last_outcome is FetchOutcome.FAILED and recorded.error_count == 1
+    assert recorded.last_error == error and recorded.last_fetch == T0
+    assert recorded.next_due is not None and recorded.next_due > T0  # it backs off
     assert results["ok-rss"].outcome is FetchOutcome.NEW and results["ok-rss"].new == 3
     assert titles_of(tmp_path / "var" / "feeds.db", "ok-rss")
     (logged,) = [r for r in caplog.records if r.message == "moved: update failed"]

@@ -258,12 +258,27 @@ class Updater:
             raise  # the store failed as a whole: the run ends (`_update_each`)
         except Exception as exc:
             # A fault of ours that this source's input found: the source fails alone, the
-            # traceback goes to the log, and the others go on. Nothing is written for it: its
-            # lease is released at the end of a run, or runs out in the daemon (no retry
-            # storm), and it is tried again.
+            # traceback goes to the log, and the others go on.
             log.exception("%s: update failed", source.name)
             error = f"internal error: {type(exc).__name__}: {shorten(str(exc), 200)}"
-            return SourceResult(source.name, FetchOutcome.FAILED, errors=(error,))
+            return await self._record_fault(job, error)
+
+    async def _record_fault(self, job: Job, error: str) -> SourceResult:
+        """Record a fault of ours as a failed read of `job`'s source: `feeds status` shows
+        it and the source backs off as after any failure. When even that write fails (the
+        fault may be in it), nothing is written: the lease is released at the end of a run,
+        or runs out in the daemon, and the run's summary still names the fault."""
+        now = self.clock()
+        tried = replace(job.state or FetchState(source=job.source.name), last_fetch=now)
+        try:
+            return await self._record_failure(job.source, ReadFailure(tried, error, now), job.lease)
+        except SQLAlchemyError as exc:
+            if isinstance(exc, IntegrityError | DataError):
+                return SourceResult(job.source.name, FetchOutcome.FAILED, errors=(error,))
+            raise  # the store failed as a whole: the run ends
+        except Exception:  # StaleLeaseError, or the fault again
+            log.warning("%s: its failure could not be recorded", job.source.name, exc_info=True)
+            return SourceResult(job.source.name, FetchOutcome.FAILED, errors=(error,))
 
     @contextmanager
     def _fetching_more(self) -> Iterator[None]:
