@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -155,7 +155,12 @@ class Updater:
         )
 
     def due(
-        self, *, force: bool = False, limit: int | None = None, exclude: Collection[str] = ()
+        self,
+        *,
+        force: bool = False,
+        limit: int | None = None,
+        exclude: Collection[str] = (),
+        gone: Mapping[str, FetchState] | None = None,
     ) -> list[Job]:
         """Claim the configured sources due now (`force`: all not held back).
 
@@ -166,10 +171,11 @@ class Updater:
 
         The claim itself decides what is due (next due time, Retry-After, leases) and
         returns the claimed sources' states, so only the 410 Gone states and the local
-        sources' are read besides, not every source's.
+        sources' are read besides, not every source's; `gone`: those states as read already.
         """
         now = self.clock()
-        gone = self.store.states_with_outcome(FetchOutcome.GONE)
+        if gone is None:
+            gone = self.store.states_with_outcome(FetchOutcome.GONE)
         held = {
             name
             for name, state in gone.items()
@@ -201,16 +207,18 @@ class Updater:
         exclude: Collection[str] = (),
         refill_at_half: bool = False,
         accept: Callable[[Job], bool] | None = None,
+        gone: Mapping[str, FetchState] | None = None,
     ) -> Claimed | None:
         """One step of the claim loop of `feeds update` and the daemon: claim what there is
         room for (`decide.claim_room`) and start `start(job)` for each job `accept`s, in
-        `running` by source name. Returns what was claimed, or None when there was no room."""
+        `running` by source name. Returns what was claimed, or None when there was no room.
+        `gone`: the 410 Gone states, when the caller read them already (see `due`)."""
         room = decide.claim_room(
             self.config.fetch.concurrency, len(running), refill_at_half=refill_at_half
         )
         if room <= 0:
             return None
-        jobs = self.due(force=force, limit=room, exclude=exclude)
+        jobs = self.due(force=force, limit=room, exclude=exclude, gone=gone)
         for job in jobs:
             name = job.source.name
             if name in running or (accept is not None and not accept(job)):
@@ -331,9 +339,15 @@ class Updater:
         done: set[str] = set()
         running: dict[str, asyncio.Task[SourceResult]] = {}
         more = True
+        # Read once, not before every claim: a source that answers 410 during the run is
+        # one this run fetched (in `done`), or, rarely, one another worker fetched, which
+        # this run may then ask once more.
+        gone = self.store.states_with_outcome(FetchOutcome.GONE)
         while True:
             if more:
-                claimed = self.top_up(running, one, force=force, exclude=done, refill_at_half=True)
+                claimed = self.top_up(
+                    running, one, force=force, exclude=done, refill_at_half=True, gone=gone
+                )
                 if claimed is not None:
                     more = bool(claimed.jobs)
                     done.update(job.source.name for job in claimed.jobs)
