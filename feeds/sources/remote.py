@@ -35,6 +35,7 @@ from feeds.sources.decoding import (
     UnsupportedEncodingError,
 )
 from feeds.sources.transport import PROXY_EXTENSION, RoutingTransport
+from feeds.web_url import is_web_url
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 # Asked before a redirect is followed: None to follow it, else why not.
@@ -335,8 +336,8 @@ def _redirect_target(base: str, location: str) -> str:
     message holds at most the first 200 characters of what the server sent."""
     try:
         target = urljoin(base, location)
-        parts = urlsplit(target)
-        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        # The one web URL test, and a host name to connect to (it asks only a netloc).
+        usable = is_web_url(target) and bool(urlsplit(target).hostname)
         httpx.URL(target)  # what it refuses (a control character) would fail the next hop
     except (ValueError, httpx.InvalidURL):
         usable = False

@@ -29,7 +29,7 @@ tests sharing one server can tag their requests: ``url("/ok-rss", tag="run2")``)
 ``/chain-0``        302 -> ``/chain-1`` -> ... -> ``/chain-20`` (a good feed at the end)
 ``/redirect-bomb``  302 -> ``/ok-rss``, its body the ``/gzip-bomb`` (gzip, 1 GiB inflated)
 ``/bad-location/K`` 302 to what no fetch can follow: K in ``BAD_LOCATIONS`` (``[`` in a host,
-                    other schemes, no host, 20,000 characters)
+                    other schemes, no host (name), 20,000 characters)
 ``/reset``          reads the request, then SO_LINGER 0 and close: a TCP RST
 ``/html``           200 text/html, a web page
 ``/binary``         200 application/rss+xml, random bytes with NULs
@@ -601,6 +601,7 @@ BAD_LOCATIONS = {
     "ftp": "ftp://files.example.org/feed.xml",
     "javascript": "javascript:alert(1)",
     "no-host": "https:///feed.xml",
+    "no-host-name": "http://reader@/feed.xml",  # a netloc, but no host to connect to
     "data": "data:application/rss+xml,<rss/>",
     "long": "http://[" + "a" * 20_000,
 }
