@@ -44,9 +44,11 @@ VARIANTS: tuple[Variant, ...] = (
     # 13.9 MB, quality 4 0.52 s for 12.5 MB: a third of the CPU for files 11% larger, still
     # 12% smaller than the gzip variant (README, "Dependencies and why").
     Variant("br", ".br", lambda data: bytes(brotli.compress(data, quality=1))),
-    # ISA-L's deflate at its best level: on the bench's output 3.4 times zlib level 4's
-    # speed for 6.5% larger files (README, "Dependencies and why").
-    Variant("gzip", ".gz", lambda data: igzip.compress(data, compresslevel=3, mtime=0)),
+    # ISA-L's deflate at level 2, not its best (3), whose cost depends on the CPU: on the
+    # bench's cold output (71.6 MB) level 3 took 0.16 s on an earlier machine and 0.41 s on
+    # an AMD EPYC without AVX-512, where level 2 took 0.15 s for files 0.4% larger and zlib
+    # level 4 0.94 s (README, "Dependencies and why").
+    Variant("gzip", ".gz", lambda data: igzip.compress(data, compresslevel=2, mtime=0)),
 )
 
 
