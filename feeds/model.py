@@ -11,11 +11,12 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from feeds.quick_pickle import quick_pickle
 from feeds.request_options import RequestOptions
@@ -190,6 +191,23 @@ class RawEntry:
     enclosures: tuple[Enclosure, ...] = ()
     podcast: Podcast | None = None  # the iTunes item tags, unchecked
     location: str | None = None  # where it came from, for error messages (file path, URL)
+
+
+class EntryScreen(Protocol):
+    """Shown an entry's head (a `RawEntry` of its id, link and dates only) before the rest
+    of it is read, takes the entries the head alone decides: they are not read further
+    (`feeds.parse.parse_feed`)."""
+
+    def worth(self, dates: Sequence[str]) -> bool:
+        """Whether an entry with these date texts (as written, stripped) might be taken:
+        if not, its head is not even read."""
+
+    def __call__(self, head: RawEntry) -> bool:
+        """Whether the entry of this head is taken."""
+
+    def forget(self) -> None:
+        """Forget every entry taken: the reading that showed them was given up, and the
+        body is read again, every entry whole."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,8 @@ from feeds.quick_pickle import quick_pickle
 from feeds.sources.kinds import describe
 
 if TYPE_CHECKING:
-    from feeds.model import Article
-    from feeds.normalise.article import HeldEntries, NormalisedFeed
+    from feeds.model import Article, RawFeed
+    from feeds.normalise.article import HeldEntries, NormalisedFeed, Screening
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,36 @@ def digest_body(job: BodyJob) -> Digest:
     """Parse (as the source's kind reads a body) and normalise one body; runs in a worker
     process, so it must not raise."""
     # Imported here, where parsing runs: feeds that answer 304 need no parser.
-    from feeds.normalise.article import normalise_feed
+    from feeds.normalise.article import ScreenClashError, Screening
     from feeds.parse import ParseError
 
     kind = describe(job.source.kind)
-    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
     try:
-        feed = kind.parse(job.body, job.url, job.headers, job.source)
+        try:
+            screening = Screening(job.source, job.now, job.retire, job.known, job.salt)
+            feed, normalised = _digested(job, screening if screening.active else None)
+        except ScreenClashError:
+            # An id repeated in the feed, its first entry not shown to the screen: read
+            # again whole, so the normaliser decides which entry is kept.
+            feed, normalised = _digested(job, None)
     except ParseError as exc:
         return Digest(None, error=f"{kind.parse_failure}: {exc}")
+    for article in normalised.articles:
+        # Hashed here, where the work is spread over the workers: the process that stores
+        # the articles reads the hash (pickled with them) on its busier event loop.
+        _ = article.content_hash
+    hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
+    return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
+
+
+def _digested(job: BodyJob, screening: Screening | None) -> tuple[RawFeed, NormalisedFeed]:
+    """The body parsed (as its source's kind reads it) and normalised, with `screening`
+    shown the entries' heads."""
+    from feeds.normalise.article import normalise_feed
+
+    kind = describe(job.source.kind)
+    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
+    feed = kind.parse(job.body, job.url, job.headers, job.source, screening)
     normalised = normalise_feed(
         feed,
         source=job.source,
@@ -91,13 +112,9 @@ def digest_body(job: BodyJob) -> Digest:
         known=job.known,
         salt=job.salt,
         retire=job.retire,
+        screening=screening,
     )
-    for article in normalised.articles:
-        # Hashed here, where the work is spread over the workers: the process that stores
-        # the articles reads the hash (pickled with them) on its busier event loop.
-        _ = article.content_hash
-    hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
-    return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
+    return feed, normalised
 
 
 @dataclass(frozen=True, slots=True)

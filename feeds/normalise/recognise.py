@@ -32,6 +32,29 @@ _TEXTS = ("title", "summary_html", "content_html")  # the long ones, digested as
 _OTHERS = tuple(f.name for f in fields(RawEntry) if f.name not in _TEXTS)
 
 
+def digests(known: str) -> frozenset[str]:
+    """The digests a fetch state keeps (`FetchState.entry_digests`), one by one."""
+    size = DIGEST_LENGTH
+    return frozenset(known[i : i + size] for i in range(0, len(known), size))
+
+
+class RetiredDigests:
+    """The digests of entries retired on arrival by their heads (`normalise.article.Screening`)
+    in one read: of the key alone, in the context of the source and `salt`. Its tombstone
+    keeps such an entry out of the store whatever it holds, so nothing else of it matters."""
+
+    def __init__(self, source: Source, salt: str) -> None:
+        context = _code_hash().copy()
+        context.update(repr((salt, source)).encode() + b"\x00retired\x00")
+        self._context = context
+
+    def of(self, key: str) -> str:
+        """The digest of the entry `key`."""
+        digest = self._context.copy()
+        digest.update(key.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()[:DIGEST_LENGTH]
+
+
 class Recognition:
     """The digests of one read: `known` holds the last stored read's, `remembered` collects
     this read's (each once)."""
@@ -42,8 +65,7 @@ class Recognition:
         context = _code_hash().copy()
         context.update(repr((salt, source, feed.link, feed.language, fallback_base)).encode())
         self._context = context.digest()
-        size = DIGEST_LENGTH
-        self.known = frozenset(known[i : i + size] for i in range(0, len(known), size))
+        self.known = digests(known)
         self._remembered: dict[str, None] = {}
 
     def digest(self, raw: RawEntry) -> str:

@@ -26,9 +26,9 @@ declines below `_MAX_DEPTH`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
@@ -39,7 +39,7 @@ from lxml import etree
 
 from feeds.web_url import kept_when_joined
 
-__all__ = ["PlainFeed", "read_plain"]
+__all__ = ["HeadScreen", "PlainFeed", "read_plain"]
 
 _XML = "http://www.w3.org/XML/1998/namespace"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -92,13 +92,21 @@ class PlainFeed:
     encoding: str
     feed: dict[str, Any]
     entries: list[dict[str, Any]]
+    # Where each entry is among the document's (the screen takes some), and how many it has.
+    positions: list[int]
+    count: int
 
 
-def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
+def read_plain(
+    data: bytes, headers: Mapping[str, str], screen: HeadScreen | None = None
+) -> PlainFeed | None:
     """The body read as feedparser would read it, or None when the body is not plain.
 
     `headers` are the lower-cased response headers exactly as feedparser would get them
-    (with the Content-Type the caller settled on).
+    (with the Content-Type the caller settled on). With a `screen`, each entry's head (its
+    id, links and dates, read as the whole entry's reading reads them) is shown to it
+    first, with whether the feed is Atom: an entry it takes is not read further, nor
+    returned (see `_Reader.screened` for when an entry is shown).
     """
     if "content-language" in headers:
         return None
@@ -118,7 +126,7 @@ def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
     except (etree.XMLSyntaxError, ValueError):
         return None
     try:
-        return _Reader(str(result["encoding"])).read(root)
+        return _Reader(str(result["encoding"]), screen).read(root)
     except _DeclineError:
         return None
     except Exception:  # a case this reader gets wrong is a doubt too: feedparser decides
@@ -128,14 +136,28 @@ def read_plain(data: bytes, headers: Mapping[str, str]) -> PlainFeed | None:
 _Handler = Callable[["_Reader", Any, dict[str, str]], None]
 
 
+class HeadScreen(Protocol):
+    """What `read_plain` shows entries' heads to (see `feeds.model.EntryScreen`)."""
+
+    def worth(self, dates: Sequence[str]) -> bool:
+        """Whether an entry with these date texts (stripped) might be taken."""
+
+    def __call__(self, head: dict[str, Any], is_atom: bool) -> bool:
+        """Whether the entry is taken, from its head (its values as the reading keeps
+        them) and whether the feed is Atom."""
+
+
 class _Reader:
     """One walk over one document, holding the state feedparser's handler holds."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, screen: HeadScreen | None = None) -> None:
         self.encoding = encoding
+        self.screen = screen
         self.version = ""
         self.feed: dict[str, Any] = {}
         self.entries: list[dict[str, Any]] = []
+        self.positions: list[int] = []
+        self.count = 0  # entries met so far
         self.entry: dict[str, Any] | None = None
         self.base = ""
         self.bases: list[str] = []
@@ -152,6 +174,10 @@ class _Reader:
 
     def read(self, root: Any) -> PlainFeed:
         namespace, local = _split(root.tag)
+        if self.screen is not None and _HAS_BASE(root):
+            # An xml:base inside an entry leaks into the entries after it (see `_walk`):
+            # then every entry is read whole, in order.
+            self.screen = None
         declared = {uri.lower() for uri in root.nsmap.values()} & _VERSION_NAMESPACES
         if namespace == "" and local == "rss" and root.get("version") == "2.0":
             self.version = "rss20"
@@ -166,7 +192,7 @@ class _Reader:
         else:
             raise _DeclineError
         return PlainFeed(
-            version=self.version, encoding=self.encoding, feed=self.feed, entries=self.entries
+            self.version, self.encoding, self.feed, self.entries, self.positions, self.count
         )
 
     def _walk(self, element: Any, tag: str, handler: _Handler) -> None:
@@ -235,6 +261,47 @@ class _Reader:
             if fresh:
                 _KNOWN_TAGS[tag] = split  # a tag some table knows: a bounded set
             self._walk(child, split[1], handler)
+
+    def screened(self, element: Any, table: Mapping[tuple[str, str], _Handler]) -> bool:
+        """Whether the screen takes the entry `element` (its dict just begun) from the
+        head its id, links and dates give, read by their own handlers as the whole walk
+        would read them. An entry is shown only when every element in it is one this
+        reading knows there, without an email or an explicit flag (which have every
+        entry's people read again from the XML), and when the screen finds its date texts
+        worth it. Attributes outside the head are not looked at: an entry whose attribute
+        would have sent the whole body to feedparser's reading may be taken, and the rest
+        read here, which reads each entry as feedparser does (no body with an xml:base,
+        the one state that outlives an entry, is screened)."""
+        assert self.screen is not None and self.entry is not None
+        heads = []
+        dates = []
+        for child in element.iterdescendants():
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag in _READ_AGAIN or (tag in _PERSON_TEXTS and "@" in (child.text or "")):
+                return False  # it would have the whole document's people read again
+            if child.getparent() is element:
+                key = _split(tag)
+                if key not in table:
+                    return False
+                if key in _HEAD_KEYS:
+                    heads.append((child, key))
+                    if key in _DATE_KEYS:
+                        dates.append((child.text or "").strip())
+            elif tag not in _ENTRY_TAGS:
+                return False
+        if not self.screen.worth(dates):
+            return False
+        head = self.entry
+        begun = dict(head)
+        for child, key in heads:
+            self._walk(child, key[1].lower(), table[key])
+        taken = self.screen(head, self.is_atom)
+        if not taken:  # read whole from where it began: the head's handlers add to lists
+            head.clear()
+            head.update(begun)
+        return taken
 
     # --- values -----------------------------------------------------------------------
 
@@ -580,7 +647,12 @@ def _entry(table: Mapping[tuple[str, str], _Handler]) -> _Handler:
             raise _DeclineError
         if attrs.get("rdf:about"):
             entry["id"] = attrs["rdf:about"]
-        reader.children(element, table)
+        if reader.screen is not None and reader.screened(element, table):
+            reader.entries.pop()
+        else:
+            reader.positions.append(reader.count)
+            reader.children(element, table)
+        reader.count += 1
         reader.entry = None
         reader.has_content = False
 
@@ -811,3 +883,35 @@ _FEED_ATOM: _Handler = _container(
         (_ATOM, "entry"): _entry(_ATOM_ENTRY),
     }
 )
+
+# Every element an entry may hold (Clark notation), at any depth: those of the entry tables
+# and of the elements inside them that are read (an Atom person, a Media RSS group).
+_ENTRY_TAGS = frozenset(
+    f"{{{namespace}}}{local}" if namespace else local
+    for table in (_RSS_ITEM, _RDF_ITEM, _ATOM_ENTRY, _MEDIA_FILES)
+    for namespace, local in table
+) | frozenset(f"{{{_ATOM}}}{part}" for part in ("name", "email", "uri"))
+# The children that make an entry's head: its id, links and dates.
+_HEAD_KEYS = frozenset(
+    {
+        ("", "guid"),
+        ("", "link"),
+        ("", "pubDate"),
+        (_RSS1, "link"),
+        (_DC, "date"),
+        (_ATOM, "id"),
+        (_ATOM, "link"),
+        (_ATOM, "published"),
+        (_ATOM, "updated"),
+    }
+)
+_DATE_KEYS = frozenset({("", "pubDate"), (_DC, "date"), (_ATOM, "published"), (_ATOM, "updated")})
+# What has `feeds.parse.feed` read every entry's people or explicit flag again from the
+# XML (`_written`): an email, anywhere, or an explicit flag.
+_READ_AGAIN = frozenset(
+    {f"{{{_ATOM}}}email", *(f"{{{ns}}}explicit" for ns in (_ITUNES, _ITUNES_AS_NAMED))}
+)
+_PERSON_TEXTS = frozenset(
+    {"author", f"{{{_DC}}}creator", *(f"{{{ns}}}author" for ns in (_ITUNES, _ITUNES_AS_NAMED))}
+)
+_HAS_BASE = etree.XPath("boolean(//@xml:base)")

@@ -38,7 +38,7 @@ from xml.sax import SAXParseException
 import feedparser
 import feedparser.encodings
 
-from feeds.model import Author, Enclosure, Podcast, RawEntry, RawFeed
+from feeds.model import Author, Enclosure, EntryScreen, Podcast, RawEntry, RawFeed
 from feeds.normalise.authors import authors_from_text
 from feeds.parse.fast import read_plain
 from feeds.parse.hints import refresh_hint, skip_days, skip_hours
@@ -76,12 +76,20 @@ class ParseError(Exception):
     """The body is not a feed we can read; the message says what is wrong with it."""
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> RawFeed:
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    screen: EntryScreen | None = None,
+) -> RawFeed:
     """Parse one fetched (or read) feed body into a `RawFeed`.
 
     `url` is where the body came from: relative links resolve against it and every entry's
     `location` names it. `headers` are the HTTP response headers (any case); the Content-Type
-    charset is honoured. Raises `ParseError` (only) when the body is not a feed.
+    charset is honoured. A `screen` is shown, on the fast path, the head of each entry (a
+    `RawEntry` of only its id, link and dates, as the whole entry's would hold them); the
+    entries it takes are left out. Raises `ParseError` (only) when the body is not a feed.
     """
     try:
         data = bytes(body)
@@ -90,7 +98,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
             raise ParseError("not a feed: empty body")
         if looks_like_json_feed(data, lowered.get("content-type")):
             return parse_json_feed(data, url=url)
-        return _parse_xml(data, url=url, headers=lowered)
+        return _parse_xml(data, url=url, headers=lowered, screen=screen)
     except ParseError:
         raise
     except JSONFeedError as error:
@@ -102,16 +110,23 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
 # --- feedparser -----------------------------------------------------------------------------
 
 
-def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
+def _parse_xml(
+    data: bytes, *, url: str, headers: dict[str, str], screen: EntryScreen | None
+) -> RawFeed:
     response_headers = {k: v for k, v in headers.items() if k != "content-location"}
     response_headers["content-type"] = _trusted_content_type(
         data, response_headers.get("content-type", "application/xml")
     )
-    plain = read_plain(data, response_headers)
+    heads = _HeadScreen(screen, url) if screen is not None else None
+    plain = read_plain(data, response_headers, heads)
     if plain is not None:
         result = {"feed": plain.feed, "encoding": plain.encoding}
-        written = _written(data, result, plain.entries)
-        return _raw_feed(data, url, plain.version, plain.feed, plain.entries, None, written)
+        written = _written(data, result, plain.entries, plain.count)
+        return _raw_feed(
+            data, url, plain.version, plain.feed, plain.entries, None, written, plain.positions
+        )
+    if screen is not None:
+        screen.forget()  # the fast path declined, maybe midway: feedparser reads every entry
     result = feedparser.parse(
         io.BytesIO(data),
         response_headers=response_headers,
@@ -123,8 +138,10 @@ def _parse_xml(data: bytes, *, url: str, headers: dict[str, str]) -> RawFeed:
     problem = result.get("bozo_exception") if result.get("bozo") else None
     if not version and not entries:
         raise ParseError(_failure(data, headers, problem))
-    written = _written(data, result, entries)
-    return _raw_feed(data, url, version, result.get("feed") or {}, entries, problem, written)
+    written = _written(data, result, entries, len(entries))
+    positions = range(len(entries))
+    feed = result.get("feed") or {}
+    return _raw_feed(data, url, version, feed, entries, problem, written, positions)
 
 
 def _raw_feed(
@@ -135,9 +152,11 @@ def _raw_feed(
     entries: Sequence[Mapping[str, Any]],
     problem: object,
     written: DocumentXml | None,
+    positions: Sequence[int],
 ) -> RawFeed:
     """The `RawFeed` of feedparser's reading (or the fast path's reading, which has its
-    shape), with the entries' authors and explicit flags `written` in the XML if read."""
+    shape), with the entries' authors and explicit flags `written` in the XML if read (each
+    entry's at its position among the document's)."""
     warnings: list[str] = []
     if problem is not None:
         reason = _reason(problem, declared=_has_declaration(data))
@@ -164,9 +183,9 @@ def _raw_feed(
             feed_link=feed_link,
             feed_language=feed_language,
             feed_authors=feed_authors,
-            written=written.entries[index] if written is not None else None,
+            written=written.entries[position] if written is not None else None,
         )
-        for index, entry in enumerate(entries)
+        for position, entry in zip(positions, entries, strict=True)
     )
     return RawFeed(
         entries=mapped,
@@ -200,22 +219,15 @@ def _entry(
     in_scope = web_url(url, str(scoped[0].get("base") or "")) or url if scoped else url
     base_url = in_scope if details else feed_link or url
 
-    published_key = "published" if _get(entry, "published") else "created"
-    link = _link(entry, prefer_links=is_atom)
     return RawEntry(
-        entry_id=_text(_get(entry, "id")),
+        **_head_fields(entry, url=url, is_atom=is_atom),
         title=_text(_get(entry, "title")),
         # Atom says what its titles are; RSS titles are HTML in practice (entities, <b>).
         title_is_html=not (is_atom and _detail_type(entry, "title_detail") == "text/plain"),
-        link=join_url(url, link) if link else None,
         summary_html=summary_html,
         content_html=content_html,
         base_url=base_url,
         authors=(written.authors if written else _authors(entry, is_atom=is_atom)) or feed_authors,
-        published=_text(_get(entry, published_key)),
-        updated=_text(_get(entry, "updated")),
-        published_guess=_utc(_get(entry, published_key + "_parsed")),
-        updated_guess=_utc(_get(entry, "updated_parsed")),
         tags=_unique(
             _text(tag.get("term")) or _text(tag.get("label")) for tag in _dicts(_get(entry, "tags"))
         ),
@@ -223,8 +235,42 @@ def _entry(
         # feedparser resolves Atom link hrefs against xml:base, but not RSS enclosure URLs.
         enclosures=_enclosures(entry, url=in_scope),
         podcast=_podcast(entry, url=in_scope, explicit=written.explicit if written else None),
-        location=url,
     )
+
+
+class _HeadScreen:
+    """An `EntryScreen` as the fast path shows it heads: as its values, mapped here."""
+
+    def __init__(self, screen: EntryScreen, url: str) -> None:
+        self._screen = screen
+        self._url = url
+
+    def worth(self, dates: Sequence[str]) -> bool:
+        return self._screen.worth(dates)
+
+    def __call__(self, head: dict[str, Any], is_atom: bool) -> bool:
+        return self._screen(_entry_head(head, url=self._url, is_atom=is_atom))
+
+
+def _entry_head(entry: Mapping[str, Any], *, url: str, is_atom: bool) -> RawEntry:
+    """An entry's head: all a screen sees of it (`parse_feed`)."""
+    return RawEntry(**_head_fields(entry, url=url, is_atom=is_atom))
+
+
+def _head_fields(entry: Mapping[str, Any], *, url: str, is_atom: bool) -> dict[str, Any]:
+    """The fields of an entry's `RawEntry` that name and date it: its id, link, dates and
+    where it came from."""
+    published_key = "published" if _get(entry, "published") else "created"
+    link = _link(entry, prefer_links=is_atom)
+    return {
+        "entry_id": _text(_get(entry, "id")),
+        "link": join_url(url, link) if link else None,
+        "published": _text(_get(entry, published_key)),
+        "updated": _text(_get(entry, "updated")),
+        "published_guess": _utc(_get(entry, published_key + "_parsed")),
+        "updated_guess": _utc(_get(entry, "updated_parsed")),
+        "location": url,
+    }
 
 
 def _content(entry: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any] | None]:
@@ -284,7 +330,7 @@ def _link(holder: Mapping[str, Any], *, prefer_links: bool) -> str | None:
 
 
 def _written(
-    data: bytes, result: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
+    data: bytes, result: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], count: int
 ) -> DocumentXml | None:
     """The entries' authors and explicit flags as the XML writes them, where feedparser's
     reading may be wrong (see `feeds.parse.rawxml`): only when a person has an email or an
@@ -296,7 +342,7 @@ def _written(
     if not suspect:
         return None
     document = read_entries(data, _text(result.get("encoding")))
-    if document is None or len(document.entries) != len(entries):
+    if document is None or len(document.entries) != count:
         return None
     return document
 

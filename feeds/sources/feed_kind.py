@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from feeds.model import RawFeed, Source, SourceKind
+from feeds.model import EntryScreen, RawFeed, Source, SourceKind
 from feeds.sources.kind import KindDescription, Target
 
 if TYPE_CHECKING:
@@ -19,11 +19,17 @@ def fetching_reader(context: ReadContext) -> SourceReader:
     return FeedReader(context)
 
 
-def parse_feed_body(body: bytes, url: str, headers: Mapping[str, str], source: Source) -> RawFeed:
-    """RSS, RDF, Atom or JSON Feed bytes to a raw feed."""
+def parse_feed_body(
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str],
+    source: Source,
+    screen: EntryScreen | None = None,
+) -> RawFeed:
+    """RSS, RDF, Atom or JSON Feed bytes to a raw feed, without the entries `screen` takes."""
     from feeds.parse import parse_feed  # loaded in the workers only: a 304 needs no parser
 
-    return parse_feed(body, url=url, headers=headers)
+    return parse_feed(body, url=url, headers=headers, screen=screen)
 
 
 FEED = KindDescription(

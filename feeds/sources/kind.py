@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from feeds.model import RawFeed, Source, SourceKind, SourceOptions
+from feeds.model import EntryScreen, RawFeed, Source, SourceKind, SourceOptions
 
 if TYPE_CHECKING:
     from feeds.sources.reader import ReadContext, SourceReader
@@ -24,8 +24,9 @@ Report = Callable[[str, str], None]
 # A kind's own keys as written in its [[sources]] table, to its options (None if a problem
 # was reported).
 ReadOptions = Callable[[Mapping[str, Any], Report], SourceOptions | None]
-# A fetched body to a raw feed, in a worker process; raises `feeds.parse.ParseError`.
-ParseBody = Callable[[bytes, str, Mapping[str, str], Source], RawFeed]
+# A fetched body to a raw feed, in a worker process, the entries the screen takes left out
+# (where the parser can); raises `feeds.parse.ParseError`.
+ParseBody = Callable[[bytes, str, Mapping[str, str], Source, EntryScreen | None], RawFeed]
 
 
 class Target(StrEnum):

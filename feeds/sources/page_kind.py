@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from feeds.model import RawFeed, Source, SourceKind, SourceOptions
+from feeds.model import EntryScreen, RawFeed, Source, SourceKind, SourceOptions
 from feeds.sources.feed_kind import fetching_reader
 from feeds.sources.kind import KindDescription, Report, Target
 
@@ -78,8 +78,15 @@ def read_page_options(data: Mapping[str, Any], report: Report) -> PageOptions | 
     )
 
 
-def parse_page_body(body: bytes, url: str, headers: Mapping[str, str], source: Source) -> RawFeed:
-    """A fetched page to a raw feed, one entry per `item` (in a worker process)."""
+def parse_page_body(
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str],
+    source: Source,
+    screen: EntryScreen | None = None,
+) -> RawFeed:
+    """A fetched page to a raw feed, one entry per `item` (in a worker process); every
+    item is read whole (a page's items are few), whatever the `screen`."""
     from feeds.parse.page import parse_page
 
     assert isinstance(source.options, PageOptions)

@@ -1,0 +1,299 @@
+"""Entries decided from their heads (`feeds.normalise.article.Screening`, shown each entry's
+id, link and dates by the fast path before the rest is read) against the same read without
+a screen. Whatever the screen takes, the normalised read must be the same: the same
+articles, held entries, retired ids, counts and warnings (only the remembered digests
+differ: a taken entry is remembered by its key). Every corpus the fast path is tested on
+goes through both, with half of each feed's dated entries old enough to retire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import test_fast_parse
+from support.update_runs import NOW, SOURCE
+from support.wildcorpus import build_corpus
+from test_fast_parse import EDGE_CASES, HOSTILE, XML_CORNERS, Corpus, render
+
+from feeds.model import RawEntry, RawFeed, RetireBefore, Source
+from feeds.normalise.article import (
+    NormalisedFeed,
+    ScreenClashError,
+    Screening,
+    normalise_feed,
+)
+from feeds.parse import ParseError, parse_feed
+from feeds.workers import BodyJob, digest_body
+
+URL = "https://feeds.example/news/feed.xml"
+FEED = replace(SOURCE, category="Nachrichten")
+OLD = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+def read(
+    body: bytes,
+    source: Source = FEED,
+    *,
+    retire: RetireBefore | None,
+    known: str = "",
+    screen: bool,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[NormalisedFeed, Screening | None, int]:
+    """A body parsed and normalised as a worker does (`feeds.workers.digest_body`), with or
+    without the screen; and how many entries were read whole. Where the screen took an id
+    that a later entry repeats, the body is read again without it (no screening is
+    returned), as the worker does."""
+    screening = Screening(source, NOW, retire, known, "") if screen else None
+    feed = parse_feed(body, url=URL, headers=headers, screen=screening)
+    try:
+        normalised = normalise(feed, source, retire, known, screening)
+    except ScreenClashError:
+        return read(body, source, retire=retire, known=known, screen=False, headers=headers)
+    return normalised, screening, len(feed.entries)
+
+
+def normalise(
+    feed: RawFeed,
+    source: Source,
+    retire: RetireBefore | None,
+    known: str,
+    screening: Screening | None,
+) -> NormalisedFeed:
+    return normalise_feed(
+        feed,
+        source=source,
+        now=NOW,
+        first_seen={},
+        fallback_base=None,
+        known=known,
+        retire=retire,
+        screening=screening,
+    )
+
+
+def same_read(a: NormalisedFeed, b: NormalisedFeed) -> bool:
+    return replace(a, entry_digests="") == replace(b, entry_digests="")
+
+
+def halfway(body: bytes, headers: Mapping[str, str] | None = None) -> datetime | None:
+    """The median date of the body's dated entries (None when it has none)."""
+    try:
+        feed = parse_feed(body, url=URL, headers=headers)
+    except ParseError:
+        return None
+    dates = sorted(d for d in (_date(e) for e in feed.entries) if d is not None)
+    return dates[len(dates) // 2] if dates else None
+
+
+def _date(entry: RawEntry) -> datetime | None:
+    return entry.published_guess or entry.updated_guess
+
+
+def assert_same_with_screen(body: bytes, headers: Mapping[str, str] | None = None) -> int:
+    """Read `body` with and without the screen, retiring before its median date (and again
+    holding the rest); the same reads. Returns how many entries the screen took."""
+    middle = halfway(body, headers)
+    if middle is None:
+        return 0
+    taken = 0
+    for retire in (RetireBefore(middle), RetireBefore(middle, hold=True)):
+        try:
+            plain, _, _ = read(body, retire=retire, screen=False, headers=headers)
+        except ParseError:
+            continue
+        screened, screening, _ = read(body, retire=retire, screen=True, headers=headers)
+        assert same_read(plain, screened), body[:300]
+        taken += len(screening.taken) if screening is not None else 0
+    return taken
+
+
+@pytest.mark.parametrize("seed", [1, 20250510])
+def test_the_bench_corpus_reads_the_same_with_its_old_entries_taken(seed: int) -> None:
+    corpus = Corpus(60, seed)
+    headers = {"Content-Type": "application/xml; charset=utf-8"}
+    taken = sum(
+        assert_same_with_screen(render(spec, corpus.entries(spec)), headers)
+        for spec in corpus.specs
+    )
+    assert taken > 200  # the screen took the old half of nearly every feed
+
+
+def test_the_wild_corpus_reads_the_same_with_a_screen() -> None:
+    taken = sum(assert_same_with_screen(w.body, w.headers) for w in build_corpus())
+    assert taken > 20
+
+
+def test_the_conformance_documents_read_the_same_with_a_screen() -> None:
+    documents = list(test_fast_parse._conformance_documents())
+    for text in documents:
+        assert_same_with_screen(text.encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [*EDGE_CASES.values(), *XML_CORNERS.values(), *HOSTILE.values()],
+    ids=[*EDGE_CASES, *(f"corner-{k}" for k in XML_CORNERS), *(f"hostile-{k}" for k in HOSTILE)],
+)
+def test_edge_corner_and_hostile_bodies_read_the_same_with_a_screen(body: bytes) -> None:
+    assert_same_with_screen(body)
+
+
+def item(n: int, when: datetime, extra: str = "", guid: str | None = None) -> str:
+    guid = guid or f"https://feeds.example/{n}"
+    return (
+        f"<item><title>Item {n}</title><link>https://feeds.example/{n}</link>"
+        f"<guid>{guid}</guid><pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+        f"<description>Text {n}</description>{extra}</item>"
+    )
+
+
+def rss(*items: str, channel_attrs: str = "") -> bytes:
+    body = test_fast_parse.rss("".join(items))
+    return body.replace(b"<channel>", f"<channel{channel_attrs}>".encode())
+
+
+def items(count: int, extra: str = "") -> list[str]:
+    """`count` items, a day apart, the newest first, from `OLD` + `count` days back."""
+    return [item(n, OLD + timedelta(days=count - n), extra) for n in range(count)]
+
+
+def test_old_entries_are_retired_unread_and_recognised_by_their_ids_next_time() -> None:
+    body = rss(*items(10))
+    retire = RetireBefore(OLD + timedelta(days=5, hours=12))
+    plain, _, _ = read(body, retire=retire, screen=False)
+    first, screening, read_whole = read(body, retire=retire, screen=True)
+    assert same_read(plain, first)
+    assert screening is not None and len(screening.retired) == 5 and read_whole == 5
+    assert first.retired == plain.retired and len(first.retired) == 5
+    # The next read retires nothing itself (no floors yet in that run): the retired
+    # entries are recognised by their ids, unread, and the others by their digests.
+    again, screening, read_whole = read(body, retire=None, known=first.entry_digests, screen=True)
+    assert screening is not None and screening.recognised == 5 and read_whole == 5
+    assert again.recognised == 10 and again.articles == () and again.dropped == 0
+    assert set(again.entry_digests[i : i + 32] for i in range(0, 320, 32)) == set(
+        first.entry_digests[i : i + 32] for i in range(0, 320, 32)
+    )
+
+
+def test_an_entry_a_reading_would_decline_over_is_read_whole() -> None:
+    # An element the fast path does not know sends the whole body to feedparser: the screen
+    # never hides it.
+    unknown = "<foo:bar xmlns:foo='urn:x'>x</foo:bar>"
+    body = rss(*items(4), item(9, OLD - timedelta(days=30), extra=unknown))
+    assert_same_with_screen(body)
+    _, screening, _ = read(body, retire=RetireBefore(OLD + timedelta(days=3)), screen=True)
+    assert screening is not None and screening.taken == []  # feedparser read it all
+
+
+def test_nothing_is_taken_from_a_body_with_an_xml_base() -> None:
+    # A base inside one entry reaches the entries after it: each is read whole, in order.
+    body = rss(*items(6), channel_attrs=' xml:base="https://elsewhere.example/"')
+    retire = RetireBefore(OLD + timedelta(days=3, hours=12))
+    plain, _, _ = read(body, retire=retire, screen=False)
+    screened, screening, read_whole = read(body, retire=retire, screen=True)
+    assert same_read(plain, screened) and read_whole == 6
+    assert screening is not None and screening.taken == []
+    assert len(screened.retired) == 3
+
+
+def test_an_entry_whose_elements_send_the_body_elsewhere_is_never_taken() -> None:
+    # Markup inside a text, an element the reading does not know below a known one, an
+    # email (every entry's people are read again from the XML), an explicit flag: each
+    # makes the body be read otherwise than entry by entry, so the screen never hides one.
+    retire = RetireBefore(OLD + timedelta(days=400))
+    extras = [
+        "<description><p>markup</p></description>",
+        "<media:group><media:content url='https://x.example/a.mp3'/><x:y xmlns:x='urn:y'/>"
+        "</media:group>",
+        "<author>editor@feeds.example (Ed)</author>",
+        "<itunes:explicit>yes</itunes:explicit>",
+    ]
+    for extra in extras:
+        body = rss(item(1, OLD, extra=extra), item(2, OLD))
+        plain, _, _ = read(body, retire=retire, screen=False)
+        screened, screening, _ = read(body, retire=retire, screen=True)
+        assert same_read(plain, screened)
+        assert screening is not None and "https://feeds.example/1" not in screening.taken, extra
+
+
+def test_an_attribute_the_fast_path_declines_over_is_taken_with_its_entry() -> None:
+    # Without a screen the whole body goes to feedparser; with one, the old entry is taken
+    # unread and the rest read fast: the same reading.
+    retire = RetireBefore(OLD + timedelta(days=400))
+    olds = [
+        item(1, OLD).replace("<title>Item 1</title>", '<title type="html">Item 1</title>'),
+        item(1, OLD, extra='<category foo="bar">x</category>'),
+    ]
+    for old in olds:
+        body = rss(old, item(2, OLD + timedelta(days=800)), item(3, OLD))
+        plain, _, _ = read(body, retire=retire, screen=False)
+        screened, screening, read_whole = read(body, retire=retire, screen=True)
+        assert same_read(plain, screened)
+        assert screening is not None and read_whole == 1
+        assert screening.taken == ["https://feeds.example/1", "https://feeds.example/3"]
+
+
+def test_an_impossible_date_or_no_link_or_no_category_is_read_whole() -> None:
+    retire = RetireBefore(OLD + timedelta(days=400))
+    impossible = item(1, OLD).replace("<pubDate>Sat, 01 Mar 2025", "<pubDate>Sun, 30 Feb 2025")
+    # Its old dc:date dates it (the impossible pubDate is reported): retired, with the
+    # warning, which only the whole reading gives.
+    impossible = impossible.replace("</item>", "<dc:date>2025-03-01T00:00:00Z</dc:date></item>")
+    linkless = item(2, OLD).replace("<link>https://feeds.example/2</link>", "")
+    linkless = linkless.replace(
+        "<guid>https://feeds.example/2</guid>", "<guid isPermaLink='false'>2</guid>"
+    )
+    body = rss(impossible, linkless, item(3, OLD))
+    plain, _, _ = read(body, retire=retire, screen=False)
+    screened, screening, read_whole = read(body, retire=retire, screen=True)
+    assert same_read(plain, screened)
+    assert screening is not None and screening.retired == ["https://feeds.example/3"]
+    assert read_whole == 2
+    # A source without a category drops every entry (none names one): the screen takes none.
+    uncategorised = replace(FEED, category=None)
+    plain, _, _ = read(body, uncategorised, retire=retire, screen=False)
+    screened, screening, _ = read(body, uncategorised, retire=retire, screen=True)
+    assert same_read(plain, screened) and screening is not None and screening.taken == []
+    assert plain.articles == () and plain.retired == frozenset()
+
+
+def test_a_repeated_id_is_left_to_the_normaliser() -> None:
+    # The first of two entries with one id is new (never shown to the screen: its date
+    # alone rules it out), the second old: without a screen the normaliser keeps the first
+    # and reports the second. The screen took the old one's id, so the normaliser refuses,
+    # and the worker reads the body again, whole.
+    new = item(1, OLD + timedelta(days=30), guid="https://feeds.example/same")
+    old = item(2, OLD - timedelta(days=30), guid="https://feeds.example/same")
+    body = rss(new, old)
+    retire = RetireBefore(OLD)
+    plain, _, _ = read(body, retire=retire, screen=False)
+    assert len(plain.articles) == 1 and any("duplicate" in e for e in plain.errors)
+    screening = Screening(FEED, NOW, retire, "", "")
+    feed = parse_feed(body, url=URL, screen=screening)
+    assert screening.retired == ["https://feeds.example/same"]
+    with pytest.raises(ScreenClashError):
+        normalise(feed, FEED, retire, "", screening)
+    job = BodyJob(body, URL, {}, FEED, NOW, None, known="", retire=retire)
+    digest = digest_body(job)
+    assert digest.normalised is not None and same_read(plain, digest.normalised)
+
+
+def test_dates_only_just_past_the_retiring_date_in_some_zone_are_decided_exactly() -> None:
+    # The quick look reads dates as UTC, with a day's margin; the decision is the whole
+    # reading's, in the source's zone.
+    vienna = replace(FEED, timezone="Europe/Vienna")
+    floor = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    texts = ["Sat, 01 Mar 2025 12:30:00", "Sat, 01 Mar 2025 13:30:00", "2025-03-01T12:59:00"]
+    body = rss(
+        *(
+            item(n, OLD).replace("Sat, 01 Mar 2025 00:00:00 +0000", text)
+            for n, text in enumerate(texts)
+        )
+    )
+    for source in (FEED, vienna):
+        plain, _, _ = read(body, source, retire=RetireBefore(floor), screen=False)
+        screened, _, _ = read(body, source, retire=RetireBefore(floor), screen=True)
+        assert same_read(plain, screened)
