@@ -188,15 +188,63 @@ def test_an_entry_a_reading_would_decline_over_is_read_whole() -> None:
     assert screening is not None and screening.taken == []  # feedparser read it all
 
 
-def test_nothing_is_taken_from_a_body_with_an_xml_base() -> None:
-    # A base inside one entry reaches the entries after it: each is read whole, in order.
-    body = rss(*items(6), channel_attrs=' xml:base="https://elsewhere.example/"')
+def relative_item(n: int, when: datetime, extra: str = "", attrs: str = "") -> str:
+    """An item whose link and id are relative: the base in scope resolves them."""
+    return (
+        f"<item{attrs}><title>Item {n}</title><link>/{n}</link><guid>/{n}</guid>"
+        f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+        f"<description>Text {n}</description>{extra}</item>"
+    )
+
+
+def test_old_entries_are_taken_where_a_base_is_in_scope() -> None:
+    # The channel's base, or each item's own: every element restores it as it ends, so an
+    # entry not read further changes nothing after it, an xml:base below it included.
     retire = RetireBefore(OLD + timedelta(days=3, hours=12))
+    inner = '<comments xml:base="https://inner.example/c/">c</comments>'
+    channel_base = rss(
+        *(relative_item(n, OLD + timedelta(days=6 - n), inner) for n in range(6)),
+        channel_attrs=' xml:base="https://elsewhere.example/"',
+    )
+    own_bases = rss(
+        *(
+            relative_item(n, OLD + timedelta(days=6 - n), inner, ' xml:base="https://own.example/"')
+            for n in range(6)
+        )
+    )
+    for body, site in (
+        (channel_base, "https://elsewhere.example/"),
+        (own_bases, "https://own.example/"),
+    ):
+        plain, _, _ = read(body, retire=retire, screen=False)
+        screened, screening, read_whole = read(body, retire=retire, screen=True)
+        assert same_read(plain, screened) and read_whole == 3
+        assert screening is not None and len(screening.taken) == 3
+        assert {a.link for a in screened.articles} == {f"{site}{n}" for n in range(3)}
+        assert screened.retired == {f"{site}{n}" for n in range(3, 6)}
+
+
+def test_no_entry_is_taken_where_an_xml_base_may_reach_past_it() -> None:
+    # No base in scope: the base an old item's element sets stays in scope after it, and
+    # the items after it resolve their links against it. The item is read whole, so the
+    # items after it are read where that base left them.
+    retire = RetireBefore(OLD + timedelta(days=3, hours=12))
+    leaking = '<comments xml:base="https://leaked.example/x/">c</comments>'
+    body = rss(
+        relative_item(0, OLD + timedelta(days=6)),
+        relative_item(1, OLD + timedelta(days=5)),
+        relative_item(2, OLD + timedelta(days=1), leaking),
+        *(relative_item(n, OLD + timedelta(days=6 - n)) for n in (3, 4, 5)),
+    )
     plain, _, _ = read(body, retire=retire, screen=False)
     screened, screening, read_whole = read(body, retire=retire, screen=True)
-    assert same_read(plain, screened) and read_whole == 6
-    assert screening is not None and screening.taken == []
-    assert len(screened.retired) == 3
+    assert same_read(plain, screened)
+    # Item 2 was read whole; the ones after it, in the leaked base's scope, were taken.
+    assert screening is not None and screening.taken == [
+        f"https://leaked.example/{n}" for n in (3, 4, 5)
+    ]
+    assert read_whole == 3
+    assert "/2" in screened.retired  # its own id, read with no base in scope
 
 
 def test_an_entry_whose_elements_send_the_body_elsewhere_is_never_taken() -> None:

@@ -169,15 +169,13 @@ class _Reader:
         self.is_atom = False
         self.in_aside = False
         self.joined: dict[tuple[str, str], str] = {}
+        self.based = False  # whether the document has an xml:base (see `screened`)
 
     # --- the document -----------------------------------------------------------------
 
     def read(self, root: Any) -> PlainFeed:
         namespace, local = _split(root.tag)
-        if self.screen is not None and _HAS_BASE(root):
-            # An xml:base inside an entry leaks into the entries after it (see `_walk`):
-            # then every entry is read whole, in order.
-            self.screen = None
+        self.based = self.screen is not None and bool(_HAS_BASE(root))
         declared = {uri.lower() for uri in root.nsmap.values()} & _VERSION_NAMESPACES
         if namespace == "" and local == "rss" and root.get("version") == "2.0":
             self.version = "rss20"
@@ -270,9 +268,16 @@ class _Reader:
         entry's people read again from the XML), and when the screen finds its date texts
         worth it. Attributes outside the head are not looked at: an entry whose attribute
         would have sent the whole body to feedparser's reading may be taken, and the rest
-        read here, which reads each entry as feedparser does (no body with an xml:base,
-        the one state that outlives an entry, is screened)."""
+        read here, which reads each entry as feedparser does. The one state that can
+        outlive an entry, an xml:base, is seen to first."""
         assert self.screen is not None and self.entry is not None
+        if self.based and not self.base:
+            # With no base in scope, an xml:base below the entry stays in scope after its
+            # element (`_walk` restores only a base there was) and reaches the elements
+            # and entries after it: only reading all of it in order says where. With a
+            # base in scope (the entry's own, most often), every element restores it as
+            # it ends, so what is not read changes nothing after it.
+            return False
         heads = []
         dates = []
         for child in element.iterdescendants():
