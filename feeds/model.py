@@ -196,7 +196,8 @@ class RawEntry:
 class EntryScreen(Protocol):
     """Shown an entry's head (a `RawEntry` of its id, link and dates only) before the rest
     of it is read, takes the entries the head alone decides: they are not read further
-    (`feeds.parse.parse_feed`)."""
+    (`feeds.parse.parse_feed`). A head's dates are their texts alone: feedparser's readings
+    of them (`published_guess`, `updated_guess`) are not made for it."""
 
     def worth(self, dates: Sequence[str]) -> bool:
         """Whether an entry with these date texts (as written, stripped) might be taken:

@@ -308,6 +308,24 @@ def test_an_impossible_date_or_no_link_or_no_category_is_read_whole() -> None:
     assert plain.articles == () and plain.retired == frozenset()
 
 
+def test_an_entry_dated_by_feedparser_s_reading_alone_is_read_whole() -> None:
+    # A head carries its dates as texts. A pubDate our reader cannot read (Greek names)
+    # dates the entry by feedparser's reading of it: new, where the old dc:date alone
+    # would have retired it. Its head is not enough, so it is read whole and kept.
+    retire = RetireBefore(OLD + timedelta(days=3))
+    greek = item(1, OLD).replace(
+        "<pubDate>Sat, 01 Mar 2025 00:00:00 +0000", "<pubDate>Κυρ, 04 Ιαν 2026 16:29:06 EST"
+    )
+    greek = greek.replace("</item>", "<dc:date>2025-03-01T00:00:00Z</dc:date></item>")
+    body = rss(greek, item(2, OLD))
+    plain, _, _ = read(body, retire=retire, screen=False)
+    screened, screening, read_whole = read(body, retire=retire, screen=True)
+    assert same_read(plain, screened)
+    assert [a.link for a in plain.articles] == ["https://feeds.example/1"]
+    assert screening is not None and screening.taken == ["https://feeds.example/2"]
+    assert read_whole == 1
+
+
 def test_a_repeated_id_is_left_to_the_normaliser() -> None:
     # The first of two entries with one id is new (never shown to the screen: its date
     # alone rules it out), the second old: without a screen the normaliser keeps the first

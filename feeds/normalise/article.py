@@ -252,9 +252,22 @@ class Screening:
         assert self._retire is not None
         if not head.link or not self._category:
             return False  # it may be dropped as empty or as having no category instead
+        if not _dates_read_by_us(head, ZoneInfo(self._source.timezone)):
+            return False
         tally = WarningTally()
         published, _ = _dates(head, self._source, self._now, None, tally, key)
         return not tally and self._retire.retires(key, published, self._now)
+
+
+def _dates_read_by_us(head: RawEntry, zone: tzinfo) -> bool:
+    """Whether our reader reads each date text of `head`. Where it reads none, the entry is
+    dated by feedparser's reading of the text, which a head does not carry
+    (`feeds.model.EntryScreen`); an impossible date is warned of: either way the whole
+    reading decides."""
+    try:
+        return all(read_date(text, zone) for text in (head.published, head.updated) if text)
+    except ImpossibleDateError:
+        return False
 
 
 def normalise_feed(

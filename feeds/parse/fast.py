@@ -144,7 +144,8 @@ class HeadScreen(Protocol):
 
     def __call__(self, head: dict[str, Any], is_atom: bool) -> bool:
         """Whether the entry is taken, from its head (its values as the reading keeps
-        them) and whether the feed is Atom."""
+        them, but for feedparser's readings of its dates, which are not made) and whether
+        the feed is Atom."""
 
 
 class _Reader:
@@ -170,6 +171,7 @@ class _Reader:
         self.in_aside = False
         self.joined: dict[tuple[str, str], str] = {}
         self.based = False  # whether the document has an xml:base (see `screened`)
+        self.guessing = True  # whether dates get feedparser's reading (see `_date`)
 
     # --- the document -----------------------------------------------------------------
 
@@ -300,8 +302,10 @@ class _Reader:
             return False
         head = self.entry
         begun = dict(head)
+        self.guessing = False
         for child, key in heads:
             self._walk(child, key[1].lower(), table[key])
+        self.guessing = True
         taken = self.screen(head, self.is_atom)
         if not taken:  # read whole from where it began: the head's handlers add to lists
             head.clear()
@@ -503,7 +507,9 @@ def _date(key: str) -> _Handler:
         if reader.entry is None:
             return  # feed-level dates are not mapped
         reader.store(key, value)
-        reader.entry[key + "_parsed"] = _parse_date(value)
+        # Its reading by feedparser, but for a head shown to the screen, which decides by
+        # the text alone (`feeds.model.EntryScreen`): a tenth of a body's reading.
+        reader.entry[key + "_parsed"] = _parse_date(value) if reader.guessing else None
 
     return handler
 
