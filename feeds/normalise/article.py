@@ -252,22 +252,15 @@ class Screening:
         assert self._retire is not None
         if not head.link or not self._category:
             return False  # it may be dropped as empty or as having no category instead
-        if not _dates_read_by_us(head, ZoneInfo(self._source.timezone)):
-            return False
         tally = WarningTally()
-        published, _ = _dates(head, self._source, self._now, None, tally, key)
-        return not tally and self._retire.retires(key, published, self._now)
-
-
-def _dates_read_by_us(head: RawEntry, zone: tzinfo) -> bool:
-    """Whether our reader reads each date text of `head`. Where it reads none, the entry is
-    dated by feedparser's reading of the text, which a head does not carry
-    (`feeds.model.EntryScreen`); an impossible date is warned of: either way the whole
-    reading decides."""
-    try:
-        return all(read_date(text, zone) for text in (head.published, head.updated) if text)
-    except ImpossibleDateError:
-        return False
+        published, updated = _read_dates(head, self._source, tally, key)
+        if tally or (head.published and not published) or (head.updated and not updated):
+            # An impossible date is warned of; a text our reader reads none of dates the
+            # entry by feedparser's reading of it, which a head does not carry
+            # (`feeds.model.EntryScreen`): either way the whole reading decides.
+            return False
+        published, _ = _settled_dates(published, updated, None, self._now)
+        return self._retire.retires(key, published, self._now)
 
 
 def normalise_feed(
@@ -488,9 +481,28 @@ def _dates(
     tally: WarningTally,
     where: str,
 ) -> tuple[datetime, datetime]:
+    published, updated = _read_dates(raw, source, tally, where)
+    return _settled_dates(published, updated, first_seen, now)
+
+
+def _read_dates(
+    raw: RawEntry, source: Source, tally: WarningTally, where: str
+) -> tuple[datetime | None, datetime | None]:
+    """The entry's published and updated dates as written, where they can be read."""
     zone: tzinfo = ZoneInfo(source.timezone)
     published = _date(raw.published, raw.published_guess, zone, tally, where)
     updated = _date(raw.updated, raw.updated_guess, zone, tally, where)
+    return published, updated
+
+
+def _settled_dates(
+    published: datetime | None,
+    updated: datetime | None,
+    first_seen: datetime | None,
+    now: datetime,
+) -> tuple[datetime, datetime]:
+    """The dates an article gets from those its entry gives, when it was first seen and
+    the clock: none in the future, whole minutes, updated no earlier than published."""
     published = published or updated or first_seen or now
     updated = updated or published
     published = _whole_minutes(clamp_future(published, now))
