@@ -44,6 +44,7 @@ import time
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 MIN_YEAR = 1000  # four-digit years: the store's text columns sort as text
 MAX_YEAR = 2200
@@ -337,6 +338,12 @@ def clamp_future(
     return now if is_future(value, now, tolerance) else value
 
 
+# A date text is read more than once: the screen reads an entry's dates to decide whether
+# to look at it, then to date it (`feeds.normalise.article.Screening`).
+COMMON_READINGS = 4096
+
+
+@lru_cache(maxsize=COMMON_READINGS)
 def _read_common(text: str) -> datetime | None:
     """`text` read as `_parse` reads it, when it is in one of the two common forms and its
     values are plainly valid; None for anything else, which `_parse` then reads."""
