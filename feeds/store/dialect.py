@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Connection, CursorResult, bindparam, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.compiler import Compiled
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 
 def insert_for(conn: Connection) -> Any:
@@ -30,6 +30,20 @@ def among(conn: Connection, column: ColumnElement[str], name: str) -> ColumnElem
     else:
         elements = func.json_each(bindparam(name, type_=JSON))
     return column.in_(select(elements.table_valued("value").c.value))
+
+
+_COMPILED: dict[tuple[str, str, str, str], Compiled] = {}
+
+
+def compiled_once(conn: Connection, name: str, build: Callable[[], ClauseElement]) -> Compiled:
+    """The statement `build` makes, compiled once per process for each dialect, driver and
+    parameter style (by `name`): for `execute_many` and `execute_one`."""
+    dialect = conn.dialect
+    key = (name, dialect.name, dialect.driver, dialect.paramstyle)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = build().compile(dialect=dialect)
+    return compiled
 
 
 def execute_one(

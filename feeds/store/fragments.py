@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import cast
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql.elements import ClauseElement
 
 from feeds.model import PlacedEntries, PlacedEntry
 from feeds.store.batches import chunks
-from feeds.store.dialect import execute_many, insert_for
+from feeds.store.dialect import compiled_once, execute_many, insert_for
 from feeds.store.schema import document_fragments
 
 _CHUNK = 400  # documents per statement: within every engine's limit of parameters
-_UPSERTS: dict[tuple[str, str, str], SQLCompiler] = {}
 
 
 def stored_fragments(engine: Engine, documents: Sequence[str]) -> dict[str, PlacedEntries]:
@@ -87,13 +86,12 @@ def _decoded(file_digest: object, file_size: object, entries: bytes) -> PlacedEn
         return None
 
 
-def _upsert(conn: Connection) -> SQLCompiler:
-    """INSERT ... ON CONFLICT replace; compiled once per dialect, driver and parameter style."""
-    dialect = conn.dialect
-    key = (dialect.name, dialect.driver, dialect.paramstyle)
-    if key not in _UPSERTS:
+def _upsert(conn: Connection) -> Compiled:
+    """INSERT ... ON CONFLICT replace."""
+
+    def build() -> ClauseElement:
         statement = insert_for(conn)(document_fragments)
-        upsert = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(  # type: ignore[no-any-return]
             index_elements=["document"],
             set_={
                 "file_digest": statement.excluded.file_digest,
@@ -101,5 +99,5 @@ def _upsert(conn: Connection) -> SQLCompiler:
                 "entries": statement.excluded.entries,
             },
         )
-        _UPSERTS[key] = cast(SQLCompiler, upsert.compile(dialect=dialect))
-    return _UPSERTS[key]
+
+    return compiled_once(conn, "fragments upsert", build)

@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from feeds.store.batches import chunks
+from feeds.store.dialect import compiled_once, execute_many
 from feeds.store.schema import article_categories, articles, retired_entries
 
 RETIRED_PER_SOURCE = 2_000  # about 100 bytes each: 200 KB per source at most
@@ -56,10 +57,17 @@ def leave_tombstones(
     if not entries:
         return
     tombstones = [{"source": source, "entry_hash": entry_hash(e)} for source, e in entries]
-    statement = insert(retired_entries).on_conflict_do_nothing(
-        index_elements=["source", "entry_hash"]
+    # The driver's own executemany: a first run leaves tens of thousands.
+    statement = compiled_once(
+        conn,
+        "tombstones",
+        lambda: (
+            insert(retired_entries)
+            .values(source=bindparam("source"), entry_hash=bindparam("entry_hash"))
+            .on_conflict_do_nothing(index_elements=["source", "entry_hash"])
+        ),
     )
-    conn.execute(statement, tombstones)
+    execute_many(conn, statement, tombstones)
     added = Counter(source for source, _ in entries)
     trim(conn, {s for s, n in added.items() if s not in had_none or n > RETIRED_PER_SOURCE})
 
