@@ -16,8 +16,6 @@ from typing import Any
 import brotli
 import feedparser
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from lxml import etree
 from support.conformance import assert_valid_atom, assert_valid_jsonfeed, assert_valid_rss
 from support.namespaces import ATOM, XML_LANG
@@ -237,71 +235,6 @@ def test_an_entry_s_source_keeps_every_character_of_its_origin(layout: OutputLay
                 assert source.findtext(f"{ATOM}updated") == "2025-05-10T11:33:00+02:00"
     # A date text that would need escaping (no datetime writes one) is written whole.
     assert b"<updated>a&lt;b&amp;c</updated>\n    </source>\n" in source_block(nasty, "a<b&c")
-
-
-def _source_through_lxml(origin: Origin, updated: str) -> bytes:
-    """An entry's `<source>` as lxml pretty-prints it inside an entry: the reference."""
-    feed = etree.Element("feed")
-    source = etree.SubElement(etree.SubElement(feed, "entry"), "source")
-    if identity := origin.feed_url or origin.site_url:
-        etree.SubElement(source, "id").text = identity
-    etree.SubElement(source, "title").text = origin.title
-    if origin.site_url:
-        etree.SubElement(source, "link", rel="alternate", href=origin.site_url)
-    if origin.feed_url:
-        etree.SubElement(source, "link", rel="self", href=origin.feed_url)
-    etree.SubElement(source, "updated").text = updated
-    text: bytes = etree.tostring(feed, encoding="UTF-8", pretty_print=True)
-    return text[text.index(b"<entry>\n") + len(b"<entry>\n") : text.rindex(b"  </entry>\n")]
-
-
-def _same_source_block(origin: Origin) -> None:
-    updated = "2025-05-10T11:33:00+02:00"
-    try:
-        expected: bytes | str = _source_through_lxml(origin, updated)
-    except ValueError as exc:  # lxml refuses a character no XML may hold
-        expected = f"refused: {exc}"
-    try:
-        got: bytes | str = source_block(origin, updated)
-    except ValueError as exc:
-        got = f"refused: {exc}"
-    assert got == expected, origin
-
-
-# Every code point up to U+2FFF and around each boundary of what XML holds.
-_CODE_POINTS = [
-    *range(0x3000),
-    *range(0xD7F0, 0xE010),
-    *range(0xFFF0, 0x10010),
-    *range(0x10FFF0, 0x110000),
-]
-
-
-def test_an_entry_s_source_is_written_as_lxml_writes_it_for_every_character() -> None:
-    # Plain texts are written without lxml (a publish writes a block per source): each
-    # character, in each text, must come out as lxml writes it, or be refused as it is.
-    for point in _CODE_POINTS:
-        char = chr(point)
-        _same_source_block(make_origin(f"T{char}t", f"https://s.example/{char}", None))
-        _same_source_block(make_origin("T", None, f"https://f.example/?q={char}"))
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    title=st.text(max_size=12),
-    site_url=st.none() | st.text(max_size=12),
-    feed_url=st.none() | st.text(max_size=12),
-)
-def test_an_entry_s_source_is_written_as_lxml_writes_it(
-    title: str, site_url: str | None, feed_url: str | None
-) -> None:
-    _same_source_block(make_origin(title, site_url, feed_url))
-
-
-def make_origin(title: str, site_url: str | None, feed_url: str | None) -> Origin:
-    return Origin(
-        name="src", kind=SourceKind.REMOTE, title=title, site_url=site_url, feed_url=feed_url
-    )
 
 
 def test_empty_category_is_still_a_valid_feed(layout: OutputLayout) -> None:
