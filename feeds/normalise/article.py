@@ -255,8 +255,8 @@ class Screening:
         tally = WarningTally()
         published, updated = _read_dates(head, self._source, tally, key)
         if tally or (head.published and not published) or (head.updated and not updated):
-            # An impossible date is warned of; a text our reader reads none of dates the
-            # entry by feedparser's reading of it, which a head does not carry
+            # An impossible date is warned of, and a text our reader cannot read would date
+            # the entry by feedparser's reading of it, which a head does not carry
             # (`feeds.model.EntryScreen`): either way the whole reading decides.
             return False
         published, _ = _settled_dates(published, updated, None, self._now)

@@ -339,7 +339,8 @@ def clamp_future(
 
 
 # A date text is read more than once: the screen reads an entry's dates to decide whether
-# to look at it, then to date it (`feeds.normalise.article.Screening`).
+# to look at it, then to date it (`feeds.normalise.article.Screening`), and an entry read
+# whole has them read again.
 COMMON_READINGS = 4096
 
 

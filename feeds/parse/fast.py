@@ -508,7 +508,7 @@ def _date(key: str) -> _Handler:
             return  # feed-level dates are not mapped
         reader.store(key, value)
         # Its reading by feedparser, but for a head shown to the screen, which decides by
-        # the text alone (`feeds.model.EntryScreen`): a tenth of a body's reading.
+        # the text alone (`feeds.model.EntryScreen`).
         reader.entry[key + "_parsed"] = _parse_date(value) if reader.guessing else None
 
     return handler
