@@ -436,7 +436,7 @@ class ArticleStore:
             if group.links:  # numbered when first published (feeds/store/arrivals.py)
                 conn.execute(article_categories.insert(), group.links)
             first = {w.source for w in live} - group.retired  # no tombstone before
-            leave_tombstones(conn, _insert_for(conn), group.tombstones, first)
+            leave_tombstones(conn, group.tombstones, first)
             # Rows every worker shares (publish marks) are touched last and in one order, so
             # concurrent groups on PostgreSQL never deadlock.
             self._mark_pending(conn, {s for r in results if r for s in r.changed_categories})
@@ -836,7 +836,7 @@ class ArticleStore:
                     articles.c.expired.is_(True) | ~linked.exists()
                 )
             ).all()
-            retire(conn, _insert_for(conn), retiring)
+            retire(conn, retiring)
             return len(retiring)
 
     def number_arrivals(self) -> int:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
 from feeds.store.batches import chunks
-from feeds.store.dialect import compiled_once, execute_many
+from feeds.store.dialect import compiled_once, execute_many, insert_for
 from feeds.store.schema import article_categories, articles, retired_entries
 
 RETIRED_PER_SOURCE = 2_000  # about 100 bytes each: 200 KB per source at most
@@ -30,12 +30,11 @@ def entry_hash(entry_id: str) -> str:
     return hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) -> None:
-    """Delete the articles `rows` (with `id`, `source`, `entry_id`), leaving tombstones;
-    `insert` is the dialect's insert construct (for its ON CONFLICT)."""
+def retire(conn: Connection, rows: Sequence[Any]) -> None:
+    """Delete the articles `rows` (with `id`, `source`, `entry_id`), leaving tombstones."""
     if not rows:
         return
-    leave_tombstones(conn, insert, [(r.source, r.entry_id) for r in rows])
+    leave_tombstones(conn, [(r.source, r.entry_id) for r in rows])
     for chunk in chunks([r.id for r in rows]):
         conn.execute(article_categories.delete().where(article_categories.c.article_id.in_(chunk)))
         conn.execute(articles.delete().where(articles.c.id.in_(chunk)))
@@ -43,7 +42,6 @@ def retire(conn: Connection, insert: Callable[[Any], Any], rows: Sequence[Any]) 
 
 def leave_tombstones(
     conn: Connection,
-    insert: Callable[[Any], Any],
     entries: Sequence[tuple[str, str]],
     had_none: Collection[str] = frozenset(),
 ) -> None:
@@ -62,7 +60,7 @@ def leave_tombstones(
         conn,
         "tombstones",
         lambda: (
-            insert(retired_entries)
+            insert_for(conn)(retired_entries)
             .values(source=bindparam("source"), entry_hash=bindparam("entry_hash"))
             .on_conflict_do_nothing(index_elements=["source", "entry_hash"])
         ),
