@@ -55,7 +55,7 @@ from feeds.store.article_json import (
 )
 from feeds.store.batches import chunks
 from feeds.store.category_slugs import slugs_for, stored_slugs
-from feeds.store.dialect import among, execute_many, execute_one
+from feeds.store.dialect import among, compiled_once, execute_many, execute_one
 from feeds.store.dialect import insert_for as _insert_for
 from feeds.store.migrations import SchemaError, migrate
 from feeds.store.retention import (
@@ -877,12 +877,9 @@ class ArticleStore:
         return {row[0]: _state_from(row) for row in rows}
 
     def _compiled(self, conn: Connection, name: str, statement: Any) -> Compiled:
-        """`statement` compiled for `conn`'s dialect, once: for `execute_one` and
-        `execute_many`, which leave SQLAlchemy's work per execution out."""
-        key = f"{name}:{conn.dialect.name}"
-        if key not in self._statements:
-            self._statements[key] = statement.compile(dialect=conn.dialect)
-        return self._statements[key]  # type: ignore[no-any-return]
+        """`statement` compiled for `conn`'s dialect, once (`compiled_once`): for
+        `execute_one` and `execute_many`, which leave SQLAlchemy's work per execution out."""
+        return compiled_once(conn, name, lambda: statement)
 
     def save_fetch_state(self, state: FetchState, lease: Lease | None = None) -> None:
         """Save a source's fetch state (with a `lease`: only while it holds, releasing it)."""
