@@ -282,21 +282,29 @@ class _Reader:
             return False
         heads = []
         dates = []
-        for child in element.iterdescendants():
+        # The children, each followed by what is below it (document order, as
+        # `iterdescendants` gives it, without asking each element for its parent).
+        for child in element:
             tag = child.tag
             if not isinstance(tag, str):
                 continue
             if tag in _READ_AGAIN or (tag in _PERSON_TEXTS and "@" in (child.text or "")):
                 return False  # it would have the whole document's people read again
-            if child.getparent() is element:
+            known = _KNOWN_TAGS.get(tag)
+            if known is None:
                 key = _split(tag)
                 if key not in table:
                     return False
-                if key in _HEAD_KEYS:
-                    heads.append((child, key))
-                    if key in _DATE_KEYS:
-                        dates.append((child.text or "").strip())
-            elif tag not in _ENTRY_TAGS:
+                _KNOWN_TAGS[tag] = (key, key[1].lower())  # as `children` keeps it
+            else:
+                key = known[0]
+                if key not in table:
+                    return False
+            if key in _HEAD_KEYS:
+                heads.append((child, key))
+                if key in _DATE_KEYS:
+                    dates.append((child.text or "").strip())
+            if len(child) and not _only_entry_tags(child):
                 return False
         if not self.screen.worth(dates):
             return False
@@ -687,6 +695,20 @@ def _container(
 # Each element tag a table knows, split into its table key and its lower-cased local name,
 # as `_Reader.children` looks it up: tags repeat in every entry.
 _KNOWN_TAGS: dict[str, tuple[tuple[str, str], str]] = {}
+
+
+def _only_entry_tags(element: Any) -> bool:
+    """Whether every element below `element` may be in an entry, none of them an email or
+    an explicit flag or a person's text with an email (see `_Reader.screened`)."""
+    for below in element.iterdescendants():
+        tag = below.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in _READ_AGAIN or (tag in _PERSON_TEXTS and "@" in (below.text or "")):
+            return False
+        if tag not in _ENTRY_TAGS:
+            return False
+    return True
 
 
 def _split(tag: str) -> tuple[str, str]:
