@@ -7,7 +7,7 @@ Writes a site of generated article pages (`tests/support/article_site.py`, every
 turn) and one RSS feed of teasers per source into a temp dir, serves it with Python's
 `http.server` in its own process on 127.0.0.1, then measures, one phase at a time:
 
-1. extract: every page's extraction as pool jobs (`ParserPool.enrich`, `--workers`
+1. extract: every page's extraction as pool jobs (`read_page` by `ParserPool.run`, `--workers`
    processes, started before the clock), pages per second;
 2. plain: `update_sources` of every source into a fresh SQLite store, full text off;
 3. full text: the same into another fresh store with `full_text = true` (every page
@@ -32,9 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from feeds.config import Config, load_config
-from feeds.enrich import EnrichJob
-from feeds.fulltext.extract import Page, PageExtractor
-from feeds.model import Article, Source, SourceKind
+from feeds.fulltext.extract import Page, PageJob, PageText, read_page
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
 from feeds.update.run import update_sources
@@ -87,29 +85,23 @@ def config(root: Path, base: str, sources: int, full_text: bool, name: str) -> C
 
 
 async def extract_all(pool: ParserPool, pages: Sequence[ArticlePage]) -> float:
-    source = Source("S", SourceKind.REMOTE, NOW - NOW, url="http://127.0.0.1/f", full_text=True)
-    jobs = []
-    for n, page in enumerate(pages):
-        article = Article(
-            id=str(n), source="S", entry_id=str(n), title="t", link=f"http://127.0.0.1/{n}",
-            summary="", content="", authors=(), published=NOW, updated=NOW,
-            categories=("C",), language=None,
-        )  # fmt: skip
-        fetched = Page(page.html.encode("utf-8"), article.link or "", "text/html")
-        jobs.append(EnrichJob(source, (article,), (PageExtractor(fetched, "h"),)))
-    await asyncio.gather(*(pool.enrich(job) for job in jobs[:4]))  # workers started
+    jobs = [
+        PageJob(Page(page.html.encode("utf-8"), f"http://127.0.0.1/{n}", "text/html"))
+        for n, page in enumerate(pages)
+    ]
+
+    async def read(job: PageJob) -> PageText:
+        failed = PageText(error="the pool failed")
+        return await pool.run(read_page, job, overrun=failed, died=failed)
+
+    await asyncio.gather(*(read(job) for job in jobs[:4]))  # workers started
     started = time.perf_counter()
-    done = await asyncio.gather(*(pool.enrich(job) for job in jobs))
+    done = await asyncio.gather(*(read(job) for job in jobs))
     seconds = time.perf_counter() - started
-    failed = sum(d.articles is None or d.articles[0].full_text is None for d in done)
-    failed += sum(d.articles is not None and _error(d.articles[0]) is not None for d in done)
+    failed = sum(d.content is None for d in done)
     if failed:
         print(f"  ({failed} extractions failed)")
     return seconds
-
-
-def _error(article: Article) -> str | None:
-    return article.full_text.error if article.full_text is not None else None
 
 
 async def timed_update(cfg: Config, pool: ParserPool) -> float:

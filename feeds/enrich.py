@@ -11,8 +11,8 @@ The registry is empty by default; every registered enricher applies to every sou
 
 An enricher that needs I/O (full text fetches each entry's page) is an `EdgeEnricher`: it
 runs first, in the event loop, where fetching belongs (the run's HTTP client, its per-host
-limits), and hands its CPU work to the pool as ordinary `EnrichJob`s of its own making, one
-per piece, so a piece that overruns the deadline fails alone. The updater builds its edge
+limits), and hands its CPU work to the pool as jobs of its own making (`ParserPool.run`),
+one per piece, so a piece that overruns the deadline fails alone. The updater builds its edge
 enrichers once per run with what they need; each says which sources it `applies` to.
 """
 

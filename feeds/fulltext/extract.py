@@ -1,6 +1,7 @@
 """The article text of a fetched page, in a worker process: readability-lxml finds the main
 block (or the source's `content_selector` names it), the sanitiser cleans it and resolves
-its URLs against the page, and the content cap bounds it.
+its URLs against the page, and the content cap bounds it; an article split over pages is
+joined page by page, each page naming the next (`next_page_of`).
 
 readability-lxml was chosen over trafilatura by `bench/extract_quality.py` on our generated
 site (README, "How it is built"): it kept every body and less boilerplate, faster, with a
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from urllib.parse import urldefrag
 
 import lxml.etree
 import lxml.html
@@ -20,9 +21,8 @@ from lxml.html import HtmlElement
 from readability import Document
 from readability.readability import Unparseable
 
-from feeds.model import Article, FullText, Source
 from feeds.normalise import limits
-from feeds.normalise.html import html_to_text, sanitise_html
+from feeds.normalise.html import html_to_text, safe_url, sanitise_html
 from feeds.parse.page import compile_selector
 
 # Fewer words than this is a navigation block, a consent wall or an error page, not the
@@ -106,27 +106,59 @@ def _selected(text: str, selector: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class PageExtractor:
-    """The pool half of full text: puts the article of one fetched page into its entry.
-
-    An `Enricher` (module level, so it pickles into the workers); what fails to extract
-    leaves the entry's content as the feed gave it, with the reason in `full_text`.
-    """
+class PageJob:
+    """One fetched page of an article, for `read_page` in a worker: `before` is the
+    article's text from the pages before this one ("" for its first page)."""
 
     page: Page
-    entry_hash: str  # the entry's content_hash as its feed gave it
     selector: str | None = None
-    name: str = "full-text"
+    before: str = ""
 
-    def enrich(self, source: Source, articles: Sequence[Article]) -> Sequence[Article]:
-        """Each of `articles` (one, in practice) with the page's article as its content."""
-        return [self.apply(article) for article in articles]
 
-    def apply(self, article: Article) -> Article:
-        """`article` with the page's article text, or with why not."""
-        try:
-            content = extract_article(self.page, self.selector)
-        except ExtractionError as exc:
-            return replace(article, full_text=FullText(self.entry_hash, str(exc)))
-        done = FullText(self.entry_hash, None, self.page.etag, self.page.last_modified)
-        return replace(article, content=content, full_text=done)
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """`read_page`'s answer: the article's text so far (the pages before and this one,
+    within the content cap), or why this page has none; and the page the article goes on
+    to, when this one links it (`next_page_of`)."""
+
+    content: str | None = None
+    error: str | None = None
+    next_page: str | None = None
+
+
+def read_page(job: PageJob) -> PageText:
+    """The pool half of full text (a module-level function, so it pickles into the workers):
+    the article on one fetched page, after the text of the pages before it."""
+    try:
+        text = extract_article(job.page, job.selector)
+    except ExtractionError as exc:
+        return PageText(error=str(exc))
+    if job.before:
+        if html_to_text(text) in html_to_text(job.before):  # a site that answers every
+            return PageText(error="the text of a page before it again")  # number with one
+        # Both halves are sanitised: joined, they only need fitting to the cap again.
+        text = limits.fit_html(job.before + text, lambda cut: sanitise_html(cut, job.page.url))
+    return PageText(text, None, next_page_of(job.page))
+
+
+# Where a page names the next one: rel="next" on a <link> or an <a> (HTML's link type).
+_NEXT_HINT = re.compile(rb"""rel\s*=\s*["']?[^"'>]*\bnext\b""", re.IGNORECASE)
+
+
+def next_page_of(page: Page) -> str | None:
+    """The page an article goes on to, as `page` links it: the first `<link>` or `<a>`
+    whose rel names "next", resolved against the page (or its `<base href>`), without its
+    fragment; None when it links none or not to an http(s) URL."""
+    if _NEXT_HINT.search(page.body) is None:
+        return None  # most pages: no second parse
+    try:
+        root = lxml.html.document_fromstring(decode_page(page.body, page.content_type))
+    except (lxml.etree.ParserError, ValueError):
+        return None
+    base = next((b.get("href") for b in root.iter("base") if b.get("href")), None)
+    base = safe_url(base, page.url) or page.url
+    for element in root.iter("link", "a"):
+        if "next" in (element.get("rel") or "").lower().split():
+            found = safe_url(element.get("href"), base)
+            return urldefrag(found).url if found is not None else None
+    return None

@@ -11,19 +11,27 @@ content (the teaser) and say why; they are tried again when the entry changes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urldefrag, urlsplit
 
 from feeds.config import FetchConfig
-from feeds.enrich import EdgeEnriched, EnrichJob
+from feeds.enrich import EdgeEnriched
 from feeds.fulltext.robots import RobotsRules
 from feeds.model import Article, FullText, Source
-from feeds.sources.remote import FetchClient, fetch_url
+from feeds.sources.remote import FetchClient, FetchResponse, fetch_url
 from feeds.store import ArticleStore
 from feeds.workers import ParserPool
 
-PAGES_PER_RUN = 25  # page fetches per source per run; the rest wait for the next run
+if TYPE_CHECKING:  # loaded in a run that has a page (lxml, readability): see `_read`
+    from feeds.fulltext.extract import Page, PageText
+
+log = logging.getLogger(__name__)
+
+PAGES_PER_RUN = 25  # entries whose page is fetched, per source per run; the rest wait
+MAX_PAGES = 10  # pages of one article followed (rel="next"), its first page included
 PAGE_MAX_BYTES = 5_000_000  # of an article page, decoded (and never more than max_body)
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 
@@ -115,12 +123,7 @@ class FullTextPages:
         def failed(reason: str) -> Article:
             return replace(article, full_text=FullText(entry_hash, reason))
 
-        options = source.request
-
-        async def may_fetch(url: str) -> str | None:
-            return await self.robots.refusal(url, options)
-
-        refusal = await may_fetch(article.link)
+        refusal = await self.robots.refusal(article.link, source.request)
         if refusal is not None:
             return failed(refusal)
         have = known.full_text if known is not None else None
@@ -130,19 +133,7 @@ class FullTextPages:
                 headers["If-None-Match"] = have.etag
             if have.last_modified:
                 headers["If-Modified-Since"] = have.last_modified
-        async with self.hosts[urlsplit(article.link).hostname or ""]:
-            # The source's options as its feed fetch sends them: its headers, cookies and
-            # credentials to the feed's own origin only.
-            response = await fetch_url(
-                self.client,
-                article.link,
-                headers,
-                self.config,
-                options=options,
-                home=source.url,
-                max_bytes=self.max_bytes,
-                may_follow=may_fetch,
-            )
+        response = await self._fetch(source, article.link, headers)
         if response.error is not None:
             return failed(response.error)
         if response.not_modified:
@@ -151,23 +142,114 @@ class FullTextPages:
             return replace(
                 article, content=known.content, full_text=replace(have, entry_hash=entry_hash)
             )
-        assert response.body is not None
-        # Here, not at the top: lxml and readability load only in a run that has a page.
-        from feeds.fulltext.extract import Page, PageExtractor
+        first = self._page(response)
+        text = await self._read(first, source.content_selector)
+        if text.content is None:
+            return failed(text.error or "extraction failed")
+        content = await self._following(source, response.final_url, text, article.link)
+        done = FullText(entry_hash, None, first.etag, first.last_modified)
+        return replace(article, content=content, full_text=done)
 
-        page = Page(
+    async def _following(self, source: Source, url: str, text: PageText, link: str) -> str:
+        """The article's text from its first page (`text`, fetched from `url`) and the pages
+        it goes on to, each named by the one before (rel="next"): at most `MAX_PAGES` in
+        all, on the first page's origin, none twice. A later page that cannot be read ends
+        the article where it is; the pages before it are published."""
+        assert text.content is not None
+        content, following = text.content, text.next_page
+        seen = {urldefrag(link).url, urldefrag(url).url}
+        origin = _origin(url)
+        for _ in range(MAX_PAGES - 1):
+            if following is None or following in seen or _origin(following) != origin:
+                break
+            seen.add(following)
+            more = None
+            why = await self.robots.refusal(following, source.request)
+            if why is None:
+                response = await self._fetch(source, following)
+                why = _unusable(response, origin)
+                if why is None:
+                    seen.add(urldefrag(response.final_url).url)
+                    page = self._page(response)
+                    more = await self._read(page, source.content_selector, content)
+                    why = more.error
+            if more is None or more.content is None:
+                log.info("%s: %s: next page %s not read: %s", source.name, link, following, why)
+                break
+            content, following = more.content, more.next_page
+        return content
+
+    async def _fetch(
+        self, source: Source, url: str, headers: dict[str, str] | None = None
+    ) -> FetchResponse:
+        """A page of `source`, in its host's slot, with the source's options as its feed
+        fetch sends them (its headers, cookies and credentials to the feed's origin only)
+        and every redirect under robots.txt."""
+        options = source.request
+
+        async def may_fetch(target: str) -> str | None:
+            return await self.robots.refusal(target, options)
+
+        async with self.hosts[urlsplit(url).hostname or ""]:
+            return await fetch_url(
+                self.client,
+                url,
+                headers or {"Accept": ACCEPT},
+                self.config,
+                options=options,
+                home=source.url,
+                max_bytes=self.max_bytes,
+                may_follow=may_fetch,
+            )
+
+    @staticmethod
+    def _page(response: FetchResponse) -> Page:
+        from feeds.fulltext.extract import Page
+
+        assert response.body is not None
+        return Page(
             response.body,
             response.final_url,
             response.headers.get("content-type"),
             response.headers.get("etag"),
             response.headers.get("last-modified"),
         )
-        extractor = PageExtractor(page, entry_hash, source.content_selector)
-        extracted = await self.pool.enrich(EnrichJob(source, (article,), (extractor,)))
-        if extracted.articles is None:
-            return failed(extracted.error or "extraction failed")
-        (enriched,) = extracted.articles
-        return enriched
+
+    async def _read(self, page: Page, selector: str | None, before: str = "") -> PageText:
+        """The article on `page` after the text `before` of the pages before it, read in
+        the pool under its deadline."""
+        from feeds.fulltext.extract import PageJob, PageText, read_page
+
+        return await self.pool.run(
+            read_page,
+            PageJob(page, selector, before),
+            overrun=PageText(error=f"enrichment took longer than {self.pool.deadline:g}s"),
+            died=PageText(error="the worker process died reading the page"),
+        )
+
+
+def _unusable(response: FetchResponse, origin: tuple[str, str, int | None]) -> str | None:
+    """Why a later page of an article cannot be read, or None."""
+    if response.error is not None:
+        return response.error
+    if response.body is None:
+        return f"no page (HTTP {response.status})"
+    if _origin(response.final_url) != origin:
+        return f"redirected off the site, to {response.final_url}"
+    return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the scheme's own when none is written) of `url`."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # no port at all: no page's origin
+        port = -1
+    return parts.scheme, parts.hostname or "", port
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _reused(article: Article, known: Article | None) -> Article | None:

@@ -438,6 +438,40 @@ def article_page(shape: str, seed: int) -> ArticlePage:
     )
 
 
+def article_pages(
+    seed: int, count: int = 3, *, links: dict[int, str] | None = None, in_head: bool = False
+) -> tuple[ArticlePage, ...]:
+    """One article split over `count` pages at /pages/<seed>-<n>.html, each page linking
+    the next with rel="next": in the pager (`<a>`), or with `in_head` a `<link>` in the
+    head. `links` replaces what page n (from 1) names as its next page (any href)."""
+    writer = _Writer(seed * 1000 + 777)
+    title = writer.title()
+    pages = []
+    for n in range(1, count + 1):
+        parts = _Parts(writer)
+        body = writer.paragraphs(3, 5)
+        href = (links or {}).get(n, f"/pages/{seed}-{n + 1}.html" if n < count else None)
+        head = f'<link rel="next" href="{_e(href)}">' if href and in_head else ""
+        pager = f'<a rel="next" href="{_e(href)}">{n + 1}</a>' if href and not in_head else ""
+        parts.keep(str(n), str(n + 1))
+        inner = (
+            f'{parts.nav()}<article class="article"><h1>{_e(title)}</h1>{_paras(body)}'
+            f'<nav class="pagination"><a href="/pages/{seed}-1.html">1</a> {pager}</nav>'
+            f"</article>{parts.comments(2)}{parts.footer()}"
+        )
+        pages.append(
+            ArticlePage(
+                path=f"/pages/{seed}-{n}.html",
+                shape="pages",
+                html=_page(title, head, inner),
+                title=title,
+                body=tuple(body),
+                boilerplate=tuple(parts.texts),
+            )
+        )
+    return tuple(pages)
+
+
 def failing_pages() -> tuple[ArticlePage, ...]:
     """Pages with no article to extract: each must leave its entry's teaser in place."""
     writer = _Writer(99)
