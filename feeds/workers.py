@@ -14,15 +14,18 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
+
+from isal import isal_zlib
 
 from feeds.enrich import Enriched, EnrichJob, enrich_articles
 from feeds.model import RetireBefore, Source
@@ -87,12 +90,22 @@ def digest_body(job: BodyJob) -> Digest:
             feed, normalised = _digested(job, None)
     except ParseError as exc:
         return Digest(None, error=f"{kind.parse_failure}: {exc}")
+    if normalised.held is not None and normalised.held.unread:
+        # Entries held by their heads are read again from the body should any be kept.
+        normalised = replace(normalised, held=replace(normalised.held, reread=packed_for(job)))
     for article in normalised.articles:
         # Hashed here, where the work is spread over the workers: the process that stores
         # the articles reads the hash (pickled with them) on its busier event loop.
         _ = article.content_hash
     hint = feed.refresh_hint.total_seconds() if feed.refresh_hint else None
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
+
+
+def packed_for(job: BodyJob) -> bytes:
+    """`job` packed to be read again (`HeldEntries.reread`), with nothing recognised or
+    retired: ISA-L's zlib at level 1, as held entries are packed."""
+    again = replace(job, known=None, retire=None)
+    return isal_zlib.compress(pickle.dumps(again, pickle.HIGHEST_PROTOCOL), 1)
 
 
 def _digested(job: BodyJob, screening: Screening | None) -> tuple[RawFeed, NormalisedFeed]:
@@ -132,18 +145,41 @@ class Cleaned:
 
     articles: tuple[tuple[Article, ...], ...] | None
     error: str | None = None
+    # Per source, what preparing the entries read again gave to warn of.
+    warnings: tuple[tuple[str, ...], ...] = ()
 
 
 def clean_entries(job: CleanJob) -> Cleaned:
     """Clean held entries into articles; runs in a worker process (cleaning, like
-    `digest_body`'s normalising, raises for no entry)."""
-    from feeds.normalise.article import clean_held
+    `digest_body`'s normalising, raises for no entry; reading a body again may, as its
+    first reading did not, only through a defect: that is the job's error)."""
+    from feeds.parse import ParseError
 
-    cleaned = tuple(clean_held(held, source, keep) for source, held, keep in job.held)
-    for articles in cleaned:
+    try:
+        cleaned = tuple(_cleaned(held, source, keep) for source, held, keep in job.held)
+    except ParseError as exc:
+        return Cleaned(None, error=f"the feed could not be read again: {exc}")
+    for articles, _ in cleaned:
         for article in articles:
             _ = article.content_hash  # as in `digest_body`
-    return Cleaned(cleaned)
+    return Cleaned(tuple(a for a, _ in cleaned), warnings=tuple(w for _, w in cleaned))
+
+
+def _cleaned(
+    held: HeldEntries, source: Source, keep: frozenset[str]
+) -> tuple[tuple[Article, ...], tuple[str, ...]]:
+    """The articles of the held entries in `keep`, and the warnings cleaning them gave:
+    where some were held by their heads, from the read done again (every one kept)."""
+    from feeds.normalise.article import KeptOnly, clean_held, clean_kept
+
+    if not keep & held.unread:
+        return clean_held(held, source, keep), ()
+    # Our own bytes, packed by `digest_body` in a worker of this run: no feed's.
+    job: BodyJob = pickle.loads(isal_zlib.decompress(held.reread))  # noqa: S301
+    kind = describe(job.source.kind)
+    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
+    feed = kind.parse(job.body, job.url, job.headers, job.source, KeptOnly(keep))
+    return clean_kept(feed, source=source, now=job.now, fallback_base=job.fallback_base, keep=keep)
 
 
 def _die_with_parent() -> None:

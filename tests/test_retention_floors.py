@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -543,13 +543,43 @@ def test_a_store_that_refuses_one_sources_held_entries_fails_that_source_alone(
         store.close()
 
 
+def publishes_as_storing_every_entry(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    patch: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """A first run of the sources at step 0 with `patch` applied stores and publishes what
+    a run storing every entry gives."""
+    for n in range(PER_CATEGORY * len(CATEGORIES)):
+        feed_server.add(f"/s{n}.xml", rss20(items(n, 0)))
+    configs = {
+        name: write_config(tmp_path / name, feed_server, rules=False)
+        for name in ("patched", "every")
+    }
+    stores = {name: ArticleStore.open(c.storage.url) for name, c in configs.items()}
+    try:
+        with monkeypatch.context() as patched:
+            patch(patched)
+            update_and_publish(configs["patched"], stores["patched"], Clock(NOW))
+        with monkeypatch.context() as storing_all:
+            storing_all.setattr(RetentionFloors, "floor", lambda self, categories: None)
+            storing_all.setattr(Updater, "_may_hold", lambda self, source: False)
+            update_and_publish(configs["every"], stores["every"], Clock(NOW))
+        patched_run, every = (
+            snapshot(stores[n], tmp_path / n / "out") for n in ("patched", "every")
+        )
+        assert patched_run == every
+    finally:
+        for store in stores.values():
+            store.close()
+
+
 def test_a_run_holds_back_no_more_than_its_budget_and_publishes_the_same(
     tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Held entries wait packed within `HELD_BUDGET`: past it, first reads store as they did
     before holding back, and the run stores and publishes what storing every entry gives."""
-    for n in range(PER_CATEGORY * len(CATEGORIES)):
-        feed_server.add(f"/s{n}.xml", rss20(items(n, 0)))
     packed: list[int] = []
     pack = HeldEntries.pack
 
@@ -558,27 +588,37 @@ def test_a_run_holds_back_no_more_than_its_budget_and_publishes_the_same(
         packed.append(len(held.packed))
         return held
 
-    configs = {
-        name: write_config(tmp_path / name, feed_server, rules=False)
-        for name in ("budget", "every")
-    }
-    stores = {name: ArticleStore.open(c.storage.url) for name, c in configs.items()}
-    try:
-        with monkeypatch.context() as tight:
-            tight.setattr(run_module, "HELD_BUDGET", 1)  # one read's entries go over it
-            tight.setattr(HeldEntries, "pack", counting)
-            update_and_publish(configs["budget"], stores["budget"], Clock(NOW))
-        with monkeypatch.context() as storing_all:
-            storing_all.setattr(RetentionFloors, "floor", lambda self, categories: None)
-            storing_all.setattr(Updater, "_may_hold", lambda self, source: False)
-            update_and_publish(configs["every"], stores["every"], Clock(NOW))
-        # With one fetch at a time, the second read starts before the first is written.
-        assert 1 <= len(packed) <= 2 and all(size > 0 for size in packed)
-        budget, every = (snapshot(stores[n], tmp_path / n / "out") for n in ("budget", "every"))
-        assert budget == every
-    finally:
-        for store in stores.values():
-            store.close()
+    def tight(patched: pytest.MonkeyPatch) -> None:
+        patched.setattr(run_module, "HELD_BUDGET", 1)  # one read's entries go over it
+        patched.setattr(HeldEntries, "pack", counting)
+
+    publishes_as_storing_every_entry(tmp_path, feed_server, monkeypatch, tight)
+    # With one fetch at a time, the second read starts before the first is written.
+    assert 1 <= len(packed) <= 2 and all(size > 0 for size in packed)
+
+
+def test_waiting_reads_the_floors_retire_whole_let_go_of_their_texts_and_publish_the_same(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every `PRUNE_EVERY` bytes packed, the run lets go of what the waiting reads packed
+    (prepared entries, bodies to read again) where the floors already retire every entry
+    they hold: floors only rise. With a look after each read, the first reads are let go
+    of, and the run stores and publishes what storing every entry gives."""
+    waiting: list[tuple[int, int]] = []  # (reads let go of, reads waiting) at the end
+    write_held = Updater._write_held
+
+    async def looking(self: Updater, report: Any) -> Any:
+        let_go = sum(not r.held.packed and not r.held.reread for r in self._held)
+        waiting.append((let_go, len(self._held)))
+        return await write_held(self, report)
+
+    def pruning(patched: pytest.MonkeyPatch) -> None:
+        patched.setattr(run_module, "PRUNE_EVERY", 1)
+        patched.setattr(Updater, "_write_held", looking)
+
+    publishes_as_storing_every_entry(tmp_path, feed_server, monkeypatch, pruning)
+    ((let_go, reads),) = waiting
+    assert 0 < let_go < reads, waiting
 
 
 # --- the command, with its worker processes -------------------------------------------------

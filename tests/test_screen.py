@@ -19,14 +19,16 @@ from support.wildcorpus import build_corpus
 from test_fast_parse import EDGE_CASES, HOSTILE, XML_CORNERS, Corpus, render
 
 from feeds.model import RawEntry, RawFeed, RetireBefore, Source
+from feeds.normalise import limits
 from feeds.normalise.article import (
+    HeldEntries,
     NormalisedFeed,
     ScreenClashError,
     Screening,
     normalise_feed,
 )
 from feeds.parse import ParseError, parse_feed
-from feeds.workers import BodyJob, digest_body
+from feeds.workers import BodyJob, Cleaned, CleanJob, clean_entries, digest_body, packed_for
 
 URL = "https://feeds.example/news/feed.xml"
 FEED = replace(SOURCE, category="Nachrichten")
@@ -74,8 +76,34 @@ def normalise(
     )
 
 
-def same_read(a: NormalisedFeed, b: NormalisedFeed) -> bool:
-    return replace(a, entry_digests="") == replace(b, entry_digests="")
+def same_read(
+    a: NormalisedFeed,
+    b: NormalisedFeed,
+    body: bytes = b"",
+    source: Source = FEED,
+    headers: Mapping[str, str] | None = None,
+) -> bool:
+    """The same reads, but for the digests remembered and how the held entries wait: held
+    whole (`a`) or, some of them, by their heads, to be read again from `body` when kept
+    (`b`). The same entries are held, and cleaned they are the same articles."""
+    if replace(a, entry_digests="", held=None) != replace(b, entry_digests="", held=None):
+        return False
+    if a.held is None or b.held is None:
+        return a.held == b.held
+    if set(a.held.entries) != set(b.held.entries) or len(a.held.entries) != len(b.held.entries):
+        return False
+    return cleaned(a.held, body, source, headers) == cleaned(b.held, body, source, headers)
+
+
+def cleaned(
+    held: HeldEntries, body: bytes, source: Source, headers: Mapping[str, str] | None
+) -> Cleaned:
+    """Every held entry cleaned as the run cleans those it keeps (`clean_entries`), the
+    read to do again packed as the worker packs it (`digest_body`)."""
+    if held.unread:
+        job = BodyJob(body, URL, dict(headers or {}), source, NOW, None)
+        held = replace(held, reread=packed_for(job))
+    return clean_entries(CleanJob(((source, held, held.keys),)))
 
 
 def halfway(body: bytes, headers: Mapping[str, str] | None = None) -> datetime | None:
@@ -105,7 +133,7 @@ def assert_same_with_screen(body: bytes, headers: Mapping[str, str] | None = Non
         except ParseError:
             continue
         screened, screening, _ = read(body, retire=retire, screen=True, headers=headers)
-        assert same_read(plain, screened), body[:300]
+        assert same_read(plain, screened, body, headers=headers), body[:300]
         taken += len(screening.taken) if screening is not None else 0
     return taken
 
@@ -363,3 +391,32 @@ def test_dates_only_just_past_the_retiring_date_in_some_zone_are_decided_exactly
         plain, _, _ = read(body, source, retire=RetireBefore(floor), screen=False)
         screened, _, _ = read(body, source, retire=RetireBefore(floor), screen=True)
         assert same_read(plain, screened)
+
+
+def test_held_entries_are_held_by_their_heads_and_read_again_only_when_kept() -> None:
+    """A first read holds its dated entries by their heads, unread; those the run keeps are
+    read again from the body (the others taken by their heads again) into the articles a
+    whole reading gives, and what their preparing warns of (a title over its cap) is said
+    then, as the whole reading said it."""
+    long_title = "<title>" + "Lang " * (limits.TITLE // 4) + "</title>"
+    entries = [item(n, OLD + timedelta(days=4 - n)) for n in range(4)]
+    entries[1] = entries[1].replace("<title>Item 1</title>", long_title)
+    body = rss(*entries)
+    hold = RetireBefore(None, hold=True)
+    plain, _, _ = read(body, retire=hold, screen=False)
+    first, screening, read_whole = read(body, retire=hold, screen=True)
+    assert screening is not None and read_whole == 0 and len(screening.held) == 4
+    assert plain.held is not None and first.held is not None
+    assert first.held.unread == first.held.keys == plain.held.keys
+    assert first.errors == () and any("title" in line for line in plain.errors)
+    job = BodyJob(body, URL, {}, FEED, NOW, None)
+    held = replace(first.held, reread=packed_for(job))
+    kept = frozenset({"https://feeds.example/1", "https://feeds.example/3"})
+    again = clean_entries(CleanJob(((FEED, held, kept),)))
+    whole = clean_entries(CleanJob(((FEED, plain.held, kept),)))
+    assert again.articles == whole.articles and again.articles is not None
+    assert [a.entry_id for a in again.articles[0]] == sorted(kept)
+    ((warned,),) = again.warnings
+    assert "title" in warned and warned in plain.errors
+    # Kept none of those held by their heads: nothing is read again.
+    assert clean_entries(CleanJob(((FEED, first.held, frozenset()),))).articles == ((),)

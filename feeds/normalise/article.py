@@ -106,10 +106,16 @@ class HeldEntry:
 class HeldEntries:
     """A read's entries held back uncleaned: what deciding on each needs (`entries`), and
     the prepared entries, with what cleaning them needs of their feed, packed (pickled and
-    compressed: a first run holds thousands, and retires nearly all of them unread)."""
+    compressed: a first run holds thousands, and retires nearly all of them unread).
+
+    The entries a `Screening` held by their heads (`unread`) were never read whole: should
+    any of them be kept, the read is done again (`reread`, the read's body and what reading
+    it needs, packed by the worker: `feeds.workers.digest_body`)."""
 
     entries: tuple[HeldEntry, ...]
     packed: bytes
+    unread: frozenset[str] = frozenset()
+    reread: bytes = b""
 
     @classmethod
     def pack(
@@ -118,14 +124,16 @@ class HeldEntries:
         feed_link: str | None,
         feed_language: str | None,
         fallback_base: str | None,
+        heads: Sequence[HeldEntry] = (),
     ) -> HeldEntries:
-        """Hold `prepared`, entries of a feed with that link and language."""
+        """Hold `prepared`, entries of a feed with that link and language, and the entries
+        held by their `heads`."""
         entries = tuple(HeldEntry(e.key, e.category, e.published) for e in prepared)
         state = (tuple(prepared), feed_link, feed_language, fallback_base)
         # ISA-L's level 1: a third of zlib's level 1 time here for the same size (a first
         # run of the bench's 1,000 feeds packs 14 MB into 4.2 MB: 36 ms against 103 ms).
         packed = isal_zlib.compress(pickle.dumps(state, pickle.HIGHEST_PROTOCOL), 1)
-        return cls(entries, packed)
+        return cls((*entries, *heads), packed, frozenset(h.key for h in heads))
 
     @property
     def keys(self) -> frozenset[str]:
@@ -134,11 +142,39 @@ class HeldEntries:
 
 
 def clean_held(held: HeldEntries, source: Source, keep: Collection[str]) -> tuple[Article, ...]:
-    """The articles of the held entries in `keep`, in the feed's order: cleaned as
-    `normalise_feed` cleans an entry it does not hold."""
+    """The articles of the held entries in `keep` that were read whole (not `unread`), in
+    the feed's order: cleaned as `normalise_feed` cleans an entry it does not hold."""
     # Our own bytes, packed by `HeldEntries.pack` in a worker of this run: no feed's.
     prepared, link, language, base = pickle.loads(isal_zlib.decompress(held.packed))  # noqa: S301
     return tuple(_article(e, source, link, language, base) for e in prepared if e.key in keep)
+
+
+def clean_kept(
+    feed: RawFeed,
+    *,
+    source: Source,
+    now: datetime,
+    fallback_base: str | None,
+    keep: Collection[str],
+) -> tuple[tuple[Article, ...], tuple[str, ...]]:
+    """The articles of the entries in `keep` of a read done again, in the feed's order
+    (the first entry of each id), cleaned as `normalise_feed` cleans them; and the warnings
+    their preparing gave."""
+    articles: list[Article] = []
+    tally = WarningTally()
+    seen: set[str] = set()
+    for raw in feed.entries:
+        key = entry_key(raw)
+        if key in seen or key not in keep:
+            continue
+        seen.add(key)
+        try:
+            entry = _prepare(raw, key, source, now, None, tally)
+        except EntryError as exc:
+            tally.add(exc.kind, exc.where)
+            continue
+        articles.append(_article(entry, source, feed.link, feed.language, fallback_base))
+    return tuple(articles), tally.lines()
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -158,6 +194,25 @@ class ScreenClashError(Exception):
     """An entry read whole has the key of one the screen took (an id repeated in the feed,
     the first one never shown to the screen): the read is to be done again without it, so
     the normaliser decides which of them is kept."""
+
+
+class KeptOnly:
+    """The screen of a read done again for the held entries kept (`keep`, by their ids):
+    every other entry named by its id or link is taken by its head, so only those kept
+    (and what no head decides) are read whole."""
+
+    def __init__(self, keep: Collection[str]) -> None:
+        self._keep = keep
+
+    def worth(self, dates: Sequence[str]) -> bool:
+        return True
+
+    def __call__(self, head: RawEntry) -> bool:
+        key = id_key(head)
+        return key is not None and key not in self._keep
+
+    def forget(self) -> None:
+        """Nothing to forget: it keeps no account of what it took."""
 
 
 # More than any zone's offset: a date read as UTC is within this of its reading in any zone.
@@ -190,7 +245,8 @@ class Screening:
     ) -> None:
         self._source = source
         self._now = now
-        self._retire = retire if retire is not None and retire.date is not None else None
+        # What decides an entry from its head: a retiring date, or holding (a first read).
+        self._retire = retire if retire is not None and (retire.date or retire.hold) else None
         self._known = digests(known or "")
         self._digests = RetiredDigests(source, salt)
         # A remote entry names no category of its own: its source's is its only one.
@@ -198,12 +254,14 @@ class Screening:
         self._seen: set[str] = set()
         self.taken: list[str] = []  # keys of the entries taken, in order
         self.retired: list[str] = []
+        self.held: list[HeldEntry] = []  # held back by their heads, to read again if kept
         self.recognised = 0
         self.digests: list[str] = []  # of the entries taken, to remember
 
     @property
     def active(self) -> bool:
-        """Whether it may take any entry: with a retiring date or some digests known."""
+        """Whether it may take any entry: with a retiring date, holding, or some digests
+        known."""
         return self._retire is not None or bool(self._known)
 
     def forget(self) -> None:
@@ -211,18 +269,24 @@ class Screening:
         self._seen.clear()
         self.taken.clear()
         self.retired.clear()
+        self.held.clear()
         self.digests.clear()
         self.recognised = 0
 
     def worth(self, dates: Sequence[str]) -> bool:
         """Whether an entry with these date texts might be taken: always while some
-        entries may be recognised; else only while it may be retired, which a date read
-        plainly (as UTC, a day's margin) at or after the retiring date rules out."""
+        entries may be recognised; else only while it may be retired or held, which a date
+        read plainly (as UTC, a day's margin) at or after the retiring date (or, holding,
+        where the keeping starts) rules out."""
         if self._known:
             return True
-        if self._retire is None or self._retire.date is None or not dates:
+        rule = self._retire
+        if rule is None or not dates:
             return False
-        latest = self._retire.date + _ZONE_MARGIN
+        if rule.hold and rule.keep_from is None:
+            return True  # every dated entry it does not retire is held
+        ends = [d for d in (rule.date, rule.keep_from if rule.hold else None) if d is not None]
+        latest = max(ends) + _ZONE_MARGIN
         for text in dates:
             try:
                 when = read_date(text, UTC)
@@ -240,27 +304,37 @@ class Screening:
         digest = self._digests.of(key) if self._known else None
         if digest is not None and digest in self._known:
             self.recognised += 1
-        elif self._retire is None or not self._retires(head, key):
-            return False
         else:
-            self.retired.append(key)
+            published = self._dated(head, key)
+            if published is None:
+                return False
+            assert self._retire is not None
+            if self._retire.retires(key, published, self._now):
+                self.retired.append(key)
+            elif self._retire.holds(published, self._now):
+                self.held.append(HeldEntry(key, self._category, published))
+            else:
+                return False
         self.taken.append(key)
         self.digests.append(digest or self._digests.of(key))
         return True
 
-    def _retires(self, head: RawEntry, key: str) -> bool:
-        assert self._retire is not None
+    def _dated(self, head: RawEntry, key: str) -> datetime | None:
+        """The date the whole reading would give the entry (`_prepare`), where its head
+        alone tells it and the entry may be retired or held; else None."""
+        if self._retire is None:
+            return None
         if not head.link or not self._category:
-            return False  # it may be dropped as empty or as having no category instead
+            return None  # it may be dropped as empty or as having no category instead
         tally = WarningTally()
         published, updated = _read_dates(head, self._source, tally, key)
         if tally or (head.published and not published) or (head.updated and not updated):
             # An impossible date is warned of, and a text our reader cannot read would date
             # the entry by feedparser's reading of it, which a head does not carry
             # (`feeds.model.EntryScreen`): either way the whole reading decides.
-            return False
+            return None
         published, _ = _settled_dates(published, updated, None, self._now)
-        return self._retire.retires(key, published, self._now)
+        return published
 
 
 def normalise_feed(
@@ -335,9 +409,11 @@ def normalise_feed(
         elif recognition is not None and tally.count == warned:
             recognition.remember(digest)  # it depends on nothing but what the digest covers
     dropped = len(feed.entries) - len(articles) - recognised - len(retired) - len(held)
+    heads: Sequence[HeldEntry] = ()
     if screening is not None:
         recognised += screening.recognised
         retired += screening.retired
+        heads = screening.held
         if recognition is not None:
             for digest in screening.digests:
                 recognition.remember(digest)
@@ -351,7 +427,11 @@ def normalise_feed(
         recognised=recognised,
         entry_digests=recognition.remembered() if recognition is not None else "",
         retired=frozenset(retired),
-        held=HeldEntries.pack(held, feed.link, feed.language, fallback_base) if held else None,
+        held=(
+            HeldEntries.pack(held, feed.link, feed.language, fallback_base, heads)
+            if held or heads
+            else None
+        ),
     )
 
 

@@ -60,9 +60,13 @@ T = TypeVar("T")
 # sources are written while the workers clean the rest.
 CLEAN_BATCH = 256
 # Held entries a run keeps waiting, packed, at most about (one read more): beyond it, first
-# reads store as they did before holding back. A first run of 3,000 bench feeds packs about
-# 10,000 entries into a few MB; the budget bounds a run whose dates defeat the likely floors.
+# reads store as they did before holding back. A first run of 3,000 bench feeds holds about
+# 10,000 entries, most by their heads, with the bodies to read again (about 22 MB packed,
+# most of it let go of as the floors rise); the budget bounds a run whose dates defeat the
+# likely floors.
 HELD_BUDGET = 64 * 2**20
+# Packed bytes added between two looks for waiting reads the floors now retire whole.
+PRUNE_EVERY = 4 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ class Updater:
         # This run's reads whose held entries wait for the final floors (`_write_held`).
         self._held: list[_Held] = []
         self._held_bytes = 0
+        self._held_pruned = 0  # `_held_bytes` after the last `_prune_held`
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sources = {s.name: s for s in config.sources}
         # Scheduled kinds (remote feeds, pages) are leased and due by the store's times;
@@ -327,7 +332,7 @@ class Updater:
             self.floors, self._with_articles, self._with_entries = None, None, None
             self._read_in.clear()
             self._held.clear()
-            self._held_bytes = 0
+            self._held_bytes = self._held_pruned = 0
 
     async def _update_each(
         self,
@@ -465,7 +470,9 @@ class Updater:
             for entry in held.entries:
                 self.floors.count(entry.category, entry.published)
             self._held.append(_Held.of(source, read, errors))
-            self._held_bytes += len(held.packed)
+            self._held_bytes += _packed_size(held)
+            if self._held_bytes - self._held_pruned >= PRUNE_EVERY:
+                self._prune_held()
         result = SourceResult(
             source=source.name,
             outcome=FetchOutcome.NEW,
@@ -536,6 +543,21 @@ class Updater:
             and not any(edge.applies(source) for edge in self.edge_enrichers)
         )
 
+    def _prune_held(self) -> None:
+        """Let go of what the waiting reads packed (their prepared entries, their bodies)
+        where the floors already retire every entry they hold: floors only rise, so
+        `_write_held` retires them all, and needs only their ids and dates for it."""
+        assert self.floors is not None
+        for index, read in enumerate(self._held):
+            held = read.held
+            if not _packed_size(held):
+                continue
+            floor = RetireBefore(self.floors.floor(self._reach(read.source) or ()))
+            if all(floor.retires(e.key, e.published, read.now) for e in held.entries):
+                let_go = replace(held, packed=b"", reread=b"")
+                self._held[index] = replace(read, held=let_go)
+        self._held_bytes = self._held_pruned = sum(_packed_size(r.held) for r in self._held)
+
     async def _write_held(self, report: UpdateReport) -> UpdateReport:
         """Once every source is read: retire the held entries older than the final floors
         (nearly all of them), clean the others in the pool, many sources to a job, and
@@ -600,9 +622,12 @@ class Updater:
             error = f"held entries not stored: {cleaned.error}; the next run reads the feed again"
             log.warning("%s: %s", read.source.name, error)
             return [(read.unwritten(error), error)]
+        warnings = cleaned.warnings or tuple(() for _ in batch)
         return [
-            (read.write(articles, retired), None)
-            for (read, retired), articles in zip(batch, cleaned.articles, strict=True)
+            (read.write(articles, retired, warned), None)
+            for (read, retired), articles, warned in zip(
+                batch, cleaned.articles, warnings, strict=True
+            )
         ]
 
     async def _record_failure(
@@ -674,14 +699,17 @@ class _Held:
             errors,
         )
 
-    def write(self, articles: Sequence[Article], retired: frozenset[str]) -> SourceWrite:
+    def write(
+        self, articles: Sequence[Article], retired: frozenset[str], warnings: Sequence[str] = ()
+    ) -> SourceWrite:
         """The write of the held entries kept (`articles`) and `retired`, with the state
-        the first write left out: the validators and the digests of the read."""
+        the first write left out: the validators and the digests of the read, and what
+        cleaning the kept entries gave to warn of (`warnings`)."""
         state = decide.stored(
             self.state,
             self.now,
             self.next_due,
-            errors=self.errors,
+            errors=bounded((*self.errors, *warnings)),
             title=self.title,
             site_url=self.site_url,
             entry_digests=self.entry_digests or None,
@@ -700,6 +728,11 @@ class _Held:
             site_url=self.site_url,
         )
         return SourceWrite(self.source.name, state=state)
+
+
+def _packed_size(held: HeldEntries) -> int:
+    """The bytes `held` keeps packed while it waits."""
+    return len(held.packed) + len(held.reread)
 
 
 def _amended(result: SourceResult, added: SourceResult | None) -> SourceResult:
