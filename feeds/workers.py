@@ -34,7 +34,7 @@ from feeds.sources.kinds import describe
 
 if TYPE_CHECKING:
     from feeds.model import Article, RawFeed
-    from feeds.normalise.article import HeldEntries, NormalisedFeed, Screening
+    from feeds.normalise.article import HeldEntries, Kept, NormalisedFeed, Screening
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def digest_body(job: BodyJob) -> Digest:
 def packed_for(job: BodyJob) -> bytes:
     """`job` packed to be read again (`HeldEntries.reread`), with nothing recognised or
     retired: ISA-L's zlib at level 1, as held entries are packed."""
-    again = replace(job, known=None, retire=None)
+    again = replace(job, known=None if job.known is None else "", retire=None)
     return isal_zlib.compress(pickle.dumps(again, pickle.HIGHEST_PROTOCOL), 1)
 
 
@@ -145,8 +145,8 @@ class Cleaned:
 
     articles: tuple[tuple[Article, ...], ...] | None
     error: str | None = None
-    # Per source, what preparing the entries read again gave to warn of.
-    warnings: tuple[tuple[str, ...], ...] = ()
+    # Per source, all that cleaning gave (for entries read again: warnings, digests).
+    kept: tuple[Kept, ...] = ()
 
 
 def clean_entries(job: CleanJob) -> Cleaned:
@@ -159,27 +159,28 @@ def clean_entries(job: CleanJob) -> Cleaned:
         cleaned = tuple(_cleaned(held, source, keep) for source, held, keep in job.held)
     except ParseError as exc:
         return Cleaned(None, error=f"the feed could not be read again: {exc}")
-    for articles, _ in cleaned:
-        for article in articles:
+    for kept in cleaned:
+        for article in kept.articles:
             _ = article.content_hash  # as in `digest_body`
-    return Cleaned(tuple(a for a, _ in cleaned), warnings=tuple(w for _, w in cleaned))
+    return Cleaned(tuple(k.articles for k in cleaned), kept=cleaned)
 
 
-def _cleaned(
-    held: HeldEntries, source: Source, keep: frozenset[str]
-) -> tuple[tuple[Article, ...], tuple[str, ...]]:
-    """The articles of the held entries in `keep`, and the warnings cleaning them gave:
-    where some were held by their heads, from the read done again (every one kept)."""
-    from feeds.normalise.article import KeptOnly, clean_held, clean_kept
+def _cleaned(held: HeldEntries, source: Source, keep: frozenset[str]) -> Kept:
+    """The held entries in `keep`: where some were held by their heads, from the read
+    done again (every one kept)."""
+    from feeds.normalise.article import Kept, KeptOnly, clean_held, clean_kept
 
     if not keep & held.unread:
-        return clean_held(held, source, keep), ()
+        return Kept(clean_held(held, source, keep))
     # Our own bytes, packed by `digest_body` in a worker of this run: no feed's.
     job: BodyJob = pickle.loads(isal_zlib.decompress(held.reread))  # noqa: S301
     kind = describe(job.source.kind)
     assert kind.parse is not None, f"{kind.kind} sources are not fetched"
     feed = kind.parse(job.body, job.url, job.headers, job.source, KeptOnly(keep))
-    return clean_kept(feed, source=source, now=job.now, fallback_base=job.fallback_base, keep=keep)
+    salt = None if job.known is None else job.salt
+    return clean_kept(
+        feed, source=source, now=job.now, fallback_base=job.fallback_base, keep=keep, salt=salt
+    )
 
 
 def _die_with_parent() -> None:

@@ -94,11 +94,14 @@ class Prepared:
 @quick_pickle
 @dataclass(frozen=True, slots=True)
 class HeldEntry:
-    """What the run decides a held entry by: its id, its category and its date."""
+    """What the run decides a held entry by: its id, its category and its date; and, held
+    by its head, the digest the next read recognises it by should the run retire it (kept,
+    it is read whole next time, and remembered by what it holds)."""
 
     key: str
     category: str
     published: datetime
+    retired_digest: str = ""
 
 
 @quick_pickle
@@ -149,6 +152,16 @@ def clean_held(held: HeldEntries, source: Source, keep: Collection[str]) -> tupl
     return tuple(_article(e, source, link, language, base) for e in prepared if e.key in keep)
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """The held entries kept, of a read done again (`clean_kept`): their articles, what
+    preparing them warned of, and the digests the next read recognises them by."""
+
+    articles: tuple[Article, ...]
+    warnings: tuple[str, ...] = ()
+    entry_digests: str = ""
+
+
 def clean_kept(
     feed: RawFeed,
     *,
@@ -156,25 +169,31 @@ def clean_kept(
     now: datetime,
     fallback_base: str | None,
     keep: Collection[str],
-) -> tuple[tuple[Article, ...], tuple[str, ...]]:
-    """The articles of the entries in `keep` of a read done again, in the feed's order
-    (the first entry of each id), cleaned as `normalise_feed` cleans them; and the warnings
-    their preparing gave."""
+    salt: str | None,
+) -> Kept:
+    """The entries in `keep` of a read done again (the first entry of each id), in the
+    feed's order, as `normalise_feed` cleans and remembers them (with `salt`: None for a
+    read that remembers none)."""
     articles: list[Article] = []
     tally = WarningTally()
     seen: set[str] = set()
+    recognition = None if salt is None else Recognition(feed, source, fallback_base, "", salt)
     for raw in feed.entries:
         key = entry_key(raw)
         if key in seen or key not in keep:
             continue
         seen.add(key)
+        warned = tally.count
         try:
             entry = _prepare(raw, key, source, now, None, tally)
         except EntryError as exc:
             tally.add(exc.kind, exc.where)
             continue
         articles.append(_article(entry, source, feed.link, feed.language, fallback_base))
-    return tuple(articles), tally.lines()
+        if recognition is not None and tally.count == warned:
+            recognition.remember(recognition.digest(raw))
+    remembered = recognition.remembered() if recognition is not None else ""
+    return Kept(tuple(articles), tally.lines(), remembered)
 
 
 def entry_key(raw: RawEntry) -> str:
@@ -248,6 +267,7 @@ class Screening:
         # What decides an entry from its head: a retiring date, or holding (a first read).
         self._retire = retire if retire is not None and (retire.date or retire.hold) else None
         self._known = digests(known or "")
+        self._remembering = known is not None  # the read remembers digests
         self._digests = RetiredDigests(source, salt)
         # A remote entry names no category of its own: its source's is its only one.
         self._category = clean_text(source.category or "")
@@ -312,7 +332,12 @@ class Screening:
             if self._retire.retires(key, published, self._now):
                 self.retired.append(key)
             elif self._retire.holds(published, self._now):
-                self.held.append(HeldEntry(key, self._category, published))
+                # Remembered only once the run retires it (`HeldEntry.retired_digest`).
+                digest = self._digests.of(key) if self._remembering else ""
+                entry = HeldEntry(key, self._category, published, digest)
+                self.held.append(entry)
+                self.taken.append(key)
+                return True
             else:
                 return False
         self.taken.append(key)

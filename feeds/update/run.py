@@ -50,7 +50,7 @@ from feeds.update.floors import RetentionFloors, reachable_categories
 from feeds.workers import CleanJob, ParserPool
 
 if TYPE_CHECKING:
-    from feeds.normalise.article import HeldEntries
+    from feeds.normalise.article import HeldEntries, Kept
 
 log = logging.getLogger(__name__)
 
@@ -573,7 +573,7 @@ class Updater:
                 e.key for e in read.held.entries if floor.retires(e.key, e.published, read.now)
             )
             if retired == read.held.keys:
-                pending.append((read.write((), retired), None))
+                pending.append((read.write(retired), None))
                 continue
             if size >= CLEAN_BATCH:
                 batches.append([])
@@ -622,12 +622,12 @@ class Updater:
             error = f"held entries not stored: {cleaned.error}; the next run reads the feed again"
             log.warning("%s: %s", read.source.name, error)
             return [(read.unwritten(error), error)]
-        warnings = cleaned.warnings or tuple(() for _ in batch)
+        from feeds.normalise.article import Kept
+
+        kept = cleaned.kept or tuple(Kept(a) for a in cleaned.articles)
         return [
-            (read.write(articles, retired, warned), None)
-            for (read, retired), articles, warned in zip(
-                batch, cleaned.articles, warnings, strict=True
-            )
+            (read.write(retired, one), None)
+            for (read, retired), one in zip(batch, kept, strict=True)
         ]
 
     async def _record_failure(
@@ -699,22 +699,27 @@ class _Held:
             errors,
         )
 
-    def write(
-        self, articles: Sequence[Article], retired: frozenset[str], warnings: Sequence[str] = ()
-    ) -> SourceWrite:
-        """The write of the held entries kept (`articles`) and `retired`, with the state
-        the first write left out: the validators and the digests of the read, and what
-        cleaning the kept entries gave to warn of (`warnings`)."""
+    def write(self, retired: frozenset[str], kept: Kept | None = None) -> SourceWrite:
+        """The write of the held entries `kept` and `retired`, with the state the first
+        write left out: the validators and the digests of the read (with those of entries
+        read again, and of those held by their heads and retired), and what reading held
+        entries again warned of."""
+        from feeds.normalise.article import Kept
+        from feeds.normalise.recognise import DIGEST_LENGTH, MAX_REMEMBERED
+
+        kept = kept or Kept(())
+        digests = self.entry_digests + kept.entry_digests
+        digests += "".join(e.retired_digest for e in self.held.entries if e.key in retired)
         state = decide.stored(
             self.state,
             self.now,
             self.next_due,
-            errors=bounded((*self.errors, *warnings)),
+            errors=bounded((*self.errors, *kept.warnings)),
             title=self.title,
             site_url=self.site_url,
-            entry_digests=self.entry_digests or None,
+            entry_digests=digests[: MAX_REMEMBERED * DIGEST_LENGTH] or None,
         )
-        return SourceWrite(self.source.name, self.now, articles, state, retiring=retired)
+        return SourceWrite(self.source.name, self.now, kept.articles, state, retiring=retired)
 
     def unwritten(self, error: str) -> SourceWrite:
         """The state to save when the held entries cannot be written: still without
