@@ -140,13 +140,17 @@ class CleanJob:
 
 @dataclass(frozen=True, slots=True)
 class Cleaned:
-    """A worker's answer to a `CleanJob`: each source's articles, in the job's order, or
-    an error."""
+    """A worker's answer to a `CleanJob`: each source's held entries kept (their articles,
+    and for entries read again what that warned of and the digests to remember), in the
+    job's order, or an error."""
 
-    articles: tuple[tuple[Article, ...], ...] | None
+    kept: tuple[Kept, ...] | None
     error: str | None = None
-    # Per source, all that cleaning gave (for entries read again: warnings, digests).
-    kept: tuple[Kept, ...] = ()
+
+    @property
+    def articles(self) -> tuple[tuple[Article, ...], ...] | None:
+        """Each source's articles, or None after an error."""
+        return None if self.kept is None else tuple(k.articles for k in self.kept)
 
 
 def clean_entries(job: CleanJob) -> Cleaned:
@@ -162,7 +166,7 @@ def clean_entries(job: CleanJob) -> Cleaned:
     for kept in cleaned:
         for article in kept.articles:
             _ = article.content_hash  # as in `digest_body`
-    return Cleaned(tuple(k.articles for k in cleaned), kept=cleaned)
+    return Cleaned(cleaned)
 
 
 def _cleaned(held: HeldEntries, source: Source, keep: frozenset[str]) -> Kept:

@@ -96,7 +96,7 @@ class Prepared:
 class HeldEntry:
     """What the run decides a held entry by: its id, its category and its date; and, held
     by its head, the digest the next read recognises it by should the run retire it (kept,
-    it is read whole next time, and remembered by what it holds)."""
+    it is remembered by what it holds once its body is read again: `clean_kept`)."""
 
     key: str
     category: str
@@ -250,9 +250,12 @@ class Screening:
       the store whatever it holds now; or
     - retired on arrival by `retire`, dated by its head as the whole entry would be,
       without a warning, with a link (it is no empty entry) and a category (its source's):
-      what the whole reading would retire. Its key's digest is remembered.
-    A first run of the bench's 1,000 feeds retires 36% of their entries at once, of 3,000
-    feeds 70%: each was parsed whole only to be named."""
+      what the whole reading would retire. Its key's digest is remembered; or
+    - held back by `retire` (a first read), dated and named alike: what the whole reading
+      would hold. It is kept in `held`, and its key's digest is remembered only if the run
+      retires it (`HeldEntry.retired_digest`).
+    A first run of the bench's 1,000 feeds retires 36% of their entries at once and holds
+    36%, of 3,000 feeds 70% and 21%: each was parsed whole only to be named."""
 
     def __init__(
         self,

@@ -614,20 +614,17 @@ class Updater:
         source whose entries kill a worker fails alone."""
         job = CleanJob(tuple((read.source, read.held, read.held.keys - r) for read, r in batch))
         cleaned = await self.parser.clean(job)
-        if cleaned.articles is None and len(batch) > 1:
+        if cleaned.kept is None and len(batch) > 1:
             alone = await asyncio.gather(*(self._clean([one]) for one in batch))
             return [write for writes in alone for write in writes]
-        if cleaned.articles is None:
+        if cleaned.kept is None:
             ((read, _),) = batch
             error = f"held entries not stored: {cleaned.error}; the next run reads the feed again"
             log.warning("%s: %s", read.source.name, error)
             return [(read.unwritten(error), error)]
-        from feeds.normalise.article import Kept
-
-        kept = cleaned.kept or tuple(Kept(a) for a in cleaned.articles)
         return [
-            (read.write(retired, one), None)
-            for (read, retired), one in zip(batch, kept, strict=True)
+            (read.write(retired, kept), None)
+            for (read, retired), kept in zip(batch, cleaned.kept, strict=True)
         ]
 
     async def _record_failure(
