@@ -33,7 +33,7 @@ from feeds.quick_pickle import quick_pickle
 from feeds.sources.kinds import describe
 
 if TYPE_CHECKING:
-    from feeds.model import Article, RawFeed
+    from feeds.model import Article, EntryScreen, RawFeed
     from feeds.normalise.article import HeldEntries, Kept, NormalisedFeed, Screening
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,13 @@ def digest_body(job: BodyJob) -> Digest:
     return Digest(normalised, None, feed.warnings, hint, feed.skip_hours, feed.skip_days)
 
 
+def _parsed(job: BodyJob, screen: EntryScreen | None) -> RawFeed:
+    """The body read as its source's kind reads it, with `screen` shown the entries' heads."""
+    kind = describe(job.source.kind)
+    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
+    return kind.parse(job.body, job.url, job.headers, job.source, screen)
+
+
 def packed_for(job: BodyJob) -> bytes:
     """`job` packed to be read again (`HeldEntries.reread`), with nothing recognised or
     retired: ISA-L's zlib at level 1, as held entries are packed."""
@@ -113,9 +120,7 @@ def _digested(job: BodyJob, screening: Screening | None) -> tuple[RawFeed, Norma
     shown the entries' heads."""
     from feeds.normalise.article import normalise_feed
 
-    kind = describe(job.source.kind)
-    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
-    feed = kind.parse(job.body, job.url, job.headers, job.source, screening)
+    feed = _parsed(job, screening)
     normalised = normalise_feed(
         feed,
         source=job.source,
@@ -178,9 +183,7 @@ def _cleaned(held: HeldEntries, source: Source, keep: frozenset[str]) -> Kept:
         return Kept(clean_held(held, source, keep))
     # Our own bytes, packed by `digest_body` in a worker of this run: no feed's.
     job: BodyJob = pickle.loads(isal_zlib.decompress(held.reread))  # noqa: S301
-    kind = describe(job.source.kind)
-    assert kind.parse is not None, f"{kind.kind} sources are not fetched"
-    feed = kind.parse(job.body, job.url, job.headers, job.source, KeptOnly(keep))
+    feed = _parsed(job, KeptOnly(keep))
     salt = None if job.known is None else job.salt
     return clean_kept(
         feed, source=source, now=job.now, fallback_base=job.fallback_base, keep=keep, salt=salt

@@ -547,31 +547,31 @@ class Updater:
         """Let go of what the waiting reads packed (their prepared entries, their bodies)
         where the floors already retire every entry they hold: floors only rise, so
         `_write_held` retires them all, and needs only their ids and dates for it."""
-        assert self.floors is not None
         for index, read in enumerate(self._held):
             held = read.held
-            if not _packed_size(held):
-                continue
-            floor = RetireBefore(self.floors.floor(self._reach(read.source) or ()))
-            if all(floor.retires(e.key, e.published, read.now) for e in held.entries):
+            if _packed_size(held) and self._retired_now(read) == held.keys:
                 let_go = replace(held, packed=b"", reread=b"")
                 self._held[index] = replace(read, held=let_go)
         self._held_bytes = self._held_pruned = sum(_packed_size(r.held) for r in self._held)
+
+    def _retired_now(self, read: _Held) -> frozenset[str]:
+        """The ids of `read`'s held entries that the floors as they are now retire."""
+        assert self.floors is not None
+        floor = RetireBefore(self.floors.floor(self._reach(read.source) or ()))
+        return frozenset(
+            e.key for e in read.held.entries if floor.retires(e.key, e.published, read.now)
+        )
 
     async def _write_held(self, report: UpdateReport) -> UpdateReport:
         """Once every source is read: retire the held entries older than the final floors
         (nearly all of them), clean the others in the pool, many sources to a job, and
         write each read's rest with its validators; `report` with what that added."""
         held, self._held = self._held, []
-        assert self.floors is not None
         batches: list[list[tuple[_Held, frozenset[str]]]] = [[]]
         pending: list[tuple[SourceWrite, str | None]] = []
         size = 0
         for read in held:
-            floor = RetireBefore(self.floors.floor(self._reach(read.source) or ()))
-            retired = frozenset(
-                e.key for e in read.held.entries if floor.retires(e.key, e.published, read.now)
-            )
+            retired = self._retired_now(read)
             if retired == read.held.keys:
                 pending.append((read.write(retired), None))
                 continue
