@@ -36,7 +36,7 @@ from feeds.model import (
 )
 from feeds.normalise import article as normalise_module
 from feeds.normalise.article import HeldEntries, NormalisedFeed, clean_held, normalise_feed
-from feeds.store import ArticleStore, SourceWrite
+from feeds.store import ArticleStore, GroupWriter, SourceWrite
 from feeds.store.retention import RETIRED_PER_SOURCE, entry_hash
 from feeds.store.schema import retired_entries
 from feeds.update import run as run_module
@@ -675,3 +675,31 @@ def test_feeds_update_retires_on_arrival_across_its_worker_processes(
         assert len(tombstones(store)) == 8 and len(store.recent_articles(None, 10)) == 2
     finally:
         store.close()
+
+
+def test_the_workers_clean_held_entries_while_the_reads_keeping_none_are_written(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once every source is read, the cleaning jobs reach the pool before the reads whose
+    held entries are all retired are written (those writes hold the event loop), and the
+    run stores and publishes what storing every entry gives."""
+    events: list[str] = []
+    clean, write_all = ParserPool.clean, GroupWriter.write_all
+
+    async def cleaning(self: ParserPool, job: CleanJob) -> Cleaned:
+        events.append("clean")
+        return await clean(self, job)
+
+    async def writing(self: GroupWriter, writes: Any) -> Any:
+        events.append(f"write {len(writes)}")
+        return await write_all(self, writes)
+
+    def recording(patched: pytest.MonkeyPatch) -> None:
+        patched.setattr(ParserPool, "clean", cleaning)
+        patched.setattr(GroupWriter, "write_all", writing)
+
+    publishes_as_storing_every_entry(tmp_path, feed_server, monkeypatch, recording)
+    # Reads of both kinds: some keep held entries; the first write is of those keeping none.
+    writes = [i for i, event in enumerate(events) if event.startswith("write ")]
+    assert "clean" in events and events[writes[0]] != "write 0", events
+    assert events.index("clean") < writes[0], events

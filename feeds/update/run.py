@@ -580,8 +580,11 @@ class Updater:
                 size = 0
             batches[-1].append((read, retired))
             size += len(read.held.entries) - len(retired)
-        # The workers clean while the reads that keep none of theirs are written.
+        # The workers clean while the reads that keep none of theirs are written. A task
+        # hands its job to the pool in its first step; the writes hold the loop, so those
+        # steps are let run first.
         cleaning = [asyncio.create_task(self._clean(batch)) for batch in batches if batch]
+        await asyncio.sleep(0)
         outcomes = await self.writer.write_all([write for write, _ in pending])
         for done in asyncio.as_completed(cleaning):
             cleaned = await done
