@@ -33,7 +33,9 @@ another process keeps the newest, which stay newer). Articles stored before the 
 not count: their sources may yet be read in this run and move them. Nor is an entry whose
 article is stored ever retired on arrival: it may sit in a category its source no longer
 reaches (a rule taken out), where retention may keep it; the publish decides for it. Keep
-and drop rules run on articles, after this: an entry one would drop is retired too. Left
+and drop rules run on cleaned articles, after this, and an entry they leave out leaves no
+tombstone when every entry is stored (should it change so that they let it in, it is
+stored then): a source they apply to retires nothing on arrival (`Updater._filtered`). Left
 open: on PostgreSQL a daemon sharing the store could read one of this run's sources again
 before its publish, and move an article down; the worst that does is retire an entry that
 would have been about the `max_items`-th newest. A forced run in another process may also

@@ -33,6 +33,7 @@ from feeds.model import (
     FetchState,
     Lease,
     RetireBefore,
+    RuleAction,
     Source,
     SourceResult,
 )
@@ -497,6 +498,8 @@ class Updater:
         if not categories:
             return None
         self._read_in.update(categories)
+        if self._filtered(source):
+            return None
         floor = self.floors.floor(categories)
         if self._with_articles is None:  # once a run
             self._with_articles = self.store.sources_with_articles()
@@ -531,6 +534,15 @@ class Updater:
         if source.name not in self._reachable:
             self._reachable[source.name] = reachable_categories(source, self.config)
         return self._reachable[source.name]
+
+    def _filtered(self, source: Source) -> bool:
+        """Whether keep or drop rules apply to `source`: whether they leave an entry out is
+        known only once it is cleaned, and storing every entry, one left out leaves no
+        tombstone, so it is stored should it change so that they let it in. Such a source
+        retires nothing on arrival."""
+        return any(
+            rule.action is not RuleAction.CATEGORY for rule in (*source.rules, *self.config.rules)
+        )
 
     def _may_hold(self, source: Source) -> bool:
         """Whether the floors may count `source`'s entries before they are cleaned, each in
