@@ -70,7 +70,9 @@ def test_a_full_group_is_written_without_waiting(store: ArticleStore) -> None:
         assert not first.done() and store.article_count() == 0
         await writer.write(write_of("b", "2"))
         assert store.article_count() == 2  # both written, the first without another wait
-        assert (await first) == UpsertResult(1, 0, 0, frozenset({"technik"}))
+        assert (await first) == UpsertResult(
+            1, 0, 0, frozenset({"technik"}), linked=frozenset({"1"})
+        )
 
     asyncio.run(run())
     assert len(commits) == 1 and store.article_count() == 2

@@ -714,6 +714,37 @@ def test_an_entry_a_drop_rule_leaves_out_leaves_no_tombstone_to_keep_it_out_late
     assert stored == [["a1"], ["x"]]
 
 
+def test_an_article_read_again_unchanged_counts_only_where_retention_left_it(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An undated entry (read whole every time: never remembered) in C and, by a rule, in
+    Extra falls out of C but stays in Extra; read again unchanged, its article is not
+    linked to C again, so it must not count in C's floor, where it would retire a newer
+    entry of another source that storing every entry publishes in C."""
+    sources = (
+        '[[sources]]\nname = "a"\ncategory = "C"\nurl = "{server}/a.xml"\n'
+        '[[sources.rules]]\naction = "category"\ncategory = "Extra"\ntitle = "Also"\n'
+        '[[sources]]\nname = "b"\ncategory = "C"\nurl = "{server}/b.xml"\n'
+    )
+    undated = dated("u", "Also in Extra", None)  # first seen at NOW + 10 minutes
+    hour = timedelta(hours=1)
+    stored = runs_as_storing_every_entry(
+        tmp_path,
+        feed_server,
+        monkeypatch,
+        sources,
+        [
+            {"a": [undated], "b": []},
+            {"b": [dated("b1", "Newer", NOW + timedelta(minutes=15))]},
+            {
+                "a": [undated, dated("a2", "Old", NOW - 20 * hour)],  # a changed feed
+                "b": [dated("b2", "Between", NOW - hour), dated("b1", "Newer", NOW - 10 * hour)],
+            },
+        ],
+    )
+    assert stored == [["u"], ["b1", "u"], ["b2", "u"]]
+
+
 # --- the command, with its worker processes -------------------------------------------------
 
 

@@ -206,6 +206,9 @@ class UpsertResult:
     # entries were retired before (they stay so). None of them is in any category.
     retired: frozenset[str] = frozenset()
     retired_on_arrival: int = 0  # of the new entries, those only given a tombstone
+    # Entry ids of the articles it stored new or changed, each linked now to every category
+    # it names; an unchanged one keeps the links retention left it (perhaps not all).
+    linked: frozenset[str] = frozenset()
 
 
 def utc_text(value: datetime) -> str:
@@ -511,6 +514,7 @@ class ArticleStore:
             changed_categories=frozenset(slugs),
             retired=frozenset((*write.retiring, *stays_retired)),
             retired_on_arrival=len(arrived),
+            linked=frozenset(a.entry_id for a in (*new, *changed)),
         )
 
     def _slugs_for(self, conn: Connection, names: Iterable[str], group: _Group) -> dict[str, str]:

@@ -26,10 +26,12 @@ fail, the next run reads the feed whole. At 3,000 bench feeds a first run holds 
 With rules, which read the cleaned texts, an entry might be dropped or reach more
 categories than it counted in: such sources store as before.
 
-Why that holds until the publish: only articles this run wrote count, and a run writes
-each source once, so none of them moves or leaves its category before the publish
-(articles of other sources may arrive, which only raises the true floor; retention by
-another process keeps the newest, which stay newer). Articles stored before the run do
+Why that holds until the publish: only articles this run wrote new or changed count, each
+linked then to every category it names (one written unchanged keeps the links retention
+left it, perhaps not all: `UpsertResult.linked`), and a run writes each source once, so
+none of them moves or leaves its category before the publish (articles of other sources
+may arrive, which only raises the true floor; retention by another process keeps the
+newest, which stay newer). Articles stored before the run do
 not count: their sources may yet be read in this run and move them. Nor is an entry whose
 article is stored ever retired on arrival: it may sit in a category its source no longer
 reaches (a rule taken out), where retention may keep it; the publish decides for it. Keep

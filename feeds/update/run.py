@@ -464,7 +464,9 @@ class Updater:
             SourceWrite(source.name, read.at, articles, saved, lease, retiring=read.feed.retired)
         )
         if self.floors is not None:
-            self.floors.add(a for a in articles if a.entry_id not in upserted.retired)
+            # Not an article written unchanged: it may have fallen out of one of its
+            # categories while another keeps it, and is not linked to that one again.
+            self.floors.add(a for a in articles if a.entry_id in upserted.linked)
         if held is not None and self.floors is not None:
             # Counted now, as written; `_write_held` writes them, or retires those older than
             # the final floors (which then no longer count them).
