@@ -249,6 +249,14 @@ EDGE_CASES = {
         "",
         "<title>T</title><author><name>F</name><email> f@g.example </email></author>",
     ),
+    # Found by fuzzing: feedparser names a person whose uri comes first (and that has no
+    # name) after the person before it, in an entry or in the feed (which entries inherit).
+    "a nameless atom person with a uri after a named one": atom(
+        "<entry><id>1</id><author><name>B</name></author><author><uri>/u</uri></author>"
+        "</entry><entry><id>2</id></entry>",
+        "",
+        "<title>T</title><author><name>A</name></author><author><uri>/f</uri></author>",
+    ),
     "nameless atom persons": atom(
         "<entry><id>1</id><author><uri>/u</uri></author><author><name>N</name></author></entry>"
         "<entry><id>2</id><author><name>M</name></author><author></author></entry>"
@@ -326,6 +334,7 @@ def test_edge_cases_read_the_same(body: bytes) -> None:
 
 
 NOT_MODELLED = {
+    "a nameless atom person with a uri after a named one",
     "an atom name holding an email, with a relative uri",
     "media titles and descriptions",
     "an author in mojibake",

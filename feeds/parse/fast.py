@@ -172,6 +172,7 @@ class _Reader:
         self.joined: dict[tuple[str, str], str] = {}
         self.based = False  # whether the document has an xml:base (see `screened`)
         self.guessing = True  # whether dates get feedparser's reading (see `_date`)
+        self.emailed = False  # whether an Atom person so far had an email (`_atom_person`)
 
     # --- the document -----------------------------------------------------------------
 
@@ -548,8 +549,9 @@ class _AuthorContext:
 
 def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     """An Atom author. Persons without a name are skipped in the mapping, as they are in
-    feedparser's reading; with an email anywhere, authors are read from the XML again
-    (`feeds.parse.rawxml`), on either path."""
+    feedparser's reading (but for one with a uri after another person: declined); with an
+    email anywhere, authors are read from the XML again (`feeds.parse.rawxml`), on either
+    path."""
     person: dict[str, str] = {}
     holder = reader.context()
     holder.setdefault("authors", []).append(person)
@@ -571,6 +573,14 @@ def _atom_person(reader: _Reader, element: Any, attrs: dict[str, str]) -> None:
     if "email" not in person and "@" in person.get("name", ""):
         # feedparser takes an email out of such a name, and that sends the feedparser path
         # to read the authors from the XML again (uris as written): not modelled here.
+        raise _DeclineError
+    if "email" in person:
+        reader.emailed = True
+    # feedparser gives a person whose uri comes before any name the name of the person
+    # before it (its `_sync_author_detail` reads the holder's last author): not modelled.
+    # After an email it need not be: every author is then read from the XML again.
+    unnamed = "href" in person and "name" not in person
+    if unnamed and len(holder["authors"]) > 1 and not reader.emailed:
         raise _DeclineError
 
 
