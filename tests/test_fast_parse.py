@@ -378,6 +378,20 @@ def test_text_xml_without_a_charset_reads_the_declaration(media_type: str) -> No
     assert raw.title == "Tä" and raw.warnings == ()
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_people_are_read_by_feedparser_where_lxml_cannot_read_them_again(encoding: str) -> None:
+    # Found by fuzzing: with an email, the people are read again from the XML, which lxml
+    # refuses under these encoding names; both paths then keep their own readings of them,
+    # and feedparser names the empty person after the email before it.
+    body = (
+        f'<?xml version="1.0" encoding="{encoding}"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<author><name>B</name><email>f@g.example</email></author><author><name></name>"
+        "</author><entry><id>1</id></entry></feed>"
+    ).encode(encoding)
+    slow, fast, _ = readings(body)
+    assert fast == slow and isinstance(fast, RawFeed) and len(fast.entries[0].authors) == 2
+
+
 # Where expat (feedparser) and libxml2 (lxml) might disagree about the XML itself.
 XML_CORNERS = {
     "an undeclared prefix": rss("<item><title>a</title></item>").replace(

@@ -122,9 +122,13 @@ def _parse_xml(
     if plain is not None:
         result = {"feed": plain.feed, "encoding": plain.encoding}
         written = _written(data, result, plain.entries, plain.count)
-        return _raw_feed(
-            data, url, plain.version, plain.feed, plain.entries, None, written, plain.positions
-        )
+        # Where the XML is to be read again but lxml could not (an encoding named as lxml
+        # names none, such as "utf-16-le"), the mapping falls back to the reading's own
+        # people, whose misreadings the fast path does not model: feedparser reads it.
+        if written is not None or not _suspect(result, plain.entries):
+            return _raw_feed(
+                data, url, plain.version, plain.feed, plain.entries, None, written, plain.positions
+            )
     if screen is not None:
         screen.forget()  # the fast path declined, maybe midway: feedparser reads every entry
     result = feedparser.parse(
@@ -335,16 +339,21 @@ def _written(
     """The entries' authors and explicit flags as the XML writes them, where feedparser's
     reading may be wrong (see `feeds.parse.rawxml`): only when a person has an email or an
     entry an explicit flag, and only if lxml finds the same number of entries."""
-    holders = [result.get("feed") or {}, *entries]
-    suspect = any(
-        "email" in person for holder in holders for person in _dicts(_get(holder, "authors"))
-    ) or any("itunes_explicit" in entry for entry in entries)
-    if not suspect:
+    if not _suspect(result, entries):
         return None
     document = read_entries(data, _text(result.get("encoding")))
     if document is None or len(document.entries) != count:
         return None
     return document
+
+
+def _suspect(result: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether feedparser's reading of the people or explicit flags may be wrong (`_written`):
+    a person has an email, or an entry an explicit flag."""
+    holders = [result.get("feed") or {}, *entries]
+    return any(
+        "email" in person for holder in holders for person in _dicts(_get(holder, "authors"))
+    ) or any("itunes_explicit" in entry for entry in entries)
 
 
 def _authors(holder: Mapping[str, Any], *, is_atom: bool) -> tuple[Author, ...]:
