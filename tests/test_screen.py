@@ -281,6 +281,31 @@ def test_no_entry_is_taken_where_an_xml_base_may_reach_past_it() -> None:
     assert "/2" in screened.retired  # its own id, read with no base in scope
 
 
+def test_a_taken_entry_s_title_keeps_a_later_channel_title_as_reading_it_would() -> None:
+    # Found by fuzzing: in RSS 1.0 the channel may follow its items, at their depth, and
+    # feedparser keeps no title after an item's title at that depth: the feed has no title.
+    # An old item taken unread left the channel's title to be kept.
+    def rdf_item(n: int, when: datetime) -> str:
+        return (
+            f'<item rdf:about="https://feeds.example/{n}"><title>Item {n}</title>'
+            f"<link>https://feeds.example/{n}</link><dc:date>{when.isoformat()}</dc:date></item>"
+        )
+
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rdf:RDF xmlns="http://purl.org/rss/1.0/"'
+        ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        f' xmlns:dc="http://purl.org/dc/elements/1.1/">{rdf_item(1, OLD)}'
+        '<channel rdf:about="https://feeds.example/"><title>Channel</title>'
+        f"<link>https://feeds.example/</link></channel>{rdf_item(2, OLD + timedelta(days=30))}"
+        "</rdf:RDF>"
+    ).encode()
+    retire = RetireBefore(OLD + timedelta(days=3))
+    plain, _, _ = read(body, retire=retire, screen=False)
+    screened, screening, read_whole = read(body, retire=retire, screen=True)
+    assert screening is not None and screening.taken == ["https://feeds.example/1"]
+    assert read_whole == 1 and plain.title is None and same_read(plain, screened)
+
+
 def test_an_entry_whose_elements_send_the_body_elsewhere_is_never_taken() -> None:
     # Markup inside a text, an element the reading does not know below a known one, an
     # email (every entry's people are read again from the XML), an explicit flag: each

@@ -271,8 +271,9 @@ class _Reader:
         entry's people read again from the XML), and when the screen finds its date texts
         worth it. Attributes outside the head are not looked at: an entry whose attribute
         would have sent the whole body to feedparser's reading may be taken, and the rest
-        read here, which reads each entry as feedparser does. The one state that can
-        outlive an entry, an xml:base, is seen to first."""
+        read here, which reads each entry as feedparser does. Two states outlive an entry:
+        an xml:base, seen to first, and the depth of the last title (`_title`), left as
+        its titles leave it."""
         assert self.screen is not None and self.entry is not None
         if self.based and not self.base:
             # With no base in scope, an xml:base below the entry stays in scope after its
@@ -283,6 +284,7 @@ class _Reader:
             return False
         heads = []
         dates = []
+        titled = False
         # The children, each followed by what is below it (document order, as
         # `iterdescendants` gives it, without asking each element for its parent).
         for child in element:
@@ -305,6 +307,10 @@ class _Reader:
                 heads.append((child, key))
                 if key in _DATE_KEYS:
                     dates.append((child.text or "").strip())
+            elif table[key] is _title:
+                if len(child):
+                    return False  # whether its text is empty is feedparser's business
+                titled = titled or bool((child.text or "").strip())
             if len(child) and not _only_entry_tags(child):
                 return False
         if not self.screen.worth(dates):
@@ -319,6 +325,10 @@ class _Reader:
         if not taken:  # read whole from where it began: the head's handlers add to lists
             head.clear()
             head.update(begun)
+        elif titled:
+            # As reading its title would: a later title as deep or deeper is not kept (the
+            # title of an RSS 1.0 channel after its items: feedparser keeps the first).
+            self.title_depth = self.depth + 1
         return taken
 
     # --- values -----------------------------------------------------------------------
