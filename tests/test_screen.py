@@ -306,6 +306,25 @@ def test_a_taken_entry_s_title_keeps_a_later_channel_title_as_reading_it_would()
     assert read_whole == 1 and plain.title is None and same_read(plain, screened)
 
 
+def test_an_old_entry_over_its_caps_is_retired_without_a_warning_read_or_taken() -> None:
+    # Found by fuzzing: the whole reading capped an entry it then retired, and warned of
+    # the cut title or dropped URL; the screen, taking it by its head, could not.
+    retire = RetireBefore(OLD + timedelta(days=3))
+    long_url = "https://feeds.example/" + "e" * limits.LINK
+    over = item(1, OLD, extra=f'<enclosure url="{long_url}" type="audio/mpeg" length="1"/>')
+    over = over.replace("<title>Item 1</title>", "<title>" + "Lang " * limits.TITLE + "</title>")
+    body = rss(over, item(2, OLD + timedelta(days=30)))
+    plain, _, _ = read(body, retire=retire, screen=False)
+    screened, screening, read_whole = read(body, retire=retire, screen=True)
+    assert screening is not None and screening.taken == ["https://feeds.example/1"]
+    assert plain.retired == {"https://feeds.example/1"} and plain.errors == ()
+    assert read_whole == 1 and same_read(plain, screened)
+    # Kept, it is cut and warned of as before.
+    kept, _, _ = read(body, retire=None, screen=False)
+    assert any("title cut" in line for line in kept.errors)
+    assert any("enclosure URL over" in line for line in kept.errors)
+
+
 def test_an_entry_whose_elements_send_the_body_elsewhere_is_never_taken() -> None:
     # Markup inside a text, an element the reading does not know below a known one, an
     # email (every entry's people are read again from the XML), an explicit flag: each

@@ -385,10 +385,10 @@ def normalise_feed(
 
     An entry not stored with a date of its own before `retire.date` (`feeds.update.floors`:
     every category it can reach already holds enough newer articles) is only named in
-    `retired`, not cleaned: retention would delete its article before any publish. With
-    `retire.hold`, the other dated entries are only prepared, in `held`. The entries the
-    parser's `screening` took count as it took them; ScreenClashError when an entry read
-    whole has the key of one it took."""
+    `retired`, not cleaned (nor are its caps' cuts warned of): retention would delete its
+    article before any publish. With `retire.hold`, the other dated entries are only
+    prepared, in `held`. The entries the parser's `screening` took count as it took them;
+    ScreenClashError when an entry read whole has the key of one it took."""
     articles: list[Article] = []
     retired: list[str] = []
     held: list[Prepared] = []
@@ -414,16 +414,23 @@ def normalise_feed(
                 recognition.remember(digest)
                 continue
         warned = tally.count
+        cuts, dated = WarningTally(), WarningTally()
         try:
-            entry = _prepare(raw, key, source, now, first_seen.get(key), tally)
+            entry = _prepare(raw, key, source, now, first_seen.get(key), dated, cuts)
         except EntryError as exc:
+            tally.absorb(cuts)
             tally.add(exc.kind, exc.where)
             continue
         if retire is not None and retire.retires(key, entry.published, now):
+            # Only named: no article is made of it, so what its caps cut is not said (nor
+            # could it be by a screen that takes it by its head, unread).
+            tally.absorb(dated)
             retired.append(key)
             if recognition is not None and tally.count == warned:
                 recognition.remember(digest)
             continue
+        tally.absorb(cuts)
+        tally.absorb(dated)
         if retire is not None and retire.holds(entry.published, now):
             held.append(entry)
             if recognition is not None and tally.count == warned:
@@ -520,12 +527,16 @@ def _prepare(
     now: datetime,
     first_seen: datetime | None,
     tally: WarningTally,
+    cuts: WarningTally | None = None,
 ) -> Prepared:
+    """The entry within its caps (what was cut counted in `cuts`, else in `tally`), its
+    category and dates (impossible ones counted in `tally`); EntryError when it has no
+    title, link or text, or no category."""
     where = _where(raw, source, key)
     if not any((raw.title, raw.link, raw.content_html, raw.summary_html, raw.enclosures)):
         # Broken XML can yield an entry of nothing at all: publishing it helps nobody.
         raise EntryError("an entry with no title, link or text", raw.location or source.name)
-    raw = limits.cap_entry(raw, key, where, tally)
+    raw = limits.cap_entry(raw, key, where, tally if cuts is None else cuts)
     category = clean_text(raw.category or "") or clean_text(source.category or "")
     if not category:
         raise EntryError("no category (the entry names none and the source sets none)", where)

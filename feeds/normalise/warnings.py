@@ -31,6 +31,14 @@ class WarningTally:
         if len(examples) < EXAMPLES:
             examples.append(shorten(example, EXAMPLE_LIMIT))
 
+    def absorb(self, other: WarningTally) -> None:
+        """Count `other`'s cases here too, as if each had been added here after those
+        before."""
+        for kind, count in other._counts.items():
+            self._counts[kind] = self._counts.get(kind, 0) + count
+            examples = self._examples.setdefault(kind, [])
+            examples.extend(other._examples[kind][: EXAMPLES - len(examples)])
+
     def __bool__(self) -> bool:
         return bool(self._counts)
 
