@@ -416,6 +416,13 @@ XML_CORNERS = {
     "the xml prefix declared": rss("<item><title>a</title></item>").replace(
         b"<rss ", b'<rss xmlns:xml="http://www.w3.org/XML/1998/namespace" '
     ),
+    # Found by fuzzing: expat takes the name characters of XML 1.0's fourth edition, libxml2
+    # those of the fifth (U+0450 is one of the fifth's alone).
+    "a name character of the fifth edition in an attribute's name": rss(
+        '<item><title>a</title><enclosure url="/a.mp3" type\u0450="audio/mpeg"/></item>'
+    ),
+    "... in an unused prefix": rss('<item xmlns:\u0450="urn:x"><title>a</title></item>'),
+    "... in a processing instruction's target": rss("<item><title>a</title></item><?x\u0450 y?>"),
 }
 
 

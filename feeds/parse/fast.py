@@ -69,6 +69,8 @@ _MAX_DEPTH = 8  # a channel's iTunes categories nest; nothing else we read goes 
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)  # deleted, C1 bytes remain
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
+_NON_ASCII_PREFIX = re.compile(rb"xmlns:[^\s=]*[\x80-\xff]")
+_NON_ASCII_TARGET = re.compile(rb"<\?[^\s?]*[\x80-\xff]")
 _looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 _sync_author_detail: Callable[[Any], None] = _FeedParserMixin._sync_author_detail
 _PARSER = etree.XMLParser(
@@ -121,6 +123,8 @@ def read_plain(
     # looked for after decoding: a UTF-16 body's bytes would not show them)
     if b"<!DOCTYPE" in converted or b"<!ENTITY" in converted:
         return None
+    if not converted.isascii() and _non_ascii_names(converted):
+        return None
     try:
         root = etree.fromstring(converted, _PARSER)
     except (etree.XMLSyntaxError, ValueError):
@@ -131,6 +135,20 @@ def read_plain(
         return None
     except Exception:  # a case this reader gets wrong is a doubt too: feedparser decides
         return None
+
+
+def _non_ascii_names(converted: bytes) -> bool:
+    """Whether a namespace prefix or a processing instruction's target is not ASCII.
+
+    expat (feedparser's parser) takes the name characters of XML 1.0's fourth edition,
+    libxml2 those of the fifth, which has many more (U+0450 and U+FFFD among them): such a
+    name is an error to feedparser alone. No feed names anything so, and every name read
+    here is ASCII: an element's is one the tables know, an attribute's is looked at
+    (`_attributes`, `_ascii_attributes`); prefixes and targets are looked for here."""
+    if _NON_ASCII_PREFIX.search(converted):
+        return True
+    first = converted.find(b"<?", 2)  # after the declaration feedparser's decoding writes
+    return first >= 0 and _NON_ASCII_TARGET.search(converted, first) is not None
 
 
 _Handler = Callable[["_Reader", Any, dict[str, str]], None]
@@ -268,12 +286,12 @@ class _Reader:
         head its id, links and dates give, read by their own handlers as the whole walk
         would read them. An entry is shown only when every element in it is one this
         reading knows there, without an email or an explicit flag (which have every
-        entry's people read again from the XML), and when the screen finds its date texts
-        worth it. Attributes outside the head are not looked at: an entry whose attribute
-        would have sent the whole body to feedparser's reading may be taken, and the rest
-        read here, which reads each entry as feedparser does. Two states outlive an entry:
-        an xml:base, seen to first, and the depth of the last title (`_title`), left as
-        its titles leave it."""
+        entry's people read again from the XML) or an attribute whose name is not ASCII,
+        and when the screen finds its date texts worth it. Attributes outside the head are
+        not otherwise looked at: an entry whose attribute would have sent the whole body to
+        feedparser's reading may be taken, and the rest read here, which reads each entry
+        as feedparser does. Two states outlive an entry: an xml:base, seen to first, and
+        the depth of the last title (`_title`), left as its titles leave it."""
         assert self.screen is not None and self.entry is not None
         if self.based and not self.base:
             # With no base in scope, an xml:base below the entry stays in scope after its
@@ -293,6 +311,8 @@ class _Reader:
                 continue
             if tag in _READ_AGAIN or (tag in _PERSON_TEXTS and "@" in (child.text or "")):
                 return False  # it would have the whole document's people read again
+            if not _ascii_attributes(child):
+                return False  # it would have feedparser read the whole document
             known = _KNOWN_TAGS.get(tag)
             if known is None:
                 key = _split(tag)
@@ -719,16 +739,22 @@ _KNOWN_TAGS: dict[str, tuple[tuple[str, str], str]] = {}
 
 def _only_entry_tags(element: Any) -> bool:
     """Whether every element below `element` may be in an entry, none of them an email or
-    an explicit flag or a person's text with an email (see `_Reader.screened`)."""
+    an explicit flag or a person's text with an email, nor with an attribute whose name is
+    not ASCII (see `_Reader.screened`)."""
     for below in element.iterdescendants():
         tag = below.tag
         if not isinstance(tag, str):
             continue
         if tag in _READ_AGAIN or (tag in _PERSON_TEXTS and "@" in (below.text or "")):
             return False
-        if tag not in _ENTRY_TAGS:
+        if tag not in _ENTRY_TAGS or not _ascii_attributes(below):
             return False
     return True
+
+
+def _ascii_attributes(element: Any) -> bool:
+    """Whether the names of the element's attributes are ASCII (`_non_ascii_names`)."""
+    return all(name.isascii() for name in element.attrib)
 
 
 def _split(tag: str) -> tuple[str, str]:
@@ -745,6 +771,8 @@ def _attributes(element: Any) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for name, value in element.items():
         namespace, local = _split(name)
+        if not local.isascii():
+            raise _DeclineError  # an error to feedparser's parser alone (`_non_ascii_names`)
         if namespace == _XML:
             key = "xml:" + local.lower()
         elif namespace == _RDF:
