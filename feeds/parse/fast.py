@@ -311,7 +311,7 @@ class _Reader:
                 continue
             if tag in _READ_AGAIN or (tag in _PERSON_TEXTS and "@" in (child.text or "")):
                 return False  # it would have the whole document's people read again
-            if not _ascii_attributes(child):
+            if not "".join(child.keys()).isascii():  # `_ascii_attributes`, inline: per child
                 return False  # it would have feedparser read the whole document
             known = _KNOWN_TAGS.get(tag)
             if known is None:
@@ -754,7 +754,7 @@ def _only_entry_tags(element: Any) -> bool:
 
 def _ascii_attributes(element: Any) -> bool:
     """Whether the names of the element's attributes are ASCII (`_non_ascii_names`)."""
-    return all(name.isascii() for name in element.attrib)
+    return "".join(element.keys()).isascii()  # a third of a generator's cost over them
 
 
 def _split(tag: str) -> tuple[str, str]:
