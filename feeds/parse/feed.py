@@ -121,11 +121,12 @@ def _parse_xml(
     plain = read_plain(data, response_headers, heads)
     if plain is not None:
         result = {"feed": plain.feed, "encoding": plain.encoding}
-        written = _written(data, result, plain.entries, plain.count)
+        suspect = _suspect(result, plain.entries)
+        written = _written(data, result, plain.count) if suspect else None
         # Where the XML is to be read again but lxml could not (an encoding named as lxml
         # names none, such as "utf-16-le"), the mapping falls back to the reading's own
         # people, whose misreadings the fast path does not model: feedparser reads it.
-        if written is not None or not _suspect(result, plain.entries):
+        if written is not None or not suspect:
             return _raw_feed(
                 data, url, plain.version, plain.feed, plain.entries, None, written, plain.positions
             )
@@ -142,7 +143,7 @@ def _parse_xml(
     problem = result.get("bozo_exception") if result.get("bozo") else None
     if not version and not entries:
         raise ParseError(_failure(data, headers, problem))
-    written = _written(data, result, entries, len(entries))
+    written = _written(data, result, len(entries)) if _suspect(result, entries) else None
     positions = range(len(entries))
     feed = result.get("feed") or {}
     return _raw_feed(data, url, version, feed, entries, problem, written, positions)
@@ -333,14 +334,10 @@ def _link(holder: Mapping[str, Any], *, prefer_links: bool) -> str | None:
     return None if prefer_links else link
 
 
-def _written(
-    data: bytes, result: Mapping[str, Any], entries: Sequence[Mapping[str, Any]], count: int
-) -> DocumentXml | None:
-    """The entries' authors and explicit flags as the XML writes them, where feedparser's
-    reading may be wrong (see `feeds.parse.rawxml`): only when a person has an email or an
-    entry an explicit flag, and only if lxml finds the same number of entries."""
-    if not _suspect(result, entries):
-        return None
+def _written(data: bytes, result: Mapping[str, Any], count: int) -> DocumentXml | None:
+    """The entries' authors and explicit flags as the XML writes them, for a reading
+    `_suspect` doubts (see `feeds.parse.rawxml`): only if lxml finds the same number of
+    entries."""
     document = read_entries(data, _text(result.get("encoding")))
     if document is None or len(document.entries) != count:
         return None
