@@ -6,8 +6,10 @@ source) and the key, so an editor fixes a config in one go.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds import PROJECT_URL, __version__
+from feeds.config_paths import expand_path, resolved
 from feeds.errors import FeedsError
 from feeds.model import Rule, RuleAction, Source, SourceKind
 from feeds.request_options import (
@@ -24,6 +27,7 @@ from feeds.request_options import (
     RequestOptions,
     proxy_problem,
     read_request_options,
+    user_agent_problem,
 )
 from feeds.source_identity import normalise_url
 from feeds.sources.kind import KindDescription, Target
@@ -35,6 +39,12 @@ DEFAULT_CONFIG = Path("config/feeds.toml")
 CONFIG_ENV = "FEEDS_CONFIG"
 DEFAULT_INTERVAL = timedelta(minutes=30)  # how often a source is fetched unless it says
 MAX_CONFIG_BYTES = 16 * 1024**2  # 20,000 sources take about 3 MB
+# Far beyond any use, and well inside what a date can be moved by (a lease or an interval
+# added to now) and what the store's 64-bit integers hold.
+MAX_DURATION = timedelta(days=3650)
+MAX_SIZE = 1024**4  # 1 TiB: a body cap above it is no cap
+MAX_ITEMS = 100_000  # [output] max_items and archive_size: a category's feed, a page
+MAX_CONCURRENCY = 1_000  # [fetch] concurrency and per_host: open connections, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +144,14 @@ def parse_duration(value: object) -> timedelta:
         seconds = sum(float(n) * _DURATION_UNITS[u.lower()] for n, u in parts)
     else:
         raise ValueError(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
-    if seconds <= 0:
+    if not math.isfinite(seconds):
+        raise ValueError(f"bad duration {value!r} (use e.g. 90s, 15m, 2h, 1d)")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {value!r} is too long (at most {MAX_DURATION.days}d)")
+    duration = timedelta(seconds=seconds)
+    if duration <= timedelta(0):  # also what rounds to zero at timedelta's microseconds
         raise ValueError(f"duration {value!r} must be more than zero")
-    try:
-        return timedelta(seconds=seconds)
-    except OverflowError:  # beyond timedelta's 999,999,999 days
-        raise ValueError(f"duration {value!r} is too long") from None
+    return duration
 
 
 def format_duration(value: timedelta) -> str:
@@ -159,13 +171,20 @@ _DEFAULT_INTERVAL_TEXT = format_duration(DEFAULT_INTERVAL)
 
 
 def parse_size(value: object) -> int:
-    """`10MB`, `512KiB`, or a number of bytes."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    match = _SIZE.match(value) if isinstance(value, str) else None
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"bad size {value!r} (use e.g. 512KB, 10MB or a number of bytes)")
-    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    """`10MB`, `512KiB`, or a number of bytes: at least one byte, at most `MAX_SIZE`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        match = _SIZE.match(value) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"bad size {value!r} (use e.g. 512KB, 10MB or a number of bytes)")
+        number = float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+        size = int(number) if number <= MAX_SIZE else MAX_SIZE + 1  # inf, and 400 digits
+    if size < 1:
+        raise ValueError(f"size {value!r} must be at least one byte")
+    if size > MAX_SIZE:
+        raise ValueError(f"size {value!r} is too large (at most 1TiB)")
+    return size
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -197,26 +216,44 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; raises ConfigError naming every problem."""
+
+    def failed(message: str) -> ConfigError:
+        return ConfigError([ConfigProblem(path, "", None, message)])
+
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES:
-            limit = MAX_CONFIG_BYTES // 1024**2
-            raise ConfigError([ConfigProblem(path, "", None, f"larger than {limit} MiB")])
-        text = data.decode("utf-8")
+        data = _read_config_bytes(path)
     except FileNotFoundError:
-        raise ConfigError([ConfigProblem(path, "", None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(path, "", None, f"cannot read: {exc}")]) from None
+        raise failed("file not found") from None
+    except OSError as exc:
+        raise failed(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise failed(f"larger than {MAX_CONFIG_BYTES // 1024**2} MiB")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise failed("starts with a byte order mark (BOM): save it as UTF-8 without one")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise failed(f"not UTF-8: byte {data[exc.start]:#04x} on line {line}") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([ConfigProblem(path, "", None, f"invalid TOML: {exc}")]) from None
+        raise failed(f"invalid TOML: {exc}") from None
     except RecursionError:  # tomllib reads nested arrays and tables recursively
-        raise ConfigError(
-            [ConfigProblem(path, "", None, "invalid TOML: nested too deeply")]
-        ) from None
+        raise failed("invalid TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than int() takes from text
+        raise failed(f"invalid TOML: {exc}") from None
     return _ConfigReader(path).read(document)
+
+
+def _read_config_bytes(path: Path) -> bytes:
+    """The file's first bytes, up to one past the size limit. Opened without blocking and
+    read only if it is a regular file: a FIFO named as the config must not hang a command."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(0, "not a regular file")
+        return handle.read(MAX_CONFIG_BYTES + 1)
 
 
 class _ConfigReader:
@@ -242,7 +279,7 @@ class _ConfigReader:
         sources = self.read_sources(data.get("sources", []))
         rules = self.read_rules(data.get("rules", []), "")
         websub = self.read_websub(self.table(data, "websub"))
-        self.check_output_dir(output.dir, storage.url)
+        self.check_output_dir(output.dir, storage.url, sources)
         if self.problems:
             raise ConfigError(self.problems)
         return Config(self.path, output, storage, fetch, sources, rules, websub)
@@ -287,36 +324,65 @@ class _ConfigReader:
         duration: timedelta = self.convert(data, where, key, parse_duration, default)
         return duration.total_seconds()
 
-    def resolve(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.root / path).resolve()
+    def resolve(self, value: str, where: str, key: str) -> Path | None:
+        """A path the config names (relative ones from the config's folder), or None, with
+        the problem noted, for one no file can have."""
+        try:
+            path = expand_path(value)
+            return path if path.is_absolute() else resolved(self.root / path)
+        except ValueError as exc:
+            self.problem(where, key, str(exc))
+            return None
+
+    def bounded(
+        self, data: Mapping[str, Any], where: str, key: str, default: int, low: int, high: int
+    ) -> int:
+        """An integer key between `low` and `high`; the default, with the problem noted,
+        for any other value."""
+        value: int = self.get(data, where, key, int, default)
+        if not low <= value <= high:
+            self.problem(where, key, f"must be from {low:,} to {high:,}, not {value}")
+            return default
+        return value
+
+    def text(self, data: Mapping[str, Any], where: str, key: str, default: str) -> str:
+        """A text key that is published or sent as it is: no control characters."""
+        value: str = self.get(data, where, key, str, default)
+        if _CONTROL.search(value):
+            self.problem(where, key, "must not contain control characters")
+            return default
+        return value
 
     # -- sections ------------------------------------------------------------------------
 
     def read_output(self, data: Mapping[str, Any]) -> OutputConfig:
         where = "[output]"
         self.check_keys(data, where, {"dir", "base_url", "title", "max_items", "archive_size"})
-        directory = self.resolve(self.get(data, where, "dir", str, "../output"))
+        default_dir = "../output"
+        directory = self.resolve(self.get(data, where, "dir", str, default_dir), where, "dir")
         base_url = self.get(data, where, "base_url", str, "http://localhost:8080/")
         if not is_web_url(base_url):
             self.problem(where, "base_url", f"must be an absolute http(s) URL, not {base_url!r}")
         if not base_url.endswith("/"):
             base_url += "/"
-        title = self.get(data, where, "title", str, "feeds")
-        max_items = self.get(data, where, "max_items", int, 200)
-        if max_items < 1:
-            self.problem(where, "max_items", f"must be at least 1, not {max_items}")
-        archive_size = self.get(data, where, "archive_size", int, 50)
-        if archive_size < 0:
-            self.problem(
-                where, "archive_size", f"must be 0 (no archives) or more, not {archive_size}"
-            )
+        title = self.text(data, where, "title", "feeds")
+        max_items = self.bounded(data, where, "max_items", 200, 1, MAX_ITEMS)
+        archive_size = self.bounded(data, where, "archive_size", 50, 0, MAX_ITEMS)
+        if directory is None:
+            directory = self.root / default_dir  # a problem is noted: never used
         return OutputConfig(directory, base_url, title, max_items, archive_size)
 
-    def check_output_dir(self, directory: Path, store_url: str) -> None:
+    def check_output_dir(
+        self, directory: Path, store_url: str, sources: tuple[Source, ...] = ()
+    ) -> None:
         """Refuse an output folder that holds more than our output: the temp-file sweep and
-        `feeds serve` treat everything in it as ours."""
-        output = directory.resolve()
+        `feeds serve` treat everything in it as ours. Nor may it lie in a local source's
+        folder, whose every file is an editor's article."""
+        try:
+            output = resolved(directory)
+        except ValueError as exc:
+            self.problem("[output]", "dir", str(exc))
+            return
         if output == Path(output.anchor):
             self.problem("[output]", "dir", f"{str(output)!r} is the file system's root; {_OWN}")
             return
@@ -329,6 +395,21 @@ class _ConfigReader:
             if folder.is_relative_to(output):
                 where = "is" if folder == output else f"holds {folder},"
                 self.problem("[output]", "dir", f"{str(output)!r} {where} {what}; {_OWN}")
+                return
+        for source in sources:
+            if source.path is None:
+                continue
+            try:
+                folder = resolved(source.path)
+            except ValueError:
+                continue  # reported with the source
+            if _overlap(folder, output):
+                self.problem(
+                    "[output]",
+                    "dir",
+                    f"{str(output)!r} overlaps the folder of {source.name!r}"
+                    f" ({str(folder)!r}), whose files are its articles; {_OWN}",
+                )
                 return
 
     def read_storage(self, data: Mapping[str, Any]) -> StorageConfig:
@@ -343,8 +424,10 @@ class _ConfigReader:
                 self.problem(
                     where, "url", f"needs a file path, e.g. sqlite:///../var/feeds.db, not {url!r}"
                 )
+            elif "\x00" in rest:
+                self.problem(where, "url", "holds a NUL byte, which no path can")
             elif not rest.startswith("/"):
-                url = prefix + str(self.resolve(rest))
+                url = prefix + str(self.resolve(rest, where, "url"))
         elif scheme not in ("postgresql", "postgres"):
             self.problem(
                 where, "url", f"unsupported database {url!r} (use sqlite:/// or postgresql://)"
@@ -357,14 +440,10 @@ class _ConfigReader:
                 "concurrency", "per_host", "parse_deadline", "lease",
                 "allow_private_addresses", "proxy"}  # fmt: skip
         self.check_keys(data, where, keys)
-        user_agent = f"feeds/{__version__} (+{PROJECT_URL})"
-        concurrency = self.get(data, where, "concurrency", int, 16)
-        per_host = self.get(data, where, "per_host", int, 2)
-        for key, value in (("concurrency", concurrency), ("per_host", per_host)):
-            if value < 1:
-                self.problem(where, key, f"must be at least 1, not {value}")
+        concurrency = self.bounded(data, where, "concurrency", 16, 1, MAX_CONCURRENCY)
+        per_host = self.bounded(data, where, "per_host", 2, 1, MAX_CONCURRENCY)
         return FetchConfig(
-            user_agent=self.get(data, where, "user_agent", str, user_agent),
+            user_agent=self.read_user_agent(data, where),
             connect_timeout=self.seconds(data, where, "connect_timeout", "10s"),
             read_timeout=self.seconds(data, where, "read_timeout", "20s"),
             deadline=self.seconds(data, where, "deadline", "60s"),
@@ -376,6 +455,17 @@ class _ConfigReader:
             allow_private_addresses=self.get(data, where, "allow_private_addresses", bool, True),
             proxy=self.read_proxy(data, where),
         )
+
+    def read_user_agent(self, data: Mapping[str, Any], where: str) -> str:
+        """`[fetch] user_agent`, checked as a source's own (`feeds.request_options`): it
+        goes into every request's header as it is."""
+        default = f"feeds/{__version__} (+{PROJECT_URL})"
+        value: str = self.get(data, where, "user_agent", str, default)
+        reason = user_agent_problem(value)
+        if reason is not None:
+            self.problem(where, "user_agent", reason)
+            return default
+        return value
 
     def read_proxy(self, data: Mapping[str, Any], where: str) -> str | None:
         """`[fetch] proxy`: an http(s) proxy URL or "none" (see feeds.request_options)."""
@@ -416,7 +506,11 @@ class _ConfigReader:
                     noun = "feed" if kind.is_feed else "address"
                     self.problem(where, kind.key, f"same {noun} as {other} ({source.url!r})")
             elif source.path is not None:
-                path = source.path.resolve()
+                try:
+                    path = resolved(source.path)
+                except ValueError as exc:
+                    self.problem(where, "path", str(exc))
+                    continue
                 clash = next((o for o in folders if _overlap(path, o[1])), None)
                 if clash is not None and clash[1] == path:
                     self.problem(where, "path", f"same path as {clash[0]} ({str(path)!r})")
@@ -452,6 +546,8 @@ class _ConfigReader:
                         where, "name", f"duplicate name, already used by sources[{names[name]}]"
                     )
                 names.setdefault(name, index)
+            elif name is not None and not isinstance(name, str):
+                self.problem(where, "name", f"must be a string, not {name!r}")
             else:
                 self.problem(where, "name", "missing: every source needs a non-empty name")
             source = self.read_source(data, where, name if isinstance(name, str) else "")
@@ -473,7 +569,7 @@ class _ConfigReader:
                 continue
             self.check_keys(data, where, {"action", *_RULE_FIELDS, "category"})
             action = data.get("action")
-            if action not in {a.value for a in RuleAction}:
+            if not isinstance(action, str) or action not in {a.value for a in RuleAction}:
                 self.problem(where, "action", f"must be keep, drop or category, not {action!r}")
                 continue
             patterns = {}
@@ -483,8 +579,12 @@ class _ConfigReader:
                     continue
                 try:
                     patterns[field_name] = re.compile(text)
-                except re.error as exc:
-                    self.problem(where, field_name, f"invalid regular expression {text!r}: {exc}")
+                except (re.error, OverflowError, RecursionError) as exc:
+                    # OverflowError: a repeat count over sre's; RecursionError: groups
+                    # nested deeper than its parser recurses.
+                    reason = str(exc) if isinstance(exc, re.error) else "too large or nested"
+                    message = f"invalid regular expression {text!r}: {reason}"
+                    self.problem(where, field_name, message)
             if not patterns and not any(f in data for f in _RULE_FIELDS):
                 self.problem(where, None, f"needs at least one of {', '.join(_RULE_FIELDS)}")
             category = self.get(data, where, "category", str, None)
@@ -498,7 +598,9 @@ class _ConfigReader:
         is the one whose key is present: url, path, ...; see `feeds.sources.kinds`)."""
         marked = [kind for kind in KINDS.values() if kind.key in data]
         kind = marked[0] if len(marked) == 1 else None
-        self.check_keys(data, where, self.keys_of(kind))
+        # With several kinds' keys, each one's own keys are known: only the clash is wrong.
+        allowed = set().union(*(self.keys_of(k) for k in marked)) if marked else self.keys_of(None)
+        self.check_keys(data, where, allowed)
         before = len(self.problems)
         target = self.get(data, where, kind.key, str, None) if kind is not None else None
         category = self.get(data, where, "category", str, None)
@@ -513,16 +615,21 @@ class _ConfigReader:
         full_text, content_selector = self.read_full_text(data, where, kind)
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # OSError: a name that is a folder of the zone database ("America") or one too
+            # long for a file name.
             self.problem(
                 where, "timezone", f"unknown time zone {timezone!r} (use e.g. Europe/Berlin)"
             )
         if kind is None:
             keys = [f"'{key}'" for key in marker_keys()]
-            named = " and ".join([", ".join(keys[:-1]), keys[-1]])
-            self.problem(
-                where, "url", f"has {'both' if marked else 'neither'} of {named}: give exactly one"
-            )
+            if marked:
+                given = " and ".join(f"'{k.key}'" for k in marked)
+                message = f"has {given}: give exactly one of {', '.join(keys)}"
+            else:
+                named = " and ".join([", ".join(keys[:-1]), keys[-1]])
+                message = f"has neither of {named}: give exactly one"
+            self.problem(where, marked[0].key if marked else "url", message)
             return None
         options = None
         if kind.read_options is not None:
@@ -536,6 +643,7 @@ class _ConfigReader:
             self.problem(where, "category", f"missing: a {kind.noun} needs a category")
         web = kind.target is Target.WEB
         request = self.read_request_options(data, where, remote=web)
+        path = None if web or target is None else self.resolve(target, where, kind.key)
         if len(self.problems) > before or target is None:
             return None
         return Source(
@@ -543,7 +651,7 @@ class _ConfigReader:
             kind=kind.kind,
             interval=interval,
             url=target if web else None,
-            path=None if web else self.resolve(target),
+            path=path,
             category=category,
             language=language,
             timezone=timezone,

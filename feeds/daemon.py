@@ -324,6 +324,9 @@ class Daemon:
         except ConfigError as exc:
             log.error("config reload failed; keeping the last good config:\n%s", exc)
             return
+        except Exception:  # one the reader did not foresee: never the daemon's end
+            log.exception("config reload failed; keeping the last good config")
+            return
         if config.storage != self.config.storage:
             log.warning("[storage] changed: restart the daemon to use the new store")
             return

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from feeds.config_paths import expand_path
 from feeds.masking import MASK, Secret
 
 DIRECT = "none"  # the proxy value that means "connect directly"
@@ -156,6 +157,14 @@ def same_origin(home: str, url: str) -> bool:
     )
 
 
+def user_agent_problem(value: str) -> str | None:
+    """Why `value` cannot be sent as a User-Agent header (`[fetch] user_agent` or a
+    source's own), or None."""
+    if value.strip() and _HEADER_VALUE.fullmatch(value) and len(value) <= 512:
+        return None
+    return "must be up to 512 visible ASCII characters, not empty"
+
+
 def proxy_problem(value: str) -> str | None:
     """Why `value` is no proxy setting (an http(s) URL, or "none"), or None when it is one.
     A message never shows the URL's password."""
@@ -241,10 +250,9 @@ class _OptionsReader:
 
     def read(self, data: Mapping[str, Any]) -> RequestOptions:
         user_agent = self.text(data, "user_agent")
-        if user_agent is not None and not (
-            user_agent.strip() and _HEADER_VALUE.fullmatch(user_agent) and len(user_agent) <= 512
-        ):
-            self.problem("user_agent", "must be up to 512 visible ASCII characters, not empty")
+        reason = user_agent_problem(user_agent) if user_agent is not None else None
+        if reason is not None:
+            self.problem("user_agent", reason)
             user_agent = None
         headers = self.headers(data.get("headers"))
         cookies = self.cookies(data.get("cookies"))
@@ -380,7 +388,11 @@ class _OptionsReader:
         return Secret(value.strip("\r\n"), f"${name}")
 
     def from_file(self, key: str, name: str) -> Secret | None:
-        path = Path(name).expanduser()
+        try:
+            path = expand_path(name)
+        except ValueError as exc:
+            self.problem(key, str(exc))
+            return None
         path = path if path.is_absolute() else self.root / path
         shown = str(path)
         try:

@@ -132,7 +132,7 @@ def test_every_problem_is_reported_with_source_and_key(tmp_path: Path) -> None:
     text = "\n".join(found)
     assert all(m.startswith(f"{path}: ") for m in found)
     assert "[output] key 'colour': unknown key" in text
-    assert "sources[1] (\"Both\") key 'url': has both of 'url', 'path' and 'page'" in text
+    assert "sources[1] (\"Both\") key 'url': has 'url' and 'path': give exactly one of" in text
     assert "sources[2] (\"Neither\") key 'url': has neither" in text
     assert "sources[3] (\"Both\") key 'name': duplicate name, already used by sources[1]" in text
     assert "sources[3] (\"Both\") key 'interval': bad duration '5x'" in text
@@ -148,7 +148,7 @@ def test_wrong_types_are_reported(tmp_path: Path) -> None:
     text = "\n".join(problems(path))
     assert "key 'max_items': must be a int" in text
     assert "key 'title': must be a str" in text
-    assert "[fetch] key 'concurrency': must be at least 1" in text
+    assert "[fetch] key 'concurrency': must be from 1 to 1,000, not 0" in text
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -161,7 +161,7 @@ def test_page_keys_on_a_feed_and_two_kinds_at_once_are_config_errors(tmp_path: P
         load_config(path)
     text = str(caught.value)
     assert "sources[1] (\"F\") key 'item': unknown key" in text
-    assert "sources[2] (\"B\") key 'url': has both of 'url', 'path' and 'page'" in text
+    assert "sources[2] (\"B\") key 'url': has 'url' and 'page': give exactly one" in text
     assert 'sources[3] ("D") key \'page\': same address as sources[1] ("F")' in text
 
 

@@ -59,6 +59,13 @@ class _Commands(click.Group):
             raise Fatal(message) from None
 
 
+def _named_file(value: str | None) -> str | None:
+    # `--config "$CFG"` with CFG unset: the default config would be used, and edited.
+    if value is not None and not value:
+        raise click.BadParameter("names no file", param_hint="'--config'")
+    return value
+
+
 @click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="feeds")
 @click.option(
@@ -66,6 +73,7 @@ class _Commands(click.Group):
     "config_path",
     metavar="PATH",
     help="Config file (default: $FEEDS_CONFIG, else config/feeds.toml).",
+    callback=lambda _ctx, _param, value: _named_file(value),
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.option(

@@ -111,7 +111,7 @@ def utc_now() -> datetime:
 
 def load(config_path: str | None) -> Config:
     path = find_config_path(config_path)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a broken link: load_config says why
         stderr.print(_missing_config(path, config_path), markup=False)
         sys.exit(EXIT_CONFIG)
     try:
