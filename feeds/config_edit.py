@@ -14,11 +14,13 @@ exactly the old ones plus or minus the one changed, and every other setting unch
 from __future__ import annotations
 
 import difflib
+import fcntl
 import os
 import stat
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -261,14 +263,39 @@ def _span(text: str, index: int) -> _Span | None:
     header_end = text.find("\n", start)
     if header_end < 0:
         return None
-    body = table.as_string()
+    body = _body_text(document, table)
     end = header_end + 1 + len(body)
     if text[header_end + 1 : end] != body:
         return None
-    tail = _kept_tail(table, at_end=end == len(text))
+    tail = _kept_tail(_last_table(table), at_end=end == len(text))
     if not body.endswith(tail):
         return None
     return _Span(start, end - len(tail), end)
+
+
+def _body_text(document: tomlkit.TOMLDocument, table: Table) -> str:
+    """A source table's text after its header line, its sub-tables (`[[sources.rules]]`)
+    included. The table's own `as_string` names a sub-table from the table down
+    (`[[rules]]`), so it is written the way the document writes it; the caller checks the
+    text against the file's, so a tomlkit that writes it otherwise only refuses the edit."""
+    if not any(isinstance(item, Table | AoT) for _, item in table.value.body):
+        return table.as_string()
+    whole: str = document._render_aot_table(table, prefix="sources")
+    return whole[whole.find("\n") + 1 :]
+
+
+def _last_table(table: Table) -> Table:
+    """The table whose body ends `table`'s text: its last sub-table's, if any (the blank
+    lines and comments above the next source follow it)."""
+    while table.value.body:
+        last = table.value.body[-1][1]
+        if isinstance(last, AoT) and last.body:
+            table = last.body[-1]
+        elif isinstance(last, Table):
+            table = last
+        else:
+            break
+    return table
 
 
 def _kept_tail(table: Table, *, at_end: bool) -> str:
@@ -467,6 +494,19 @@ def remove_source(text: str, key: str) -> str:
 # --- writing ------------------------------------------------------------------------------
 
 
+@contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the config's folder (flock on the folder itself: no lock file
+    to leave behind), held by one editing command at a time, for as long as it takes to
+    compare the file and replace it."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
 def write_config(path: Path, original: bytes, text: str) -> Config:
     """Replace the config at `path` (read as `original`) by `text`, atomically, but only if
     `text` validates and the file did not change meanwhile. Returns the new config.
@@ -491,11 +531,14 @@ def write_config(path: Path, original: bytes, text: str) -> Config:
             config = load_config(temp)
         except ConfigError as exc:
             raise ConfigError([replace(p, file=path) for p in exc.problems]) from None
-        if target.read_bytes() != original:
-            raise ConfigWriteError(
-                f"{path} changed while this command ran; nothing written, try again"
-            )
-        os.replace(temp, target)
+        with _folder_locked(target.parent):
+            # Compared and replaced under the lock, so an edit landing in between (another
+            # `sources add`) is not replaced unseen: the later one finds the file changed.
+            if target.read_bytes() != original:
+                raise ConfigWriteError(
+                    f"{path} changed while this command ran; nothing written, try again"
+                )
+            os.replace(temp, target)
     except OSError as exc:
         raise ConfigWriteError(f"cannot write {path}: {exc}") from None
     finally:

@@ -7,6 +7,7 @@ edit), a real HTTP server for discovery and checks, and the click groups run in-
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -275,6 +276,25 @@ def test_remove_compact_tables_keeps_the_next_tables_comment() -> None:
     assert remove_source(text, "A") == (
         '# B\n[[sources]]\nname = "B"\nurl = "https://b.example/"\ncategory = "K"\n'
     )
+
+
+def test_remove_takes_a_source_with_its_rules_and_keeps_the_next_ones_comments() -> None:
+    """The layout the README shows: `[[sources.rules]]` under a source. Its table's own
+    text names the rules from the source down (`[[rules]]`), which once made every such
+    source one the command refused to remove."""
+    first = (
+        '# the first\n[[sources]]\nname = "A"\nurl = "https://a.example/"\ncategory = "K"\n\n'
+        '[[sources.rules]]\naction = "drop"\ntitle = "x"\n# a note on the rule\n\n'
+    )
+    second = (
+        '# about B\n[[sources]]\nname = "B"\nurl = "https://b.example/"\ncategory = "K"\n'
+        '[[sources.rules]]\naction = "keep"\ntitle = "y"\n'
+    )
+    text = '[output]\ndir = "out"\n\n' + first + second
+    assert remove_source(text, "A") == '[output]\ndir = "out"\n\n' + second
+    after = remove_source(text, "B")
+    assert after == '[output]\ndir = "out"\n\n' + first.rstrip("\n") + "\n"
+    assert tomllib.loads(after)["sources"][0]["rules"] == [{"action": "drop", "title": "x"}]
 
 
 def test_remove_unknown_source_suggests_close_matches() -> None:
@@ -605,6 +625,35 @@ def test_write_config_validates_first_and_leaves_no_temp_file(config: Path) -> N
     assert config.read_text(encoding="utf-8") == good
     assert oct(config.stat().st_mode & 0o777) == oct(0o640)
     assert leftovers(config) == []
+
+
+def test_write_config_compares_and_replaces_under_the_folders_lock(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another edit landing between the comparison and the replace would be replaced unseen:
+    both run under an exclusive lock on the config's folder, which another editing command
+    (here a second open of the folder) cannot take meanwhile."""
+    original = config.read_bytes()
+    good = add_source(CONFIG, name="New", url="https://n.example/", category="K")
+    held: list[bool] = []
+    replace = os.replace
+
+    def replacing(source: str, target: str) -> None:
+        other = os.open(config.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(True)
+        else:
+            held.append(False)
+        finally:
+            os.close(other)
+        replace(source, target)
+
+    monkeypatch.setattr("feeds.config_edit.os.replace", replacing)
+    write_config(config, original, good)
+    assert held == [True]
+    assert config.read_text(encoding="utf-8") == good
 
 
 def test_missing_config_exits_2(tmp_path: Path) -> None:
