@@ -33,7 +33,7 @@ from feeds.source_identity import normalise_url
 from feeds.sources.kind import KindDescription, Target
 from feeds.sources.kinds import KINDS, describe, marker_keys
 from feeds.sources.page_kind import SELECTOR_LIMIT
-from feeds.web_url import is_web_url
+from feeds.web_url import is_web_url, unreachable_reason
 
 DEFAULT_CONFIG = Path("config/feeds.toml")
 CONFIG_ENV = "FEEDS_CONFIG"
@@ -334,6 +334,18 @@ class _ConfigReader:
             self.problem(where, key, str(exc))
             return None
 
+    def check_url(self, where: str, key: str, url: str) -> bool:
+        """Whether `url` is an absolute http(s) URL that could be fetched; the problem
+        noted when it is not."""
+        if not is_web_url(url):
+            self.problem(where, key, f"must be an absolute http(s) URL, not {url!r}")
+            return False
+        reason = unreachable_reason(url)
+        if reason is not None:
+            self.problem(where, key, f"{reason}: {url!r}")
+            return False
+        return True
+
     def bounded(
         self, data: Mapping[str, Any], where: str, key: str, default: int, low: int, high: int
     ) -> int:
@@ -361,8 +373,9 @@ class _ConfigReader:
         default_dir = "../output"
         directory = self.resolve(self.get(data, where, "dir", str, default_dir), where, "dir")
         base_url = self.get(data, where, "base_url", str, "http://localhost:8080/")
-        if not is_web_url(base_url):
-            self.problem(where, "base_url", f"must be an absolute http(s) URL, not {base_url!r}")
+        self.check_url(where, "base_url", base_url)
+        if "?" in base_url or "#" in base_url:  # every published URL is base_url + a path
+            self.problem(where, "base_url", f"must have no query or fragment, not {base_url!r}")
         if not base_url.endswith("/"):
             base_url += "/"
         title = self.text(data, where, "title", "feeds")
@@ -489,8 +502,7 @@ class _ConfigReader:
         where = "[websub]"
         self.check_keys(data, where, {"hub"})
         hub = self.get(data, where, "hub", str, None)
-        if hub is not None and not is_web_url(hub):
-            self.problem(where, "hub", f"must be an absolute http(s) URL, not {hub!r}")
+        if hub is not None and not self.check_url(where, "hub", hub):
             hub = None
         return WebSubConfig(hub)
 
@@ -603,6 +615,8 @@ class _ConfigReader:
         self.check_keys(data, where, allowed)
         before = len(self.problems)
         target = self.get(data, where, kind.key, str, None) if kind is not None else None
+        if target is not None and not target.strip():
+            self.problem(where, kind.key if kind is not None else None, "must not be empty")
         category = self.get(data, where, "category", str, None)
         if category is not None and not category.strip():
             self.problem(where, "category", "must not be empty")
@@ -637,8 +651,8 @@ class _ConfigReader:
         if target is not None and kind.target is Target.WEB:
             if _CONTROL.search(target):  # urlsplit drops tabs and newlines without a word
                 self.problem(where, kind.key, "must not contain control characters")
-            elif not is_web_url(target):
-                self.problem(where, kind.key, f"must be an absolute http(s) URL, not {target!r}")
+            else:
+                self.check_url(where, kind.key, target)
         if category is None and kind.needs_category:
             self.problem(where, "category", f"missing: a {kind.noun} needs a category")
         web = kind.target is Target.WEB

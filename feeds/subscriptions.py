@@ -12,7 +12,7 @@ from feeds.config import parse_duration
 from feeds.config_edit import NewSource, SourceIndex, configured_sources
 from feeds.opml_file import OpmlFeed
 from feeds.source_identity import normalise_url
-from feeds.web_url import is_web_url
+from feeds.web_url import is_web_url, unreachable_reason
 
 __all__ = ["DEFAULT_CATEGORY", "ImportPlan", "Skipped", "plan_import", "unique_name"]
 
@@ -92,6 +92,9 @@ def plan_import(
             continue
         if not is_web_url(url):
             plan.skipped.append(Skipped(feed, f"not an http(s) URL: {url!r}"))
+            continue
+        if (reason := unreachable_reason(url)) is not None:
+            plan.skipped.append(Skipped(feed, f"{reason}: {url!r}"))
             continue
         if feed.interval is not None and (bad := _bad_interval(feed.interval)) is not None:
             plan.skipped.append(Skipped(feed, f"feeds:interval: {bad}"))

@@ -14,6 +14,7 @@ __all__ = [
     "is_web_url",
     "joinable_base",
     "kept_when_joined",
+    "unreachable_reason",
 ]
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -37,6 +38,31 @@ def is_web_url(url: str) -> bool:
     except ValueError:  # "http://[" and the like
         return False
     return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
+
+
+def unreachable_reason(url: str) -> str | None:
+    """Why a web URL (`is_web_url`) a config names for fetching could never be fetched, or
+    None: no host name, a port that is no port (out of 1-65535, not digits), white space in
+    the host, or a host name the resolver cannot encode (an empty label, one over 63
+    characters), which once failed every run of the source as an internal error."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", "could not be cast"
+        return f"bad port: {exc}"
+    host = parts.hostname
+    if not host:
+        return "no host name"
+    if port == 0:
+        return "bad port: 0"
+    if any(c.isspace() for c in host):
+        return "white space in the host name"
+    if ":" not in host and not host.replace(".", "").isdigit():  # not an IP address
+        try:
+            host.encode("idna")  # as the resolver is asked for it
+        except UnicodeError:
+            return f"host name {host!r} has an empty or too long part"
+    return None
 
 
 def is_plain_web_url(url: str) -> bool:

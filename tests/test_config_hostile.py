@@ -14,6 +14,8 @@ from support.feeds_cli import run_feeds
 
 from feeds.config import MAX_DURATION, ConfigError, load_config, parse_duration, parse_size
 from feeds.daemon import Daemon
+from feeds.opml_file import OpmlFeed
+from feeds.subscriptions import plan_import
 
 BASE = """\
 [output]
@@ -27,14 +29,13 @@ FEED = '[[sources]]\nname = "F"\nurl = "https://example.org/feed"\ncategory = "C
 def _with_base(lines: str) -> str:
     """`BASE` with `lines` added: those of an [output] or [storage] table into BASE's own
     (TOML allows a table once)."""
-    base = BASE
-    for key in ("dir", "url"):  # a key the lines give replaces BASE's
-        if f"\n{key} = " in lines:
-            base = "".join(line for line in base.splitlines(True) if not line.startswith(key))
-    for table in ("[output]\n", "[storage]\n"):
+    for table, key in (("[output]\n", "dir"), ("[storage]\n", "url")):
         if lines.startswith(table):
+            base = BASE
+            if f"\n{key} = " in lines:  # the lines' own replaces BASE's
+                base = "".join(line for line in BASE.splitlines(True) if not line.startswith(key))
             return base.replace(table, lines)
-    return base + lines
+    return BASE + lines
 
 
 def _problems(tmp_path: Path, text: str) -> str:
@@ -104,6 +105,24 @@ def _problems(tmp_path: Path, text: str) -> str:
         ('[fetch]\nuser_agent = "été"\n', "[fetch] key 'user_agent': must be up to 512 visible"),
         ('[fetch]\nuser_agent = "a\\r\\nX-Evil: 1"\n', "[fetch] key 'user_agent': must be"),
         ('[output]\ntitle = "a\\u0001b"\n', "[output] key 'title': must not contain control"),
+        # URLs no fetch could ever reach, and a base every published URL would break on
+        *(
+            (f'[[sources]]\nname = "U"\nurl = "{url}"\ncategory = "C"\n', f"key 'url': {why}")
+            for url, why in (
+                ("http://example.org:99999/f", "bad port"),
+                ("http://example.org:abc/f", "bad port"),
+                ("http://example.org:0/f", "bad port: 0"),
+                ("http://:80/f", "no host name"),
+                ("http://ex ample.org/f", "white space in the host name"),
+                ("http://example..org/f", "host name 'example..org' has an empty or too long"),
+                (f"http://{'a' * 64}.org/f", f"host name '{'a' * 64}.org' has an empty"),
+            )
+        ),
+        ('[[sources]]\nname = "P"\npage = "http://:8/"\ncategory = "C"\n', "key 'page': no host"),
+        ('[output]\nbase_url = "http://example.org/?q=1"\n', "key 'base_url': must have no query"),
+        ('[output]\nbase_url = "http://example.org/#f"\n', "key 'base_url': must have no query"),
+        ('[websub]\nhub = "http://example..org/hub"\n', "[websub] key 'hub': host name"),
+        ('[[sources]]\nname = "L"\npath = ""\ncategory = "C"\n', "key 'path': must not be empty"),
         # a name of another type is not a missing one
         ('[[sources]]\nname = 0\nurl = "https://example.org/f"\ncategory = "C"\n',
          "sources[1] key 'name': must be a string, not 0"),
@@ -226,3 +245,26 @@ def test_check_passes_none_of_them_through_to_update(tmp_path: Path) -> None:
         done = run_feeds("--config", str(path), "check", cwd=tmp_path)
         assert done.returncode == 2, (lines, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_sources_add_refuses_a_url_no_fetch_could_reach(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.toml"
+    path.write_text(BASE, encoding="utf-8")
+    for url in ("http://example..org/f", "http://example.org:99999/f", "http://:80/f"):
+        add = ("sources", "add", "--no-check", url, "--category", "C")
+        done = run_feeds("--config", str(path), *add, cwd=tmp_path)
+        assert done.returncode == 2, (url, done.stderr)
+        assert "Invalid value for URL:" in done.stderr
+        assert path.read_text(encoding="utf-8") == BASE
+
+
+def test_opml_import_skips_a_url_no_fetch_could_reach() -> None:
+    feeds = [OpmlFeed("http://example..org/f", "Broken"), OpmlFeed("https://a.example/f", "Fine")]
+    plan = plan_import(BASE, feeds)
+    assert [s.url for s in plan.add] == ["https://a.example/f"]
+    assert [(s.feed.url, s.reason) for s in plan.skipped] == [
+        (
+            "http://example..org/f",
+            "host name 'example..org' has an empty or too long part: 'http://example..org/f'",
+        )
+    ]

@@ -57,7 +57,7 @@ from feeds.config_edit import (
 from feeds.discovery import CheckError, Discovery, FeedCheck
 from feeds.opml_file import OpmlError, OpmlFeed, read_opml, write_opml
 from feeds.subscriptions import plan_import
-from feeds.web_url import is_web_url
+from feeds.web_url import is_web_url, unreachable_reason
 
 __all__ = ["opml", "sources"]
 
@@ -126,6 +126,8 @@ def _checked_url(url: str) -> str:
     url = url.strip()
     if not is_web_url(url):
         raise click.BadParameter(f"must be an absolute http(s) URL, not {url!r}", param_hint="URL")
+    if (reason := unreachable_reason(url)) is not None:
+        raise click.BadParameter(f"{reason}: {url!r}", param_hint="URL")
     return url
 
 
