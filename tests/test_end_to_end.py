@@ -196,7 +196,7 @@ def test_config_error_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     )
     result = run_feeds("--config", str(config), "update")
     assert result.returncode == 2
-    assert f"{config}: sources[1] (\"x\") key 'url': has both" in result.stderr
+    assert f"{config}: sources[1] (\"x\") key 'url': has 'url' and 'path'" in result.stderr
     assert f"{config}: sources[1] (\"x\") key 'interval': bad duration 'soon'" in result.stderr
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "var").exists()
