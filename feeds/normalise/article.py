@@ -512,12 +512,14 @@ def normalise_entry(
 
 def id_key(raw: RawEntry) -> str | None:
     """`entry_key` when the entry has an id or a link, else None."""
-    # An id or link that cleans down to nothing (control characters only) is no id.
-    if raw.entry_id and (key := clean_text(raw.entry_id)):
-        return limits.capped_key(key)
-    if raw.link and (key := clean_text(raw.link)):
-        return limits.capped_key(key)
-    return None
+    return stored_id(raw.entry_id or "") or stored_id(raw.link or "")
+
+
+def stored_id(text: str) -> str | None:
+    """The id an entry whose id (or link) is `text` is stored under: cleaned as text and
+    capped; None when it cleans down to nothing (control characters only), which is no id."""
+    key = clean_text(text)
+    return limits.capped_key(key) if key else None
 
 
 def _prepare(

@@ -34,6 +34,7 @@ import contextlib
 import functools
 import hashlib
 import html
+import logging
 import os
 import re
 import stat
@@ -72,6 +73,7 @@ ARTICLE_SUFFIXES = SEED_SUFFIXES | MARKDOWN_SUFFIXES
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
 MAX_ARTICLE_FILES = 10_000  # per source: a folder named by mistake (a home, /) stops here
 _OUTSIDE = "symbolic link leads out of the source folder; skipped"
+log = logging.getLogger(__name__)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 _HEADER_EXAMPLE = "Veröffentlichungsdatum: DD.MM.YYYY HH:MM / Category"
@@ -82,6 +84,50 @@ _HEADER_RE = re.compile(r"veröffentlichungsdatum\s*:(?P<rest>.*)", re.IGNORECAS
 _FRONT_MATTER_FENCE = "---"
 _FRONT_MATTER_ENDS = frozenset({"---", "..."})
 _TOP_LEVEL_KEY_RE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_-]*)\s*:(?P<value>.*)")
+
+
+MAX_ALIASES = 100  # YAML aliases in one front matter: a few for shared values, not a bomb
+
+
+@functools.cache
+def _front_matter_loader() -> type[Any]:
+    """PyYAML's safe loader, made safe for files nobody checked: numbers are kept as the
+    text written (a title may be `0x...` with 5,000 digits, or `1:59:59:...`, which YAML 1.1
+    reads as base 60, in time growing with the square of its length), a date that is no
+    date is an error at its line rather than a ValueError, and at most `MAX_ALIASES`
+    aliases are taken (each may stand for a megabyte of text)."""
+    import yaml
+
+    class FrontMatterLoader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                    raise yaml.composer.ComposerError(
+                        None, None, f"more than {MAX_ALIASES} aliases", mark
+                    )
+            return super().compose_node(parent, index)
+
+        def construct_timestamp(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except (ValueError, OverflowError) as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"not a date: {exc}", node.start_mark
+                ) from None
+
+    def as_written(loader: Any, node: Any) -> str:
+        return str(loader.construct_scalar(node))
+
+    for tag in ("int", "float"):
+        FrontMatterLoader.add_constructor(f"tag:yaml.org,2002:{tag}", as_written)
+    FrontMatterLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp", FrontMatterLoader.construct_timestamp
+    )
+    return FrontMatterLoader
 
 
 @functools.cache
@@ -153,16 +199,17 @@ def read_local_source(source: Source) -> LocalRead:
         errors.append(exc.error)
         return done()
 
+    listing: _Listing | None = None
     try:
         if base.is_file():
             root = base.parent
             files = [base]
         elif base.is_dir():
             root = base
-            listed = _article_files(base, errors)
-            if listed is None:
+            listing = _article_files(base, errors)
+            if listing is None:
                 return done()  # nothing read, and nothing taken for deleted
-            files = listed
+            files = listing.files
         else:
             message = "path does not exist (expected a folder of articles or an article file)"
             if base.exists():
@@ -174,12 +221,21 @@ def read_local_source(source: Source) -> LocalRead:
         return done()
 
     present = {_entry_id(path, root) for path in files}
+    if listing is not None and not listing.complete:
+        present = None  # a folder not read may hold any article: none is taken for deleted
+    elif listing is not None:
+        present.update(listing.unread)
     seen: dict[str, Path] = {}
     for path in files:
         try:
             entry = read_article_file(path, root=root, source=source)
         except LocalArticleFormatError as exc:
             errors.append(exc.error)
+            continue
+        except Exception as exc:  # a fault of ours this file found: it alone is not read
+            log.exception("%s: reading failed", path)
+            reason = f"cannot read: internal error: {type(exc).__name__}: {shorten(str(exc), 120)}"
+            errors.append(LocalArticleError(path, None, reason))
             continue
         assert entry.entry_id is not None
         if entry.entry_id in seen:
@@ -192,10 +248,29 @@ def read_local_source(source: Source) -> LocalRead:
     return done()
 
 
-def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path] | None:
-    """The article files under ``root``, sorted by their entry id (relative POSIX path);
-    None (and an error) when there are more than `MAX_ARTICLE_FILES`."""
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """The article files under a source's folder, sorted by entry id; the ids of the
+    entries named as articles that are not regular files now (a dangling link, a FIFO),
+    whose articles stay; and whether every folder below was listed."""
+
+    files: list[Path]
+    unread: list[str]
+    complete: bool
+
+
+_NOT_FOLLOWED = "symbolic link to a folder, not followed; no article is taken for deleted"
+_NOT_LISTED = "; no article is taken for deleted"
+_NOT_REGULAR = "not a regular file; skipped, its article (if any) stays as it was"
+
+
+def _article_files(root: Path, errors: list[LocalArticleError]) -> _Listing | None:
+    """The article files under ``root`` (see `_Listing`); None (and an error) when there
+    are more than `MAX_ARTICLE_FILES`. A folder that cannot be listed or is a symlink (not
+    followed: it could loop or leave the source) makes the listing incomplete."""
     found: list[tuple[str, Path]] = []
+    unread: list[str] = []
+    complete = True
     pending = [root]
     real_root = root.resolve()
     while pending:
@@ -203,32 +278,44 @@ def _article_files(root: Path, errors: list[LocalArticleError]) -> list[Path] | 
         try:
             children = list(folder.iterdir())
         except OSError as exc:
-            errors.append(LocalArticleError(folder, None, f"cannot list folder: {_os_reason(exc)}"))
+            reason = f"cannot list folder: {_os_reason(exc)}{_NOT_LISTED}"
+            errors.append(LocalArticleError(folder, None, reason))
+            complete = False
             continue
         for child in children:
             name = child.name
             if name.startswith("."):
                 continue
+            wanted = child.suffix.lower() in ARTICLE_SUFFIXES
+            wanted = wanted and not name.lower().startswith("readme")
             try:
                 if child.is_dir():
-                    # Symlinked folders are not followed: they could loop or leave the source.
-                    if not child.is_symlink():
+                    if child.is_symlink():
+                        errors.append(LocalArticleError(child, None, _NOT_FOLLOWED))
+                        complete = False
+                    else:
                         pending.append(child)
                     continue
-                wanted = child.suffix.lower() in ARTICLE_SUFFIXES
-                if wanted and not name.lower().startswith("readme") and child.is_file():
-                    if child.is_symlink() and not child.resolve().is_relative_to(real_root):
-                        errors.append(LocalArticleError(child, None, _OUTSIDE))
-                        continue
-                    found.append((_entry_id(child, root), child))
-                    if len(found) > MAX_ARTICLE_FILES:
-                        message = f"more than {MAX_ARTICLE_FILES:,} article files; none read"
-                        errors.append(LocalArticleError(root, None, message))
-                        return None
+                if not wanted:
+                    continue
+                if not child.is_file():
+                    errors.append(LocalArticleError(child, None, _NOT_REGULAR))
+                    unread.append(_entry_id(child, root))
+                    continue
+                if child.is_symlink() and not child.resolve().is_relative_to(real_root):
+                    errors.append(LocalArticleError(child, None, _OUTSIDE))
+                    continue
+                found.append((_entry_id(child, root), child))
+                if len(found) > MAX_ARTICLE_FILES:
+                    message = f"more than {MAX_ARTICLE_FILES:,} article files; none read"
+                    errors.append(LocalArticleError(root, None, message))
+                    return None
             except OSError as exc:
                 errors.append(LocalArticleError(child, None, f"cannot read: {_os_reason(exc)}"))
+                if wanted:
+                    unread.append(_entry_id(child, root))
     found.sort(key=lambda item: item[0])
-    return [path for _, path in found]
+    return _Listing([path for _, path in found], unread, complete)
 
 
 def local_fingerprint(source: Source) -> str:
@@ -239,8 +326,8 @@ def local_fingerprint(source: Source) -> str:
     if base is None:
         return ""
     try:
-        files = [base] if base.is_file() else _article_files(base, []) if base.is_dir() else []
-        files = files or []
+        listing = _article_files(base, []) if base.is_dir() else None
+        files = [base] if base.is_file() else listing.files if listing is not None else []
         for path in files:
             info = path.stat()
             digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
@@ -346,7 +433,7 @@ def _read_markdown(path: Path, lines: list[str], zone: tzinfo, base: RawEntry) -
     import yaml
 
     try:
-        meta: Any = yaml.safe_load("\n".join(yaml_lines))
+        meta: Any = yaml.load("\n".join(yaml_lines), Loader=_front_matter_loader())  # noqa: S506
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_yaml_line + mark.line if mark is not None else 1
@@ -532,11 +619,15 @@ def _blocks(lines: list[str], start: int) -> list[tuple[int, list[str]]]:
     return blocks
 
 
-def _in_zone(value: datetime, zone: tzinfo) -> datetime:
-    """Naive datetimes are in the source's zone; aware ones are shown in it."""
+def _in_zone(value: datetime, zone: tzinfo) -> datetime | None:
+    """Naive datetimes are in the source's zone; aware ones are shown in it; None for one
+    that cannot be (year 9999 moved past its end)."""
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=zone)
-    return value.astimezone(zone)
+    try:
+        return value.astimezone(zone)
+    except OverflowError:
+        return None
 
 
 def _front_matter_date(value: object, zone: tzinfo) -> datetime | None:

@@ -488,7 +488,12 @@ class Updater:
         )
         if read.present is None:
             return result
-        removed = self.store.delete_missing(source.name, read.present)
+        # The files' ids as their articles are stored (cleaned and capped): a raw one
+        # ("a  b.md", a name over 2,048 characters) would take its own article for deleted.
+        from feeds.normalise.article import stored_id  # loaded with the local read already
+
+        present = frozenset(filter(None, map(stored_id, read.present)))
+        removed = self.store.delete_missing(source.name, present)
         return replace(result, changed_categories=result.changed_categories | removed)
 
     def _retire(self, source: Source) -> RetireBefore | None:
