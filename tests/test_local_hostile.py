@@ -15,7 +15,7 @@ import pytest
 from support.feeds_cli import run_feeds
 
 from feeds.model import Source, SourceKind
-from feeds.sources.local import MAX_ALIASES, LocalRead, read_local_source
+from feeds.sources.local import MAX_ALIASES, LocalArticleError, LocalRead, read_local_source
 
 GOOD = "---\ntitle: GoodSentinel\ndate: 2025-05-10T10:00:00\n---\nThe good text.\n"
 CONFIG = (
@@ -45,6 +45,18 @@ def _update(tmp_path: Path) -> str:
     return done.stdout
 
 
+def _one_bad(tmp_path: Path, front_matter: str) -> tuple[LocalRead, LocalArticleError]:
+    """Read a folder of the good file and `a.md` with `front_matter`: the good one is read,
+    and `a.md` gives the one error."""
+    articles = _site(tmp_path)
+    (articles / "a.md").write_text(f"---\ntitle: T\n{front_matter}\n---\nb\n", encoding="utf-8")
+    result = read(articles)
+    assert [e.title for e in result.feed.entries] == ["GoodSentinel"]
+    (error,) = result.errors
+    assert error.path.name == "a.md"
+    return result, error
+
+
 def _stored(tmp_path: Path) -> list[str]:
     with sqlite3.connect(tmp_path / "feeds.db") as conn:
         return sorted(row[0] for row in conn.execute("select entry_id from articles"))
@@ -63,12 +75,8 @@ def _stored(tmp_path: Path) -> list[str]:
 def test_a_front_matter_date_that_is_no_date_fails_its_file_alone(
     tmp_path: Path, front_matter: str, line: int, reason: str
 ) -> None:
-    articles = _site(tmp_path)
-    (articles / "a.md").write_text(f"---\ntitle: T\n{front_matter}\n---\nb\n", encoding="utf-8")
-    result = read(articles)
-    assert [e.title for e in result.feed.entries] == ["GoodSentinel"]
-    (error,) = result.errors
-    assert error.path.name == "a.md" and error.line == line
+    _, error = _one_bad(tmp_path, front_matter)
+    assert error.line == line
     assert "invalid YAML in front matter" in error.message and reason in error.message
 
 
@@ -82,12 +90,8 @@ def test_a_front_matter_date_that_is_no_date_fails_its_file_alone(
 def test_a_date_beyond_the_calendar_in_the_sources_zone_is_a_bad_date(
     tmp_path: Path, front_matter: str
 ) -> None:
-    articles = _site(tmp_path)
-    (articles / "a.md").write_text(f"---\ntitle: T\n{front_matter}\n---\nb\n", encoding="utf-8")
-    result = read(articles)
-    assert [e.title for e in result.feed.entries] == ["GoodSentinel"]
-    (error,) = result.errors
-    assert error.path.name == "a.md" and "bad date" in error.message
+    _, error = _one_bad(tmp_path, front_matter)
+    assert "bad date" in error.message
 
 
 def test_numbers_are_kept_as_written_and_never_computed(tmp_path: Path) -> None:
