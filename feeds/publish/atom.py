@@ -13,7 +13,7 @@ from lxml import etree
 
 from feeds import PROJECT_URL, __version__
 from feeds.model import Article, Author, Origin
-from feeds.publish.document import FeedDocument, feedgen_categories
+from feeds.publish.document import FeedDocument, feedgen_categories, written_time
 from feeds.publish.fragments import split_entries
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
@@ -90,7 +90,7 @@ class _SourceBlocks:
         block = self._found.get(key)
         if block is None:
             origin = self._doc.origin(article)
-            updated = self._updated[article.source].isoformat()
+            updated = written_time(self._updated[article.source]).isoformat()
             block = self._found[key] = source_block(origin, updated)
         return block
 
@@ -149,7 +149,7 @@ def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
     fg.id(doc.url("atom"))
     fg.title(doc.title)
     fg.subtitle(doc.description)
-    fg.updated(doc.updated)
+    fg.updated(written_time(doc.updated))
     # No feed-level author: entries would inherit the site's name; each entry has its own.
     fg.link(href=doc.self_url, rel="self", type="application/atom+xml")
     fg.link(href=doc.url("html"), rel="alternate", type="text/html")
@@ -169,8 +169,8 @@ def _render(doc: FeedDocument, articles: Sequence[Article]) -> bytes:
         fe = fg.add_entry(order="append")
         fe.id(article.id)
         fe.title(article.title)
-        fe.updated(article.updated)
-        fe.published(article.published)
+        fe.updated(written_time(article.updated))
+        fe.published(written_time(article.published))
         for author in doc.authors(article):
             fe.author(_person(author))
         fe.link(entry_links)

@@ -204,6 +204,13 @@ class FeedDocument:
 _CAPS = (("title", limits.TITLE), ("summary", limits.SUMMARY), ("content", limits.CONTENT))
 
 
+def written_time(value: datetime) -> datetime:
+    """A time as the feeds write it: to the second. newsboat 2.21 reads an RFC 3339 date
+    with a fraction of a second as if its offset were UTC (hours off), and RSS's dates
+    have no fractions, so every format shows the same second."""
+    return value.replace(microsecond=0)
+
+
 def check_publishable(article: Article) -> None:
     """Refuse an article over the caps normalising applies (one stored before them): a text
     node that size makes the whole document unreadable to readers on libxml2 (10 MB), so

@@ -7,7 +7,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from feeds.model import Article, Author, Origin
-from feeds.publish.document import FeedDocument
+from feeds.publish.document import FeedDocument, written_time
 
 VERSION = "https://jsonfeed.org/version/1.1"
 EMPTY = b"[]\n}"  # how the document ends with no items
@@ -80,8 +80,8 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
         "url": doc.layout.article_url(article),
         "title": article.title,
         "content_html": article.content,
-        "date_published": article.published.isoformat(),
-        "date_modified": article.updated.isoformat(),
+        "date_published": written_time(article.published).isoformat(),
+        "date_modified": written_time(article.updated).isoformat(),
     }
     if article.summary:
         item["summary"] = article.summary

@@ -43,7 +43,8 @@ def _render(doc: FeedDocument, articles: Sequence[Article], podcast: bool) -> by
     if podcast:
         fg.load_extension("podcast")  # the itunes namespace, only where an episode has tags
     fg.title(doc.title)
-    fg.description(doc.description)
+    # HTML in RSS, as an item's: a category's name is text, escaped to stay text.
+    fg.description(html.escape(doc.description, quote=False))
     # feedgen takes the channel <link> from the last link added: self first, site last.
     fg.link(href=doc.url("rss"), rel="self", type="application/rss+xml")
     fg.link(href=doc.url("html"), rel="alternate")

@@ -288,7 +288,8 @@ def build_corpus() -> list[SourceFeed]:
                 e(
                     "a-less-b",
                     "a < b",
-                    d(2, 10, tz=offset(-8)),
+                    # A fraction of a second: newsboat 2.21 read such an Atom date as UTC.
+                    d(2, 10, tz=offset(-8)).replace(second=3, microsecond=500_000),
                     link="https://atomcpp.example/lt",
                     person=FULL,
                     author=FULL,
