@@ -58,7 +58,7 @@ def _http_date(value: str) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a year of 20 digits
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def retry_after(value: str | None, now: datetime) -> datetime | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit() also takes "²", which int() does not
         return now + min(timedelta(seconds=int(text[:10])), MAX_HINT)
     when = _http_date(text)
     if when is None:

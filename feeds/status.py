@@ -3,7 +3,6 @@ what the last publishes could not render."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from feeds.config import Config
 from feeds.model import FetchOutcome, FetchState, FullTextTally, ScopeProblems, SourceKind
 from feeds.shorten import shorten
 from feeds.sources.kinds import describe
+from feeds.terminal_text import terminal_safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,15 +207,3 @@ def problems_json(scopes: Sequence[ScopeProblems]) -> list[dict[str, Any]]:
 
 def _cut(indent: str, text: str, width: int) -> str:
     return shorten(indent + terminal_safe(text), width)
-
-
-# C0 and C1 control characters (escape sequences start with ESC or CSI), DEL, and the
-# bidirectional controls, with which a text can show its words in another order than read.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
-
-
-def terminal_safe(text: str) -> str:
-    """`text` on one line with no control characters: error texts and names come from
-    servers and config files, and neither an escape sequence nor a bidirectional control may
-    reach the operator's terminal."""
-    return " ".join(_CONTROLS.sub(" ", text).split())

@@ -6,15 +6,22 @@ wrong protocol, and request heads a header could break."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import tracemalloc
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pytest
 from support.configfile import write_config
 
 from feeds.config import FetchConfig, load_config
+from feeds.model import FetchState
+from feeds.sources.decoding import BoundedDecoder, UnsupportedEncodingError
 from feeds.sources.http11 import MAX_HEAD, _Response
-from feeds.sources.remote import FetchResponse, fetch_url, make_client
+from feeds.sources.remote import FetchResponse, fetch_source, fetch_url, make_client
+from feeds.update import decide
 
 # What the server does with request `number` (from 0) on connection `connection` (from 0):
 # the raw bytes to write (then go on reading), or None to hang up without a word.
@@ -197,3 +204,127 @@ def test_a_head_cut_by_the_reads_anywhere_is_read_whole() -> None:
         assert (response.status, response.reason) == (503, b"Service Unavailable"), cut
         assert response.headers == [(b"Retry-After", b"120"), (b"Content-Length", b"2")], cut
         assert list(response.chunks) != [] and b"".join(response.chunks) == b"ok", cut
+
+
+# --- found by a hostile-server campaign ----------------------------------------------------
+
+
+def test_bytes_after_a_complete_answer_in_the_same_read_are_ignored(tmp_path: Path) -> None:
+    """httptools took them for a next response and failed the fetch, or not, as the TCP
+    segments fell: now they are ignored, and the connection is not kept."""
+    body = b"<rss version='2.0'><channel/></rss>"
+    replies = {
+        0: answer("200 OK", body) + b"X",
+        1: answer("304 Not Modified", b"abc"),
+        2: answer("200 OK", body),
+    }
+    server = ScriptedServer(lambda c, _n: replies[c])
+    first, second, third = fetch_all(tmp_path, server, ["/a", "/b", "/c"])
+    assert (first.status, first.body, first.error) == (200, body, None)
+    assert (second.status, second.error) == (304, None)
+    assert third.status == 200
+    assert [c for c, _ in server.heads] == [0, 1, 2]  # neither connection was kept
+
+
+def test_a_body_in_tiny_chunks_costs_memory_as_its_size(tmp_path: Path) -> None:
+    """One bytes object per chunk held a 19 MB body in 2-byte chunks as 1.3 GB: the pieces
+    of one network read are joined as they are read. Measured as what a larger body adds to
+    the peak (the client's start, its TLS context, allocates megabytes of its own)."""
+
+    def peak(size: int) -> int:
+        chunked = b"2\r\n  \r\n" * (size // 2) + b"0\r\n\r\n"
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        server = ScriptedServer(lambda _c, _n: head + chunked)
+        tracemalloc.start()
+        try:
+            (response,) = fetch_all(tmp_path, server, ["/tiny"])
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert response.body == b" " * size
+
+    small, large = 100_000, 1_100_000
+    added = peak(large) - peak(small)
+    # The server's chunked bytes (3.5 per body byte), the body, and a read's pieces.
+    assert added < 8 * (large - small)
+
+
+def test_a_deflate_body_split_after_its_first_byte_decodes(tmp_path: Path) -> None:
+    body = b"<rss version='2.0'><channel><title>T</title></channel></rss>"
+    packed = zlib.compress(body)
+    chunks = b"1\r\n" + packed[:1] + f"\r\n{len(packed) - 1:x}\r\n".encode()
+    chunks += packed[1:] + b"\r\n0\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n"
+    server = ScriptedServer(lambda _c, _n: head + chunks)
+    (response,) = fetch_all(tmp_path, server, ["/deflate"])
+    assert (response.body, response.error) == (body, None)
+
+
+def test_more_stacked_codings_than_five_are_refused() -> None:
+    with pytest.raises(UnsupportedEncodingError, match="6 stacked Content-Encodings"):
+        BoundedDecoder(", ".join(["gzip"] * 6), 1000)
+    assert BoundedDecoder(", ".join(["gzip"] * 5), 1000).stages  # five are undone
+
+
+def test_only_the_body_counts_against_the_cap_of_stacked_codings() -> None:
+    """The inner stream's trailer, held back by the outer stage, counted against the room
+    left for the body: a body of exactly the cap failed when fed in small pieces."""
+    body = b"<rss>" + b"x" * 94
+    twice = gzip.compress(gzip.compress(body, mtime=0), mtime=0)
+    decoder = BoundedDecoder("gzip, gzip", len(body))
+    out = b"".join(decoder.feed(twice[i : i + 7]) for i in range(0, len(twice), 7))
+    assert out == body
+
+
+def test_a_reason_phrase_or_redirect_with_escape_sequences_is_shown_without_them(
+    tmp_path: Path,
+) -> None:
+    reason = "500 \x1b[2J\x1b[31mPWNED\x1b]0;title\x07 R"
+    loop = answer(
+        "302 Found", b"", "Location: /loop\u202e\x9b31m".encode("utf-8").decode("latin-1")
+    )
+    replies = {0: answer(reason), 1: loop}
+    server = ScriptedServer(lambda c, _n: replies[min(c, 1)])
+    server.closing = set(range(20))
+    first, second = fetch_all(tmp_path, server, ["/a", "/loop\u202e\x9b31m"])
+    assert first.error == "HTTP 500 [2J [31mPWNED ]0;title R"
+    assert second.error is not None and "redirect" in second.error
+    for error in (first.error, second.error):
+        assert not any(c in error for c in "\x1b\x07\x9b\u202e")
+
+
+def test_a_redirect_to_a_host_name_the_resolver_refuses_is_unusable(tmp_path: Path) -> None:
+    label = "a" * 64
+    server = ScriptedServer(
+        lambda _c, _n: answer("302 Found", b"", f"Location: http://{label}.example/feed")
+    )
+    (response,) = fetch_all(tmp_path, server, ["/away"])
+    assert response.error is not None
+    assert response.error.startswith("redirect to an unusable URL")
+
+
+def test_a_validator_no_header_can_carry_is_neither_kept_nor_sent(tmp_path: Path) -> None:
+    """A server's ETag "café", kept, failed every later request before it was sent (httpx
+    writes header values as ASCII), so the source never recovered."""
+    tried = FetchState(source="s")
+    kept = replace(tried, etag='"1"', last_modified="Mon, 07 Dec 2026 10:00:00 GMT")
+    sent = {"etag": '"caf\u00e9"', "last-modified": "Mon, 07 D\u00e9c 2026 10:00:00 GMT"}
+    after = decide.answered(tried, kept, sent, None)
+    assert (after.etag, after.last_modified) == (kept.etag, kept.last_modified)
+    stored = replace(tried, etag='"caf\u00e9"', last_modified="Mon, 07 D\u00e9c 2026")
+    server = ScriptedServer(lambda _c, _n: answer("200 OK", b"<rss version='2.0'/>"))
+    config = fetch_config(tmp_path)
+
+    async def go() -> FetchResponse:
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        port = listening.sockets[0].getsockname()[1]
+        try:
+            async with make_client(config, env={}) as client:
+                return await fetch_source(client, f"http://127.0.0.1:{port}/f", stored, config)
+        finally:
+            listening.close()
+
+    response = asyncio.run(go())
+    assert (response.status, response.error) == (200, None)
+    ((_, head),) = server.heads
+    assert b"If-None-Match" not in head and b"If-Modified-Since" not in head

@@ -182,3 +182,20 @@ def test_feed_hints_from_the_parsed_feed_and_the_body() -> None:
     assert skip_hours(body) == {0, 7}
     assert skip_days(body) == {5, 6}
     assert skip_hours(b"<rss/>") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after": "\u00b2"},  # a digit to str.isdigit(), not to int()
+        {"retry-after": "\u00b9\u00b2"},
+        {"retry-after": "Mon, 07 Dec 2026 10:00:00 +99999999999999999999"},
+        {"expires": "Mon, 07 Dec 99999999999999999999 10:00:00 GMT"},
+    ],
+)
+def test_a_date_or_number_no_calendar_holds_is_ignored(headers: dict[str, str]) -> None:
+    """Each once raised out of the fetch's bookkeeping, every run: a valid feed with such an
+    Expires was never stored."""
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    assert retry_after(headers.get("retry-after"), now) is None
+    assert cache_lifetime(headers, now) is None

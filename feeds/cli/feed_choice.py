@@ -34,7 +34,7 @@ from feeds.discovery import (
     discover_all,
 )
 from feeds.sources.remote import FetchClient, make_client
-from feeds.status import terminal_safe
+from feeds.terminal_text import terminal_safe
 from feeds.workers import ParserPool
 
 __all__ = [

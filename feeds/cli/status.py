@@ -24,9 +24,9 @@ from feeds.status import (
     problem_rows,
     problems_json,
     source_statuses,
-    terminal_safe,
 )
 from feeds.store import stored_publish_problems
+from feeds.terminal_text import terminal_safe
 
 
 @click.command()

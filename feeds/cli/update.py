@@ -29,6 +29,7 @@ from feeds.publish.files import sweep_temp_files
 from feeds.publish.orchestrate import publish_and_announce, publish_everything, publish_pending
 from feeds.sources.remote import make_client
 from feeds.store import ArticleStore
+from feeds.terminal_text import terminal_safe
 from feeds.update.run import Updater, UpdateReport
 from feeds.workers import ParserPool
 
@@ -212,10 +213,13 @@ def _print_failures(
     """One line per failed source (and, with `warnings`, per source read with warnings),
     per entry or file not published, and the sources another process holds."""
     for result in report.results:
+        # Names and errors quote servers and files: shown without their control characters.
+        name = terminal_safe(result.source)
         if result.outcome in (FetchOutcome.FAILED, FetchOutcome.GONE):
-            stdout.print(f"  failed  {result.source}: {result.errors[0]}", markup=False)
+            stdout.print(f"  failed  {name}: {terminal_safe(result.errors[0])}", markup=False)
         elif warnings and result.errors:
-            stdout.print(f"  warning {result.source}: {'; '.join(result.errors)}", markup=False)
+            shown = terminal_safe("; ".join(result.errors))
+            stdout.print(f"  warning {name}: {shown}", markup=False)
     for problem in bounded(str(p) for p in published.problems):
         stdout.print(f"  not published: {problem}", markup=False)
     if report.held_elsewhere:

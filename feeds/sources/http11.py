@@ -59,12 +59,18 @@ class _Response:
         self.chunks: deque[bytes] = deque()  # body pieces read and not yet handed on
 
     def feed(self, data: bytes) -> None:
-        """Parse what the network delivered."""
+        """Parse what the network delivered; what follows the response's end is ignored."""
+        if self.complete:
+            self.trailing = True
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             raise httpx.RemoteProtocolError("server switched protocols unasked") from None
         except httptools.HttpParserError as exc:
+            if self.complete:  # the bytes after its end are no response: not ours either
+                self.trailing = True
+                return
             raise httpx.RemoteProtocolError(f"malformed response: {exc}") from None
 
     def on_message_begin(self) -> None:
@@ -289,8 +295,12 @@ class _Body(httpx.AsyncByteStream):
         response = self.response
         with _mapped(self.request):
             while True:
-                while response.chunks:
-                    yield response.chunks.popleft()
+                if response.chunks:
+                    # One piece per network read: a body sent in 2-byte chunks would
+                    # otherwise be a bytes object (and its overhead) per 2 bytes.
+                    pieces = response.chunks
+                    yield pieces.popleft() if len(pieces) == 1 else b"".join(pieces)
+                    pieces.clear()
                 if response.complete:
                     break
                 data = await self.connection.stream.read(READ_SIZE, self.timeouts.get("read"))

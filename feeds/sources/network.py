@@ -203,6 +203,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"not connected within {timeout:g}s") from None
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from exc
+        except UnicodeError as exc:  # a host name with an empty or too long label
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         sock = transport.get_extra_info("socket")
         for option in socket_options or ():
             sock.setsockopt(*option)

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from http.client import HTTPResponse
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import brotli
 import httpx
@@ -35,7 +35,8 @@ from feeds.sources.decoding import (
     UnsupportedEncodingError,
 )
 from feeds.sources.transport import PROXY_EXTENSION, RoutingTransport
-from feeds.web_url import is_web_url
+from feeds.terminal_text import terminal_safe
+from feeds.web_url import is_web_url, unreachable_reason
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 # Asked before a redirect is followed: None to follow it, else why not.
@@ -212,11 +213,17 @@ async def fetch_source(
     from the error.
     """
     headers = {}
-    if state is not None and state.etag:
+    # Only validators a header can carry (a store may hold one kept before they were
+    # checked, `decide.answered`): an unsendable one is a request without it.
+    if state is not None and state.etag and _header_safe(state.etag):
         headers["If-None-Match"] = state.etag
-    if state is not None and state.last_modified:
+    if state is not None and state.last_modified and _header_safe(state.last_modified):
         headers["If-Modified-Since"] = state.last_modified
     return await fetch_url(client, url, headers, config, options=options, home=home)
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 async def fetch_url(
@@ -319,7 +326,7 @@ async def _exchange(
                 hops.append(response.status_code)
                 current = _redirect_target(current, location)
                 if current in seen:
-                    raise RedirectError(f"redirect loop at {current}")
+                    raise RedirectError(f"redirect loop at {terminal_safe(current)}")
                 if len(hops) > MAX_REDIRECTS:
                     raise RedirectError(f"too many redirects (more than {MAX_REDIRECTS})")
                 seen.add(current)
@@ -337,7 +344,7 @@ def _redirect_target(base: str, location: str) -> str:
     try:
         target = urljoin(base, location)
         # The one web URL test, and a host name to connect to (it asks only a netloc).
-        usable = is_web_url(target) and bool(urlsplit(target).hostname)
+        usable = is_web_url(target) and unreachable_reason(target) is None
         httpx.URL(target)  # what it refuses (a control character) would fail the next hop
     except (ValueError, httpx.InvalidURL):
         usable = False
@@ -363,7 +370,8 @@ async def _read(
             pass
         return FetchResponse(url, final_url, 304, None, response_headers, None, permanent)
     if status >= 300:
-        reason = response.reason_phrase or "error"
+        # The reason phrase is the server's text: no escape sequence of it reaches a terminal.
+        reason = terminal_safe(response.reason_phrase) or "error"
         error = f"HTTP {status} {reason}"
         return FetchResponse(url, final_url, status, None, response_headers, error, permanent)
     decoder = BoundedDecoder(response_headers.get("content-encoding"), max_bytes)

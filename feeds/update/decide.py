@@ -111,9 +111,18 @@ def answered(
     return replace(
         tried,
         url=permanent_url or tried.url,
-        etag=headers.get("etag", previous.etag),
-        last_modified=headers.get("last-modified", previous.last_modified),
+        etag=_sendable(headers.get("etag"), previous.etag),
+        last_modified=_sendable(headers.get("last-modified"), previous.last_modified),
     )
+
+
+def _sendable(value: str | None, kept: str | None) -> str | None:
+    """A validator the server sent, if it can go back in a request header (visible ASCII,
+    as header values are sent), else the one `kept`: a server's "café" ETag, stored, once
+    failed every later request before it was sent."""
+    if value is None:
+        return kept
+    return value if value.isascii() and value.isprintable() else kept
 
 
 def is_unchanged(previous: FetchState, *, status: int | None, body_hash: str | None) -> bool:
