@@ -234,3 +234,21 @@ def test_a_category_with_markup_stays_text_in_the_rss_channel(tmp_path: Path) ->
     assert "<description>&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt; – " in text
     channel = next(line for line in text.splitlines() if "<description>" in line)
     assert "&lt;" not in channel.replace("&amp;lt;", "")
+
+
+def test_a_file_a_parser_takes_minutes_over_is_cut_off_by_the_deadline(tmp_path: Path) -> None:
+    """A 2 MB Markdown body of "![" takes markdown-it about a minute: read in-process it held
+    the run (and a daemon's every loop). Read in the worker pool it is cut off at the parse
+    deadline, and the source's stored articles stay published."""
+    articles = _site(tmp_path)
+    config = tmp_path / "feeds.toml"
+    config.write_text(CONFIG + '[fetch]\nparse_deadline = "1s"\n', encoding="utf-8")
+    _update(tmp_path)
+    assert _stored(tmp_path) == ["good.md"]
+    (articles / "slow.md").write_text(
+        "---\ntitle: Slow\ndate: 2025-05-10\n---\n" + "![" * 1_000_000 + "\n", encoding="utf-8"
+    )
+    second = _update(tmp_path)
+    assert "reading the article files took longer than 1s; none read this run" in second
+    assert _stored(tmp_path) == ["good.md"]
+    assert b"GoodSentinel" in (tmp_path / "out" / "all" / "atom.xml").read_bytes()

@@ -1,12 +1,18 @@
-"""The reader of local sources: article files in a folder, read and normalised in-process."""
+"""The reader of local sources: article files in a folder, read in the worker pool under
+its deadline, and normalised here."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feeds.model import FetchState, Source
+from feeds.model import FetchState, RawFeed, Source
 from feeds.sources.reader import Fresh, ReadContext, Reading
 from feeds.update import decide
+
+if TYPE_CHECKING:
+    from feeds.sources.local import LocalRead
 
 
 class FilesReader:
@@ -22,7 +28,17 @@ class FilesReader:
         from feeds.sources.local import read_local_source
 
         now = self.context.clock()
-        read = read_local_source(source)
+        # In the worker pool, under its deadline: a file the YAML or Markdown parser takes
+        # minutes over (a 2 MB body of "![") would otherwise hold the event loop, and with
+        # it every other source, the daemon and its server. Overrun, nothing is read and
+        # nothing is taken for deleted: the stored articles stay published.
+        deadline = self.context.parser.deadline
+        read = await self.context.parser.run(
+            read_local_source,
+            source,
+            overrun=_unread(source, f"reading the article files took longer than {deadline:g}s"),
+            died=_unread(source, "the worker process died reading the article files"),
+        )
         normalised = normalise_feed(
             read.feed,
             source=source,
@@ -34,3 +50,12 @@ class FilesReader:
         fetched = replace(state or FetchState(source=source.name), last_status=None)
         due = decide.due_after_local_read(source, now)
         return Fresh(normalised, errors, fetched, due, now, read.present)
+
+
+def _unread(source: Source, reason: str) -> LocalRead:
+    """A read of `source` that read nothing, for `reason`, and deletes nothing."""
+    from feeds.sources.local import LocalArticleError, LocalRead
+
+    where = source.path or Path(source.name)
+    error = LocalArticleError(where, None, f"{reason}; none read this run, none deleted")
+    return LocalRead(RawFeed(entries=(), title=source.name), (error,), None)
