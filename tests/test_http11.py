@@ -80,8 +80,10 @@ def fetch_all(
     paths: list[str],
     headers: dict[str, str] | None = None,
 ) -> list[FetchResponse]:
-    """Fetch each of `paths` in turn with one client, as a run fetches one host's feeds."""
+    """Fetch each of `paths` in turn with one client, as a run fetches one host's feeds;
+    with a validator unless `headers` are given (the scripted answers include 304s)."""
     config = fetch_config(tmp_path)
+    sent = {"If-None-Match": '"0"'} if headers is None else headers
 
     async def go() -> list[FetchResponse]:
         listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
@@ -89,7 +91,7 @@ def fetch_all(
         try:
             async with make_client(config, env={}) as client:
                 return [
-                    await fetch_url(client, f"http://127.0.0.1:{port}{path}", headers or {}, config)
+                    await fetch_url(client, f"http://127.0.0.1:{port}{path}", sent, config)
                     for path in paths
                 ]
         finally:
@@ -328,3 +330,44 @@ def test_a_validator_no_header_can_carry_is_neither_kept_nor_sent(tmp_path: Path
     assert (response.status, response.error) == (200, None)
     ((_, head),) = server.heads
     assert b"If-None-Match" not in head and b"If-Modified-Since" not in head
+
+
+def test_a_not_modified_to_a_request_without_validators_is_an_error(tmp_path: Path) -> None:
+    """A server answering 304 to every request left its source without content for good,
+    and said nothing: a 304 needs a version the request named."""
+    (unasked,) = fetch_all(tmp_path, ScriptedServer(lambda _c, _n: NOT_MODIFIED), ["/a"], {})
+    (asked,) = fetch_all(tmp_path, ScriptedServer(lambda _c, _n: NOT_MODIFIED), ["/b"])
+    assert unasked.error == "HTTP 304 Not Modified to a request that named no version"
+    assert (asked.status, asked.error) == (304, None)
+
+
+def test_a_final_status_below_200_is_an_error(tmp_path: Path) -> None:
+    server = ScriptedServer(lambda c, _n: answer(("000 X", "099 X")[c], b"<rss/>"))
+    server.closing = {0, 1}
+    zero, ninety_nine = fetch_all(tmp_path, server, ["/a", "/b"])
+    assert zero.error == "HTTP 0: no status a response may have"
+    assert ninety_nine.error == "HTTP 99: no status a response may have"
+
+
+def test_a_redirect_loop_names_its_url_with_the_password_masked(tmp_path: Path) -> None:
+    def looping(_c: int, _n: int) -> bytes:
+        return answer("302 Found", b"", f"Location: http://user:s3cretpw@127.0.0.1:{port[0]}/x")
+
+    port = [0]
+    server = ScriptedServer(looping)
+    server.closing = set(range(10))
+    config = fetch_config(tmp_path)
+
+    async def go() -> FetchResponse:
+        listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        port[0] = listening.sockets[0].getsockname()[1]
+        try:
+            async with make_client(config, env={}) as client:
+                url = f"http://user:s3cretpw@127.0.0.1:{port[0]}/x"
+                return await fetch_url(client, url, {}, config)
+        finally:
+            listening.close()
+
+    response = asyncio.run(go())
+    assert response.error is not None and response.error.startswith("redirect loop at")
+    assert "s3cretpw" not in response.error and "user:***@127.0.0.1" in response.error

@@ -108,7 +108,7 @@ class _Response:
         self.keep_alive = self.parser.should_keep_alive()  # asked later, llhttp forgets
 
 
-class _NoAnswerError(httpx.RemoteProtocolError):
+class NoAnswerError(httpx.RemoteProtocolError):
     """The server sent no byte of a response: it had closed the connection, or closed it
     as the request went."""
 
@@ -143,11 +143,11 @@ class _Connection:
                 data = await self.stream.read(READ_SIZE, timeouts.get("read"))
             except httpcore.ReadError as exc:
                 if read == 0:
-                    raise _NoAnswerError(f"connection reset before a response ({exc})") from exc
+                    raise NoAnswerError(f"connection reset before a response ({exc})") from exc
                 raise
             if not data:
                 if read == 0:
-                    raise _NoAnswerError("server closed the connection before a response")
+                    raise NoAnswerError("server closed the connection before a response")
                 raise httpx.RemoteProtocolError("server closed the connection mid-head")
             read += len(data)
             response.feed(data)
@@ -220,7 +220,7 @@ class OriginPool(httpx.AsyncBaseTransport):
             try:
                 await connection.send(request, timeouts)
                 return connection, await connection.read_head(timeouts)
-            except (_NoAnswerError, httpcore.WriteError):
+            except (NoAnswerError, httpcore.WriteError):
                 await connection.stream.aclose()
                 if request.method not in _REPLAYABLE:
                     raise

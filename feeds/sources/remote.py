@@ -24,7 +24,7 @@ import brotli
 import httpx
 
 from feeds.config import FetchConfig
-from feeds.masking import scrub
+from feeds.masking import masked_url, scrub
 from feeds.model import FetchState
 from feeds.request_options import RequestOptions, proxy_secrets
 from feeds.shorten import shorten
@@ -222,6 +222,15 @@ async def fetch_source(
     return await fetch_url(client, url, headers, config, options=options, home=home)
 
 
+_CONDITIONAL = frozenset({"If-None-Match", "If-Modified-Since"})
+
+
+def _shown(url: str) -> str:
+    """A URL a server named, as an error shows it: its password masked, no control
+    character."""
+    return terminal_safe(masked_url(url))
+
+
 def _header_safe(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
@@ -243,6 +252,11 @@ async def fetch_url(
     options = options or RequestOptions()
     request = _Request(headers, options, home or url, (options.proxy, config.proxy))
     response = await _fetch(client, url, request, config, max_bytes, may_follow)
+    if response.status == 304 and not _CONDITIONAL.intersection(headers):
+        # Not modified since what? A server that always says so would leave the source
+        # without content for good, silently.
+        error = "HTTP 304 Not Modified to a request that named no version"
+        response = replace(response, error=error)
     if response.error is None:
         return response
     secrets = (*options.secrets(), *proxy_secrets(config.proxy or ""))
@@ -326,13 +340,13 @@ async def _exchange(
                 hops.append(response.status_code)
                 current = _redirect_target(current, location)
                 if current in seen:
-                    raise RedirectError(f"redirect loop at {terminal_safe(current)}")
+                    raise RedirectError(f"redirect loop at {_shown(current)}")
                 if len(hops) > MAX_REDIRECTS:
                     raise RedirectError(f"too many redirects (more than {MAX_REDIRECTS})")
                 seen.add(current)
                 refusal = await may_follow(current) if may_follow is not None else None
                 if refusal is not None:
-                    raise RedirectError(f"redirect to {current} not followed: {refusal}")
+                    raise RedirectError(f"redirect to {_shown(current)} not followed: {refusal}")
                 continue
             return await _read(response, headers, url, hops, max_bytes)
 
@@ -369,6 +383,9 @@ async def _read(
         async for _ in response.aiter_raw():
             pass
         return FetchResponse(url, final_url, 304, None, response_headers, None, permanent)
+    if status < 200:  # httptools takes any three digits, "000" and "099" too
+        error = f"HTTP {status}: no status a response may have"
+        return FetchResponse(url, final_url, status, None, response_headers, error, permanent)
     if status >= 300:
         # The reason phrase is the server's text: no escape sequence of it reaches a terminal.
         reason = terminal_safe(response.reason_phrase) or "error"
