@@ -742,3 +742,27 @@ def test_a_json_feed_with_an_integer_of_thousands_of_digits_still_reads() -> Non
     (entry,) = feed.entries
     assert entry.title == "kept"
     assert [(e.url, e.length) for e in entry.enclosures] == [("https://example.org/a.mp3", None)]
+
+
+def test_json_feed_c1_controls_read_as_in_rss_and_atom() -> None:
+    """feedparser reads a C1 control in any RSS or Atom text as the Windows-1252 character
+    it stands for; a JSON Feed source kept it raw, so one entry's title differed between our
+    own formats in a reader that maps them (a subscriber campaign found 700-900 a run)."""
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "F\x80",
+        "items": [
+            {
+                "id": "1",
+                "title": "caf\x80 \x93quoted\x94",
+                "content_html": "<p>x\x85y</p>",
+                "tags": ["a\x80"],
+            }
+        ],
+    }
+    feed = parse(json.dumps(document).encode(), content_type="application/feed+json")
+    (entry,) = feed.entries
+    assert (feed.title, entry.title) == ("F€", "caf€ “quoted”")
+    assert (entry.content_html, entry.tags) == ("<p>x…y</p>", ("a€",))
+    rss = rss20([FeedItem("1", title="caf\x80 \x93quoted\x94", link="http://e.example/1")])
+    assert parse(rss).entries[0].title == entry.title
