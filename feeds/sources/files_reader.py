@@ -4,15 +4,15 @@ its deadline, and normalised here."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feeds.model import FetchState, RawFeed, Source
+from feeds.model import FetchState, Source
 from feeds.sources.reader import Fresh, ReadContext, Reading
 from feeds.update import decide
 
 if TYPE_CHECKING:
-    from feeds.sources.local import LocalRead
+    from feeds.model import RawEntry
+    from feeds.sources.local import LocalArticleError, LocalRead
 
 
 class FilesReader:
@@ -30,15 +30,10 @@ class FilesReader:
         now = self.context.clock()
         # In the worker pool, under its deadline: a file the YAML or Markdown parser takes
         # minutes over (a 2 MB body of "![") would otherwise hold the event loop, and with
-        # it every other source, the daemon and its server. Overrun, nothing is read and
-        # nothing is taken for deleted: the stored articles stay published.
-        deadline = self.context.parser.deadline
-        read = await self.context.parser.run(
-            read_local_source,
-            source,
-            overrun=_unread(source, f"reading the article files took longer than {deadline:g}s"),
-            died=_unread(source, "the worker process died reading the article files"),
-        )
+        # it every other source, the daemon and its server.
+        read = await self.context.parser.run(read_local_source, source, overrun=None, died=None)
+        if read is None:
+            read = await self._file_by_file(source)
         normalised = normalise_feed(
             read.feed,
             source=source,
@@ -51,11 +46,26 @@ class FilesReader:
         due = decide.due_after_local_read(source, now)
         return Fresh(normalised, errors, fetched, due, now, read.present)
 
+    async def _file_by_file(self, source: Source) -> LocalRead:
+        """The read of `source` as each file on its own under the deadline: done when the
+        read of all its files at once overran it (or its worker died), so the file that
+        did is named and skipped, and the others are read. A file skipped so keeps its
+        article, if it has one."""
+        from feeds.sources.local import (
+            LocalArticleError,
+            LocalRead,
+            plan_local_read,
+            read_article_job,
+        )
 
-def _unread(source: Source, reason: str) -> LocalRead:
-    """A read of `source` that read nothing, for `reason`, and deletes nothing."""
-    from feeds.sources.local import LocalArticleError, LocalRead
-
-    where = source.path or Path(source.name)
-    error = LocalArticleError(where, None, f"{reason}; none read this run, none deleted")
-    return LocalRead(RawFeed(entries=(), title=source.name), (error,), None)
+        plan = plan_local_read(source)  # the listing: a folder read, here in the loop
+        if isinstance(plan, LocalRead):
+            return plan
+        pool = self.context.parser
+        outcomes: list[RawEntry | LocalArticleError] = []
+        for job in plan.jobs():
+            late = f"took longer than {pool.deadline:g}s to read; skipped"
+            overrun: RawEntry | LocalArticleError = LocalArticleError(job.path, None, late)
+            died = LocalArticleError(job.path, None, "the worker process died reading it")
+            outcomes.append(await pool.run(read_article_job, job, overrun=overrun, died=died))
+        return plan.assembled(outcomes)

@@ -39,7 +39,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
@@ -57,11 +57,15 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ARTICLE_BYTES",
     "MAX_ARTICLE_FILES",
+    "ArticleJob",
     "LocalArticleError",
     "LocalArticleFormatError",
+    "LocalPlan",
     "LocalRead",
     "local_fingerprint",
+    "plan_local_read",
     "read_article_file",
+    "read_article_job",
     "read_local_source",
 ]
 
@@ -177,27 +181,71 @@ class LocalRead:
 
 def read_local_source(source: Source) -> LocalRead:
     """Read every article file of a local source; never raises for bad files or paths."""
-    entries: list[RawEntry] = []
+    plan = plan_local_read(source)
+    if isinstance(plan, LocalRead):
+        return plan
+    return plan.assembled([read_article_job(job) for job in plan.jobs()])
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPlan:
+    """The files one read of a local source reads (`plan_local_read`), each on its own
+    (`read_article_job`, in any process), and what the read says of them once each is
+    read (`assembled`)."""
+
+    source: Source
+    root: Path  # the folder entry ids are relative to
+    files: tuple[Path, ...]
+    errors: tuple[LocalArticleError, ...]  # of the listing
+    present: frozenset[str] | None  # see `LocalRead.present`
+
+    def jobs(self) -> list[ArticleJob]:
+        """Each file to read, as a job of its own."""
+        return [ArticleJob(self.source, self.root, path) for path in self.files]
+
+    def assembled(self, outcomes: Sequence[RawEntry | LocalArticleError]) -> LocalRead:
+        """The read, from each file's outcome in `files` order: an entry, or its error. Of
+        two files with one entry id, the first is read."""
+        entries: list[RawEntry] = []
+        errors = list(self.errors)
+        seen: dict[str, Path] = {}
+        for path, outcome in zip(self.files, outcomes, strict=True):
+            if isinstance(outcome, LocalArticleError):
+                errors.append(outcome)
+                continue
+            assert outcome.entry_id is not None
+            if outcome.entry_id in seen:
+                other = _display_path(seen[outcome.entry_id])
+                message = f"duplicate entry id {outcome.entry_id!r} (also used by {other})"
+                errors.append(LocalArticleError(path, None, message))
+                continue
+            seen[outcome.entry_id] = path
+            entries.append(outcome)
+        feed = RawFeed(
+            entries=tuple(entries), title=self.source.name, language=self.source.language
+        )
+        return LocalRead(feed=feed, errors=tuple(errors), present=self.present)
+
+
+def plan_local_read(source: Source) -> LocalPlan | LocalRead:
+    """The files to read of a local source, or the read itself when none can be (no path, a
+    bad zone, a path that is no folder or file, too many files)."""
     errors: list[LocalArticleError] = []
 
-    present: set[str] | None = None
-
-    def done() -> LocalRead:
-        feed = RawFeed(entries=tuple(entries), title=source.name, language=source.language)
-        found = frozenset(present) if present is not None else None
-        return LocalRead(feed=feed, errors=tuple(errors), present=found)
+    def unread() -> LocalRead:
+        feed = RawFeed(entries=(), title=source.name, language=source.language)
+        return LocalRead(feed=feed, errors=tuple(errors), present=None)
 
     if source.path is None:
-        errors.append(
-            LocalArticleError(Path(source.name), None, "local source names no path (expected path)")
-        )
-        return done()
+        message = "local source names no path (expected path)"
+        errors.append(LocalArticleError(Path(source.name), None, message))
+        return unread()
     base = source.path
     try:
         _zone(source, base)
     except LocalArticleFormatError as exc:
         errors.append(exc.error)
-        return done()
+        return unread()
 
     listing: _Listing | None = None
     try:
@@ -208,44 +256,46 @@ def read_local_source(source: Source) -> LocalRead:
             root = base
             listing = _article_files(base, errors)
             if listing is None:
-                return done()  # nothing read, and nothing taken for deleted
+                return unread()  # nothing read, and nothing taken for deleted
             files = listing.files
         else:
             message = "path does not exist (expected a folder of articles or an article file)"
             if base.exists():
                 message = "path is neither a folder nor a regular file"
             errors.append(LocalArticleError(base, None, message))
-            return done()
+            return unread()
     except OSError as exc:
         errors.append(LocalArticleError(base, None, f"cannot read path: {_os_reason(exc)}"))
-        return done()
+        return unread()
 
-    present = {_entry_id(path, root) for path in files}
+    present: set[str] | None = {_entry_id(path, root) for path in files}
     if listing is not None and not listing.complete:
         present = None  # a folder not read may hold any article: none is taken for deleted
-    elif listing is not None:
+    elif listing is not None and present is not None:
         present.update(listing.unread)
-    seen: dict[str, Path] = {}
-    for path in files:
-        try:
-            entry = read_article_file(path, root=root, source=source)
-        except LocalArticleFormatError as exc:
-            errors.append(exc.error)
-            continue
-        except Exception as exc:  # a fault of ours this file found: it alone is not read
-            log.exception("%s: reading failed", path)
-            reason = f"cannot read: internal error: {type(exc).__name__}: {shorten(str(exc), 120)}"
-            errors.append(LocalArticleError(path, None, reason))
-            continue
-        assert entry.entry_id is not None
-        if entry.entry_id in seen:
-            other = _display_path(seen[entry.entry_id])
-            message = f"duplicate entry id {entry.entry_id!r} (also used by {other})"
-            errors.append(LocalArticleError(path, None, message))
-            continue
-        seen[entry.entry_id] = path
-        entries.append(entry)
-    return done()
+    found = frozenset(present) if present is not None else None
+    return LocalPlan(source, root, tuple(files), tuple(errors), found)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleJob:
+    """One file of a local read to read, in any process (`read_article_job`)."""
+
+    source: Source
+    root: Path
+    path: Path
+
+
+def read_article_job(job: ArticleJob) -> RawEntry | LocalArticleError:
+    """The file of `job` read, or why it is not: never raises."""
+    try:
+        return read_article_file(job.path, root=job.root, source=job.source)
+    except LocalArticleFormatError as exc:
+        return exc.error
+    except Exception as exc:  # a fault of ours this file found: it alone is not read
+        log.exception("%s: reading failed", job.path)
+        reason = f"cannot read: internal error: {type(exc).__name__}: {shorten(str(exc), 120)}"
+        return LocalArticleError(job.path, None, reason)
 
 
 @dataclass(frozen=True, slots=True)
