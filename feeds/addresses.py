@@ -15,6 +15,13 @@ def refusal(address: str) -> str | None:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    elif isinstance(ip, ipaddress.IPv6Address):
+        # 6to4 (2002::/16) and Teredo (2001::/32) carry an IPv4 address, which the address
+        # is as internal as: 2002:7f00:1:: is "global" to ipaddress, but names 127.0.0.1.
+        carried = ip.sixtofour or (ip.teredo[1] if ip.teredo is not None else None)
+        why = refusal(str(carried)) if carried is not None else None
+        if why is not None:
+            return f"{address} carries {why}"
     for kind in ("loopback", "link_local", "unspecified", "multicast", "private", "reserved"):
         if getattr(ip, f"is_{kind}"):
             return f"{address} is a {kind.replace('_', '-')} address"

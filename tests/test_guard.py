@@ -30,6 +30,8 @@ from feeds.sources.remote import fetch_source, make_client
         ("0.0.0.0", "unspecified"),
         ("224.0.0.1", "multicast"),
         ("100.64.0.1", "not a public"),  # carrier-grade NAT
+        ("2002:7f00:1::", "carries 127.0.0.1 is a loopback"),  # 6to4, "global" to ipaddress
+        ("2002:a9fe:a9fe::1", "carries 169.254.169.254 is a link-local"),
     ],
 )
 def test_internal_addresses_are_refused(address: str, kind: str) -> None:
@@ -37,7 +39,9 @@ def test_internal_addresses_are_refused(address: str, kind: str) -> None:
     assert reason is not None and kind in reason
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "2002:808:808::1"]
+)
 def test_public_addresses_pass(address: str) -> None:
     assert refusal(address) is None
 
