@@ -371,3 +371,24 @@ def test_a_redirect_loop_names_its_url_with_the_password_masked(tmp_path: Path) 
     response = asyncio.run(go())
     assert response.error is not None and response.error.startswith("redirect loop at")
     assert "s3cretpw" not in response.error and "user:***@127.0.0.1" in response.error
+
+
+def test_a_body_not_chunked_last_runs_until_the_close(tmp_path: Path) -> None:
+    """RFC 9112 6.3: with a Transfer-Encoding whose last coding is not chunked, the body
+    ends where the server closes; it once failed as cut short."""
+    body = b"<rss version='2.0'><channel/></rss>"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n"
+    server = ScriptedServer(lambda _c, _n: head + body)
+    server.closing = {0}
+    (response,) = fetch_all(tmp_path, server, ["/identity"])
+    assert (response.status, response.body, response.error) == (200, body, None)
+
+
+def test_every_member_of_a_gzip_body_is_read(tmp_path: Path) -> None:
+    """RFC 1952 allows members one after another; only the first was read, so a feed sent
+    so lost all its entries but the first member's."""
+    parts = [b"<rss version='2.0'><channel>", b"<item><title>A</title></item>", b"</channel></rss>"]
+    packed = b"".join(gzip.compress(part, mtime=0) for part in parts)
+    reply = answer("200 OK", packed, "Content-Encoding: gzip")
+    (response,) = fetch_all(tmp_path, ScriptedServer(lambda _c, _n: reply), ["/members"])
+    assert (response.body, response.error) == (b"".join(parts), None)

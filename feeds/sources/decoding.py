@@ -49,8 +49,17 @@ class _Zlib:
                 self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         self.started = self.started or bool(data)
         out = bytearray(self.inflater.decompress(data, room + 1))
-        while self.inflater.unconsumed_tail and len(out) <= room:
-            out += self.inflater.decompress(self.inflater.unconsumed_tail, room + 1 - len(out))
+        while len(out) <= room:
+            if self.inflater.unconsumed_tail:
+                more = self.inflater.unconsumed_tail
+            elif self.inflater.eof and self.inflater.unused_data and self.wbits > zlib.MAX_WBITS:
+                # Another gzip member (RFC 1952 allows several, one after the other): its
+                # text follows the first's, as gzip -d gives it.
+                more = self.inflater.unused_data
+                self.inflater = zlib.decompressobj(self.wbits)
+            else:
+                break
+            out += self.inflater.decompress(more, room + 1 - len(out))
         if len(out) > room:
             raise BodyTooLargeError
         return bytes(out)

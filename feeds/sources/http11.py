@@ -329,9 +329,14 @@ class _Body(httpx.AsyncByteStream):
 
 def _ends_at_close(headers: list[Header]) -> bool:
     """Whether a response's body runs until the server closes: it has no length, and is
-    not chunked."""
+    not chunked last (RFC 9112 6.3: `Transfer-Encoding: identity`, or `gzip` alone, runs
+    until the close too)."""
     names = {name.lower() for name, _ in headers}
-    return b"content-length" not in names and b"transfer-encoding" not in names
+    if b"content-length" in names:
+        return False
+    codings = b",".join(value for name, value in headers if name.lower() == b"transfer-encoding")
+    last = codings.rsplit(b",", 1)[-1].strip().lower()
+    return last != b"chunked"
 
 
 def _request_head(request: httpx.Request) -> bytes:
