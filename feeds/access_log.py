@@ -35,7 +35,8 @@ def _header(scope: Scope, name: bytes) -> str:
 def combined_line(scope: Scope, status: int, sent: int, started: float) -> str:
     """The combined-format line (with its newline) for one request."""
     client = scope.get("client")
-    address = client[0] if client else "-"
+    # Escaped too: behind a proxy on this machine it comes from X-Forwarded-For, a header.
+    address = escape(str(client[0]).encode("utf-8", "surrogateescape")) if client else "-"
     target = scope.get("raw_path") or scope["path"].encode()
     if scope.get("query_string"):
         target = bytes(target) + b"?" + scope["query_string"]

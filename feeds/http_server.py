@@ -64,6 +64,14 @@ DEADLINE_SWEEP = 0.25  # seconds between checks of the connections' deadlines
 _RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _NOT_MODIFIED = b"HTTP/1.1 304 Not Modified\r\n"
 _CLOSE = b"connection: close\r\n"
+# A request's line and headers, at most (nginx takes 4 x 8 KB), and its header lines: a
+# head that never ended grew the process by gigabytes within the head deadline.
+MAX_REQUEST_HEAD = 32 * 1024
+MAX_REQUEST_HEADERS = 100
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 23\r\nConnection: close\r\n\r\nrequest head too large\n"
+)
 _REFUSAL = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Content-Length: 21\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
@@ -106,6 +114,26 @@ class RateLimitedLog:
         self.last, self.left_out = now, 0
 
 
+class _HeadTooLargeError(Exception):
+    """A request's head passed `MAX_REQUEST_HEAD` or `MAX_REQUEST_HEADERS`."""
+
+
+class _LimitedWarnings(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger with its warnings (one per bad request: "Invalid HTTP request
+    received.") rate-limited: a client sending garbage in a loop wrote 10,000 lines in 3 s."""
+
+    def __init__(self, logger: logging.Logger, limited: RateLimitedLog) -> None:
+        super().__init__(logger, {})
+        self.limited = limited
+
+    @property
+    def level(self) -> int:  # uvicorn reads it
+        return int(self.logger.level)
+
+    def warning(self, msg: object, *args: object, **_kwargs: object) -> None:
+        self.limited(str(msg), *args)
+
+
 class _GuardedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a head deadline, a connection cap and 304s answered
     at once.
@@ -123,7 +151,11 @@ class _GuardedProtocol(HttpToolsProtocol):
     stalls: ClassVar[RateLimitedLog]
     answer_at_once: ClassVar[AnswerAtOnce | None]
 
+    bad_requests: ClassVar[RateLimitedLog]
     head_due: float | None = None  # loop time by which the next request head must be in
+    in_head = False  # between a request's first byte and the end of its headers
+    head_size = 0  # bytes of the head read so far
+    heads = 0  # request heads read on the connection
     idle_due: float | None = None  # loop time at which an idle kept-alive connection closes
     send_due: float | None = None  # loop time by which a client must take some of a response
     completing = False  # inside on_response_complete: a completion asked for is looped, not nested
@@ -137,12 +169,51 @@ class _GuardedProtocol(HttpToolsProtocol):
             self.refusals("refusing connections: %d open (--max-connections)", self.max_connections)
             return
         super().connection_made(transport)
+        self.logger = _LimitedWarnings(self.logger, self.bad_requests)  # type: ignore[assignment]
         transport.set_write_buffer_limits(high=WRITE_BUFFER)
         self.head_due = self.loop.time() + self.head_timeout
 
     def data_received(self, data: bytes) -> None:
         self.idle_due = None  # not idle: only the head deadline runs on
+        began_in_head, heads = self.in_head, self.heads
+        # A callback below that finds the head too large fails the parse: uvicorn answers
+        # 400 and closes. A head that never ends calls none: it is counted here, a read at a
+        # time, when the read held nothing but head (pipelined requests end heads in it).
         super().data_received(data)
+        if (
+            began_in_head
+            and self.in_head
+            and self.heads == heads
+            and not self.transport.is_closing()
+        ):
+            self.head_size += len(data)
+            if self.head_size > MAX_REQUEST_HEAD:
+                self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        self.bad_requests("request head over %d bytes: 431", MAX_REQUEST_HEAD)
+        if not self.transport.is_closing():
+            self.transport.write(_HEAD_TOO_LARGE)
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.in_head, self.head_size = True, 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        if len(self.headers) >= MAX_REQUEST_HEADERS:
+            raise _HeadTooLargeError
+        super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        self.head_size += size
+        if self.head_size > MAX_REQUEST_HEAD:
+            raise _HeadTooLargeError
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -154,6 +225,8 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.head_due = None
+        self.in_head = False
+        self.heads += 1
         if not self._answered_at_once():
             super().on_headers_complete()
 
@@ -303,6 +376,7 @@ def _protocol_for(
     Protocol.send_timeout = options.send_timeout
     Protocol.refusals = RateLimitedLog(log, logging.WARNING)
     Protocol.stalls = RateLimitedLog(log, logging.INFO)
+    Protocol.bad_requests = RateLimitedLog(log, logging.WARNING)
     Protocol.answer_at_once = None if options.access_log is not None else answer_at_once
     return Protocol
 

@@ -43,7 +43,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from io import FileIO
 from pathlib import Path
@@ -101,13 +101,24 @@ def content_type(relative: tuple[str, ...]) -> str:
     return guessed
 
 
-@functools.lru_cache(maxsize=256)
 def accepted_variants(accept_encoding: str) -> tuple[Variant, ...]:
-    """The variants a client with this `Accept-Encoding` takes, most preferred first.
+    """The variants a client with this `Accept-Encoding` takes, most preferred first
+    (remembered for headers of real clients' size only: `MAX_REMEMBERED_HEADER`).
 
     RFC 9110 12.5.3: a coding listed with q > 0 (`x-gzip` counts as gzip), or covered by `*`
     with q > 0 when not listed; `q=0` refuses. Equal q-values keep our order (Brotli first).
     """
+    if len(accept_encoding) <= MAX_REMEMBERED_HEADER:
+        return _ranked_variants(accept_encoding)
+    return _ranked_variants.__wrapped__(accept_encoding)
+
+
+MAX_REMEMBERED_HEADER = 256  # characters of an Accept-Encoding remembered; browsers send 30
+
+
+@functools.lru_cache(maxsize=256)
+def _ranked_variants(accept_encoding: str) -> tuple[Variant, ...]:
+    """`accepted_variants`, worked out."""
     explicit: dict[str, float] = {}
     wildcard: float | None = None
     for item in accept_encoding.split(","):
@@ -148,7 +159,10 @@ def not_modified(
     if if_modified_since is None:
         return False
     try:
-        since = parsedate_to_datetime(if_modified_since).timestamp()
+        parsed = parsedate_to_datetime(if_modified_since)
+        # The asctime form and a "-0000" zone come back without a zone: HTTP dates are GMT
+        # (RFC 9110 5.6.7), not the server's local time.
+        since = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return False  # not an HTTP-date: ignored
     if since > time.time():
@@ -247,10 +261,12 @@ def _resolve_inside(root: str, names: tuple[str, ...]) -> tuple[str, os.stat_res
 
 
 def _request_header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+    """A request header's value; the lines of a field sent several times, joined as one
+    list (RFC 9110 5.3: `If-None-Match: "a"` then `If-None-Match: "b"` is `"a", "b"`)."""
+    values = [value for key, value in scope["headers"] if key == name]
+    if not values:
+        return None
+    return ", ".join(value.decode("latin-1") for value in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +361,7 @@ class _Files:
         self._root: str | None = None
         self._root_checked = 0.0
         self._validators: OrderedDict[tuple[object, ...], _Validators] = OrderedDict()
-        self._located: OrderedDict[tuple[bytes, str], _Located] = OrderedDict()
+        self._located: OrderedDict[tuple[bytes, tuple[Variant, ...]], _Located] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self.respond(scope)
@@ -399,7 +415,9 @@ class _Files:
         """
         raw = scope.get("raw_path") or b""
         accept = _request_header(scope, b"accept-encoding") or ""
-        key = (bytes(raw), accept)
+        # Keyed by what the header decides (the variants taken, in order), not by its text:
+        # a client sending a new megabyte of it with each request filled the memory.
+        key = (bytes(raw), accepted_variants(accept))
         remembered = self._located.get(key)
         now = time.monotonic()
         if remembered is not None and now < remembered.until and remembered.current():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import gzip
 import os
 import signal
@@ -28,7 +29,7 @@ from feeds.http_server import serve_async
 from feeds.metrics import Metrics
 from feeds.model import FetchOutcome, SourceResult
 from feeds.publish.files import write_if_changed
-from feeds.serve import accepted_variants, create_app
+from feeds.serve import _ranked_variants, accepted_variants, create_app
 from feeds.server_options import ServerOptions
 
 
@@ -647,3 +648,48 @@ def test_serve_blocks_and_exits_cleanly_on_a_signal(out: Path, sig: signal.Signa
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_if_none_match_sent_on_several_lines_is_one_list(client: httpx.Client) -> None:
+    """RFC 9110 5.3: a field's lines are one list. Only the first line was read, so a
+    client's current ETag on a second line missed its 304."""
+    tag = client.get("/welt-nachrichten/atom.xml").headers["etag"]
+    for lines in ([("If-None-Match", '"x"'), ("If-None-Match", tag)],
+                  [("If-None-Match", tag), ("If-None-Match", '"x"')]):  # fmt: skip
+        response = client.get("/welt-nachrichten/atom.xml", headers=httpx.Headers(lines))
+        assert response.status_code == 304, lines
+
+
+def test_an_http_date_without_a_zone_is_gmt_whatever_the_servers_zone(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The asctime form (and a "-0000" zone) parse without a zone: read as the server's
+    local time, a date 5 hours before the file's change gave a 304 in New York."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        modified = email.utils.parsedate_to_datetime(
+            client.get("/welt-nachrichten/atom.xml").headers["last-modified"]
+        )
+        before = modified - timedelta(hours=1)
+        zoneless = email.utils.format_datetime(before.replace(tzinfo=None)) + " -0000"
+        for text in (before.strftime("%a %b %d %H:%M:%S %Y"), zoneless):
+            headers = {"If-Modified-Since": text}
+            assert client.get("/welt-nachrichten/atom.xml", headers=headers).status_code == 200
+        asctime = modified.strftime("%a %b %d %H:%M:%S %Y")
+        same = client.get("/welt-nachrichten/atom.xml", headers={"If-Modified-Since": asctime})
+        assert same.status_code == 304
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_accept_encoding_values_are_remembered_by_the_variants_they_give() -> None:
+    """A client sending a new megabyte of Accept-Encoding with each request filled the
+    server's caches: the paths found are keyed by the variants a header gives, and a header
+    longer than a real client's is worked out each time, not remembered."""
+    before = _ranked_variants.cache_info().currsize
+    for number in range(50):
+        long = f"gzip, {number}" + "x" * 10_000
+        assert accepted_variants(long) == accepted_variants("gzip")
+    assert _ranked_variants.cache_info().currsize <= before + 1  # "gzip" itself

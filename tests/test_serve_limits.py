@@ -425,3 +425,53 @@ def test_a_hostile_request_line_cannot_forge_log_lines() -> None:
     assert COMBINED.match(line.rstrip("\n"))
     assert r"\x22\x0D\x0A127.0.0.1" in line and r'"\xC3\xBC\x0A"' in line
     assert escape(b"plain / text?a=1") == "plain / text?a=1"
+    # The client address too: behind a proxy on this machine it is X-Forwarded-For's text.
+    forged = {**scope, "client": ('6.6.6.6 - - [01/Jan/2020] "GET /admin" \x9b31m', 1)}
+    forged_line = combined_line(forged, 404, 10, 0.0)
+    assert forged_line.startswith(r"6.6.6.6 - - [01/Jan/2020] \x22GET /admin\x22 \xC2\x9B31m - - [")
+
+
+def _answer_to(port: int, data: bytes) -> bytes:
+    """What the server answers to `data` sent at once, read until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        with contextlib.suppress(OSError):
+            client.sendall(data)
+        answer = b""
+        with contextlib.suppress(OSError):
+            while chunk := client.recv(65536):
+                answer += chunk
+    return answer
+
+
+def test_a_request_head_over_the_bound_is_refused_and_costs_no_memory(site: Path) -> None:
+    """A head that never ended grew the server by 2.9 GB within its deadline (header lines
+    sent without end), or held its loop for seconds (one endless header value or target)."""
+    lines = b"".join(b"X-H-%d: %s\r\n" % (i, b"v" * 40) for i in range(2_000))  # 100 KB
+    with serving(site) as server:
+        before = server.status_kib("VmRSS")
+        many = _answer_to(server.port, HEAD_START + lines + b"\r\n")
+        endless_value = _answer_to(server.port, HEAD_START + b"X-Long: " + b"v" * 200_000)
+        endless_target = _answer_to(server.port, b"GET /" + b"a" * 200_000)
+        assert many.startswith(b"HTTP/1.1 400"), many[:100]  # the 101st header line
+        assert endless_value.startswith(b"HTTP/1.1 431"), endless_value[:100]
+        assert endless_target.startswith((b"HTTP/1.1 400", b"HTTP/1.1 431")), endless_target[:100]
+        assert server.status_kib("VmRSS") - before < 20_000
+        assert httpx.get(server.url("/technik/atom.xml")).status_code == 200
+        # A head under the bound, with a long header among its lines, is served.
+        fine = HEAD_START + b"X-Long: " + b"v" * 20_000 + b"\r\n\r\n"
+        assert _answer_to(server.port, fine).startswith(b"HTTP/1.1 200")
+    log = server.log()
+    assert "Traceback" not in log
+    # One line for the three within a second: bad requests' warnings are rate-limited.
+    assert log.count("Invalid HTTP request received.") + log.count("request head over") == 1
+
+
+def test_bad_requests_in_a_loop_log_a_line_a_second_not_one_each(site: Path) -> None:
+    with serving(site) as server:
+        started = time.monotonic()
+        for _ in range(200):
+            _answer_to(server.port, b"\x16\x03\x01 garbage\r\n\r\n")
+        took = time.monotonic() - started
+        assert httpx.get(server.url("/technik/atom.xml")).status_code == 200
+    warnings = server.log().count("Invalid HTTP request received.")
+    assert 1 <= warnings <= took + 1, (warnings, took)  # one a second: 10,909 in 3 s before
