@@ -170,20 +170,38 @@ def not_modified(
     return int(mtime) <= since  # HTTP dates have whole seconds
 
 
+class _FileShrankError(Exception):
+    """The file being sent holds fewer bytes than when its headers were written."""
+
+
 class _InLoopFile(anyio.AsyncFile[bytes]):
     """An open file read on the event loop, not in a worker thread: a 64 KB read from the
     page cache takes microseconds, less than the hop to a thread, and with no threads
-    holding chunks, memory does not grow with the number of clients."""
+    holding chunks, memory does not grow with the number of clients.
 
-    def __init__(self, handle: FileIO) -> None:
+    It reads no further than the size its headers announced (`size`): a file another hand
+    appends to while it is sent is sent as it was stat'ed; one it cuts short raises
+    `_FileShrankError`, where Starlette's read loop and uvicorn's length check ended in a
+    traceback."""
+
+    def __init__(self, handle: FileIO, size: int) -> None:
         super().__init__(handle)
         self.handle = handle
+        self.size = size
+        self.position = 0
 
     async def read(self, size: int = -1) -> bytes:
-        return self.handle.read(size) or b""
+        left = self.size - self.position
+        wanted = left if size < 0 else min(size, left)
+        data = (self.handle.read(wanted) or b"") if wanted > 0 else b""
+        self.position += len(data)
+        if len(data) < wanted:
+            raise _FileShrankError
+        return data
 
     async def seek(self, offset: int, whence: int | None = os.SEEK_SET) -> int:
-        return self.handle.seek(offset, os.SEEK_SET if whence is None else whence)
+        self.position = self.handle.seek(offset, os.SEEK_SET if whence is None else whence)
+        return self.position
 
 
 class _OpenFileResponse(FileResponse):
@@ -203,14 +221,19 @@ class _OpenFileResponse(FileResponse):
     ) -> None:
         super().__init__(path, stat_result=info, headers=headers, media_type=media_type)
         self.handle = handle
+        self.size = info.st_size  # what Content-Length says
 
     @asynccontextmanager
     async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
-        yield _InLoopFile(self.handle)
+        yield _InLoopFile(self.handle, self.size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except _FileShrankError:
+            # The response cannot be completed: ending it unfinished closes the connection
+            # (uvicorn says so in one line), and the client sees the body cut short.
+            log.warning("%s was cut short by another hand while it was sent", self.path)
         finally:
             self.handle.close()
 

@@ -475,3 +475,56 @@ def test_bad_requests_in_a_loop_log_a_line_a_second_not_one_each(site: Path) -> 
         assert httpx.get(server.url("/technik/atom.xml")).status_code == 200
     warnings = server.log().count("Invalid HTTP request received.")
     assert 1 <= warnings <= took + 1, (warnings, took)  # one a second: 10,909 in 3 s before
+
+
+def _start_download(port: int, path: str) -> tuple[socket.socket, int, bytes]:
+    """A connection that asked for `path` (identity) and read its head and some body:
+    (the socket, the Content-Length, the body bytes read so far)."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    client.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nAccept-Encoding: identity\r\n\r\n".encode())
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += client.recv(65536)
+    head, body = received.split(b"\r\n\r\n", 1)
+    match = re.search(rb"(?i)content-length: (\d+)", head)
+    assert match, head
+    return client, int(match.group(1)), body
+
+
+def _rest(client: socket.socket, body: bytes, length: int) -> bytes:
+    """The body read on until `length` bytes or the server's close."""
+    with contextlib.suppress(OSError):
+        while len(body) < length and (chunk := client.recv(65536)):
+            body += chunk
+    return body
+
+
+def test_a_file_changed_in_place_while_sent_is_sent_as_stated_or_cut_cleanly(
+    site: Path,
+) -> None:
+    """Another hand appending to a file being sent, or cutting it short (the publisher's
+    renames never do), ended the response in a traceback. Appended, the bytes the head
+    announced are sent and the connection goes on; cut short, the connection closes, and
+    the log says so in a line."""
+    feed = site / "out" / "big" / "atom.xml"
+    content = big_feed(24 * 1024 * 1024)  # more than the socket buffers hold: sent in turns
+    write_if_changed(feed, content)
+    with serving(site) as server:
+        client, length, body = _start_download(server.port, "/big/atom.xml")
+        with client:
+            with feed.open("ab") as grown:
+                grown.write(b"<!-- appended -->" * 1000)
+            body = _rest(client, body, length)
+            assert (len(body), body) == (length, content)
+            client.sendall(b"GET /technik/atom.xml HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")  # the connection went on
+        write_if_changed(feed, content)
+        client, length, body = _start_download(server.port, "/big/atom.xml")
+        with client:
+            with feed.open("r+b") as cut:
+                cut.truncate(1000)
+            body = _rest(client, body, length)
+            assert len(body) < length  # cut short: the server closed
+    log = server.log()
+    assert "Traceback" not in log and "Exception in ASGI application" not in log
+    assert "big/atom.xml was cut short by another hand while it was sent" in log
