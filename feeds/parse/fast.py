@@ -37,6 +37,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
+from feeds.parse.windows_1252 import c1_as_windows_1252
 from feeds.web_url import kept_when_joined
 
 __all__ = ["HeadScreen", "PlainFeed", "read_plain"]
@@ -66,7 +67,6 @@ _TEXT_TYPES = {
     "text/html": "text/html",
 }
 _MAX_DEPTH = 8  # a channel's iTunes categories nest; nothing else we read goes below 4
-_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)  # deleted, C1 bytes remain
 _ENTITY_LIKE = re.compile("&([A-Za-z0-9_]+);")
 _NON_ASCII_PREFIX = re.compile(rb"xmlns:[^\s=]*[\x80-\xff]")
@@ -374,7 +374,7 @@ class _Reader:
             # Latin-1 text that is no UTF-8 (most non-ASCII text): its C1 controls are
             # the bytes 0x80-0x9f of its encoding, found faster there than by a search.
             return text.translate(_cp1252) if latin.translate(None, _NOT_C1) else text
-        return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
+        return c1_as_windows_1252(text)
 
     def resolve(self, uri: str) -> str:
         base = self.base or ""

@@ -13,12 +13,11 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
-from feedparser.html import _cp1252
-
 from feeds.model import Author, Enclosure, RawEntry, RawFeed
 from feeds.normalise.authors import authors_from_text
 from feeds.normalise.dates import read_zoned_date
 from feeds.parse.urls import join_url, web_url
+from feeds.parse.windows_1252 import c1_as_windows_1252
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
@@ -26,7 +25,6 @@ MAX_INT_DIGITS = 30  # longer JSON integers read as absent (no field of ours nee
 
 # 15 digits reach a petabyte; int() refuses thousands of digits.
 _SIZE = re.compile(r"[0-9]{1,15}")
-_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
@@ -154,7 +152,11 @@ def _entry(
         updated=updated,
         published_guess=read_zoned_date(published),
         updated_guess=read_zoned_date(updated),
-        tags=_unique(_text(tag.strip()) for tag in _list(item.get("tags")) if isinstance(tag, str)),
+        tags=_unique(
+            c1_as_windows_1252(tag.strip())
+            for tag in _list(item.get("tags"))
+            if isinstance(tag, str)
+        ),
         language=_string(item.get("language")) or language,
         enclosures=_attachments(item.get("attachments"), url=url),
         location=url,
@@ -221,18 +223,11 @@ def _size(value: Any) -> int | None:
 
 
 def _string(value: Any) -> str | None:
-    """A non-blank string field, stripped and read as feedparser reads XML text (`_text`);
-    None for anything else."""
+    """A non-blank string field, stripped and read as feedparser reads XML text
+    (`c1_as_windows_1252`); None for anything else."""
     if isinstance(value, str) and value.strip():
-        return _text(value.strip())
+        return c1_as_windows_1252(value.strip())
     return None
-
-
-def _text(value: str) -> str:
-    """C1 control characters as the Windows-1252 characters they stand for, as feedparser
-    reads every text of an RSS or Atom feed: a title "caf\x80" reads "caf€" from any source
-    format, and our own three formats say the same to a reader that maps them."""
-    return value.translate(_cp1252) if _C1_CONTROLS.search(value) else value
 
 
 def _list(value: Any) -> list[Any]:
