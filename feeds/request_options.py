@@ -157,6 +157,12 @@ def same_origin(home: str, url: str) -> bool:
     )
 
 
+def header_safe(value: str) -> bool:
+    """Whether `value` can go back to a server in a request header as it came (visible
+    ASCII and spaces: httpx writes header values as ASCII)."""
+    return value.isascii() and value.isprintable()
+
+
 def user_agent_problem(value: str) -> str | None:
     """Why `value` cannot be sent as a User-Agent header (`[fetch] user_agent` or a
     source's own), or None."""

@@ -26,7 +26,7 @@ import httpx
 from feeds.config import FetchConfig
 from feeds.masking import masked_url, scrub
 from feeds.model import FetchState
-from feeds.request_options import RequestOptions, proxy_secrets
+from feeds.request_options import RequestOptions, header_safe, proxy_secrets
 from feeds.shorten import shorten
 from feeds.sources.decoding import (
     ACCEPT_ENCODING,
@@ -215,9 +215,9 @@ async def fetch_source(
     headers = {}
     # Only validators a header can carry (a store may hold one kept before they were
     # checked, `decide.answered`): an unsendable one is a request without it.
-    if state is not None and state.etag and _header_safe(state.etag):
+    if state is not None and state.etag and header_safe(state.etag):
         headers["If-None-Match"] = state.etag
-    if state is not None and state.last_modified and _header_safe(state.last_modified):
+    if state is not None and state.last_modified and header_safe(state.last_modified):
         headers["If-Modified-Since"] = state.last_modified
     return await fetch_url(client, url, headers, config, options=options, home=home)
 
@@ -229,10 +229,6 @@ def _shown(url: str) -> str:
     """A URL a server named, as an error shows it: its password masked, no control
     character."""
     return terminal_safe(masked_url(url))
-
-
-def _header_safe(value: str) -> bool:
-    return value.isascii() and value.isprintable()
 
 
 async def fetch_url(

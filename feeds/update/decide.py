@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from feeds.model import FetchOutcome, FetchState, Source
 from feeds.normalise.warnings import LINE_LIMIT
+from feeds.request_options import header_safe
 from feeds.schedule import NextFetch, cache_lifetime, next_after_failure, next_fetch, retry_after
 from feeds.shorten import shorten
 from feeds.sources.kinds import describe
@@ -117,12 +118,12 @@ def answered(
 
 
 def _sendable(value: str | None, kept: str | None) -> str | None:
-    """A validator the server sent, if it can go back in a request header (visible ASCII,
-    as header values are sent), else the one `kept`: a server's "café" ETag, stored, once
+    """A validator the server sent, if it can go back in a request header (`header_safe`),
+    else the one `kept`: a server's "café" ETag, stored, once
     failed every later request before it was sent."""
     if value is None:
         return kept
-    return value if value.isascii() and value.isprintable() else kept
+    return value if header_safe(value) else kept
 
 
 def is_unchanged(previous: FetchState, *, status: int | None, body_hash: str | None) -> bool:
