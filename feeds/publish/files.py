@@ -18,9 +18,11 @@ from feeds.model import PublishProblem
 from feeds.publish.formats import FORMATS
 from feeds.publish.layout import ARCHIVE_FOLDER, ARTICLES_FOLDER
 from feeds.publish.variants import (
+    VARIANTS,
     Compressing,
     stale_variants,
     start_compressing,
+    variant_path,
     variants_current,
 )
 
@@ -251,6 +253,29 @@ def remove_archive_pages(folder: Path, keep: Collection[int]) -> list[Path]:
             if stat.S_ISREG(path.lstat().st_mode):
                 path.unlink()
                 removed.append(path)
+    return removed
+
+
+def remove_category_files(folder: Path) -> list[Path]:
+    """Remove what publishing wrote in a category's `folder` (its formats' files, its archive
+    pages, their variants), then the folder and its archive/ if nothing else is left; returns
+    the files removed. For a category with no articles left that the config no longer names:
+    linked from nowhere, it must not go on serving what the store no longer holds, nor stay
+    for ever as names come and go. Other files are left alone; a symlinked folder is not
+    entered."""
+    if not _is_folder(folder):
+        return []
+    removed = remove_archive_pages(folder / ARCHIVE_FOLDER, ())
+    for output in FORMATS.values():
+        path = folder / output.file_name
+        for name in (path, *(variant_path(path, variant) for variant in VARIANTS)):
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISREG(name.lstat().st_mode):
+                    name.unlink()
+                    removed.append(name)
+    for emptied in (folder / ARCHIVE_FOLDER, folder):
+        with contextlib.suppress(OSError):  # not empty, or not a folder: it stays
+            emptied.rmdir()
     return removed
 
 

@@ -25,8 +25,9 @@ from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.document import archive_page
-from feeds.publish.files import remove_archive_pages, write_if_changed
+from feeds.publish.files import remove_archive_pages, remove_category_files, write_if_changed
 from feeds.publish.fragments import Fragments
+from feeds.publish.variants import VARIANTS
 from feeds.slugs import slug_of
 from feeds.sources.remote import make_client
 from feeds.store import (
@@ -108,7 +109,8 @@ def publish_everything(
     # After retention: what it retired never takes a number, so pages fill in date order.
     store.number_arrivals()
     limit = config.output.max_items
-    slugs = store.assign_category_slugs(config_category_names(config))
+    named = config_category_names(config)
+    slugs = store.assign_category_slugs(named)
     configured = configured_categories(config.sources, slugs)
     categories: dict[str, Category] = {c.slug: c for c in configured}
     categories.update({c.slug: c for c in store.categories()})
@@ -161,6 +163,13 @@ def publish_everything(
         if changed is None or category.slug in changed:
             archive = archives.get(category.slug, (0, []))
             retired += _remove_retired_pages(site, category.slug, archive)
+    # A category left without articles that the config no longer names is published
+    # nowhere: its folder goes (one that changed now; on a full publish, any the store ever
+    # named). One a rule names keeps its files until it has articles again.
+    candidates = set(slugs.values() if changed is None else changed)
+    emptied = candidates - set(categories) - {slug_of(slugs, n) for n in named} - {ALL_SLUG}
+    for slug in sorted(emptied):
+        retired += _remove_category(site, slug)
     forget_fragments(engine, retired)
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
@@ -207,6 +216,16 @@ def _remove_retired_pages(
     if removed:
         log.info("publish: %d retired archive page file(s) of %s removed", len(removed), slug)
     names = (site.layout.document_name(path) for path in removed if path.suffix == ".xml")
+    return [name for name in names if name is not None]
+
+
+def _remove_category(site: Site, slug: str) -> list[str]:
+    """Remove the published files of the category `slug`; returns the documents removed."""
+    removed = remove_category_files(site.layout.directory / slug)
+    if removed:
+        log.info("publish: %d file(s) of %s removed: it has no articles left", len(removed), slug)
+    variants = tuple(variant.suffix for variant in VARIANTS)
+    names = (site.layout.document_name(p) for p in removed if not p.name.endswith(variants))
     return [name for name in names if name is not None]
 
 
