@@ -37,6 +37,7 @@ from feeds.store import (
     save_fragments,
     stored_fragments,
 )
+from feeds.store.retention import REMOVED_SOURCE_KEPT
 from feeds.websub import announce
 
 SITE_STAMP = ".feeds-site"  # in the output folder: the shape of the last full publish
@@ -105,6 +106,9 @@ def publish_everything(
     # The renderers (feedgen, lxml, Jinja2) load here, when there is something to publish.
     from feeds.publish.site import publish_site
 
+    # Sources removed long ago keep nothing but their articles (which retention retires).
+    in_config = {source.name for source in config.sources}
+    store.forget_removed_sources(in_config, clock() - REMOVED_SOURCE_KEPT)
     store.expire_beyond(config.output.max_items)
     # After retention: what it retired never takes a number, so pages fill in date order.
     store.number_arrivals()

@@ -843,6 +843,20 @@ class ArticleStore:
             retire(conn, retiring)
             return len(retiring)
 
+    def forget_removed_sources(self, configured: Collection[str], idle_since: datetime) -> int:
+        """Forget the fetch state and tombstones of the sources not in `configured` that
+        were last fetched before `idle_since`; returns how many. Their articles stay until
+        retention retires them. Should such a source come back, it starts as a new one,
+        whose old entries that retention would retire retire on arrival again."""
+        state = source_state.c
+        idle = select(state.source).where(state.last_fetch_utc < utc_text(idle_since))
+        with self.engine.begin() as conn:
+            gone = [name for name in conn.execute(idle).scalars() if name not in configured]
+            for chunk in chunks(gone):
+                conn.execute(retired_entries.delete().where(retired_entries.c.source.in_(chunk)))
+                conn.execute(source_state.delete().where(state.source.in_(chunk)))
+        return len(gone)
+
     def number_arrivals(self) -> int:
         """Give every category's links that were never published their arrival numbers,
         oldest first (feeds/store/arrivals.py); returns how many. A publish calls it after

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -23,6 +24,9 @@ from feeds.store.dialect import compiled_once, execute_many, insert_for
 from feeds.store.schema import article_categories, articles, retired_entries
 
 RETIRED_PER_SOURCE = 2_000  # about 100 bytes each: 200 KB per source at most
+# A source out of the config and not fetched for this long loses its fetch state and
+# tombstones (`ArticleStore.forget_removed_sources`): sources come and go, the store stays.
+REMOVED_SOURCE_KEPT = timedelta(days=30)
 
 
 def entry_hash(entry_id: str) -> str:
