@@ -279,6 +279,37 @@ def remove_category_files(folder: Path) -> list[Path]:
     return removed
 
 
+_ARTICLE_PAGE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{8}\.html(?:\.gz|\.br)?")
+
+
+def remove_article_pages(directory: Path, live: Callable[[], Collection[str]]) -> list[Path]:
+    """Remove the pages of articles under `directory`/articles/ whose names (relative to
+    `directory`, as `OutputLayout.article_page` gives them) are not among the `live` ones
+    (asked only when that folder exists), with their variants: the page of an article
+    deleted or retired is linked from nowhere, and must not go on serving what the store
+    no longer holds, nor stay for ever as files come and go. Only names a page has are
+    touched; symlinked folders are not entered."""
+    folder = directory / ARTICLES_FOLDER
+    if not _is_folder(folder):
+        return []
+    keep = live()
+    removed = []
+    for source in _entries(folder):
+        if not (_SLUG.fullmatch(source.name) and _is_folder(source)):
+            continue
+        for path in _entries(source):
+            if _ARTICLE_PAGE.fullmatch(path.name) is None:
+                continue
+            page = path.name.removesuffix(".gz").removesuffix(".br")
+            if f"{ARTICLES_FOLDER}/{source.name}/{page}" in keep:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISREG(path.lstat().st_mode):
+                    path.unlink()
+                    removed.append(path)
+    return removed
+
+
 def _published_folders(directory: Path) -> Iterator[Path]:
     """The output folder; each category folder (slug-named, holding one of our feed files)
     with its archive/; and articles/<source>/."""

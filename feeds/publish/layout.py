@@ -79,10 +79,14 @@ class OutputLayout:
         Built from the source and the entry id, never from the title or the run, so
         the URL stays stable; the short hash keeps two similar entry ids apart.
         """
-        stem = article.entry_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        digest = hashlib.sha256(article.id.encode("utf-8")).hexdigest()[:8]
+        return self.page_of(article.source, article.entry_id, article.id)
+
+    def page_of(self, source: str, entry_id: str, article_id: str) -> str:
+        """`article_page` of the article `article_id` of `source` with `entry_id`."""
+        stem = entry_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        digest = hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:8]
         name = (slugify(stem)[:60].strip("-") or "article") + f"-{digest}"
-        return f"{self._source_folder(article.source)}/{name}.html"
+        return f"{self._source_folder(source)}/{name}.html"
 
     def source_page(self, source: str) -> str:
         """Path of a local source's page (its articles), relative to the output folder."""

@@ -25,7 +25,12 @@ from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.document import archive_page
-from feeds.publish.files import remove_archive_pages, remove_category_files, write_if_changed
+from feeds.publish.files import (
+    remove_archive_pages,
+    remove_article_pages,
+    remove_category_files,
+    write_if_changed,
+)
 from feeds.publish.fragments import Fragments
 from feeds.publish.variants import VARIANTS
 from feeds.slugs import slug_of
@@ -175,6 +180,10 @@ def publish_everything(
     for slug in sorted(emptied):
         retired += _remove_category(site, slug)
     forget_fragments(engine, retired)
+    # The pages of local articles no longer stored (their files deleted, or retired) go.
+    gone = remove_article_pages(site.layout.directory, partial(_live_pages, site, store))
+    if gone:
+        log.info("publish: %d page file(s) of articles no longer stored removed", len(gone))
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
     record_publish_problems(
@@ -221,6 +230,11 @@ def _remove_retired_pages(
         log.info("publish: %d retired archive page file(s) of %s removed", len(removed), slug)
     names = (site.layout.document_name(path) for path in removed if path.suffix == ".xml")
     return [name for name in names if name is not None]
+
+
+def _live_pages(site: Site, store: ArticleStore) -> set[str]:
+    """The pages publishing writes for the stored articles (those without a link)."""
+    return {site.layout.page_of(*article) for article in store.linkless()}
 
 
 def _remove_category(site: Site, slug: str) -> list[str]:

@@ -361,6 +361,15 @@ class ArticleStore:
                     tallies[source].reasons[reason] = int(count)
         return tallies
 
+    def linkless(self) -> list[tuple[str, str, str]]:
+        """Source, entry id and id of every live article without a link of its own: those
+        publishing writes a page for (local articles)."""
+        query = select(articles.c.source, articles.c.entry_id, articles.c.id).where(
+            articles.c.link.is_(None), articles.c.expired.is_(False)
+        )
+        with self.engine.connect() as conn:
+            return [(row.source, row.entry_id, row.id) for row in conn.execute(query)]
+
     def first_seen_by_id(self, ids: Collection[str]) -> dict[str, datetime]:
         """When each article (by id) was first stored: which of the copies several sources
         carry is published."""
