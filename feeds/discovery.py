@@ -18,7 +18,6 @@ cannot make us fetch a private address (`private_address`).
 from __future__ import annotations
 
 import asyncio
-import codecs
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from feeds.addresses import private_address
 from feeds.config import FetchConfig
 from feeds.errors import CheckError
 from feeds.normalise.plaintext import plain_text
+from feeds.parse.charset import for_lxml, page_codec
 from feeds.parse.jsonfeed import looks_like_json_feed
 from feeds.parse.urls import join_url, web_url
 from feeds.sources.remote import FetchClient, FetchResponse, fetch_source
@@ -140,10 +140,10 @@ def _encoding(html: bytes, content_type: str | None) -> str | None:
     for parameter in (content_type or "").split(";")[1:]:
         key, _, value = parameter.partition("=")
         if key.strip().lower() == "charset":
-            try:
-                return codecs.lookup(value.strip().strip("\"'")).name
-            except LookupError:
-                break
+            codec = page_codec(value.strip().strip("\"'"))
+            if codec is not None:
+                return codec
+            break
     try:
         html.decode("utf-8")
     except UnicodeDecodeError:
@@ -160,7 +160,8 @@ def find_feed_links(
     links that give no http(s) URL (``javascript:``, ``data:``, malformed) are passed over."""
     if not html.strip():
         return PageLinks(())
-    parser = lxml.html.HTMLParser(encoding=_encoding(html, content_type))
+    html, encoding = for_lxml(html, _encoding(html, content_type))
+    parser = lxml.html.HTMLParser(encoding=encoding)
     try:
         document = lxml.html.document_fromstring(html, parser=parser)
     except (etree.ParserError, ValueError, LookupError):

@@ -217,6 +217,24 @@ def test_pick_first_and_list(config: Path, five_feeds: str, feed_server: FeedSer
     assert added(config)[-1] == ("Ada's blog", feed_server.url("/blog/rss.xml"))
 
 
+@pytest.mark.parametrize(
+    ("charset", "title"), [("euc-jp", "日本語のブログ"), ("undefined", "Ada's blog")]
+)
+def test_a_page_in_any_charset_lists_its_feeds(
+    config: Path, feed_server: FeedServer, charset: str, title: str
+) -> None:
+    """euc-jp is named so by Python and refused by that name by lxml; `undefined` is a
+    Python codec that decodes nothing (the page is then read as UTF-8). Either once ended
+    the command in a LookupError traceback."""
+    feed_server.add("/rss.xml", rss20(sample_items(2), title="Blog"))
+    text = html_page(("application/rss+xml", title, "/rss.xml")).decode("utf-8")
+    body = text.encode("utf-8" if charset == "undefined" else charset)
+    page = feed_server.add("/", body, content_type=f"text/html; charset={charset}")
+    listed = run(sources, config, "add", page, "--list")
+    assert listed.exit_code == 0, listed.output
+    assert f"  1. {title} (the feed calls itself Blog) - RSS, 2 entries" in listed.stdout
+
+
 def test_pick_out_of_range_or_a_failed_feed_writes_nothing(config: Path, five_feeds: str) -> None:
     beyond = run(sources, config, "add", five_feeds, "--category", "K", "--pick", "6")
     assert beyond.exit_code == 2

@@ -1,7 +1,8 @@
 """Full text against hostile pages: one that never ends, one of 50 MB, deep nesting, a link to
 a private address, redirects to another host (allowed, and disallowed by that host's
 robots.txt), an extraction over the deadline. Each keeps its entry's teaser and says why;
-the other entries of the source are not held up."""
+the other entries of the source are not held up. A page naming a charset that decodes
+nothing is read as UTF-8."""
 
 from __future__ import annotations
 
@@ -113,6 +114,27 @@ def test_hostile_pages_keep_their_teasers_and_say_why(
     assert hostile.wait_ended(huge, 10)
     assert huge.note == "client gone"
     assert huge.sent < hostile.huge_size // 2  # socket buffers hold a few MB beyond the cap
+
+
+def test_a_page_naming_a_codec_that_decodes_nothing_is_read_as_utf8_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """`undefined` and `idna` are Python codecs that refuse to decode a page: one page naming
+    them once failed the extraction of every page of its source ("stored unenriched")."""
+    pages = [article_page("news", 7), article_page("blog", 7), article_page("figures", 7)]
+    serve_site(feed_server, pages, "")
+    feed_server.add(
+        pages[0].path, pages[0].html.encode(), content_type="text/html; charset=undefined"
+    )
+    meta = pages[1].html.replace("<head>", '<head><meta charset="idna">', 1)
+    feed_server.add(pages[1].path, meta.encode(), content_type="text/html")
+    links = tuple(feed_server.url(page.path) for page in pages)
+    feed_server.add("/f.xml", items(*links))
+    articles = run_update(config_for(tmp_path, feed_server.url("/f.xml")))
+    for link, page in zip(links, pages, strict=True):
+        done = articles[link]
+        assert done.full_text is not None and done.full_text.error is None
+        assert page.body[0].split()[0] in html_to_text(done.content)
 
 
 def test_a_redirect_to_another_host_is_followed_under_that_hosts_robots_txt(

@@ -449,6 +449,29 @@ def test_a_page_over_max_body_fails_alone(tmp_path: Path, feed_server: FeedServe
     assert rows["Klein"]["outcome"] == "new"
 
 
+@pytest.mark.parametrize(
+    ("charset", "title"),
+    [("euc-jp", "日本語"), ("euc-kr", "한국어"), ("utf-16le", "日本語 한국어")],
+)
+def test_a_page_in_a_charset_lxml_has_no_name_for_is_read_in_it(
+    tmp_path: Path, feed_server: FeedServer, charset: str, title: str
+) -> None:
+    """Python reads these charsets and libxml2 does too, but lxml refuses the names Python
+    gives them: the page once failed as "internal error: LookupError"."""
+    items = [ListItem(title, "/p/1")]
+    html = press_list(items).decode("utf-8").replace('charset="utf-8"', f'charset="{charset}"')
+    url = feed_server.add(
+        "/asien/", html.encode(charset), content_type=f"text/html; charset={charset}"
+    )
+    keys = 'item = "article.press"\ntitle = "h2"\nlink = "a"\n'
+    config = _config(tmp_path, _page_source("Asien", url, "A", keys))
+    result = run_feeds("--config", str(config), "update")
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stdout + result.stderr
+    entries = _entries(config, "a")
+    assert [(e.title, e.link) for e in entries] == [(title, f"{feed_server.base_url}/p/1")]
+
+
 def test_a_page_source_is_fetched_as_a_feed_is_guard_and_request_options(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -10,7 +10,6 @@ far lighter dependency tree.
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from urllib.parse import urldefrag
@@ -23,6 +22,7 @@ from readability.readability import Unparseable
 
 from feeds.normalise import limits
 from feeds.normalise.html import html_to_text, safe_url, sanitise_html
+from feeds.parse.charset import page_codec
 from feeds.parse.page import compile_selector
 
 # Fewer words than this is a navigation block, a consent wall or an error page, not the
@@ -59,11 +59,9 @@ def decode_page(body: bytes, content_type: str | None) -> str:
         if found is None:
             continue
         name = found.group(1)
-        label = name.decode("ascii") if isinstance(name, bytes) else name
-        try:
-            return body.decode(codecs.lookup(label).name, errors="replace")
-        except LookupError:
-            continue
+        codec = page_codec(name.decode("ascii") if isinstance(name, bytes) else name)
+        if codec is not None:
+            return body.decode(codec, errors="replace")
     return body.decode("utf-8", errors="replace")
 
 

@@ -12,7 +12,6 @@ escapes and caps it like any feed's.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import html
 import mimetypes
@@ -29,6 +28,7 @@ from lxml.cssselect import CSSSelector
 from feeds.model import Enclosure, RawEntry, RawFeed
 from feeds.normalise import limits
 from feeds.normalise.dates import read_formatted_date
+from feeds.parse.charset import for_lxml, page_codec
 from feeds.parse.feed import ParseError
 from feeds.sources.page_kind import PageOptions
 from feeds.web_url import is_web_url
@@ -100,12 +100,9 @@ def parse_page(
 def _document(body: bytes, headers: Mapping[str, str]) -> tuple[etree._Element, str | None]:
     """The page's tree, and why the parser read only part of it (or None)."""
     found = _CHARSET.search(headers.get("content-type", ""))
-    encoding = None
-    if found is not None:
-        try:
-            encoding = codecs.lookup(found.group(1)).name
-        except LookupError:
-            encoding = None  # an unknown label: the page's own <meta charset> decides
+    # A label that names no codec a page is in: the page's own <meta charset> decides.
+    encoding = page_codec(found.group(1)) if found is not None else None
+    body, encoding = for_lxml(body, encoding)
     parser = lxml.html.HTMLParser(
         encoding=encoding, remove_comments=True, remove_pis=True, no_network=True
     )
