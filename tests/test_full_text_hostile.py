@@ -294,6 +294,28 @@ def test_a_robots_txt_over_its_size_cap_keeps_the_host_uncrawled(
     )
 
 
+def test_a_robots_txt_with_lines_urllib_cannot_read_is_read_without_them(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """urllib's robots.txt parser raises on these lines; the file once failed the
+    extraction of every page of the source ("stored unenriched"). RFC 9309: crawlers use
+    the rules that parse."""
+    page, banned = article_page("news", 9), article_page("blog", 9)
+    robots = (
+        "User-agent: *\nCrawl-delay: \u00b2\nRequest-rate: 1/" + "9" * 5000 + "\n"
+        f"Disallow: //[\nDisallow: {banned.path}\n"
+    )
+    serve_site(feed_server, [page, banned], robots)
+    links = (feed_server.url(page.path), feed_server.url(banned.path))
+    feed_server.add("/f.xml", items(*links))
+    articles = run_update(config_for(tmp_path, feed_server.url("/f.xml")))
+    read, refused = articles[links[0]].full_text, articles[links[1]].full_text
+    assert read is not None and read.error is None
+    assert refused is not None
+    assert refused.error == f"disallowed by {feed_server.base_url}/robots.txt"
+    assert feed_server.requests_to(banned.path) == []
+
+
 def test_page_fetches_send_the_sources_options_and_its_secrets_only_to_its_origin(
     tmp_path: Path, feed_server: FeedServer, other_host: FeedServer
 ) -> None:

@@ -99,6 +99,21 @@ class RobotsRules:
 
 
 def _parsed(text: str) -> RobotFileParser:
+    lines = text.splitlines()
     parser = RobotFileParser()
-    parser.parse(text.splitlines())
+    try:
+        parser.parse(lines)
+    except ValueError:
+        # urllib's parser raises on some lines (`Crawl-delay: ²`, a number of 5,000 digits,
+        # `Disallow: //[`); RFC 9309 says to use the rules that parse: read without those.
+        parser = RobotFileParser()
+        parser.parse([line for line in lines if _parses(line)])
     return parser
+
+
+def _parses(line: str) -> bool:
+    try:
+        RobotFileParser().parse(["User-agent: *", line])
+    except ValueError:
+        return False
+    return True
