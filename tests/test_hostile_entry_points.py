@@ -130,6 +130,35 @@ def test_odd_outlines_are_skipped_or_cleaned_never_refusing_the_import(tmp_path:
     ]
 
 
+def test_the_import_report_shows_each_outline_on_one_line_without_controls(
+    tmp_path: Path,
+) -> None:
+    """XML 1.0 lets a line break and the C1 controls into an attribute: a skipped outline's
+    URL once forged a report line of its own and sent a CSI to the terminal."""
+    config = tmp_path / "feeds.toml"
+    config.write_text(HEAD)
+    listing = tmp_path / "list.opml"
+    forged = "https://e.example/&#10;  added   'Fake' (News): https://fake.example/"
+    listing.write_text(
+        '<?xml version="1.0"?>\n<opml version="2.0"><body>\n'
+        f'<outline text="Forged" xmlUrl="{forged}"/>\n'
+        '<outline text="Csi" xmlUrl="javascript:&#x9b;2J"/>\n'
+        f'<outline text="Long" xmlUrl="https://long.example/{"a" * 20_000}"/>\n'
+        '<outline text="Links&#x202e;rechts"><outline text="In" xmlUrl="https://in.example/f"/>'
+        "</outline>\n</body></opml>\n",
+        encoding="utf-8",
+    )
+    done = CliRunner().invoke(
+        opml, ["import", str(listing), "--no-check"], obj=str(config), catch_exceptions=False
+    )
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert lines[0] == "added 1, skipped 3"
+    assert [line.split(" ", 4)[2] for line in lines[1:]] == ["added", "skipped"] + ["skipped"] * 2
+    assert not any(c in done.output for c in "\x9b\u202e")
+    assert max(len(line) for line in lines) < 400
+
+
 def test_a_huge_opml_file_is_refused_unread(tmp_path: Path) -> None:
     config = tmp_path / "feeds.toml"
     config.write_text(HEAD)

@@ -56,12 +56,15 @@ from feeds.config_edit import (
 )
 from feeds.discovery import CheckError, Discovery, FeedCheck
 from feeds.opml_file import OpmlError, OpmlFeed, read_opml, write_opml
+from feeds.shorten import shorten
 from feeds.subscriptions import plan_import
+from feeds.terminal_text import terminal_safe
 from feeds.web_url import is_web_url, unreachable_reason
 
 __all__ = ["opml", "sources"]
 
 MAX_OPML_BYTES = 32 * 1024**2  # a list of 20,000 feeds is about 3 MB
+SHOWN_URL = 200  # characters of a skipped outline's URL in the import's report
 
 
 class ConfigProblems(click.ClickException):
@@ -425,11 +428,15 @@ def import_opml(
     click.echo(f"added {len(plan.add)}, skipped {len(plan.skipped)}")
     for note in notes:
         click.echo(note)
+    # Categories, URLs and reasons come from the file and the web: each is shown on its
+    # line with no control character (a line break forged a line, a C1 CSI reached the
+    # terminal), and a URL cut short.
     for source in plan.add:
-        click.echo(f"  added   {source.name!r} ({source.category}): {source.url}")
+        click.echo(f"  added   {source.name!r} ({terminal_safe(source.category)}): {source.url}")
     for skipped in plan.skipped:
         label = f"{skipped.feed.title!r} " if skipped.feed.title else ""
-        click.echo(f"  skipped {label}<{skipped.feed.url}>: {skipped.reason}")
+        url = shorten(terminal_safe(skipped.feed.url), SHOWN_URL)
+        click.echo(f"  skipped {label}<{url}>: {terminal_safe(skipped.reason)}")
 
 
 def _found_feeds(
