@@ -235,6 +235,28 @@ def test_a_page_in_any_charset_lists_its_feeds(
     assert f"  1. {title} (the feed calls itself Blog) - RSS, 2 entries" in listed.stdout
 
 
+def test_an_advertised_feed_on_a_port_over_65535_fails_alone(
+    config: Path, feed_server: FeedServer
+) -> None:
+    """Its fetch once raised OverflowError out of asyncio's connect: a traceback, and no
+    other candidate listed."""
+    feed_server.add("/rss.xml", rss20(sample_items(1), title="Blog"))
+    page = feed_server.add(
+        "/",
+        html_page(
+            ("application/rss+xml", "Far", "http://127.0.0.1:99999/rss.xml"),
+            ("application/rss+xml", "Near", "/rss.xml"),
+        ),
+        content_type="text/html",
+    )
+    listed = run(sources, config, "add", page, "--category", "K", "--first")
+    assert listed.exit_code == 0, listed.output
+    assert "  1. Far - RSS, failed: unusable URL: bad port: Port out of range 0-65535" in (
+        listed.stdout
+    )
+    assert added(config) == [("Blog", feed_server.url("/rss.xml"))]
+
+
 def test_pick_out_of_range_or_a_failed_feed_writes_nothing(config: Path, five_feeds: str) -> None:
     beyond = run(sources, config, "add", five_feeds, "--category", "K", "--pick", "6")
     assert beyond.exit_code == 2

@@ -246,6 +246,24 @@ async def enrich_alone(
         store.close()
 
 
+def test_a_link_to_a_port_over_65535_fails_its_entry_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Its robots.txt fetch once raised OverflowError out of asyncio's connect, and every
+    page of the source went unread ("stored unenriched")."""
+    page = article_page("news", 11)
+    serve_site(feed_server, [page], "")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    far = entry("http://127.0.0.1:99999/article.html", "Far")
+    near = entry(feed_server.url(page.path), teaser(page))
+    got_far, got_near = asyncio.run(enrich_alone(config, [far, near])).articles
+    assert got_far.full_text is not None and got_far.full_text.error == (
+        "http://127.0.0.1:99999/robots.txt unreadable (unusable URL: bad port: Port out of "
+        "range 0-65535): the site is not crawled"
+    )
+    assert got_near.full_text is not None and got_near.full_text.error is None
+
+
 def test_a_robots_txt_that_fails_with_a_5xx_keeps_the_whole_host_uncrawled(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -268,6 +268,10 @@ async def _fetch(
     may_follow: FollowCheck | None,
 ) -> FetchResponse:
     limit = config.max_bytes if max_bytes is None else max_bytes
+    # A link from a page or a feed, checked as a redirect's target is: a port over 65535
+    # raised OverflowError on asyncio's loop, and uvloop's connected to it modulo 65536.
+    if (reason := unreachable_reason(url)) is not None:
+        return FetchResponse(url, url, error=f"unusable URL: {reason}")
     try:
         # The read timeout is per chunk; only an overall deadline stops a trickling server.
         async with asyncio.timeout(config.deadline):
