@@ -472,6 +472,24 @@ def test_a_page_in_a_charset_lxml_has_no_name_for_is_read_in_it(
     assert [(e.title, e.link) for e in entries] == [(title, f"{feed_server.base_url}/p/1")]
 
 
+def test_links_resolve_against_the_pages_base_href_as_a_browser_does(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A CMS page at /presse/ whose <base href> is the site's root links "presse/kita.html":
+    resolved against the page instead, every link once went to /presse/presse/..."""
+    items = [ListItem("Kita", "presse/kita.html", image="bilder/kita.jpg")]
+    html = press_list(items).replace(
+        b"<head>", f'<head><base href="{feed_server.url("/")}">'.encode()
+    )
+    url = feed_server.add("/presse/", html, content_type="text/html")
+    keys = 'item = "article.press"\ntitle = "h2"\nlink = "a"\nimage = "img"\n'
+    config = _config(tmp_path, _page_source("Stadt", url, "A", keys))
+    assert run_feeds("--config", str(config), "update").returncode == 0
+    (entry,) = _entries(config, "a")
+    assert entry.link == feed_server.url("/presse/kita.html")
+    assert entry.enclosures == [(feed_server.url("/bilder/kita.jpg"), "image/jpeg")]
+
+
 def test_a_page_source_is_fetched_as_a_feed_is_guard_and_request_options(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -5,9 +5,9 @@ item: `title` and `summary` give their text, `link` its ``href``, `date` its ``d
 attribute else its text, `image` its ``src``. CSS matches the item itself too (cssselect
 reads ``descendant-or-self``), so ``link = "a"`` on an item that is a link gives its own
 href. Script, style and template elements are removed before anything is read: their
-text is never an entry's. Links and images resolve against the page, and only http(s)
-ones are kept; an entry's id is its link. What the text says is untrusted: the normaliser
-escapes and caps it like any feed's.
+text is never an entry's. Links and images resolve against the page (its ``<base href>``,
+as in a browser), and only http(s) ones are kept; an entry's id is its link. What the
+text says is untrusted: the normaliser escapes and caps it like any feed's.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def parse_page(
     warnings = [cut] if cut else []
     if len(items) > limits.PAGE_ITEMS:
         warnings.append(f"{len(items)} items on the page, read the first {limits.PAGE_ITEMS}")
-    entries = tuple(_entry(item, url, options, zone) for item in items[: limits.PAGE_ITEMS])
+    base = _base(root, url)
+    entries = tuple(_entry(item, url, base, options, zone) for item in items[: limits.PAGE_ITEMS])
     title_element = root.find(".//title")
     return RawFeed(
         entries,
@@ -122,9 +123,18 @@ def _select(selector: str, element: etree._Element, key: str) -> list[object]:
         raise ParseError(f"{key} selector {selector!r} failed: {exc}") from None
 
 
-def _entry(item: etree._Element, page: str, options: PageOptions, zone: tzinfo) -> RawEntry:
+def _base(root: etree._Element, url: str) -> str:
+    """What the page's relative links resolve against, as a browser resolves them: its
+    first ``<base href>`` (against `url`) when that is an http(s) URL, else `url`."""
+    found = root.find(".//base[@href]")
+    return (_web_url(url, found.get("href")) if found is not None else None) or url
+
+
+def _entry(
+    item: etree._Element, page: str, base: str, options: PageOptions, zone: tzinfo
+) -> RawEntry:
     title = _first_text(options.title, item, "title")
-    link = _web_url(page, _first_attribute(options.link, item, "link", "href"))
+    link = _web_url(base, _first_attribute(options.link, item, "link", "href"))
     published = _first_date(options.date, item) if options.date else None
     guess = None
     if published and options.date_format:
@@ -133,7 +143,7 @@ def _entry(item: etree._Element, page: str, options: PageOptions, zone: tzinfo) 
     summary = _first_text(options.summary, item, "summary") if options.summary else None
     image = None
     if options.image:
-        image = _web_url(page, _first_attribute(options.image, item, "image", "src"))
+        image = _web_url(base, _first_attribute(options.image, item, "image", "src"))
     enclosures = (Enclosure(image, mimetypes.guess_type(urlsplit(image).path)[0]),) if image else ()
     return RawEntry(
         entry_id=link,
@@ -141,7 +151,7 @@ def _entry(item: etree._Element, page: str, options: PageOptions, zone: tzinfo) 
         title_is_html=False,
         link=link,
         summary_html=html.escape(summary, quote=False) if summary else None,
-        base_url=page,
+        base_url=base,
         published=published,
         published_guess=guess,
         enclosures=enclosures,
