@@ -30,7 +30,7 @@ from feeds.addresses import private_address
 from feeds.config import FetchConfig
 from feeds.errors import CheckError
 from feeds.normalise.plaintext import plain_text
-from feeds.parse.charset import for_lxml, page_codec
+from feeds.parse.charset import for_lxml, html_encoding
 from feeds.parse.jsonfeed import looks_like_json_feed
 from feeds.parse.urls import join_url, web_url
 from feeds.sources.remote import FetchClient, FetchResponse, fetch_source
@@ -134,23 +134,6 @@ def _link_url(base: str, href: str) -> str | None:
     return url
 
 
-def _encoding(html: bytes, content_type: str | None) -> str | None:
-    """The page's encoding: the Content-Type's charset, else UTF-8 if the bytes are that,
-    else None (lxml reads a ``<meta charset>``, or takes Latin-1)."""
-    for parameter in (content_type or "").split(";")[1:]:
-        key, _, value = parameter.partition("=")
-        if key.strip().lower() == "charset":
-            codec = page_codec(value.strip().strip("\"'"))
-            if codec is not None:
-                return codec
-            break
-    try:
-        html.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return "utf-8"
-
-
 def find_feed_links(
     html: bytes, base_url: str, content_type: str | None = None, limit: int = MAX_CANDIDATES
 ) -> PageLinks:
@@ -160,7 +143,7 @@ def find_feed_links(
     links that give no http(s) URL (``javascript:``, ``data:``, malformed) are passed over."""
     if not html.strip():
         return PageLinks(())
-    html, encoding = for_lxml(html, _encoding(html, content_type))
+    html, encoding = for_lxml(html, html_encoding(html, content_type))
     parser = lxml.html.HTMLParser(encoding=encoding)
     try:
         document = lxml.html.document_fromstring(html, parser=parser)

@@ -472,6 +472,20 @@ def test_a_page_in_a_charset_lxml_has_no_name_for_is_read_in_it(
     assert [(e.title, e.link) for e in entries] == [(title, f"{feed_server.base_url}/p/1")]
 
 
+def test_a_utf8_page_that_names_no_charset_is_read_as_utf8(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """libxml2 takes Latin-1 where nothing names a charset: every title of such a page was
+    published as mojibake ("StraÃŸe"), while discovery and full text read it as UTF-8."""
+    items = [ListItem("Straßensperrung – Grüße aus Köln", "/p/1")]
+    html = press_list(items).replace(b'<meta charset="utf-8">', b"")
+    url = feed_server.add("/presse/", html, content_type="text/html")
+    keys = 'item = "article.press"\ntitle = "h2"\nlink = "a"\n'
+    config = _config(tmp_path, _page_source("Stadt", url, "A", keys))
+    assert run_feeds("--config", str(config), "update").returncode == 0
+    assert [e.title for e in _entries(config, "a")] == ["Straßensperrung – Grüße aus Köln"]
+
+
 def test_links_resolve_against_the_pages_base_href_as_a_browser_does(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -14,7 +14,7 @@ import functools
 
 from lxml import etree
 
-__all__ = ["for_lxml", "page_codec"]
+__all__ = ["for_lxml", "html_encoding", "page_codec"]
 
 # Text encodings to Python that no page is in, and that would fail or stall its reading.
 _NOT_FOR_PAGES = frozenset({"undefined", "idna", "punycode"})
@@ -48,3 +48,20 @@ def for_lxml(body: bytes, codec: str | None) -> tuple[bytes, str | None]:
     if codec is None or _libxml2_knows(codec):
         return body, codec
     return body.decode(codec, errors="replace").encode("utf-8"), "utf-8"
+
+
+def html_encoding(html: bytes, content_type: str | None) -> str | None:
+    """The encoding of an HTML page: the Content-Type's charset (`page_codec`), else UTF-8
+    if the bytes are that, else None (lxml reads a ``<meta charset>``, or takes Latin-1)."""
+    for parameter in (content_type or "").split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            codec = page_codec(value.strip().strip("\"'"))
+            if codec is not None:
+                return codec
+            break
+    try:
+        html.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "utf-8"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import html
 import mimetypes
-import re
 from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from urllib.parse import urljoin, urlsplit
@@ -28,13 +27,12 @@ from lxml.cssselect import CSSSelector
 from feeds.model import Enclosure, RawEntry, RawFeed
 from feeds.normalise import limits
 from feeds.normalise.dates import read_formatted_date
-from feeds.parse.charset import for_lxml, page_codec
+from feeds.parse.charset import for_lxml, html_encoding
 from feeds.parse.feed import ParseError
 from feeds.sources.page_kind import PageOptions
 from feeds.web_url import is_web_url
 
 XPATH_PREFIX = "xpath:"
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 _NOT_CONTENT = ("script", "style", "template", "noscript")
 
 Selector = Callable[[etree._Element], list[object]]
@@ -100,10 +98,9 @@ def parse_page(
 
 def _document(body: bytes, headers: Mapping[str, str]) -> tuple[etree._Element, str | None]:
     """The page's tree, and why the parser read only part of it (or None)."""
-    found = _CHARSET.search(headers.get("content-type", ""))
-    # A label that names no codec a page is in: the page's own <meta charset> decides.
-    encoding = page_codec(found.group(1)) if found is not None else None
-    body, encoding = for_lxml(body, encoding)
+    # As discovery reads a page: libxml2 takes Latin-1 where no charset is named, which
+    # made mojibake of every title of a UTF-8 page that names none.
+    body, encoding = for_lxml(body, html_encoding(body, headers.get("content-type")))
     parser = lxml.html.HTMLParser(
         encoding=encoding, remove_comments=True, remove_pis=True, no_network=True
     )
