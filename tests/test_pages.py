@@ -592,6 +592,26 @@ def test_sources_add_previews_a_page_then_writes_it(
     assert again.returncode == 2 and "already configured" in again.stderr
 
 
+def test_the_preview_lets_no_control_character_of_the_page_reach_the_terminal(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A C1 CSI (U+009B) and a bidi override in an item's title and summary once went to
+    the terminal as they were."""
+    html = (
+        "<html><body><article class='press'><h2>Titel \u009b2J\u202eeno</h2>"
+        "<p class='teaser'>Kurz \u009b31m</p><a href='/p/1'>x</a></article></body></html>"
+    )
+    url = feed_server.add("/presse/", html.encode(), content_type="text/html; charset=utf-8")
+    config = _config(tmp_path, "")
+    result = run_feeds(
+        "--config", str(config), "sources", "add", url, "--category", "A",
+        "--items", "article.press", "--title", "h2", "--summary", "p.teaser", "--preview",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "- Titel 2J eno\n" in result.stdout and "    summary: Kurz 31m\n" in result.stdout
+    assert not any(c in result.stdout for c in "\u009b\u202e")
+
+
 def test_a_page_source_is_no_feed_to_export(tmp_path: Path) -> None:
     path = _config(
         tmp_path,

@@ -24,6 +24,7 @@ from feeds.sources.kinds import describe
 from feeds.sources.page_kind import PageOptions, read_page_options
 from feeds.sources.reader import Fresh, ReadContext, Reading
 from feeds.sources.remote import make_client
+from feeds.terminal_text import terminal_safe
 from feeds.workers import ParserPool
 
 P = ParamSpec("P")
@@ -93,7 +94,7 @@ def add_page(
     for article in shown:
         click.echo(_shown(article, undated=article.entry_id in reading.feed.undated))
     for warning in reading.warnings:
-        click.echo(f"  warning: {warning}")
+        click.echo(f"  warning: {terminal_safe(warning)}")
     if preview:
         return None
     name = request.name or reading.feed.title or request.url
@@ -113,14 +114,15 @@ async def _read(config: Config, source: Source) -> Reading:
 
 
 def _shown(article: Article, *, undated: bool) -> str:
+    # The page's text: no control character (a C1 CSI, a bidi override) reaches the terminal.
     date = "(no date: first seen)" if undated else article.published.isoformat()
     lines = [
-        f"- {article.title}",
+        f"- {terminal_safe(article.title)}",
         f"    link:    {article.link or '(none)'}",
         f"    date:    {date}",
     ]
     if article.summary:
-        lines.append(f"    summary: {article.summary[:120]}")
+        lines.append(f"    summary: {terminal_safe(article.summary[:120])}")
     lines += [f"    image:   {e.url}" for e in article.enclosures]
     return "\n".join(lines)
 
