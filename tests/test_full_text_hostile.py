@@ -264,6 +264,22 @@ def test_a_link_to_a_port_over_65535_fails_its_entry_alone(
     assert got_near.full_text is not None and got_near.full_text.error is None
 
 
+def test_a_content_type_shown_in_the_reason_is_terminal_safe_and_short(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The server's Content-Type went into the stored reason as sent: a C1 CSI (U+009B, as
+    an HTTP header may carry it) reached `feeds status --json`, and 60 KB of it each entry."""
+    page = article_page("news", 13)
+    serve_site(feed_server, [page], "")
+    odd = "\u009b2Jtext/" + "x" * 60_000
+    feed_server.add(page.path, page.html.encode(), content_type=odd)
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    (done,) = asyncio.run(enrich_alone(config, [entry(feed_server.url(page.path), "T")])).articles
+    assert done.full_text is not None and done.full_text.error is not None
+    assert done.full_text.error.startswith("not an HTML page (2jtext/xxx")
+    assert "\u009b" not in done.full_text.error and len(done.full_text.error) < 200
+
+
 def test_a_robots_txt_that_fails_with_a_5xx_keeps_the_whole_host_uncrawled(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

@@ -24,6 +24,8 @@ from feeds.normalise import limits
 from feeds.normalise.html import html_to_text, safe_url, sanitise_html
 from feeds.parse.charset import page_codec
 from feeds.parse.page import compile_selector
+from feeds.shorten import shorten
+from feeds.terminal_text import terminal_safe
 
 # Fewer words than this is a navigation block, a consent wall or an error page, not the
 # article: the teaser is kept instead.
@@ -70,7 +72,8 @@ def extract_article(page: Page, selector: str | None) -> str:
     `ExtractionError` saying why there is none."""
     media_type = (page.content_type or "text/html").split(";")[0].strip().lower()
     if media_type not in HTML_TYPES:
-        raise ExtractionError(f"not an HTML page ({media_type})")
+        # The server's text, stored and shown: no control character, and short.
+        raise ExtractionError(f"not an HTML page ({shorten(terminal_safe(media_type), 100)})")
     text = decode_page(page.body, page.content_type)
     if not text.strip():
         raise ExtractionError("the page is empty")
