@@ -235,16 +235,18 @@ def test_a_page_in_any_charset_lists_its_feeds(
     assert f"  1. {title} (the feed calls itself Blog) - RSS, 2 entries" in listed.stdout
 
 
-def test_an_advertised_feed_on_a_port_over_65535_fails_alone(
+def test_an_advertised_feed_that_cannot_be_sent_fails_alone(
     config: Path, feed_server: FeedServer
 ) -> None:
-    """Its fetch once raised OverflowError out of asyncio's connect: a traceback, and no
-    other candidate listed."""
+    """Their fetches once raised out of the connection (OverflowError from asyncio's
+    connect for the port, idna's InvalidCodepoint for the label): a traceback, and no other
+    candidate listed."""
     feed_server.add("/rss.xml", rss20(sample_items(1), title="Blog"))
     page = feed_server.add(
         "/",
         html_page(
             ("application/rss+xml", "Far", "http://127.0.0.1:99999/rss.xml"),
+            ("application/rss+xml", "Label", "http://xn--a/rss.xml"),
             ("application/rss+xml", "Near", "/rss.xml"),
         ),
         content_type="text/html",
@@ -254,6 +256,7 @@ def test_an_advertised_feed_on_a_port_over_65535_fails_alone(
     assert "  1. Far - RSS, failed: unusable URL: bad port: Port out of range 0-65535" in (
         listed.stdout
     )
+    assert "  2. Label - RSS, failed: unusable URL: Codepoint U+0080 " in listed.stdout
     assert added(config) == [("Blog", feed_server.url("/rss.xml"))]
 
 

@@ -280,6 +280,24 @@ def test_a_content_type_shown_in_the_reason_is_terminal_safe_and_short(
     assert "\u009b" not in done.full_text.error and len(done.full_text.error) < 200
 
 
+def test_a_redirect_to_a_host_that_cannot_be_encoded_fails_its_entry_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """httpx accepted the target and then could not encode its host (idna's
+    InvalidCodepoint) on the robots.txt fetch for it: every page of the source went
+    unread ("stored unenriched")."""
+    page = article_page("news", 12)
+    serve_site(feed_server, [page], "")
+    feed_server.add("/go", b"", status=302, headers={"location": "http://xn--a/article.html"})
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    moved = entry(feed_server.url("/go"), "Moved")
+    near = entry(feed_server.url(page.path), teaser(page))
+    got_moved, got_near = asyncio.run(enrich_alone(config, [moved, near])).articles
+    assert got_moved.full_text is not None
+    assert got_moved.full_text.error == ("redirect to an unusable URL: 'http://xn--a/article.html'")
+    assert got_near.full_text is not None and got_near.full_text.error is None
+
+
 def test_a_robots_txt_that_fails_with_a_5xx_keeps_the_whole_host_uncrawled(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:

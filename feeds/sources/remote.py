@@ -270,7 +270,7 @@ async def _fetch(
     limit = config.max_bytes if max_bytes is None else max_bytes
     # A link from a page or a feed, checked as a redirect's target is: a port over 65535
     # raised OverflowError on asyncio's loop, and uvloop's connected to it modulo 65536.
-    if (reason := unreachable_reason(url)) is not None:
+    if (reason := _unsendable(url)) is not None:
         return FetchResponse(url, url, error=f"unusable URL: {reason}")
     try:
         # The read timeout is per chunk; only an overall deadline stops a trickling server.
@@ -351,6 +351,19 @@ async def _exchange(
             return await _read(response, headers, url, hops, max_bytes)
 
 
+def _unsendable(url: str) -> str | None:
+    """Why a web URL cannot be fetched, or None: `unreachable_reason`, or what httpx
+    refuses (a control character) or cannot encode when it connects (a lone surrogate, an
+    ``xn--`` label that is no IDNA: UnicodeError out of the request, once)."""
+    if (reason := unreachable_reason(url)) is not None:
+        return reason
+    try:
+        _ = httpx.URL(url).host
+    except (ValueError, httpx.InvalidURL) as exc:
+        return str(exc)
+    return None
+
+
 def _redirect_target(base: str, location: str) -> str:
     """The absolute http(s) URL a redirect's `location` names against `base`; anything else
     (no URL at all, another scheme, no host) ends the fetch with a RedirectError, whose
@@ -358,9 +371,8 @@ def _redirect_target(base: str, location: str) -> str:
     try:
         target = urljoin(base, location)
         # The one web URL test, and a host name to connect to (it asks only a netloc).
-        usable = is_web_url(target) and unreachable_reason(target) is None
-        httpx.URL(target)  # what it refuses (a control character) would fail the next hop
-    except (ValueError, httpx.InvalidURL):
+        usable = is_web_url(target) and _unsendable(target) is None
+    except ValueError:
         usable = False
     if not usable:
         raise RedirectError(f"redirect to an unusable URL: {shorten(location, 200)!r}")
