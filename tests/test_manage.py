@@ -834,7 +834,9 @@ def test_opml_import_checks_each_feed(
     # The page's feed is "Good", listed above it: found, then skipped as a duplicate.
     assert f"found   <{html}>: an HTML page; in its place its only feed" in result.stdout
     assert f"skipped 'A page' <{good}>: listed twice in this OPML" in result.stdout
-    assert result.stderr.count("private address") == 5  # the test server is on 127.0.0.1
+    # The test server is on 127.0.0.1: a warning for each feed added, under its name.
+    assert result.stderr.count("private address") == 2
+    assert f"private address: 'From the feed' <{untitled}>" in result.stderr
     added = [(s.name, s.url, s.category) for s in load_config(config).sources[3:]]
     assert added == [("Good", good, "Geprüft"), ("From the feed", untitled, "Geprüft")]
 

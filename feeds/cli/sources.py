@@ -409,12 +409,6 @@ def import_opml(
     text = _decode(path, original)
     try:
         plan = plan_import(text, feeds, category=category)
-        for source, why in plan.private:
-            click.echo(
-                f"warning: this OPML points at a private address: {source.name!r} "
-                f"<{source.url}> ({why}); importing it anyway, remove it if that is wrong",
-                err=True,
-            )
         notes: list[str] = []
         if not no_check and plan.add:
             found = discover_many(config.fetch, [source.url for source in plan.add])
@@ -423,6 +417,14 @@ def import_opml(
         new_text = add_sources(text, plan.add)
     except EditError as exc:
         raise failed(f"{path}: {exc}; nothing written", exc) from None
+    # After the check: what is imported, under the name it gets (a page's feed in its
+    # place, a name from the feed's title), not the outlines that were then skipped.
+    for source, why in plan.private:
+        click.echo(
+            f"warning: this OPML points at a private address: {source.name!r} "
+            f"<{source.url}> ({why}); importing it anyway, remove it if that is wrong",
+            err=True,
+        )
     if plan.add:
         _write(path, original, new_text)
     click.echo(f"added {len(plan.add)}, skipped {len(plan.skipped)}")
