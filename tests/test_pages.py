@@ -612,6 +612,24 @@ def test_the_preview_lets_no_control_character_of_the_page_reach_the_terminal(
     assert not any(c in result.stdout for c in "\u009b\u202e")
 
 
+def test_the_preview_reads_the_page_under_the_parse_deadline(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The preview parsed in the command's own process, with no deadline: a selector whose
+    cost grows with the cube of the page held it for hours, where `feeds update` stops at
+    `parse_deadline`."""
+    body = b"<ul>" + b"<li><b>t</b><a href=/x>x</a></li>" * 3000 + b"</ul>"
+    url = feed_server.add("/liste/", body, content_type="text/html")
+    config = _config(tmp_path, "", 'parse_deadline = "2s"')
+    result = run_feeds(
+        "--config", str(config), "sources", "add", url, "--category", "A", "--preview",
+        "--items", "xpath://li[count(//li[count(//li) > 0]) > 0]", "--title", "b",
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"Error: {url}: parsing took longer than 2s; nothing written" in (result.stderr)
+
+
 def test_a_page_source_is_no_feed_to_export(tmp_path: Path) -> None:
     path = _config(
         tmp_path,

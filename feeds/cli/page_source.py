@@ -107,10 +107,15 @@ def add_page(
 
 
 async def _read(config: Config, source: Source) -> Reading:
-    pool = ParserPool(workers=0)
-    async with make_client(config.fetch) as client:
-        context = ReadContext(config, client, lambda: datetime.now(UTC), pool)
-        return await describe(source.kind).reader(context).read(source, None)
+    # In a worker under `parse_deadline`, as `feeds update` reads it: a selector whose cost
+    # grows with the square of the page (`p ~ p`) once held the command for hours.
+    pool = ParserPool(workers=1, deadline=config.fetch.parse_deadline)
+    try:
+        async with make_client(config.fetch) as client:
+            context = ReadContext(config, client, lambda: datetime.now(UTC), pool)
+            return await describe(source.kind).reader(context).read(source, None)
+    finally:
+        pool.close()
 
 
 def _shown(article: Article, *, undated: bool) -> str:
