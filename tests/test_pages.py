@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import tracemalloc
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,6 +235,25 @@ def test_item_count_and_field_sizes_are_bounded() -> None:
     huge = b"<ul><li><b>" + b"Wort " * 100_000 + b"</b><a href=/h>x</a></li></ul>"
     [article] = _parse(huge, SIMPLE)
     assert len(article.title) <= limits.TITLE
+
+
+def test_items_nested_in_items_read_a_bounded_text_each() -> None:
+    """Each item's title was the whole text below it: 200 items nested around 400 KB of
+    text held 80 MB of titles (a 20 MB page nesting 250, gigabytes), all cut to 2,000
+    characters afterwards."""
+    depth, text = 200, b"<p>" + b"Wort " * 80_000 + b"</p>"
+    body = b"<div class=e><a href=/x>x</a>" * depth + text + b"</div>" * depth
+    options = PageOptions(item="div.e", title="div.e", link="a")
+    tracemalloc.start()
+    try:
+        feed = parse_page(body, url="https://s.example/", headers={}, options=options, zone=UTC)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(feed.entries) == depth
+    assert peak < 20 * 2**20
+    assert max(len(entry.title or "") for entry in feed.entries) < 41_000  # 40,000 and spaces
+    assert feed.entries[-1].title == " ".join(["x"] + ["Wort"] * 8_000)  # the innermost
 
 
 def test_an_item_selector_that_matches_nothing_is_an_error_naming_it() -> None:

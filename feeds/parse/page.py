@@ -34,6 +34,7 @@ from feeds.web_url import is_web_url
 
 XPATH_PREFIX = "xpath:"
 _NOT_CONTENT = ("script", "style", "template", "noscript")
+_TEXT_READ = 4 * limits.SUMMARY  # characters of an element's text: more than a field keeps
 
 Selector = Callable[[etree._Element], list[object]]
 
@@ -186,8 +187,17 @@ def _first_date(selector: str, item: etree._Element) -> str | None:
 
 
 def _text(element: etree._Element) -> str:
-    # Whitespace as a browser shows it: runs become one space.
-    return " ".join(" ".join(str(part) for part in element.itertext()).split())
+    # Whitespace as a browser shows it: runs become one space. Read up to `_TEXT_READ`
+    # characters: an item may hold the rest of the page (items nested in items, 250 deep,
+    # each title the whole subtree's text), and no field keeps more.
+    parts: list[str] = []
+    size = 0
+    for part in element.itertext():
+        parts.append(str(part)[:_TEXT_READ])
+        size += len(parts[-1])
+        if size >= _TEXT_READ:
+            break
+    return " ".join(" ".join(parts).split())
 
 
 def _string(value: object) -> str | None:
