@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from support.article_site import article_page, serve_site, teaser
+from support.cannedweb import CannedWeb
 from support.feedfactory import FeedItem, rss20
 from support.feedserver import FeedServer, serve
 from support.hostile import HostileServer
@@ -25,7 +27,7 @@ from feeds.fulltext.pages import PAGE_MAX_BYTES, FullTextPages
 from feeds.fulltext.robots import ROBOTS_MAX_BYTES, RobotsRules
 from feeds.model import Article, Source, SourceKind, article_id
 from feeds.normalise.html import html_to_text
-from feeds.sources.remote import make_client
+from feeds.sources.remote import FetchClient, make_client
 from feeds.store import ArticleStore
 from feeds.update.run import update_sources
 from feeds.workers import ParserPool
@@ -212,6 +214,33 @@ def test_the_ssrf_guard_refuses_a_private_address_and_the_teaser_stays(
     assert feed_server.requests == []  # not a byte was sent, not even for robots.txt
 
 
+def test_a_public_source_cannot_make_us_fetch_a_private_address(
+    tmp_path: Path, feed_server: FeedServer, canned_web: CannedWeb
+) -> None:
+    """With allow_private_addresses (the default), a feed on a public host linking (or
+    redirecting) to a loopback, private or link-local page had it fetched and its text
+    published. Refused as discovery refuses a public page's private feed; not a byte sent."""
+    page = article_page("blog", 14)
+    serve_site(feed_server, [page], "")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    public = replace(SOURCE, url=canned_web.url("/feed.xml"))
+    inside = feed_server.url(page.path)
+    linked = entry(inside, "Inside")
+    (got_linked,) = asyncio.run(enrich_alone(config, [linked], source=public)).articles
+    why = "not fetched: 127.0.0.1 is a loopback address, linked from a source on a public host"
+    assert got_linked.full_text is not None and got_linked.full_text.error == why
+    assert got_linked.content == linked.content
+    assert feed_server.requests == []
+
+    canned_web.add("/go", b"", status=302, headers={"location": inside})
+    canned_web.add("/robots.txt", b"", content_type="text/plain")
+    moved = entry(canned_web.url("/go"), "Moved")
+    client = canned_web.client(config.fetch)
+    (got_moved,) = asyncio.run(enrich_alone(config, [moved], source=public, client=client)).articles
+    assert got_moved.full_text is not None
+    assert got_moved.full_text.error == f"redirect to {inside} not followed: {why}"
+
+
 def test_an_extraction_over_the_deadline_fails_its_page_only(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
@@ -236,7 +265,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-SOURCE = Source("S", SourceKind.REMOTE, NOW - NOW, url="https://e.org/f", full_text=True)
+# On the test server's address, as its pages are: a source on a public host is not let
+# fetch them (test_a_public_source_cannot_make_us_fetch_a_private_address).
+SOURCE = Source("S", SourceKind.REMOTE, NOW - NOW, url="http://127.0.0.1/f", full_text=True)
 
 
 def entry(link: str, summary: str) -> Article:
@@ -252,11 +283,13 @@ async def enrich_alone(
     articles: list[Article],
     pool: ParserPool | None = None,
     budget: float | None = None,
+    source: Source = SOURCE,
+    client: FetchClient | None = None,
 ) -> EdgeEnriched:
     fetch: FetchConfig = config.fetch
     store = ArticleStore.open(config.storage.url)
     try:
-        async with make_client(fetch) as client:
+        async with client or make_client(fetch) as client:
             pages = FullTextPages(
                 client,
                 fetch,
@@ -266,7 +299,7 @@ async def enrich_alone(
                 RobotsRules(client, fetch, lambda: NOW),
                 budget=budget,
             )
-            return await pages.enrich(SOURCE, articles)
+            return await pages.enrich(source, articles)
     finally:
         store.close()
 

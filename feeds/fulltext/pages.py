@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urlsplit
 
+from feeds.addresses import private_address
 from feeds.config import FetchConfig
 from feeds.enrich import EdgeEnriched
 from feeds.fulltext.robots import RobotsRules
@@ -123,7 +124,9 @@ class FullTextPages:
         def failed(reason: str) -> Article:
             return replace(article, full_text=FullText(entry_hash, reason))
 
-        refusal = await self.robots.refusal(article.link, source.request)
+        refusal = _named_private(source, article.link) or await self.robots.refusal(
+            article.link, source.request
+        )
         if refusal is not None:
             return failed(refusal)
         have = known.full_text if known is not None else None
@@ -188,7 +191,7 @@ class FullTextPages:
         options = source.request
 
         async def may_fetch(target: str) -> str | None:
-            return await self.robots.refusal(target, options)
+            return _named_private(source, target) or await self.robots.refusal(target, options)
 
         async with self.hosts[urlsplit(url).hostname or ""]:
             return await fetch_url(
@@ -226,6 +229,17 @@ class FullTextPages:
             overrun=PageText(error=f"enrichment took longer than {self.pool.deadline:g}s"),
             died=PageText(error="the worker process died reading the page"),
         )
+
+
+def _named_private(source: Source, url: str) -> str | None:
+    """Why `url` is not fetched for `source`: a private address (`private_address`) named
+    by a feed or page on a public host, as discovery refuses one. Its text would be
+    published: a feed's link to a router's or a cloud's metadata page must not make us
+    read it, whatever `allow_private_addresses` lets the operator's own URLs reach."""
+    why = private_address(url)
+    if why is None or source.url is None or private_address(source.url) is not None:
+        return None
+    return f"not fetched: {why}, linked from a source on a public host"
 
 
 def _unusable(response: FetchResponse, origin: tuple[str, str, int | None]) -> str | None:
