@@ -356,6 +356,26 @@ def test_a_redirect_to_a_host_that_cannot_be_encoded_fails_its_entry_alone(
     assert got_near.full_text is not None and got_near.full_text.error is None
 
 
+def test_a_page_full_of_rel_attributes_is_read_in_linear_time(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The search for rel="next" scanned from each "rel=" to the next quote or ">": 400 KB
+    of "rel=" in a comment took minutes, and the page failed at the deadline."""
+    page = article_page("news", 15)
+    html = page.html.replace("</body>", f"<!-- {'rel=' * 100_000} --></body>", 1)
+    feed_server.add(page.path, html.encode(), content_type="text/html")
+    feed_server.add("/robots.txt", b"", content_type="text/plain")
+    config = load_config(write(tmp_path, '[storage]\nurl = "sqlite:///feeds.db"\n'))
+    pool = ParserPool(workers=1, deadline=10)
+    try:
+        (done,) = asyncio.run(
+            enrich_alone(config, [entry(feed_server.url(page.path), "T")], pool)
+        ).articles
+    finally:
+        pool.close()
+    assert done.full_text is not None and done.full_text.error is None
+
+
 def test_a_robots_txt_that_fails_with_a_5xx_keeps_the_whole_host_uncrawled(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
