@@ -96,6 +96,7 @@ class Daemon:
         self.server_stop = asyncio.Event()
         self.quiet_until = 0.0  # monotonic time before which no publish starts
         self.publishing = asyncio.Lock()  # held by the publish under way
+        self.output_trouble: str | None = None  # why the last publish left files unwritten
 
     async def run(self) -> None:
         """Run until SIGTERM or SIGINT."""
@@ -284,9 +285,19 @@ class Daemon:
                 client=self.client,
                 then=lambda done: self._published(done, started),
             )
+        except OSError as exc:  # the output folder (full, read-only): said once, not per retry
+            if str(exc) != self.output_trouble:
+                log.error("publishing failed; will retry: %s", exc)
+            self.output_trouble = str(exc)
+            # Its categories stay marked: retried as a publish that took as long would be.
+            self.quiet_until = decide.quiet_until(started, time.monotonic() - started)
+            return  # no tick: a publish that keeps failing makes /healthz late
         except Exception:
             log.exception("publishing failed; will retry")
-            return  # no tick: a publish that keeps failing makes /healthz late
+            return
+        if self.output_trouble is not None:
+            log.info("publishing works again")
+            self.output_trouble = None
         if published is None:
             self._ticked("publish")  # another process is publishing; it will pick ours up
 
@@ -307,11 +318,12 @@ class Daemon:
         )
 
     def _publish_if_first(self, config: Config) -> Published | None:
-        with publisher_lock(self.store.engine) as mine:
-            published = publish_pending(config, self.store, clock=self.clock) if mine else None
-        if self.metrics is not None:  # also when another process published: the store knows
-            self.metrics.observe_publish_problems(publish_problem_count(self.store.engine))
-        return published
+        try:
+            with publisher_lock(self.store.engine) as mine:
+                return publish_pending(config, self.store, clock=self.clock) if mine else None
+        finally:  # also when another process published, or files were left unwritten
+            if self.metrics is not None:
+                self.metrics.observe_publish_problems(publish_problem_count(self.store.engine))
 
     async def _reload(self) -> None:
         stamp = _stamp(self.config.path)

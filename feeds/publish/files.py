@@ -37,6 +37,27 @@ class PublishResult:
     unchanged: int
     problems: tuple[PublishProblem, ...] = ()
     scopes: frozenset[str] = frozenset()
+    # Files the output folder refused (full, read-only, a folder in a file's place): the
+    # scope of each one's batch and "<path>: <reason>"; the rest was written.
+    unwritten: tuple[tuple[str, str], ...] = ()
+
+
+UNWRITTEN_SHOWN = 3  # files named in an `UnwrittenFilesError` message; the rest are counted
+
+
+class UnwrittenFilesError(OSError):
+    """Files that could not be written, each as "<path>: <reason>" (`reasons`); the others
+    were (`written`). A full disk's write error names no file: this one names them all."""
+
+    def __init__(self, reasons: Sequence[str], written: Sequence[Path] = ()) -> None:
+        self.reasons = tuple(reasons)
+        self.written = tuple(written)
+        shown = "; ".join(self.reasons[:UNWRITTEN_SHOWN])
+        more = len(self.reasons) - UNWRITTEN_SHOWN
+        super().__init__(
+            f"{len(self.reasons)} file(s) not written: {shown}"
+            + (f"; and {more} more" if more > 0 else "")
+        )
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -84,12 +105,17 @@ def write_staged(staged: StagedFiles) -> list[Path]:
     Every new file and variant is written to a temporary file first, then all are made
     durable at once (one `syncfs` of their filesystem where the OS has it, instead of an
     fsync each: a publish writes hundreds of files and each fsync waits for a journal
-    commit), then renamed into place. A failure before the renames leaves every old file.
+    commit), then renamed into place. A file (with its variants) that cannot be written
+    keeps its old version and never stops the others: `UnwrittenFilesError` names each such file
+    and its reason once the rest is written. A failure to make the batch durable leaves
+    every old file.
     """
     # Per file: its temporary file (unless only its variants are made again), its variants'
-    # and the stale variants to remove ("" for a removal), renamed in this order.
+    # and the stale variants to remove ("" for a removal), renamed in this order; a file
+    # that failed has none.
     groups: list[list[tuple[str, Path]]] = []
     written: list[Path] = []
+    failed: list[str] = []
     try:
         mtimes: list[int] = []
         for path, data, held_since in staged.files:
@@ -99,34 +125,74 @@ def write_staged(staged: StagedFiles) -> list[Path]:
                 # The file stays; its variants are made again with its mtime when staged: a
                 # file changed since by another hand keeps another, so no server pairs them.
                 mtimes.append(held_since)
-            else:
+                continue
+            try:
                 temp, mtime_ns = _write_temp(path, data)
+            except OSError as exc:
+                failed.append(_unwritten(path, exc))
+                mtime_ns = 0
+            else:
                 group.append((temp, path))
-                written.append(path)
-                mtimes.append(mtime_ns)
+            mtimes.append(mtime_ns)
         made_all = staged.variants.result()
-        for group, (path, _, _), mtime_ns, made in zip(
+        for group, (path, _, held_since), mtime_ns, made in zip(
             groups, staged.files, mtimes, made_all, strict=True
         ):
-            for target, body in made.items():
-                group.append((_write_temp(target, body, mtime_ns)[0], target))
+            if held_since is None and not group:
+                continue  # the file itself failed: its variants stay as they are too
+            target = path
+            try:
+                for target, body in made.items():
+                    group.append((_write_temp(target, body, mtime_ns)[0], target))
+            except OSError as exc:
+                failed.append(_unwritten(target, exc))
+                _remove_temps(group)
+                group.clear()
+                continue
             group.extend(("", stale) for stale in stale_variants(path, set(made)))
-        staged_temps = [item for group in groups for item in group]
-        _make_durable([temp for temp, _ in staged_temps if temp])
-        for temp, target in staged_temps:
+        _make_durable([temp for group in groups for temp, _ in group if temp])
+        for group, (path, _, _) in zip(groups, staged.files, strict=True):
+            refused = _rename_group(group)
+            if refused is not None:
+                failed.append(_unwritten(*refused))
+            elif group and group[0][1] == path:
+                written.append(path)
+    except BaseException:
+        for group in groups:
+            _remove_temps(group)
+        raise
+    if failed:
+        raise UnwrittenFilesError(failed, written)
+    return written
+
+
+def _rename_group(group: list[tuple[str, Path]]) -> tuple[Path, OSError] | None:
+    """Put a file's temporary files in place (in order) and remove its stale variants;
+    the target that refused and why, its temporary files not renamed yet removed."""
+    for at, (temp, target) in enumerate(group):
+        try:
             if temp:
                 os.replace(temp, target)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(target)
-    except BaseException:
-        for group in groups:
-            for temp, _ in group:
-                if temp:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(temp)
-        raise
-    return written
+        except OSError as exc:
+            _remove_temps(group[at:])
+            return target, exc
+    return None
+
+
+def _remove_temps(group: Sequence[tuple[str, Path]]) -> None:
+    for temp, _ in group:
+        if temp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
+def _unwritten(path: Path, exc: OSError) -> str:
+    """`path` and why it was not written (the error's own text names a temporary file,
+    or none)."""
+    return f"{path}: {exc.strerror or exc}"
 
 
 def _held_since(path: Path, data: bytes) -> int | None:
@@ -136,7 +202,7 @@ def _held_since(path: Path, data: bytes) -> int | None:
         info = path.stat()
         if info.st_size == len(data) and path.read_bytes() == data:
             return info.st_mtime_ns
-    except FileNotFoundError:
+    except OSError:  # missing, or unreadable (a folder in its place): the write will tell
         pass
     return None
 

@@ -255,10 +255,12 @@ def cut_from(path: Path, placed: PlacedEntries) -> dict[str, tuple[str, bytes]]:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return {}
+    info = os.fstat(fd)
+    # Checked before `open`, which refuses a folder's descriptor without closing it.
+    if not stat.S_ISREG(info.st_mode) or info.st_size != placed.file_size:
+        os.close(fd)
+        return {}
     with open(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != placed.file_size:
-            return {}
         try:
             data = handle.read(placed.file_size + 1)
         except OSError:

@@ -20,12 +20,13 @@ import httpx
 
 from feeds import __version__
 from feeds.config import DEFAULT_INTERVAL, Config
-from feeds.model import Category, Origin, Source
+from feeds.model import Category, Origin, PublishProblem, Source
 from feeds.normalise.html import clean_text
 from feeds.origins import attribution_digest, health_digest, source_origins
 from feeds.publish import ALL_SLUG, PREVIEW, OutputLayout, PublishResult, Site
 from feeds.publish.document import archive_page
 from feeds.publish.files import (
+    UnwrittenFilesError,
     remove_archive_pages,
     remove_article_pages,
     remove_category_files,
@@ -106,8 +107,11 @@ def publish_everything(
     rewritten either way. `origins` are the sources as published (read from the store
     when None).
 
-    What it could not render replaces, in the store, the problems of what it rendered
-    (every scope's when it rendered everything), stamped with the `clock`'s time."""
+    What it could not render or write replaces, in the store, the problems of what it
+    rendered (every scope's when it rendered everything), stamped with the `clock`'s time.
+    Files the output folder refused are raised as `UnwrittenFilesError` once the others are
+    written and the problems kept, so the categories marked stay marked for the next
+    publish."""
     # The renderers (feedgen, lxml, Jinja2) load here, when there is something to publish.
     from feeds.publish.site import publish_site
 
@@ -186,9 +190,12 @@ def publish_everything(
         log.info("publish: %d page file(s) of articles no longer stored removed", len(gone))
     # A changed category without articles left rendered nothing, and has no problems now.
     scopes = result.scopes | frozenset(changed or ())
+    unwritten = [PublishProblem(scope, f"not written: {why}") for scope, why in result.unwritten]
     record_publish_problems(
-        store.engine, result.problems, scopes, started, everything=changed is None
+        store.engine, (*result.problems, *unwritten), scopes, started, everything=changed is None
     )
+    if result.unwritten:
+        raise UnwrittenFilesError([why for _, why in result.unwritten], result.written)
     return result
 
 

@@ -16,6 +16,7 @@ from feeds.publish.document import FeedDocument, Site, archive_documents, build_
 from feeds.publish.files import (
     PublishResult,
     StagedFiles,
+    UnwrittenFilesError,
     stage_changed,
     write_changed,
     write_staged,
@@ -67,7 +68,9 @@ def publish_site(
     category, its highest arrival number and its live arrivals, from which the RFC 5005
     archive pages are cut. `first_seen` (by article id) decides which of the articles
     several sources carry is published. The result names the scopes rendered (the
-    categories, `all`, the pages) and what in them could not be (each also logged).
+    categories, `all`, the pages) and what in them could not be (each also logged); files
+    the output folder refused are its `unwritten` (the caller reports them), and never stop
+    the other files.
     """
     documents = [build_document(c, a, site, first_seen=first_seen) for c, a in categories]
     combined = build_document(
@@ -81,7 +84,8 @@ def publish_site(
         for doc in (*documents, combined):
             if render is None or doc.category.slug in render or doc is combined:
                 archive = (archives or {}).get(doc.category.slug, (0, []))
-                writer.write(_isolated_category(doc, archive, site, first_seen, problems))
+                files = _isolated_category(doc, archive, site, first_seen, problems)
+                writer.write(files, doc.category.slug)
                 scopes.add(doc.category.slug)
         pages: dict[str, Callable[[], dict[Path, bytes]]] = {
             "source pages": lambda: _source_pages(everything, sources, site),
@@ -99,7 +103,7 @@ def publish_site(
             except Exception as exc:  # the category files are still worth writing
                 problems.append(PublishProblem(name, f"not written: {_reason(exc)}"))
             else:
-                writer.write(files)
+                writer.write(files, name)
         result = writer.result()
     for problem in problems:
         log.error("publish: %s", problem)
@@ -223,12 +227,15 @@ class _Writer:
     A batch is staged (compared with the files, its variants' compression started) when it
     is handed over, then written (made durable, renamed) in order in a thread of its own
     while the next ones are rendered and compressed; at most `WRITE_AHEAD` wait, so memory
-    holds a few batches, not the site. A failed write is raised by a later `write` or by
-    `result`, and no batch after it is written."""
+    holds a few batches, not the site. A file the output folder refuses is kept in
+    `unwritten`, in its batch's scope, and the other files and batches are written all the
+    same; any other failure is raised by a later `write` or by `result`, and no batch after
+    it is written."""
 
     def __init__(self) -> None:
         self.written: list[Path] = []
         self.seen: set[Path] = set()
+        self.unwritten: list[tuple[str, str]] = []  # appended by the writing thread only
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-write")
         self._pending: deque[Future[list[Path]]] = deque()
         self._failed = False  # read and set by the writing thread only
@@ -242,19 +249,22 @@ class _Writer:
         self._pending.clear()
         self._thread.shutdown()
 
-    def write(self, files: dict[Path, bytes]) -> None:
+    def write(self, files: dict[Path, bytes], scope: str) -> None:
         batch = {path: data for path, data in files.items() if path not in self.seen}
         self.seen.update(batch)
         staged = stage_changed(batch)  # compressing while the batches before it are written
         while len(self._pending) >= WRITE_AHEAD:
             self._finish_oldest()
-        self._pending.append(self._thread.submit(self._write_in_order, staged))
+        self._pending.append(self._thread.submit(self._write_in_order, staged, scope))
 
-    def _write_in_order(self, staged: StagedFiles) -> list[Path]:
+    def _write_in_order(self, staged: StagedFiles, scope: str) -> list[Path]:
         if self._failed:
             raise RuntimeError("not written: an earlier batch failed")
         try:
             return write_staged(staged)
+        except UnwrittenFilesError as exc:  # the folder refused these files, not the others
+            self.unwritten += ((scope, reason) for reason in exc.reasons)
+            return list(exc.written)
         except BaseException:
             self._failed = True
             raise
@@ -266,7 +276,9 @@ class _Writer:
         while self._pending:
             self._finish_oldest()
         return PublishResult(
-            written=tuple(self.written), unchanged=len(self.seen) - len(self.written)
+            written=tuple(self.written),
+            unchanged=len(self.seen) - len(self.written),
+            unwritten=tuple(self.unwritten),
         )
 
 
