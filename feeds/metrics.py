@@ -6,6 +6,7 @@ several daemons in one process do not collide.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -19,6 +20,13 @@ from feeds.model import SourceResult
 
 # The daemon's loops that health watches: claiming due sources, and publishing.
 LOOPS = ("claim", "publish")
+# Scrapers at once, each in a thread of its own; a connection beyond them gets a 503.
+METRICS_CONNECTIONS = 16
+# Seconds a scraper may stay silent, so an idle connection never holds its slot for good.
+METRICS_TIMEOUT = 10.0
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+log = logging.getLogger(__name__)
 
 
 def _seconds(age: timedelta) -> str:
@@ -136,6 +144,8 @@ class MetricsServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = METRICS_TIMEOUT
+
             def do_GET(self) -> None:
                 if self.path == "/metrics":
                     self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
@@ -155,8 +165,7 @@ class MetricsServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # scrapes every few seconds would flood the log
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _BoundedServer((host, port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         outer.thread.start()
 
@@ -167,3 +176,39 @@ class MetricsServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """At most `METRICS_CONNECTIONS` connections served at once (a thread and a descriptor
+    each, in the daemon's process): one more is answered 503 and closed at once. A client
+    that drops its connection is a debug line, not a traceback on stderr."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self.slots = threading.BoundedSemaphore(METRICS_CONNECTIONS)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.settimeout(0)
+                request.send(_BUSY)
+            except OSError:
+                pass  # its buffer full or gone: closed all the same
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("metrics: connection from %s failed", client_address, exc_info=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,12 +21,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.daemon import daemon_with_metrics
 from support.feedfactory import FeedItem, rss20
-from support.feeds_cli import FEEDS_ENV, run_feeds
+from support.feeds_cli import FEEDS_ENV, SEED, run_feeds
 from support.feedserver import FeedServer
 from support.waiting import wait_for
 
-from feeds.metrics import LOOPS, Metrics, loop_health
+from feeds.metrics import (
+    LOOPS,
+    METRICS_CONNECTIONS,
+    METRICS_TIMEOUT,
+    Metrics,
+    loop_health,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -166,3 +175,48 @@ def test_restarted_daemon_on_an_up_to_date_store_is_healthy(
     )
     assert huge.returncode == 2 and "Traceback" not in huge.stderr
     assert not any("Traceback" in r.get("exception", "") for r in records)
+
+
+def _ended(connection: socket.socket) -> bool:
+    """Whether the server closed `connection` (after any answer it sent)."""
+    connection.setblocking(False)
+    try:
+        while data := connection.recv(4096):
+            del data
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+    return True
+
+
+@pytest.mark.slow
+def test_idle_and_excess_scrapers_are_bounded(tmp_path: Path) -> None:
+    """Each connection to the metrics port is a thread and a descriptor of the daemon's
+    process: beyond `METRICS_CONNECTIONS` one is refused at once, and a silent one is
+    dropped after `METRICS_TIMEOUT`, so no client can hold the process's descriptors."""
+    (tmp_path / "articles").mkdir()
+    shutil.copy(SEED, tmp_path / "articles")
+    (tmp_path / "feeds.toml").write_text(
+        '[output]\ndir = "out"\n[storage]\nurl = "sqlite:///var/feeds.db"\n'
+        '[[sources]]\nname = "Lokal"\npath = "articles"\n',
+        encoding="utf-8",
+    )
+    with daemon_with_metrics(Path("feeds.toml"), tmp_path) as (process, base):
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        held = []
+        for _ in range(METRICS_CONNECTIONS * 4):
+            connection = socket.create_connection((host, int(port)))
+            connection.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the rest
+            held.append(connection)
+        try:
+            bound = METRICS_TIMEOUT * 3
+            assert wait_for(lambda: sum(map(_ended, held)) >= len(held) - METRICS_CONNECTIONS)
+            assert wait_for(lambda: all(map(_ended, held)), bound), "idle scrapers held"
+        finally:
+            for connection in held:
+                connection.close()
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
