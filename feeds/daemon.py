@@ -87,6 +87,7 @@ class Daemon:
         self.pool = ParserPool(deadline=config.fetch.parse_deadline)
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.local_prints: dict[str, str] = {}
+        self.failing: set[str] = set()  # sources whose last update raised (logged once)
         self.config_stamp = _stamp(config.path)
         self.reload_requested = False
         self.stopping = asyncio.Event()
@@ -252,12 +253,21 @@ class Daemon:
         try:
             result: SourceResult = await updater.update(job)
         except Exception:  # a bug for one source must not stop the others
-            log.exception("%s: update failed unexpectedly", job.source.name)
+            # Once while it lasts: a local source is tried again at every look.
+            level = logging.DEBUG if job.source.name in self.failing else logging.ERROR
+            log.log(level, "%s: update failed unexpectedly", job.source.name, exc_info=True)
+            self.failing.add(job.source.name)
+            # Nothing of it was stored (a full or locked store, say): its files are read
+            # again at the next look, not only once they change.
+            self.local_prints.pop(job.source.name, None)
             return
         finally:
             self.in_flight.pop(job.source.name, None)
             if self.more_due and self._room_for_refill():
                 self.wake.set()
+        if job.source.name in self.failing:
+            self.failing.discard(job.source.name)
+            log.info("%s: updated again after an unexpected failure", job.source.name)
         if self.metrics is not None:
             self.metrics.observe_update(result, time.monotonic() - started)
 

@@ -7,20 +7,25 @@ only; elsewhere those tests skip)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
+from support.daemon import daemon_with_metrics
 from support.feedfactory import FeedItem, rss20
 from support.feeds_cli import FEEDS_ENV, REPO, SEED, run_feeds
 from support.feedserver import FeedServer
+from support.waiting import wait_for
 
 from feeds.failures import explain_failure
 
@@ -174,3 +179,38 @@ def test_a_source_whose_rows_the_store_refuses_fails_alone(
     assert "Traceback" not in done.stderr
     atom = (tmp_path / "out" / "c" / "atom.xml").read_text()
     assert "Good item" in atom and "Also item" in atom and "Bad item" not in atom
+
+
+@pytest.mark.slow
+def test_the_daemon_reads_a_local_folder_again_once_the_full_store_has_room(
+    tmp_path: Path, small_fs: Path
+) -> None:
+    write_config(tmp_path)
+    atom = tmp_path / "out" / "welt-nachrichten" / "atom.xml"
+    with daemon_with_metrics(Path("feeds.toml"), tmp_path) as (process, _):
+        lines: list[str] = []
+        assert process.stderr is not None
+        reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
+        reader.start()
+        assert wait_for(atom.exists)
+        filler = small_fs / "filler"
+        # The store's disk full to the last byte.
+        with filler.open("wb") as handle, contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        for n in range(30):
+            (tmp_path / "articles" / f"neu-{n}.md").write_text(
+                f"---\ntitle: Neu {n}\ndate: 2026-01-01T10:00\ncategory: Welt Nachrichten\n"
+                f"---\n{'Text ' * 4000}\n",
+                encoding="utf-8",
+            )
+        assert wait_for(lambda: any("Lokal: update failed unexpectedly" in x for x in lines))
+        # Room again, and no file of the folder changes: its articles are stored all the same.
+        filler.unlink()
+        assert wait_for(lambda: b"Neu 29" in atom.read_bytes()), "the folder was not read again"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        reader.join(timeout=10)
+    assert sum("update failed unexpectedly" in line for line in lines) == 1, lines
+    assert any("Lokal: updated again after an unexpected failure" in x for x in lines)
