@@ -163,3 +163,31 @@ def test_next_due_is_the_soonest_future_due_time_or_retry_after(store: ArticleSt
     assert store.next_due(["past", "soon", "later", "waiting"], now) == now + timedelta(minutes=2)
     assert store.next_due(["past", "soon", "later"], now) == now + timedelta(minutes=5)
     assert store.next_due([], now) is None
+
+
+def test_a_fetch_dated_by_a_clock_far_ahead_is_not_waited_for(store: ArticleStore) -> None:
+    """A clock set a year ahead while sources were fetched, then put right: their due times
+    and Retry-After, a year away, must not keep them from being fetched for a year."""
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    ahead = now + timedelta(days=365)
+    names = ["ahead", "ahead-retry", "recent", "skewed"]
+    store.ensure_states(names)
+    store.save_fetch_state(
+        FetchState("ahead", last_fetch=ahead, next_due=ahead + timedelta(hours=1))
+    )
+    store.save_fetch_state(
+        FetchState("ahead-retry", last_fetch=ahead, retry_after=ahead + timedelta(hours=2))
+    )
+    # Fetched a minute ago, or by a worker whose clock is a few minutes fast: not due yet.
+    store.save_fetch_state(
+        FetchState(
+            "recent", last_fetch=now - timedelta(minutes=1), next_due=now + timedelta(minutes=29)
+        )
+    )
+    store.save_fetch_state(
+        FetchState(
+            "skewed", last_fetch=now + timedelta(minutes=5), next_due=now + timedelta(minutes=35)
+        )
+    )
+    claimed = store.claim(names, "worker", now, now + timedelta(minutes=5))
+    assert sorted(lease.source for lease in claimed) == ["ahead", "ahead-retry"]

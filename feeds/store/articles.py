@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,10 @@ from feeds.store.schema import (
 
 # Seconds a SQLite connection waits for another's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
+# A source whose last fetch is dated this much later than now was timed by a clock that was
+# wrong (set years ahead, then put right): its due time and Retry-After, reckoned from
+# that clock, are not waited for, or it would not be fetched again for years.
+CLOCK_WRONG_BY = timedelta(hours=1)
 # PostgreSQL's view of open sessions: a lease whose owner's backend is not in it is free.
 _PG_STAT_ACTIVITY = table("pg_stat_activity", column("pid"))
 
@@ -964,6 +968,7 @@ class ArticleStore:
         params = {
             "b_names": list(sources),  # in any order: a set to the statement
             "b_stamp": utc_text(now),
+            "b_ahead": utc_text(now + CLOCK_WRONG_BY),
             "b_owner": owner,
             "b_until": utc_text(until),
             "b_backend": backend,
@@ -988,14 +993,15 @@ class ArticleStore:
                 free = free | (
                     state.lease_backend.is_not(None) & state.lease_backend.not_in(sessions)
                 )
+            ahead = state.last_fetch_utc > bindparam("b_ahead", type_=state.last_fetch_utc.type)
             candidates = select(state.source).where(
                 among(conn, state.source, "b_names"),
                 free,
-                state.retry_after_utc.is_(None) | (state.retry_after_utc <= stamp),
+                state.retry_after_utc.is_(None) | (state.retry_after_utc <= stamp) | ahead,
             )
             if not force:
                 candidates = candidates.where(
-                    state.next_due_utc.is_(None) | (state.next_due_utc <= stamp)
+                    state.next_due_utc.is_(None) | (state.next_due_utc <= stamp) | ahead
                 )
             if limited:
                 overdue = state.next_due_utc
