@@ -6,7 +6,9 @@ several daemons in one process do not collide.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -22,7 +24,7 @@ from feeds.model import SourceResult
 LOOPS = ("claim", "publish")
 # Scrapers at once, each in a thread of its own; a connection beyond them gets a 503.
 METRICS_CONNECTIONS = 16
-# Seconds a scraper may stay silent, so an idle connection never holds its slot for good.
+# Seconds a scraper gets for its whole exchange, so no connection holds its slot for good.
 METRICS_TIMEOUT = 10.0
 _BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
@@ -145,6 +147,20 @@ class MetricsServer:
 
         class Handler(BaseHTTPRequestHandler):
             timeout = METRICS_TIMEOUT
+
+            def handle(self) -> None:
+                # The whole exchange within METRICS_TIMEOUT too: a client sending a byte
+                # now and then would hold its slot for good under the silence timeout alone.
+                cut = threading.Timer(METRICS_TIMEOUT, self._cut)
+                cut.start()
+                try:
+                    super().handle()
+                finally:
+                    cut.cancel()
+
+            def _cut(self) -> None:
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
 
             def do_GET(self) -> None:
                 if self.path == "/metrics":

@@ -6,6 +6,7 @@ The decision is a pure function of values (`loop_health`); one test asks a real
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -193,8 +194,9 @@ def _ended(connection: socket.socket) -> bool:
 @pytest.mark.slow
 def test_idle_and_excess_scrapers_are_bounded(tmp_path: Path) -> None:
     """Each connection to the metrics port is a thread and a descriptor of the daemon's
-    process: beyond `METRICS_CONNECTIONS` one is refused at once, and a silent one is
-    dropped after `METRICS_TIMEOUT`, so no client can hold the process's descriptors."""
+    process: beyond `METRICS_CONNECTIONS` one is refused at once, and a silent or trickling
+    one is dropped after `METRICS_TIMEOUT`, so no client can hold the process's descriptors
+    or keep the scrapers out."""
     (tmp_path / "articles").mkdir()
     shutil.copy(SEED, tmp_path / "articles")
     (tmp_path / "feeds.toml").write_text(
@@ -204,6 +206,16 @@ def test_idle_and_excess_scrapers_are_bounded(tmp_path: Path) -> None:
     )
     with daemon_with_metrics(Path("feeds.toml"), tmp_path) as (process, base):
         host, port = base.removeprefix("http://").rsplit(":", 1)
+        trickling = socket.create_connection((host, int(port)))  # served: the first
+
+        def trickle() -> None:  # a byte a second: never silent for METRICS_TIMEOUT
+            with contextlib.suppress(OSError):
+                for _ in range(int(METRICS_TIMEOUT * 6)):
+                    trickling.send(b"X")
+                    time.sleep(1)
+
+        trickler = threading.Thread(target=trickle, daemon=True)
+        trickler.start()
         held = []
         for _ in range(METRICS_CONNECTIONS * 4):
             connection = socket.create_connection((host, int(port)))
@@ -213,8 +225,9 @@ def test_idle_and_excess_scrapers_are_bounded(tmp_path: Path) -> None:
             bound = METRICS_TIMEOUT * 3
             assert wait_for(lambda: sum(map(_ended, held)) >= len(held) - METRICS_CONNECTIONS)
             assert wait_for(lambda: all(map(_ended, held)), bound), "idle scrapers held"
+            assert wait_for(lambda: not trickler.is_alive(), bound), "a trickling scraper held"
         finally:
-            for connection in held:
+            for connection in (*held, trickling):
                 connection.close()
         with urllib.request.urlopen(base + "/healthz", timeout=5) as answer:
             assert answer.status == 200
