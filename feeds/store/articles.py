@@ -74,6 +74,8 @@ from feeds.store.schema import (
     source_state,
 )
 
+# Seconds a PostgreSQL round trip waits for the server's answer (`feeds.store.answers`).
+ANSWER_TIMEOUT = 60.0
 # Seconds a SQLite connection waits for another's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
 # A source whose last fetch is dated this much later than now was timed by a clock that was
@@ -252,8 +254,10 @@ class ArticleStore:
         self._slugs: dict[str, str] = {}
 
     @classmethod
-    def open(cls, url: str) -> ArticleStore:
-        """Connect to `url`, creating the database file and schema on first use."""
+    def open(cls, url: str, answer_timeout: float = ANSWER_TIMEOUT) -> ArticleStore:
+        """Connect to `url`, creating the database file and schema on first use. On
+        PostgreSQL a round trip that waits longer than `answer_timeout` seconds for the
+        server fails (`feeds.store.answers`)."""
         try:
             parsed = make_url(url)
         except SQLAlchemyError as exc:
@@ -264,6 +268,10 @@ class ArticleStore:
             if parsed.drivername in ("postgresql", "postgres"):
                 parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
             engine = create_engine(parsed, pool_pre_ping=True)
+            if parsed.get_driver_name() == "psycopg":
+                from feeds.store.answers import bound_answers  # psycopg: only when used
+
+                bound_answers(engine, answer_timeout)
         store = cls(engine)
         try:
             store._create_schema()

@@ -1,0 +1,85 @@
+"""A PostgreSQL that stops answering: every store call fails within a bound, and the store
+works again once the server answers, without being opened again.
+
+Real parts: the PostgreSQL on 127.0.0.1:5432 (a fresh schema), reached through a TCP proxy
+on 127.0.0.1 that can stall (tests/support/tcpproxy.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from support.tcpproxy import TcpProxy
+
+from feeds.store import ArticleStore
+
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+NAMES = [f"src{i}" for i in range(3)]
+LIMIT = 60  # seconds a stalled call may take here: the bound, then a connect_timeout
+
+
+def outcome_within(call: Callable[[], object], seconds: float) -> BaseException | object:
+    """What `call()` returned or raised, asserting it ended within `seconds`."""
+    outcome: list[BaseException | object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # the outcome under test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"the store call still waits after {seconds}s"
+    return outcome[0]
+
+
+def test_a_stalled_postgresql_fails_store_calls_within_a_bound_then_they_work_again(
+    pg_url: str,
+) -> None:
+    with TcpProxy(("127.0.0.1", 5432)) as proxy:
+        url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        store = ArticleStore.open(url, answer_timeout=1)
+        try:
+            store.ensure_states(NAMES)
+            proxy.stall()
+            try:
+                # Before: psycopg waited for the answer for ever, and `feeds run` (whose
+                # store calls run on its event loop) with it, deaf even to SIGTERM.
+                failed = outcome_within(store.fetch_states, LIMIT)
+                assert isinstance(failed, OperationalError), failed
+                assert "timeout" in str(failed) or "did not answer within 1s" in str(failed)
+
+                def claim() -> object:
+                    return store.claim(NAMES, "me", NOW, NOW + timedelta(minutes=5))
+
+                assert isinstance(outcome_within(claim, LIMIT), Exception)
+            finally:
+                proxy.resume()
+            claimed = store.claim(NAMES, "me", NOW, NOW + timedelta(minutes=5))
+            assert sorted(lease.source for lease in claimed) == NAMES
+        finally:
+            store.close()
+
+
+def test_a_statement_cut_off_names_the_bound(pg_url: str) -> None:
+    with TcpProxy(("127.0.0.1", 5432)) as proxy:
+        url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        store = ArticleStore.open(url, answer_timeout=1)
+        try:
+            with store.engine.connect() as conn:  # checked out (and pinged) before the stall
+                proxy.stall()
+                try:
+                    failed = outcome_within(lambda: conn.execute(text("SELECT 1")), LIMIT)
+                finally:
+                    proxy.resume()
+            assert isinstance(failed, OperationalError), failed
+            assert "PostgreSQL did not answer within 1s" in str(failed)
+            assert store.pending() == {}  # a new connection, as the pool drops the cut one
+        finally:
+            store.close()
