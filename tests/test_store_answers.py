@@ -8,11 +8,14 @@ on 127.0.0.1 that can stall (tests/support/tcpproxy.py).
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from support.postgres import PG
 from support.tcpproxy import TcpProxy
 
 from feeds.store import ArticleStore
@@ -83,3 +86,30 @@ def test_a_statement_cut_off_names_the_bound(pg_url: str) -> None:
             assert store.pending() == {}  # a new connection, as the pool drops the cut one
         finally:
             store.close()
+
+
+def test_a_lock_held_elsewhere_fails_store_calls_and_leaves_no_backend_waiting(
+    pg_url: str,
+) -> None:
+    application = "t_" + uuid.uuid4().hex[:12]
+    store = ArticleStore.open(f"{pg_url}&application_name={application}", answer_timeout=2)
+    schema = pg_url.rsplit("%3D", 1)[1]
+    try:
+        store.ensure_states(NAMES)
+        with psycopg.connect(PG, options=f"-csearch_path={schema}") as locker:
+            locker.execute("LOCK TABLE source_state IN ACCESS EXCLUSIVE MODE")
+            for _attempt in range(3):  # as a daemon's ticks retry
+                failed = outcome_within(store.fetch_states, LIMIT)
+                assert isinstance(failed, OperationalError), failed
+            # Before: each cut connection's backend went on waiting for the lock, one more
+            # at every retry, for as long as the lock was held.
+            waiting = locker.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = %s AND state = 'active'",
+                (application,),
+            ).fetchone()
+            assert waiting == (0,)
+            locker.rollback()
+        assert len(store.fetch_states()) == len(NAMES)
+    finally:
+        store.close()

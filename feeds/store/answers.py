@@ -6,7 +6,8 @@ acknowledges the bytes. Such a wait would hold its caller for ever: in `feeds ru
 store calls run on the event loop, every fetch, publish and even SIGTERM with it. Here one
 watchdog thread shuts down the socket of a round trip that overran, so the wait ends in an
 `OperationalError` naming the bound; the pool then drops the connection, and the caller
-reports it and retries as after a lost connection.
+reports it and retries as after a lost connection. A statement the server is slow to
+finish (one waiting for a lock) is ended by the server itself a little earlier.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from sqlalchemy import Engine, event
 
 # Seconds a new connection may take (libpq's connect_timeout), unless the URL sets one.
 CONNECT_TIMEOUT = 10
+# The share of the bound a statement may run on the server (statement_timeout), unless the
+# URL's options set one.
+SERVER_SHARE = 0.9
 
 RV = TypeVar("RV")
 
@@ -113,6 +117,13 @@ def bound_answers(engine: Engine, seconds: float) -> None:
     @event.listens_for(engine, "do_connect")
     def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> _BoundedConnection:
         cparams.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        options = str(cparams.get("options", ""))
+        if "statement_timeout" not in options:
+            # The server ends a statement that waits on it (a lock held elsewhere) before
+            # the watchdog cuts the connection: a cut one's backend would wait on, one more
+            # at every retry, until the lock is let go.
+            timeout = f"-c statement_timeout={round(seconds * SERVER_SHARE * 1000)}"
+            cparams["options"] = f"{options} {timeout}".strip()
         connection = _BoundedConnection.connect(*cargs, **cparams)
         connection.watchdog = watchdog
         return connection
