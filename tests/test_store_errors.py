@@ -214,3 +214,40 @@ def test_the_daemon_reads_a_local_folder_again_once_the_full_store_has_room(
         reader.join(timeout=10)
     assert sum("update failed unexpectedly" in line for line in lines) == 1, lines
     assert any("Lokal: updated again after an unexpected failure" in x for x in lines)
+
+
+def test_a_source_whose_rows_postgresql_refuses_is_failing_in_status_and_backs_off(
+    tmp_path: Path, feed_server: FeedServer, pg_url: str
+) -> None:
+    """A real CHECK constraint refuses one source's rows: the others are stored, and the
+    refused one is recorded as failing (status, backoff, its lease let go)."""
+    sources = ""
+    for name in ("Good", "Bad"):
+        url = feed_server.add(f"/{name}.xml", rss20([FeedItem(id=f"{name}-1", title=name)]))
+        sources += f'[[sources]]\nname = "{name}"\nurl = "{url}"\ncategory = "C"\n'
+    (tmp_path / "feeds.toml").write_text(
+        f'[output]\ndir = "out"\n[storage]\nurl = "{pg_url}"\n' + sources, encoding="utf-8"
+    )
+    assert feeds(tmp_path, "status").returncode == 0  # creates the store
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE articles ADD CONSTRAINT no_bad CHECK (source <> 'Bad')"))
+        done = feeds(tmp_path, "update")
+        assert done.returncode == 0, done.stderr
+        assert (
+            'failed  Bad: store refused its write: new row for relation "articles"' in done.stdout
+        )
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT last_outcome, next_due_utc, lease_owner FROM source_state"
+                     " WHERE source = 'Bad'")
+            ).one()  # fmt: skip
+    finally:
+        engine.dispose()
+    # Before: no state was saved, so status showed "never fetched", nothing was due later
+    # and the lease was left to run out.
+    assert row[0] == "failed" and row[1] is not None and row[2] is None, row
+    status = feeds(tmp_path, "status").stdout
+    assert "never fetched" not in status, status
+    assert "store refused its write" in status, status

@@ -261,13 +261,12 @@ class Updater:
             return SourceResult(source.name, FetchOutcome.FAILED, errors=(f"{exc}: dropped",))
         except (IntegrityError, DataError) as exc:
             # Its own rows were refused, alone too (a failed group is retried one source
-            # at a time): this source fails, the others go on, and it is tried again. A
-            # failure of the store itself (full, read-only, damaged) ends the run instead.
-            reason = driver_reason(exc)
-            log.warning("%s: store refused its write: %s", source.name, reason)
-            return SourceResult(
-                source.name, FetchOutcome.FAILED, errors=(f"store refused its write: {reason}",)
-            )
+            # at a time): this source fails, the others go on. The failure is recorded
+            # as a failed read, so `feeds status` names it, the source backs off and its
+            # lease is let go (unrecorded, it showed as never fetched and was read again
+            # whenever its lease ran out). A failure of the store itself (full,
+            # read-only, damaged) ends the run instead.
+            return await self._record_fault(job, f"store refused its write: {driver_reason(exc)}")
         except SQLAlchemyError:
             raise  # the store failed as a whole: the run ends (`_update_each`)
         except Exception as exc:
@@ -278,8 +277,9 @@ class Updater:
             return await self._record_fault(job, error)
 
     async def _record_fault(self, job: Job, error: str) -> SourceResult:
-        """Record a fault of ours as a failed read of `job`'s source: `feeds status` shows
-        it and the source backs off as after any failure. When even that write fails (the
+        """Record a fault of ours, or the store's refusal of the source's rows, as a failed
+        read of `job`'s source: `feeds status` shows it and the source backs off as after
+        any failure. When even that write fails (the
         fault may be in it), nothing is written: the lease is released at the end of a run,
         or runs out in the daemon, and the run's summary still names the fault."""
         now = self.clock()
