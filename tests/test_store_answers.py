@@ -8,6 +8,7 @@ on 127.0.0.1 that can stall (tests/support/tcpproxy.py).
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from support.postgres import PG
 from support.tcpproxy import TcpProxy
+from support.waiting import wait_for
 
 from feeds.store import ArticleStore
+from feeds.store.migrations import MIGRATION_KEY
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 NAMES = [f"src{i}" for i in range(3)]
@@ -110,6 +113,46 @@ def test_a_lock_held_elsewhere_fails_store_calls_and_leaves_no_backend_waiting(
             ).fetchone()
             assert waiting == (0,)
             locker.rollback()
+        assert len(store.fetch_states()) == len(NAMES)
+    finally:
+        store.close()
+
+
+def test_opening_waits_for_another_process_migrating_however_long(pg_url: str) -> None:
+    application = "t_" + uuid.uuid4().hex[:12]
+    opened: list[BaseException | ArticleStore] = []
+
+    def open_store() -> None:
+        try:
+            url = f"{pg_url}&application_name={application}"
+            opened.append(ArticleStore.open(url, answer_timeout=1))
+        except BaseException as exc:  # the outcome under test
+            opened.append(exc)
+
+    with psycopg.connect(PG, autocommit=True) as migrating:  # as another process upgrading
+        migrating.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_KEY,))
+        thread = threading.Thread(target=open_store, daemon=True)
+        thread.start()
+
+        def waits_for_the_lock() -> bool:
+            found = migrating.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = %s AND wait_event_type = 'Lock'",
+                (application,),
+            ).fetchone()
+            return found == (1,)
+
+        assert wait_for(waits_for_the_lock)
+        # Longer than the bound on an answer (1 s), and the server's share of it: before,
+        # the wait was cut, so a store being upgraded for longer could not be opened, and
+        # the upgrade itself was cut at every start, never to finish.
+        time.sleep(3)
+        migrating.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_KEY,))
+    thread.join(LIMIT)
+    assert len(opened) == 1 and isinstance(opened[0], ArticleStore), opened
+    store = opened[0]
+    try:
+        store.ensure_states(NAMES)
         assert len(store.fetch_states()) == len(NAMES)
     finally:
         store.close()

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.abc import PQGen
 from psycopg.rows import TupleRow
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event, text
 
 # Seconds a new connection may take (libpq's connect_timeout), unless the URL sets one.
 CONNECT_TIMEOUT = 10
@@ -90,12 +90,15 @@ def _shut_down(fd: int) -> None:
 
 
 class _BoundedConnection(psycopg.Connection[TupleRow]):
-    """A psycopg connection whose round trips `_Watchdog` bounds."""
+    """A psycopg connection whose round trips `_Watchdog` bounds (but within `unbounded`)."""
 
     watchdog: _Watchdog
+    unbounded = False
 
     def wait(self, gen: PQGen[RV], *args: Any, **kwargs: Any) -> RV:
         """psycopg's wait for an answer, ended by the watchdog once it overran."""
+        if self.unbounded:
+            return super().wait(gen, *args, **kwargs)
         with self.watchdog.watching(self.pgconn.socket) as watch:
             try:
                 return super().wait(gen, *args, **kwargs)
@@ -107,6 +110,24 @@ class _BoundedConnection(psycopg.Connection[TupleRow]):
                 raise psycopg.OperationalError(
                     f"PostgreSQL did not answer within {seconds:g}s"
                 ) from exc
+
+
+@contextmanager
+def unbounded(conn: Connection) -> Iterator[None]:
+    """Within the block, `conn`'s round trips (in its transaction) wait for the server as long
+    as it takes: a schema migration of a big store may run for minutes, and a process that
+    opens the store meanwhile waits for it. The server's statement_timeout is off for the
+    transaction too."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, _BoundedConnection):
+        yield
+        return
+    conn.execute(text("SET LOCAL statement_timeout = 0"))
+    driver.unbounded = True
+    try:
+        yield
+    finally:
+        driver.unbounded = False
 
 
 def bound_answers(engine: Engine, seconds: float) -> None:

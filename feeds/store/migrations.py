@@ -140,10 +140,20 @@ STEPS: dict[int, Callable[[Connection], None]] = {
 
 def migrate(conn: Connection) -> int:
     """Create or upgrade the schema in `conn`'s transaction; returns the version found."""
-    if conn.dialect.name == "postgresql":
-        # Workers starting together must not race to create the same tables: one at a time
-        # (SQLite's write lock already serialises its openers).
+    if conn.dialect.name != "postgresql":
+        return _migrate(conn)  # SQLite's write lock already serialises its openers
+    from feeds.store.answers import unbounded  # psycopg: loaded with a PostgreSQL store only
+
+    # A big store's upgrade may take minutes, and the others' waiting for it as long: the
+    # bound on each answer (`feeds.store.answers`) would cut it, and cut it again at every
+    # start, so the store could never be upgraded.
+    with unbounded(conn):
+        # Workers starting together must not race to create the same tables: one at a time.
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=MIGRATION_KEY))
+        return _migrate(conn)
+
+
+def _migrate(conn: Connection) -> int:
     fresh = not inspect(conn).has_table(schema_info.name)
     metadata.create_all(conn)
     version = conn.execute(select(schema_info.c.version)).scalar()
