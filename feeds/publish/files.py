@@ -315,10 +315,8 @@ def remove_archive_pages(folder: Path, keep: Collection[int]) -> list[Path]:
         page = _ARCHIVE_PAGE.fullmatch(path.name)
         if page is None or int(page.group(1)) in keep:
             continue
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISREG(path.lstat().st_mode):
-                path.unlink()
-                removed.append(path)
+        if _remove_file(path):
+            removed.append(path)
     return removed
 
 
@@ -335,10 +333,8 @@ def remove_category_files(folder: Path) -> list[Path]:
     for output in FORMATS.values():
         path = folder / output.file_name
         for name in (path, *(variant_path(path, variant) for variant in VARIANTS)):
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_ISREG(name.lstat().st_mode):
-                    name.unlink()
-                    removed.append(name)
+            if _remove_file(name):
+                removed.append(name)
     for emptied in (folder / ARCHIVE_FOLDER, folder):
         with contextlib.suppress(OSError):  # not empty, or not a folder: it stays
             emptied.rmdir()
@@ -369,11 +365,21 @@ def remove_article_pages(directory: Path, live: Callable[[], Collection[str]]) -
             page = path.name.removesuffix(".gz").removesuffix(".br")
             if f"{ARTICLES_FOLDER}/{source.name}/{page}" in keep:
                 continue
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_ISREG(path.lstat().st_mode):
-                    path.unlink()
-                    removed.append(path)
+            if _remove_file(path):
+                removed.append(path)
     return removed
+
+
+def _remove_file(path: Path) -> bool:
+    """Remove `path` if it is a regular file (not a folder, not a symbolic link); whether it
+    was."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _published_folders(directory: Path) -> Iterator[Path]:
