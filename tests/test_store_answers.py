@@ -49,7 +49,8 @@ def test_a_stalled_postgresql_fails_store_calls_within_a_bound_then_they_work_ag
     pg_url: str,
 ) -> None:
     with TcpProxy(("127.0.0.1", 5432)) as proxy:
-        url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        # A URL's own connect_timeout is kept (the default, 10 s, would take longer here).
+        url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}") + "&connect_timeout=2"
         store = ArticleStore.open(url, answer_timeout=1)
         try:
             store.ensure_states(NAMES)
