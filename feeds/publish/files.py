@@ -341,7 +341,7 @@ def remove_category_files(folder: Path) -> list[Path]:
     return removed
 
 
-_ARTICLE_PAGE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{8}\.html(?:\.gz|\.br)?")
+_ARTICLE_PAGE = re.compile(r"([a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{8}\.html)(?:\.gz|\.br)?")
 
 
 def remove_article_pages(directory: Path, live: Callable[[], Collection[str]]) -> list[Path]:
@@ -360,10 +360,8 @@ def remove_article_pages(directory: Path, live: Callable[[], Collection[str]]) -
         if not (_SLUG.fullmatch(source.name) and _is_folder(source)):
             continue
         for path in _entries(source):
-            if _ARTICLE_PAGE.fullmatch(path.name) is None:
-                continue
-            page = path.name.removesuffix(".gz").removesuffix(".br")
-            if f"{ARTICLES_FOLDER}/{source.name}/{page}" in keep:
+            page = _ARTICLE_PAGE.fullmatch(path.name)
+            if page is None or f"{ARTICLES_FOLDER}/{source.name}/{page.group(1)}" in keep:
                 continue
             if _remove_file(path):
                 removed.append(path)

@@ -235,8 +235,7 @@ def _remove_retired_pages(
     removed = remove_archive_pages(site.layout.archive_folder(slug), live)
     if removed:
         log.info("publish: %d retired archive page file(s) of %s removed", len(removed), slug)
-    names = (site.layout.document_name(path) for path in removed if path.suffix == ".xml")
-    return [name for name in names if name is not None]
+    return _document_names(site, removed)
 
 
 def _live_pages(site: Site, store: ArticleStore) -> set[str]:
@@ -249,6 +248,12 @@ def _remove_category(site: Site, slug: str) -> list[str]:
     removed = remove_category_files(site.layout.directory / slug)
     if removed:
         log.info("publish: %d file(s) of %s removed: it has no articles left", len(removed), slug)
+    return _document_names(site, removed)
+
+
+def _document_names(site: Site, removed: Sequence[Path]) -> list[str]:
+    """The documents among `removed` files (not their variants), by name: their fragments
+    are forgotten with them."""
     variants = tuple(variant.suffix for variant in VARIANTS)
     names = (site.layout.document_name(p) for p in removed if not p.name.endswith(variants))
     return [name for name in names if name is not None]
