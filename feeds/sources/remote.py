@@ -36,7 +36,7 @@ from feeds.sources.decoding import (
 )
 from feeds.sources.transport import PROXY_EXTENSION, RoutingTransport
 from feeds.terminal_text import terminal_safe
-from feeds.web_url import is_web_url, unreachable_reason
+from feeds.web_url import is_plain_web_url, is_web_url, unreachable_reason
 
 PERMANENT_REDIRECTS = frozenset({301, 308})
 # Asked before a redirect is followed: None to follow it, else why not.
@@ -357,6 +357,8 @@ def _unsendable(url: str) -> str | None:
     ``xn--`` label that is no IDNA: UnicodeError out of the request, once)."""
     if (reason := unreachable_reason(url)) is not None:
         return reason
+    if is_plain_web_url(url) and "xn--" not in url.lower():
+        return None  # all httpx takes as it is: its parse costs more than the fetch's checks
     try:
         _ = httpx.URL(url).host
     except (ValueError, httpx.InvalidURL) as exc:
