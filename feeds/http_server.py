@@ -154,7 +154,11 @@ class _GuardedProtocol(HttpToolsProtocol):
     bad_requests: ClassVar[RateLimitedLog]
     head_due: float | None = None  # loop time by which the next request head must be in
     in_head = False  # between a request's first byte and the end of its headers
-    head_size = 0  # bytes of the head read so far
+    # Bytes of the head, each a lower bound (neither counts what the other does): the
+    # parts the parser has given (target, header lines), and whole reads that began and
+    # ended within the head, which is how a head that never ends shows.
+    head_size = 0
+    head_read = 0
     heads = 0  # request heads read on the connection
     idle_due: float | None = None  # loop time at which an idle kept-alive connection closes
     send_due: float | None = None  # loop time by which a client must take some of a response
@@ -186,8 +190,8 @@ class _GuardedProtocol(HttpToolsProtocol):
             and self.heads == heads
             and not self.transport.is_closing()
         ):
-            self.head_size += len(data)
-            if self.head_size > MAX_REQUEST_HEAD:
+            self.head_read += len(data)
+            if self.head_read > MAX_REQUEST_HEAD:
                 self._refuse_head()
 
     def _refuse_head(self) -> None:
@@ -198,7 +202,7 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.in_head, self.head_size = True, 0
+        self.in_head, self.head_size, self.head_read = True, 0, 0
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))

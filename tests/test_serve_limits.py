@@ -528,3 +528,21 @@ def test_a_file_changed_in_place_while_sent_is_sent_as_stated_or_cut_cleanly(
     log = server.log()
     assert "Traceback" not in log and "Exception in ASGI application" not in log
     assert "big/atom.xml was cut short by another hand while it was sent" in log
+
+
+def test_a_head_under_the_bound_sent_in_pieces_is_served(site: Path) -> None:
+    """The head's bytes were counted twice where a read ended inside the head: once as the
+    headers it completed, once as the read, so a 30 KB head arriving in pieces got 431."""
+    lines = b"".join(b"X-H-%d: %s\r\n" % (i, b"v" * 480) for i in range(60))  # 29.6 KB
+    head = HEAD_START + lines + b"\r\n"
+    with (
+        serving(site) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as client,
+    ):
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):  # refused, it is closed as it is sent
+            for start in range(0, len(head), 5_000):
+                client.sendall(head[start : start + 5_000])
+                time.sleep(0.1)  # read by the server piece by piece, as over a slow link
+        answer = client.recv(100)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
