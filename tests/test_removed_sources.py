@@ -54,19 +54,27 @@ def counts(store: ArticleStore, source: str) -> tuple[int, int, int]:
         )
 
 
+def configure(
+    tmp_path: Path, feed_server: FeedServer, names: list[str], poll: int, category: str = ""
+) -> Path:
+    """A config of the sources `names`, each serving its `feed` of this `poll`, each in its
+    own category (or all in `category`)."""
+    tables = ""
+    for name in names:
+        url = feed_server.add(f"/{name}.xml", feed(name, poll))
+        tables += f'[[sources]]\nname = "{name}"\nurl = "{url}"\ncategory = "{category or name}"\n'
+    path = write_config(tmp_path, tables)
+    path.write_text(path.read_text().replace("[output]\n", OUTPUT))
+    return path
+
+
 def test_a_removed_source_leaves_nothing_but_its_articles(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    def configure(names: list[str], poll: int) -> Path:
-        tables = ""
-        for name in names:
-            url = feed_server.add(f"/{name}.xml", feed(name, poll))
-            tables += f'[[sources]]\nname = "{name}"\nurl = "{url}"\ncategory = "{name}"\n'
-        path = write_config(tmp_path, tables)
-        path.write_text(path.read_text().replace("[output]\n", OUTPUT))
-        return path
+    def configure_poll(names: list[str], poll: int) -> Path:
+        return configure(tmp_path, feed_server, names, poll)
 
-    path = configure(["kept", "removed"], 0)
+    path = configure_poll(["kept", "removed"], 0)
     store = ArticleStore.open(load_config(path).storage.url)
     try:
         update_and_publish(load_config(path), store, Clock(NOW))
@@ -74,10 +82,10 @@ def test_a_removed_source_leaves_nothing_but_its_articles(
         # Out of the config, but for less than the grace: nothing of it goes yet (it may be
         # back, or another process may still read a config that names it).
         day = NOW + timedelta(days=1)
-        update_and_publish(load_config(configure(["kept"], 1)), store, Clock(day))
+        update_and_publish(load_config(configure_poll(["kept"], 1)), store, Clock(day))
         assert counts(store, "removed") == (1, 2, 3)
         later = NOW + REMOVED_SOURCE_KEPT + timedelta(seconds=1)
-        update_and_publish(load_config(configure(["kept"], 2)), store, Clock(later))
+        update_and_publish(load_config(configure_poll(["kept"], 2)), store, Clock(later))
         assert counts(store, "removed") == (0, 0, 3)  # its articles are still published
         assert counts(store, "kept") == (1, 12, 3)
         out = (tmp_path / "out" / "removed" / "atom.xml").read_bytes()
@@ -91,18 +99,11 @@ def test_state_rows_follow_the_config_not_its_history(
 ) -> None:
     """Two sources at a time, each replaced every week, for 20 weeks: the store holds the
     state and tombstones of the sources configured or fetched within the grace only."""
-    path = tmp_path / "feeds.toml"
     store: ArticleStore | None = None
     try:
         for week in range(20):
             names = [f"s{week}a", f"s{week}b"]
-            tables = ""
-            for name in names:
-                url = feed_server.add(f"/{name}.xml", feed(name, week))
-                tables += f'[[sources]]\nname = "{name}"\nurl = "{url}"\ncategory = "C"\n'
-            path = write_config(tmp_path, tables)
-            path.write_text(path.read_text().replace("[output]\n", OUTPUT))
-            config = load_config(path)
+            config = load_config(configure(tmp_path, feed_server, names, week, category="C"))
             store = store or ArticleStore.open(config.storage.url)
             update_and_publish(config, store, Clock(NOW + timedelta(weeks=week)))
             with store.engine.connect() as conn:
